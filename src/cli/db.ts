@@ -1,0 +1,84 @@
+import { Command, Option } from 'commander';
+import { usageError } from '../errors.js';
+import { initWarehouse } from '../warehouse/init.js';
+import { ensureEmbedded, readRunning, stopEmbedded, embeddedPaths } from '../warehouse/server/embedded.js';
+import type { CommandContext } from './context.js';
+import { printJson } from './output.js';
+
+type MakeContext = () => CommandContext;
+
+export function dbCommand(context: MakeContext): Command {
+  const db = new Command('db').description('manage the warehouse database: schema, embedded server, connection string');
+
+  db.command('init')
+    .description('apply pending schema migrations and ensure this month\'s and the next 3 history partitions')
+    .addOption(new Option('--driver <driver>', 'access path that applies the migrations').choices(['direct', 'pooled']))
+    .option('--json', 'print the result as one JSON object')
+    .action(async (options: { driver?: 'direct' | 'pooled'; json?: boolean }) => {
+      const ctx = context();
+      const driver = options.driver ?? ctx.config.driver;
+      const result = await ctx.withDb((conn) => initWarehouse(conn), { driver });
+      const target = await ctx.target();
+      if (options.json) {
+        printJson({ database: target.label, driver, ...result });
+        return;
+      }
+      const total = result.applied.length + result.alreadyApplied.length;
+      console.log(
+        result.applied.length === 0
+          ? `Nothing to do: all ${total} migrations already applied (${target.label}).`
+          : `Applied ${result.applied.length} of ${total} migrations with the ${driver} driver: ${result.applied.join(', ')} (${target.label}).`,
+      );
+      if (result.partitionsCreated.length > 0) console.log(`Created partitions: ${result.partitionsCreated.join(', ')}.`);
+    });
+
+  db.command('start')
+    .description('run the embedded PostgreSQL in the foreground and print its connection string (Ctrl-C stops it)')
+    .action(async () => {
+      const ctx = context();
+      if (ctx.config.databaseUrl) throw usageError('DATABASE_URL is set: fxpipe uses that server and starts none of its own');
+      const server = await ensureEmbedded(ctx.config.home);
+      console.log(`PostgreSQL ${server.started ? 'started' : 'already running'} on ${server.host}:${server.port}, data in ${embeddedPaths(ctx.config.home).dataDir}`);
+      console.log(`Connection string (psql or any PostgreSQL client):`);
+      console.log(server.url);
+      console.log(server.started ? 'Press Ctrl-C to stop it.' : 'Press Ctrl-C to leave; the server keeps running (`fxpipe db stop` stops it).');
+      await waitForSignalOrExit(ctx.config.home);
+      if (server.started && (await stopEmbedded(ctx.config.home))) console.log('Stopped.');
+    });
+
+  db.command('stop')
+    .description('stop the embedded PostgreSQL (other commands start it again when they need it)')
+    .action(async () => {
+      const ctx = context();
+      if (ctx.config.databaseUrl) throw usageError('DATABASE_URL is set: fxpipe runs no server of its own to stop');
+      console.log((await stopEmbedded(ctx.config.home)) ? 'Stopped the embedded PostgreSQL.' : 'The embedded PostgreSQL is not running.');
+    });
+
+  db.command('url')
+    .description('print the connection string of the database fxpipe uses (starts the embedded server if needed)')
+    .action(async () => {
+      const ctx = context();
+      console.log((await ctx.target()).url);
+    });
+
+  return db;
+}
+
+/** Resolves on SIGINT/SIGTERM, or when the server goes away underneath (stopped from another terminal). */
+function waitForSignalOrExit(home: string): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearInterval(timer);
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    const timer = setInterval(() => {
+      void readRunning(embeddedPaths(home).dataDir).then((running) => {
+        if (!running) done();
+      });
+    }, 1000);
+    process.on('SIGINT', done);
+    process.on('SIGTERM', done);
+  });
+}

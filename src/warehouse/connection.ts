@@ -1,0 +1,82 @@
+import pg from 'pg';
+import type { Config } from '../config.js';
+import { usageError } from '../errors.js';
+import { redactUrl } from '../util/secrets.js';
+import type { Db, Driver } from './db.js';
+import { DirectDb } from './direct.js';
+import { PooledDb } from './pooled.js';
+import { ensureEmbedded } from './server/embedded.js';
+
+const MIN_SERVER_VERSION = 140000;
+
+export interface Target {
+  url: string;
+  /** Where the URL came from, for messages: never holds the password. */
+  label: string;
+  embedded: boolean;
+}
+
+/** DATABASE_URL when set; otherwise the embedded server under FXPIPE_HOME, started if needed. */
+export async function resolveTarget(config: Pick<Config, 'databaseUrl' | 'home'>): Promise<Target> {
+  if (config.databaseUrl) {
+    return { url: config.databaseUrl, label: `${hostOf(config.databaseUrl)} (DATABASE_URL)`, embedded: false };
+  }
+  const server = await ensureEmbedded(config.home);
+  return { url: server.url, label: `embedded server ${server.host}:${server.port} in ${config.home}`, embedded: true };
+}
+
+export interface OpenOptions {
+  driver?: Driver;
+  poolSize?: number;
+  applicationName?: string;
+}
+
+/** Opens the chosen access path and checks the server is PostgreSQL 14 or newer. */
+export async function openDb(target: Target, options: OpenOptions = {}): Promise<Db> {
+  const settings: pg.ClientConfig = {
+    connectionString: target.url,
+    connectionTimeoutMillis: 10_000,
+    application_name: options.applicationName ?? 'fxpipe',
+  };
+  let db: Db;
+  if ((options.driver ?? 'direct') === 'direct') {
+    const client = new pg.Client(settings);
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw connectError(target, error);
+    }
+    db = new DirectDb(client);
+  } else {
+    const pool = new pg.Pool({ ...settings, max: options.poolSize ?? 10 });
+    pool.on('error', () => undefined);
+    db = PooledDb.fromPool(pool);
+  }
+  try {
+    const [row] = await db.query<{ v: string }>('select current_setting($1) as v', ['server_version_num']);
+    if (Number(row?.v) < MIN_SERVER_VERSION) {
+      throw usageError(`${target.label} runs PostgreSQL ${row?.v}; fxpipe needs 14 or newer`);
+    }
+  } catch (error) {
+    await db.close().catch(() => undefined);
+    throw error instanceof Error && error.name === 'FxpipeError' ? error : connectError(target, error);
+  }
+  return db;
+}
+
+function connectError(target: Target, error: unknown) {
+  const err = error as NodeJS.ErrnoException & { message?: string };
+  const reason = err.code && !err.message?.includes(err.code) ? `${err.code} ${err.message}` : err.message ?? String(error);
+  return usageError(`cannot connect to PostgreSQL at ${target.label}: ${reason.trim() || 'connection failed'}`, error);
+}
+
+function hostOf(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname}:${parsed.port || '5432'}${parsed.pathname}`;
+  } catch {
+    return redactUrl(url);
+  }
+}

@@ -1,0 +1,31 @@
+import { CompiledQuery, Kysely, PostgresDialect, type Transaction } from 'kysely';
+import type pg from 'pg';
+import type { Db, Row } from './db.js';
+
+/** The pooled access path: Kysely over a pg.Pool; raw SQL runs as compiled queries with parameters. */
+export class PooledDb implements Db {
+  readonly driver = 'pooled' as const;
+
+  constructor(
+    readonly kysely: Kysely<any>,
+    private readonly pool: pg.Pool | null,
+  ) {}
+
+  static fromPool(pool: pg.Pool): PooledDb {
+    return new PooledDb(new Kysely<any>({ dialect: new PostgresDialect({ pool }) }), pool);
+  }
+
+  async query<R extends Row = Row>(text: string, params: readonly unknown[] = []): Promise<R[]> {
+    const result = await this.kysely.executeQuery<R>(CompiledQuery.raw(text, [...params]));
+    return [...result.rows];
+  }
+
+  async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+    if (this.kysely.isTransaction) return fn(this);
+    return this.kysely.transaction().execute((trx: Transaction<any>) => fn(new PooledDb(trx, null)));
+  }
+
+  async close(): Promise<void> {
+    if (this.pool) await this.kysely.destroy();
+  }
+}

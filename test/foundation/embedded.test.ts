@@ -1,0 +1,113 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { embeddedPaths, readRunning, stopEmbedded } from '../../src/warehouse/server/embedded.js';
+import { finished, runCli, startCli, waitForOutput } from '../helpers/cli.js';
+import { scratchDir } from '../helpers/database.js';
+
+async function tablesAt(url: string): Promise<string[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ t: string }>(`select tablename as t from pg_tables where schemaname = 'public' order by 1`);
+    return rows.map((r) => r.t);
+  } finally {
+    await client.end();
+  }
+}
+
+describe('the embedded PostgreSQL', () => {
+  const homes: string[] = [];
+  const home = () => {
+    const dir = path.join(scratchDir(), '.fxpipe');
+    homes.push(dir);
+    return dir;
+  };
+  afterEach(async () => {
+    for (const dir of homes.splice(0)) await stopEmbedded(dir).catch(() => undefined);
+  });
+
+  it('starts on first use, keeps a user-only password file, and db url gives a string psql-style clients can use', async () => {
+    const dir = home();
+    const init = await runCli(['db', 'init'], { env: { FXPIPE_HOME: dir } });
+    expect(init.stderr).toBe('');
+    expect(init.code).toBe(0);
+    const paths = embeddedPaths(dir);
+    expect(statSync(paths.passwordFile).mode & 0o777).toBe(0o600);
+    expect(statSync(paths.dataDir).mode & 0o777).toBe(0o700);
+    const url = (await runCli(['db', 'url'], { env: { FXPIPE_HOME: dir } })).stdout.trim();
+    expect(url).toMatch(/^postgresql:\/\/fxpipe:[^@]+@127\.0\.0\.1:\d+\/fxpipe$/);
+    expect(await tablesAt(url)).toContain('fact_rates_history');
+    const again = await runCli(['db', 'init'], { env: { FXPIPE_HOME: dir } });
+    expect(again.stdout).toMatch(/^Nothing to do/);
+  });
+
+  it('two processes at once on a fresh FXPIPE_HOME both succeed against one server', async () => {
+    const dir = home();
+    const [a, b] = await Promise.all([
+      runCli(['db', 'init'], { env: { FXPIPE_HOME: dir } }),
+      runCli(['db', 'init', '--driver', 'pooled'], { env: { FXPIPE_HOME: dir } }),
+    ]);
+    expect([a.code, b.code, a.stderr, b.stderr]).toEqual([0, 0, '', '']);
+    expect([a.stdout, b.stdout].filter((out) => out.startsWith('Applied 3 of 3'))).toHaveLength(1);
+    expect(readdirSync(dir).sort()).toEqual(['password', 'pgdata']);
+  });
+
+  it('kill -9 of one process mid-start leaves the other and the next command working', async () => {
+    for (const delay of [150, 600, 1200]) {
+      const dir = home();
+      const victim = startCli(['db', 'init'], { env: { FXPIPE_HOME: dir } });
+      const survivor = startCli(['db', 'init'], { env: { FXPIPE_HOME: dir } });
+      await sleep(delay);
+      victim.kill('SIGKILL');
+      const result = await finished(survivor, 120_000);
+      expect(result.stderr, `killed after ${delay} ms`).toBe('');
+      expect(result.code).toBe(0);
+      const next = await runCli(['db', 'init'], { env: { FXPIPE_HOME: dir } });
+      expect(next.code).toBe(0);
+      expect(next.stdout).toMatch(/^Nothing to do/);
+      expect(readdirSync(dir).filter((f) => f.includes('.init-'))).toEqual([]);
+    }
+  });
+
+  it('kill -9 of a command leaves the server running for the next one', async () => {
+    const dir = home();
+    await runCli(['db', 'init'], { env: { FXPIPE_HOME: dir } });
+    const victim = startCli(['db', 'init'], { env: { FXPIPE_HOME: dir } });
+    await sleep(250);
+    victim.kill('SIGKILL');
+    await finished(victim);
+    expect((await readRunning(embeddedPaths(dir).dataDir))?.status).toBe('ready');
+    const next = await runCli(['db', 'init'], { env: { FXPIPE_HOME: dir } });
+    expect(next.code).toBe(0);
+  });
+
+  it('db start runs in the foreground, prints the connection string, and Ctrl-C stops the server it started', async () => {
+    const dir = home();
+    const server = startCli(['db', 'start'], { env: { FXPIPE_HOME: dir } });
+    await waitForOutput(server, 'Press Ctrl-C to stop it.');
+    const url = server.out.stdout.split('\n').find((line) => line.startsWith('postgresql://'))!;
+    expect((await runCli(['db', 'url'], { env: { FXPIPE_HOME: dir } })).stdout.trim()).toBe(url);
+    await runCli(['db', 'init'], { env: { FXPIPE_HOME: dir } });
+    expect(await tablesAt(url)).toContain('dim_currency');
+    server.kill('SIGINT');
+    const result = await finished(server);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Stopped.');
+    expect(await readRunning(embeddedPaths(dir).dataDir)).toBeNull();
+  });
+
+  it('db stop stops it; the next command starts it again with the same data', async () => {
+    const dir = home();
+    await runCli(['db', 'init'], { env: { FXPIPE_HOME: dir } });
+    const stop = await runCli(['db', 'stop'], { env: { FXPIPE_HOME: dir } });
+    expect(stop.stdout).toContain('Stopped the embedded PostgreSQL.');
+    expect(await readRunning(embeddedPaths(dir).dataDir)).toBeNull();
+    expect((await runCli(['db', 'stop'], { env: { FXPIPE_HOME: dir } })).stdout).toContain('not running');
+    const url = (await runCli(['db', 'url'], { env: { FXPIPE_HOME: dir } })).stdout.trim();
+    expect(await tablesAt(url)).toContain('pipeline_runs');
+    expect(existsSync(embeddedPaths(dir).lockFile)).toBe(false);
+  });
+});
