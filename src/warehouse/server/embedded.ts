@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { usageError } from '../../errors.js';
 import { processAlive, withFileLock } from '../../util/file-lock.js';
-import { embeddedBinaries } from './binaries.js';
+import { embeddedBinaries, type RunAs } from './binaries.js';
 
 const run = promisify(execFile);
 
@@ -96,8 +96,9 @@ export async function stopEmbedded(home: string): Promise<boolean> {
   return withFileLock(paths.lockFile, 3 * START_TIMEOUT_S * 1000, async () => {
     const running = await waitWhileTransient(paths.dataDir);
     if (!running) return false;
-    const bin = await embeddedBinaries();
-    await run(bin.pg_ctl, ['stop', '-D', paths.dataDir, '-m', 'fast', '-w', '-t', String(START_TIMEOUT_S), '-s'], await runAs());
+    const owner = await runAs();
+    const bin = await embeddedBinaries(owner);
+    await run(bin.pg_ctl, ['stop', '-D', paths.dataDir, '-m', 'fast', '-w', '-t', String(START_TIMEOUT_S), '-s'], owner);
     return true;
   });
 }
@@ -131,7 +132,12 @@ async function waitWhileTransient(dataDir: string): Promise<RunningServer | null
 }
 
 /** PostgreSQL refuses to run as root: as root, the server runs as the postgres system user. */
-async function runAs(): Promise<{ uid?: number; gid?: number }> {
+let serverUser: Promise<RunAs> | undefined;
+function runAs(): Promise<RunAs> {
+  return (serverUser ??= lookUpServerUser());
+}
+
+async function lookUpServerUser(): Promise<RunAs> {
   if (userInfo().uid !== 0) return {};
   const id = async (flag: string) => Number.parseInt((await run('id', [flag, 'postgres'])).stdout, 10);
   try {
@@ -159,8 +165,8 @@ async function freePort(): Promise<number> {
  * a kill at any point leaves either no data directory or a complete one.
  */
 async function initialise(paths: EmbeddedPaths): Promise<void> {
-  const bin = await embeddedBinaries();
   const owner = await runAs();
+  const bin = await embeddedBinaries(owner);
   await removeAbandonedScratch(paths.home);
   const scratch = path.join(paths.home, `pgdata.init-${process.pid}`);
   const pwfile = path.join(paths.home, `.password.init-${process.pid}`);
@@ -225,8 +231,8 @@ async function removeAbandonedScratch(home: string): Promise<void> {
 
 /** Starts the server detached (pg_ctl puts it in its own session) on a free loopback port; returns the port. */
 async function startServer(paths: EmbeddedPaths): Promise<number> {
-  const bin = await embeddedBinaries();
   const owner = await runAs();
+  const bin = await embeddedBinaries(owner);
   let lastError = '';
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
