@@ -56,7 +56,7 @@ describe('the embedded PostgreSQL', () => {
   });
 
   it('kill -9 of one process mid-start leaves the other and the next command working', async () => {
-    for (const delay of [150, 600, 1200]) {
+    for (const delay of [100, 400, 800, 1200, 1800]) {
       const dir = home();
       const victim = startCli(['db', 'init'], { env: { FXPIPE_HOME: dir } });
       const survivor = startCli(['db', 'init'], { env: { FXPIPE_HOME: dir } });

@@ -220,13 +220,28 @@ async function initialise(paths: EmbeddedPaths): Promise<void> {
 async function removeAbandonedScratch(home: string): Promise<void> {
   for (const entry of await readdir(home)) {
     const match = /^(?:pgdata|\.password)\.init-(\d+)$/.exec(entry);
-    if (match && !processAlive(Number(match[1]))) {
-      const scratch = path.join(home, entry);
-      const running = await readRunning(scratch);
-      if (running) process.kill(running.pid, 'SIGQUIT');
-      await rm(scratch, { recursive: true, force: true });
+    if (!match || processAlive(Number(match[1]))) continue;
+    const scratch = path.join(home, entry);
+    // The killed command's initdb, pg_ctl or postgres may outlive it and still be writing there.
+    await killProcessesMentioning(scratch);
+    await rm(scratch, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }).catch(() => undefined);
+  }
+}
+
+/** SIGKILLs the processes whose command line names path (Linux /proc); elsewhere a no-op. */
+async function killProcessesMentioning(target: string): Promise<void> {
+  const pids = await readdir('/proc').catch(() => [] as string[]);
+  for (const pid of pids.filter((p) => /^\d+$/.test(p))) {
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes(target)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // already gone
+      }
     }
   }
+  await sleep(100);
 }
 
 /** Starts the server detached (pg_ctl puts it in its own session) on a free loopback port; returns the port. */
