@@ -51,10 +51,10 @@ const bookkeepingDdl = [
 async function migrateDirect(db: DirectDb, files: MigrationFile[]): Promise<MigrateResult> {
   const applied: string[] = [];
   const alreadyApplied: string[] = [];
+  for (const statement of bookkeepingDdl) await tolerateConcurrentCreate(() => db.query(statement));
   for (const file of files) {
     await db.transaction(async (tx) => {
       await tx.query('select pg_advisory_xact_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
-      for (const statement of bookkeepingDdl) await tx.query(statement);
       const done = await tx.query(`select 1 from ${MIGRATION_TABLE} where name = $1`, [file.name]);
       if (done.length > 0) {
         alreadyApplied.push(file.name);
@@ -66,6 +66,20 @@ async function migrateDirect(db: DirectDb, files: MigrationFile[]): Promise<Migr
     });
   }
   return { applied, alreadyApplied };
+}
+
+/**
+ * `create table if not exists` racing another session's create can still fail on the catalog's unique
+ * index (Kysely's Migrator creates these tables outside its lock, too); the table then exists.
+ */
+async function tolerateConcurrentCreate(statement: () => Promise<unknown>): Promise<void> {
+  try {
+    await statement();
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code !== '23505' && code !== '42P07') throw error;
+    await statement();
+  }
 }
 
 /** Pooled path: Kysely's Migrator, fed the same files. */
