@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { usageError } from './errors.js';
+import { SOURCE_NAMES, type SourceName } from './sources/types.js';
 
 const postgresUrl = z.string().refine((value) => {
   try {
@@ -11,6 +12,18 @@ const postgresUrl = z.string().refine((value) => {
     return false;
   }
 }, 'a URL of the form postgres://user:password@host:port/database');
+
+export const sourceList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((name) => name.trim()).filter(Boolean))
+  .refine((names) => names.length > 0, 'at least one source')
+  .refine((names) => names.every((name) => (SOURCE_NAMES as readonly string[]).includes(name)), `a comma-separated list of ${SOURCE_NAMES.join(', ')}`)
+  .refine((names) => new Set(names).size === names.length, 'each source at most once')
+  .transform((names) => names as SourceName[]);
+
+const number = (min: number, max: number, what: string) =>
+  z.coerce.number({ error: `${what} between ${min} and ${max}` }).min(min, `${what} between ${min} and ${max}`).max(max, `${what} between ${min} and ${max}`);
+const integer = (min: number, max: number, what: string) => number(min, max, what).int(`a whole ${what} between ${min} and ${max}`);
 
 const logLevel = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
 
@@ -42,6 +55,66 @@ export const settings = {
     schema: z.enum(['direct', 'pooled']).default('direct'),
     secret: false,
     describe: 'database access path for batch commands',
+  },
+  sources: {
+    env: 'FXPIPE_SOURCES',
+    schema: sourceList.default(['open-er-api', 'frankfurter']),
+    secret: false,
+    describe: 'sources in order: the first is the primary, the next serve failover and verification',
+  },
+  exchangerateApiKey: {
+    env: 'EXCHANGERATE_API_KEY',
+    schema: z.string().min(8, 'an API key').optional(),
+    secret: true,
+    describe: 'API key of the keyed exchangerate-api source',
+  },
+  changeThresholdPct: {
+    env: 'FXPIPE_CHANGE_THRESHOLD_PCT',
+    schema: number(0, 100, 'a percentage').default(0.01),
+    secret: false,
+    describe: 'history stores a rate only when it moved more than this % (0 stores every observation)',
+  },
+  deviationTolerancePct: {
+    env: 'FXPIPE_DEVIATION_TOLERANCE_PCT',
+    schema: number(0, 100, 'a percentage').default(0.5),
+    secret: false,
+    describe: 'flag a rate deviating more than this % from a reference source',
+  },
+  zScoreThreshold: {
+    env: 'FXPIPE_ZSCORE_THRESHOLD',
+    schema: number(1, 1000, 'a number').default(4),
+    secret: false,
+    describe: "flag a move beyond this many standard deviations of the pair's recent moves",
+  },
+  httpConnectTimeoutMs: {
+    env: 'FXPIPE_HTTP_CONNECT_TIMEOUT_MS',
+    schema: integer(100, 120_000, 'number of milliseconds').default(5000),
+    secret: false,
+    describe: 'connect timeout per request',
+  },
+  httpTimeoutMs: {
+    env: 'FXPIPE_HTTP_TIMEOUT_MS',
+    schema: integer(100, 600_000, 'number of milliseconds').default(20_000),
+    secret: false,
+    describe: 'total timeout per request attempt',
+  },
+  httpRetries: {
+    env: 'FXPIPE_HTTP_RETRIES',
+    schema: integer(0, 10, 'number').default(3),
+    secret: false,
+    describe: 'retries on network errors, 5xx and 429',
+  },
+  httpMaxBytes: {
+    env: 'FXPIPE_HTTP_MAX_BYTES',
+    schema: integer(1024, 1 << 30, 'number of bytes').default(5 * 1024 * 1024),
+    secret: false,
+    describe: 'largest response accepted',
+  },
+  lockWaitMs: {
+    env: 'FXPIPE_LOCK_WAIT_MS',
+    schema: integer(0, 3_600_000, 'number of milliseconds').default(5000),
+    secret: false,
+    describe: 'how long a run waits for another run to finish before giving up',
   },
 } as const;
 
@@ -102,4 +175,11 @@ function readConfigFile(env: NodeJS.ProcessEnv, cwd: string): { path: string; va
     throw usageError(`${file}: unknown setting ${unknown[0]} (known: ${Object.keys(settings).join(', ')})`);
   }
   return { path: file, values: parsed as Record<string, unknown> };
+}
+
+/** Validates a --sources flag with the same rules as FXPIPE_SOURCES. */
+export function parseSourcesFlag(value: string, flag = '--sources'): SourceName[] {
+  const parsed = sourceList.safeParse(value);
+  if (!parsed.success) throw usageError(`invalid ${flag} ${JSON.stringify(value)}: expected ${parsed.error.issues.map(describeIssue).join('; ')}`);
+  return parsed.data;
 }

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { usageError } from '../errors.js';
+import { databaseTarget } from '../warehouse/databases.js';
 import { initWarehouse } from '../warehouse/init.js';
 import { ensureEmbedded, readRunning, stopEmbedded, embeddedPaths } from '../warehouse/server/embedded.js';
 import type { CommandContext } from './context.js';
@@ -56,9 +57,11 @@ export function dbCommand(context: MakeContext): Command {
 
   db.command('url')
     .description('print the connection string of the database fxpipe uses (starts the embedded server if needed)')
-    .action(async () => {
+    .option('--database <name>', 'another database on the same server (e.g. fxpipe_demo)')
+    .action(async (options: { database?: string }) => {
       const ctx = context();
-      console.log((await ctx.target()).url);
+      const target = await ctx.target();
+      console.log(options.database ? databaseTarget(target, options.database).url : target.url);
     });
 
   return db;

@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode, FxpipeError, oneLine } from '../errors.js';
 import { createContext, type CommandContext } from './context.js';
 import { dbCommand } from './db.js';
+import { runCommand } from './run.js';
+import { demoCommand } from './demo.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../util/package-root.js';
@@ -21,6 +23,8 @@ export function buildProgram(): Command {
   let ctx: CommandContext | undefined;
   const context = () => (ctx ??= createContext(program.opts()));
   program.addCommand(dbCommand(context));
+  program.addCommand(runCommand(context));
+  program.addCommand(demoCommand(context));
 
   for (const command of program.commands) exitOverrideDeep(command);
   return program;

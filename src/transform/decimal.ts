@@ -1,0 +1,18 @@
+import { Decimal } from 'decimal.js';
+
+/** Decimal arithmetic for rates: 34 significant digits inside, so derived rates carry no float error. */
+export const RateDecimal = Decimal.clone({ precision: 34, rounding: Decimal.ROUND_HALF_EVEN, toExpNeg: -30, toExpPos: 30 });
+export type RateDecimal = InstanceType<typeof RateDecimal>;
+
+/** Digits kept for rates fxpipe computes (rebased, cross): well past the 10 a provider's own rounding allows. */
+export const DERIVED_SIGNIFICANT_DIGITS = 15;
+
+/** Plain decimal text (no exponent), as PostgreSQL numeric accepts and prints it. */
+export function toRateText(value: RateDecimal): string {
+  return value.toFixed();
+}
+
+/** A computed rate rounded to DERIVED_SIGNIFICANT_DIGITS, as text. */
+export function derivedRateText(value: RateDecimal): string {
+  return value.toSignificantDigits(DERIVED_SIGNIFICANT_DIGITS).toFixed();
+}

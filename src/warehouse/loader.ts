@@ -1,0 +1,143 @@
+import { RateDecimal } from '../transform/decimal.js';
+import type { Rate } from '../transform/normalize.js';
+import type { Db } from './db.js';
+import { upsertCurrencies } from './dimensions.js';
+import { ensurePartitions } from './partitions.js';
+
+export type ChangeReason = 'initial' | 'moved' | 'below_threshold' | 'unchanged';
+
+export interface LoadInput {
+  runId: string;
+  extractionId: string;
+  sourceId: number;
+  base: string;
+  asOf: Date;
+  rates: Rate[];
+  /** Soft-check flags per quote (zscore, reference_deviation); loaded, and shown on the facts. */
+  flags: Map<string, string[]>;
+  /** History gets a row only when |move| from the last stored rate exceeds this; 0 stores every new observation. */
+  changeThresholdPct: number;
+  /** The run's clock (simulated in the demo). */
+  now: Date;
+}
+
+export interface LoadCounts {
+  /** History rows written. */
+  loaded: number;
+  /** Rates whose as-of time was already loaded, or whose move stayed within the threshold. */
+  unchanged: number;
+  /** Rates newer than what fact_rates_current held (current row updated). */
+  updated: number;
+  moves: PairMove[];
+}
+
+/** A pair's move against its previous stored rate, for alerts. */
+export interface PairMove {
+  quote: string;
+  previous: string;
+  rate: string;
+  changePct: number;
+}
+
+interface PairState {
+  quote_currency_id: number;
+  current_rate: string | null;
+  current_ts: Date | null;
+  last_stored_rate: string | null;
+}
+
+/**
+ * Loads one source's USD-based rates: fact_rates_current upserted (keeping the previous rate and
+ * change %), fact_rates_history appended only for moves beyond the change threshold. An as-of time
+ * already loaded for a pair changes nothing, so reruns never duplicate facts.
+ */
+export async function loadRates(db: Db, input: LoadInput): Promise<LoadCounts> {
+  const ids = await upsertCurrencies(db, [input.base, ...input.rates.map((r) => r.quote)]);
+  const baseId = ids.get(input.base)!;
+  const asOfDate = input.asOf.toISOString().slice(0, 10);
+  const dateKey = Number(asOfDate.replaceAll('-', ''));
+  await ensurePartitions(db, asOfDate, asOfDate);
+
+  const quoteIds = input.rates.map((r) => ids.get(r.quote)!);
+  const states = await db.query<PairState & Record<string, unknown>>(
+    `select q.id as quote_currency_id, c.rate::text as current_rate, c.rate_timestamp as current_ts, h.rate::text as last_stored_rate
+       from unnest($3::smallint[]) as q(id)
+       left join fact_rates_current c
+              on c.base_currency_id = $1 and c.quote_currency_id = q.id and c.source_id = $2
+       left join lateral (
+              select rate from fact_rates_history
+               where base_currency_id = $1 and quote_currency_id = q.id and source_id = $2
+               order by date_key desc, rate_timestamp desc limit 1) h on true`,
+    [baseId, input.sourceId, quoteIds],
+  );
+  const stateOf = new Map(states.map((s) => [s.quote_currency_id, s]));
+  const threshold = new RateDecimal(input.changeThresholdPct);
+
+  const current: { quote: number; rate: string; previous: string | null; changePct: string | null; reason: ChangeReason; flags: string[] }[] = [];
+  const history: { quote: number; rate: string; previous: string | null; changePct: string | null; flags: string[] }[] = [];
+  const moves: PairMove[] = [];
+  let unchanged = 0;
+  input.rates.forEach((rate, i) => {
+    const quote = quoteIds[i]!;
+    const state = stateOf.get(quote);
+    const flags = input.flags.get(rate.quote) ?? [];
+    if (state?.current_ts && state.current_ts.getTime() >= input.asOf.getTime()) {
+      unchanged++;
+      return;
+    }
+    const value = new RateDecimal(rate.value);
+    const previous = state?.current_rate ?? null;
+    const changeVsPrevious = previous ? percentChange(new RateDecimal(previous), value) : null;
+    const lastStored = state?.last_stored_rate ?? null;
+    const changeVsStored = lastStored ? percentChange(new RateDecimal(lastStored), value) : null;
+    let reason: ChangeReason;
+    if (lastStored === null) reason = 'initial';
+    else if (input.changeThresholdPct === 0 || changeVsStored!.abs().gt(threshold)) reason = 'moved';
+    else reason = 'below_threshold';
+    current.push({ quote, rate: rate.value, previous, changePct: changeVsPrevious?.toFixed(8) ?? null, reason, flags });
+    if (reason === 'below_threshold') {
+      unchanged++;
+    } else {
+      history.push({ quote, rate: rate.value, previous: lastStored, changePct: changeVsStored?.toFixed(8) ?? null, flags });
+    }
+    if (lastStored !== null) moves.push({ quote: rate.quote, previous: lastStored, rate: rate.value, changePct: changeVsStored!.toNumber() });
+  });
+
+  if (current.length > 0) {
+    await db.query(
+      `insert into fact_rates_current as f (base_currency_id, quote_currency_id, source_id, rate, rate_timestamp,
+                                            previous_rate, change_pct, change_reason, flags, last_extraction_id, updated_at)
+       select $1, q, $2, r::numeric, $3, p::numeric, c::numeric, reason, coalesce(string_to_array(fl, ','), '{}'), $4, $5
+         from unnest($6::smallint[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[]) as t(q, r, p, c, reason, fl)
+       on conflict (base_currency_id, quote_currency_id, source_id) do update
+          set rate = excluded.rate, rate_timestamp = excluded.rate_timestamp, previous_rate = excluded.previous_rate,
+              change_pct = excluded.change_pct, change_reason = excluded.change_reason, flags = excluded.flags,
+              last_extraction_id = excluded.last_extraction_id, updated_at = excluded.updated_at
+        where f.rate_timestamp < excluded.rate_timestamp`,
+      [baseId, input.sourceId, input.asOf, input.extractionId, input.now,
+        current.map((c) => c.quote), current.map((c) => c.rate), current.map((c) => c.previous), current.map((c) => c.changePct),
+        current.map((c) => c.reason), current.map((c) => (c.flags.length ? c.flags.join(',') : null))],
+    );
+  }
+  let loaded = 0;
+  if (history.length > 0) {
+    const inserted = await db.query(
+      `insert into fact_rates_history (date_key, base_currency_id, quote_currency_id, source_id, rate_timestamp, rate,
+                                       previous_rate, change_pct, flags, extraction_id, run_id)
+       select $1, $2, q, $3, $4, r::numeric, p::numeric, c::numeric, coalesce(string_to_array(fl, ','), '{}'), $5, $6
+         from unnest($7::smallint[], $8::text[], $9::text[], $10::text[], $11::text[]) as t(q, r, p, c, fl)
+       on conflict do nothing
+       returning 1`,
+      [dateKey, baseId, input.sourceId, input.asOf, input.extractionId, input.runId,
+        history.map((h) => h.quote), history.map((h) => h.rate), history.map((h) => h.previous), history.map((h) => h.changePct),
+        history.map((h) => (h.flags.length ? h.flags.join(',') : null))],
+    );
+    loaded = inserted.length;
+    unchanged += history.length - loaded;
+  }
+  return { loaded, unchanged, updated: current.length, moves };
+}
+
+function percentChange(from: RateDecimal, to: RateDecimal): RateDecimal {
+  return to.minus(from).div(from).times(100);
+}

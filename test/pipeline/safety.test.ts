@@ -1,0 +1,145 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createMarket } from '../../src/demo/market.js';
+import { startProviderServer, type ProviderServer } from '../../src/demo/provider-server.js';
+import { initWarehouse } from '../../src/warehouse/init.js';
+import { finished, runCli, startCli } from '../helpers/cli.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { TEST_API_KEY } from '../helpers/pipeline.js';
+
+describe('run safety, from the CLI', () => {
+  let database: TestDatabase;
+  let server: ProviderServer;
+  let env: Record<string, string>;
+  const clients: pg.Client[] = [];
+
+  beforeEach(async () => {
+    database = await createTestDatabase();
+    await initWarehouse(await database.open());
+    server = await startProviderServer({ market: createMarket({ seed: 3, start: new Date('2026-01-01T00:00:00Z') }), clock: () => new Date(), apiKey: TEST_API_KEY });
+    env = { ...server.env, DATABASE_URL: database.url, FXPIPE_HTTP_RETRIES: '1' };
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) await c.end().catch(() => undefined);
+    await server.close();
+    await database.drop();
+  });
+
+  async function connect(): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    clients.push(client);
+    return client;
+  }
+
+  /** Holds a lock the run's view refresh needs: the run then waits after its history insert, before commit. */
+  async function blockRefresh(): Promise<pg.Client> {
+    const blocker = await connect();
+    await blocker.query('begin');
+    await blocker.query('lock table vw_rates_latest in access exclusive mode');
+    return blocker;
+  }
+
+  async function waitForRunBlockedInRefresh(watcher: pg.Client): Promise<number> {
+    for (let i = 0; i < 300; i++) {
+      const { rows } = await watcher.query<{ pid: number }>(
+        `select pid from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'
+            and query ilike 'refresh materialized view%'`);
+      if (rows[0]) return rows[0].pid;
+      await sleep(50);
+    }
+    throw new Error('the run never reached its view refresh');
+  }
+
+  const countOf = async (client: pg.Client, table: string) =>
+    Number((await client.query<{ n: string }>(`select count(*) as n from ${table}`)).rows[0]!.n);
+
+  it('a process killed between the history insert and the commit leaves no trace of that run', async () => {
+    const blocker = await blockRefresh();
+    const watcher = await connect();
+    const run = startCli(['run'], { env });
+    const backend = await waitForRunBlockedInRefresh(watcher);
+    const { rows: held } = await watcher.query<{ relname: string }>(
+      `select c.relname from pg_locks l join pg_class c on c.oid = l.relation
+        where l.pid = $1 and l.mode = 'RowExclusiveLock' and c.relname like 'fact_rates_history_y%'`, [backend]);
+    expect(held.length).toBeGreaterThan(0); // the history insert happened, uncommitted
+    run.kill('SIGKILL');
+    await finished(run);
+    await blocker.query('rollback');
+    for (let i = 0; i < 200; i++) {
+      const { rows } = await watcher.query('select 1 from pg_stat_activity where pid = $1', [backend]);
+      if (rows.length === 0) break;
+      await sleep(50);
+    }
+    for (const table of ['pipeline_runs', 'bronze_extraction', 'fact_rates_history', 'fact_rates_current', 'dim_source', 'rejected_rates']) {
+      expect(await countOf(watcher, table), table).toBe(0);
+    }
+    const next = await runCli(['run', '--json'], { env });
+    expect(next.code).toBe(0);
+    expect(JSON.parse(next.stdout).status).toBe('loaded');
+  });
+
+  it('two runs at once: the second waits briefly, then exits with "another run is in progress"; never both load', async () => {
+    const blocker = await blockRefresh();
+    const watcher = await connect();
+    const first = startCli(['run'], { env });
+    await waitForRunBlockedInRefresh(watcher);
+    const second = await runCli(['run'], { env: { ...env, FXPIPE_LOCK_WAIT_MS: '300' } });
+    expect(second.code).toBe(3);
+    expect(second.stderr.trim()).toBe('fxpipe: another run is in progress (waited 0 s for its lock)');
+    await blocker.query('rollback');
+    const result = await finished(first);
+    expect(result.code).toBe(0);
+    expect(await countOf(watcher, 'pipeline_runs')).toBe(1);
+  });
+
+  it('run --json prints one object with the run id, status, source, failover, counts and stage durations', async () => {
+    const result = await runCli(['run', '--json'], { env });
+    expect(result.code).toBe(0);
+    const json = JSON.parse(result.stdout);
+    expect(json).toMatchObject({ status: 'loaded', sourceUsed: 'open-er-api', failover: false, counts: { extracted: expect.any(Number) } });
+    expect(json.runId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(Object.keys(json.stageMs)).toEqual(['lock', 'extract', 'normalize', 'load', 'refresh', 'total']);
+    const again = await runCli(['run', '--json'], { env });
+    expect(JSON.parse(again.stdout).status).toBe('unchanged');
+    expect(again.code).toBe(0);
+  });
+
+  it('exits 1 with a one-line reason when no source delivered', async () => {
+    server.injectFault('open-er-api', { kind: 'status', status: 503, body: '<html>down</html>', contentType: 'text/html' }, Infinity);
+    server.injectFault('frankfurter', { kind: 'status', status: 502, body: '<html>down</html>', contentType: 'text/html' }, Infinity);
+    const result = await runCli(['run'], { env });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^fxpipe: run failed: no source delivered: open-er-api: HTTP 503.*frankfurter: HTTP 502/)]);
+  });
+
+  it('rejects an unknown source name in --sources with exit 2', async () => {
+    const result = await runCli(['run', '--sources', 'open-er-api,bloomberg'], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^fxpipe: invalid --sources "open-er-api,bloomberg": expected a comma-separated list of open-er-api, exchangerate-api, frankfurter, ecb\n$/);
+  });
+
+  it('a fake API key never appears in bronze, logs, errors or --json output', async () => {
+    const keyed = { ...env, EXCHANGERATE_API_KEY: TEST_API_KEY, FXPIPE_LOG_LEVEL: 'trace' };
+    const ok = await runCli(['--verbose', 'run', '--json', '--sources', 'exchangerate-api,frankfurter'], { env: keyed });
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout).sourceUsed).toBe('exchangerate-api');
+    const wrongKey = 'fxk-wrong-0000-1111';
+    const bad = await runCli(['--verbose', 'run', '--json', '--no-verify', '--sources', 'exchangerate-api'], { env: { ...keyed, EXCHANGERATE_API_KEY: wrongKey } });
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.stdout).error).toMatch(/invalid-key/);
+    const text = await runCli(['run', '--no-verify', '--sources', 'exchangerate-api'], { env: { ...env, EXCHANGERATE_API_KEY: wrongKey } });
+    expect(text.stderr).toMatch(/invalid-key/);
+    const client = await connect();
+    const stored = (await client.query<{ t: string }>(
+      `select string_agg(t::text, ' ') as t from (select b::text as t from bronze_extraction b
+        union all select r::text from pipeline_runs r union all select x::text from rejected_rates x
+        union all select s::text from dim_source s) t`)).rows[0]!.t;
+    expect(stored).toContain('/v6/***/latest/USD');
+    for (const output of [ok.stdout, ok.stderr, bad.stdout, bad.stderr, text.stdout, text.stderr, stored]) {
+      expect(output).not.toContain(TEST_API_KEY);
+      expect(output).not.toContain(wrongKey);
+    }
+  });
+});
