@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from './log.js';
 import { FxpipeError, oneLine } from './errors.js';
+import type { SourceBreakers } from './sources/breaker.js';
 import { extractLatest } from './sources/extract.js';
 import type { HttpPolicy } from './sources/http.js';
 import { getSource } from './sources/registry.js';
@@ -32,6 +33,8 @@ export interface PipelineOptions {
   lockWaitMs: number;
   http: HttpPolicy;
   settingsFor(source: SourceName): SourceSettings;
+  /** Circuit breakers per source; a long-running process (the scheduler) keeps one set across runs. */
+  breakers?: SourceBreakers;
   /** The run's clock: real time, or the demo's simulated one. */
   clock?: () => Date;
   log: Logger;
@@ -123,7 +126,7 @@ export async function runPipeline(db: Db, options: PipelineOptions): Promise<Run
     if (error instanceof FxpipeError) throw error;
     // The transaction rolled back: record that the run failed, so status and alerts see it.
     const message = oneLine(error);
-    log.error({ err: message }, 'run failed; rolled back');
+    log.warn({ err: message }, 'run failed; rolled back');
     await recordFailedRun(db, runId, options.kind, started, clock(), message).catch(() => undefined);
     throw new FxpipeError(`run ${runId} failed and was rolled back: ${message}`, { cause: error });
   }
@@ -145,7 +148,7 @@ async function runInTransaction(tx: Db, runId: string, started: Date, options: P
     };
     let extraction: Extraction;
     try {
-      extraction = await extractLatest(getSource(source), options.settingsFor(source), options.http, onAttempt);
+      extraction = await extractLatest(getSource(source), options.settingsFor(source), options.http, onAttempt, options.breakers);
     } catch (error) {
       outcome.error = oneLine(error);
       log.warn({ source, role, err: outcome.error }, 'source failed');

@@ -9,6 +9,7 @@ import { createMarket } from '../demo/market.js';
 import { startProviderServer } from '../demo/provider-server.js';
 import { createLogger } from '../log.js';
 import { runPipeline, type RunResult } from '../pipeline.js';
+import { SourceBreakers } from '../sources/breaker.js';
 import { defaultHttpPolicy } from '../sources/http.js';
 import { openDb, resolveTarget } from '../warehouse/connection.js';
 import { recreateDatabase } from '../warehouse/databases.js';
@@ -35,7 +36,7 @@ async function main() {
   const run = () =>
     runPipeline(db, {
       kind: 'manual', sources: ['open-er-api'], verify: false, dryRun: false, changeThresholdPct: 0.01, deviationTolerancePct: 0.5,
-      zScoreThreshold: 4, lockWaitMs: 5000, http: defaultHttpPolicy, settingsFor: (s) => ({ baseUrl: server.baseUrls[s] }),
+      zScoreThreshold: 4, lockWaitMs: 5000, http: defaultHttpPolicy, settingsFor: (s) => ({ baseUrl: server.baseUrls[s] }), breakers: new SourceBreakers(),
       clock: () => now, log,
     });
 

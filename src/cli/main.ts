@@ -43,7 +43,8 @@ export async function main(argv: string[]): Promise<number> {
   const verbose = argv.includes('--verbose');
   try {
     await program.parseAsync(argv);
-    return ExitCode.ok;
+    // A command that finished but failed (a failed run) sets process.exitCode.
+    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and --version "errors" exit 0; every other commander error is a usage error, already printed.

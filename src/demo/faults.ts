@@ -33,6 +33,10 @@ export const faults = {
   slow(ms: number): Fault {
     return { kind: 'delay', ms };
   },
+  /** HTTP 200 with this body instead of the normal one (a payload of the wrong shape, an edited payload). */
+  body(body: string, contentType = 'application/json'): Fault {
+    return { kind: 'body', body, contentType };
+  },
   /** 503 pages for every request until cleared. */
   outage(): Fault {
     return { ...faults.htmlError(503), untilCleared: true };

@@ -37,6 +37,9 @@ const OPEN_ER_API_DECIMALS = 6;
 const WEEKEND_ACTIVITY = 0.15;
 
 /** value with at most `decimals` decimals, trailing zeros and a bare point dropped ("2", "0.376"). */
+/** How far through the UTC day the ECB's 16:00 CET fix falls. */
+const ECB_FIX_FRACTION = 2 / 3;
+
 export function formatDecimal(value: number, decimals: number): string {
   const fixed = value.toFixed(decimals);
   return fixed.includes('.') ? fixed.replace(/0+$/, '').replace(/\.$/, '') : fixed;
@@ -125,7 +128,11 @@ export function createMarket({ seed, start }: MarketOptions): Market {
       return new Map(codes.map((code, i) => [code, dynamics[i]?.kind === 'fixed' ? (seedRates.get(code) as string) : formatDecimal(levels[i] as number, OPEN_ER_API_DECIMALS)]));
     },
     ecbRates(day) {
-      const levels = levelsAt(daysBetween(startDay, day));
+      // open-er-api's value for day D is the market at D 00:00 UTC; the ECB fixes at ~14:00-15:00 UTC,
+      // two-thirds of the way to D+1 (geometric interpolation), so the two sources differ as they do for real.
+      const offset = daysBetween(startDay, day);
+      const [from, to] = [levelsAt(offset), levelsAt(offset + 1)];
+      const levels = Float64Array.from(from, (level, i) => level * ((to[i] as number) / level) ** ECB_FIX_FRACTION);
       const usdToEur = levels[eurIndex] as number;
       return new Map(
         ecbQuotes.map(({ code, index, decimals }) => {

@@ -1,6 +1,7 @@
 import cliProgress from 'cli-progress';
 import type { Logger } from '../log.js';
 import { runPipeline, type RunResult } from '../pipeline.js';
+import { defaultBreakerOptions, SourceBreakers } from '../sources/breaker.js';
 import { defaultHttpPolicy } from '../sources/http.js';
 import type { SourceName } from '../sources/types.js';
 import type { Db } from '../warehouse/db.js';
@@ -51,6 +52,9 @@ export async function runDemo(db: Db, options: DemoOptions): Promise<DemoSummary
       )
     : null;
   bar?.start(slots, 0, { day: '', status: '' });
+  // Simulated hours pass in real milliseconds: a breaker resetting after 5 real minutes would stay open for
+  // simulated weeks. Runs are 4 hours apart, far beyond any reset time, so each run may try every source.
+  const breakers = new SourceBreakers({ ...defaultBreakerOptions, resetTimeoutMs: 1 });
   const byStatus: Record<string, number> = {};
   let failoverRuns = 0;
   try {
@@ -70,6 +74,7 @@ export async function runDemo(db: Db, options: DemoOptions): Promise<DemoSummary
         lockWaitMs: 5000,
         http: { ...defaultHttpPolicy, retries: 2, minBackoffMs: 5, maxBackoffMs: 20 },
         settingsFor: (source) => ({ baseUrl: server.baseUrls[source] }),
+        breakers,
         clock: () => now,
         log: options.log,
       });

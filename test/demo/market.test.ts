@@ -80,13 +80,17 @@ describe('the simulated market', () => {
     }
   });
 
-  it('derives the ECB fix from the same day: EUR→X = USD→X / USD→EUR, rounded as the ECB rounds', () => {
+  it('derives the ECB fix two-thirds through the day: EUR→X = USD→X / USD→EUR at that instant, rounded as the ECB rounds', () => {
     for (let offset = -3; offset < 20; offset++) {
       const day = addDays(SEED_DAY, offset);
-      const usd = market.usdRates(day);
-      const usdToEur = new Decimal(usd.get('EUR') as string);
+      const [today, tomorrow] = [market.usdRates(day), market.usdRates(addDays(day, 1))];
+      const at = (code: string) => {
+        const a = new Decimal(today.get(code) as string);
+        return a.times(new Decimal(tomorrow.get(code) as string).div(a).pow(new Decimal(2).div(3)));
+      };
+      const usdToEur = at('EUR');
       for (const [code, value] of market.ecbRates(day)) {
-        const exact = code === 'USD' ? new Decimal(1).div(usdToEur) : new Decimal(usd.get(code) as string).div(usdToEur);
+        const exact = code === 'USD' ? new Decimal(1).div(usdToEur) : at(code).div(usdToEur);
         const places = ECB_DECIMALS[code] as number;
         expect(decimals(value), code).toBeLessThanOrEqual(places);
         // open-er-api's 6 decimals add their own rounding to the half unit of the ECB's last decimal.

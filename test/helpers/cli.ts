@@ -13,7 +13,7 @@ export interface CliResult {
 
 /** Env for a child fxpipe: only what the test sets, plus PATH/HOME, so the developer's env does not leak in. */
 export function cliEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, FXPIPE_LOG_LEVEL: 'warn', ...env };
+  return { PATH: process.env.PATH, HOME: process.env.HOME, FXPIPE_LOG_LEVEL: 'error', ...env };
 }
 
 /** Runs the built fxpipe bin as a user would. */

@@ -1,5 +1,6 @@
 import { createLogger } from '../../src/log.js';
 import { runPipeline, type PipelineOptions, type RunResult } from '../../src/pipeline.js';
+import { SourceBreakers } from '../../src/sources/breaker.js';
 import { defaultHttpPolicy } from '../../src/sources/http.js';
 import type { SourceName } from '../../src/sources/types.js';
 import { createMarket } from '../../src/demo/market.js';
@@ -40,6 +41,7 @@ export async function harness(startIso = '2024-01-09T12:00:00Z', sources: Source
   const market = createMarket({ seed: 7, start: new Date('2024-01-09T00:00:00Z') });
   const server = await startProviderServer({ market, clock: clock.now, apiKey: TEST_API_KEY });
   const log = createLogger('silent');
+  const breakers = new SourceBreakers();
   return {
     database,
     db,
@@ -57,6 +59,7 @@ export async function harness(startIso = '2024-01-09T12:00:00Z', sources: Source
         lockWaitMs: 1000,
         http: { ...defaultHttpPolicy, retries: 2, minBackoffMs: 5, maxBackoffMs: 20, totalTimeoutMs: 2000, connectTimeoutMs: 1000 },
         settingsFor: (source) => ({ baseUrl: server.baseUrls[source], apiKey: TEST_API_KEY }),
+        breakers,
         clock: clock.now,
         log,
         ...overrides,

@@ -58,7 +58,7 @@ describe('a pipeline run', () => {
     h = await harness();
     await h.run();
     const historyBefore = await count(h.db, 'select * from fact_rates_history');
-    h.clock.advanceHours(4);
+    h.clock.advanceHours(2); // 14:00: neither open-er-api (daily, 00:02 UTC) nor the ECB (16:00 CET) has published since
     const again = await h.run();
     expect(again.status).toBe('unchanged');
     expect(again.counts.loaded).toBe(0);
@@ -109,9 +109,10 @@ describe('a pipeline run', () => {
     h.server.injectFault('frankfurter', faults.truncated(40), Infinity);
     const result = await h.run();
     expect(result.status).toBe('failed');
-    expect(result.error).toMatch(/no source delivered: open-er-api: HTTP 500.*; frankfurter: .*truncated/);
-    expect(await count(h.db, 'select * from bronze_extraction')).toBe(4);
-    expect(await count(h.db, `select * from bronze_extraction where raw_text like '%<html%'`)).toBe(3);
+    expect(result.error).toMatch(/^no source delivered: open-er-api: HTTP 500 after 3 attempts .*; frankfurter: /);
+    expect(await count(h.db, 'select * from bronze_extraction')).toBe(6); // 3 attempts each
+    expect(await count(h.db, `select * from bronze_extraction where raw_text like '%<html>%' and http_status = 500`)).toBe(3);
+    expect(await count(h.db, `select * from bronze_extraction where http_status is null and error is not null`)).toBe(3);
     expect(await count(h.db, 'select * from fact_rates_current')).toBe(0);
     const [run] = await h.db.query(`select status, error from pipeline_runs`);
     expect(run).toMatchObject({ status: 'failed', error: expect.stringMatching(/^no source delivered/) });

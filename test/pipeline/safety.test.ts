@@ -33,40 +33,45 @@ describe('run safety, from the CLI', () => {
     return client;
   }
 
-  /** Holds a lock the run's view refresh needs: the run then waits after its history insert, before commit. */
-  async function blockRefresh(): Promise<pg.Client> {
+  /**
+   * Pauses every run right after its history insert, before its commit: a statement trigger (test-only,
+   * created here) waits on an advisory lock this session holds until it lets go.
+   */
+  async function pauseAfterHistoryInsert(): Promise<{ release(): Promise<void> }> {
     const blocker = await connect();
-    await blocker.query('begin');
-    await blocker.query('lock table vw_rates_latest in access exclusive mode');
-    return blocker;
+    await blocker.query(`create function test_pause() returns trigger language plpgsql as $$
+                         begin perform pg_advisory_lock(4242); perform pg_advisory_unlock(4242); return null; end $$`);
+    await blocker.query(`create trigger test_pause after insert on fact_rates_history for each statement execute function test_pause()`);
+    await blocker.query('select pg_advisory_lock(4242)');
+    return { release: async () => void (await blocker.query('select pg_advisory_unlock(4242)')) };
   }
 
-  async function waitForRunBlockedInRefresh(watcher: pg.Client): Promise<number> {
+  async function waitForPausedRun(watcher: pg.Client): Promise<number> {
     for (let i = 0; i < 300; i++) {
       const { rows } = await watcher.query<{ pid: number }>(
-        `select pid from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'
-            and query ilike 'refresh materialized view%'`);
+        `select pid from pg_stat_activity where datname = current_database() and wait_event = 'advisory'
+            and query ilike 'insert into fact_rates_history%'`);
       if (rows[0]) return rows[0].pid;
       await sleep(50);
     }
-    throw new Error('the run never reached its view refresh');
+    throw new Error('the run never reached its history insert');
   }
 
   const countOf = async (client: pg.Client, table: string) =>
     Number((await client.query<{ n: string }>(`select count(*) as n from ${table}`)).rows[0]!.n);
 
   it('a process killed between the history insert and the commit leaves no trace of that run', async () => {
-    const blocker = await blockRefresh();
+    const pause = await pauseAfterHistoryInsert();
     const watcher = await connect();
     const run = startCli(['run'], { env });
-    const backend = await waitForRunBlockedInRefresh(watcher);
+    const backend = await waitForPausedRun(watcher);
     const { rows: held } = await watcher.query<{ relname: string }>(
       `select c.relname from pg_locks l join pg_class c on c.oid = l.relation
         where l.pid = $1 and l.mode = 'RowExclusiveLock' and c.relname like 'fact_rates_history_y%'`, [backend]);
     expect(held.length).toBeGreaterThan(0); // the history insert happened, uncommitted
     run.kill('SIGKILL');
     await finished(run);
-    await blocker.query('rollback');
+    await pause.release();
     for (let i = 0; i < 200; i++) {
       const { rows } = await watcher.query('select 1 from pg_stat_activity where pid = $1', [backend]);
       if (rows.length === 0) break;
@@ -81,14 +86,14 @@ describe('run safety, from the CLI', () => {
   });
 
   it('two runs at once: the second waits briefly, then exits with "another run is in progress"; never both load', async () => {
-    const blocker = await blockRefresh();
+    const pause = await pauseAfterHistoryInsert();
     const watcher = await connect();
     const first = startCli(['run'], { env });
-    await waitForRunBlockedInRefresh(watcher);
+    await waitForPausedRun(watcher);
     const second = await runCli(['run'], { env: { ...env, FXPIPE_LOCK_WAIT_MS: '300' } });
     expect(second.code).toBe(3);
     expect(second.stderr.trim()).toBe('fxpipe: another run is in progress (waited 0 s for its lock)');
-    await blocker.query('rollback');
+    await pause.release();
     const result = await finished(first);
     expect(result.code).toBe(0);
     expect(await countOf(watcher, 'pipeline_runs')).toBe(1);

@@ -58,6 +58,13 @@ begin
     if p_to < p_from then
         raise exception 'fx_ensure_partitions: % is before %', p_to, p_from;
     end if;
+    -- The common case, every partition present, takes no lock (a run holds its locks until commit).
+    if not exists (
+        select 1 from generate_series(v_month, p_to, interval '1 month') as m(month)
+         where to_regclass(format('%I', fx_partition_name(m.month::date))) is null
+    ) then
+        return;
+    end if;
     perform fx_lock_calendar();
     while v_month <= p_to loop
         v_name := fx_partition_name(v_month);
