@@ -34,7 +34,9 @@ export function demoCommand(context: () => CommandContext): Command {
         if (!flags.json) {
           console.log(`fxpipe demo: ${days} simulated days of 4-hourly runs (${days * 6}) from ${DEMO_SOURCES.join(', ')} simulated on 127.0.0.1, into ${target.label}.`);
         }
-        const summary = await runDemo(db, { days, seed, end: new Date(), progress, log: ctx.log });
+        // The outage's warnings are the demo's point, reported in its summary rather than logged line by line.
+        const log = ctx.log.child({}, { level: ctx.log.level === 'debug' || ctx.log.level === 'trace' ? ctx.log.level : 'error' });
+        const summary = await runDemo(db, { days, seed, end: new Date(), progress, log });
         const report = await demoReport(db);
         if (flags.json) printJson({ database: DEMO_DATABASE, ...summary, report });
         else printReport(summary, report);
@@ -58,9 +60,15 @@ function printReport(summary: Awaited<ReturnType<typeof runDemo>>, report: DemoR
   );
   console.log(`Primary outage from ${summary.outage.from.slice(0, 16)}Z: ${summary.failoverRuns} runs failed over to the next source.`);
   console.log(
-    `Warehouse: ${report.historyRows} history rows in ${report.partitions.length} monthly partitions, ${report.currencies} currencies ` +
+    `Warehouse: ${report.historyRows} history rows in ${report.partitions.length} monthly partition${report.partitions.length === 1 ? "" : "s"}, ${report.currencies} currencies ` +
       `(${report.nonIsoCurrencies} outside ISO 4217), ${report.sources} sources, ${report.rejected} rejected values.`,
   );
+  if (report.rejects.length > 0) {
+    console.log(
+      `Quarantined in rejected_rates (payload of ${summary.corruptedAt.slice(0, 16)}Z): ` +
+        report.rejects.map((r) => `${r.quote}=${r.value} (${r.reason})`).join(', '),
+    );
+  }
   console.log('\nLatest USD rates from open-er-api (vw_rates_latest):');
   for (const r of report.latest) console.log(`  USD/${r.quote}  ${r.rate.padEnd(12)} as of ${r.asOf}`);
   console.log('\nUSD/EUR across sources (vw_rates_comparison):');

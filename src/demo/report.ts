@@ -8,6 +8,7 @@ export interface DemoReport {
   sources: number;
   rejected: number;
   partitions: string[];
+  rejects: { quote: string; value: string | null; reason: string }[];
   latest: { quote: string; rate: string; asOf: string }[];
   mostVolatile: { quote: string; month: number; volatilityPct: string }[];
   comparison: { source: string; rate: string; deviationPct: string }[];
@@ -26,6 +27,7 @@ export async function demoReport(db: Db): Promise<DemoReport> {
       `select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
         where i.inhparent = 'fact_rates_history'::regclass and exists (select 1 from fact_rates_history h where h.tableoid = c.oid)
         order by 1`)).map((r) => r.name),
+    rejects: await db.query(`select quote_code as quote, raw_value as value, reason from rejected_rates order by rejected_id limit 5`),
     latest: await db.query(
       `select quote_code as quote, rate::text as rate, rate_timestamp::text as "asOf" from vw_rates_latest
         where base_code = 'USD' and source_name = 'open-er-api' and quote_code in ('EUR', 'GBP', 'JPY', 'CHF', 'CNY', 'INR')

@@ -26,6 +26,7 @@ export interface DemoSummary {
   byStatus: Record<string, number>;
   failoverRuns: number;
   outage: { from: string; runs: number };
+  corruptedAt: string;
   firstRun: string;
   lastRun: string;
   elapsedMs: number;
@@ -33,7 +34,8 @@ export interface DemoSummary {
 
 /**
  * Runs the real pipeline against providers simulated on 127.0.0.1, on a simulated clock: one run every
- * 4 hours over `days`, with a primary outage two-fifths of the way in that fails over.
+ * 4 hours over `days`, with a primary outage two-fifths of the way in that fails over, and a day whose
+ * payload carries invalid values.
  */
 export async function runDemo(db: Db, options: DemoOptions): Promise<DemoSummary> {
   const started = performance.now();
@@ -45,6 +47,8 @@ export async function runDemo(db: Db, options: DemoOptions): Promise<DemoSummary
   const server = await startProviderServer({ market, clock: () => now });
   const outageStart = Math.floor(slots * 0.4);
   const outageRuns = 3;
+  // One day the primary publishes two invalid values, which validation quarantines.
+  const corruptSlot = Math.floor(slots * 0.7 / 6) * 6 + 1;
   const bar = options.progress
     ? new cliProgress.SingleBar(
         { format: 'demo [{bar}] {value}/{total} runs | {day} | {status}', stream: process.stderr, hideCursor: true },
@@ -63,6 +67,10 @@ export async function runDemo(db: Db, options: DemoOptions): Promise<DemoSummary
       now = new Date(slotStart.getTime() + 60_000);
       if (slot === outageStart) server.injectFault('open-er-api', faults.outage(), Infinity);
       if (slot === outageStart + outageRuns) server.clearFaults();
+      if (slot === corruptSlot) {
+        const published = await (await fetch(`${server.baseUrls['open-er-api']}/v6/latest/USD`)).text();
+        server.injectFault('open-er-api', faults.body(published.replace('"rates":{', '"rates":{"XXX":0,"Z1":1.5,')));
+      }
       const result: RunResult = await runPipeline(db, {
         kind: 'demo',
         sources: DEMO_SOURCES,
@@ -92,6 +100,7 @@ export async function runDemo(db: Db, options: DemoOptions): Promise<DemoSummary
     byStatus,
     failoverRuns,
     outage: { from: new Date(first.getTime() + outageStart * SLOT_HOURS * 3_600_000).toISOString(), runs: outageRuns },
+    corruptedAt: new Date(first.getTime() + corruptSlot * SLOT_HOURS * 3_600_000).toISOString(),
     firstRun: first.toISOString(),
     lastRun: last.toISOString(),
     elapsedMs: Math.round(performance.now() - started),

@@ -9,7 +9,7 @@ export function databaseTarget(target: Target, database: string): Target {
   if (!IDENTIFIER.test(database)) throw usageError(`invalid database name ${JSON.stringify(database)}: expected lower-case letters, digits and _`);
   const url = new URL(target.url);
   url.pathname = `/${database}`;
-  return { ...target, url: url.toString(), label: `${target.label.replace(/\/[^/ ]*( |$)/, `/${database}$1`)} database ${database}` };
+  return { ...target, url: url.toString(), label: `${target.label}, database ${database}` };
 }
 
 /** Drops (disconnecting its sessions) and creates a database next to target's; returns its target. */

@@ -4,22 +4,30 @@ import type { Db } from './db.js';
 
 export type SourceTier = 'primary' | 'fallback' | 'reference';
 
-/** Upserts the source's row; returns its id. */
+/**
+ * Upserts the source's row; returns its id. Existing rows are updated in place: an INSERT … ON CONFLICT
+ * would burn a value of the smallint identity on every run.
+ */
 export async function upsertSource(db: Db, name: SourceName | string, tier: SourceTier, endpoint: string): Promise<number> {
+  const [updated] = await db.query<{ source_id: number }>(
+    `update dim_source
+        set tier = $2, endpoint = $3, is_active = true,
+            updated_at = case when (tier, endpoint, is_active) is distinct from ($2, $3, true) then now() else updated_at end
+      where source_name = $1
+      returning source_id`,
+    [name, tier, endpoint],
+  );
+  if (updated) return updated.source_id;
   const [row] = await db.query<{ source_id: number }>(
     `insert into dim_source (source_name, tier, endpoint) values ($1, $2, $3)
-     on conflict (source_name) do update
-        set tier = excluded.tier, endpoint = excluded.endpoint, is_active = true,
-            updated_at = case when (dim_source.tier, dim_source.endpoint, dim_source.is_active)
-                                   is distinct from (excluded.tier, excluded.endpoint, true)
-                              then now() else dim_source.updated_at end
+     on conflict (source_name) do update set tier = excluded.tier
      returning source_id`,
     [name, tier, endpoint],
   );
   return row!.source_id;
 }
 
-/** Ensures dim_currency rows for the codes; returns code → currency_id. */
+/** Ensures dim_currency rows for the codes (inserting only the new ones); returns code → currency_id. */
 export async function upsertCurrencies(db: Db, codes: Iterable<string>): Promise<Map<string, number>> {
   const infos = [...new Set(codes)].map(currencyInfo);
   const rows = await db.query<{ currency_code: string; currency_id: number }>(
@@ -29,6 +37,7 @@ export async function upsertCurrencies(db: Db, codes: Iterable<string>): Promise
      ), inserted as (
         insert into dim_currency (currency_code, currency_name, symbol, minor_units, is_iso)
         select code, name, symbol, minor_units, is_iso from incoming
+         where not exists (select 1 from dim_currency c where c.currency_code = incoming.code)
         on conflict (currency_code) do nothing
         returning currency_code, currency_id
      )
