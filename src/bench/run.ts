@@ -47,7 +47,7 @@ async function main() {
   await db.query(
     `insert into fact_rates_history (date_key, base_currency_id, quote_currency_id, source_id, rate_timestamp, rate)
      select to_char(ts at time zone 'UTC', 'YYYYMMDD')::int, c.base_currency_id, c.quote_currency_id, c.source_id, ts,
-            round(c.rate * (1 + (random() - 0.5) / 50), 6)
+            round(c.rate * (1 + (random() - 0.5) / 50)::numeric, 6)
        from fact_rates_current c
       cross join generate_series($1::timestamptz + interval '4 hours', $2::timestamptz - interval '4 hours', interval '4 hours') as ts
      on conflict do nothing`,

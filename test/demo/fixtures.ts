@@ -3,7 +3,8 @@ import path from 'node:path';
 import { packageRoot } from '../../src/util/package-root.js';
 
 /** The shared real provider samples, next to the repository (not shipped with fxpipe). */
-export const SHARED_FIXTURES_DIR = path.resolve(packageRoot, '../shared/fixtures');
+/** Copies of ../shared/fixtures (a clone has no ../shared); test/fixtures.test.ts keeps them identical. */
+export const SHARED_FIXTURES_DIR = path.resolve(packageRoot, 'test/fixtures');
 
 export const OPEN_ER_API_FIXTURE = 'open-er-api-latest-USD-2024-01-09.json';
 export const ECB_FIXTURE = 'ecb-eurofxref-daily-2025-05-09.xml';

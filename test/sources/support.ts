@@ -10,7 +10,7 @@ import type { HttpPolicy } from '../../src/sources/http.js';
 import type { Extraction, FetchAttempt, Source, SourceSettings } from '../../src/sources/types.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const fixturesDir = path.resolve(repoRoot, '../shared/fixtures');
+export const fixturesDir = path.resolve(repoRoot, 'test/fixtures');
 
 export const readFixture = (name: string): string => readFileSync(path.join(fixturesDir, name), 'utf8');
 
