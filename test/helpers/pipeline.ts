@@ -5,7 +5,7 @@ import { defaultHttpPolicy } from '../../src/sources/http.js';
 import type { SourceName } from '../../src/sources/types.js';
 import { createMarket } from '../../src/demo/market.js';
 import { startProviderServer, type ProviderServer } from '../../src/demo/provider-server.js';
-import type { Db } from '../../src/warehouse/db.js';
+import type { Db, Driver } from '../../src/warehouse/db.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
@@ -33,9 +33,13 @@ export interface Harness {
 }
 
 /** A migrated database, a provider server on 127.0.0.1 on a simulated clock, and a way to run the pipeline. */
-export async function harness(startIso = '2024-01-09T12:00:00Z', sources: SourceName[] = ['open-er-api', 'frankfurter']): Promise<Harness> {
+export async function harness(
+  startIso = '2024-01-09T12:00:00Z',
+  sources: SourceName[] = ['open-er-api', 'frankfurter'],
+  driver: Driver = 'direct',
+): Promise<Harness> {
   const database = await createTestDatabase();
-  const db = await database.open();
+  const db = await database.open(driver);
   await initWarehouse(db);
   const clock = new TestClock(new Date(startIso));
   const market = createMarket({ seed: 7, start: new Date('2024-01-09T00:00:00Z') });

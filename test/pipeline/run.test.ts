@@ -32,6 +32,16 @@ describe('a pipeline run', () => {
     expect(tiers?.tiers).toBe('frankfurter:fallback,open-er-api:primary');
   });
 
+  it('runs the same on the pooled access path (Kysely over a pg.Pool)', async () => {
+    h = await harness(undefined, undefined, 'pooled');
+    expect(h.db.driver).toBe('pooled');
+    const first = await h.run();
+    expect(first).toMatchObject({ status: 'loaded', sourceUsed: 'open-er-api' });
+    h.clock.advanceHours(1);
+    expect((await h.run()).status).toBe('unchanged');
+    expect(await count(h.db, 'select * from pipeline_runs')).toBe(2);
+  });
+
   it('marks codes outside ISO 4217 as not ISO-recognised and loads them', async () => {
     h = await harness();
     await h.run();
