@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { usageError } from './errors.js';
 import { SOURCE_NAMES, type SourceName } from './sources/types.js';
+import { ALERT_KINDS, type AlertKind } from './alerts/kinds.js';
 
 const postgresUrl = z.string().refine((value) => {
   try {
@@ -26,6 +27,23 @@ const number = (min: number, max: number, what: string) =>
 const integer = (min: number, max: number, what: string) => number(min, max, what).int(`a whole ${what} between ${min} and ${max}`);
 
 const logLevel = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
+
+const commaList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((item) => item.trim()).filter(Boolean));
+
+const webhookUrl = z.url({ protocol: /^https?$/, error: 'an http(s) URL' });
+
+const alertKinds = commaList
+  .refine(
+    (kinds) => kinds.length > 0 && ((kinds.length === 1 && kinds[0] === 'none') || kinds.every((kind) => (ALERT_KINDS as readonly string[]).includes(kind))),
+    `"none" or a comma-separated list of ${ALERT_KINDS.join(', ')}`,
+  )
+  .transform((kinds) => (kinds[0] === 'none' ? [] : [...new Set(kinds)]) as AlertKind[]);
+
+const pairList = commaList
+  .refine((pairs) => pairs.length > 0, 'at least one pair')
+  .refine((pairs) => pairs.every((pair) => /^([A-Z]{3})\/(?!\1)[A-Z]{3}$/.test(pair)), 'a comma-separated list of pairs BASE/QUOTE such as USD/EUR (upper-case ISO codes, base and quote differ)');
 
 /**
  * Every setting: its key in fxpipe.config.json, its environment variable, its schema.
@@ -110,11 +128,54 @@ export const settings = {
     secret: false,
     describe: 'largest response accepted',
   },
+  cron: {
+    env: 'FXPIPE_CRON',
+    schema: z.string().min(1, 'a cron pattern').default('0 */4 * * *'),
+    secret: false,
+    describe: 'when `fxpipe schedule` runs the pipeline',
+  },
+  timezone: {
+    env: 'FXPIPE_TIMEZONE',
+    schema: z.string().min(1, 'an IANA time zone').default('UTC'),
+    secret: false,
+    describe: 'time zone of the cron pattern',
+  },
   lockWaitMs: {
     env: 'FXPIPE_LOCK_WAIT_MS',
     schema: integer(0, 3_600_000, 'number of milliseconds').default(5000),
     secret: false,
     describe: 'how long a run waits for another run to finish before giving up',
+  },
+  webhookUrl: {
+    env: 'FXPIPE_WEBHOOK_URL',
+    schema: webhookUrl.optional(),
+    // A Make.com webhook URL is a bearer secret: whoever has it can post into the scenario.
+    secret: true,
+    describe: 'where alerts are POSTed as JSON (e.g. a Make.com custom webhook); no alerts when unset',
+  },
+  alerts: {
+    env: 'FXPIPE_ALERTS',
+    schema: alertKinds.default([...ALERT_KINDS]),
+    secret: false,
+    describe: 'alert kinds to send, comma-separated, or "none"',
+  },
+  watchPairs: {
+    env: 'FXPIPE_WATCH_PAIRS',
+    schema: pairList.default(['USD/EUR', 'USD/GBP', 'USD/JPY']),
+    secret: false,
+    describe: 'pairs whose moves raise pair_moved alerts',
+  },
+  alertMovePct: {
+    env: 'FXPIPE_ALERT_MOVE_PCT',
+    schema: number(0, 100, 'a percentage').default(2),
+    secret: false,
+    describe: 'a watched pair moving more than this % against its previous stored rate raises pair_moved',
+  },
+  webhookTimeoutMs: {
+    env: 'FXPIPE_WEBHOOK_TIMEOUT_MS',
+    schema: integer(100, 30_000, 'number of milliseconds').default(3000),
+    secret: false,
+    describe: 'timeout of each webhook attempt (3 attempts at most)',
   },
 } as const;
 

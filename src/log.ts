@@ -1,9 +1,10 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger };
 
 /** Keys whose values are secrets wherever they appear in a log line. */
-export const REDACTED_KEYS = ['password', 'apiKey', 'api_key', 'authorization', 'token', 'databaseUrl', 'url'];
+export const REDACTED_KEYS = ['password', 'apiKey', 'api_key', 'authorization', 'token', 'databaseUrl', 'url', 'webhookUrl'];
 
 /** Logs go to stderr so stdout stays the command's answer (tables, --json). */
 export function createLogger(level: string, bindings: Record<string, unknown> = {}): Logger {
@@ -13,6 +14,15 @@ export function createLogger(level: string, bindings: Record<string, unknown> = 
       base: { ...bindings },
       redact: { paths: [...REDACTED_KEYS, ...REDACTED_KEYS.map((key) => `*.${key}`)], censor: '***' },
     },
-    pino.destination({ fd: 2, sync: true }),
+    stderrDestination(),
   );
+}
+
+/**
+ * A terminal gets readable, coloured lines; anything else (a pipe, a file, a log collector) gets JSON
+ * lines. Both are synchronous, so no line is lost when a command exits.
+ */
+function stderrDestination(): DestinationStream {
+  if (!process.stderr.isTTY) return pino.destination({ fd: 2, sync: true });
+  return pretty({ destination: 2, sync: true, colorize: true, singleLine: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l' });
 }

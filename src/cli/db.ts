@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { usageError } from '../errors.js';
 import { databaseTarget } from '../warehouse/databases.js';
 import { initWarehouse } from '../warehouse/init.js';
+import { maintainPartitions } from '../warehouse/maintain.js';
 import { ensureEmbedded, readRunning, stopEmbedded, embeddedPaths } from '../warehouse/server/embedded.js';
 import type { CommandContext } from './context.js';
 import { printJson } from './output.js';
@@ -31,6 +32,32 @@ export function dbCommand(context: MakeContext): Command {
           : `Applied ${result.applied.length} of ${total} migrations with the ${driver} driver: ${result.applied.join(', ')} (${target.label}).`,
       );
       if (result.partitionsCreated.length > 0) console.log(`Created partitions: ${result.partitionsCreated.join(', ')}.`);
+    });
+
+  db.command('maintain')
+    .description("ensure this month's and the next 3 history partitions; move rows the default partition caught into proper partitions")
+    .option('--json', 'print the result as one JSON object')
+    .action(async (options: { json?: boolean }) => {
+      const ctx = context();
+      const result = await ctx.withDb(async (conn) => {
+        await initWarehouse(conn);
+        return maintainPartitions(conn);
+      });
+      if (options.json) {
+        printJson(result);
+        return;
+      }
+      console.log(
+        result.upcomingCreated.length > 0
+          ? `Created upcoming partitions: ${result.upcomingCreated.join(', ')}.`
+          : "This month's and the next 3 partitions exist.",
+      );
+      if (result.foundInDefault.length === 0) {
+        console.log('The default partition is empty.');
+      } else {
+        const found = result.foundInDefault.map((m) => `${m.month}: ${m.rows}`).join(', ');
+        console.log(`The default partition held ${found}; moved ${result.movedRows} rows into ${result.createdForDefault.join(', ')}.`);
+      }
     });
 
   db.command('start')

@@ -4,6 +4,9 @@ import { createContext, type CommandContext } from './context.js';
 import { dbCommand } from './db.js';
 import { runCommand } from './run.js';
 import { demoCommand } from './demo.js';
+import { statusCommand } from './status.js';
+import { scheduleCommand } from './schedule.js';
+import { reprocessCommand } from './reprocess.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../util/package-root.js';
@@ -25,6 +28,9 @@ export function buildProgram(): Command {
   program.addCommand(dbCommand(context));
   program.addCommand(runCommand(context));
   program.addCommand(demoCommand(context));
+  program.addCommand(statusCommand(context));
+  program.addCommand(scheduleCommand(context));
+  program.addCommand(reprocessCommand(context));
 
   for (const command of program.commands) exitOverrideDeep(command);
   return program;

@@ -1,6 +1,9 @@
 import { Command, Option } from 'commander';
+import type { AlertOutcome } from '../alerts/kinds.js';
+import { notifyAfterRun } from '../alerts/notify.js';
 import { parseSourcesFlag } from '../config.js';
-import { ExitCode, usageError } from '../errors.js';
+import { ExitCode } from '../errors.js';
+import { parsePercentFlag } from './flags.js';
 import { runPipeline, type RunResult } from '../pipeline.js';
 import { initWarehouse } from '../warehouse/init.js';
 import type { CommandContext } from './context.js';
@@ -27,7 +30,7 @@ export function runCommand(context: () => CommandContext): Command {
     .addOption(new Option('--kind <kind>', 'how the run is recorded').choices(['manual', 'scheduled']).default('manual'))
     .action(async (flags: RunFlags) => {
       const ctx = context();
-      const changeThresholdPct = flags.changeThreshold === undefined ? ctx.config.changeThresholdPct : parsePercent(flags.changeThreshold);
+      const changeThresholdPct = flags.changeThreshold === undefined ? ctx.config.changeThresholdPct : parsePercentFlag(flags.changeThreshold, '--change-threshold');
       const options = pipelineOptionsFrom(ctx.config, ctx.log, {
         kind: flags.kind,
         ...(flags.sources ? { sources: parseSourcesFlag(flags.sources) } : {}),
@@ -35,25 +38,23 @@ export function runCommand(context: () => CommandContext): Command {
         dryRun: Boolean(flags.dryRun),
         changeThresholdPct,
       });
-      const result = await ctx.withDb(async (db) => {
+      const { result, alerts } = await ctx.withDb(async (db) => {
         await initWarehouse(db); // a fresh database needs no separate `db init`
-        return runPipeline(db, options);
+        const result = await runPipeline(db, options);
+        // After the commit; never throws, bounded by the webhook's delivery budget.
+        return { result, alerts: await notifyAfterRun(db, { ...ctx.config, sources: options.sources }, result, ctx.log) };
       });
-      if (flags.json) printJson(result);
-      else printSummary(result);
+      if (flags.json) {
+        printJson({ ...result, alerts });
+      } else {
+        printSummary(result);
+        printAlerts(alerts);
+      }
       if (result.status === 'failed') {
         if (!flags.json) process.stderr.write(`fxpipe: run failed: ${result.error}\n`);
         process.exitCode = ExitCode.failed;
       }
     });
-}
-
-function parsePercent(value: string): number {
-  const pct = Number(value);
-  if (value.trim() === '' || !Number.isFinite(pct) || pct < 0 || pct > 100) {
-    throw usageError(`invalid --change-threshold ${JSON.stringify(value)}: expected a percentage between 0 and 100`);
-  }
-  return pct;
 }
 
 export function printSummary(result: RunResult): void {
@@ -76,4 +77,10 @@ export function printSummary(result: RunResult): void {
   if (referenceDeviations.length > 0) {
     console.log(`  flagged (reference deviation): ${referenceDeviations.map((d) => `${d.quote} ${d.deviationPct}% vs ${d.reference}`).join(', ')}`);
   }
+}
+
+function printAlerts(alerts: AlertOutcome[]): void {
+  if (alerts.length === 0) return;
+  const shown = alerts.map((a) => `${a.kind}${a.source ? ` (${a.source})` : ''} ${a.delivered ? 'sent' : `not delivered: ${a.error}`}`);
+  console.log(`  alerts: ${shown.join('; ')}`);
 }

@@ -53,6 +53,40 @@ export async function storeAttempt(db: Db, runId: string, method: ExtractionMeth
   return row!.extraction_id;
 }
 
+/** A backfill chunk's text read from a file (local, or a downloaded archive's) instead of one HTTP response. */
+export interface FileExtract {
+  source: string;
+  /** The file's path, or the URL it was downloaded from. */
+  location: string;
+  params: Record<string, string>;
+  body: Buffer;
+  extractedAt: Date;
+  durationMs: number;
+}
+
+/** Writes a file extract to bronze_extraction as raw_text, before anything parses it. Returns the extraction_id. */
+export async function storeFileExtract(db: Db, runId: string, method: ExtractionMethod, extract: FileExtract): Promise<string> {
+  const [row] = await db.query<{ extraction_id: string }>(
+    `insert into bronze_extraction (run_id, source_name, extracted_at, extraction_method, request_url, request_params,
+                                    raw_text, byte_size, content_sha256, duration_ms)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+     returning extraction_id`,
+    [
+      runId,
+      extract.source,
+      extract.extractedAt,
+      method,
+      extract.location,
+      JSON.stringify(extract.params),
+      extract.body.toString('utf8').replace(/\u0000/g, ''),
+      extract.body.length,
+      createHash('sha256').update(extract.body).digest('hex'),
+      Math.round(extract.durationMs * 1000) / 1000,
+    ],
+  );
+  return row!.extraction_id;
+}
+
 function looksLikeJson(text: string): boolean {
   const start = text.trimStart()[0];
   if (start !== '{' && start !== '[') return false;

@@ -27,6 +27,12 @@ export async function upsertSource(db: Db, name: SourceName | string, tier: Sour
   return row!.source_id;
 }
 
+/** The source's id, keeping its tier; a source never seen before is added as a reference. */
+export async function existingSourceId(db: Db, name: string, endpoint: string): Promise<number> {
+  const [row] = await db.query<{ source_id: number }>('select source_id from dim_source where source_name = $1', [name]);
+  return row?.source_id ?? upsertSource(db, name, 'reference', endpoint);
+}
+
 /** Ensures dim_currency rows for the codes (inserting only the new ones); returns code → currency_id. */
 export async function upsertCurrencies(db: Db, codes: Iterable<string>): Promise<Map<string, number>> {
   const infos = [...new Set(codes)].map(currencyInfo);

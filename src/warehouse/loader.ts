@@ -19,6 +19,11 @@ export interface LoadInput {
   changeThresholdPct: number;
   /** The run's clock (simulated in the demo). */
   now: Date;
+  /**
+   * Replaying stored responses (reprocess): observations older than the current row are still
+   * compared with the history before them and may be stored; the current row only ever moves forward.
+   */
+  replay?: boolean;
 }
 
 export interface LoadCounts {
@@ -26,7 +31,7 @@ export interface LoadCounts {
   loaded: number;
   /** Rates whose as-of time was already loaded, or whose move stayed within the threshold. */
   unchanged: number;
-  /** Rates newer than what fact_rates_current held (current row updated). */
+  /** Rows changed: current rows moved forward plus history rows written (0: nothing new). */
   updated: number;
   moves: PairMove[];
 }
@@ -67,8 +72,9 @@ export async function loadRates(db: Db, input: LoadInput): Promise<LoadCounts> {
        left join lateral (
               select rate from fact_rates_history
                where base_currency_id = $1 and quote_currency_id = q.id and source_id = $2
+                 and date_key <= $4 and rate_timestamp < $5
                order by date_key desc, rate_timestamp desc limit 1) h on true`,
-    [baseId, input.sourceId, quoteIds],
+    [baseId, input.sourceId, quoteIds, dateKey, input.asOf],
   );
   const stateOf = new Map(states.map((s) => [s.quote_currency_id, s]));
   const threshold = new RateDecimal(input.changeThresholdPct);
@@ -81,7 +87,8 @@ export async function loadRates(db: Db, input: LoadInput): Promise<LoadCounts> {
     const quote = quoteIds[i]!;
     const state = stateOf.get(quote);
     const flags = input.flags.get(rate.quote) ?? [];
-    if (state?.current_ts && state.current_ts.getTime() >= input.asOf.getTime()) {
+    const seen = state?.current_ts && state.current_ts.getTime() >= input.asOf.getTime();
+    if (seen && !input.replay) {
       unchanged++;
       return;
     }
@@ -94,7 +101,7 @@ export async function loadRates(db: Db, input: LoadInput): Promise<LoadCounts> {
     if (lastStored === null) reason = 'initial';
     else if (input.changeThresholdPct === 0 || changeVsStored!.abs().gt(threshold)) reason = 'moved';
     else reason = 'below_threshold';
-    current.push({ quote, rate: rate.value, previous, changePct: changeVsPrevious?.toFixed(8) ?? null, reason, flags });
+    if (!seen) current.push({ quote, rate: rate.value, previous, changePct: changeVsPrevious?.toFixed(8) ?? null, reason, flags });
     if (reason === 'below_threshold') {
       unchanged++;
     } else {
@@ -135,7 +142,7 @@ export async function loadRates(db: Db, input: LoadInput): Promise<LoadCounts> {
     loaded = inserted.length;
     unchanged += history.length - loaded;
   }
-  return { loaded, unchanged, updated: current.length, moves };
+  return { loaded, unchanged, updated: current.length + loaded, moves };
 }
 
 function percentChange(from: RateDecimal, to: RateDecimal): RateDecimal {

@@ -35,6 +35,9 @@ export function startCli(args: string[], options: { env?: Record<string, string 
 }
 
 export function finished(child: ChildProcess & { out: { stdout: string; stderr: string } }, timeoutMs = 60_000): Promise<CliResult> {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode, stdout: child.out.stdout, stderr: child.out.stderr });
+  }
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');

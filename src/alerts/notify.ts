@@ -1,0 +1,66 @@
+import type { Config } from '../config.js';
+import { oneLine } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { RunResult } from '../pipeline.js';
+import { recordAlert } from '../warehouse/alert-log.js';
+import type { Db } from '../warehouse/db.js';
+import type { AlertOutcome, AlertPayload } from './kinds.js';
+import { runAlerts } from './run-alerts.js';
+import { lowerStale, staleAlerts } from './stale-alerts.js';
+import { postJson } from './webhook.js';
+
+export type AlertSettings = Pick<Config, 'webhookUrl' | 'alerts' | 'watchPairs' | 'alertMovePct' | 'webhookTimeoutMs' | 'sources'>;
+
+export interface NotifyOptions {
+  /** The clock staleness is judged on (real time by default; a test's or the demo's simulated one). */
+  now?: Date;
+}
+
+/**
+ * Evaluates the alerts of a finished run and POSTs each to the webhook, all at once. Call it after the
+ * run's transaction committed: it never throws, logs failures as warnings, and returns within one
+ * delivery budget (deliveryBudgetMs of the webhook timeout) plus a few queries. A dry run alerts nothing.
+ */
+export async function notifyAfterRun(db: Db, config: AlertSettings, result: RunResult, parentLog: Logger, options: NotifyOptions = {}): Promise<AlertOutcome[]> {
+  const log = parentLog.child({ runId: result.runId });
+  const url = config.webhookUrl;
+  if (!url || config.alerts.length === 0 || result.dryRun) return [];
+  try {
+    const alerts = runAlerts(result, { enabled: config.alerts, watchPairs: config.watchPairs, movePct: config.alertMovePct });
+    if (config.alerts.includes('stale')) alerts.push(...(await staleAlertsOrNone(db, config, result, options.now ?? new Date(), log)));
+    return await Promise.all(alerts.map((alert) => deliver(db, url, config.webhookTimeoutMs, alert, log)));
+  } catch (error) {
+    log.warn({ err: oneLine(error) }, 'alerts failed');
+    return [];
+  }
+}
+
+async function staleAlertsOrNone(db: Db, config: AlertSettings, result: RunResult, now: Date, log: Logger): Promise<AlertPayload[]> {
+  const sources = [...new Set([...config.sources, ...result.sources.map((s) => s.source)])];
+  try {
+    return await staleAlerts(db, sources, result.runId, now, log);
+  } catch (error) {
+    log.warn({ err: oneLine(error) }, 'could not evaluate stale alerts');
+    return [];
+  }
+}
+
+async function deliver(db: Db, url: string, timeoutMs: number, alert: AlertPayload, log: Logger): Promise<AlertOutcome> {
+  const sentAt = new Date();
+  const delivery = await postJson(url, alert, timeoutMs);
+  const outcome: AlertOutcome = { kind: alert.kind, source: alert.source, ...delivery };
+  const fields = { kind: alert.kind, source: alert.source, webhook: new URL(url).host, attempts: outcome.attempts };
+  if (outcome.delivered) log.info(fields, 'alert sent');
+  else log.warn({ ...fields, err: outcome.error }, 'alert not delivered');
+  if (!outcome.delivered && alert.kind === 'stale' && alert.source) await lowerStale(db, alert.source, log);
+  await record(db, alert, outcome, sentAt, log);
+  return outcome;
+}
+
+async function record(db: Db, alert: AlertPayload, outcome: AlertOutcome, sentAt: Date, log: Logger): Promise<void> {
+  try {
+    await recordAlert(db, alert, outcome, sentAt);
+  } catch (error) {
+    log.warn({ kind: alert.kind, err: oneLine(error) }, 'could not record the alert in alert_log');
+  }
+}

@@ -1,0 +1,85 @@
+import { Command } from 'commander';
+import { parseSourcesFlag } from '../config.js';
+import { FxpipeError } from '../errors.js';
+import { runPipeline } from '../pipeline.js';
+import { Scheduler, checkSchedule } from '../scheduler.js';
+import { SourceBreakers } from '../sources/breaker.js';
+import { initWarehouse } from '../warehouse/init.js';
+import type { CommandContext } from './context.js';
+import { pipelineOptionsFrom } from './pipeline-options.js';
+
+interface ScheduleFlags {
+  cron?: string;
+  timezone?: string;
+  sources?: string;
+  verify: boolean;
+}
+
+export function scheduleCommand(context: () => CommandContext): Command {
+  return new Command('schedule')
+    .description('stay running and run the pipeline on a cron (default every 4 hours); SIGINT/SIGTERM stop it cleanly')
+    .option('--cron <pattern>', 'cron pattern, 5 or 6 fields (default FXPIPE_CRON or "0 */4 * * *")')
+    .option('--timezone <zone>', 'IANA time zone of the pattern (default FXPIPE_TIMEZONE or UTC)')
+    .option('--sources <list>', 'sources in order, comma-separated (default FXPIPE_SOURCES)')
+    .option('--no-verify', 'do not extract the other sources as references')
+    .action(async (flags: ScheduleFlags) => {
+      const ctx = context();
+      const cron = flags.cron ?? ctx.config.cron;
+      const timezone = flags.timezone ?? ctx.config.timezone;
+      checkSchedule(cron, timezone);
+      const options = pipelineOptionsFrom(ctx.config, ctx.log, {
+        kind: 'scheduled',
+        ...(flags.sources ? { sources: parseSourcesFlag(flags.sources) } : {}),
+        verify: flags.verify,
+        // One set of circuit breakers for the life of the scheduler: a failing source stays skipped between runs.
+        breakers: new SourceBreakers(),
+      });
+      await ctx.withDb((db) => initWarehouse(db));
+
+      const scheduler = new Scheduler({
+        cron,
+        timezone,
+        withDb: (fn) => ctx.withDb(fn),
+        log: ctx.log,
+        async runSlot(db) {
+          try {
+            const result = await runPipeline(db, options);
+            return { runId: result.runId, status: result.status };
+          } catch (error) {
+            if (error instanceof FxpipeError && error.exitCode === 3) return { runId: null, status: 'busy' };
+            throw error;
+          }
+        },
+      });
+      // Signals are handled from the start: the catch-up run inside start() is stopped cleanly too.
+      const stopped = stopOnSignal(scheduler);
+      await scheduler.start();
+      if (!scheduler.stopping) {
+        console.log(`Scheduler ${scheduler.instanceId} running "${cron}" (${timezone}); next run ${scheduler.nextRun()?.toISOString() ?? 'never'}. Ctrl-C stops it.`);
+      }
+      await stopped;
+      console.log('Scheduler stopped.');
+    });
+}
+
+/** The first SIGINT/SIGTERM stops after the run in progress; a second one exits at once (PostgreSQL rolls the run back). */
+function stopOnSignal(scheduler: Scheduler): Promise<void> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        process.stderr.write(`fxpipe: ${signal} again: exiting now; the run in progress rolls back\n`);
+        process.exit(130);
+      }
+      stopping = true;
+      if (scheduler.busy) console.log(`${signal}: stopping after the run in progress (send it again to abort the run).`);
+      void scheduler.stop().then(() => {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        resolve();
+      });
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { FxpipeError, oneLine } from './errors.js';
+import type { Logger } from './log.js';
+import { getSource } from './sources/registry.js';
+import { SOURCE_NAMES, type SourceName } from './sources/types.js';
+import { normalize, WAREHOUSE_BASE } from './transform/normalize.js';
+import { clearRejects, storedResponses, type ReplayFilter } from './warehouse/bronze-replay.js';
+import type { Db } from './warehouse/db.js';
+import { existingSourceId } from './warehouse/dimensions.js';
+import { loadRates } from './warehouse/loader.js';
+import { storeRejects } from './warehouse/rejected.js';
+import { acquireRunLock } from './warehouse/run-lock.js';
+import { finishRun, recordFailedRun, startRun, type RunStatus } from './warehouse/runs.js';
+import { refreshViews } from './warehouse/views.js';
+
+export interface ReprocessOptions extends ReplayFilter {
+  changeThresholdPct: number;
+  lockWaitMs: number;
+  log: Logger;
+}
+
+export interface ReprocessResult {
+  runId: string;
+  status: RunStatus;
+  responses: number;
+  /** Stored responses the current parsers reject as a whole (e.g. a provider error payload). */
+  unusable: { extractionId: string; source: string; error: string }[];
+  counts: { extracted: number; loaded: number; unchanged: number; rejected: number };
+  viewRefreshMs: Record<string, number>;
+  elapsedMs: number;
+}
+
+/**
+ * Replays stored bronze responses through today's parse → validate → load code, calling no provider:
+ * a parser fix or a new change threshold applied to the past. One transaction, under the run lock;
+ * idempotent (history rows already stored conflict away, rejects of a replayed response are replaced).
+ */
+export async function reprocess(db: Db, options: ReprocessOptions): Promise<ReprocessResult> {
+  const runId = randomUUID();
+  const started = new Date();
+  const t0 = performance.now();
+  try {
+    return await db.transaction(async (tx) => {
+      await acquireRunLock(tx, options.lockWaitMs);
+      await startRun(tx, runId, 'reprocess', started);
+      const counts = { extracted: 0, loaded: 0, unchanged: 0, rejected: 0 };
+      const unusable: ReprocessResult['unusable'] = [];
+      let responses = 0;
+      let changed = 0;
+      for await (const stored of storedResponses(tx, options)) {
+        responses++;
+        if (!(SOURCE_NAMES as readonly string[]).includes(stored.source)) continue;
+        const source = getSource(stored.source as SourceName);
+        let batch;
+        try {
+          const extraction = source.parseLatest({ status: stored.status, headers: stored.headers, body: Buffer.from(stored.body), durationMs: 0 });
+          batch = normalize(extraction);
+        } catch (error) {
+          unusable.push({ extractionId: stored.extractionId, source: stored.source, error: oneLine(error) });
+          continue;
+        }
+        await clearRejects(tx, stored.extractionId);
+        await storeRejects(tx, runId, stored.source, stored.extractionId, batch.rejects, stored.extractedAt);
+        counts.extracted += batch.rates.length + batch.rejects.length;
+        counts.rejected += batch.rejects.length;
+        if (batch.rates.length === 0) continue;
+        const sourceId = await existingSourceId(tx, stored.source, new URL(stored.requestUrl).origin);
+        const loaded = await loadRates(tx, {
+          runId, extractionId: stored.extractionId, sourceId, base: WAREHOUSE_BASE, asOf: batch.asOf, rates: batch.rates,
+          flags: new Map(), changeThresholdPct: options.changeThresholdPct, now: new Date(), replay: true,
+        });
+        counts.loaded += loaded.loaded;
+        counts.unchanged += loaded.unchanged;
+        changed += loaded.updated;
+      }
+      const viewRefreshMs = changed > 0 ? await refreshViews(tx) : {};
+      const result: ReprocessResult = {
+        runId, status: changed > 0 ? 'loaded' : 'unchanged', responses, unusable, counts, viewRefreshMs,
+        elapsedMs: Math.round(performance.now() - t0),
+      };
+      await finishRun(tx, {
+        runId, status: result.status, sourceUsed: options.source ?? null, failover: false, counts,
+        stageMs: { total: result.elapsedMs }, viewRefreshMs, finishedAt: new Date().toISOString(),
+      });
+      options.log.info({ runId, responses, ...counts }, 'reprocess finished');
+      return result;
+    });
+  } catch (error) {
+    if (error instanceof FxpipeError) throw error;
+    await recordFailedRun(db, runId, 'reprocess', started, new Date(), oneLine(error)).catch(() => undefined);
+    throw new FxpipeError(`reprocess ${runId} failed and was rolled back: ${oneLine(error)}`, { cause: error });
+  }
+}

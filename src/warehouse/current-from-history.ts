@@ -1,0 +1,38 @@
+import type { Db } from './db.js';
+
+export interface HistoryRange {
+  baseId: number;
+  sourceId: number;
+  /** yyyymmdd, inclusive. */
+  fromDateKey: number;
+  toDateKey: number;
+  now: Date;
+}
+
+/**
+ * Moves fact_rates_current forward to each pair's newest history row of the source within the range,
+ * where that row is newer than what the current row holds (or there is none); the replaced rate becomes
+ * previous_rate. Returns how many current rows were written.
+ */
+export async function advanceCurrentFromHistory(db: Db, range: HistoryRange): Promise<number> {
+  const rows = await db.query(
+    `insert into fact_rates_current as f (base_currency_id, quote_currency_id, source_id, rate, rate_timestamp,
+                                          change_reason, last_extraction_id, updated_at)
+     select $1, q.currency_id, $2, h.rate, h.rate_timestamp,
+            case when h.previous_rate is null then 'initial' else 'moved' end, h.extraction_id, $5
+       from dim_currency q
+       join lateral (
+            select rate, rate_timestamp, previous_rate, extraction_id from fact_rates_history
+             where base_currency_id = $1 and quote_currency_id = q.currency_id and source_id = $2
+               and date_key between $3 and $4
+             order by date_key desc, rate_timestamp desc limit 1) h on true
+     on conflict (base_currency_id, quote_currency_id, source_id) do update
+        set rate = excluded.rate, rate_timestamp = excluded.rate_timestamp, previous_rate = f.rate,
+            change_pct = round((excluded.rate - f.rate) / f.rate * 100, 8), change_reason = excluded.change_reason,
+            flags = '{}', last_extraction_id = excluded.last_extraction_id, updated_at = excluded.updated_at
+      where f.rate_timestamp < excluded.rate_timestamp
+     returning 1`,
+    [range.baseId, range.sourceId, range.fromDateKey, range.toDateKey, range.now],
+  );
+  return rows.length;
+}
