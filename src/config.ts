@@ -173,9 +173,9 @@ export const settings = {
   },
   webhookTimeoutMs: {
     env: 'FXPIPE_WEBHOOK_TIMEOUT_MS',
-    schema: integer(100, 30_000, 'number of milliseconds').default(3000),
+    schema: integer(100, 10_000, 'number of milliseconds').default(3000),
     secret: false,
-    describe: 'timeout of each webhook attempt (3 attempts at most)',
+    describe: 'timeout of each webhook attempt (3 attempts at most, 10 s in all)',
   },
 } as const;
 

@@ -3,14 +3,16 @@ import { oneLine } from '../errors.js';
 import { scrub } from '../util/secrets.js';
 import { fxpipeVersion } from '../util/version.js';
 
-export const WEBHOOK_ATTEMPTS = 3;
+const WEBHOOK_ATTEMPTS = 3;
 const FIRST_BACKOFF_MS = 250;
+/** However long each attempt may take, a delivery never holds up a run longer than this. */
+const MAX_BUDGET_MS = 10_000;
 
-/** The longest one delivery can take: every attempt timing out, plus the backoff between attempts (250 ms, 500 ms). */
+/** The longest one delivery can take: every attempt timing out plus the backoff between them (250 ms, 500 ms), at most 10 s. */
 export function deliveryBudgetMs(timeoutMs: number): number {
   let backoff = 0;
   for (let retry = 0; retry < WEBHOOK_ATTEMPTS - 1; retry++) backoff += FIRST_BACKOFF_MS * 2 ** retry;
-  return WEBHOOK_ATTEMPTS * timeoutMs + backoff;
+  return Math.min(WEBHOOK_ATTEMPTS * timeoutMs + backoff, MAX_BUDGET_MS);
 }
 
 export interface Delivery {

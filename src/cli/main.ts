@@ -7,6 +7,7 @@ import { demoCommand } from './demo.js';
 import { statusCommand } from './status.js';
 import { scheduleCommand } from './schedule.js';
 import { reprocessCommand } from './reprocess.js';
+import { backfillCommand } from './backfill.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../util/package-root.js';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   program.addCommand(statusCommand(context));
   program.addCommand(scheduleCommand(context));
   program.addCommand(reprocessCommand(context));
+  program.addCommand(backfillCommand(context));
 
   for (const command of program.commands) exitOverrideDeep(command);
   return program;

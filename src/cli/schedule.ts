@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { parseSourcesFlag } from '../config.js';
 import { FxpipeError } from '../errors.js';
+import { notifyAfterRun } from '../alerts/notify.js';
 import { runPipeline } from '../pipeline.js';
 import { Scheduler, checkSchedule } from '../scheduler.js';
 import { SourceBreakers } from '../sources/breaker.js';
@@ -44,6 +45,7 @@ export function scheduleCommand(context: () => CommandContext): Command {
         async runSlot(db) {
           try {
             const result = await runPipeline(db, options);
+            await notifyAfterRun(db, { ...ctx.config, sources: options.sources }, result, ctx.log);
             return { runId: result.runId, status: result.status };
           } catch (error) {
             if (error instanceof FxpipeError && error.exitCode === 3) return { runId: null, status: 'busy' };

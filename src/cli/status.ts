@@ -31,12 +31,13 @@ function parseRunsFlag(value: string): number {
 }
 
 /** The human status: compact aligned sections. */
-export function renderStatus(database: string, status: WarehouseStatus): string[] {
+function renderStatus(database: string, status: WarehouseStatus): string[] {
   const out = [`fxpipe status of ${database} at ${shortTime(status.generatedAt)}`, ''];
 
   out.push(`Runs (last ${status.runs.length})`);
-  if (status.runs.length === 0) out.push('  none yet');
-  else {
+  if (status.runs.length === 0) {
+    out.push('  none yet');
+  } else {
     out.push(...alignedTable(
       ['started', 'finished', 'kind', 'status', 'source', 'failover', 'extracted', 'loaded', 'unchanged', 'rejected', 'error'],
       status.runs.map((r) => [

@@ -1,4 +1,4 @@
-export type Align = 'left' | 'right';
+type Align = 'left' | 'right';
 
 /** Rows of cells as aligned columns two spaces apart, under a header, each line indented. */
 export function alignedTable(header: string[], rows: string[][], align: Align[] = [], indent = '  '): string[] {

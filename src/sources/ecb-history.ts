@@ -6,6 +6,7 @@
  * lines are (they are contiguous), then each year is read from its byte range.
  */
 import { createReadStream } from 'node:fs';
+import { basename } from 'node:path';
 import { parse } from 'csv-parse';
 import { type DayRange, inRange, yearOfRange } from './day-range.js';
 import { ecbPublicationTime } from './ecb-time.js';
@@ -45,6 +46,7 @@ export interface EcbHistoryIndex {
 
 /** One streaming pass over the file: where each year's lines within range are. Holds one line's head at a time. */
 export async function indexEcbHistory(path: string, range: DayRange): Promise<EcbHistoryIndex> {
+  const formatError = fileError(basename(path));
   let header: Buffer | null = null;
   const blocks = new Map<number, { start: number; end: number }>();
   const finishedYears = new Set<number>();
@@ -58,7 +60,7 @@ export async function indexEcbHistory(path: string, range: DayRange): Promise<Ec
     const text = Buffer.concat(head).toString('utf8');
     if (header === null) {
       header = Buffer.concat(head);
-      checkHeader(text);
+      checkHeader(text, formatError);
       return;
     }
     if (text.trim() === '') return;
@@ -120,8 +122,8 @@ export async function readYearBlock(index: EcbHistoryIndex, block: YearBlock): P
  * The EUR-based rates of each day within `days` in a year's text (readYearBlock), oldest first, one
  * Extraction per day as-of the ECB's 16:00 Frankfurt publication. `N/A` cells are left out.
  */
-export async function parseEcbHistory(text: Buffer, days: DayRange): Promise<Extraction[]> {
-  const year = days.from.slice(0, 4);
+export async function parseEcbHistory(text: Buffer, days: DayRange, fileName: string): Promise<Extraction[]> {
+  const formatError = fileError(`${fileName}, year ${days.from.slice(0, 4)}`);
   const parser = parse({ bom: true, skip_empty_lines: true });
   parser.end(text);
   let codes: string[] | null = null;
@@ -137,7 +139,7 @@ export async function parseEcbHistory(text: Buffer, days: DayRange): Promise<Ext
       try {
         asOf = ecbPublicationTime(day);
       } catch {
-        throw formatError(`${year}: not a date ${JSON.stringify(day.slice(0, 20))}`);
+        throw formatError(`not a date ${JSON.stringify(day.slice(0, 20))}`);
       }
       if (!inRange(day, days)) continue;
       if (byDay.has(day)) throw formatError(`${day} appears more than once`);
@@ -145,7 +147,7 @@ export async function parseEcbHistory(text: Buffer, days: DayRange): Promise<Ext
     }
   } catch (error) {
     if (error instanceof SourceError) throw error;
-    throw formatError(`${year}: ${(error as Error).message}`, error);
+    throw formatError((error as Error).message, error);
   }
   return [...byDay].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, extraction]) => extraction);
 }
@@ -160,12 +162,13 @@ function quotesOf(header: string[], values: string[]): RawQuote[] {
   return quotes;
 }
 
-function checkHeader(line: string): void {
+function checkHeader(line: string, formatError: (message: string) => SourceError): void {
   const cells = line.replace(UTF8_BOM, '').trim().split(',');
-  if (cells[0] !== 'Date') throw formatError(`not the ECB's historical file: the header starts ${JSON.stringify(line.slice(0, 20))}, expected "Date,"`);
+  if (cells[0] !== 'Date') throw formatError(`not the ECB's historical file: it starts ${JSON.stringify(line.trim().slice(0, 20))}, not "Date,"`);
   if (!cells.includes('USD')) throw formatError('the header has no USD column: nothing to rebase to USD with');
 }
 
-function formatError(message: string, cause?: unknown): SourceError {
-  return new SourceError(NAME, `${ECB_HISTORY_CSV}: ${message}`, 'format', { cause });
+/** Errors naming where in the input: the file, and the year when reading one. */
+function fileError(where: string): (message: string, cause?: unknown) => SourceError {
+  return (message, cause) => new SourceError(NAME, `${where}: ${message}`, 'format', { cause });
 }

@@ -149,7 +149,6 @@ describe('fxpipe status, from the CLI', () => {
     expect(human.stderr).toBe('');
     expect(human.code).toBe(0);
     const text = human.stdout;
-    console.log(text);
     expect(text).toMatch(/^fxpipe status of .*\(DATABASE_URL\) at \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}Z\n/);
     expect(text).toMatch(/\nRuns \(last 2\)\n\s+started\s+finished\s+kind\s+status\s+source\s+failover\s+extracted\s+loaded\s+unchanged\s+rejected\s+error\n/);
     expect(text).toMatch(/\n\s+\d{4}-\d{2}-\d{2} [\d:]+Z\s+\d{4}-\d{2}-\d{2} [\d:]+Z\s+manual\s+(loaded|unchanged)\s+open-er-api\s+no\s+\d+\s+\d+\s+\d+\s+5\n/);

@@ -1,0 +1,257 @@
+import { randomUUID } from 'node:crypto';
+import { FxpipeError, oneLine } from './errors.js';
+import type { Logger } from './log.js';
+import type { DayRange } from './sources/day-range.js';
+import { dayOf, type ChunkedHistory, type HistoryChunk } from './sources/history-chunks.js';
+import { ChangeFilter } from './transform/change-filter.js';
+import { normalize, WAREHOUSE_BASE, type NormalizedBatch } from './transform/normalize.js';
+import { isChunkLoaded, recordChunk, type ChunkKey } from './warehouse/backfill-chunks.js';
+import { storeAttempt, storeFileExtract } from './warehouse/bronze.js';
+import { bulkLoadHistory, type HistoryRow } from './warehouse/bulk-load.js';
+import { ensureDates } from './warehouse/calendar.js';
+import { advanceCurrentFromHistory } from './warehouse/current-from-history.js';
+import type { Db } from './warehouse/db.js';
+import { existingSourceId, upsertCurrencies } from './warehouse/dimensions.js';
+import type { DirectDb } from './warehouse/direct.js';
+import { lastStoredRates } from './warehouse/last-stored.js';
+import { ensurePartitions } from './warehouse/partitions.js';
+import { storeRejects } from './warehouse/rejected.js';
+import { acquireRunLock } from './warehouse/run-lock.js';
+import { finishRun, startRun, type RunStatus } from './warehouse/runs.js';
+import { refreshViews } from './warehouse/views.js';
+
+export interface BackfillOptions {
+  /** Opened inside the backfill, so a download or a file that cannot be read is a failed backfill. */
+  history: () => Promise<ChunkedHistory>;
+  range: DayRange;
+  /** The source's endpoint for dim_source when the source is new there. */
+  endpoint: string;
+  changeThresholdPct: number;
+  lockWaitMs: number;
+  log: Logger;
+  onProgress?: (progress: BackfillProgress) => void;
+}
+
+export interface BackfillProgress {
+  chunksDone: number;
+  chunksTotal: number;
+  rowsRead: number;
+  elapsedMs: number;
+  /** The chunk just finished (or, before the first, the first one). */
+  chunk: DayRange | null;
+}
+
+export interface ChunkOutcome {
+  from: string;
+  to: string;
+  /** skipped: loaded before from the same input under the same threshold. */
+  status: 'loaded' | 'skipped';
+  read: number;
+  loaded: number;
+  unchanged: number;
+  rejected: number;
+  extractionId: string | null;
+}
+
+export interface BackfillCounts {
+  chunksLoaded: number;
+  chunksSkipped: number;
+  /** Values read: loaded + unchanged + rejected. */
+  read: number;
+  /** History rows added. */
+  loaded: number;
+  /** Values already stored, or within the change threshold of the pair's previous stored rate. */
+  unchanged: number;
+  rejected: number;
+}
+
+export interface BackfillResult {
+  runId: string;
+  status: Exclude<RunStatus, 'failed'>;
+  source: string;
+  location: string;
+  from: string;
+  to: string;
+  changeThresholdPct: number;
+  counts: BackfillCounts;
+  chunks: ChunkOutcome[];
+  /** fact_rates_current rows moved forward to a newer backfilled rate (or added). */
+  currentUpdated: number;
+  rowsPerSecond: number;
+  elapsedMs: number;
+  viewRefreshMs: Record<string, number>;
+  startedAt: string;
+  finishedAt: string;
+}
+
+interface ChunkContext {
+  runId: string;
+  source: string;
+  sourceId: number;
+  options: BackfillOptions;
+}
+
+/**
+ * Loads history a chunk (a calendar year) at a time, oldest first, each chunk in its own transaction under
+ * the run lock: bronze, rejects, COPY into a staging table, change-detected append to fact_rates_history,
+ * and the chunk's record in backfill_chunks, all or nothing. A chunk already recorded with the same content
+ * and threshold is skipped, so a killed backfill resumes where it stopped and a rerun adds nothing. Then
+ * fact_rates_current moves forward where the backfill holds newer rates, and the views are refreshed once.
+ */
+export async function runBackfill(db: DirectDb, options: BackfillOptions): Promise<BackfillResult> {
+  const runId = randomUUID();
+  const started = new Date();
+  const t0 = performance.now();
+  const outcomes: ChunkOutcome[] = [];
+  await startRun(db, runId, 'backfill', started);
+  let history: ChunkedHistory | null = null;
+  let chunk: DayRange | null = null;
+  try {
+    const opened = (history = await options.history());
+    const sourceId = await db.transaction((tx) => existingSourceId(tx, opened.source, options.endpoint));
+    const context: ChunkContext = { runId, source: opened.source, sourceId, options };
+    const progress = () => options.onProgress?.({
+      chunksDone: outcomes.length, chunksTotal: opened.plan.length, rowsRead: totals(outcomes).read, elapsedMs: performance.now() - t0, chunk,
+    });
+    chunk = opened.plan[0] ?? null;
+    progress();
+    for (const days of opened.plan) {
+      chunk = days;
+      const outcome = await loadChunk(db, await opened.read(days), context);
+      outcomes.push(outcome);
+      options.log.debug({ runId, ...outcome }, 'backfill chunk done');
+      progress();
+    }
+    chunk = null;
+    const loadMs = performance.now() - t0;
+
+    return await db.transaction(async (tx) => {
+      await acquireRunLock(tx, options.lockWaitMs);
+      const baseId = (await upsertCurrencies(tx, [WAREHOUSE_BASE])).get(WAREHOUSE_BASE)!;
+      const currentUpdated = await advanceCurrentFromHistory(tx, {
+        baseId, sourceId, fromDateKey: dateKeyOf(options.range.from), toDateKey: dateKeyOf(options.range.to), now: new Date(),
+      });
+      const refreshStarted = performance.now();
+      const viewRefreshMs = await refreshViews(tx);
+      const refreshMs = performance.now() - refreshStarted;
+      const elapsedMs = Math.round(performance.now() - t0);
+      const counts = totals(outcomes);
+      const result: BackfillResult = {
+        runId,
+        status: counts.loaded > 0 || currentUpdated > 0 ? 'loaded' : 'unchanged',
+        source: opened.source,
+        location: opened.location,
+        from: options.range.from,
+        to: options.range.to,
+        changeThresholdPct: options.changeThresholdPct,
+        counts,
+        chunks: outcomes,
+        currentUpdated,
+        rowsPerSecond: Math.round(counts.read / Math.max(elapsedMs / 1000, 0.001)),
+        elapsedMs,
+        viewRefreshMs,
+        startedAt: started.toISOString(),
+        finishedAt: new Date().toISOString(),
+      };
+      await finishRun(tx, {
+        runId, status: result.status, sourceUsed: result.source, failover: false, counts: runCounts(counts),
+        stageMs: { load: Math.round(loadMs), refresh: Math.round(refreshMs), total: elapsedMs }, viewRefreshMs, finishedAt: result.finishedAt,
+      });
+      return result;
+    });
+  } catch (error) {
+    // The chunk that failed rolled back; the chunks before it stay loaded and recorded, for the rerun to skip.
+    const where = chunk ? ` at chunk ${chunk.from}..${chunk.to}` : '';
+    await finishRun(db, {
+      runId, status: 'failed', sourceUsed: history?.source ?? null, failover: false, counts: runCounts(totals(outcomes)),
+      stageMs: { total: Math.round(performance.now() - t0) }, viewRefreshMs: {}, finishedAt: new Date().toISOString(),
+      error: `${oneLine(error)}${where}`,
+    }).catch(() => undefined);
+    if (error instanceof FxpipeError) throw error;
+    throw new FxpipeError(`backfill ${runId} failed${where}: ${oneLine(error)}`, { cause: error });
+  } finally {
+    await history?.close();
+  }
+}
+
+/** One chunk, one transaction: skipped when already loaded, else stored raw, validated, change-detected and bulk-loaded. */
+async function loadChunk(db: DirectDb, chunk: HistoryChunk, context: ChunkContext): Promise<ChunkOutcome> {
+  const { runId, source, sourceId, options } = context;
+  const { days } = chunk;
+  return db.transaction(async (tx) => {
+    await acquireRunLock(tx, options.lockWaitMs);
+    const key: ChunkKey = { source, from: days.from, to: days.to, contentSha256: chunk.contentSha256, changeThresholdPct: options.changeThresholdPct };
+    if (await isChunkLoaded(tx, key)) {
+      return { from: days.from, to: days.to, status: 'skipped', read: 0, loaded: 0, unchanged: 0, rejected: 0, extractionId: null };
+    }
+    await ensureDates(tx, days.from, days.to);
+    await ensurePartitions(tx, days.from, days.to);
+    const extractionId = await storeRaw(tx, runId, source, chunk);
+    const batches = (await chunk.parse()).map(normalize);
+    const rejects = batches.flatMap((batch) => batch.rejects);
+    await storeRejects(tx, runId, source, extractionId, rejects, new Date());
+
+    const ids = await upsertCurrencies(tx, [WAREHOUSE_BASE, ...batches.flatMap((batch) => batch.rates.map((rate) => rate.quote))]);
+    const baseId = ids.get(WAREHOUSE_BASE)!;
+    const quoteIds = [...ids].filter(([code]) => code !== WAREHOUSE_BASE).map(([, id]) => id);
+    const filter = new ChangeFilter(options.changeThresholdPct, await lastStoredRates(tx, baseId, sourceId, quoteIds, dateKeyOf(days.from)));
+    const rows = historyRows(batches, filter, (quote) => ids.get(quote)!, baseId, sourceId);
+    const { inserted } = await bulkLoadHistory(db, rows, { extractionId, runId });
+
+    const values = batches.reduce((n, batch) => n + batch.rates.length, 0);
+    await recordChunk(tx, { ...key, rowsRead: values + rejects.length, rowsLoaded: inserted, rowsRejected: rejects.length, extractionId, runId });
+    return {
+      from: days.from, to: days.to, status: 'loaded',
+      read: values + rejects.length, loaded: inserted, unchanged: values - inserted, rejected: rejects.length, extractionId,
+    };
+  });
+}
+
+/** The rows the change threshold keeps, streamed in date order (the batches are oldest first). */
+function* historyRows(batches: NormalizedBatch[], filter: ChangeFilter<number>, quoteId: (code: string) => number, baseId: number, sourceId: number): Generator<HistoryRow> {
+  for (const batch of batches) {
+    const dateKey = dateKeyOf(dayOf(batch.asOf));
+    const rateTimestamp = batch.asOf.toISOString();
+    for (const rate of batch.rates) {
+      const quote = quoteId(rate.quote);
+      const kept = filter.observe(quote, rate.value);
+      if (!kept) continue;
+      yield { dateKey, baseId, quoteId: quote, sourceId, rateTimestamp, rate: rate.value, previousRate: kept.previous, changePct: kept.changePct };
+    }
+  }
+}
+
+/** The chunk's raw input in bronze, before it is parsed: each HTTP attempt, or the file's text. Returns the extraction id of what is loaded. */
+async function storeRaw(tx: Db, runId: string, source: string, chunk: HistoryChunk): Promise<string> {
+  const params = { from: chunk.days.from, to: chunk.days.to };
+  const { raw } = chunk;
+  if (raw.kind === 'file') {
+    return storeFileExtract(tx, runId, 'backfill', { source, location: raw.location, params, body: raw.body, extractedAt: raw.readAt, durationMs: raw.durationMs });
+  }
+  let extractionId = '';
+  for (const attempt of raw.attempts) {
+    const recorded = { ...attempt, request: { ...attempt.request, params: { ...attempt.request.params, ...params } } };
+    extractionId = await storeAttempt(tx, runId, 'backfill', recorded, attempt.startedAt);
+  }
+  return extractionId;
+}
+
+function totals(outcomes: ChunkOutcome[]): BackfillCounts {
+  const sum = (key: 'read' | 'loaded' | 'unchanged' | 'rejected') => outcomes.reduce((n, o) => n + o[key], 0);
+  return {
+    chunksLoaded: outcomes.filter((o) => o.status === 'loaded').length,
+    chunksSkipped: outcomes.filter((o) => o.status === 'skipped').length,
+    read: sum('read'),
+    loaded: sum('loaded'),
+    unchanged: sum('unchanged'),
+    rejected: sum('rejected'),
+  };
+}
+
+function runCounts(counts: BackfillCounts) {
+  return { extracted: counts.read, loaded: counts.loaded, unchanged: counts.unchanged, rejected: counts.rejected };
+}
+
+function dateKeyOf(day: string): number {
+  return Number(day.replaceAll('-', ''));
+}

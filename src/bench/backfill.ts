@@ -1,0 +1,186 @@
+/**
+ * npm run bench:backfill — BENCH_YEARS (default 5) years of synthetic 4-hourly history for the 161 USD pairs of
+ * 162 currencies, loaded with change detection off by the backfill's bulk loader (COPY into a staging table, then
+ * INSERT … SELECT … ON CONFLICT DO NOTHING into the partitioned history, a year per transaction), and, as the
+ * peer in the same run, by psql \copy of the same rows straight into the same partitioned table of a second
+ * scratch database on the same server. Reports rows/s of both, their ratio, and our loader's peak memory.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { loadConfig } from '../config.js';
+import { hashSeed, mulberry32, normalSampler } from '../demo/prng.js';
+import { loadSeed } from '../demo/seed.js';
+import { bulkLoadHistory, HISTORY_COPY_COLUMNS, historyCopyLine, type HistoryRow } from '../warehouse/bulk-load.js';
+import { openDb, resolveTarget, type Target } from '../warehouse/connection.js';
+import type { Db } from '../warehouse/db.js';
+import { recreateDatabase } from '../warehouse/databases.js';
+import { upsertCurrencies, upsertSource } from '../warehouse/dimensions.js';
+import { DirectDb } from '../warehouse/direct.js';
+import { initWarehouse } from '../warehouse/init.js';
+import { ensurePartitions } from '../warehouse/partitions.js';
+
+const YEARS = Number(process.env.BENCH_YEARS ?? 5);
+const LAST_YEAR = 2024;
+const SLOTS_PER_DAY = 6;
+const HOURLY_VOLATILITY = 0.0008;
+const MIB = 1024 * 1024;
+
+/** A seeded random walk from the seed's real rates, continued year after year: the same rows on every pass. */
+class SyntheticHistory {
+  readonly #levels: Float64Array;
+  readonly #texts: (string | null)[];
+  readonly #normal = normalSampler(mulberry32(hashSeed(42, YEARS)));
+
+  constructor(private readonly quotes: { id: number; rate: number }[], private readonly baseId: number, private readonly sourceId: number) {
+    this.#levels = Float64Array.from(quotes, (q) => q.rate);
+    this.#texts = quotes.map(() => null);
+  }
+
+  *year(year: number): Generator<HistoryRow> {
+    for (let day = new Date(Date.UTC(year, 0, 1)); day.getUTCFullYear() === year; day = new Date(day.getTime() + 86_400_000)) {
+      const dateKey = Number(day.toISOString().slice(0, 10).replaceAll('-', ''));
+      for (let slot = 0; slot < SLOTS_PER_DAY; slot++) {
+        const rateTimestamp = new Date(day.getTime() + slot * (24 / SLOTS_PER_DAY) * 3_600_000).toISOString();
+        for (let i = 0; i < this.quotes.length; i++) {
+          const level = this.#levels[i]! * Math.exp(HOURLY_VOLATILITY * this.#normal());
+          const rate = level.toFixed(Math.max(0, 7 - Math.floor(Math.log10(level))));
+          const previous = this.#texts[i]!;
+          this.#levels[i] = level;
+          this.#texts[i] = rate;
+          yield {
+            dateKey, baseId: this.baseId, quoteId: this.quotes[i]!.id, sourceId: this.sourceId, rateTimestamp, rate,
+            previousRate: previous, changePct: previous === null ? null : ((Number(rate) / Number(previous) - 1) * 100).toFixed(8),
+          };
+        }
+      }
+    }
+  }
+}
+
+interface Prepared {
+  db: Db;
+  target: Target;
+  baseId: number;
+  sourceId: number;
+  quotes: { id: number; rate: number }[];
+}
+
+/** A fresh warehouse with the currencies, a source and every partition of the years. */
+async function prepare(server: Target, database: string, firstYear: number): Promise<Prepared> {
+  const target = await recreateDatabase(server, database);
+  const db = await openDb(target, { driver: 'direct' });
+  await initWarehouse(db);
+  const rates = loadSeed().usdRates;
+  const ids = await upsertCurrencies(db, rates.keys());
+  const sourceId = await upsertSource(db, 'bench', 'reference', 'synthetic');
+  await ensurePartitions(db, `${firstYear}-01-01`, `${LAST_YEAR}-12-31`);
+  const quotes = [...rates].filter(([code]) => code !== 'USD').map(([code, rate]) => ({ id: ids.get(code)!, rate: Number(rate) }));
+  return { db, target, baseId: ids.get('USD')!, sourceId, quotes };
+}
+
+async function historyFingerprint(db: Db): Promise<string> {
+  const [row] = await db.query<{ f: string }>(`select count(*) || ' rows, sum ' || sum(rate) as f from fact_rates_history`);
+  return row!.f;
+}
+
+/** psql \copy of a file into fact_rates_history; the password goes in PGPASSWORD, never on the command line. */
+async function psqlCopy(target: Target, file: string): Promise<void> {
+  const url = new URL(target.url);
+  const password = decodeURIComponent(url.password);
+  url.password = '';
+  const command = `\\copy fact_rates_history (${HISTORY_COPY_COLUMNS.join(', ')}) from '${file}'`;
+  const child = spawn('psql', [url.toString(), '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', command], {
+    env: { ...process.env, PGPASSWORD: password },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const [code] = (await once(child, 'close')) as [number | null];
+  if (code !== 0) throw new Error(`psql exited ${code}: ${stderr.split(password).join('***').trim()}`);
+}
+
+async function main() {
+  if (!Number.isInteger(YEARS) || YEARS < 1 || YEARS > 25) throw new Error(`BENCH_YEARS must be a whole number from 1 to 25, got ${process.env.BENCH_YEARS}`);
+  const firstYear = LAST_YEAR - YEARS + 1;
+  const years = Array.from({ length: YEARS }, (_, i) => firstYear + i);
+  const server = await resolveTarget(loadConfig());
+  const ours = await prepare(server, 'fxpipe_bench_backfill', firstYear);
+  const peer = await prepare(server, 'fxpipe_bench_backfill_psql', firstYear);
+  if (JSON.stringify(ours.quotes) !== JSON.stringify(peer.quotes)) throw new Error('the two scratch databases gave the currencies different ids');
+
+  // Ours: one COPY + INSERT … SELECT per year, in its own transaction, as a backfill chunk does.
+  const baselineRss = process.memoryUsage.rss();
+  let peakRss = baselineRss;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 20);
+  const history = new SyntheticHistory(ours.quotes, ours.baseId, ours.sourceId);
+  const runId = randomUUID();
+  let rows = 0;
+  const oursStarted = performance.now();
+  for (const year of years) {
+    const { inserted } = await bulkLoadHistory(ours.db as DirectDb, history.year(year), { extractionId: null, runId });
+    rows += inserted;
+    console.error(`ours: ${year} loaded (${rows} rows so far)`);
+  }
+  const oursSeconds = (performance.now() - oursStarted) / 1000;
+  clearInterval(sampler);
+  const maxRssKib = process.resourceUsage().maxRSS;
+
+  // The peer: the same rows, in the same COPY text format, written to a file (not timed), then psql \copy.
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'fxpipe-bench-backfill-'));
+  const file = path.join(scratch, 'history.copy');
+  try {
+    const out = createWriteStream(file);
+    const replay = new SyntheticHistory(peer.quotes, peer.baseId, peer.sourceId);
+    for (const year of years) {
+      let piece = '';
+      for (const row of replay.year(year)) {
+        piece += historyCopyLine(row);
+        if (piece.length >= 1 << 20) {
+          if (!out.write(piece)) await once(out, 'drain');
+          piece = '';
+        }
+      }
+      out.write(piece);
+    }
+    out.end();
+    await once(out, 'finish');
+    console.error('psql: file written');
+    const psqlStarted = performance.now();
+    await psqlCopy(peer.target, file);
+    const psqlSeconds = (performance.now() - psqlStarted) / 1000;
+
+    const [oursFingerprint, peerFingerprint] = [await historyFingerprint(ours.db), await historyFingerprint(peer.db)];
+    if (oursFingerprint !== peerFingerprint) throw new Error(`the loads differ: ours ${oursFingerprint}, psql ${peerFingerprint}`);
+
+    const oursRate = rows / oursSeconds;
+    const psqlRate = rows / psqlSeconds;
+    const [version] = await ours.db.query<{ v: string }>('select version() as v');
+    console.log(`# bench:backfill — ${YEARS} years (${firstYear}–${LAST_YEAR}) of 4-hourly history, ${ours.quotes.length} pairs (${ours.quotes.length + 1} currencies): ${rows} rows, change detection off`);
+    console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, ${version?.v.split(' on ')[0]}, ${server.label}`);
+    console.log('');
+    console.log('| loader (same rows, same partitioned table, same server) | seconds | rows/s |');
+    console.log('|---|---|---|');
+    console.log(`| fxpipe bulkLoadHistory: COPY → staging table → INSERT … ON CONFLICT DO NOTHING, a year per transaction | ${oursSeconds.toFixed(1)} | ${Math.round(oursRate)} |`);
+    console.log(`| psql \\copy straight into fact_rates_history, one transaction | ${psqlSeconds.toFixed(1)} | ${Math.round(psqlRate)} |`);
+    console.log('');
+    console.log('| figure | ours | peer (same run) | ratio |');
+    console.log('|---|---|---|---|');
+    console.log(`| rows/s vs psql \\copy | ${Math.round(oursRate)} | ${Math.round(psqlRate)} | ${(oursRate / psqlRate).toFixed(2)} |`);
+    console.log(`| peak RSS while loading (sampled every 20 ms) vs before | ${(peakRss / MIB).toFixed(0)} MiB | ${(baselineRss / MIB).toFixed(0)} MiB | +${((peakRss - baselineRss) / MIB).toFixed(0)} MiB |`);
+    console.log(`| process maxRSS after our load (resourceUsage) | ${(maxRssKib / 1024).toFixed(0)} MiB | — | — |`);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+    await ours.db.close();
+    await peer.db.close();
+  }
+}
+
+main().catch((error) => {
+  console.error(`bench:backfill failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
