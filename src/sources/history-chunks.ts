@@ -16,7 +16,7 @@ import type { Extraction, FetchAttempt, SourceName, SourceSettings } from './typ
 import { extractZipEntry, isZipFile } from './zip.js';
 
 /** The ECB's archive is larger than any latest-rates payload: its size cap is at least this. */
-export const ECB_HISTORY_MAX_BYTES = 64 * 1024 * 1024;
+const ECB_HISTORY_MAX_BYTES = 64 * 1024 * 1024;
 
 /** How a chunk's raw input reached us, to be stored in bronze as it is. */
 export type RawInput =
@@ -35,7 +35,7 @@ export interface HistoryChunk {
 export interface ChunkedHistory {
   /** The source the rates are stored under. */
   source: SourceName;
-  /** Where the input comes from: a file path or a URL. */
+  /** Where the input comes from: a file path, or a URL (Frankfurter's base URL, the ECB archive's URL). */
   location: string;
   /** The chunks' days, oldest first. */
   plan: DayRange[];
@@ -48,7 +48,7 @@ export interface ChunkedHistory {
 export function frankfurterHistory(settings: SourceSettings, http: HttpPolicy, range: DayRange): ChunkedHistory {
   return {
     source: 'frankfurter',
-    location: timeSeriesRequest(settings, range.from, range.to).redactedUrl,
+    location: settings.baseUrl,
     plan: yearsOfRange(range),
     async read(days) {
       const attempts: FetchAttempt[] = [];
@@ -72,10 +72,10 @@ export type EcbHistoryFile = { path: string } | { download: SourceSettings; http
 
 /** The ECB's historical file, one calendar year of the range per chunk, oldest first. */
 export async function ecbHistory(file: EcbHistoryFile, range: DayRange): Promise<ChunkedHistory> {
-  const scratch = await mkdtemp(path.join(tmpdir(), 'fxpipe-backfill-'));
+  const scratch = scratchDir();
   try {
-    const { location, localPath } = 'path' in file ? { location: file.path, localPath: file.path } : await download(file, scratch);
-    const csvPath = (await isZipFile(localPath)) ? await unzipCsv(localPath, scratch) : localPath;
+    const { location, localPath } = 'path' in file ? { location: file.path, localPath: file.path } : await download(file, await scratch.path());
+    const csvPath = (await isZipFile(localPath)) ? await unzipCsv(localPath, await scratch.path()) : localPath;
     const index = await indexEcbHistory(csvPath, range);
     return {
       source: 'ecb',
@@ -94,12 +94,23 @@ export async function ecbHistory(file: EcbHistoryFile, range: DayRange): Promise
           parse: () => parseEcbHistory(body, days, path.basename(csvPath)),
         };
       },
-      close: () => rm(scratch, { recursive: true, force: true }),
+      close: scratch.remove,
     };
   } catch (error) {
-    await rm(scratch, { recursive: true, force: true });
+    await scratch.remove();
     throw error;
   }
+}
+
+/** A temporary directory made on first use (a local .csv needs none); remove() deletes it if it was made. */
+function scratchDir(): { path(): Promise<string>; remove(): Promise<void> } {
+  let made: Promise<string> | null = null;
+  return {
+    path: () => (made ??= mkdtemp(path.join(tmpdir(), 'fxpipe-backfill-'))),
+    remove: async () => {
+      if (made) await rm(await made, { recursive: true, force: true });
+    },
+  };
 }
 
 async function download(file: { download: SourceSettings; http: HttpPolicy }, scratch: string): Promise<{ location: string; localPath: string }> {

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ecbPublicationTime } from '../../src/sources/ecb-time.js';
 import type { Db } from '../../src/warehouse/db.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
@@ -17,6 +17,7 @@ describe('fxpipe backfill --source ecb-csv', () => {
   const dir = scratchDir('fxpipe-backfill-');
   afterAll(async () => {
     await Promise.all(databases.map((d) => d.drop()));
+    rmSync(dir, { recursive: true, force: true });
   });
 
   async function fresh(): Promise<{ database: TestDatabase; db: Db; backfill(args: string[], env?: Record<string, string>): ReturnType<typeof runCli> }> {

@@ -1,6 +1,6 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { indexEcbHistory, parseEcbHistory, readYearBlock } from '../../src/sources/ecb-history.js';
 import { ExactNumber } from '../../src/sources/types.js';
 import { scratchDir } from '../helpers/database.js';
@@ -14,6 +14,8 @@ const write = (name: string, text: string) => {
 };
 
 describe("the ECB's historical file", () => {
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
   it('is indexed in one pass into year blocks, oldest first, each read back as the header plus that year\'s lines', async () => {
     const text = threeYearCsv();
     const file = readEcbFile(text);

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -13,12 +13,14 @@ import { currentContents, historyContents, threeYearCsv } from './support.js';
 describe('a backfill killed half-way', () => {
   const databases: TestDatabase[] = [];
   const clients: pg.Client[] = [];
+  const dir = scratchDir('fxpipe-resume-');
   afterAll(async () => {
     for (const client of clients) await client.end().catch(() => undefined);
     await Promise.all(databases.map((d) => d.drop()));
+    rmSync(dir, { recursive: true, force: true });
   });
 
-  const csv = path.join(scratchDir('fxpipe-resume-'), 'eurofxref-hist.csv');
+  const csv = path.join(dir, 'eurofxref-hist.csv');
   writeFileSync(csv, threeYearCsv());
   // A threshold above 0, so each chunk's decisions depend on what the chunks before it stored.
   const args = ['backfill', '--source', 'ecb-csv', '--file', csv, '--from', '2022-01-01', '--to', '2024-12-31', '--change-threshold', '0.3', '--json'];
