@@ -17,7 +17,7 @@ import { lastStoredRates } from './warehouse/last-stored.js';
 import { ensurePartitions } from './warehouse/partitions.js';
 import { storeRejects } from './warehouse/rejected.js';
 import { acquireRunLock } from './warehouse/run-lock.js';
-import { finishRun, startRun, type RunStatus } from './warehouse/runs.js';
+import { finishRun, holdRunMarker, markInterruptedRuns, releaseRunMarker, startRun, type RunStatus } from './warehouse/runs.js';
 import { refreshViews } from './warehouse/views.js';
 
 export interface BackfillOptions {
@@ -103,7 +103,9 @@ export async function runBackfill(db: DirectDb, options: BackfillOptions): Promi
   const started = new Date();
   const t0 = performance.now();
   const outcomes: ChunkOutcome[] = [];
+  await markInterruptedRuns(db);
   await startRun(db, runId, 'backfill', started);
+  await holdRunMarker(db, runId);
   let history: ChunkedHistory | null = null;
   let chunk: DayRange | null = null;
   try {
@@ -170,6 +172,7 @@ export async function runBackfill(db: DirectDb, options: BackfillOptions): Promi
     if (error instanceof FxpipeError) throw error;
     throw new FxpipeError(`backfill ${runId} failed${where}: ${oneLine(error)}`, { cause: error });
   } finally {
+    await releaseRunMarker(db, runId).catch(() => undefined);
     await history?.close();
   }
 }

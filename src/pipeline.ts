@@ -16,7 +16,7 @@ import { ensureUpcomingPartitions } from './warehouse/partitions.js';
 import { recentHistory } from './warehouse/recent-history.js';
 import { storeRejects } from './warehouse/rejected.js';
 import { acquireRunLock } from './warehouse/run-lock.js';
-import { finishRun, startRun, recordFailedRun, type RunKind, type RunStatus } from './warehouse/runs.js';
+import { finishRun, markInterruptedRuns, startRun, recordFailedRun, type RunKind, type RunStatus } from './warehouse/runs.js';
 import { refreshViews } from './warehouse/views.js';
 
 export interface PipelineOptions {
@@ -115,6 +115,7 @@ export async function runPipeline(db: Db, options: PipelineOptions): Promise<Run
       await acquireRunLock(tx, options.lockWaitMs);
       timer.lap('lock');
       await ensureUpcomingPartitions(tx, started);
+      await markInterruptedRuns(tx);
       await startRun(tx, runId, options.kind, started);
       const result = await runInTransaction(tx, runId, started, options, clock, log, timer);
       await finishRun(tx, result);

@@ -39,3 +39,28 @@ export async function recordFailedRun(db: Db, runId: string, kind: RunKind, star
     [runId, kind, startedAt, finishedAt, error],
   );
 }
+
+/**
+ * A job whose pipeline_runs row stays visible while it works (backfill) holds this session lock for as
+ * long as it runs; a row still 'running' whose lock is free belongs to a process that died.
+ */
+export async function holdRunMarker(db: Db, runId: string): Promise<void> {
+  await db.query('select pg_advisory_lock(hashtextextended($1::text, 0))', [runId]);
+}
+
+export async function releaseRunMarker(db: Db, runId: string): Promise<void> {
+  await db.query('select pg_advisory_unlock(hashtextextended($1::text, 0))', [runId]);
+}
+
+/** Marks 'running' rows of processes that died as failed; returns how many. */
+export async function markInterruptedRuns(db: Db): Promise<number> {
+  const rows = await db.query(
+    `update pipeline_runs
+        set status = 'failed', finished_at = now(), error = 'interrupted: the process ended before the job finished'
+      where status = 'running'
+        and pg_try_advisory_lock(hashtextextended(run_id::text, 0))
+        and pg_advisory_unlock(hashtextextended(run_id::text, 0))
+     returning 1`,
+  );
+  return rows.length;
+}

@@ -112,5 +112,11 @@ describe('a backfill killed half-way', () => {
     expect(await chunkRecords(db)).toEqual(await chunkRecords(uninterrupted.db));
     const daily = (d: Db) => d.query(`select date_key, quote_code, observations, close_rate::text from vw_rates_daily_agg order by date_key, quote_code`);
     expect(await daily(db)).toEqual(await daily(uninterrupted.db));
+    // The killed backfill's run row does not stay 'running' forever.
+    const runs = await db.query<{ status: string; error: string | null }>(`select status, error from pipeline_runs where kind = 'backfill' order by started_at`);
+    expect(runs).toEqual([
+      { status: 'failed', error: 'interrupted: the process ended before the job finished' },
+      { status: 'loaded', error: null },
+    ]);
   });
 });
