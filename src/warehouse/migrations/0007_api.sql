@@ -53,7 +53,7 @@ with usd as (
 )
 select a.currency as from_currency,
        b.currency as to_currency,
-       b.rate / a.rate as rate,
+       trim_scale(b.rate / a.rate) as rate,
        least(a.as_of, b.as_of) as as_of,
        a.source as from_source,
        b.source as to_source
@@ -167,8 +167,8 @@ begin
         end if;
     end loop;
     return query select convert.amount, v_from, v_to,
-                        t.rate / f.rate,
-                        convert.amount * t.rate / f.rate,
+                        trim_scale(t.rate / f.rate),
+                        trim_scale(convert.amount * t.rate / f.rate),
                         case when v_from = 'USD' then t.as_of when v_to = 'USD' then f.as_of else least(f.as_of, t.as_of) end,
                         f.source, t.source;
 end
