@@ -5,6 +5,8 @@ import { initWarehouse } from '../warehouse/init.js';
 import { maintainPartitions } from '../warehouse/maintain.js';
 import { ensureEmbedded, readRunning, stopEmbedded, embeddedPaths } from '../warehouse/server/embedded.js';
 import type { CommandContext } from './context.js';
+import { exposureWarning, startListening } from './db-listen.js';
+import { grantReaderCommand, revokeReaderCommand } from './db-readers.js';
 import { printJson } from './output.js';
 
 type MakeContext = () => CommandContext;
@@ -62,15 +64,22 @@ export function dbCommand(context: MakeContext): Command {
 
   db.command('start')
     .description('run the embedded PostgreSQL in the foreground and print its connection string (Ctrl-C stops it)')
-    .action(async () => {
+    .option('--listen <address>', 'also accept password (scram-sha-256) connections on this IP address of the machine, 0.0.0.0 or * (every address), and print the fields of a Make.com connection')
+    .action(async (options: { listen?: string }) => {
       const ctx = context();
       if (ctx.config.databaseUrl) throw usageError('DATABASE_URL is set: fxpipe uses that server and starts none of its own');
-      const server = await ensureEmbedded(ctx.config.home);
-      console.log(`PostgreSQL ${server.started ? 'started' : 'already running'} on ${server.host}:${server.port}, data in ${embeddedPaths(ctx.config.home).dataDir}`);
-      console.log(`Connection string (psql or any PostgreSQL client):`);
-      console.log(server.url);
+      const server = options.listen === undefined ? await ensureEmbedded(ctx.config.home) : await startListening(ctx, options.listen);
+      if (options.listen === undefined) {
+        console.log(`PostgreSQL ${server.started ? 'started' : 'already running'} on ${server.host}:${server.port}, data in ${embeddedPaths(ctx.config.home).dataDir}`);
+        console.log(`Connection string (psql or any PostgreSQL client):`);
+        console.log(server.url);
+        const warning = await exposureWarning(server);
+        if (warning) console.log(warning);
+      }
+      // Listen before saying so: whoever reads the line may press Ctrl-C at once.
+      const stopped = waitForSignalOrExit(ctx.config.home);
       console.log(server.started ? 'Press Ctrl-C to stop it.' : 'Press Ctrl-C to leave; the server keeps running (`fxpipe db stop` stops it).');
-      await waitForSignalOrExit(ctx.config.home);
+      await stopped;
       if (server.started && (await stopEmbedded(ctx.config.home))) console.log('Stopped.');
     });
 
@@ -81,6 +90,9 @@ export function dbCommand(context: MakeContext): Command {
       if (ctx.config.databaseUrl) throw usageError('DATABASE_URL is set: fxpipe runs no server of its own to stop');
       console.log((await stopEmbedded(ctx.config.home)) ? 'Stopped the embedded PostgreSQL.' : 'The embedded PostgreSQL is not running.');
     });
+
+  db.addCommand(grantReaderCommand(context));
+  db.addCommand(revokeReaderCommand(context));
 
   db.command('url')
     .description('print the connection string of the database fxpipe uses (starts the embedded server if needed)')

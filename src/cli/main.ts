@@ -8,6 +8,9 @@ import { statusCommand } from './status.js';
 import { scheduleCommand } from './schedule.js';
 import { reprocessCommand } from './reprocess.js';
 import { backfillCommand } from './backfill.js';
+import { archiveCommand } from './archive.js';
+import { restoreCommand } from './restore.js';
+import { queryCommand } from './query.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../util/package-root.js';
@@ -33,6 +36,9 @@ export function buildProgram(): Command {
   program.addCommand(scheduleCommand(context));
   program.addCommand(reprocessCommand(context));
   program.addCommand(backfillCommand(context));
+  program.addCommand(archiveCommand(context));
+  program.addCommand(restoreCommand(context));
+  program.addCommand(queryCommand(context));
 
   for (const command of program.commands) exitOverrideDeep(command);
   return program;

@@ -16,7 +16,7 @@ const run = promisify(execFile);
 
 export const EMBEDDED_USER = 'fxpipe';
 export const EMBEDDED_DATABASE = 'fxpipe';
-const START_TIMEOUT_S = 60;
+export const START_TIMEOUT_S = 60;
 
 export interface EmbeddedPaths {
   home: string;
@@ -133,7 +133,7 @@ async function waitWhileTransient(dataDir: string): Promise<RunningServer | null
 
 /** PostgreSQL refuses to run as root: as root, the server runs as the postgres system user. */
 let serverUser: Promise<RunAs> | undefined;
-function runAs(): Promise<RunAs> {
+export function runAs(): Promise<RunAs> {
   return (serverUser ??= lookUpServerUser());
 }
 

@@ -1,0 +1,542 @@
+/**
+ * npm run bench:queries — the read paths of the `api` schema against 5 years of history for 162 currencies:
+ * the latest rate of a pair (api.latest_rates, api.cross_rates), api.convert (latest and at a past time), and
+ * one pair's daily aggregates over a year (api.daily_rates).
+ *
+ * 1. A scratch database on the configured server (embedded by default), generated in SQL (INSERT … SELECT over
+ *    generate_series, foreign-key triggers off where the role may): a primary source (open-er-api) every
+ *    BENCH_SLOT_HOURS (4) hours for 2020–2024 for 155 USD pairs, 6 pegged currencies with only their first
+ *    observation (what change detection stores for a peg), and a fallback source (frankfurter) publishing the
+ *    ECB's 30 currencies once a day, its latest rate newer than the primary's, so source preference decides;
+ *    fact_rates_current from the history, the materialized views refreshed as a run does, VACUUM ANALYZE.
+ * 2. Server-side time: EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) of each query BENCH_EXPLAINS (200) times on one
+ *    connection with random pairs / dates (after 20 unrecorded warm-up calls): "Execution Time" and "Planning
+ *    Time" against the issue's 1 ms; and the first call on each of 10 new connections (planning + execution).
+ * 3. Under load: BENCH_CLIENTS (32) clients for BENCH_SECONDS (12) s per query with pgbench (-M prepared, per-
+ *    transaction logs for p50/p99), or a Node load generator when pgbench is missing (BENCH_LOAD=node forces it);
+ *    the peer, in the same run under the same load, is `select 1`: the floor of a round trip.
+ *
+ * BENCH_REUSE=1 measures the scratch database of the previous run again (pending migrations applied) instead of
+ * building it. About 2 minutes on 2 cores.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { loadConfig } from '../config.js';
+import { hashSeed, mulberry32 } from '../demo/prng.js';
+import { loadSeed } from '../demo/seed.js';
+import { advanceCurrentFromHistory } from '../warehouse/current-from-history.js';
+import { openDb, resolveTarget, type Target } from '../warehouse/connection.js';
+import type { Db } from '../warehouse/db.js';
+import { databaseTarget, recreateDatabase } from '../warehouse/databases.js';
+import { upsertCurrencies, upsertSource } from '../warehouse/dimensions.js';
+import { initWarehouse } from '../warehouse/init.js';
+import { ensurePartitions } from '../warehouse/partitions.js';
+import { refreshViews } from '../warehouse/views.js';
+
+const FIRST_YEAR = 2020;
+const LAST_YEAR = 2024;
+const HISTORY_START = Date.UTC(FIRST_YEAR, 0, 1);
+const HISTORY_END = Date.UTC(LAST_YEAR + 1, 0, 1);
+const DAYS = (HISTORY_END - HISTORY_START) / 86_400_000;
+const SLOT_HOURS = Number(process.env.BENCH_SLOT_HOURS ?? 4);
+const EXPLAINS = Number(process.env.BENCH_EXPLAINS ?? 200);
+const WARMUP = 20;
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 32);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 12);
+/** Distinct pairs each pgbench run draws from (one script per pair: pgbench variables are numbers only). */
+const PGBENCH_SCRIPTS = 64;
+const LIMIT_MS = 1;
+const PRIMARY = 'open-er-api';
+const FALLBACK = 'frankfurter';
+const DATABASE = 'fxpipe_bench_queries';
+/**
+ * Currencies pegged to the USD: their rate never moves beyond the change threshold, so the history holds only their
+ * first observation (2020-01-01) while fact_rates_current keeps advancing. api.usd_rate(code, at) then finds nothing in
+ * the month before `at` and searches all of history: the slow path, exercised on purpose.
+ */
+const PEGGED = ['AED', 'BHD', 'JOD', 'OMR', 'QAR', 'SAR'];
+/** New connections per query for the first-call figure. */
+const FRESH = 10;
+
+type Rng = () => number;
+
+interface Universe {
+  codes: string[];
+  /** Quotes the fallback source publishes too. */
+  fallbackCodes: Set<string>;
+  /** Quotes with a full history (not pegged): the ones with daily aggregates every day. */
+  moving: string[];
+}
+
+/** One measured query: its SQL with $n parameters, random parameters, and a pgbench script per pair. */
+interface QuerySpec {
+  key: string;
+  label: string;
+  sql: string;
+  params: (rng: Rng) => unknown[];
+  /** Rows every call must return. */
+  rows: number;
+  /** A pgbench script (pairs as literals, numbers as :variables) for the draw rng gives. */
+  script: (rng: Rng) => string;
+}
+
+const pick = <T>(rng: Rng, items: readonly T[]): T => items[Math.floor(rng() * items.length)]!;
+/** A reproducible random stream per query and phase. */
+const rngFor = (key: string, phase: number): Rng => mulberry32(hashSeed(phase, ...[...key].map((c) => c.charCodeAt(0))));
+const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+function pairOf(rng: Rng, u: Universe): [string, string] {
+  const from = pick(rng, u.codes);
+  let to = pick(rng, u.codes);
+  while (to === from) to = pick(rng, u.codes);
+  return [from, to];
+}
+
+function querySpecs(u: Universe): QuerySpec[] {
+  const quotes = u.codes.filter((c) => c !== 'USD');
+  const spanSeconds = (HISTORY_END - HISTORY_START) / 1000 - 1;
+  const yearStarts = DAYS - 365;
+  const sourceFor = (rng: Rng, quote: string) => (u.fallbackCodes.has(quote) && rng() < 0.5 ? FALLBACK : PRIMARY);
+  return [
+    {
+      key: 'latest', label: 'latest rate of a pair: api.latest_rates, USD→quote, preferred',
+      sql: `select * from api.latest_rates where base = 'USD' and quote = $1 and preferred`,
+      params: (rng) => [pick(rng, quotes)], rows: 1,
+      script: (rng) => `select * from api.latest_rates where base = 'USD' and quote = '${pick(rng, quotes)}' and preferred;\n`,
+    },
+    {
+      key: 'cross', label: 'latest cross rate of a pair: api.cross_rates',
+      sql: `select * from api.cross_rates where from_currency = $1 and to_currency = $2`,
+      params: (rng) => pairOf(rng, u), rows: 1,
+      script: (rng) => {
+        const [a, b] = pairOf(rng, u);
+        return `select * from api.cross_rates where from_currency = '${a}' and to_currency = '${b}';\n`;
+      },
+    },
+    {
+      key: 'convert', label: 'api.convert(100, from, to): latest',
+      sql: `select * from api.convert(100, $1, $2)`,
+      params: (rng) => pairOf(rng, u), rows: 1,
+      script: (rng) => {
+        const [a, b] = pairOf(rng, u);
+        return `select * from api.convert(100, '${a}', '${b}');\n`;
+      },
+    },
+    {
+      key: 'convert_at', label: 'api.convert(100, from, to, at): at a random time in the 5 years',
+      sql: `select * from api.convert(100, $1, $2, $3::timestamptz)`,
+      params: (rng) => [...pairOf(rng, u), new Date(HISTORY_START + Math.floor(rng() * spanSeconds) * 1000).toISOString()], rows: 1,
+      script: (rng) => {
+        const [a, b] = pairOf(rng, u);
+        return `\\set s random(0, ${spanSeconds})\nselect * from api.convert(100, '${a}', '${b}', to_timestamp(${HISTORY_START / 1000} + :s));\n`;
+      },
+    },
+    {
+      key: 'daily', label: 'one pair\'s daily aggregates over a year: api.daily_rates, 365 days',
+      sql: `select * from api.daily_rates where base = 'USD' and quote = $1 and source = $2 and date between $3::date and $3::date + 364`,
+      params: (rng) => {
+        const quote = pick(rng, u.moving);
+        return [quote, sourceFor(rng, quote), isoDay(HISTORY_START + Math.floor(rng() * yearStarts) * 86_400_000)];
+      },
+      rows: 365,
+      script: (rng) => {
+        const quote = pick(rng, u.moving);
+        const first = `date '${isoDay(HISTORY_START)}' + :d::integer`;
+        return `\\set d random(0, ${yearStarts - 1})\n` +
+          `select * from api.daily_rates where base = 'USD' and quote = '${quote}' and source = '${sourceFor(rng, quote)}' and date between ${first} and ${first} + 364;\n`;
+      },
+    },
+  ];
+}
+
+const PEER: QuerySpec = { key: 'select1', label: 'select 1', sql: 'select 1', params: () => [], rows: 1, script: () => 'select 1;\n' };
+
+// ---------------------------------------------------------------------------------------------------------------
+// The data
+
+interface Built {
+  db: Db;
+  target: Target;
+  universe: Universe;
+  historyRows: number;
+  seconds: number;
+}
+
+/** BENCH_REUSE=1: the scratch database of an earlier run as it is (pending migrations applied), to iterate quickly. */
+async function reuse(server: Target): Promise<Built> {
+  const started = performance.now();
+  const target = databaseTarget(server, DATABASE);
+  const db = await openDb(target, { driver: 'direct', applicationName: 'fxpipe-bench-queries' });
+  await initWarehouse(db);
+  await db.query('vacuum analyze');
+  const codes = (await db.query<{ c: string }>('select currency_code as c from dim_currency order by 1')).map((r) => r.c);
+  const fallback = await db.query<{ q: string }>(`select quote as q from api.latest_rates where base = 'USD' and source = $1`, [FALLBACK]);
+  const [count] = await db.query<{ n: string }>('select count(*)::text as n from fact_rates_history');
+  if (!codes.length || !Number(count!.n)) throw new Error(`BENCH_REUSE: ${DATABASE} holds no history; run without BENCH_REUSE first`);
+  return {
+    db, target, historyRows: Number(count!.n), seconds: (performance.now() - started) / 1000,
+    universe: { codes, fallbackCodes: new Set(fallback.map((r) => r.q)), moving: codes.filter((c) => c !== 'USD' && !PEGGED.includes(c)) },
+  };
+}
+
+async function build(server: Target): Promise<Built> {
+  const started = performance.now();
+  let mark = started;
+  const lap = () => {
+    const now = performance.now();
+    const text = `${((now - mark) / 1000).toFixed(1)} s`;
+    mark = now;
+    return text;
+  };
+  const target = await recreateDatabase(server, DATABASE);
+  const db = await openDb(target, { driver: 'direct', applicationName: 'fxpipe-bench-queries' });
+  await initWarehouse(db);
+  const seed = loadSeed();
+  const ids = await upsertCurrencies(db, seed.usdRates.keys());
+  const usd = ids.get('USD')!;
+  const primaryId = await upsertSource(db, PRIMARY, 'primary', 'synthetic');
+  const fallbackId = await upsertSource(db, FALLBACK, 'fallback', 'synthetic');
+  await ensurePartitions(db, isoDay(HISTORY_START), isoDay(HISTORY_END - 86_400_000));
+  const quotes = [...seed.usdRates].filter(([code]) => code !== 'USD');
+  const moving = quotes.filter(([code]) => !PEGGED.includes(code));
+  const pegged = quotes.filter(([code]) => PEGGED.includes(code));
+  const ecb = new Set(seed.ecbCurrencies.map((c) => (c === 'USD' ? 'EUR' : c)));
+  const fallbackQuotes = moving.filter(([code]) => ecb.has(code));
+  const idsOf = (list: [string, string][]) => list.map(([code]) => ids.get(code)!);
+  const ratesOf = (list: [string, string][], factor = 1) => list.map(([, rate]) => Number(rate) * factor);
+
+  // A smooth path per currency (a slow and a weekly swing around the seed's rate) plus noise, 6 significant digits;
+  // every observation stored (change detection off, as in bench:backfill).
+  const insert = (quoteIds: number[], rates: number[], sourceId: number, from: string, to: string, step: string, swing = 1) =>
+    db.query(
+      `insert into fact_rates_history (date_key, base_currency_id, quote_currency_id, source_id, rate_timestamp, rate)
+       select to_char(ts at time zone 'UTC', 'YYYYMMDD')::integer, $1, q.id, $2, ts, round(x::numeric, greatest(0, 6 - floor(log(x))::integer))
+         from unnest($3::smallint[], $4::float8[]) as q(id, rate)
+        cross join generate_series($5::timestamptz, $6::timestamptz, $7::interval) as ts
+        cross join lateral (select q.rate * exp($8 * (0.08 * sin(extract(epoch from ts) / (5e6 * (1 + q.id % 7)) + q.id)
+                                                      + 0.01 * sin(extract(epoch from ts) / 6e5 + 3 * q.id)
+                                                      + 0.002 * (random() - 0.5))) as x) r`,
+      [usd, sourceId, quoteIds, rates, from, to, step, swing],
+    );
+  await db.query('select setseed(0.42)');
+  // The rows are valid by construction: skip the per-row foreign-key triggers where the role may (superuser), ~5× faster.
+  const triggersOff = await db.query(`set session_replication_role = replica`).then(() => true, () => false);
+  for (let year = FIRST_YEAR; year <= LAST_YEAR; year++) {
+    await db.transaction(() =>
+      insert(idsOf(moving), ratesOf(moving), primaryId, `${year}-01-01T00:00:00Z`, `${year}-12-31T23:59:59Z`, `${SLOT_HOURS} hours`),
+    );
+    console.error(`bench:queries: ${year} of ${PRIMARY} generated (${lap()})`);
+  }
+  // The pegs: one observation at the start, never a move since.
+  await insert(idsOf(pegged), ratesOf(pegged), primaryId, `${isoDay(HISTORY_START)}T00:00:00Z`, `${isoDay(HISTORY_START)}T00:00:00Z`, '1 day', 0);
+  // The fallback: once a day at 23:00 UTC, so its latest rate is newer than the primary's (20:00): preference, not recency, decides.
+  await insert(
+    idsOf(fallbackQuotes), ratesOf(fallbackQuotes, 1.001), fallbackId,
+    `${isoDay(HISTORY_START)}T23:00:00Z`, `${isoDay(HISTORY_END - 86_400_000)}T23:00:00Z`, '1 day',
+  );
+  if (triggersOff) await db.query(`set session_replication_role = origin`);
+  console.error(`bench:queries: ${FALLBACK} and pegs generated (${lap()})`);
+  const now = new Date(HISTORY_END);
+  const keys = { fromDateKey: FIRST_YEAR * 10000 + 101, toDateKey: LAST_YEAR * 10000 + 1231, now };
+  await advanceCurrentFromHistory(db, { baseId: usd, sourceId: primaryId, ...keys });
+  await advanceCurrentFromHistory(db, { baseId: usd, sourceId: fallbackId, ...keys });
+  // Runs keep observing the pegs: their current row is as recent as the others', only the history is not.
+  await db.query(
+    `update fact_rates_current set rate_timestamp = $1, change_reason = 'below_threshold'
+      where source_id = $2 and quote_currency_id = any($3::smallint[])`,
+    [new Date(HISTORY_END - SLOT_HOURS * 3_600_000), primaryId, idsOf(pegged)],
+  );
+  await refreshViews(db);
+  console.error(`bench:queries: views refreshed (${lap()})`);
+  await db.query('vacuum analyze');
+  console.error(`bench:queries: vacuum analyze (${lap()})`);
+  const [count] = await db.query<{ n: string }>('select count(*)::text as n from fact_rates_history');
+  const codes = [...ids.keys()].sort();
+  return { db, target, universe: { codes, fallbackCodes: new Set(fallbackQuotes.map(([code]) => code)), moving: moving.map(([code]) => code) }, historyRows: Number(count!.n), seconds: (performance.now() - started) / 1000 };
+}
+
+/** Source preference must decide where the fallback's rate is the newer one. */
+async function checkPreference(db: Db, universe: Universe): Promise<void> {
+  const code = [...universe.fallbackCodes].sort()[0]!;
+  const rows = await db.query<{ source: string; preferred: boolean; newest: boolean }>(
+    `select source, preferred, as_of = max(as_of) over () as newest from api.latest_rates where base = 'USD' and quote = $1`, [code]);
+  const preferred = rows.find((r) => r.preferred);
+  if (rows.length !== 2 || preferred?.source !== PRIMARY || preferred.newest) {
+    throw new Error(`USD/${code}: expected two sources with the older primary preferred, got ${JSON.stringify(rows)}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Server-side time: EXPLAIN ANALYZE
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  'Function Name'?: string;
+  'Actual Rows': number;
+  'Actual Loops': number;
+  'Shared Hit Blocks'?: number;
+  'Shared Read Blocks'?: number;
+  Plans?: PlanNode[];
+}
+
+interface Explained {
+  Plan: PlanNode;
+  'Planning Time': number;
+  'Execution Time': number;
+}
+
+interface ServerStats {
+  execMs: number[];
+  planMs: number[];
+  buffers: number[];
+  /** Scan nodes of the last plan, partitions folded together. */
+  shape: string;
+}
+
+function scans(node: PlanNode, out: Map<string, number>): Map<string, number> {
+  const target = node['Index Name'] ?? node['Relation Name'] ?? node['Function Name'];
+  if (target) {
+    const name = `${node['Node Type']} ${target.replace(/_y\d{4}m\d{2}/, '_y…')}`;
+    out.set(name, (out.get(name) ?? 0) + 1);
+  }
+  for (const child of node.Plans ?? []) scans(child, out);
+  return out;
+}
+
+async function explain(db: Db, spec: QuerySpec, rng: Rng): Promise<ServerStats> {
+  const stats: ServerStats = { execMs: [], planMs: [], buffers: [], shape: '' };
+  for (let i = 0; i < WARMUP + EXPLAINS; i++) {
+    const params = spec.params(rng);
+    const [row] = await db.query<{ 'QUERY PLAN': Explained[] }>(`explain (analyze, buffers, format json) ${spec.sql}`, params);
+    const result = row!['QUERY PLAN'][0]!;
+    if (result.Plan['Actual Rows'] !== spec.rows) {
+      throw new Error(`${spec.key} ${JSON.stringify(params)}: ${result.Plan['Actual Rows']} rows, expected ${spec.rows}`);
+    }
+    if (i < WARMUP) continue;
+    stats.execMs.push(result['Execution Time']);
+    stats.planMs.push(result['Planning Time']);
+    stats.buffers.push((result.Plan['Shared Hit Blocks'] ?? 0) + (result.Plan['Shared Read Blocks'] ?? 0));
+    if (i === WARMUP + EXPLAINS - 1) {
+      stats.shape = [...scans(result.Plan, new Map())].map(([name, n]) => (n > 1 ? `${name} ×${n}` : name)).join(', ');
+    }
+  }
+  return stats;
+}
+
+/** Planning + execution of the first call on a new connection: what a client that connects per query pays. */
+async function firstCalls(target: Target, spec: QuerySpec, rng: Rng): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < FRESH; i++) {
+    const client = new pg.Client({ connectionString: target.url, application_name: 'fxpipe-bench-queries' });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ 'QUERY PLAN': Explained[] }>(`explain (analyze, buffers, format json) ${spec.sql}`, spec.params(rng));
+      const result = rows[0]!['QUERY PLAN'][0]!;
+      times.push(result['Planning Time'] + result['Execution Time']);
+    } finally {
+      await client.end();
+    }
+  }
+  return times;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Under load: pgbench, or a Node load generator
+
+interface LoadStats {
+  p50: number;
+  p99: number;
+  mean: number;
+  stddev: number;
+  qps: number;
+  count: number;
+}
+
+const percentile = (values: number[], p: number) => {
+  const sorted = Float64Array.from(values).sort();
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+};
+
+function meanStddev(values: number[]): [number, number] {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  return [mean, Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length)];
+}
+
+function findPgbench(): { bin: string; version: string } | null {
+  if (process.env.BENCH_LOAD === 'node') return null;
+  const candidates = [process.env.PGBENCH, '/usr/lib/postgresql/15/bin/pgbench', 'pgbench'].filter((c): c is string => !!c);
+  for (const bin of candidates) {
+    const probe = spawnSync(bin, ['--version'], { encoding: 'utf8' });
+    if (probe.status === 0) return { bin, version: probe.stdout.trim() };
+  }
+  return null;
+}
+
+/** The target's URL without its password, and the password (for PGPASSWORD). */
+function withoutPassword(target: Target): { url: string; password: string } {
+  const url = new URL(target.url);
+  const password = decodeURIComponent(url.password);
+  url.password = '';
+  return { url: url.toString(), password };
+}
+
+async function pgbench(bin: string, target: Target, spec: QuerySpec, dir: string, rng: Rng): Promise<LoadStats> {
+  const scripts = spec === PEER ? 1 : PGBENCH_SCRIPTS;
+  const files: string[] = [];
+  for (let i = 0; i < scripts; i++) {
+    const file = path.join(dir, `${spec.key}-${i}.sql`);
+    await writeFile(file, spec.script(rng));
+    files.push(file);
+  }
+  const { url, password } = withoutPassword(target);
+  const prefix = path.join(dir, `log-${spec.key}`);
+  const args = ['-n', '-M', 'prepared', '-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS), '-l', `--log-prefix=${prefix}`,
+    ...files.flatMap((f) => ['-f', `${f}@1`]), url];
+  // The password goes in PGPASSWORD, never on the command line.
+  const child = spawn(bin, args, { env: { ...process.env, PGPASSWORD: password }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const [code] = (await once(child, 'close')) as [number | null];
+  const redact = (text: string) => (password ? text.split(password).join('***') : text).trim();
+  if (code !== 0) throw new Error(`pgbench (${spec.key}) exited ${code}: ${redact(stderr).split('\n').slice(-5).join(' / ')}`);
+  const failed = /number of failed transactions: (\d+)/.exec(stdout);
+  if (failed && Number(failed[1]) > 0) throw new Error(`pgbench (${spec.key}): ${failed[0]}`);
+  const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(stdout);
+  if (!tps) throw new Error(`pgbench (${spec.key}): no tps in its output: ${redact(stdout)}`);
+
+  // Per-transaction logs, one file per thread: "client_id transaction_no latency_us script_no epoch_s epoch_us".
+  const latencies: number[] = [];
+  for (const name of await readdir(dir)) {
+    if (!name.startsWith(`log-${spec.key}.`)) continue;
+    for (const line of (await readFile(path.join(dir, name), 'utf8')).split('\n')) {
+      const field = line.split(' ')[2];
+      if (field) latencies.push(Number(field) / 1000);
+    }
+  }
+  const [mean, stddev] = meanStddev(latencies);
+  return { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), mean, stddev, qps: Number(tps[1]), count: latencies.length };
+}
+
+/** The equivalent without pgbench: CLIENTS connections, each running the prepared query back to back. */
+async function nodeLoad(target: Target, spec: QuerySpec, rng: Rng): Promise<LoadStats> {
+  const clients = Array.from({ length: CLIENTS }, () => new pg.Client({ connectionString: target.url, application_name: 'fxpipe-bench-queries' }));
+  await Promise.all(clients.map((c) => c.connect()));
+  const latencies: number[] = [];
+  try {
+    const started = performance.now();
+    const deadline = started + SECONDS * 1000;
+    await Promise.all(clients.map(async (client) => {
+      while (performance.now() < deadline) {
+        const t0 = performance.now();
+        await client.query({ name: spec.key, text: spec.sql, values: spec.params(rng) });
+        latencies.push(performance.now() - t0);
+      }
+    }));
+    const elapsed = (performance.now() - started) / 1000;
+    const [mean, stddev] = meanStddev(latencies);
+    return { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), mean, stddev, qps: latencies.length / elapsed, count: latencies.length };
+  } finally {
+    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+const ms = (v: number) => (v >= 10 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v.toFixed(3));
+
+async function main() {
+  for (const [name, value, min, max] of [['BENCH_SLOT_HOURS', SLOT_HOURS, 1, 24], ['BENCH_EXPLAINS', EXPLAINS, 10, 100000],
+    ['BENCH_CLIENTS', CLIENTS, 1, 90], ['BENCH_SECONDS', SECONDS, 0, 3600]] as const) {
+    if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be a whole number from ${min} to ${max}`);
+  }
+  const total = performance.now();
+  const server = await resolveTarget(loadConfig());
+  const built = process.env.BENCH_REUSE === '1' ? await reuse(server) : await build(server);
+  const { db, target, universe } = built;
+  let temp: string | undefined;
+  try {
+    await checkPreference(db, universe);
+    console.error(`bench:queries: ${built.historyRows} history rows built in ${built.seconds.toFixed(1)} s; EXPLAIN ANALYZE …`);
+    const specs = querySpecs(universe);
+    const serverSide: Record<string, ServerStats> = {};
+    const fresh: Record<string, number[]> = {};
+    for (const spec of specs) {
+      serverSide[spec.key] = await explain(db, spec, rngFor(spec.key, 1));
+      fresh[spec.key] = await firstCalls(target, spec, rngFor(spec.key, 2));
+    }
+
+    const load: Record<string, LoadStats> = {};
+    const bench = SECONDS > 0 ? findPgbench() : null;
+    if (SECONDS > 0) {
+      temp = await mkdtemp(path.join(os.tmpdir(), 'fxpipe-bench-queries-'));
+      for (const spec of [PEER, ...specs]) {
+        console.error(`bench:queries: ${CLIENTS} clients × ${SECONDS} s: ${spec.key} (${bench ? 'pgbench' : 'node'}) …`);
+        const rng = rngFor(spec.key, 3);
+        load[spec.key] = bench ? await pgbench(bench.bin, target, spec, temp, rng) : await nodeLoad(target, spec, rng);
+      }
+    }
+
+    const [version] = await db.query<{ v: string }>('select version() as v');
+    const moving = universe.moving.length;
+    console.log(`# bench:queries — ${LAST_YEAR - FIRST_YEAR + 1} years (${FIRST_YEAR}–${LAST_YEAR}), ${universe.codes.length} currencies: ${SLOT_HOURS}-hourly ${PRIMARY} history for ${moving} USD pairs, ${PEGGED.length} pegged pairs with only their first observation, daily ${FALLBACK} for ${universe.fallbackCodes.size}; ${built.historyRows} history rows, built in ${built.seconds.toFixed(0)} s`);
+    console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, ${version?.v.split(' on ')[0]}, ${server.label}`);
+    console.log(`load: ${SECONDS > 0 ? (bench ? `${bench.version}, -c ${CLIENTS} -j 2 -T ${SECONDS} -M prepared -n, ${PGBENCH_SCRIPTS} random pairs per query (a script each), dates and times random (\\set)` : `Node load generator, ${CLIENTS} pg clients, ${SECONDS} s per query, prepared statements`) : 'skipped (BENCH_SECONDS=0)'}`);
+    console.log('');
+    console.log(`Server side: EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON), ${EXPLAINS} calls per query on one connection, random pairs and dates, after ${WARMUP} unrecorded ones.`);
+    console.log('');
+    console.log(`| query | execution p50 / p99 ms | planning p50 / p99 ms | buffers (median) | first call on a new connection: planning + execution, median / max of ${FRESH}, ms | scans (last plan) |`);
+    console.log('|---|---|---|---|---|---|');
+    for (const spec of specs) {
+      const s = serverSide[spec.key]!;
+      const f = fresh[spec.key]!;
+      console.log(`| ${spec.label} | ${ms(percentile(s.execMs, 0.5))} / ${ms(percentile(s.execMs, 0.99))} | ${ms(percentile(s.planMs, 0.5))} / ${ms(percentile(s.planMs, 0.99))} | ${percentile(s.buffers, 0.5)} | ${ms(percentile(f, 0.5))} / ${ms(Math.max(...f))} | ${s.shape} |`);
+    }
+    // Little's law: with every client always busy, the mean latency is clients ÷ throughput, exactly; pgbench's own
+    // per-transaction times reuse a timestamp for answers that arrive at once, so a select 1 often logs 0 µs.
+    const littleMs = (l: LoadStats) => (CLIENTS / l.qps) * 1000;
+    if (SECONDS > 0) {
+      console.log('');
+      console.log(`Under load: ${CLIENTS} concurrent clients, ${SECONDS} s per query; latency as the client sees it, round trip included.`);
+      console.log('');
+      console.log('| query | p50 ms | p99 ms | mean ± stddev ms (logged) | mean ms (clients ÷ queries/s) | queries/s |');
+      console.log('|---|---|---|---|---|---|');
+      for (const spec of [PEER, ...specs]) {
+        const l = load[spec.key]!;
+        console.log(`| ${spec.label} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.mean)} ± ${ms(l.stddev)} | ${ms(littleMs(l))} | ${Math.round(l.qps)} |`);
+      }
+    }
+    console.log('');
+    console.log('| figure | ours | peer or limit (same run) | ratio |');
+    console.log('|---|---|---|---|');
+    for (const spec of specs) {
+      const s = serverSide[spec.key]!;
+      const p50 = percentile(s.execMs, 0.5);
+      console.log(`| ${spec.key}: server-side execution p50 (p99) vs the issue's limit | ${ms(p50)} ms (${ms(percentile(s.execMs, 0.99))}) | ${LIMIT_MS} ms | ${(p50 / LIMIT_MS).toFixed(2)} |`);
+    }
+    if (SECONDS > 0) {
+      const peer = load[PEER.key]!;
+      for (const spec of specs) {
+        const l = load[spec.key]!;
+        console.log(`| ${spec.key}: queries/s under ${CLIENTS} clients vs select 1 | ${Math.round(l.qps)} | ${Math.round(peer.qps)} | ${(l.qps / peer.qps).toFixed(3)} |`);
+        console.log(`| ${spec.key}: latency under ${CLIENTS} clients, mean (p50 / p99) vs select 1 | ${ms(littleMs(l))} ms (${ms(l.p50)} / ${ms(l.p99)}) | ${ms(littleMs(peer))} ms (${ms(peer.p50)} / ${ms(peer.p99)}) | ${(littleMs(l) / littleMs(peer)).toFixed(1)} |`);
+      }
+    }
+    console.error(`bench:queries: done in ${((performance.now() - total) / 1000).toFixed(0)} s`);
+  } finally {
+    if (temp) await rm(temp, { recursive: true, force: true });
+    await db.close();
+  }
+}
+
+main().catch((error) => {
+  console.error(`bench:queries failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,95 @@
+import path from 'node:path';
+import cliProgress from 'cli-progress';
+import { Command } from 'commander';
+import { cutoffDay } from '../tiers/age.js';
+import { archiveHistory, type ArchiveProgress, type ArchiveResult } from '../tiers/archive.js';
+import { openObjectStore } from '../tiers/open-store.js';
+import { releaseStore } from '../tiers/release-store.js';
+import { DirectDb } from '../warehouse/direct.js';
+import { initWarehouse } from '../warehouse/init.js';
+import type { CommandContext } from './context.js';
+import { printJson } from './output.js';
+import { formatBytes } from './table.js';
+
+interface ArchiveFlags {
+  olderThan: string;
+  to?: string;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+export function archiveCommand(context: () => CommandContext): Command {
+  return new Command('archive')
+    .description('move history months older than --older-than to Parquet (local directory or S3), verified, then drop their partitions; resumable (exit 0 done, 1 failed, 3 busy)')
+    .option('--older-than <age>', 'archive months whose last day is older than this: Nd, Nw or Nm', '90d')
+    .option('--to <dest>', 'a directory or s3://bucket/prefix (default FXPIPE_HOME/archive)')
+    .option('--dry-run', 'list the months that would be archived, change nothing')
+    .option('--json', 'print the result as one JSON object')
+    .action(async (flags: ArchiveFlags) => {
+      const cutoff = cutoffDay(flags.olderThan, new Date());
+      const ctx = context();
+      const store = openObjectStore(flags.to ?? path.join(ctx.config.home, 'archive'));
+      const bar = progressBar(!flags.json && !flags.dryRun && process.stderr.isTTY === true && !process.env.CI);
+      let result: ArchiveResult;
+      try {
+        result = await ctx.withDb(
+          async (db) => {
+            if (!(db instanceof DirectDb)) throw new Error('archive needs the direct access path');
+            await initWarehouse(db);
+            return archiveHistory(db, { store, cutoff, dryRun: flags.dryRun === true, lockWaitMs: ctx.config.lockWaitMs, log: ctx.log, onProgress: bar?.update });
+          },
+          { driver: 'direct' },
+        );
+      } finally {
+        bar?.stop();
+        releaseStore(store);
+      }
+      for (const month of result.months.filter((m) => m.outcome === 'shadowed')) {
+        process.stderr.write(`fxpipe: warning: ${month.month} is archived, yet ${month.partition} exists again with ${month.rows} rows loaded after archiving; left alone (fxpipe restore ${month.month} merges them)\n`);
+      }
+      if (flags.json) printJson(result);
+      else printSummary(result);
+    });
+}
+
+interface Bar {
+  update(progress: ArchiveProgress): void;
+  stop(): void;
+}
+
+/** A progress bar over the months on stderr; null when stderr is not a terminal, under --json, or in CI. */
+function progressBar(enabled: boolean): Bar | null {
+  if (!enabled) return null;
+  const bar = new cliProgress.SingleBar(
+    { format: 'archive [{bar}] {value}/{total} months | {month} {step} | {rows} rows archived', stream: process.stderr, hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update(p) {
+      const payload = { month: p.month ?? '', step: p.step ?? '', rows: p.rowsArchived };
+      if (!started) bar.start(p.monthsTotal, p.monthsDone, payload);
+      else bar.update(p.monthsDone, payload);
+      started = true;
+    },
+    stop: () => bar.stop(),
+  };
+}
+
+function printSummary(r: ArchiveResult): void {
+  if (r.months.length === 0) {
+    console.log(`Nothing to archive: no history partition ends before ${r.cutoff}.`);
+    return;
+  }
+  for (const m of r.months) {
+    const size = m.bytes === null ? '' : `, ${formatBytes(m.bytes)} Parquet`;
+    const what = m.outcome === 'would_archive' ? 'would be archived' : m.outcome === 'shadowed' ? 'shadowed (archived, partition exists again): skipped' : `archived${m.resumed ? ' (resumed)' : ''} to ${m.uri}`;
+    console.log(`${m.month}: ${m.rows} rows${size} ${what}`);
+  }
+  if (r.dryRun) {
+    console.log(`Dry run: ${r.months.filter((m) => m.outcome === 'would_archive').length} months ending before ${r.cutoff} would go to ${r.dest}.`);
+    return;
+  }
+  const archived = r.months.filter((m) => m.outcome === 'archived').length;
+  console.log(`Archived ${archived} months ending before ${r.cutoff} to ${r.dest}: ${r.rowsArchived} rows, ${formatBytes(r.bytesArchived)}; ${r.rowsPerSecond} rows/s, ${(r.elapsedMs / 1000).toFixed(1)} s.`);
+}

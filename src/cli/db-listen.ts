@@ -1,0 +1,36 @@
+import { listenOn, currentListenAddresses } from '../warehouse/server/listen.js';
+import { parseListenAddress } from '../warehouse/server/listen-address.js';
+import { reachableHosts } from '../warehouse/server/local-addresses.js';
+import { embeddedPaths, type EmbeddedConnection } from '../warehouse/server/embedded.js';
+import { listReaders } from '../warehouse/readers/reader-roles.js';
+import type { CommandContext } from './context.js';
+
+const SUGGESTED_READER = 'make_reader';
+
+/** `db start --listen ADDRESS`: the embedded server reachable there, and the fields of a Make.com PostgreSQL connection. */
+export async function startListening(ctx: CommandContext, value: string): Promise<EmbeddedConnection> {
+  const address = parseListenAddress(value);
+  const { connection, listenAddresses, restarted } = await listenOn(ctx.config.home, address);
+  const readers = await ctx.withDb((db) => listReaders(db));
+  const state = connection.started ? 'started' : restarted ? 'restarted (its open sessions were closed)' : 'already running';
+  console.log(`PostgreSQL ${state}, listening on ${listenAddresses} port ${connection.port}, a password (scram-sha-256) required for every connection; data in ${embeddedPaths(ctx.config.home).dataDir}`);
+  const hosts = reachableHosts(address);
+  const fields: [string, string][] = [
+    ['Host', hosts.length > 0 ? `${hosts.join(' or ')} (this machine), or the address of your tunnel or agent` : "this machine's address as the Make.com agent or your tunnel reaches it (it has no non-loopback address)"],
+    ['Port', `${connection.port} (picked when the server starts: after \`fxpipe db stop\` and a new start it changes, and the connection needs the new one)`],
+    ['Database name', connection.database],
+    ['User name', readers.length > 0 ? `${readers[0]} (readers of this database: ${readers.join(', ')})` : `${SUGGESTED_READER} — create it first: fxpipe db grant-reader ${SUGGESTED_READER}`],
+    ['Password', "the reader's: printed once by grant-reader, or the first line of the --password-file you gave it (fxpipe db url shows the owner's; do not give Make.com the owner)"],
+    ['SSL', 'not enabled: this server speaks no TLS, so turn Encrypt/SSL off in Make.com and carry the traffic through a TLS tunnel or VPN when it leaves a network you trust'],
+  ];
+  console.log('Make.com PostgreSQL connection:');
+  for (const [name, value] of fields) console.log(`  ${name.padEnd(15)}${value}`);
+  return connection;
+}
+
+/** A warning for `db start` without --listen when an earlier --listen left the server reachable beyond loopback. */
+export async function exposureWarning(connection: EmbeddedConnection): Promise<string | undefined> {
+  const listenAddresses = await currentListenAddresses(connection);
+  if (listenAddresses === '127.0.0.1') return undefined;
+  return `Note: it also listens on ${listenAddresses} (db start --listen); \`fxpipe db stop\` and start it again for loopback only.`;
+}

@@ -1,0 +1,27 @@
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { runQuery } from '../tiers/query.js';
+import { DirectDb } from '../warehouse/direct.js';
+import type { CommandContext } from './context.js';
+import { formatAnswer, QUERY_FORMATS, type QueryFormat } from './query-format.js';
+
+export function queryCommand(context: () => CommandContext): Command {
+  return new Command('query')
+    .description('run SQL (DuckDB) over all history, hot and archived: rates_history, currencies, sources, dates (exit 2 on bad SQL)')
+    .argument('<sql>', 'e.g. "select base, quote, count(*) from rates_history group by all"')
+    .addOption(new Option('--format <format>', 'output format').choices([...QUERY_FORMATS]).default('table'))
+    .action(async (sql: string, flags: { format: QueryFormat }) => {
+      const ctx = context();
+      const result = await ctx.withDb(
+        async (db) => {
+          if (!(db instanceof DirectDb)) throw new Error('query needs the direct access path');
+          return runQuery(db, sql, { cacheDir: path.join(ctx.config.home, 'cache') });
+        },
+        { driver: 'direct' },
+      );
+      for (const { month, hotRows } of result.shadowed) {
+        process.stderr.write(`fxpipe: warning: ${month} is archived, yet PostgreSQL holds ${hotRows} rows of it loaded after archiving; rates_history shows the archive only (fxpipe restore ${month} merges them)\n`);
+      }
+      process.stdout.write(formatAnswer(result, flags.format));
+    });
+}

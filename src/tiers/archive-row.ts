@@ -1,0 +1,59 @@
+/**
+ * The row an archived month holds, in both engines: every fact_rates_history column, plus the codes the
+ * ids stood for. Rates are DECIMAL(38,24) for readers, next to PostgreSQL's exact text (scale included),
+ * which a restore loads back; the fingerprint proves the DECIMAL value equals the text for every row.
+ */
+import { MONTHLY_PARTITION } from './months.js';
+
+/** The key order rows are written and fingerprinted in: fact_rates_history's primary key. */
+export const KEY_ORDER = 'base_currency_id, quote_currency_id, source_id, date_key, rate_timestamp';
+
+/** Relations the export may read: the history table or one of its monthly partitions. */
+function checkedRelation(relation: string): string {
+  if (relation !== 'fact_rates_history' && !MONTHLY_PARTITION.test(relation)) throw new Error(`not a history relation: ${relation}`);
+  return relation;
+}
+
+/** PostgreSQL: the rows of relation as COPY … TO STDOUT (FORMAT csv) writes them (session time zone UTC). */
+export function pgArchiveRowQuery(relation: string): string {
+  return `select h.date_key, h.base_currency_id, b.currency_code, h.quote_currency_id, q.currency_code, h.source_id, s.source_name,
+                 h.rate_timestamp, h.rate::text, h.previous_rate::text, h.change_pct::text, array_to_json(h.flags)::text,
+                 h.extraction_id, h.run_id, h.loaded_at, h.change_id
+            from ${checkedRelation(relation)} h
+            join dim_currency b on b.currency_id = h.base_currency_id
+            join dim_currency q on q.currency_id = h.quote_currency_id
+            join dim_source s on s.source_id = h.source_id`;
+}
+
+/** The CSV written by pgArchiveRowQuery, column by column, for DuckDB's read_csv. */
+const CSV_COLUMNS = `{'date_key': 'INTEGER', 'base_currency_id': 'SMALLINT', 'base_code': 'VARCHAR',
+  'quote_currency_id': 'SMALLINT', 'quote_code': 'VARCHAR', 'source_id': 'SMALLINT', 'source_name': 'VARCHAR',
+  'rate_timestamp': 'TIMESTAMPTZ', 'rate_text': 'VARCHAR', 'previous_rate_text': 'VARCHAR', 'change_pct_text': 'VARCHAR',
+  'flags_json': 'VARCHAR', 'extraction_id': 'UUID', 'run_id': 'UUID', 'loaded_at': 'TIMESTAMPTZ', 'change_id': 'BIGINT'}`;
+
+/** DuckDB: the typed archive rows of a CSV file written by pgArchiveRowQuery, the file path being parameter $1. */
+export const DUCK_ARCHIVE_ROWS = `
+  select date_key, base_currency_id, base_code, quote_currency_id, quote_code, source_id, source_name, rate_timestamp,
+         cast(rate_text as decimal(38, 24)) as rate, rate_text,
+         cast(previous_rate_text as decimal(38, 24)) as previous_rate, previous_rate_text,
+         cast(change_pct_text as decimal(38, 24)) as change_pct, change_pct_text,
+         cast(from_json(flags_json, '["VARCHAR"]') as varchar[]) as flags,
+         extraction_id, run_id, loaded_at, change_id
+    from read_csv($1, header = false, auto_detect = false, delim = ',', quote = '"', escape = '"', columns = ${CSV_COLUMNS})`;
+
+/** The columns of fact_rates_history a restore loads, in the order of DUCK_RESTORE_ROWS's CSV. */
+export const RESTORE_COLUMNS = [
+  'date_key', 'base_currency_id', 'quote_currency_id', 'source_id', 'rate_timestamp', 'rate', 'previous_rate', 'change_pct',
+  'flags', 'extraction_id', 'run_id', 'loaded_at', 'change_id',
+] as const;
+
+/**
+ * DuckDB: an archived file's rows (its path parameter $1) as text PostgreSQL's COPY … FROM (FORMAT csv) reads back
+ * exactly: the rates' original text, times in UTC, flags as a JSON array.
+ */
+export const DUCK_RESTORE_ROWS = `
+  select date_key, base_currency_id, quote_currency_id, source_id, cast(rate_timestamp as varchar), rate_text,
+         previous_rate_text, change_pct_text, cast(to_json(flags) as varchar), extraction_id, run_id,
+         cast(loaded_at as varchar), change_id
+    from read_parquet($1)
+   order by ${KEY_ORDER}`;

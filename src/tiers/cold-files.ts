@@ -1,0 +1,49 @@
+import { mkdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FxpipeError } from '../errors.js';
+import type { Duck } from './duck.js';
+import { sqlPath } from './duck.js';
+import { splitArchiveUri } from './layout.js';
+import type { ManifestEntry } from './manifest.js';
+import type { ObjectStore } from './object-store.js';
+import { openObjectStore } from './open-store.js';
+import { releaseStore } from './release-store.js';
+
+/**
+ * A local path for each archived month's Parquet file: a file:// archive is read where it is; an S3 one is
+ * downloaded once into cacheDir, under its key with the manifest checksum in the name (a month archived
+ * again gets a new cache file). Each file must hold the manifest's row count.
+ */
+export async function coldFiles(duck: Duck, entries: ManifestEntry[], cacheDir: string): Promise<string[]> {
+  const files: string[] = [];
+  const stores = new Map<string, ObjectStore>();
+  try {
+    for (const entry of entries) files.push(entry.uri.startsWith('file:') ? fileURLToPath(entry.uri) : await cached(entry, cacheDir, stores));
+  } finally {
+    for (const store of stores.values()) releaseStore(store);
+  }
+  if (files.length === 0) return files;
+  const counts = await duck.rows<{ file: string; rows: string }>(
+    `select filename as file, count(*)::varchar as rows from read_parquet([${files.map(sqlPath).join(', ')}], filename = true) group by filename`,
+  );
+  const rowsOf = new Map(counts.map((c) => [c.file, Number(c.rows)]));
+  entries.forEach((entry, i) => {
+    const found = rowsOf.get(files[i]!) ?? 0;
+    if (found !== entry.rows) throw new FxpipeError(`archived ${entry.month} (${entry.uri}) holds ${found} rows, the manifest ${entry.rows}`);
+  });
+  return files;
+}
+
+async function cached(entry: ManifestEntry, cacheDir: string, stores: Map<string, ObjectStore>): Promise<string> {
+  const { root, key } = splitArchiveUri(entry.uri);
+  const file = path.join(cacheDir, ...key.replace(/\.parquet$/, `.${entry.checksum}.parquet`).split('/'));
+  const present = await stat(file).then((info) => info.size, () => null);
+  if (present !== entry.bytes) {
+    await mkdir(path.dirname(file), { recursive: true });
+    const store = stores.get(root) ?? openObjectStore(root);
+    stores.set(root, store);
+    await store.get(key, file);
+  }
+  return file;
+}

@@ -1,0 +1,112 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { FxpipeError, usageError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { DirectDb } from '../warehouse/direct.js';
+import { ensurePartitions } from '../warehouse/partitions.js';
+import { acquireRunLock } from '../warehouse/run-lock.js';
+import { DUCK_RESTORE_ROWS, KEY_ORDER, RESTORE_COLUMNS } from './archive-row.js';
+import { Duck, sqlPath } from './duck.js';
+import { fingerprintDifference, parquetFingerprint, stagedRowsFingerprint, type Fingerprint } from './fingerprint.js';
+import { hasPartition } from './history-partitions.js';
+import { monthKey, splitArchiveUri } from './layout.js';
+import { advanceState, manifestEntry, type ManifestEntry } from './manifest.js';
+import { firstDay, lastDay, partitionOf, type Month } from './months.js';
+import { openObjectStore } from './open-store.js';
+import { copyCsvToTable } from './pg-copy.js';
+import { releaseStore } from './release-store.js';
+import { withTieringLock } from './tiering-lock.js';
+
+export interface RestoreOptions {
+  month: Month;
+  /** The store to read from (a directory or s3://bucket/prefix); default: where the manifest says the month went. */
+  from?: string;
+  lockWaitMs: number;
+  log: Logger;
+}
+
+/** restored: the partition is back; already_hot: nothing to do, the month's partition is in PostgreSQL. */
+export interface RestoreResult {
+  month: Month;
+  partition: string;
+  uri: string;
+  outcome: 'restored' | 'already_hot';
+  /** Rows of the archived file. */
+  rows: number;
+  /** Rows inserted; fewer than rows when some were already there (loaded again after archiving). */
+  inserted: number;
+  elapsedMs: number;
+}
+
+const STAGE = 'restore_stage';
+
+/**
+ * Brings an archived month back into PostgreSQL: the file is downloaded and must match the manifest's
+ * fingerprint; then, in one transaction under the run lock, the month's partition is ensured, the rows
+ * are COPYed into a staging table and inserted (a key already present is kept), and the partition's rows
+ * with the archived keys must have the manifest's fingerprint again before the manifest says 'restored'.
+ */
+export async function restoreMonth(db: DirectDb, options: RestoreOptions): Promise<RestoreResult> {
+  const t0 = performance.now();
+  const { month } = options;
+  return withTieringLock(db, async () => {
+    const entry = await manifestEntry(db, month);
+    if (!entry) throw usageError(`${month} was never archived (not in archive_manifest): nothing to restore`);
+    const partition = partitionOf(month);
+    const done = (outcome: RestoreResult['outcome'], inserted: number): RestoreResult => ({
+      month, partition, uri: entry.uri, outcome, rows: entry.rows, inserted, elapsedMs: Math.round(performance.now() - t0),
+    });
+    if (entry.state !== 'archived' && (await hasPartition(db, month))) return done('already_hot', 0);
+
+    const store = openObjectStore(options.from ?? splitArchiveUri(entry.uri).root);
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'fxpipe-restore-'));
+    const duck = await Duck.open();
+    try {
+      const parquet = path.join(dir, `${month}.parquet`);
+      const csv = path.join(dir, `${month}.csv`);
+      await store.get(monthKey(month), parquet);
+      const difference = fingerprintDifference(entry, await parquetFingerprint(duck, parquet));
+      if (difference) throw new FxpipeError(`cannot restore ${month}: ${store.uri(monthKey(month))} holds ${difference} (the manifest's fingerprint)`);
+      await duck.run(`copy (${DUCK_RESTORE_ROWS}) to ${sqlPath(csv)} (format csv, header false)`, [parquet]);
+      const inserted = await loadVerified(db, entry, csv, options.lockWaitMs);
+      options.log.debug({ month, rows: entry.rows, inserted }, 'restore done');
+      return done('restored', inserted);
+    } finally {
+      duck.close();
+      releaseStore(store);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+/** One transaction: partition, COPY into staging, insert, fingerprint check, manifest 'restored'. Returns rows inserted. */
+function loadVerified(db: DirectDb, entry: ManifestEntry, csv: string, lockWaitMs: number): Promise<number> {
+  const { month } = entry;
+  const partition = partitionOf(month);
+  return db.transaction(async (tx) => {
+    await acquireRunLock(tx, lockWaitMs);
+    await ensurePartitions(tx, firstDay(month), lastDay(month));
+    await tx.query(
+      `create temp table ${STAGE} (
+         date_key integer not null, base_currency_id smallint not null, quote_currency_id smallint not null, source_id smallint not null,
+         rate_timestamp timestamptz not null, rate numeric not null, previous_rate numeric, change_pct numeric, flags text not null,
+         extraction_id uuid, run_id uuid, loaded_at timestamptz not null, change_id bigint not null
+       ) on commit drop`,
+    );
+    await copyCsvToTable(db.client, `${STAGE} (${RESTORE_COLUMNS.join(', ')})`, csv);
+    const inserted = await db.client.query(
+      `insert into fact_rates_history (${RESTORE_COLUMNS.join(', ')})
+       select ${RESTORE_COLUMNS.map((column) => (column === 'flags' ? 'array(select json_array_elements_text(flags::json))' : column)).join(', ')}
+         from ${STAGE} order by ${KEY_ORDER}
+       on conflict do nothing`,
+    );
+    const restored: Fingerprint = await stagedRowsFingerprint(tx, partition, STAGE);
+    const difference = fingerprintDifference(entry, restored);
+    if (difference) {
+      throw new FxpipeError(`cannot restore ${month}: after loading, ${partition} holds ${difference} for the archived keys (rows loaded after archiving differ from the archive?); nothing was changed`);
+    }
+    await advanceState(tx, month, entry.state, 'restored');
+    return inserted.rowCount ?? 0;
+  });
+}

@@ -1,0 +1,63 @@
+import pg from 'pg';
+import { usageError } from '../../errors.js';
+import type { Db } from '../db.js';
+import { readerLeaks } from './reader-leaks.js';
+import { generatePassword } from './reader-password.js';
+import { apiOwner, currentDatabase, findRole, READER_MARKER, READERS_LOCK } from './reader-roles.js';
+import { scramSha256Verifier } from './scram-verifier.js';
+
+export interface GrantReaderResult {
+  role: string;
+  database: string;
+  created: boolean;
+  /** True when the role's password was set (a new role, or a password given for an existing one). */
+  passwordSet: boolean;
+  /** The password made up for a new role given none: to show the user once, never to store or log. */
+  generatedPassword?: string;
+}
+
+/**
+ * Creates (or updates) the LOGIN role `role` with read access to schema api and nothing else:
+ * USAGE on api, SELECT on its views, EXECUTE on its functions, the same on api objects created later
+ * (default privileges of the api schema's owner), CONNECT on this database. One transaction: a
+ * failed check leaves everything as it was. role must come from parseRoleName.
+ */
+export async function grantReader(db: Db, role: string, password?: string): Promise<GrantReaderResult> {
+  return db.transaction(async (tx) => {
+    await tx.query('select pg_advisory_xact_lock(hashtext($1))', [READERS_LOCK]);
+    const existing = await findRole(tx, role);
+    if (existing?.isCurrentUser) throw usageError(`${role} is the role fxpipe connects as: give the reader another name`);
+    if (existing && !existing.isReader) {
+      throw usageError(`role ${role} exists and is not an fxpipe reader (grant-reader did not create it): give the reader another name`);
+    }
+    const generatedPassword = !existing && password === undefined ? generatePassword() : undefined;
+    const newPassword = password ?? generatedPassword;
+    const name = pg.escapeIdentifier(role);
+    // A pre-computed SCRAM verifier, never the password: utility statements take no bind parameters,
+    // and whatever is written here may end up in the server's statement log.
+    const passwordClause = newPassword === undefined ? '' : ` password ${pg.escapeLiteral(scramSha256Verifier(newPassword))}`;
+    await tx.query(
+      existing
+        ? `alter role ${name} with login${passwordClause}`
+        : `create role ${name} with login nosuperuser nocreatedb nocreaterole noinherit noreplication nobypassrls${passwordClause}`,
+    );
+    await tx.query(`comment on role ${name} is ${pg.escapeLiteral(READER_MARKER)}`);
+    const database = await currentDatabase(tx);
+    const owner = pg.escapeIdentifier(await apiOwner(tx));
+    for (const statement of [
+      `grant connect on database ${pg.escapeIdentifier(database)} to ${name}`,
+      `grant usage on schema api to ${name}`,
+      `grant select on all tables in schema api to ${name}`,
+      `grant execute on all functions in schema api to ${name}`,
+      `alter default privileges for role ${owner} in schema api grant select on tables to ${name}`,
+      `alter default privileges for role ${owner} in schema api grant execute on functions to ${name}`,
+    ]) {
+      await tx.query(statement);
+    }
+    const leaks = await readerLeaks(tx, role);
+    if (leaks.length > 0) {
+      throw usageError(`${role} would be able to do more than read schema api, so nothing was changed: ${leaks.join('; ')}`);
+    }
+    return { role, database, created: !existing, passwordSet: newPassword !== undefined, ...(generatedPassword ? { generatedPassword } : {}) };
+  });
+}
