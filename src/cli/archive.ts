@@ -2,9 +2,7 @@ import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import { cutoffDay } from '../tiers/age.js';
-import { archiveHistory, type ArchiveProgress, type ArchiveResult } from '../tiers/archive.js';
-import { openObjectStore } from '../tiers/open-store.js';
-import { releaseStore } from '../tiers/release-store.js';
+import type { ArchiveProgress, ArchiveResult } from '../tiers/archive.js';
 import { DirectDb } from '../warehouse/direct.js';
 import { initWarehouse } from '../warehouse/init.js';
 import type { CommandContext } from './context.js';
@@ -28,6 +26,10 @@ export function archiveCommand(context: () => CommandContext): Command {
     .action(async (flags: ArchiveFlags) => {
       const cutoff = cutoffDay(flags.olderThan, new Date());
       const ctx = context();
+      // DuckDB and the S3 client load only for the commands that use them.
+      const [{ archiveHistory }, { openObjectStore }, { releaseStore }] = await Promise.all([
+        import('../tiers/archive.js'), import('../tiers/open-store.js'), import('../tiers/release-store.js'),
+      ]);
       const store = openObjectStore(flags.to ?? path.join(ctx.config.home, 'archive'));
       const bar = progressBar(!flags.json && !flags.dryRun && process.stderr.isTTY === true && !process.env.CI);
       let result: ArchiveResult;

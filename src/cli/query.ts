@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { runQuery } from '../tiers/query.js';
 import { DirectDb } from '../warehouse/direct.js';
 import type { CommandContext } from './context.js';
 import { formatAnswer, QUERY_FORMATS, type QueryFormat } from './query-format.js';
@@ -12,6 +11,8 @@ export function queryCommand(context: () => CommandContext): Command {
     .addOption(new Option('--format <format>', 'output format').choices([...QUERY_FORMATS]).default('table'))
     .action(async (sql: string, flags: { format: QueryFormat }) => {
       const ctx = context();
+      // DuckDB and the S3 client load only for the commands that use them.
+      const { runQuery } = await import('../tiers/query.js');
       const result = await ctx.withDb(
         async (db) => {
           if (!(db instanceof DirectDb)) throw new Error('query needs the direct access path');

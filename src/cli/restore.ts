@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { parseMonth } from '../tiers/months.js';
-import { restoreMonth, type RestoreResult } from '../tiers/restore.js';
+import type { RestoreResult } from '../tiers/restore.js';
 import { DirectDb } from '../warehouse/direct.js';
 import { initWarehouse } from '../warehouse/init.js';
 import type { CommandContext } from './context.js';
@@ -20,6 +20,8 @@ export function restoreCommand(context: () => CommandContext): Command {
     .action(async (monthArg: string, flags: RestoreFlags) => {
       const month = parseMonth(monthArg, 'month');
       const ctx = context();
+      // DuckDB and the S3 client load only for the commands that use them.
+      const { restoreMonth } = await import('../tiers/restore.js');
       const result = await ctx.withDb(
         async (db) => {
           if (!(db instanceof DirectDb)) throw new Error('restore needs the direct access path');

@@ -26,27 +26,28 @@ select source_name as source, tier, is_active, updated_at
 from public.dim_source;
 
 -- Every source's latest USD-based rate; preferred marks the one api.cross_rates and api.convert use.
+-- Read from vw_rates_latest (fact_rates_current with the codes, refreshed in the transaction that loads it), the
+-- tier live from dim_source. The window is partitioned by the codes the readers filter on, so `base = … and
+-- quote = …` is applied below it (an index scan of two rows) instead of numbering every pair first.
 create view api.latest_rates as
-select b.currency_code as base,
-       q.currency_code as quote,
-       s.source_name as source,
+select v.base_code as base,
+       v.quote_code as quote,
+       v.source_name as source,
        s.tier as source_tier,
-       f.rate,
-       f.rate_timestamp as as_of,
-       f.previous_rate,
-       f.change_pct,
-       f.flags,
-       f.updated_at,
-       row_number() over (partition by f.base_currency_id, f.quote_currency_id
-                          order by api.source_rank(s.tier), f.rate_timestamp desc) = 1 as preferred
-from public.fact_rates_current f
-join public.dim_currency b on b.currency_id = f.base_currency_id
-join public.dim_source s on s.source_id = f.source_id
-join public.dim_currency q on q.currency_id = f.quote_currency_id;
+       v.rate,
+       v.rate_timestamp as as_of,
+       v.previous_rate,
+       v.change_pct,
+       v.flags,
+       v.updated_at,
+       row_number() over (partition by v.base_code, v.quote_code
+                          order by api.source_rank(s.tier), v.rate_timestamp desc) = 1 as preferred
+from public.vw_rates_latest v
+join public.dim_source s on s.source_name = v.source_name;
 
 -- Any → any from the preferred USD rates: rate(A→B) = rate(USD→B) / rate(USD→A). USD itself is 1.
 create view api.cross_rates as
-with usd as (
+with usd as not materialized (
     select quote as currency, rate, as_of, source from api.latest_rates where base = 'USD' and preferred
     union all
     select 'USD', 1::numeric, null::timestamptz, null::text
@@ -60,11 +61,11 @@ select a.currency as from_currency,
 from usd a cross join usd b;
 
 create view api.daily_rates as
-select d.full_date as date, a.date_key, a.base_code as base, a.quote_code as quote, a.source_name as source,
+select make_date(a.date_key / 10000, a.date_key / 100 % 100, a.date_key % 100) as date, a.date_key,
+       a.base_code as base, a.quote_code as quote, a.source_name as source,
        a.open_rate as open, a.max_rate as high, a.min_rate as low, a.close_rate as close,
        a.avg_rate as average, a.stddev_rate as stddev, a.observations
-from public.vw_rates_daily_agg a
-join public.dim_date d on d.date_key = a.date_key;
+from public.vw_rates_daily_agg a;
 
 create view api.monthly_rates as
 select make_date(a.month_key / 100, a.month_key % 100, 1) as month, a.month_key,
@@ -92,11 +93,12 @@ join public.dim_date d on d.date_key = h.date_key;
 -- (the last stored before it). Definer rights: readers call it without access to the tables.
 create function api.usd_rate(p_code text, p_at timestamptz default null,
                              out rate numeric, out as_of timestamptz, out source text)
-language plpgsql stable security definer set search_path = pg_catalog, public as $$
+language plpgsql stable security definer set search_path = pg_catalog, public set plan_cache_mode = force_generic_plan as $$
 declare
     v_usd smallint;
     v_quote smallint;
     v_key integer;
+    v_month_key integer;
 begin
     if p_code = 'USD' then
         rate := 1; as_of := coalesce(p_at, now()); source := null;
@@ -116,6 +118,7 @@ begin
         return;
     end if;
     v_key := to_char(p_at at time zone 'UTC', 'YYYYMMDD')::integer;
+    v_month_key := to_char((p_at at time zone 'UTC') - interval '31 days', 'YYYYMMDD')::integer;
     -- The month before p_at first (two partitions), then all of history.
     for pass in 1..2 loop
         select h.rate, h.rate_timestamp, s.source_name into rate, as_of, source
@@ -125,7 +128,7 @@ begin
                   from fact_rates_history x
                  where x.base_currency_id = v_usd and x.quote_currency_id = v_quote and x.source_id = s.source_id
                    and x.date_key <= v_key and x.rate_timestamp <= p_at
-                   and (pass = 2 or x.date_key >= to_char((p_at at time zone 'UTC') - interval '31 days', 'YYYYMMDD')::integer)
+                   and x.date_key >= case when pass = 1 then v_month_key else 0 end
                  order by x.date_key desc, x.rate_timestamp desc
                  limit 1) h
          order by api.source_rank(s.tier), h.rate_timestamp desc
