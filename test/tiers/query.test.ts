@@ -1,4 +1,5 @@
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/warehouse/db.js';
 import { upsertCurrencies, upsertSource } from '../../src/warehouse/dimensions.js';
@@ -45,7 +46,7 @@ async function fixture(dir: string, extraRates: { dateKey: number; rate: string 
       [edge.dateKey, ids.get('USD'), ids.get('CHF'), source, `${day.slice(0, 4)}-${day.slice(4, 6)}-${day.slice(6)}T20:${String(edge.minute).padStart(2, '0')}:00.123456Z`, edge.rate],
     );
   }
-  const home = scratchDir.call(null, `${dir}/home-`);
+  const home = mkdtempSync(path.join(dir, 'home-'));
   const env = { DATABASE_URL: database.url, FXPIPE_HOME: home };
   const cli = (args: string[]) => runCli(args, { env });
   return { database, db, home, cli, query: (sql, format = 'json') => cli(['query', sql, '--format', format]) };
