@@ -2,7 +2,7 @@ import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import { cutoffDay } from '../tiers/age.js';
-import type { ArchiveProgress, ArchiveResult } from '../tiers/archive.js';
+import type { ArchiveProgress, ArchiveResult, MonthReport } from '../tiers/archive.js';
 import { DirectDb } from '../warehouse/direct.js';
 import { initWarehouse } from '../warehouse/init.js';
 import type { CommandContext } from './context.js';
@@ -27,24 +27,22 @@ export function archiveCommand(context: () => CommandContext): Command {
       const cutoff = cutoffDay(flags.olderThan, new Date());
       const ctx = context();
       // DuckDB and the S3 client load only for the commands that use them.
-      const [{ archiveHistory }, { openObjectStore }, { releaseStore }] = await Promise.all([
-        import('../tiers/archive.js'), import('../tiers/open-store.js'), import('../tiers/release-store.js'),
-      ]);
-      const store = openObjectStore(flags.to ?? path.join(ctx.config.home, 'archive'));
+      const [{ archiveHistory }, { withObjectStore }] = await Promise.all([import('../tiers/archive.js'), import('../tiers/store-lifetime.js')]);
       const bar = progressBar(!flags.json && !flags.dryRun && process.stderr.isTTY === true && !process.env.CI);
       let result: ArchiveResult;
       try {
-        result = await ctx.withDb(
-          async (db) => {
-            if (!(db instanceof DirectDb)) throw new Error('archive needs the direct access path');
-            await initWarehouse(db);
-            return archiveHistory(db, { store, cutoff, dryRun: flags.dryRun === true, lockWaitMs: ctx.config.lockWaitMs, log: ctx.log, onProgress: bar?.update });
-          },
-          { driver: 'direct' },
+        result = await withObjectStore(flags.to ?? path.join(ctx.config.home, 'archive'), (store) =>
+          ctx.withDb(
+            async (db) => {
+              if (!(db instanceof DirectDb)) throw new Error('archive needs the direct access path');
+              await initWarehouse(db);
+              return archiveHistory(db, { store, cutoff, dryRun: flags.dryRun === true, lockWaitMs: ctx.config.lockWaitMs, log: ctx.log, onProgress: bar?.update });
+            },
+            { driver: 'direct' },
+          ),
         );
       } finally {
         bar?.stop();
-        releaseStore(store);
       }
       for (const month of result.months.filter((m) => m.outcome === 'shadowed')) {
         process.stderr.write(`fxpipe: warning: ${month.month} is archived, yet ${month.partition} exists again with ${month.rows} rows loaded after archiving; left alone (fxpipe restore ${month.month} merges them)\n`);
@@ -88,10 +86,13 @@ function printSummary(r: ArchiveResult): void {
     const what = m.outcome === 'would_archive' ? 'would be archived' : m.outcome === 'shadowed' ? 'shadowed (archived, partition exists again): skipped' : `archived${m.resumed ? ' (resumed)' : ''} to ${m.uri}`;
     console.log(`${m.month}: ${m.rows} rows${size} ${what}`);
   }
+  const months = (outcome: MonthReport['outcome']) => {
+    const n = r.months.filter((m) => m.outcome === outcome).length;
+    return `${n} month${n === 1 ? '' : 's'}`;
+  };
   if (r.dryRun) {
-    console.log(`Dry run: ${r.months.filter((m) => m.outcome === 'would_archive').length} months ending before ${r.cutoff} would go to ${r.dest}.`);
+    console.log(`Dry run: ${months('would_archive')} ending before ${r.cutoff} would go to ${r.dest}.`);
     return;
   }
-  const archived = r.months.filter((m) => m.outcome === 'archived').length;
-  console.log(`Archived ${archived} months ending before ${r.cutoff} to ${r.dest}: ${r.rowsArchived} rows, ${formatBytes(r.bytesArchived)}; ${r.rowsPerSecond} rows/s, ${(r.elapsedMs / 1000).toFixed(1)} s.`);
+  console.log(`Archived ${months('archived')} ending before ${r.cutoff} to ${r.dest}: ${r.rowsArchived} rows, ${formatBytes(r.bytesArchived)}; ${r.rowsPerSecond} rows/s, ${(r.elapsedMs / 1000).toFixed(1)} s.`);
 }

@@ -31,15 +31,18 @@ const CSV_COLUMNS = `{'date_key': 'INTEGER', 'base_currency_id': 'SMALLINT', 'ba
   'rate_timestamp': 'TIMESTAMPTZ', 'rate_text': 'VARCHAR', 'previous_rate_text': 'VARCHAR', 'change_pct_text': 'VARCHAR',
   'flags_json': 'VARCHAR', 'extraction_id': 'UUID', 'run_id': 'UUID', 'loaded_at': 'TIMESTAMPTZ', 'change_id': 'BIGINT'}`;
 
-/** DuckDB: the typed archive rows of a CSV file written by pgArchiveRowQuery, the file path being parameter $1. */
-export const DUCK_ARCHIVE_ROWS = `
+/**
+ * DuckDB: the typed archive rows of a CSV file written by pgArchiveRowQuery; csv is the file as SQL, the parameter
+ * $1 or (in a view, which takes no parameters) a literal from sqlPath.
+ */
+export const duckArchiveRows = (csv: string) => `
   select date_key, base_currency_id, base_code, quote_currency_id, quote_code, source_id, source_name, rate_timestamp,
          cast(rate_text as decimal(38, 24)) as rate, rate_text,
          cast(previous_rate_text as decimal(38, 24)) as previous_rate, previous_rate_text,
          cast(change_pct_text as decimal(38, 24)) as change_pct, change_pct_text,
          cast(from_json(flags_json, '["VARCHAR"]') as varchar[]) as flags,
          extraction_id, run_id, loaded_at, change_id
-    from read_csv($1, header = false, auto_detect = false, delim = ',', quote = '"', escape = '"', columns = ${CSV_COLUMNS})`;
+    from read_csv(${csv}, header = false, auto_detect = false, delim = ',', quote = '"', escape = '"', columns = ${CSV_COLUMNS})`;
 
 /** The columns of fact_rates_history a restore loads, in the order of DUCK_RESTORE_ROWS's CSV. */
 export const RESTORE_COLUMNS = [

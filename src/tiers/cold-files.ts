@@ -8,7 +8,7 @@ import { splitArchiveUri } from './layout.js';
 import type { ManifestEntry } from './manifest.js';
 import type { ObjectStore } from './object-store.js';
 import { openObjectStore } from './open-store.js';
-import { releaseStore } from './release-store.js';
+import { releaseStore } from './store-lifetime.js';
 
 /**
  * A local path for each archived month's Parquet file: a file:// archive is read where it is; an S3 one is

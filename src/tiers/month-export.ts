@@ -1,5 +1,5 @@
 import type { DirectDb } from '../warehouse/direct.js';
-import { KEY_ORDER, DUCK_ARCHIVE_ROWS, pgArchiveRowQuery } from './archive-row.js';
+import { duckArchiveRows, KEY_ORDER, pgArchiveRowQuery } from './archive-row.js';
 import { sqlPath, type Duck } from './duck.js';
 import { partitionFingerprint, type Fingerprint } from './fingerprint.js';
 import { copyQueryToCsv } from './pg-copy.js';
@@ -16,5 +16,5 @@ export function exportPartition(db: DirectDb, partition: string, csvFile: string
 
 /** The CSV's rows, typed, in key order, as one zstd-compressed Parquet file. */
 export async function writeParquet(duck: Duck, csvFile: string, parquetFile: string): Promise<void> {
-  await duck.run(`copy (${DUCK_ARCHIVE_ROWS} order by ${KEY_ORDER}) to ${sqlPath(parquetFile)} (format parquet, compression zstd)`, [csvFile]);
+  await duck.run(`copy (${duckArchiveRows('$1')} order by ${KEY_ORDER}) to ${sqlPath(parquetFile)} (format parquet, compression zstd)`, [csvFile]);
 }

@@ -13,9 +13,8 @@ import { hasPartition } from './history-partitions.js';
 import { monthKey, splitArchiveUri } from './layout.js';
 import { advanceState, manifestEntry, type ManifestEntry } from './manifest.js';
 import { firstDay, lastDay, partitionOf, type Month } from './months.js';
-import { openObjectStore } from './open-store.js';
 import { copyCsvToTable } from './pg-copy.js';
-import { releaseStore } from './release-store.js';
+import { withObjectStore } from './store-lifetime.js';
 import { withTieringLock } from './tiering-lock.js';
 
 export interface RestoreOptions {
@@ -30,6 +29,7 @@ export interface RestoreOptions {
 export interface RestoreResult {
   month: Month;
   partition: string;
+  /** Where the file was read from (already_hot: where the manifest says it is). */
   uri: string;
   outcome: 'restored' | 'already_hot';
   /** Rows of the archived file. */
@@ -59,22 +59,23 @@ export async function restoreMonth(db: DirectDb, options: RestoreOptions): Promi
     });
     if (entry.state !== 'archived' && (await hasPartition(db, month))) return done('already_hot', 0);
 
-    const store = openObjectStore(options.from ?? splitArchiveUri(entry.uri).root);
     const dir = await mkdtemp(path.join(os.tmpdir(), 'fxpipe-restore-'));
     const duck = await Duck.open();
     try {
-      const parquet = path.join(dir, `${month}.parquet`);
-      const csv = path.join(dir, `${month}.csv`);
-      await store.get(monthKey(month), parquet);
-      const difference = fingerprintDifference(entry, await parquetFingerprint(duck, parquet));
-      if (difference) throw new FxpipeError(`cannot restore ${month}: ${store.uri(monthKey(month))} holds ${difference} (the manifest's fingerprint)`);
-      await duck.run(`copy (${DUCK_RESTORE_ROWS}) to ${sqlPath(csv)} (format csv, header false)`, [parquet]);
-      const inserted = await loadVerified(db, entry, csv, options.lockWaitMs);
-      options.log.debug({ month, rows: entry.rows, inserted }, 'restore done');
-      return done('restored', inserted);
+      return await withObjectStore(options.from ?? splitArchiveUri(entry.uri).root, async (store) => {
+        const key = monthKey(month);
+        const parquet = path.join(dir, `${month}.parquet`);
+        const csv = path.join(dir, `${month}.csv`);
+        await store.get(key, parquet);
+        const difference = fingerprintDifference(entry, await parquetFingerprint(duck, parquet));
+        if (difference) throw new FxpipeError(`cannot restore ${month}: ${store.uri(key)} holds ${difference} (the manifest's fingerprint)`);
+        await duck.run(`copy (${DUCK_RESTORE_ROWS}) to ${sqlPath(csv)} (format csv, header false)`, [parquet]);
+        const inserted = await loadVerified(db, entry, csv, options.lockWaitMs);
+        options.log.debug({ month, rows: entry.rows, inserted }, 'restore done');
+        return { ...done('restored', inserted), uri: store.uri(key) };
+      });
     } finally {
       duck.close();
-      releaseStore(store);
       await rm(dir, { recursive: true, force: true });
     }
   });

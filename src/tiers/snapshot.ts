@@ -2,12 +2,17 @@ import type { Db } from '../warehouse/db.js';
 
 /**
  * Runs fn in one read-only REPEATABLE READ transaction (one snapshot for every statement of it), with
- * timestamps rendered in UTC and ISO style, as the archive row CSV expects.
+ * timestamps rendered in UTC and ISO style, as the archive row CSV expects. fact_rates_history and its
+ * partitions are locked (ACCESS SHARE) before the snapshot is taken, so no partition can be detached
+ * between the snapshot and the reads: a month is then either in the snapshot's partitions or, archived,
+ * in its manifest, never in neither.
  */
 export function inSnapshot<T>(db: Db, fn: (tx: Db) => Promise<T>): Promise<T> {
   return db.transaction(async (tx) => {
     await tx.query('set transaction isolation level repeatable read, read only');
-    await tx.query(`select set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO', true)`);
+    await tx.query('lock table fact_rates_history in access share mode');
+    await tx.query(`set local TimeZone = 'UTC'`);
+    await tx.query(`set local DateStyle = 'ISO'`);
     return fn(tx);
   });
 }

@@ -41,7 +41,8 @@ export async function loadedWarehouse(dir: string): Promise<Warehouse> {
   const home = mkdtempSync(path.join(dir, 'home-'));
   const csv = path.join(home, 'history.csv');
   writeFileSync(csv, multiYearCsv());
-  const env = { DATABASE_URL: database.url, FXPIPE_HOME: home };
+  // TMPDIR inside the scratch directory: the temp files of archives the tests kill go with it.
+  const env = { DATABASE_URL: database.url, FXPIPE_HOME: home, TMPDIR: home };
   const cli = (args: string[], extraEnv: Record<string, string> = {}) => runCli(args, { env: { ...env, ...extraEnv }, timeoutMs: 180_000 });
   const loaded = await cli(['backfill', '--source', 'ecb-csv', '--file', csv, '--from', '2022-01-01', '--to', new Date().toISOString().slice(0, 10), '--change-threshold', '0', '--json']);
   expect(loaded.stderr).toBe('');
