@@ -1,5 +1,5 @@
 import path from 'node:path';
-import cliProgress from 'cli-progress';
+import { progressBar, wantsProgress } from './progress.js';
 import { Command } from 'commander';
 import { cutoffDay } from '../tiers/age.js';
 import type { ArchiveProgress, ArchiveResult, MonthReport } from '../tiers/archive.js';
@@ -28,7 +28,11 @@ export function archiveCommand(context: () => CommandContext): Command {
       const ctx = context();
       // DuckDB and the S3 client load only for the commands that use them.
       const [{ archiveHistory }, { withObjectStore }] = await Promise.all([import('../tiers/archive.js'), import('../tiers/store-lifetime.js')]);
-      const bar = progressBar(!flags.json && !flags.dryRun && process.stderr.isTTY === true && !process.env.CI);
+      const bar = progressBar<ArchiveProgress>(
+        wantsProgress(flags.json) && !flags.dryRun,
+        'archive [{bar}] {value}/{total} months | {month} {step} | {rows} rows archived',
+        (p) => ({ done: p.monthsDone, total: p.monthsTotal, fields: { month: p.month ?? '', step: p.step ?? '', rows: p.rowsArchived } }),
+      );
       let result: ArchiveResult;
       try {
         result = await withObjectStore(flags.to ?? path.join(ctx.config.home, 'archive'), (store) =>
@@ -50,30 +54,6 @@ export function archiveCommand(context: () => CommandContext): Command {
       if (flags.json) printJson(result);
       else printSummary(result);
     });
-}
-
-interface Bar {
-  update(progress: ArchiveProgress): void;
-  stop(): void;
-}
-
-/** A progress bar over the months on stderr; null when stderr is not a terminal, under --json, or in CI. */
-function progressBar(enabled: boolean): Bar | null {
-  if (!enabled) return null;
-  const bar = new cliProgress.SingleBar(
-    { format: 'archive [{bar}] {value}/{total} months | {month} {step} | {rows} rows archived', stream: process.stderr, hideCursor: true },
-    cliProgress.Presets.shades_classic,
-  );
-  let started = false;
-  return {
-    update(p) {
-      const payload = { month: p.month ?? '', step: p.step ?? '', rows: p.rowsArchived };
-      if (!started) bar.start(p.monthsTotal, p.monthsDone, payload);
-      else bar.update(p.monthsDone, payload);
-      started = true;
-    },
-    stop: () => bar.stop(),
-  };
 }
 
 function printSummary(r: ArchiveResult): void {

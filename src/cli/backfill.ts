@@ -1,6 +1,6 @@
 import { access, constants, stat } from 'node:fs/promises';
 import path from 'node:path';
-import cliProgress from 'cli-progress';
+import { progressBar, wantsProgress } from './progress.js';
 import { Command, Option } from 'commander';
 import { runBackfill, type BackfillProgress, type BackfillResult } from '../backfill.js';
 import { usageError } from '../errors.js';
@@ -49,7 +49,15 @@ export function backfillCommand(context: () => CommandContext): Command {
         flags.source === 'frankfurter'
           ? async () => frankfurterHistory(settings, http, range)
           : () => ecbHistory(file ? { path: file } : { download: settings, http }, range);
-      const bar = progressBar(!flags.json && process.stderr.isTTY === true && !process.env.CI);
+      const bar = progressBar<BackfillProgress>(
+        wantsProgress(flags.json),
+        'backfill [{bar}] {value}/{total} chunks | {rows} rows | {rate} rows/s | {chunk}',
+        (p) => ({
+          done: p.chunksDone,
+          total: p.chunksTotal,
+          fields: { rows: p.rowsRead, rate: Math.round(p.rowsRead / Math.max(p.elapsedMs / 1000, 0.001)), chunk: p.chunk ? `${p.chunk.from}..${p.chunk.to}` : '' },
+        }),
+      );
       let result: BackfillResult;
       try {
         result = await ctx.withDb(
@@ -99,30 +107,6 @@ async function readableFile(file: string, input: Input): Promise<string> {
     throw usageError(`invalid --file ${JSON.stringify(file)}: ${reason}`);
   }
   return resolved;
-}
-
-interface Bar {
-  update(progress: BackfillProgress): void;
-  stop(): void;
-}
-
-/** A progress bar on stderr with rows per second; null when stderr is not a terminal, under --json, or in CI. */
-function progressBar(enabled: boolean): Bar | null {
-  if (!enabled) return null;
-  const bar = new cliProgress.SingleBar(
-    { format: 'backfill [{bar}] {value}/{total} chunks | {rows} rows | {rate} rows/s | {chunk}', stream: process.stderr, hideCursor: true },
-    cliProgress.Presets.shades_classic,
-  );
-  let started = false;
-  return {
-    update(p) {
-      const payload = { rows: p.rowsRead, rate: Math.round(p.rowsRead / Math.max(p.elapsedMs / 1000, 0.001)), chunk: p.chunk ? `${p.chunk.from}..${p.chunk.to}` : '' };
-      if (!started) bar.start(p.chunksTotal, p.chunksDone, payload);
-      else bar.update(p.chunksDone, payload);
-      started = true;
-    },
-    stop: () => bar.stop(),
-  };
 }
 
 function printSummary(r: BackfillResult): void {

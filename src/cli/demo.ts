@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import { runDemo, DEMO_SOURCES } from '../demo/run-demo.js';
+import { runDemo, DEMO_SOURCES, type DemoProgress } from '../demo/run-demo.js';
+import { progressBar, wantsProgress } from './progress.js';
 import { demoReport, type DemoReport } from '../demo/report.js';
 import { usageError } from '../errors.js';
 import { openDb } from '../warehouse/connection.js';
@@ -30,13 +31,17 @@ export function demoCommand(context: () => CommandContext): Command {
       const db = await openDb(target);
       try {
         await initWarehouse(db);
-        const progress = !flags.json && process.stderr.isTTY === true && !process.env.CI;
+        const bar = progressBar<DemoProgress>(wantsProgress(flags.json), 'demo [{bar}] {value}/{total} runs | {slot} | {status}', (p) => ({
+          done: p.runsDone,
+          total: p.runsTotal,
+          fields: { slot: p.slot, status: p.status },
+        }));
         if (!flags.json) {
           console.log(`fxpipe demo: ${days} simulated days of 4-hourly runs (${days * 6}) from ${DEMO_SOURCES.join(', ')} simulated on 127.0.0.1, into ${target.label}.`);
         }
         // The outage's warnings are the demo's point, reported in its summary rather than logged line by line.
         const log = ctx.log.child({}, { level: ctx.log.level === 'debug' || ctx.log.level === 'trace' ? ctx.log.level : 'error' });
-        const summary = await runDemo(db, { days, seed, end: new Date(), progress, log });
+        const summary = await runDemo(db, { days, seed, end: new Date(), log, ...(bar ? { onProgress: bar.update } : {}) }).finally(() => bar?.stop());
         const report = await demoReport(db);
         if (flags.json) printJson({ database: DEMO_DATABASE, ...summary, report });
         else printReport(summary, report);

@@ -1,4 +1,3 @@
-import cliProgress from 'cli-progress';
 import type { Logger } from '../log.js';
 import { runPipeline, type RunResult } from '../pipeline.js';
 import { defaultBreakerOptions, SourceBreakers } from '../sources/breaker.js';
@@ -16,8 +15,17 @@ export interface DemoOptions {
   seed: number;
   /** The simulated runs end at the last 4-hour slot before this. */
   end: Date;
-  progress: boolean;
+  /** Called after each run, for a progress bar. */
+  onProgress?: (progress: DemoProgress) => void;
   log: Logger;
+}
+
+export interface DemoProgress {
+  runsDone: number;
+  runsTotal: number;
+  /** The simulated slot just run, e.g. 2026-11-23 04h. */
+  slot: string;
+  status: string;
 }
 
 export interface DemoSummary {
@@ -49,13 +57,6 @@ export async function runDemo(db: Db, options: DemoOptions): Promise<DemoSummary
   const outageRuns = 3;
   // One day the primary publishes two invalid values, which validation quarantines.
   const corruptSlot = Math.floor(slots * 0.7 / 6) * 6 + 1;
-  const bar = options.progress
-    ? new cliProgress.SingleBar(
-        { format: 'demo [{bar}] {value}/{total} runs | {day} | {status}', stream: process.stderr, hideCursor: true },
-        cliProgress.Presets.shades_classic,
-      )
-    : null;
-  bar?.start(slots, 0, { day: '', status: '' });
   // Simulated hours pass in real milliseconds: a breaker resetting after 5 real minutes would stay open for
   // simulated weeks. Runs are 4 hours apart, far beyond any reset time, so each run may try every source.
   const breakers = new SourceBreakers({ ...defaultBreakerOptions, resetTimeoutMs: 1 });
@@ -88,10 +89,9 @@ export async function runDemo(db: Db, options: DemoOptions): Promise<DemoSummary
       });
       byStatus[result.status] = (byStatus[result.status] ?? 0) + 1;
       if (result.failover) failoverRuns++;
-      bar?.update(slot + 1, { day: slotStart.toISOString().slice(0, 13).replace('T', ' ') + 'h', status: result.status });
+      options.onProgress?.({ runsDone: slot + 1, runsTotal: slots, slot: `${slotStart.toISOString().slice(0, 13).replace('T', ' ')}h`, status: result.status });
     }
   } finally {
-    bar?.stop();
     await server.close();
   }
   return {
