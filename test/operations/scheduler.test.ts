@@ -47,7 +47,8 @@ describe('fxpipe schedule', () => {
     const finishedSlots = slots.filter((s) => s.run_id);
     expect(new Set(finishedSlots.map((s) => s.run_id)).size).toBe(finishedSlots.length);
     expect(runs.length).toBe(finishedSlots.length);
-    expect(new Set(slots.map((s) => s.claimed_by)).size).toBe(2); // both took part
+    // Which scheduler claims a slot is a race: one may win them all. Each slot still ran once.
+    expect(slots.every((s) => s.run_id !== null)).toBe(true);
     expect(await rows('select * from scheduler_instances')).toEqual([]);
   }, 30_000);
 
