@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { scramSha256Verifier } from '../../src/warehouse/readers/scram-verifier.js';
 import { embeddedPaths, stopEmbedded } from '../../src/warehouse/server/embedded.js';
 import { finished, runCli, startCli, type CliResult } from '../helpers/cli.js';
+import { pauseRunsAfterHistoryInsert } from '../helpers/pause-runs.js';
 import { createTestDatabase, scratchDir } from '../helpers/database.js';
 import { harness, TEST_API_KEY, type Harness } from '../helpers/pipeline.js';
 import { connect, dropRoles, passwordFile, sqlState, uniqueRole, urlAs } from './support.js';
@@ -400,21 +401,16 @@ describe('reader roles, injection and secrets', () => {
     });
 
     it('an API key reaches neither command lines, pg_stat_activity, logs, output, bronze nor status while and after a run', async () => {
-      const blocker = await connect(h.database.url);
-      clients.push(blocker);
-      await blocker.query(`create function test_pause() returns trigger language plpgsql as $$
-                           begin perform pg_advisory_lock(4242); perform pg_advisory_unlock(4242); return null; end $$`);
-      await blocker.query('create trigger test_pause after insert on fact_rates_history for each statement execute function test_pause()');
-      await blocker.query('select pg_advisory_lock(4242)');
+      const pause = await pauseRunsAfterHistoryInsert(h.database.url);
       const keyed = { ...env, ...h.server.env, EXCHANGERATE_API_KEY: TEST_API_KEY, FXPIPE_LOG_LEVEL: 'trace', FXPIPE_HTTP_RETRIES: '1' };
       try {
         const run = startCli(['--verbose', 'run', '--json', '--no-verify', '--sources', 'exchangerate-api'], { env: keyed });
-        await waitFor(owner, `select 1 from pg_stat_activity where wait_event = 'advisory' and query ilike 'insert into fact_rates_history%'`);
+        await pause.waitUntilPaused();
         const { rows } = await owner.query<{ text: string }>(`select concat_ws(' ', application_name, query) as text from pg_stat_activity`);
         expect(rows.map((r) => r.text).join('\n')).not.toContain(TEST_API_KEY);
         expect(allCommandLines()).toContain('run --json');
         expect(allCommandLines()).not.toContain(TEST_API_KEY);
-        await blocker.query('select pg_advisory_unlock(4242)');
+        await pause.release();
         const result = await finished(run);
         expect(result.code, result.stderr).toBe(0);
         expect(JSON.parse(result.stdout)).toMatchObject({ status: 'loaded', sourceUsed: 'exchangerate-api' });
@@ -428,8 +424,9 @@ describe('reader roles, injection and secrets', () => {
           expect(output).not.toContain(TEST_API_KEY);
         }
       } finally {
-        await blocker.query('drop trigger test_pause on fact_rates_history');
-        await blocker.query('drop function test_pause()');
+        await pause.release();
+        await owner.query('drop trigger test_pause on fact_rates_history');
+        await owner.query('drop function test_pause()');
       }
     });
 

@@ -5,6 +5,7 @@ import { createMarket } from '../../src/demo/market.js';
 import { startProviderServer, type ProviderServer } from '../../src/demo/provider-server.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
 import { finished, startCli, waitForOutput } from '../helpers/cli.js';
+import { pauseRunsAfterHistoryInsert } from '../helpers/pause-runs.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 describe('fxpipe schedule', () => {
@@ -68,32 +69,8 @@ describe('fxpipe schedule', () => {
   });
 
   describe('SIGTERM during a run', () => {
-    /** A test-only trigger holds the run right after its history insert until the test lets go. */
-    async function pauseRuns(): Promise<{ release(): Promise<void>; waitUntilPaused(): Promise<void> }> {
-      const blocker = new pg.Client({ connectionString: database.url });
-      await blocker.connect();
-      await blocker.query(`create function test_pause() returns trigger language plpgsql as $$
-                           begin perform pg_advisory_lock(4243); perform pg_advisory_unlock(4243); return null; end $$`);
-      await blocker.query(`create trigger test_pause after insert on fact_rates_history for each statement execute function test_pause()`);
-      await blocker.query('select pg_advisory_lock(4243)');
-      return {
-        async waitUntilPaused() {
-          for (let i = 0; i < 400; i++) {
-            const found = await client.query(`select 1 from pg_stat_activity where wait_event = 'advisory' and query ilike 'insert into fact_rates_history%'`);
-            if (found.rows.length) return;
-            await sleep(50);
-          }
-          throw new Error('no run reached its history insert');
-        },
-        async release() {
-          await blocker.query('select pg_advisory_unlock(4243)');
-          await blocker.end();
-        },
-      };
-    }
-
     it('lets the run in progress finish, then exits 0: the run is whole', async () => {
-      const pause = await pauseRuns();
+      const pause = await pauseRunsAfterHistoryInsert(database.url);
       const scheduler = startCli(['schedule', '--cron', '0 0 1 1 *'], { env });
       await pause.waitUntilPaused();
       scheduler.kill('SIGTERM');
@@ -108,7 +85,7 @@ describe('fxpipe schedule', () => {
     });
 
     it('a second signal aborts: the run rolls back and leaves nothing half-written', async () => {
-      const pause = await pauseRuns();
+      const pause = await pauseRunsAfterHistoryInsert(database.url);
       const scheduler = startCli(['schedule', '--cron', '0 0 1 1 *'], { env });
       await pause.waitUntilPaused();
       scheduler.kill('SIGTERM');

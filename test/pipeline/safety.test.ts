@@ -6,6 +6,7 @@ import { startProviderServer, type ProviderServer } from '../../src/demo/provide
 import { initWarehouse } from '../../src/warehouse/init.js';
 import { finished, runCli, startCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { pauseRunsAfterHistoryInsert } from '../helpers/pause-runs.js';
 import { TEST_API_KEY } from '../helpers/pipeline.js';
 
 describe('run safety, from the CLI', () => {
@@ -33,38 +34,14 @@ describe('run safety, from the CLI', () => {
     return client;
   }
 
-  /**
-   * Pauses every run right after its history insert, before its commit: a statement trigger (test-only,
-   * created here) waits on an advisory lock this session holds until it lets go.
-   */
-  async function pauseAfterHistoryInsert(): Promise<{ release(): Promise<void> }> {
-    const blocker = await connect();
-    await blocker.query(`create function test_pause() returns trigger language plpgsql as $$
-                         begin perform pg_advisory_lock(4242); perform pg_advisory_unlock(4242); return null; end $$`);
-    await blocker.query(`create trigger test_pause after insert on fact_rates_history for each statement execute function test_pause()`);
-    await blocker.query('select pg_advisory_lock(4242)');
-    return { release: async () => void (await blocker.query('select pg_advisory_unlock(4242)')) };
-  }
-
-  async function waitForPausedRun(watcher: pg.Client): Promise<number> {
-    for (let i = 0; i < 300; i++) {
-      const { rows } = await watcher.query<{ pid: number }>(
-        `select pid from pg_stat_activity where datname = current_database() and wait_event = 'advisory'
-            and query ilike 'insert into fact_rates_history%'`);
-      if (rows[0]) return rows[0].pid;
-      await sleep(50);
-    }
-    throw new Error('the run never reached its history insert');
-  }
-
   const countOf = async (client: pg.Client, table: string) =>
     Number((await client.query<{ n: string }>(`select count(*) as n from ${table}`)).rows[0]!.n);
 
   it('a process killed between the history insert and the commit leaves no trace of that run', async () => {
-    const pause = await pauseAfterHistoryInsert();
+    const pause = await pauseRunsAfterHistoryInsert(database.url);
     const watcher = await connect();
     const run = startCli(['run'], { env });
-    const backend = await waitForPausedRun(watcher);
+    const backend = await pause.waitUntilPaused();
     const { rows: held } = await watcher.query<{ relname: string }>(
       `select c.relname from pg_locks l join pg_class c on c.oid = l.relation
         where l.pid = $1 and l.mode = 'RowExclusiveLock' and c.relname like 'fact_rates_history_y%'`, [backend]);
@@ -86,10 +63,10 @@ describe('run safety, from the CLI', () => {
   });
 
   it('two runs at once: the second waits briefly, then exits with "another run is in progress"; never both load', async () => {
-    const pause = await pauseAfterHistoryInsert();
+    const pause = await pauseRunsAfterHistoryInsert(database.url);
     const watcher = await connect();
     const first = startCli(['run'], { env });
-    await waitForPausedRun(watcher);
+    await pause.waitUntilPaused();
     const second = await runCli(['run'], { env: { ...env, FXPIPE_LOCK_WAIT_MS: '300' } });
     expect(second.code).toBe(3);
     expect(second.stderr.trim()).toBe('fxpipe: another run is in progress (waited 0 s for its lock)');
