@@ -177,6 +177,48 @@ export const settings = {
     secret: false,
     describe: 'timeout of each webhook attempt (3 attempts at most, 10 s in all)',
   },
+  adviseKafkaWritesPerSecond: {
+    env: 'FXPIPE_ADVISE_KAFKA_WRITES_PER_S',
+    schema: number(0.001, 1e9, 'a number of rate observations per second').default(1000),
+    secret: false,
+    describe: 'advise: sustained observations/s at which a stream (Kafka) is recommended',
+  },
+  adviseTimescaleRows: {
+    env: 'FXPIPE_ADVISE_TIMESCALE_ROWS',
+    schema: integer(1, 1e15, 'number of rows').default(10_000_000),
+    secret: false,
+    describe: 'advise: history rows (hot + archived) at which TimescaleDB is recommended',
+  },
+  adviseRefreshSeconds: {
+    env: 'FXPIPE_ADVISE_REFRESH_SECONDS',
+    schema: number(0.001, 86_400, 'a number of seconds').default(60),
+    secret: false,
+    describe: 'advise: view refresh time per run at which TimescaleDB (continuous aggregates) is recommended',
+  },
+  adviseClickhouseRows: {
+    env: 'FXPIPE_ADVISE_CLICKHOUSE_ROWS',
+    schema: integer(1, 1e15, 'number of rows').default(1_000_000_000),
+    secret: false,
+    describe: 'advise: history rows at which ClickHouse is worth considering',
+  },
+  adviseHotDays: {
+    env: 'FXPIPE_ADVISE_HOT_DAYS',
+    schema: integer(1, 36_500, 'number of days').default(90),
+    secret: false,
+    describe: 'advise: age of the oldest hot history month beyond which archiving to Parquet is recommended',
+  },
+  advisePoolConnections: {
+    env: 'FXPIPE_ADVISE_POOL_CONNECTIONS',
+    schema: integer(1, 100_000, 'number of connections').default(10),
+    secret: false,
+    describe: 'advise: concurrent client connections at which a connection pool is recommended',
+  },
+  adviseHorizonMonths: {
+    env: 'FXPIPE_ADVISE_HORIZON_MONTHS',
+    schema: integer(1, 1200, 'number of months').default(12),
+    secret: false,
+    describe: 'advise: a threshold projected to be crossed within this many months makes the verdict "consider"',
+  },
 } as const;
 
 type Settings = typeof settings;

@@ -11,6 +11,7 @@ import { backfillCommand } from './backfill.js';
 import { archiveCommand } from './archive.js';
 import { restoreCommand } from './restore.js';
 import { queryCommand } from './query.js';
+import { adviseCommand } from './advise.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../util/package-root.js';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   program.addCommand(archiveCommand(context));
   program.addCommand(restoreCommand(context));
   program.addCommand(queryCommand(context));
+  program.addCommand(adviseCommand(context));
 
   for (const command of program.commands) exitOverrideDeep(command);
   return program;
