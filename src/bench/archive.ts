@@ -32,6 +32,7 @@ import { upsertCurrencies, upsertSource } from '../warehouse/dimensions.js';
 import { DirectDb } from '../warehouse/direct.js';
 import { initWarehouse } from '../warehouse/init.js';
 import { ensurePartitions, monthStart } from '../warehouse/partitions.js';
+import { machineLine, report } from './report.js';
 
 const YEARS = 10;
 const COLD_AGE = '12m';
@@ -131,17 +132,32 @@ async function main() {
     const coldRows = await runQuery(db, `select tier, count(*) as n from rates_history group by tier order by tier`, { cacheDir });
     const fixedCost = await repeated(() => runQuery(db, 'select 1', { cacheDir }));
 
-    const [version] = await db.query<{ v: string }>('select version() as v');
     const seconds = archived.ms / 1000;
-    console.log(`# bench:archive — ${YEARS} years of daily history (${first}..${yesterday}), 161 USD pairs: ${generated.value} rows; months older than ${COLD_AGE} archived`);
-    console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, ${version?.v.split(' on ')[0]}, ${server.label}`);
-    console.log('');
-    console.log('| figure | ours | peer or reference (same run) | ratio |');
-    console.log('|---|---|---|---|');
-    console.log(`| archive: ${result.months.length} months, ${result.rowsArchived} rows (export, Parquet, upload, read-back verification, drop) | ${seconds.toFixed(1)} s, ${Math.round(result.rowsArchived / seconds)} rows/s | — | — |`);
-    console.log(`| bytes: zstd Parquet vs the same partitions in PostgreSQL (pg_total_relation_size: table + indexes) | ${(result.bytesArchived / MIB).toFixed(1)} MiB | ${(pgBytes / MIB).toFixed(1)} MiB | ${(result.bytesArchived / pgBytes).toFixed(3)} |`);
-    console.log(`| USD/EUR daily aggregate over ${YEARS} years (${pgDays.length} days): fxpipe query, ${coldRows.rows.map((r) => `${r[1]} ${r[0]}`).join(' + ')} rows, vs PostgreSQL all hot (median of ${REPEATS}) | ${tiered.ms.toFixed(0)} ms | ${allHot.ms.toFixed(0)} ms | ${(tiered.ms / allHot.ms).toFixed(2)} |`);
-    console.log(`| of which the fixed cost of every fxpipe query: \`select 1\` (snapshot export of the hot rows and dimensions, DuckDB set-up) | ${fixedCost.ms.toFixed(0)} ms | — | ${(fixedCost.ms / tiered.ms).toFixed(2)} of the query |`);
+    report({
+      bench: 'archive',
+      title: `${YEARS} years of daily history (${first}..${yesterday}), 161 USD pairs: ${generated.value} rows; months older than ${COLD_AGE} archived`,
+      machine: await machineLine(db, server.label),
+      details: [],
+      peerHeading: 'peer or reference (same run)',
+      figures: [
+        {
+          figure: `archive: ${result.months.length} months, ${result.rowsArchived} rows (export, Parquet, upload, read-back verification, drop)`,
+          ours: `${seconds.toFixed(1)} s, ${Math.round(result.rowsArchived / seconds)} rows/s`, peer: '—', ratio: '—',
+        },
+        {
+          figure: 'bytes: zstd Parquet vs the same partitions in PostgreSQL (pg_total_relation_size: table + indexes)',
+          ours: `${(result.bytesArchived / MIB).toFixed(1)} MiB`, peer: `${(pgBytes / MIB).toFixed(1)} MiB`, ratio: (result.bytesArchived / pgBytes).toFixed(3),
+        },
+        {
+          figure: `USD/EUR daily aggregate over ${YEARS} years (${pgDays.length} days): fxpipe query, ${coldRows.rows.map((r) => `${r[1]} ${r[0]}`).join(' + ')} rows, vs PostgreSQL all hot (median of ${REPEATS})`,
+          ours: `${tiered.ms.toFixed(0)} ms`, peer: `${allHot.ms.toFixed(0)} ms`, ratio: (tiered.ms / allHot.ms).toFixed(2),
+        },
+        {
+          figure: 'of which the fixed cost of every fxpipe query: `select 1` (snapshot export of the hot rows and dimensions, DuckDB set-up)',
+          ours: `${fixedCost.ms.toFixed(0)} ms`, peer: '—', ratio: `${(fixedCost.ms / tiered.ms).toFixed(2)} of the query`,
+        },
+      ],
+    });
   } finally {
     await db.close();
     await rm(scratch, { recursive: true, force: true });

@@ -23,6 +23,7 @@ import { upsertCurrencies, upsertSource } from '../warehouse/dimensions.js';
 import { DirectDb } from '../warehouse/direct.js';
 import { initWarehouse } from '../warehouse/init.js';
 import { ensurePartitions } from '../warehouse/partitions.js';
+import { machineLine, report } from './report.js';
 
 const YEARS = Number(process.env.BENCH_YEARS ?? 5);
 const LAST_YEAR = 2024;
@@ -159,20 +160,23 @@ async function main() {
 
     const oursRate = rows / oursSeconds;
     const psqlRate = rows / psqlSeconds;
-    const [version] = await ours.db.query<{ v: string }>('select version() as v');
-    console.log(`# bench:backfill — ${YEARS} years (${firstYear}–${LAST_YEAR}) of 4-hourly history, ${ours.quotes.length} pairs (${ours.quotes.length + 1} currencies): ${rows} rows, change detection off`);
-    console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, ${version?.v.split(' on ')[0]}, ${server.label}`);
-    console.log('');
-    console.log('| loader (same rows, same partitioned table, same server) | seconds | rows/s |');
-    console.log('|---|---|---|');
-    console.log(`| fxpipe bulkLoadHistory: COPY → staging table → INSERT … ON CONFLICT DO NOTHING, a year per transaction | ${oursSeconds.toFixed(1)} | ${Math.round(oursRate)} |`);
-    console.log(`| psql \\copy straight into fact_rates_history, one transaction | ${psqlSeconds.toFixed(1)} | ${Math.round(psqlRate)} |`);
-    console.log('');
-    console.log('| figure | ours | peer (same run) | ratio |');
-    console.log('|---|---|---|---|');
-    console.log(`| rows/s vs psql \\copy | ${Math.round(oursRate)} | ${Math.round(psqlRate)} | ${(oursRate / psqlRate).toFixed(2)} |`);
-    console.log(`| peak RSS while loading (sampled every 20 ms) vs before | ${(peakRss / MIB).toFixed(0)} MiB | ${(baselineRss / MIB).toFixed(0)} MiB | +${((peakRss - baselineRss) / MIB).toFixed(0)} MiB |`);
-    console.log(`| process maxRSS after our load (resourceUsage) | ${(maxRssKib / 1024).toFixed(0)} MiB | — | — |`);
+    report({
+      bench: 'backfill',
+      title: `${YEARS} years (${firstYear}–${LAST_YEAR}) of 4-hourly history, ${ours.quotes.length} pairs (${ours.quotes.length + 1} currencies): ${rows} rows, change detection off`,
+      machine: await machineLine(ours.db, server.label),
+      details: [
+        '| loader (same rows, same partitioned table, same server) | seconds | rows/s |',
+        '|---|---|---|',
+        `| fxpipe bulkLoadHistory: COPY → staging table → INSERT … ON CONFLICT DO NOTHING, a year per transaction | ${oursSeconds.toFixed(1)} | ${Math.round(oursRate)} |`,
+        `| psql \\copy straight into fact_rates_history, one transaction | ${psqlSeconds.toFixed(1)} | ${Math.round(psqlRate)} |`,
+      ],
+      peerHeading: 'peer (same run)',
+      figures: [
+        { figure: 'rows/s vs psql \\copy', ours: `${Math.round(oursRate)}`, peer: `${Math.round(psqlRate)}`, ratio: (oursRate / psqlRate).toFixed(2) },
+        { figure: 'peak RSS while loading (sampled every 20 ms) vs before', ours: `${(peakRss / MIB).toFixed(0)} MiB`, peer: `${(baselineRss / MIB).toFixed(0)} MiB`, ratio: `+${((peakRss - baselineRss) / MIB).toFixed(0)} MiB` },
+        { figure: 'process maxRSS after our load (resourceUsage)', ours: `${(maxRssKib / 1024).toFixed(0)} MiB`, peer: '—', ratio: '—' },
+      ],
+    });
   } finally {
     await rm(scratch, { recursive: true, force: true });
     await ours.db.close();

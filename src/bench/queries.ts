@@ -36,6 +36,7 @@ import { upsertCurrencies, upsertSource } from '../warehouse/dimensions.js';
 import { initWarehouse } from '../warehouse/init.js';
 import { ensurePartitions } from '../warehouse/partitions.js';
 import { refreshViews } from '../warehouse/views.js';
+import { machineLine, report, type Figure } from './report.js';
 
 const FIRST_YEAR = 2020;
 const LAST_YEAR = 2024;
@@ -484,51 +485,59 @@ async function main() {
       }
     }
 
-    const [version] = await db.query<{ v: string }>('select version() as v');
     const moving = universe.moving.length;
-    console.log(`# bench:queries — ${LAST_YEAR - FIRST_YEAR + 1} years (${FIRST_YEAR}–${LAST_YEAR}), ${universe.codes.length} currencies: ${SLOT_HOURS}-hourly ${PRIMARY} history for ${moving} USD pairs, ${PEGGED.length} pegged pairs with only their first observation, daily ${FALLBACK} for ${universe.fallbackCodes.size}; ${built.historyRows} history rows, built in ${built.seconds.toFixed(0)} s`);
-    console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, ${version?.v.split(' on ')[0]}, ${server.label}`);
-    console.log(`load: ${SECONDS > 0 ? (bench ? `${bench.version}, -c ${CLIENTS} -j 2 -T ${SECONDS} -M prepared -n, ${PGBENCH_SCRIPTS} random pairs per query (a script each), dates and times random (\\set)` : `Node load generator, ${CLIENTS} pg clients, ${SECONDS} s per query, prepared statements`) : 'skipped (BENCH_SECONDS=0)'}`);
-    console.log('');
-    console.log(`Server side: EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON), ${EXPLAINS} calls per query on one connection, random pairs and dates, after ${WARMUP} unrecorded ones.`);
-    console.log('');
-    console.log(`| query | execution p50 / p99 ms | planning p50 / p99 ms | buffers (median) | first call on a new connection: planning + execution, median / max of ${FRESH}, ms | scans (last plan) |`);
-    console.log('|---|---|---|---|---|---|');
+    const title = `${LAST_YEAR - FIRST_YEAR + 1} years (${FIRST_YEAR}–${LAST_YEAR}), ${universe.codes.length} currencies: ${SLOT_HOURS}-hourly ${PRIMARY} history for ${moving} USD pairs, ${PEGGED.length} pegged pairs with only their first observation, daily ${FALLBACK} for ${universe.fallbackCodes.size}; ${built.historyRows} history rows, built in ${built.seconds.toFixed(0)} s`;
+    const details: string[] = [];
+    const figures: Figure[] = [];
+    details.push(`load: ${SECONDS > 0 ? (bench ? `${bench.version}, -c ${CLIENTS} -j 2 -T ${SECONDS} -M prepared -n, ${PGBENCH_SCRIPTS} random pairs per query (a script each), dates and times random (\\set)` : `Node load generator, ${CLIENTS} pg clients, ${SECONDS} s per query, prepared statements`) : 'skipped (BENCH_SECONDS=0)'}`);
+    details.push('');
+    details.push(`Server side: EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON), ${EXPLAINS} calls per query on one connection, random pairs and dates, after ${WARMUP} unrecorded ones.`);
+    details.push('');
+    details.push(`| query | execution p50 / p99 ms | planning p50 / p99 ms | buffers (median) | first call on a new connection: planning + execution, median / max of ${FRESH}, ms | scans (last plan) |`);
+    details.push('|---|---|---|---|---|---|');
     for (const spec of specs) {
       const s = serverSide[spec.key]!;
       const f = fresh[spec.key]!;
-      console.log(`| ${spec.label} | ${ms(percentile(s.execMs, 0.5))} / ${ms(percentile(s.execMs, 0.99))} | ${ms(percentile(s.planMs, 0.5))} / ${ms(percentile(s.planMs, 0.99))} | ${percentile(s.buffers, 0.5)} | ${ms(percentile(f, 0.5))} / ${ms(Math.max(...f))} | ${s.shape} |`);
+      details.push(`| ${spec.label} | ${ms(percentile(s.execMs, 0.5))} / ${ms(percentile(s.execMs, 0.99))} | ${ms(percentile(s.planMs, 0.5))} / ${ms(percentile(s.planMs, 0.99))} | ${percentile(s.buffers, 0.5)} | ${ms(percentile(f, 0.5))} / ${ms(Math.max(...f))} | ${s.shape} |`);
     }
     // Little's law: with every client always busy, the mean latency is clients ÷ throughput, exactly; pgbench's own
     // per-transaction times reuse a timestamp for answers that arrive at once, so a select 1 often logs 0 µs.
     const littleMs = (l: LoadStats) => (CLIENTS / l.qps) * 1000;
     if (SECONDS > 0) {
-      console.log('');
-      console.log(`Under load: ${CLIENTS} concurrent clients, ${SECONDS} s per query; latency as the client sees it, round trip included.`);
-      console.log('');
-      console.log('| query | p50 ms | p99 ms | mean ± stddev ms (logged) | mean ms (clients ÷ queries/s) | queries/s |');
-      console.log('|---|---|---|---|---|---|');
+      details.push('');
+      details.push(`Under load: ${CLIENTS} concurrent clients, ${SECONDS} s per query; latency as the client sees it, round trip included.`);
+      details.push('');
+      details.push('| query | p50 ms | p99 ms | mean ± stddev ms (logged) | mean ms (clients ÷ queries/s) | queries/s |');
+      details.push('|---|---|---|---|---|---|');
       for (const spec of [PEER, ...specs]) {
         const l = load[spec.key]!;
-        console.log(`| ${spec.label} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.mean)} ± ${ms(l.stddev)} | ${ms(littleMs(l))} | ${Math.round(l.qps)} |`);
+        details.push(`| ${spec.label} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.mean)} ± ${ms(l.stddev)} | ${ms(littleMs(l))} | ${Math.round(l.qps)} |`);
       }
     }
-    console.log('');
-    console.log('| figure | ours | peer or limit (same run) | ratio |');
-    console.log('|---|---|---|---|');
     for (const spec of specs) {
       const s = serverSide[spec.key]!;
       const p50 = percentile(s.execMs, 0.5);
-      console.log(`| ${spec.key}: server-side execution p50 (p99) vs the issue's limit | ${ms(p50)} ms (${ms(percentile(s.execMs, 0.99))}) | ${LIMIT_MS} ms | ${(p50 / LIMIT_MS).toFixed(2)} |`);
+      figures.push({
+        figure: `${spec.key}: server-side execution p50 (p99) vs the issue's limit`,
+        ours: `${ms(p50)} ms (${ms(percentile(s.execMs, 0.99))})`, peer: `${LIMIT_MS} ms`, ratio: (p50 / LIMIT_MS).toFixed(2),
+      });
     }
     if (SECONDS > 0) {
       const peer = load[PEER.key]!;
       for (const spec of specs) {
         const l = load[spec.key]!;
-        console.log(`| ${spec.key}: queries/s under ${CLIENTS} clients vs select 1 | ${Math.round(l.qps)} | ${Math.round(peer.qps)} | ${(l.qps / peer.qps).toFixed(3)} |`);
-        console.log(`| ${spec.key}: latency under ${CLIENTS} clients, mean (p50 / p99) vs select 1 | ${ms(littleMs(l))} ms (${ms(l.p50)} / ${ms(l.p99)}) | ${ms(littleMs(peer))} ms (${ms(peer.p50)} / ${ms(peer.p99)}) | ${(littleMs(l) / littleMs(peer)).toFixed(1)} |`);
+        figures.push({
+          figure: `${spec.key}: queries/s under ${CLIENTS} clients vs select 1`,
+          ours: `${Math.round(l.qps)}`, peer: `${Math.round(peer.qps)}`, ratio: (l.qps / peer.qps).toFixed(3),
+        });
+        figures.push({
+          figure: `${spec.key}: latency under ${CLIENTS} clients, mean (p50 / p99) vs select 1`,
+          ours: `${ms(littleMs(l))} ms (${ms(l.p50)} / ${ms(l.p99)})`, peer: `${ms(littleMs(peer))} ms (${ms(peer.p50)} / ${ms(peer.p99)})`,
+          ratio: (littleMs(l) / littleMs(peer)).toFixed(1),
+        });
       }
     }
+    report({ bench: 'queries', title, machine: await machineLine(db, server.label), details, figures });
     console.error(`bench:queries: done in ${((performance.now() - total) / 1000).toFixed(0)} s`);
   } finally {
     if (temp) await rm(temp, { recursive: true, force: true });

@@ -3,7 +3,6 @@
  * one year of 4-hourly history; the median of each stage over 20 runs. Peers measured in the same run:
  * the bare HTTP fetch + JSON.parse of the same payload (the floor any pipeline pays), and the 4-hour slot.
  */
-import os from 'node:os';
 import { loadConfig } from '../config.js';
 import { createMarket } from '../demo/market.js';
 import { startProviderServer } from '../demo/provider-server.js';
@@ -14,6 +13,7 @@ import { defaultHttpPolicy } from '../sources/http.js';
 import { openDb, resolveTarget } from '../warehouse/connection.js';
 import { recreateDatabase } from '../warehouse/databases.js';
 import { initWarehouse } from '../warehouse/init.js';
+import { machineLine, report } from './report.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const HISTORY_DAYS = 365;
@@ -26,17 +26,18 @@ const median = (values: number[]) => {
 
 async function main() {
   const config = loadConfig();
-  const target = await recreateDatabase(await resolveTarget(config), 'fxpipe_bench_run');
+  const server = await resolveTarget(config);
+  const target = await recreateDatabase(server, 'fxpipe_bench_run');
   const db = await openDb(target);
   await initWarehouse(db);
   const historyEnd = new Date('2025-01-01T00:00:00Z');
   let now = new Date(historyEnd.getTime() - HISTORY_DAYS * 86_400_000);
-  const server = await startProviderServer({ market: createMarket({ seed: 1, start: now }), clock: () => now });
+  const provider = await startProviderServer({ market: createMarket({ seed: 1, start: now }), clock: () => now });
   const log = createLogger('silent');
   const run = () =>
     runPipeline(db, {
       kind: 'manual', sources: ['open-er-api'], verify: false, dryRun: false, changeThresholdPct: 0.01, deviationTolerancePct: 0.5,
-      zScoreThreshold: 4, lockWaitMs: 5000, http: defaultHttpPolicy, settingsFor: (s) => ({ baseUrl: server.baseUrls[s] }), breakers: new SourceBreakers(),
+      zScoreThreshold: 4, lockWaitMs: 5000, http: defaultHttpPolicy, settingsFor: (s) => ({ baseUrl: provider.baseUrls[s] }), breakers: new SourceBreakers(),
       clock: () => now, log,
     });
 
@@ -62,7 +63,7 @@ async function main() {
   for (let i = 0; i < RUNS + 2; i++) {
     now = new Date(historyEnd.getTime() + i * 86_400_000 + 3_600_000);
     const t0 = performance.now();
-    JSON.parse(await (await fetch(`${server.baseUrls['open-er-api']}/v6/latest/USD`)).text());
+    JSON.parse(await (await fetch(`${provider.baseUrls['open-er-api']}/v6/latest/USD`)).text());
     const peer = performance.now() - t0;
     const result = await run();
     if (result.status !== 'loaded') throw new Error(`run ${i} ${result.status}: ${result.error}`);
@@ -71,24 +72,28 @@ async function main() {
       peers.push(peer);
     }
   }
-  await server.close();
+  const machine = await machineLine(db, server.label);
+  await provider.close();
   await db.close();
 
   const stage = (key: keyof RunResult['stageMs']) => median(results.map((r) => r.stageMs[key]));
   const total = stage('total');
   const peer = median(peers);
-  console.log(`# bench:run — ${RUNS} runs of ${results[0]!.counts.extracted} rates, ${rows} rows of history already stored`);
-  console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, ${target.label}`);
-  console.log('');
-  console.log('| stage | median ms |');
-  console.log('|---|---|');
-  for (const key of ['lock', 'extract', 'normalize', 'load', 'refresh', 'total'] as const) console.log(`| ${key} | ${stage(key).toFixed(1)} |`);
-  console.log('');
-  console.log('| figure | ours | peer or limit (same run) | ratio |');
-  console.log('|---|---|---|---|');
-  console.log(`| extract stage vs bare fetch + JSON.parse of the same payload | ${stage('extract').toFixed(1)} ms | ${peer.toFixed(1)} ms | ${(stage('extract') / peer).toFixed(2)} |`);
-  console.log(`| whole run vs the 4-hour schedule slot | ${total.toFixed(1)} ms | 14400000 ms | ${(total / 14_400_000).toExponential(2)} |`);
-  console.log(`| view refresh vs the seed's 1-minute TimescaleDB threshold | ${stage('refresh').toFixed(1)} ms | 60000 ms | ${(stage('refresh') / 60_000).toExponential(2)} |`);
+  report({
+    bench: 'run',
+    title: `${RUNS} runs of ${results[0]!.counts.extracted} rates, ${rows} rows of history already stored`,
+    machine,
+    details: [
+      '| stage | median ms |',
+      '|---|---|',
+      ...(['lock', 'extract', 'normalize', 'load', 'refresh', 'total'] as const).map((key) => `| ${key} | ${stage(key).toFixed(1)} |`),
+    ],
+    figures: [
+      { figure: 'extract stage vs bare fetch + JSON.parse of the same payload', ours: `${stage('extract').toFixed(1)} ms`, peer: `${peer.toFixed(1)} ms`, ratio: (stage('extract') / peer).toFixed(2) },
+      { figure: 'whole run vs the 4-hour schedule slot', ours: `${total.toFixed(1)} ms`, peer: '14400000 ms', ratio: (total / 14_400_000).toExponential(2) },
+      { figure: 'view refresh vs the seed\'s 1-minute TimescaleDB threshold', ours: `${stage('refresh').toFixed(1)} ms`, peer: '60000 ms', ratio: (stage('refresh') / 60_000).toExponential(2) },
+    ],
+  });
 }
 
 main().catch((error) => {
