@@ -177,6 +177,12 @@ export const settings = {
     secret: false,
     describe: 'timeout of each webhook attempt (3 attempts at most, 10 s in all)',
   },
+  apiToken: {
+    env: 'FXPIPE_API_TOKEN',
+    schema: z.string().min(16, 'at least 16 characters').max(1024, 'at most 1024 characters').optional(),
+    secret: true,
+    describe: 'bearer token fxpipe serve requires for its API, metrics and dashboard (none: open)',
+  },
   adviseKafkaWritesPerSecond: {
     env: 'FXPIPE_ADVISE_KAFKA_WRITES_PER_S',
     schema: number(0.001, 1e9, 'a number of rate observations per second').default(1000),

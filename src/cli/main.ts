@@ -12,6 +12,7 @@ import { archiveCommand } from './archive.js';
 import { restoreCommand } from './restore.js';
 import { queryCommand } from './query.js';
 import { adviseCommand } from './advise.js';
+import { serveCommand } from './serve.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../util/package-root.js';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   program.addCommand(restoreCommand(context));
   program.addCommand(queryCommand(context));
   program.addCommand(adviseCommand(context));
+  program.addCommand(serveCommand(context));
 
   for (const command of program.commands) exitOverrideDeep(command);
   return program;

@@ -1,0 +1,62 @@
+import { once } from 'node:events';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { Command } from 'commander';
+import { FxpipeError, usageError } from '../errors.js';
+import { createApp } from '../serve/app.js';
+import { openDb } from '../warehouse/connection.js';
+import { parseListenAddress } from '../warehouse/server/listen-address.js';
+import type { CommandContext } from './context.js';
+
+const LOOPBACK = ['127.0.0.1', '::1'];
+
+export function serveCommand(context: () => CommandContext): Command {
+  return new Command('serve')
+    .description('serve the dashboard and the JSON API (/api/v1/…, /healthz, /metrics) over the pooled access path; Ctrl-C stops it')
+    .option('--port <n>', 'TCP port (0: any free one, printed)', '8080')
+    .option('--listen <address>', 'IP address to listen on: 127.0.0.1, an address of this machine, 0.0.0.0, :: or * (every address)', '127.0.0.1')
+    .option('--pool <n>', 'database connections in the pool', '10')
+    .addHelpText('after', '\nFXPIPE_API_TOKEN (16+ characters) makes every route but /healthz require it: Authorization: Bearer <token>, or the dashboard\'s sign-in form.')
+    .action(async (flags: { port: string; listen: string; pool: string }) => {
+      const port = wholeNumber(flags.port, '--port', 0, 65_535);
+      const poolSize = wholeNumber(flags.pool, '--pool', 1, 500);
+      const address = parseListenAddress(flags.listen);
+      const ctx = context();
+      const target = await ctx.target();
+      const db = await openDb(target, { driver: 'pooled', poolSize, applicationName: 'fxpipe-serve' });
+      const token = ctx.config.apiToken;
+      if (!token && !LOOPBACK.includes(address)) ctx.log.warn(`listening on ${address} without FXPIPE_API_TOKEN: anyone who reaches it can read the warehouse`);
+      const app = createApp({ db, sources: ctx.config.sources, token, cacheDir: path.join(ctx.config.home, 'cache'), log: ctx.log });
+      const server = serve({ fetch: app.fetch, port, hostname: address === '*' ? '::' : address });
+      try {
+        await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
+      } catch (error) {
+        await db.close();
+        const code = (error as { code?: string }).code;
+        throw new FxpipeError(code === 'EADDRINUSE' ? `port ${port} on ${address} is already in use: choose another with --port` : `cannot listen on ${address}:${port}: ${(error as Error).message}`);
+      }
+      const bound = server.address() as AddressInfo;
+      const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+      console.log(`fxpipe serve: http://${host}:${bound.port}/ (dashboard), /api/v1/…, /healthz, /metrics; database ${target.label}${token ? '; token required' : ''}`);
+
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          server.close(() => resolve());
+          // Keep-alive connections would hold close() open.
+          (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+      await db.close();
+    });
+}
+
+function wholeNumber(value: string, flag: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < min || n > max) throw usageError(`invalid ${flag} ${JSON.stringify(value)}: expected a whole number from ${min} to ${max}`);
+  return n;
+}

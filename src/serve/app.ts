@@ -1,0 +1,113 @@
+import { Hono, type Context } from 'hono';
+import { oneLine } from '../errors.js';
+import type { Logger } from '../log.js';
+import { SOURCE_NAMES, type SourceName } from '../sources/types.js';
+import type { Db } from '../warehouse/db.js';
+import { sourceFreshness } from '../warehouse/freshness.js';
+import { recentRuns } from '../warehouse/status.js';
+import { loadAssets } from './assets.js';
+import { login, requireToken } from './auth.js';
+import { convert } from './data/convert.js';
+import { ratedCurrencies } from './data/currencies.js';
+import { INTERVALS, pairHistory } from './data/history.js';
+import { latestRates } from './data/latest.js';
+import { archiveStatus, recentRejects, sourceComparison } from './data/panels.js';
+import { health } from './health.js';
+import { HttpError } from './http-error.js';
+import { createMetrics } from './metrics.js';
+import * as p from './params.js';
+
+export interface ServeOptions {
+  /** The pooled access path. */
+  db: Db;
+  sources: readonly SourceName[];
+  token: string | undefined;
+  /** Where archived months on S3 are downloaded once (FXPIPE_HOME/cache). */
+  cacheDir: string;
+  log: Logger;
+}
+
+const DAY_MS = 86_400_000;
+const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+/** Connection-level failures: the database is down or unreachable, not the request wrong. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P03', '3D000', '28P01', '08006', '08001']);
+
+/** The dashboard and the JSON API (README, "fxpipe serve"). Read-only: nothing here writes to the warehouse. */
+export function createApp(options: ServeOptions): Hono {
+  const { db, sources, log } = options;
+  const assets = loadAssets();
+  const metrics = createMetrics(db, sources);
+  const app = new Hono();
+
+  app.use(async (c, next) => {
+    const started = performance.now();
+    await next();
+    c.header('X-Content-Type-Options', 'nosniff');
+    c.header('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'");
+    c.header('Referrer-Policy', 'no-referrer');
+    const route = c.req.routePath || 'unmatched';
+    metrics.requests.inc({ route, status: String(c.res.status) });
+    // The path only: a query string may carry anything, and tokens never travel there.
+    log.debug({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
+  });
+  app.use(requireToken(options.token));
+  app.post('/login', login(options.token));
+
+  for (const [route, asset] of assets) {
+    app.get(route, (c) => {
+      c.header('Cache-Control', route === '/' ? 'no-cache' : 'public, max-age=3600');
+      return c.body(asset.body, 200, { 'Content-Type': asset.type });
+    });
+  }
+
+  app.get('/healthz', async (c) => {
+    const h = await health(db, sources);
+    return c.json(h, h.status === 'ok' ? 200 : 503);
+  });
+  app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }));
+
+  const api = new Hono();
+  api.get('/latest', async (c) => c.json(await latestRates(db, p.currency(q(c), 'base', 'USD'))));
+  api.get('/convert', async (c) => {
+    const query = q(c);
+    return c.json(await convert(db, p.amount(query, 'amount', '1'), p.currency(query, 'from'), p.currency(query, 'to'), p.instant(query, 'at')));
+  });
+  api.get('/history', async (c) => {
+    const query = q(c);
+    const to = p.day(query, 'to', isoDay(Date.now()));
+    const from = p.day(query, 'from', isoDay(Date.parse(to) - 90 * DAY_MS));
+    const source = query.source?.trim() || null;
+    if (source !== null && !(SOURCE_NAMES as readonly string[]).includes(source)) {
+      throw new HttpError(400, `invalid parameter source: expected one of ${SOURCE_NAMES.join(', ')}, got ${JSON.stringify(source.slice(0, 40))}`, 'source');
+    }
+    return c.json(await pairHistory(db, p.pair(query, 'pair'), { from, to }, p.oneOf(query, 'interval', INTERVALS, 'day'), source, options.cacheDir));
+  });
+  api.get('/runs', async (c) => c.json({ runs: await recentRuns(db, p.wholeNumber(q(c), 'limit', 1, 1000, 20)) }));
+  api.get('/freshness', async (c) => c.json({ freshness: await sourceFreshness(db, sources, new Date()) }));
+  api.get('/currencies', async (c) => c.json({ currencies: await ratedCurrencies(db) }));
+  api.get('/comparison', async (c) => {
+    const pair = p.pair(q(c), 'pair');
+    return c.json(await sourceComparison(db, pair.base, pair.quote));
+  });
+  api.get('/rejected', async (c) => c.json(await recentRejects(db, p.wholeNumber(q(c), 'hours', 1, 24 * 366, 24))));
+  api.get('/archive', async (c) => c.json(await archiveStatus(db)));
+  app.route('/api/v1', api);
+
+  app.notFound((c) => c.json({ error: `no such route: ${c.req.method} ${c.req.path}` }, 404));
+  app.onError((error, c) => {
+    if (error instanceof HttpError) return c.json(error.body(), error.status);
+    const code = (error as { code?: string }).code;
+    if (code && UNREACHABLE.has(code)) {
+      log.warn({ err: oneLine(error) }, 'database unreachable');
+      return c.json({ error: `database unreachable: ${oneLine(error)}` }, 503);
+    }
+    log.error({ err: oneLine(error), path: c.req.path }, 'request failed');
+    return c.json({ error: `internal error: ${oneLine(error)}` }, 500);
+  });
+  return app;
+}
+
+function q(c: Context): Record<string, string | undefined> {
+  return c.req.query();
+}

@@ -1,0 +1,23 @@
+import type { Db } from '../../warehouse/db.js';
+import { requireKnown } from './currencies.js';
+
+export interface LatestRates {
+  base: string;
+  rates: { quote: string; rate: string; asOf: string | null; source: string | null }[];
+}
+
+/**
+ * The latest rate of every currency against base: the providers' own USD rates (preferred source) for USD,
+ * api.cross_rates (USD→quote ÷ USD→base) for any other base.
+ */
+export async function latestRates(db: Db, base: string): Promise<LatestRates> {
+  await requireKnown(db, 'base', [base]);
+  const rows = base === 'USD'
+    ? await db.query<{ quote: string; rate: string; as_of: Date | null; source: string | null }>(
+        `select quote, rate::text as rate, as_of, source from api.latest_rates where base = 'USD' and preferred order by quote`)
+    : await db.query<{ quote: string; rate: string; as_of: Date | null; source: string | null }>(
+        `select to_currency as quote, rate::text as rate, as_of, to_source as source
+           from api.cross_rates where from_currency = $1 and to_currency <> $1 order by to_currency`,
+        [base]);
+  return { base, rates: rows.map((r) => ({ quote: r.quote, rate: r.rate, asOf: r.as_of?.toISOString() ?? null, source: r.source })) };
+}

@@ -1,0 +1,227 @@
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { createTestDatabase, scratchDir } from '../helpers/database.js';
+import { initWarehouse } from '../../src/warehouse/init.js';
+import { servedWarehouse, startServe, type Served, type ServedWarehouse } from './support.js';
+
+const TOKEN = 'test-token-7f3a9c1e5b2d8f40';
+
+describe('fxpipe serve: the JSON API over real HTTP', () => {
+  let dir: string;
+  let w: ServedWarehouse;
+  let served: Served;
+  const get = async (path: string, init: RequestInit = {}) => {
+    const response = await fetch(`${served.url}${path}`, init);
+    return { status: response.status, type: response.headers.get('content-type') ?? '', text: await response.text(), headers: response.headers };
+  };
+  const json = async (path: string) => {
+    const r = await get(path);
+    expect(r.type).toContain('application/json');
+    return { status: r.status, body: JSON.parse(r.text) };
+  };
+
+  beforeAll(async () => {
+    dir = scratchDir('fxpipe-serve-');
+    w = await servedWarehouse(dir);
+    served = await startServe(w.database, w.home);
+  }, 300_000);
+
+  afterAll(async () => {
+    await served?.stop();
+    await w?.database.drop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('GET /api/v1/latest: the providers\' USD rates exactly, and cross rates for another base', async () => {
+    const usd = await json('/api/v1/latest?base=USD');
+    expect(usd.status).toBe(200);
+    const stored = await w.db.query<{ quote: string; rate: string; source: string }>(
+      `select quote, rate::text as rate, source from api.latest_rates where base = 'USD' and preferred order by quote`);
+    expect(usd.body.base).toBe('USD');
+    expect(usd.body.rates.map((r: { quote: string; rate: string; source: string }) => ({ quote: r.quote, rate: r.rate, source: r.source }))).toEqual(stored);
+    expect(stored.length).toBeGreaterThan(150);
+
+    const eur = await json('/api/v1/latest?base=eur');
+    const cross = await w.db.query<{ quote: string; rate: string }>(
+      `select to_currency as quote, rate::text as rate from api.cross_rates where from_currency = 'EUR' and to_currency <> 'EUR' order by 1`);
+    expect(eur.body.base).toBe('EUR');
+    expect(eur.body.rates.map((r: { quote: string; rate: string }) => ({ quote: r.quote, rate: r.rate }))).toEqual(cross);
+  });
+
+  it('GET /api/v1/convert: api.convert\'s answer, now and at a past time', async () => {
+    const now = await json('/api/v1/convert?from=EUR&to=JPY&amount=100');
+    const [expected] = await w.db.query<{ rate: string; converted: string; as_of: Date }>(
+      `select rate::text as rate, converted::text as converted, as_of from api.convert(100, 'EUR', 'JPY')`);
+    expect(now.status).toBe(200);
+    expect(now.body).toMatchObject({ amount: '100', from: 'EUR', to: 'JPY', rate: expected!.rate, converted: expected!.converted, asOf: expected!.as_of.toISOString(), at: null });
+
+    const at = new Date(Date.now() - 3 * 86_400_000).toISOString();
+    const past = await json(`/api/v1/convert?from=GBP&to=CHF&amount=12.50&at=${encodeURIComponent(at)}`);
+    const [then] = await w.db.query<{ converted: string; rate: string }>(
+      `select converted::text as converted, rate::text as rate from api.convert(12.50, 'GBP', 'CHF', $1::timestamptz)`, [at]);
+    expect(past.body).toMatchObject({ amount: '12.50', from: 'GBP', to: 'CHF', rate: then!.rate, converted: then!.converted, at });
+
+    const none = await json('/api/v1/convert?from=EUR&to=JPY&at=2001-01-01');
+    expect(none.status).toBe(404);
+    expect(none.body.error).toMatch(/^no rate for EUR at or before 2001-01-01/);
+  });
+
+  it('GET /api/v1/history: archived and hot months as one daily series, equal to the daily aggregates before archiving', async () => {
+    for (const quote of ['EUR', 'JPY']) {
+      const before = w.dailyBeforeArchive.get(quote)!;
+      const from = before[0]!.date;
+      const to = before.at(-1)!.date;
+      const history = await json(`/api/v1/history?pair=USD/${quote}&from=${from}&to=${to}&interval=day`);
+      expect(history.status).toBe(200);
+      expect(history.body).toMatchObject({ pair: `USD/${quote}`, from, to, interval: 'day', sources: { [quote]: 'open-er-api' } });
+      const points = history.body.points as { date: string; tier: string }[];
+      expect(points.map(({ tier: _tier, ...p }) => p)).toEqual(before);
+      const coldMonths = [...new Set(points.filter((p) => p.tier === 'cold').map((p) => p.date.slice(0, 7)))];
+      expect(coldMonths).toEqual(w.archivedMonths.filter((m) => before.some((d) => d.date.startsWith(m))));
+      expect(points.some((p) => p.tier === 'hot')).toBe(true);
+    }
+
+    // The inverse pair: 1 / the stored rate, to 15 significant digits; a month's close is its last day's.
+    const inverse = await json(`/api/v1/history?pair=EUR/USD&from=${w.dailyBeforeArchive.get('EUR')![0]!.date}&interval=month`);
+    const last = w.dailyBeforeArchive.get('EUR')!.at(-1)!;
+    const lastMonth = inverse.body.points.at(-1);
+    expect(lastMonth.date).toBe(`${last.date.slice(0, 7)}-01`);
+    const [inv] = await w.db.query<{ v: string }>(`select (1 / $1::numeric)::text as v`, [last.close]);
+    expect(Number(lastMonth.close)).toBeCloseTo(Number(inv!.v), 12);
+    expect(lastMonth.close.replace(/^0\.0*/, '').replace('.', '').length).toBeLessThanOrEqual(15);
+  });
+
+  it('GET /api/v1/runs, the dashboard panels\' endpoints, /healthz and /metrics', async () => {
+    const runs = await json('/api/v1/runs?limit=5');
+    const stored = await w.db.query<{ run_id: string }>('select run_id from pipeline_runs order by started_at desc, finished_at desc nulls first limit 5');
+    expect(runs.body.runs.map((r: { runId: string }) => r.runId)).toEqual(stored.map((r) => r.run_id));
+
+    const health = await json('/healthz');
+    expect(health.status).toBe(200);
+    expect(health.body).toMatchObject({ status: 'ok', database: 'reachable' });
+
+    const archive = await json('/api/v1/archive');
+    expect(archive.body.archived.months).toBe(w.archivedMonths.length);
+    expect(archive.body.months.filter((m: { state: string }) => m.state === 'archived').map((m: { month: string }) => m.month)).toEqual(w.archivedMonths);
+
+    const rejected = await json('/api/v1/rejected?hours=1000');
+    const rejects = await w.db.query<{ reason: string }>('select reason from rejected_rates order by rejected_at desc, rejected_id desc');
+    expect(rejected.body.rejected.map((r: { reason: string }) => r.reason)).toEqual(rejects.map((r) => r.reason));
+
+    const comparison = await json('/api/v1/comparison?pair=EUR/JPY');
+    expect(comparison.body.legs.map((l: { quote: string }) => l.quote)).toEqual(['EUR', 'JPY']);
+    expect(comparison.body.legs[0].sources.map((s: { source: string }) => s.source).sort()).toEqual(['ecb', 'frankfurter', 'open-er-api']);
+
+    const metrics = await get('/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.type).toContain('text/plain');
+    const counts = await w.db.query<{ status: string; n: number; loaded: string }>(
+      `select status, count(*)::int as n, sum(loaded_count)::text as loaded from pipeline_runs group by status order by status`);
+    for (const c of counts) expect(metrics.text).toContain(`fxpipe_runs{kind="demo",status="${c.status}"} ${c.n}\n`);
+    expect(metrics.text).toContain(`fxpipe_rows_loaded{kind="demo"} ${counts.reduce((s, c) => s + Number(c.loaded), 0)}\n`);
+    expect(metrics.text).toMatch(/^fxpipe_source_freshness_seconds\{source="frankfurter",state="ok"\} \d+(\.\d+)?$/m);
+    expect(metrics.text).toMatch(/^fxpipe_run_duration_seconds\{quantile="0\.5"\} \d/m);
+    expect(metrics.text).toContain('fxpipe_rejected_rows{reason="non_positive"} 1\n');
+    expect(metrics.text).toMatch(/^# TYPE fxpipe_serve_requests_total counter$/m);
+  });
+
+  it('a bad parameter is a 400 naming it', async () => {
+    const cases: [string, string, RegExp][] = [
+      ['/api/v1/latest?base=EURO', 'base', /3-letter currency code/],
+      ['/api/v1/latest?base=ZZZ', 'base', /unknown currency ZZZ/],
+      ['/api/v1/convert?to=JPY', 'from', /required/],
+      ['/api/v1/convert?from=EUR&to=J1Y', 'to', /3-letter/],
+      ['/api/v1/convert?from=EUR&to=JPY&amount=1e5', 'amount', /decimal number/],
+      ['/api/v1/convert?from=EUR&to=JPY&amount=100&at=yesterday', 'at', /ISO-8601/],
+      ['/api/v1/convert?from=EUR&to=JPY&at=2024-02-30', 'at', /ISO-8601/],
+      ['/api/v1/history?pair=USDEUR', 'pair', /BASE\/QUOTE/],
+      ['/api/v1/history?pair=EUR/EUR', 'pair', /two different/],
+      ['/api/v1/history?pair=USD/ZZZ', 'pair', /unknown currency ZZZ/],
+      ['/api/v1/history?pair=USD/EUR&from=2024-13-01', 'from', /YYYY-MM-DD/],
+      ['/api/v1/history?pair=USD/EUR&from=2024-05-01&to=2024-04-01', 'from', /after to=2024-04-01/],
+      ['/api/v1/history?pair=USD/EUR&interval=hour', 'interval', /one of day, month/],
+      ['/api/v1/history?pair=USD/EUR&source=bank', 'source', /one of/],
+      ['/api/v1/runs?limit=0', 'limit', /1 to 1000/],
+    ];
+    for (const [path, parameter, message] of cases) {
+      const r = await json(path);
+      expect(r.status, path).toBe(400);
+      expect(r.body.parameter, path).toBe(parameter);
+      expect(r.body.error, path).toMatch(new RegExp(`^invalid parameter ${parameter}: `));
+      expect(r.body.error, path).toMatch(message);
+    }
+    const missing = await json('/api/v1/nothing');
+    expect(missing).toEqual({ status: 404, body: { error: 'no such route: GET /api/v1/nothing' } });
+  });
+
+  it('with FXPIPE_API_TOKEN, the API, metrics and dashboard need it; /healthz does not; the token is never printed', async () => {
+    const guarded = await startServe(w.database, w.home, { FXPIPE_API_TOKEN: TOKEN, FXPIPE_LOG_LEVEL: 'debug' });
+    try {
+      const at = (path: string, init: RequestInit = {}) => fetch(`${guarded.url}${path}`, { redirect: 'manual', ...init });
+      expect((await at('/api/v1/latest')).status).toBe(401);
+      expect((await at('/api/v1/latest', { headers: { Authorization: 'Bearer wrong-token-000000000' } })).status).toBe(401);
+      const ok = await at('/api/v1/latest', { headers: { Authorization: `Bearer ${TOKEN}` } });
+      expect(ok.status).toBe(200);
+      expect((await at('/metrics')).status).toBe(401);
+      expect((await at('/metrics', { headers: { Authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
+      expect((await at('/healthz')).status).toBe(200);
+
+      const page = await at('/');
+      expect(page.status).toBe(401);
+      expect(await page.text()).toContain('<form method="post" action="/login">');
+      expect((await at('/assets/dashboard.js')).status).toBe(401);
+      const wrong = await at('/login', { method: 'POST', body: new URLSearchParams({ token: 'nope' }) });
+      expect(wrong.status).toBe(401);
+      const signedIn = await at('/login', { method: 'POST', body: new URLSearchParams({ token: TOKEN }) });
+      expect(signedIn.status).toBe(303);
+      const cookie = signedIn.headers.get('set-cookie')!;
+      expect(cookie).toMatch(/HttpOnly/);
+      expect(cookie).toMatch(/SameSite=Strict/);
+      const dashboard = await at('/', { headers: { Cookie: cookie.split(';')[0]! } });
+      expect(dashboard.status).toBe(200);
+      expect(await dashboard.text()).toContain('<title>fxpipe dashboard</title>');
+    } finally {
+      await guarded.stop();
+    }
+    expect(guarded.stdout()).toContain('token required');
+    expect(guarded.stderr()).toContain('"path":"/api/v1/latest"');
+    expect(guarded.stdout() + guarded.stderr()).not.toContain(TOKEN);
+
+    const short = await runCli(['serve', '--port', '0'], { env: { DATABASE_URL: w.database.url, FXPIPE_API_TOKEN: 'short' } });
+    expect(short.code).toBe(2);
+    expect(short.stderr).toBe('fxpipe: invalid setting FXPIPE_API_TOKEN: expected at least 16 characters\n');
+  });
+
+  it('/healthz is 503 when the data is not fresh or the database is gone; bad flags exit 2', async () => {
+    const empty = await createTestDatabase();
+    const db = await empty.open();
+    await initWarehouse(db);
+    await db.close();
+    const stale = await startServe(empty, w.home);
+    try {
+      const noData = await fetch(`${stale.url}/healthz`);
+      expect(noData.status).toBe(503);
+      expect(await noData.json()).toMatchObject({ status: 'stale', database: 'reachable' });
+      await empty.drop();
+      const gone = await fetch(`${stale.url}/healthz`);
+      expect(gone.status).toBe(503);
+      expect(await gone.json()).toMatchObject({ status: 'unreachable', database: 'unreachable' });
+      const api = await fetch(`${stale.url}/api/v1/latest`);
+      expect(api.status).toBe(503);
+      expect((await api.json()).error).toMatch(/^database unreachable: /);
+    } finally {
+      await stale.stop();
+    }
+
+    const port = await runCli(['serve', '--port', 'http'], { env: { DATABASE_URL: w.database.url } });
+    expect(port.code).toBe(2);
+    expect(port.stderr).toBe('fxpipe: invalid --port "http": expected a whole number from 0 to 65535\n');
+    const listen = await runCli(['serve', '--listen', 'example.com'], { env: { DATABASE_URL: w.database.url } });
+    expect(listen.code).toBe(2);
+    expect(listen.stderr).toMatch(/^fxpipe: invalid --listen "example.com": expected an IP address/);
+    const busy = await runCli(['serve', '--port', new URL(served.url).port], { env: { DATABASE_URL: w.database.url } });
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toBe(`fxpipe: port ${new URL(served.url).port} on 127.0.0.1 is already in use: choose another with --port\n`);
+  });
+});
