@@ -29,6 +29,7 @@ const BENCHES: Bench[] = [
   { name: 'backfill', sizes: { BENCH_YEARS: '2' } },
   { name: 'queries', sizes: { BENCH_SLOT_HOURS: '4', BENCH_EXPLAINS: '200', BENCH_CLIENTS: '32', BENCH_SECONDS: '12' } },
   { name: 'archive', sizes: { BENCH_REPEATS: '5' } },
+  { name: 'serve', sizes: { BENCH_CONNECTIONS: '32', BENCH_SECONDS: '10' } },
 ];
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -16,8 +16,6 @@ export interface Conversion {
 
 /** api.convert: the amount in `from` expressed in `to`, exactly as the database computes it for every reader. */
 export async function convert(db: Db, amount: string, from: string, to: string, at: Date | null): Promise<Conversion> {
-  await requireKnown(db, 'from', [from]);
-  await requireKnown(db, 'to', [to]);
   let rows: { amount: string; rate: string; converted: string; as_of: Date | null; from_source: string | null; to_source: string | null }[];
   try {
     rows = await db.query(
@@ -27,7 +25,13 @@ export async function convert(db: Db, amount: string, from: string, to: string, 
     );
   } catch (error) {
     // P0002: no rate at or before `at` (or none yet) for one of the currencies.
-    if ((error as { code?: string }).code === 'P0002') throw new HttpError(404, (error as Error).message);
+    const code = (error as { code?: string }).code;
+    if (code === 'P0002') throw new HttpError(404, (error as Error).message);
+    // 22023: unknown currency: XXX. One query per request: the codes are checked only when api.convert refuses one.
+    if (code === '22023') {
+      await requireKnown(db, 'from', [from]);
+      await requireKnown(db, 'to', [to]);
+    }
     throw error;
   }
   const row = rows[0];
