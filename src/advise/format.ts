@@ -18,8 +18,8 @@ export function months(value: number): string {
   return value >= 24 ? `${rate(value / 12)} years` : `${rate(value)} months`;
 }
 
-/** A ratio of a measured value to its threshold, as "1.1e-5 of" style text. */
+/** A measured value as a share of its threshold: "12%", or "1.1e-5" when under 1%. */
 export function share(value: number, threshold: number): string {
   const ratio = value / threshold;
-  return ratio >= 0.01 ? `${rate(ratio * 100)}%` : `${ratio.toExponential(1)}×`;
+  return ratio >= 0.01 ? `${rate(ratio * 100)}%` : ratio.toExponential(1);
 }
