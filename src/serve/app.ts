@@ -71,7 +71,7 @@ export function createApp(options: ServeOptions): Hono {
   api.get('/latest', async (c) => c.json(await latestRates(db, p.currency(q(c), 'base', 'USD'))));
   api.get('/convert', async (c) => {
     const query = q(c);
-    return c.json(await convert(db, p.amount(query, 'amount', '1'), p.currency(query, 'from'), p.currency(query, 'to'), p.instant(query, 'at')));
+    return c.json(await convert(db, p.amount(query, 'amount', '1'), p.currency(query, 'from'), p.currency(query, 'to'), p.instant(query, 'at'), options.cacheDir));
   });
   api.get('/history', async (c) => {
     const query = q(c);

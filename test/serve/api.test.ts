@@ -62,9 +62,24 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
       `select converted::text as converted, rate::text as rate from api.convert(12.50, 'GBP', 'CHF', $1::timestamptz)`, [at]);
     expect(past.body).toMatchObject({ amount: '12.50', from: 'GBP', to: 'CHF', rate: then!.rate, converted: then!.converted, at });
 
+    expect(past.body.archived).toBe(false);
+
+    // At a time whose month is archived: api.convert finds nothing in PostgreSQL; the answer comes from Parquet, equal to
+    // api.convert's before the month moved.
+    const b = w.convertBeforeArchive;
+    expect(w.archivedMonths).toContain(b.at.slice(0, 7));
+    await expect(w.db.query(`select * from api.convert(250, 'GBP', 'JPY', $1::timestamptz)`, [b.at])).rejects.toThrow(/no rate for GBP at or before/);
+    const cold = await json(`/api/v1/convert?from=GBP&to=JPY&amount=250&at=${encodeURIComponent(b.at)}`);
+    expect(cold.status).toBe(200);
+    expect(cold.body).toEqual({
+      amount: '250', from: 'GBP', to: 'JPY', rate: b.rate, converted: b.converted, asOf: b.asOf, at: b.at, fromSource: b.fromSource, toSource: b.toSource, archived: true,
+    });
+
     const none = await json('/api/v1/convert?from=EUR&to=JPY&at=2001-01-01');
     expect(none.status).toBe(404);
-    expect(none.body.error).toMatch(/^no rate for EUR at or before 2001-01-01/);
+    expect(none.body.error).toBe('no rate for EUR at or before 2001-01-01T00:00:00.000Z (hot or archived)');
+    const notYet = await json('/api/v1/convert?from=EUR&to=XXX');
+    expect(notYet.status).toBe(400);
   });
 
   it('GET /api/v1/history: archived and hot months as one daily series, equal to the daily aggregates before archiving', async () => {

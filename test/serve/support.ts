@@ -25,6 +25,8 @@ export interface ServedWarehouse {
   dailyBeforeArchive: Map<string, DailyRow[]>;
   /** The months archive moved to Parquet (YYYY-MM). */
   archivedMonths: string[];
+  /** api.convert(250, 'GBP', 'JPY', at) before archiving, at a time in an archived month. */
+  convertBeforeArchive: { at: string; rate: string; converted: string; asOf: string; fromSource: string; toSource: string };
 }
 
 const DAILY_SQL = `select to_char(date, 'YYYY-MM-DD') as date, open::text as open, high::text as high, low::text as low, close::text as close,
@@ -39,13 +41,18 @@ export async function servedWarehouse(dir: string): Promise<ServedWarehouse> {
   await runDemo(db, { days: 45, seed: 7, end: new Date(), log: createLogger('silent') });
   const dailyBeforeArchive = new Map<string, DailyRow[]>();
   for (const quote of ['EUR', 'JPY']) dailyBeforeArchive.set(quote, await db.query<DailyRow & Record<string, unknown>>(DAILY_SQL, [quote, 'open-er-api']));
+  // 35 days ago is in an earlier month than today's, which `archive --older-than 1d` moves to Parquet.
+  const at = new Date(Date.now() - 35 * 86_400_000).toISOString();
+  const [before] = await db.query<{ rate: string; converted: string; as_of: Date; from_source: string; to_source: string }>(
+    `select rate::text as rate, converted::text as converted, as_of, from_source, to_source from api.convert(250, 'GBP', 'JPY', $1::timestamptz)`, [at]);
+  const convertBeforeArchive = { at, rate: before!.rate, converted: before!.converted, asOf: before!.as_of.toISOString(), fromSource: before!.from_source, toSource: before!.to_source };
   const home = mkdtempSync(path.join(dir, 'home-'));
   const archived = await runCli(['archive', '--older-than', '1d', '--json'], { env: { DATABASE_URL: database.url, FXPIPE_HOME: home, TMPDIR: home }, timeoutMs: 120_000 });
   expect(archived.stderr).toBe('');
   expect(archived.code).toBe(0);
   const months = await db.query<{ month: string }>(`select to_char(month, 'YYYY-MM') as month from archive_manifest where state = 'archived' order by month`);
   expect(months.length).toBeGreaterThan(0);
-  return { database, db, home, dailyBeforeArchive, archivedMonths: months.map((m) => m.month) };
+  return { database, db, home, dailyBeforeArchive, archivedMonths: months.map((m) => m.month), convertBeforeArchive };
 }
 
 export interface Served {

@@ -1,3 +1,4 @@
+import { coldUsdRate } from '../../tiers/cold-rate.js';
 import type { Db } from '../../warehouse/db.js';
 import { HttpError } from '../http-error.js';
 import { requireKnown } from './currencies.js';
@@ -12,10 +13,22 @@ export interface Conversion {
   at: string | null;
   fromSource: string | null;
   toSource: string | null;
+  /** A rate came from an archived month (Parquet), which api.convert does not search. */
+  archived: boolean;
 }
 
-/** api.convert: the amount in `from` expressed in `to`, exactly as the database computes it for every reader. */
-export async function convert(db: Db, amount: string, from: string, to: string, at: Date | null): Promise<Conversion> {
+interface Leg {
+  rate: string;
+  asOf: Date | null;
+  source: string | null;
+}
+
+/**
+ * api.convert: the amount in `from` expressed in `to`, exactly as the database computes it for every reader. At a
+ * time whose rates are archived, the same rule (the rate in force at `at`, best source first) over the Parquet
+ * months, and the same numeric arithmetic in PostgreSQL.
+ */
+export async function convert(db: Db, amount: string, from: string, to: string, at: Date | null, cacheDir: string): Promise<Conversion> {
   let rows: { amount: string; rate: string; converted: string; as_of: Date | null; from_source: string | null; to_source: string | null }[];
   try {
     rows = await db.query(
@@ -24,9 +37,12 @@ export async function convert(db: Db, amount: string, from: string, to: string, 
       [amount, from, to, at],
     );
   } catch (error) {
-    // P0002: no rate at or before `at` (or none yet) for one of the currencies.
     const code = (error as { code?: string }).code;
-    if (code === 'P0002') throw new HttpError(404, (error as Error).message);
+    // P0002: no rate at or before `at` in PostgreSQL (or none yet) for one of the currencies.
+    if (code === 'P0002') {
+      if (at) return convertAcrossTiers(db, amount, from, to, at, cacheDir);
+      throw new HttpError(404, (error as Error).message);
+    }
     // 22023: unknown currency: XXX. One query per request: the codes are checked only when api.convert refuses one.
     if (code === '22023') {
       await requireKnown(db, 'from', [from]);
@@ -38,6 +54,33 @@ export async function convert(db: Db, amount: string, from: string, to: string, 
   if (!row) throw new HttpError(404, `no rate for ${from}/${to}`);
   return {
     amount: row.amount, from, to, rate: row.rate, converted: row.converted, asOf: row.as_of?.toISOString() ?? null,
-    at: at?.toISOString() ?? null, fromSource: row.from_source, toSource: row.to_source,
+    at: at?.toISOString() ?? null, fromSource: row.from_source, toSource: row.to_source, archived: false,
+  };
+}
+
+async function convertAcrossTiers(db: Db, amount: string, from: string, to: string, at: Date, cacheDir: string): Promise<Conversion> {
+  let archived = false;
+  const legAt = async (code: string): Promise<Leg> => {
+    if (code === 'USD') return { rate: '1', asOf: null, source: null };
+    const [hot] = await db.query<{ rate: string | null; as_of: Date | null; source: string | null }>(
+      'select rate::text as rate, as_of, source from api.usd_rate($1, $2::timestamptz)', [code, at]);
+    if (hot?.rate) return { rate: hot.rate, asOf: hot.as_of, source: hot.source };
+    const cold = await coldUsdRate(db, code, at, cacheDir);
+    if (!cold) throw new HttpError(404, `no rate for ${code} at or before ${at.toISOString()} (hot or archived)`);
+    archived = true;
+    return cold;
+  };
+  const f = await legAt(from);
+  const t = await legAt(to);
+  // api.convert's arithmetic, in PostgreSQL's numeric.
+  const [row] = await db.query<{ amount: string; rate: string; converted: string }>(
+    `select $3::numeric::text as amount, trim_scale($2::numeric / $1::numeric)::text as rate,
+            trim_scale($3::numeric * $2::numeric / $1::numeric)::text as converted`,
+    [f.rate, t.rate, amount],
+  );
+  const asOf = from === 'USD' ? t.asOf : to === 'USD' ? f.asOf : [f.asOf!, t.asOf!].sort((a, b) => a.getTime() - b.getTime())[0]!;
+  return {
+    amount: row!.amount, from, to, rate: row!.rate, converted: row!.converted, asOf: asOf?.toISOString() ?? null, at: at.toISOString(),
+    fromSource: f.source, toSource: t.source, archived,
   };
 }
