@@ -3,8 +3,8 @@ import { advise } from '../advise/advise.js';
 import { count, ms, months, rate } from '../advise/format.js';
 import type { AdviseReport } from '../advise/types.js';
 import type { Config } from '../config.js';
-import { usageError } from '../errors.js';
 import type { CommandContext } from './context.js';
+import { parseWholeNumberFlag } from './flags.js';
 import { printJson } from './output.js';
 import { alignedTable, formatBytes, shortTime } from './table.js';
 
@@ -16,8 +16,8 @@ export function adviseCommand(context: () => CommandContext): Command {
     .option('--json', 'print the measurements and decisions as one JSON object')
     .addHelpText('after', '\nThresholds: FXPIPE_ADVISE_* settings (README, "Configuration").')
     .action(async (flags: { window: string; samples: string; json?: boolean }) => {
-      const windowDays = wholeNumber(flags.window, '--window', 1, 3650);
-      const samples = wholeNumber(flags.samples, '--samples', 1, 10_000);
+      const windowDays = parseWholeNumberFlag(flags.window, '--window', 1, 3650);
+      const samples = parseWholeNumberFlag(flags.samples, '--samples', 1, 10_000);
       const ctx = context();
       const { report, database } = await ctx.withDb(async (db, target) => ({
         report: await advise(db, { thresholds: thresholdsOf(ctx.config), windowDays, samples }),
@@ -38,12 +38,6 @@ export function thresholdsOf(config: Config): AdviseReport['thresholds'] {
     poolConnections: config.advisePoolConnections,
     horizonMonths: config.adviseHorizonMonths,
   };
-}
-
-function wholeNumber(value: string, flag: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || n < min || n > max) throw usageError(`invalid ${flag} ${JSON.stringify(value)}: expected a whole number from ${min} to ${max}`);
-  return n;
 }
 
 function renderAdvice(database: string, r: AdviseReport): string[] {

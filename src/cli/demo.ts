@@ -2,11 +2,11 @@ import { Command } from 'commander';
 import { runDemo, DEMO_SOURCES, type DemoProgress } from '../demo/run-demo.js';
 import { progressBar, wantsProgress } from './progress.js';
 import { demoReport, type DemoReport } from '../demo/report.js';
-import { usageError } from '../errors.js';
 import { openDb } from '../warehouse/connection.js';
 import { recreateDatabase } from '../warehouse/databases.js';
 import { initWarehouse } from '../warehouse/init.js';
 import type { CommandContext } from './context.js';
+import { parseWholeNumberFlag } from './flags.js';
 import { printJson } from './output.js';
 
 export const DEMO_DATABASE = 'fxpipe_demo';
@@ -24,8 +24,8 @@ export function demoCommand(context: () => CommandContext): Command {
     .option('--seed <n>', 'seed of the simulated market', '42')
     .option('--json', 'print the summary as one JSON object (no progress bar)')
     .action(async (flags: DemoFlags) => {
-      const days = wholeNumber(flags.days, '--days', 1, 366);
-      const seed = wholeNumber(flags.seed, '--seed', 0, 2 ** 31 - 1);
+      const days = parseWholeNumberFlag(flags.days, '--days', 1, 366);
+      const seed = parseWholeNumberFlag(flags.seed, '--seed', 0, 2 ** 31 - 1);
       const ctx = context();
       const target = await recreateDatabase(await ctx.target(), DEMO_DATABASE);
       const db = await openDb(target);
@@ -49,12 +49,6 @@ export function demoCommand(context: () => CommandContext): Command {
         await db.close();
       }
     });
-}
-
-function wholeNumber(value: string, flag: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw usageError(`invalid ${flag} ${JSON.stringify(value)}: expected a whole number from ${min} to ${max}`);
-  return n;
 }
 
 function printReport(summary: Awaited<ReturnType<typeof runDemo>>, report: DemoReport): void {

@@ -3,11 +3,12 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Command } from 'commander';
-import { FxpipeError, usageError } from '../errors.js';
+import { FxpipeError } from '../errors.js';
 import { createApp } from '../serve/app.js';
 import { openDb } from '../warehouse/connection.js';
 import { parseListenAddress } from '../warehouse/server/listen-address.js';
 import type { CommandContext } from './context.js';
+import { parseWholeNumberFlag } from './flags.js';
 
 const LOOPBACK = ['127.0.0.1', '::1'];
 
@@ -19,8 +20,8 @@ export function serveCommand(context: () => CommandContext): Command {
     .option('--pool <n>', 'database connections in the pool', '10')
     .addHelpText('after', '\nFXPIPE_API_TOKEN (16+ characters) makes every route but /healthz require it: Authorization: Bearer <token>, or the dashboard\'s sign-in form.')
     .action(async (flags: { port: string; listen: string; pool: string }) => {
-      const port = wholeNumber(flags.port, '--port', 0, 65_535);
-      const poolSize = wholeNumber(flags.pool, '--pool', 1, 500);
+      const port = parseWholeNumberFlag(flags.port, '--port', 0, 65_535);
+      const poolSize = parseWholeNumberFlag(flags.pool, '--pool', 1, 500);
       const address = parseListenAddress(flags.listen);
       const ctx = context();
       const target = await ctx.target();
@@ -53,10 +54,4 @@ export function serveCommand(context: () => CommandContext): Command {
       });
       await db.close();
     });
-}
-
-function wholeNumber(value: string, flag: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || n < min || n > max) throw usageError(`invalid ${flag} ${JSON.stringify(value)}: expected a whole number from ${min} to ${max}`);
-  return n;
 }

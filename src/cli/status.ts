@@ -1,7 +1,7 @@
 import { Command } from 'commander';
-import { usageError } from '../errors.js';
 import { SCHEDULER_ALIVE_SECONDS, warehouseStatus, type WarehouseStatus } from '../warehouse/status.js';
 import type { CommandContext } from './context.js';
+import { parseWholeNumberFlag } from './flags.js';
 import { printJson } from './output.js';
 import { alignedTable, formatBytes, shortTime } from './table.js';
 
@@ -14,7 +14,7 @@ export function statusCommand(context: () => CommandContext): Command {
     .option('--json', 'print the status as one JSON object')
     .action(async (flags: { runs: string; json?: boolean }) => {
       const ctx = context();
-      const runs = parseRunsFlag(flags.runs);
+      const runs = parseWholeNumberFlag(flags.runs, '--runs', 1, 1000);
       const { status, database } = await ctx.withDb(async (db, target) => ({
         status: await warehouseStatus(db, { sources: ctx.config.sources, runs }),
         database: target.label,
@@ -22,12 +22,6 @@ export function statusCommand(context: () => CommandContext): Command {
       if (flags.json) printJson({ database, ...status });
       else console.log(renderStatus(database, status).join('\n'));
     });
-}
-
-function parseRunsFlag(value: string): number {
-  const runs = Number(value);
-  if (!/^\d+$/.test(value.trim()) || runs < 1 || runs > 1000) throw usageError(`invalid --runs ${JSON.stringify(value)}: expected a whole number from 1 to 1000`);
-  return runs;
 }
 
 /** The human status: compact aligned sections. */
