@@ -19,6 +19,13 @@ export function decide(m: Measured, t: AdviseThresholds): Decision[] {
   return [kafka(m, t), timescale(m, t), clickhouse(m, t), parquet(m, t), pooling(m, t)];
 }
 
+/** The projection toward a row threshold, and whether it is crossed within the horizon (not already). */
+function projection(history: HistoryGrowth, what: 'TimescaleDB' | 'ClickHouse', t: AdviseThresholds) {
+  const crossing = history.crossings.find((c) => c.what === what);
+  const soon = crossing?.monthsAway != null && !crossing.crossed && crossing.monthsAway <= t.horizonMonths;
+  return { crossing, soon };
+}
+
 function byLevel(value: number, threshold: number): Verdict {
   if (value >= threshold) return 'recommended';
   return value >= threshold / 2 ? 'consider' : 'not needed';
@@ -47,10 +54,9 @@ function kafka({ writes, windowDays }: Measured, t: AdviseThresholds): Decision 
 function timescale({ history, viewRefresh }: Measured, t: AdviseThresholds): Decision {
   const rows = history.totalRows;
   const refreshMs = viewRefresh.medianMs;
-  const crossing = history.crossings.find((c) => c.what === 'TimescaleDB');
+  const { crossing, soon } = projection(history, 'TimescaleDB', t);
   const byRows = byLevel(rows, t.timescaleRows);
   const byRefresh = refreshMs === null ? 'not needed' : byLevel(refreshMs / 1000, t.refreshSeconds);
-  const soon = crossing?.monthsAway !== null && crossing?.monthsAway !== undefined && !crossing.crossed && crossing.monthsAway <= t.horizonMonths;
   const verdict: Verdict = [byRows, byRefresh].includes('recommended') ? 'recommended'
     : [byRows, byRefresh].includes('consider') || soon ? 'consider' : 'not needed';
   const refreshText = refreshMs === null ? 'no refresh recorded' : `median refresh ${ms(refreshMs)}`;
@@ -70,8 +76,7 @@ function timescale({ history, viewRefresh }: Measured, t: AdviseThresholds): Dec
 
 function clickhouse({ history, connections }: Measured, t: AdviseThresholds): Decision {
   const rows = history.totalRows;
-  const crossing = history.crossings.find((c) => c.what === 'ClickHouse');
-  const soon = crossing?.monthsAway != null && !crossing.crossed && crossing.monthsAway <= t.horizonMonths;
+  const { crossing, soon } = projection(history, 'ClickHouse', t);
   const makeReaders = connections.readerRoles > 0;
   let verdict: Verdict = rows >= t.clickhouseRows ? 'recommended' : soon || rows >= t.clickhouseRows / 2 ? 'consider' : 'not needed';
   // The seed: ClickHouse only without the Make.com requirement (its connector reads PostgreSQL).

@@ -121,7 +121,7 @@ async function main() {
       title: `GET /api/v1/convert, ${CONNECTIONS} concurrent connections, ${SECONDS} s, on a 30-day demo warehouse (${codes.length} currencies)`,
       machine: await machineLine(db, server.label),
       details: [
-        `fxpipe serve in its own process (pooled path, 10 database connections), the load generator in another (undici, ${CONNECTIONS} keep-alive connections), both on this machine's ${os_cpus()} cores with PostgreSQL.`,
+        `fxpipe serve in its own process (pooled path, 10 database connections), the load generator in another (undici, ${CONNECTIONS} keep-alive connections), both on this machine's ${os.cpus().length} cores with PostgreSQL.`,
         '',
         '| load | requests | per second | p50 | p99 |',
         '|---|---|---|---|---|',
@@ -144,8 +144,6 @@ async function main() {
     await db.close();
   }
 }
-
-const os_cpus = () => os.cpus().length;
 
 main().catch((error) => {
   console.error(`bench:serve failed: ${error instanceof Error ? error.message : String(error)}`);

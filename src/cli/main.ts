@@ -19,6 +19,9 @@ import { packageRoot } from '../util/package-root.js';
 
 const version = (JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
+/** commander's own errors ("error: unknown option …") as fxpipe's one-line errors. */
+const writeErr = (text: string) => process.stderr.write(text.startsWith('error:') ? `fxpipe: ${text}` : text);
+
 export function buildProgram(): Command {
   const program = new Command('fxpipe')
     .description('Keeps a PostgreSQL warehouse of currency exchange rates (star schema, partitioned history, materialized views).')
@@ -27,7 +30,7 @@ export function buildProgram(): Command {
     .option('-q, --quiet', 'only errors in the logs')
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text.startsWith('error:') ? `fxpipe: ${text}` : text) });
+    .configureOutput({ writeErr });
 
   let ctx: CommandContext | undefined;
   const context = () => (ctx ??= createContext(program.opts()));
@@ -49,9 +52,7 @@ export function buildProgram(): Command {
 }
 
 function exitOverrideDeep(command: Command): void {
-  command.exitOverride().configureOutput({
-    writeErr: (text) => process.stderr.write(text.startsWith('error:') ? `fxpipe: ${text}` : text),
-  });
+  command.exitOverride().configureOutput({ writeErr });
   for (const sub of command.commands) exitOverrideDeep(sub);
 }
 

@@ -2,10 +2,10 @@ import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FxpipeError } from '../errors.js';
-import type { Duck } from './duck.js';
-import { sqlPath } from './duck.js';
+import type { Db } from '../warehouse/db.js';
+import { Duck, sqlPath } from './duck.js';
 import { splitArchiveUri } from './layout.js';
-import type { ManifestEntry } from './manifest.js';
+import { manifestEntries, type ManifestEntry } from './manifest.js';
 import type { ObjectStore } from './object-store.js';
 import { openObjectStore } from './open-store.js';
 import { releaseStore } from './store-lifetime.js';
@@ -46,4 +46,23 @@ async function cached(entry: ManifestEntry, cacheDir: string, stores: Map<string
     await store.get(key, file);
   }
   return file;
+}
+
+/**
+ * fn over the Parquet files of the archived months `keep` selects, in one in-memory DuckDB (files as a DuckDB
+ * list literal for read_parquet); null when no archived month is selected, without opening DuckDB.
+ */
+export async function withArchivedMonths<T>(
+  db: Db, keep: (month: string) => boolean, cacheDir: string, fn: (duck: Duck, files: string, months: string[]) => Promise<T>,
+): Promise<T | null> {
+  const entries = (await manifestEntries(db, 'archived')).filter((e) => keep(e.month));
+  if (entries.length === 0) return null;
+  await mkdir(cacheDir, { recursive: true });
+  const duck = await Duck.open();
+  try {
+    const files = await coldFiles(duck, entries, cacheDir);
+    return await fn(duck, `[${files.map(sqlPath).join(', ')}]`, entries.map((e) => e.month));
+  } finally {
+    duck.close();
+  }
 }

@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import { Decimal } from 'decimal.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, scratchDir } from '../helpers/database.js';
@@ -96,6 +97,15 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
       expect(coldMonths).toEqual(w.archivedMonths.filter((m) => before.some((d) => d.date.startsWith(m))));
       expect(points.some((p) => p.tier === 'hot')).toBe(true);
     }
+
+    // A cross pair over both tiers: each day's close is JPY's ÷ EUR's, to 15 significant digits; high/low unknown.
+    const eurDays = w.dailyBeforeArchive.get('EUR')!;
+    const jpyByDate = new Map(w.dailyBeforeArchive.get('JPY')!.map((d) => [d.date, d.close]));
+    const cross = await json(`/api/v1/history?pair=EUR/JPY&from=${eurDays[0]!.date}&to=${eurDays.at(-1)!.date}`);
+    expect(cross.body.sources).toEqual({ EUR: 'open-er-api', JPY: 'open-er-api' });
+    expect(cross.body.points.map((p: { date: string; close: string; high: null }) => [p.date, p.close, p.high])).toEqual(
+      eurDays.filter((d) => jpyByDate.has(d.date)).map((d) => [d.date, new Decimal(jpyByDate.get(d.date)!).div(d.close).toSignificantDigits(15).toFixed(), null]));
+    expect(new Set(cross.body.points.map((p: { tier: string }) => p.tier))).toEqual(new Set(['cold', 'hot']));
 
     // The inverse pair: 1 / the stored rate, to 15 significant digits; a month's close is its last day's.
     const inverse = await json(`/api/v1/history?pair=EUR/USD&from=${w.dailyBeforeArchive.get('EUR')![0]!.date}&interval=month`);

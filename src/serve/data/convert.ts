@@ -1,4 +1,4 @@
-import { coldUsdRate } from '../../tiers/cold-rate.js';
+import { coldUsdRates } from '../../tiers/cold-rate.js';
 import type { Db } from '../../warehouse/db.js';
 import { HttpError } from '../http-error.js';
 import { requireKnown } from './currencies.js';
@@ -59,19 +59,22 @@ export async function convert(db: Db, amount: string, from: string, to: string, 
 }
 
 async function convertAcrossTiers(db: Db, amount: string, from: string, to: string, at: Date, cacheDir: string): Promise<Conversion> {
-  let archived = false;
-  const legAt = async (code: string): Promise<Leg> => {
-    if (code === 'USD') return { rate: '1', asOf: null, source: null };
+  const legs = new Map<string, Leg>([['USD', { rate: '1', asOf: null, source: null }]]);
+  for (const code of [from, to].filter((c) => c !== 'USD')) {
     const [hot] = await db.query<{ rate: string | null; as_of: Date | null; source: string | null }>(
       'select rate::text as rate, as_of, source from api.usd_rate($1, $2::timestamptz)', [code, at]);
-    if (hot?.rate) return { rate: hot.rate, asOf: hot.as_of, source: hot.source };
-    const cold = await coldUsdRate(db, code, at, cacheDir);
-    if (!cold) throw new HttpError(404, `no rate for ${code} at or before ${at.toISOString()} (hot or archived)`);
-    archived = true;
-    return cold;
+    if (hot?.rate) legs.set(code, { rate: hot.rate, asOf: hot.as_of, source: hot.source });
+  }
+  const missing = [from, to].filter((code) => !legs.has(code));
+  const cold = missing.length ? await coldUsdRates(db, missing, at, cacheDir) : new Map<string, Leg>();
+  const legOf = (code: string): Leg => {
+    const leg = legs.get(code) ?? cold.get(code);
+    if (!leg) throw new HttpError(404, `no rate for ${code} at or before ${at.toISOString()} (hot or archived)`);
+    return leg;
   };
-  const f = await legAt(from);
-  const t = await legAt(to);
+  const f = legOf(from);
+  const t = legOf(to);
+  const archived = cold.size > 0;
   // api.convert's arithmetic, in PostgreSQL's numeric.
   const [row] = await db.query<{ amount: string; rate: string; converted: string }>(
     `select $3::numeric::text as amount, trim_scale($2::numeric / $1::numeric)::text as rate,

@@ -1,5 +1,5 @@
 import { RateDecimal, derivedRateText } from '../../transform/decimal.js';
-import { coldDailyRows, type DailyRow } from '../../tiers/cold-daily.js';
+import { coldDailyRows, type DailyRow, type Leg } from '../../tiers/cold-daily.js';
 import type { Db } from '../../warehouse/db.js';
 import { badParameter } from '../http-error.js';
 import { requireKnown } from './currencies.js';
@@ -42,15 +42,13 @@ export async function pairHistory(
 ): Promise<History> {
   if (range.from > range.to) throw badParameter('from', `${range.from} is after to=${range.to}`);
   await requireKnown(db, 'pair', [pair.base, pair.quote]);
-  const legs = [pair.base, pair.quote].filter((code) => code !== 'USD');
   const sources: Record<string, string> = {};
-  const series = new Map<string, Map<number, DailyRow & { tier: 'hot' | 'cold' }>>();
-  for (const leg of legs) {
+  for (const leg of [pair.base, pair.quote].filter((code) => code !== 'USD')) {
     const legSource = source ?? (await preferredSource(db, leg));
     if (!legSource) throw badParameter('pair', `no rates stored for ${leg}`);
     sources[leg] = legSource;
-    series.set(leg, await legDays(db, leg, legSource, keyOf(range.from), keyOf(range.to), cacheDir));
   }
+  const series = await legDays(db, Object.entries(sources).map(([quote, s]) => ({ quote, source: s })), keyOf(range.from), keyOf(range.to), cacheDir);
   const days = combine(pair, series);
   return { pair: `${pair.base}/${pair.quote}`, ...range, interval, sources, points: interval === 'day' ? days : byMonth(days) };
 }
@@ -60,24 +58,30 @@ async function preferredSource(db: Db, quote: string): Promise<string | null> {
   return row?.source ?? null;
 }
 
-/** The leg's days: archived months from Parquet, the others from api.daily_rates. */
-async function legDays(db: Db, quote: string, source: string, fromKey: number, toKey: number, cacheDir: string) {
-  const cold = await coldDailyRows(db, quote, source, fromKey, toKey, cacheDir);
+type Day = DailyRow & { tier: 'hot' | 'cold' };
+
+/** Each leg's days: archived months from Parquet (one reading for all legs), the others from api.daily_rates. */
+async function legDays(db: Db, legs: Leg[], fromKey: number, toKey: number, cacheDir: string): Promise<Map<string, Map<number, Day>>> {
+  const cold = await coldDailyRows(db, legs, fromKey, toKey, cacheDir);
   const coldMonths = cold.months.map((m) => Number(m.replace('-', '')));
-  const hot = await db.query<{ date_key: number; open: string; high: string; low: string; close: string; observations: number }>(
-    `select date_key, open::text as open, high::text as high, low::text as low, close::text as close, observations::int as observations
-       from api.daily_rates
-      where base = 'USD' and quote = $1 and source = $2 and date_key between $3 and $4 and not (date_key / 100 = any($5::int[]))
-      order by date_key`,
-    [quote, source, fromKey, toKey, coldMonths],
-  );
-  const days = new Map<number, DailyRow & { tier: 'hot' | 'cold' }>();
-  for (const r of cold.rows) days.set(r.dateKey, { ...r, tier: 'cold' });
-  for (const r of hot) days.set(r.date_key, { dateKey: r.date_key, open: r.open, high: r.high, low: r.low, close: r.close, observations: r.observations, tier: 'hot' });
-  return days;
+  const series = new Map<string, Map<number, Day>>();
+  for (const { quote, source } of legs) {
+    const hot = await db.query<{ date_key: number; open: string; high: string; low: string; close: string; observations: number }>(
+      `select date_key, open::text as open, high::text as high, low::text as low, close::text as close, observations::int as observations
+         from api.daily_rates
+        where base = 'USD' and quote = $1 and source = $2 and date_key between $3 and $4 and not (date_key / 100 = any($5::int[]))
+        order by date_key`,
+      [quote, source, fromKey, toKey, coldMonths],
+    );
+    const days = new Map<number, Day>();
+    for (const r of cold.rows.get(quote) ?? []) days.set(r.dateKey, { ...r, tier: 'cold' });
+    for (const r of hot) days.set(r.date_key, { dateKey: r.date_key, open: r.open, high: r.high, low: r.low, close: r.close, observations: r.observations, tier: 'hot' });
+    series.set(quote, days);
+  }
+  return series;
 }
 
-function combine(pair: { base: string; quote: string }, series: Map<string, Map<number, DailyRow & { tier: 'hot' | 'cold' }>>): HistoryPoint[] {
+function combine(pair: { base: string; quote: string }, series: Map<string, Map<number, Day>>): HistoryPoint[] {
   const quoteLeg = series.get(pair.quote);
   const baseLeg = series.get(pair.base);
   const keys = [...(quoteLeg ?? baseLeg)!.keys()].filter((k) => (!quoteLeg || quoteLeg.has(k)) && (!baseLeg || baseLeg.has(k))).sort((a, b) => a - b);
