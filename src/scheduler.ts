@@ -47,6 +47,8 @@ export class Scheduler {
   #job: Cron | null = null;
   #current: Promise<void> | null = null;
   #heartbeat: NodeJS.Timeout | null = null;
+  /** Heartbeats in flight: stop() waits for them, or one could re-insert the row it just deleted. */
+  readonly #beats = new Set<Promise<void>>();
   #stopping = false;
 
   constructor(private readonly options: SchedulerOptions) {
@@ -85,6 +87,7 @@ export class Scheduler {
       this.options.log.info('stopping: waiting for the run in progress');
       await this.#current;
     }
+    await Promise.all(this.#beats);
     await this.options.withDb((db) => unregister(db, this.instanceId)).catch(() => undefined);
     this.options.log.info({ instanceId: this.instanceId }, 'scheduler stopped');
   }
@@ -130,14 +133,21 @@ export class Scheduler {
       await work;
     } finally {
       this.#current = null;
-      if (!this.#stopping) await this.#beat();
+      await this.#beat();
     }
   }
 
   async #beat(): Promise<void> {
+    if (this.#stopping) return;
     const instance = { instanceId: this.instanceId, cron: this.options.cron, timezone: this.options.timezone, startedAt: this.startedAt };
-    await this.options
+    const beat = this.options
       .withDb((db) => heartbeat(db, instance, this.nextRun()))
       .catch((error: unknown) => this.options.log.warn({ err: oneLine(error) }, 'scheduler heartbeat failed'));
+    this.#beats.add(beat);
+    try {
+      await beat;
+    } finally {
+      this.#beats.delete(beat);
+    }
   }
 }

@@ -3,6 +3,9 @@ import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMarket } from '../../src/demo/market.js';
 import { startProviderServer, type ProviderServer } from '../../src/demo/provider-server.js';
+import { createLogger } from '../../src/log.js';
+import { Scheduler } from '../../src/scheduler.js';
+import type { Db } from '../../src/warehouse/db.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
 import { finished, startCli, waitForOutput } from '../helpers/cli.js';
 import { pauseRunsAfterHistoryInsert } from '../helpers/pause-runs.js';
@@ -52,6 +55,33 @@ describe('fxpipe schedule', () => {
     expect(slots.every((s) => s.run_id !== null)).toBe(true);
     expect(await rows('select * from scheduler_instances')).toEqual([]);
   }, 30_000);
+
+  it('stop() waits for a heartbeat in flight, so the instance row it deletes stays deleted', async () => {
+    const db = await database.open();
+    let slowBeats = false;
+    // Holds every heartbeat insert for 400 ms once slowBeats is set: stop() comes while one is in flight.
+    const slowed: Db = {
+      ...db,
+      query: async (text, params) => {
+        if (slowBeats && text.includes('insert into scheduler_instances')) await sleep(400);
+        return db.query(text, params);
+      },
+    };
+    const scheduler = new Scheduler({
+      cron: '0 0 1 1 *',
+      timezone: 'UTC',
+      heartbeatMs: 20,
+      log: createLogger('silent'),
+      withDb: (fn) => fn(slowed),
+      runSlot: async () => ({ runId: null, status: 'failed' }),
+    });
+    await scheduler.start();
+    slowBeats = true;
+    await sleep(60);
+    await scheduler.stop();
+    await sleep(600);
+    expect(await rows('select * from scheduler_instances')).toEqual([]);
+  });
 
   it('after downtime it catches up once (one run for the missed slots), then waits for the next slot', async () => {
     await client.query(`insert into scheduler_slots (slot_at, claimed_by, run_id, status) values (now() - interval '3 days', gen_random_uuid(), null, 'loaded')`);
