@@ -101,7 +101,7 @@ describe('fxpipe query', () => {
     expect(await answers()).toEqual(hot);
     const tiers = await f.query('select distinct tier from rates_history', 'csv');
     expect(tiers.stdout).toBe('tier\ncold\n');
-  });
+  }, 180_000); // about 30 CLI processes, each starting DuckDB: 46 s in CI, too close to the 60 s default
 
   it('keeps rates exact: the smallest and largest DECIMAL(38,24) values and long decimals', async () => {
     const result = await f.query(`select cast(rate as varchar) as text, rate from rates_history where quote = 'CHF' order by rate_timestamp`);
