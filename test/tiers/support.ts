@@ -1,15 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { cutoffDay } from '../../src/tiers/age.js';
+import { lastDay } from '../../src/tiers/months.js';
 import type { Db } from '../../src/warehouse/db.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
 import { deriveYear, fixtureText, readEcbFile } from '../backfill/support.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { createTestDatabase, scratchDir, type TestDatabase } from '../helpers/database.js';
 
 /**
  * Five years of ECB-fixture-derived history, 2022 to this year, newest first under the fixture's header.
@@ -50,8 +52,39 @@ export async function loadedWarehouse(dir: string): Promise<Warehouse> {
   return { database, db, home, env, cli };
 }
 
+export interface ArchiveFixture {
+  /** The scratch directory; removed after the suite. */
+  readonly dir: string;
+  /** The --older-than 90d cutoff day as of the suite's start. */
+  readonly cutoff: string;
+  /** Set by beforeAll. */
+  w: Warehouse;
+  /** Partition counts, full rows and invariant answers before any archiving; set by beforeAll. */
+  before: { counts: Map<string, number>; rows: string[]; answers: string[] };
+  /** The loaded months whose last day falls before the cutoff. */
+  oldMonths(): string[];
+}
+
+/** Registers the suite's hooks: a loadedWarehouse in a scratch directory and its state before archiving. */
+export function archiveFixture(prefix: string): ArchiveFixture {
+  const f = {
+    dir: scratchDir(prefix),
+    cutoff: cutoffDay('90d', new Date()),
+    oldMonths: () => [...f.before.counts.keys()].filter((month) => lastDay(month) < f.cutoff),
+  } as ArchiveFixture;
+  beforeAll(async () => {
+    f.w = await loadedWarehouse(f.dir);
+    f.before = { counts: await partitionCounts(f.w.db), rows: await fullRows(f.w.db), answers: await invariantAnswers(f.w.cli) };
+  }, 300_000);
+  afterAll(async () => {
+    await f.w?.database.drop();
+    rmSync(f.dir, { recursive: true, force: true });
+  });
+  return f;
+}
+
 /** Every history row, every column, as text, in key order: ids and codes, rates exactly as stored. */
-export async function fullRows(db: Db, where = 'true', params: unknown[] = []): Promise<string[]> {
+export async function fullRows(db: Db, where = 'true', params: readonly unknown[] = []): Promise<string[]> {
   const rows = await db.query<{ line: string }>(
     `select concat_ws(' | ', h.date_key, h.base_currency_id, h.quote_currency_id, h.source_id, h.rate_timestamp::text, h.rate::text,
                       coalesce(h.previous_rate::text, '-'), coalesce(h.change_pct::text, '-'), h.flags::text,
