@@ -16,8 +16,8 @@ import type { DirectDb } from './warehouse/direct.js';
 import { lastStoredRates } from './warehouse/last-stored.js';
 import { ensurePartitions } from './warehouse/partitions.js';
 import { storeRejects } from './warehouse/rejected.js';
-import { acquireRunLock } from './warehouse/run-lock.js';
-import { finishRun, holdRunMarker, markInterruptedRuns, releaseRunMarker, startRun, type RunStatus } from './warehouse/runs.js';
+import { holdRunLock } from './warehouse/run-lock.js';
+import { finishRun, markInterruptedRuns, startRun, type RunStatus } from './warehouse/runs.js';
 import { refreshViews } from './warehouse/views.js';
 
 export interface BackfillOptions {
@@ -103,9 +103,16 @@ export async function runBackfill(db: DirectDb, options: BackfillOptions): Promi
   const started = new Date();
   const t0 = performance.now();
   const outcomes: ChunkOutcome[] = [];
-  await markInterruptedRuns(db);
-  await startRun(db, runId, 'backfill', started);
-  await holdRunMarker(db, runId);
+  // The run lock, held on its own connection for the whole backfill: no other loading job meanwhile, and
+  // `status` sees the backfill alive exactly as long as its process is.
+  const lock = await holdRunLock(db, options.lockWaitMs);
+  try {
+    await markInterruptedRuns(db);
+    await startRun(db, runId, 'backfill', started);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
   let history: ChunkedHistory | null = null;
   let chunk: DayRange | null = null;
   try {
@@ -128,7 +135,6 @@ export async function runBackfill(db: DirectDb, options: BackfillOptions): Promi
     const loadMs = performance.now() - t0;
 
     return await db.transaction(async (tx) => {
-      await acquireRunLock(tx, options.lockWaitMs);
       const baseId = (await upsertCurrencies(tx, [WAREHOUSE_BASE])).get(WAREHOUSE_BASE)!;
       const currentUpdated = await advanceCurrentFromHistory(tx, {
         baseId, sourceId, fromDateKey: dateKeyOf(options.range.from), toDateKey: dateKeyOf(options.range.to), now: new Date(),
@@ -172,7 +178,7 @@ export async function runBackfill(db: DirectDb, options: BackfillOptions): Promi
     if (error instanceof FxpipeError) throw error;
     throw new FxpipeError(`backfill ${runId} failed${where}: ${oneLine(error)}`, { cause: error });
   } finally {
-    await releaseRunMarker(db, runId).catch(() => undefined);
+    await lock.release();
     await history?.close();
   }
 }
@@ -182,7 +188,6 @@ async function loadChunk(db: DirectDb, chunk: HistoryChunk, context: ChunkContex
   const { runId, source, sourceId, options } = context;
   const { days } = chunk;
   return db.transaction(async (tx) => {
-    await acquireRunLock(tx, options.lockWaitMs);
     const key: ChunkKey = { source, from: days.from, to: days.to, contentSha256: chunk.contentSha256, changeThresholdPct: options.changeThresholdPct };
     if (await isChunkLoaded(tx, key)) {
       return { from: days.from, to: days.to, status: 'skipped', read: 0, loaded: 0, unchanged: 0, rejected: 0, extractionId: null };

@@ -5,14 +5,15 @@ import { usageError } from './errors.js';
 import { SOURCE_NAMES, type SourceName } from './sources/types.js';
 import { ALERT_KINDS, type AlertKind } from './alerts/kinds.js';
 
-const postgresUrl = z.string().refine((value) => {
+const POSTGRES_URL = 'a URL of the form postgres://user:password@host:port/database';
+const postgresUrl = z.string({ error: POSTGRES_URL }).refine((value) => {
   try {
     const url = new URL(value);
     return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';
   } catch {
     return false;
   }
-}, 'a URL of the form postgres://user:password@host:port/database');
+}, POSTGRES_URL);
 
 export const sourceList = z
   .union([z.string(), z.array(z.string())])
@@ -91,6 +92,12 @@ export const settings = {
     schema: number(0, 100, 'a percentage').default(0.01),
     secret: false,
     describe: 'history stores a rate only when it moved more than this % (0 stores every observation)',
+  },
+  asOfSkewMinutes: {
+    env: 'FXPIPE_AS_OF_SKEW_MINUTES',
+    schema: number(0, 1440, 'a number of minutes').default(10),
+    secret: false,
+    describe: "a payload whose as-of is later than its arrival plus this many minutes (clock skew) is that source's failure",
   },
   deviationTolerancePct: {
     env: 'FXPIPE_DEVIATION_TOLERANCE_PCT',
@@ -260,6 +267,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_value') return `one of ${issue.values.map(String).join(', ')}`;
+  // zod's own wording ("Invalid input: expected string, received number") is not for users.
+  if (issue.code === 'invalid_type' && /^Invalid input/.test(issue.message)) return `a ${issue.expected === 'array' ? 'list' : issue.expected} value`;
   return issue.message;
 }
 
@@ -286,7 +295,7 @@ function readConfigFile(env: NodeJS.ProcessEnv, cwd: string): { path: string; va
   return { path: file, values: parsed as Record<string, unknown> };
 }
 
-/** Validates a --sources flag with the same rules as FXPIPE_SOURCES. */
+/** Validates a --sources flag with the same rules as FXPIPE_SOURCES (an empty value is an error, not the default). */
 export function parseSourcesFlag(value: string, flag = '--sources'): SourceName[] {
   const parsed = sourceList.safeParse(value);
   if (!parsed.success) throw usageError(`invalid ${flag} ${JSON.stringify(value)}: expected ${parsed.error.issues.map(describeIssue).join('; ')}`);

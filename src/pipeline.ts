@@ -11,12 +11,13 @@ import { compareWithReference, FLAG_REFERENCE_DEVIATION, FLAG_ZSCORE, zScoreOutl
 import { storeAttempt, type ExtractionMethod } from './warehouse/bronze.js';
 import type { Db } from './warehouse/db.js';
 import { upsertSource, type SourceTier } from './warehouse/dimensions.js';
-import { loadRates, type PairMove } from './warehouse/loader.js';
+import { loadRates, type LoadCounts, type PairMove } from './warehouse/loader.js';
 import { ensureUpcomingPartitions } from './warehouse/partitions.js';
 import { recentHistory } from './warehouse/recent-history.js';
 import { storeRejects } from './warehouse/rejected.js';
-import { acquireRunLock } from './warehouse/run-lock.js';
+import { holdRunLock } from './warehouse/run-lock.js';
 import { finishRun, markInterruptedRuns, startRun, recordFailedRun, type RunKind, type RunStatus } from './warehouse/runs.js';
+import { checkAsOf } from './transform/as-of.js';
 import { refreshViews } from './warehouse/views.js';
 
 export interface PipelineOptions {
@@ -37,6 +38,8 @@ export interface PipelineOptions {
   breakers?: SourceBreakers;
   /** The run's clock: real time, or the demo's simulated one. */
   clock?: () => Date;
+  /** How far past the time it was received a payload's as-of may lie (clock skew); default 10 minutes. */
+  asOfSkewMs?: number;
   log: Logger;
 }
 
@@ -98,11 +101,26 @@ class DryRunRollback extends Error {
   }
 }
 
+/** The warehouse's own failure (not a source's): it fails the run, and no provider is called after it. */
+class DatabaseFailure extends Error {
+  constructor(readonly error: unknown) {
+    super(oneLine(error), { cause: error });
+  }
+}
+
+/** A source whose values the warehouse would not take (a data or constraint error): that source's failure. */
+class SourceLoadFailure extends Error {
+  constructor(readonly delivered: Delivered, readonly error: unknown) {
+    super(oneLine(error), { cause: error });
+  }
+}
+
 /**
- * One run, one batch, one transaction: lock → extract (primary, failover, references; every response to
- * bronze before parsing) → normalize and validate → load dimensions and facts → refresh views → record
- * the run. A crash anywhere rolls the whole run back; a run that fails (no source delivered) commits
- * its bronze rows and a failed pipeline_runs row.
+ * One run, dlt-style explicit steps: lock → extract (each response to bronze, committed on its own before
+ * anything parses it) → normalize and validate → load (one transaction) → refresh views → record the run.
+ * Every failure of a source (network, format, normalisation, a value the warehouse cannot hold) is that
+ * source's failure and the next source serves; only a database failure fails the run, with the database's
+ * own message. The run lock is held for the whole run on a connection of its own.
  */
 export async function runPipeline(db: Db, options: PipelineOptions): Promise<RunResult> {
   const clock = options.clock ?? (() => new Date());
@@ -110,30 +128,34 @@ export async function runPipeline(db: Db, options: PipelineOptions): Promise<Run
   const log = options.log.child({ runId });
   const started = clock();
   const timer = stageTimer();
+  const lock = await holdRunLock(db, options.lockWaitMs).catch((error: unknown) => {
+    if (error instanceof FxpipeError) throw error;
+    throw new FxpipeError(`run ${runId} failed: database error: ${oneLine(error)}`, { cause: error });
+  });
+  timer.lap('lock');
   try {
+    if (!options.dryRun) return await runSteps(db, runId, started, options, clock, log, timer);
+    // A dry run does everything in one transaction and rolls it back, bronze included: nothing is stored.
     return await db.transaction(async (tx) => {
-      await acquireRunLock(tx, options.lockWaitMs);
-      timer.lap('lock');
-      await ensureUpcomingPartitions(tx, started);
-      await markInterruptedRuns(tx);
-      await startRun(tx, runId, options.kind, started);
-      const result = await runInTransaction(tx, runId, started, options, clock, log, timer);
-      await finishRun(tx, result);
-      if (options.dryRun) throw new DryRunRollback(result);
-      return result;
+      throw new DryRunRollback(await runSteps(tx, runId, started, options, clock, log, timer));
     });
   } catch (error) {
     if (error instanceof DryRunRollback) return error.result;
     if (error instanceof FxpipeError) throw error;
-    // The transaction rolled back: record that the run failed, so status and alerts see it.
-    const message = oneLine(error);
-    log.warn({ err: message }, 'run failed; rolled back');
-    await recordFailedRun(db, runId, options.kind, started, clock(), message).catch(() => undefined);
-    throw new FxpipeError(`run ${runId} failed and was rolled back: ${message}`, { cause: error });
+    const cause = error instanceof DatabaseFailure ? error.error : error;
+    const message = oneLine(cause);
+    log.error({ err: message }, 'run failed: database error; its load rolled back');
+    if (!options.dryRun) await recordFailedRun(db, runId, options.kind, started, clock(), `database error: ${message}`).catch(() => undefined);
+    throw new FxpipeError(`run ${runId} failed: database error: ${message}`, { cause });
+  } finally {
+    await lock.release();
   }
 }
 
-async function runInTransaction(tx: Db, runId: string, started: Date, options: PipelineOptions, clock: () => Date, log: Logger, timer: StageTimer): Promise<RunResult> {
+async function runSteps(db: Db, runId: string, started: Date, options: PipelineOptions, clock: () => Date, log: Logger, timer: StageTimer): Promise<RunResult> {
+  await markInterruptedRuns(db);
+  await startRun(db, runId, options.kind, started);
+  await ensureUpcomingPartitions(db, started);
   const baseMethod: ExtractionMethod = options.kind === 'manual' ? 'manual' : 'scheduled';
   const outcomes: SourceOutcome[] = [];
   const delivered: Delivered[] = [];
@@ -143,59 +165,98 @@ async function runInTransaction(tx: Db, runId: string, started: Date, options: P
     const outcome: SourceOutcome = { source, role, status: 'failed', attempts: 0, extracted: 0, loaded: 0, unchanged: 0, rejected: 0 };
     outcomes.push(outcome);
     let extractionId: string | null = null;
+    let receivedAt = clock();
+    let storeFailure: DatabaseFailure | null = null;
+    // Each attempt is committed to bronze on its own, before parsing: kept whatever happens next.
     const onAttempt = async (attempt: FetchAttempt) => {
       outcome.attempts++;
-      extractionId = await storeAttempt(tx, runId, method, attempt, clock());
+      receivedAt = clock();
+      try {
+        extractionId = await storeAttempt(db, runId, method, attempt, receivedAt);
+      } catch (error) {
+        throw (storeFailure = new DatabaseFailure(error));
+      }
     };
-    let extraction: Extraction;
-    try {
-      extraction = await extractLatest(getSource(source), options.settingsFor(source), options.http, onAttempt, options.breakers);
-    } catch (error) {
+    const failed = (error: unknown) => {
       outcome.error = oneLine(error);
       log.warn({ source, role, err: outcome.error }, 'source failed');
       return null;
+    };
+    let batch: NormalizedBatch;
+    let extraction: Extraction;
+    try {
+      extraction = await extractLatest(getSource(source), options.settingsFor(source), options.http, onAttempt, options.breakers);
+      checkAsOf(source, extraction.asOf, receivedAt, options.asOfSkewMs);
+      batch = normalize(extraction);
+    } catch (error) {
+      if (storeFailure) throw storeFailure;
+      return failed(error);
     }
-    const batch = normalize(extraction);
     outcome.extracted = extraction.quotes.length;
     outcome.rejected = batch.rejects.length;
     outcome.asOf = batch.asOf.toISOString();
-    await storeRejects(tx, runId, source, extractionId, batch.rejects, clock());
-    if (batch.rates.length === 0) {
-      outcome.error = `${source}: no valid rates in the payload (${batch.rejects.length} rejected)`;
-      log.warn({ source, role, err: outcome.error }, 'source failed');
-      return null;
-    }
+    await storeRejects(db, runId, source, extractionId, batch.rejects, clock()).catch((error: unknown) => {
+      throw new DatabaseFailure(error);
+    });
+    if (batch.rates.length === 0) return failed(`${source}: no valid rates in the payload (${batch.rejects.length} rejected)`);
     outcome.status = 'ok';
     return { source, role, extractionId: extractionId!, batch, outcome };
   };
 
-  let used: Delivered | null = null;
-  for (const [index, source] of options.sources.entries()) {
-    used = await extractOne(source, index === 0 ? 'primary' : 'failover');
-    if (used) break;
-  }
-  if (used) {
-    delivered.push(used);
-    if (options.verify) {
-      for (const source of options.sources.filter((s) => !outcomes.some((o) => o.source === s))) {
-        const reference = await extractOne(source, 'reference');
-        if (reference) delivered.push(reference);
+  // Sources in order until one delivers; then, when verifying, every other source as a reference.
+  let next = 0;
+  const extractUntilOneDelivers = async (): Promise<boolean> => {
+    while (next < options.sources.length) {
+      const source = options.sources[next]!;
+      const d = await extractOne(source, next++ === 0 ? 'primary' : 'failover');
+      if (d) {
+        delivered.push(d);
+        return true;
       }
+    }
+    return false;
+  };
+  await extractUntilOneDelivers();
+  if (options.verify && delivered.length > 0) {
+    for (; next < options.sources.length; next++) {
+      const reference = await extractOne(options.sources[next]!, 'reference');
+      if (reference) delivered.push(reference);
     }
   }
   timer.lap('extract');
 
+  for (;;) {
+    const used = delivered.find((d) => d.outcome.status === 'ok') ?? null;
+    if (!used && next < options.sources.length && (await extractUntilOneDelivers())) continue;
+    try {
+      return await db.transaction((tx) => loadAndRecord(tx, runId, started, used, delivered, outcomes, options, clock, log, timer));
+    } catch (error) {
+      if (!(error instanceof SourceLoadFailure)) throw error instanceof DatabaseFailure ? error : new DatabaseFailure(error);
+      // The source used could not be loaded: the whole load rolled back; the next source serves.
+      error.delivered.outcome.status = 'failed';
+      error.delivered.outcome.error = `${error.delivered.source}: the warehouse refused its values: ${error.message}`;
+      log.warn({ source: error.delivered.source, err: error.delivered.outcome.error }, 'source failed');
+      if (error.delivered.role === 'reference') error.delivered.role = error.delivered.outcome.role = 'failover';
+    }
+  }
+}
+
+async function loadAndRecord(
+  tx: Db, runId: string, started: Date, used: Delivered | null, delivered: Delivered[], outcomes: SourceOutcome[],
+  options: PipelineOptions, clock: () => Date, log: Logger, timer: StageTimer,
+): Promise<RunResult> {
   const zscore: ZScoreFinding[] = [];
   const referenceDeviations: RunResult['flags']['referenceDeviations'] = [];
   const flags = new Map<string, string[]>();
   const flag = (quote: string, name: string) => flags.set(quote, [...new Set([...(flags.get(quote) ?? []), name])]);
+  const references = delivered.filter((d) => d !== used && d.outcome.status === 'ok');
   if (used) {
     const history = await recentHistory(tx, used.source, WAREHOUSE_BASE, used.batch.asOf);
     for (const finding of zScoreOutliers(used.batch.rates, history, options.zScoreThreshold)) {
       zscore.push(finding);
       flag(finding.quote, FLAG_ZSCORE);
     }
-    for (const reference of delivered.filter((d) => d.role === 'reference')) {
+    for (const reference of references) {
       for (const deviation of compareWithReference(used.batch.rates, reference.batch.rates)) {
         if (Math.abs(deviation.deviationPct) > options.deviationTolerancePct) {
           referenceDeviations.push({ ...deviation, reference: reference.source });
@@ -210,19 +271,32 @@ async function runInTransaction(tx: Db, runId: string, started: Date, options: P
   let usedUpdated = 0;
   let anyUpdated = false;
   const now = clock();
-  for (const d of delivered) {
-    const sourceId = await upsertSource(tx, d.source, tierOf(options.sources, d.source), options.settingsFor(d.source).baseUrl);
-    const counts = await loadRates(tx, {
-      runId,
-      extractionId: d.extractionId,
-      sourceId,
-      base: WAREHOUSE_BASE,
-      asOf: d.batch.asOf,
-      rates: d.batch.rates,
-      flags: d === used ? flags : new Map(),
-      changeThresholdPct: options.changeThresholdPct,
-      now,
-    });
+  for (const d of used ? [used, ...references] : []) {
+    let counts: LoadCounts;
+    try {
+      counts = await inSavepoint(tx, async () => {
+        const sourceId = await upsertSource(tx, d.source, tierOf(options.sources, d.source), options.settingsFor(d.source).baseUrl);
+        return loadRates(tx, {
+          runId,
+          extractionId: d.extractionId,
+          sourceId,
+          base: WAREHOUSE_BASE,
+          asOf: d.batch.asOf,
+          rates: d.batch.rates,
+          flags: d === used ? flags : new Map(),
+          changeThresholdPct: options.changeThresholdPct,
+          now,
+        });
+      });
+    } catch (error) {
+      if (!isDataError(error)) throw error;
+      if (d === used) throw new SourceLoadFailure(d, error);
+      // A reference the warehouse refuses is a finding about that reference, never the run's failure.
+      d.outcome.status = 'failed';
+      d.outcome.error = `${d.source}: the warehouse refused its values: ${oneLine(error)}`;
+      log.warn({ source: d.source, role: d.role, err: d.outcome.error }, 'source failed');
+      continue;
+    }
     d.outcome.loaded = counts.loaded;
     d.outcome.unchanged = counts.unchanged;
     anyUpdated ||= counts.updated > 0;
@@ -239,8 +313,7 @@ async function runInTransaction(tx: Db, runId: string, started: Date, options: P
   const ok = outcomes.filter((o) => o.status === 'ok');
   const status: RunStatus = !used ? 'failed' : usedUpdated > 0 ? 'loaded' : 'unchanged';
   const failures = outcomes.filter((o) => o.status === 'failed' && o.role !== 'reference').map((o) => o.error);
-  const finished = clock();
-  return {
+  const result: RunResult = {
     runId,
     kind: options.kind,
     status,
@@ -260,9 +333,29 @@ async function runInTransaction(tx: Db, runId: string, started: Date, options: P
     stageMs: timer.result(),
     viewRefreshMs,
     startedAt: started.toISOString(),
-    finishedAt: finished.toISOString(),
+    finishedAt: clock().toISOString(),
     ...(used ? {} : { error: `no source delivered: ${failures.join('; ')}` }),
   };
+  await finishRun(tx, result);
+  return result;
+}
+
+/** SQLSTATE classes 22 (data exception) and 23 (integrity constraint violation): the values, not the database. */
+function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code);
+}
+
+async function inSavepoint<T>(tx: Db, fn: () => Promise<T>): Promise<T> {
+  await tx.query('savepoint fxpipe_source');
+  try {
+    const result = await fn();
+    await tx.query('release savepoint fxpipe_source');
+    return result;
+  } catch (error) {
+    if (isDataError(error)) await tx.query('rollback to savepoint fxpipe_source');
+    throw error;
+  }
 }
 
 /** A source's tier by its configured position: the first is primary, the second fallback, the rest reference. */

@@ -9,13 +9,16 @@ import type { Db } from './warehouse/db.js';
 import { existingSourceId } from './warehouse/dimensions.js';
 import { loadRates } from './warehouse/loader.js';
 import { storeRejects } from './warehouse/rejected.js';
-import { acquireRunLock } from './warehouse/run-lock.js';
-import { finishRun, recordFailedRun, startRun, type RunStatus } from './warehouse/runs.js';
+import { holdRunLock } from './warehouse/run-lock.js';
+import { finishRun, markInterruptedRuns, recordFailedRun, startRun, type RunStatus } from './warehouse/runs.js';
+import { checkAsOf } from './transform/as-of.js';
 import { refreshViews } from './warehouse/views.js';
 
 export interface ReprocessOptions extends ReplayFilter {
   changeThresholdPct: number;
   lockWaitMs: number;
+  /** How far past the time it was received a payload's as-of may lie; default 10 minutes. */
+  asOfSkewMs?: number;
   log: Logger;
 }
 
@@ -39,10 +42,11 @@ export async function reprocess(db: Db, options: ReprocessOptions): Promise<Repr
   const runId = randomUUID();
   const started = new Date();
   const t0 = performance.now();
+  const lock = await holdRunLock(db, options.lockWaitMs);
   try {
+    await markInterruptedRuns(db);
+    await startRun(db, runId, 'reprocess', started);
     return await db.transaction(async (tx) => {
-      await acquireRunLock(tx, options.lockWaitMs);
-      await startRun(tx, runId, 'reprocess', started);
       const counts = { extracted: 0, loaded: 0, unchanged: 0, rejected: 0 };
       const unusable: ReprocessResult['unusable'] = [];
       let responses = 0;
@@ -54,6 +58,7 @@ export async function reprocess(db: Db, options: ReprocessOptions): Promise<Repr
         let batch;
         try {
           const extraction = source.parseLatest({ status: stored.status, headers: stored.headers, body: Buffer.from(stored.body), durationMs: 0 });
+          checkAsOf(stored.source, extraction.asOf, stored.extractedAt, options.asOfSkewMs);
           batch = normalize(extraction);
         } catch (error) {
           unusable.push({ extractionId: stored.extractionId, source: stored.source, error: oneLine(error) });
@@ -89,5 +94,7 @@ export async function reprocess(db: Db, options: ReprocessOptions): Promise<Repr
     if (error instanceof FxpipeError) throw error;
     await recordFailedRun(db, runId, 'reprocess', started, new Date(), oneLine(error)).catch(() => undefined);
     throw new FxpipeError(`reprocess ${runId} failed and was rolled back: ${oneLine(error)}`, { cause: error });
+  } finally {
+    await lock.release();
   }
 }

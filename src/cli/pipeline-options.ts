@@ -27,6 +27,9 @@ export function sourceSettingsFrom(config: Config, sources: SourceName[], env: N
     const source = getSource(name);
     const baseUrl = sourceBaseUrl(source, env);
     if (!httpUrl.safeParse(baseUrl).success) throw usageError(`invalid setting ${source.urlEnv}: expected an http(s) URL`);
+    if (source.needsKey && !config.exchangerateApiKey) {
+      throw usageError(`the source ${name} needs an API key: set EXCHANGERATE_API_KEY, or leave ${name} out of --sources/FXPIPE_SOURCES`);
+    }
     settings.set(name, { baseUrl, ...(name === 'exchangerate-api' && config.exchangerateApiKey ? { apiKey: config.exchangerateApiKey } : {}) });
   }
   return (source) => {
@@ -50,6 +53,7 @@ export function pipelineOptionsFrom(
     deviationTolerancePct: config.deviationTolerancePct,
     zScoreThreshold: config.zScoreThreshold,
     lockWaitMs: config.lockWaitMs,
+    asOfSkewMs: config.asOfSkewMinutes * 60_000,
     http: httpPolicyFrom(config),
     settingsFor: sourceSettingsFrom(config, sources),
     log,

@@ -33,7 +33,7 @@ export function runCommand(context: () => CommandContext): Command {
       const changeThresholdPct = flags.changeThreshold === undefined ? ctx.config.changeThresholdPct : parsePercentFlag(flags.changeThreshold, '--change-threshold');
       const options = pipelineOptionsFrom(ctx.config, ctx.log, {
         kind: flags.kind,
-        ...(flags.sources ? { sources: parseSourcesFlag(flags.sources) } : {}),
+        ...(flags.sources !== undefined ? { sources: parseSourcesFlag(flags.sources) } : {}),
         verify: flags.verify,
         dryRun: Boolean(flags.dryRun),
         changeThresholdPct,

@@ -16,3 +16,15 @@ export function toRateText(value: RateDecimal): string {
 export function derivedRateText(value: RateDecimal): string {
   return value.toSignificantDigits(DERIVED_SIGNIFICANT_DIGITS).toFixed();
 }
+
+/**
+ * The widest rate every tier stores exactly: the archive's Parquet DECIMAL(38,24) holds 14 integer and
+ * 24 decimal digits (PostgreSQL's numeric holds more). Real rates need far less: a value outside this
+ * is a provider's error, rejected as out_of_range.
+ */
+export const MAX_INTEGER_DIGITS = 14;
+export const MAX_DECIMAL_DIGITS = 24;
+
+export function storableRate(value: RateDecimal): boolean {
+  return value.abs().lt(new RateDecimal(10).pow(MAX_INTEGER_DIGITS)) && value.decimalPlaces() <= MAX_DECIMAL_DIGITS;
+}

@@ -1,6 +1,6 @@
 import { ExactNumber, type Extraction } from '../sources/types.js';
 import { SourceError } from '../sources/errors.js';
-import { RateDecimal, derivedRateText } from './decimal.js';
+import { RateDecimal, derivedRateText, storableRate } from './decimal.js';
 import { REJECT_REASONS, type Reject, type RejectReason } from './rejects.js';
 
 export const WAREHOUSE_BASE = 'USD';
@@ -45,6 +45,7 @@ export function normalize(extraction: Extraction): NormalizedBatch {
 
   const valid = new Map<string, RateDecimal>();
   const published = new Map<string, string>();
+  const raw = new Map<string, unknown>();
   for (const q of extraction.quotes) {
     if (!CODE.test(q.code)) {
       reject(q.code, q.value, 'bad_code', `${REJECT_REASONS.bad_code}: ${JSON.stringify(q.code).slice(0, 40)}`);
@@ -60,6 +61,7 @@ export function normalize(extraction: Extraction): NormalizedBatch {
       continue;
     }
     valid.set(q.code, checked.value);
+    raw.set(q.code, q.value);
     published.set(q.code, checked.text);
   }
 
@@ -72,10 +74,16 @@ export function normalize(extraction: Extraction): NormalizedBatch {
     if (!baseToUsd) {
       throw new SourceError(extraction.source, `no valid ${base}→${WAREHOUSE_BASE} rate in the payload to rebase with`, 'format');
     }
-    rates = [{ quote: base, value: derivedRateText(new RateDecimal(1).div(baseToUsd)) }];
+    rates = [];
+    const derive = (quote: string, value: RateDecimal, published: unknown) => {
+      const text = derivedRateText(value);
+      if (storableRate(new RateDecimal(text))) rates.push({ quote, value: text });
+      else reject(quote, published, 'out_of_range', `${REJECT_REASONS.out_of_range}: ${quote} rebased to ${WAREHOUSE_BASE} is ${text}`);
+    };
+    derive(base, new RateDecimal(1).div(baseToUsd), raw.get(WAREHOUSE_BASE));
     for (const [quote, value] of valid) {
       if (quote === WAREHOUSE_BASE || quote === base) continue;
-      rates.push({ quote, value: derivedRateText(value.div(baseToUsd)) });
+      derive(quote, value.div(baseToUsd), raw.get(quote));
     }
   }
   return { source: extraction.source, asOf: extraction.asOf, base: WAREHOUSE_BASE, rates, rejects, rebased: base !== WAREHOUSE_BASE };
@@ -91,6 +99,7 @@ function checkValue(value: unknown): Checked {
   if (!Number.isFinite(Number(text))) return { reason: 'not_finite' };
   const decimal = new RateDecimal(text);
   if (decimal.lte(0)) return { reason: 'non_positive' };
+  if (!storableRate(decimal)) return { reason: 'out_of_range' };
   return { value: decimal, text: canonical(text, decimal) };
 }
 

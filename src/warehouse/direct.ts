@@ -6,7 +6,10 @@ export class DirectDb implements Db {
   readonly driver = 'direct' as const;
   #inTransaction = false;
 
-  constructor(readonly client: pg.Client) {}
+  constructor(
+    readonly client: pg.Client,
+    private readonly settings: pg.ClientConfig = {},
+  ) {}
 
   async query<R extends Row = Row>(text: string, params: readonly unknown[] = []): Promise<R[]> {
     const result = await this.client.query<R>(text, params as unknown[]);
@@ -29,7 +32,25 @@ export class DirectDb implements Db {
     }
   }
 
+  async fork(): Promise<Db> {
+    return connectDirect(this.settings);
+  }
+
   async close(): Promise<void> {
     await this.client.end();
   }
+}
+
+/** One new connection on the direct path; the caller closes it. */
+export async function connectDirect(settings: pg.ClientConfig): Promise<DirectDb> {
+  const client = new pg.Client(settings);
+  // A dropped connection surfaces as the failing query's error; the event itself needs a listener.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
+  }
+  return new DirectDb(client, settings);
 }

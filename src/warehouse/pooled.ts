@@ -1,5 +1,6 @@
 import { CompiledQuery, Kysely, PostgresDialect, type Transaction } from 'kysely';
 import type pg from 'pg';
+import { connectDirect } from './direct.js';
 import type { Db, Row } from './db.js';
 
 /** The pooled access path: Kysely over a pg.Pool; raw SQL runs as compiled queries with parameters. */
@@ -23,6 +24,11 @@ export class PooledDb implements Db {
   async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
     if (this.kysely.isTransaction) return fn(this);
     return this.kysely.transaction().execute((trx: Transaction<any>) => fn(new PooledDb(trx, null)));
+  }
+
+  async fork(): Promise<Db> {
+    if (!this.pool) throw new Error('a transaction cannot open another connection');
+    return connectDirect(this.pool.options);
   }
 
   async close(): Promise<void> {

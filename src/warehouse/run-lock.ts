@@ -1,22 +1,69 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ExitCode, FxpipeError } from '../errors.js';
 import type { Db } from './db.js';
 
-/** One key for every loading job (run, backfill, reprocess): never two at once, across processes and hosts. */
-const RUN_LOCK_KEY = '7710420337741550911';
-
 /**
- * Takes the run lock for the current transaction, waiting up to waitMs. Released by commit, rollback,
- * or the connection dropping (a killed process), so it can never be left behind.
+ * One lock for every loading job (run, backfill, reprocess, archive and restore months): never two at
+ * once, across processes and hosts. It is a row lock on fxpipe_run_lock, a table only the warehouse's
+ * own role can update, so a reader role cannot take it (any role can take an advisory lock).
+ * Released by commit, rollback, or the connection dropping (a killed process): it is never left behind.
  */
+const LOCK_ROW = 'run';
+const LOCK_NOT_AVAILABLE = '55P03';
+
+/** Takes the run lock for the current transaction, waiting up to waitMs; exit code 3 when another job keeps it. */
 export async function acquireRunLock(tx: Db, waitMs: number): Promise<void> {
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    const [row] = await tx.query<{ locked: boolean }>('select pg_try_advisory_xact_lock($1::bigint) as locked', [RUN_LOCK_KEY]);
-    if (row?.locked) return;
-    if (Date.now() >= deadline) {
-      throw new FxpipeError(`another run is in progress (waited ${Math.round(waitMs / 1000)} s for its lock)`, { exitCode: ExitCode.busy });
+  const [previous] = await tx.query<{ timeout: string }>(`select current_setting('lock_timeout') as timeout`);
+  try {
+    if (waitMs > 0) await tx.query(`select set_config('lock_timeout', $1, true)`, [`${Math.ceil(waitMs)}ms`]);
+    await tx.query(`select 1 from fxpipe_run_lock where lock_name = $1 for update${waitMs > 0 ? '' : ' nowait'}`, [LOCK_ROW]);
+  } catch (error) {
+    if ((error as { code?: string }).code === LOCK_NOT_AVAILABLE) {
+      throw new FxpipeError(`another run is in progress (waited ${Math.round(waitMs / 1000)} s for its lock)`, { exitCode: ExitCode.busy, cause: error });
     }
-    await sleep(Math.min(250, Math.max(10, deadline - Date.now())));
+    throw error;
   }
+  await tx.query(`select set_config('lock_timeout', $1, true)`, [previous?.timeout ?? '0']);
+}
+
+/** The run lock held for a job's whole life, on a connection of its own (the job's transactions commit on theirs). */
+export interface HeldRunLock {
+  /** Still held: false once the lock's connection was lost (the job must not commit after that). */
+  held(): Promise<boolean>;
+  release(): Promise<void>;
+}
+
+export async function holdRunLock(db: Db, waitMs: number): Promise<HeldRunLock> {
+  const session = await db.fork();
+  try {
+    await session.query('begin');
+    await acquireRunLock(session, waitMs);
+  } catch (error) {
+    await session.close().catch(() => undefined);
+    throw error;
+  }
+  let released = false;
+  return {
+    async held() {
+      if (released) return false;
+      return session.query('select 1').then(() => true, () => false);
+    },
+    async release() {
+      if (released) return;
+      released = true;
+      await session.query('rollback').catch(() => undefined);
+      await session.close().catch(() => undefined);
+    },
+  };
+}
+
+/** Whether some job holds the run lock now (its transaction holds ROW SHARE on the lock table); takes nothing. */
+export async function runLockHeld(db: Db): Promise<boolean> {
+  const [row] = await db.query<{ held: boolean }>(
+    `select exists (
+              select 1 from pg_locks
+               where locktype = 'relation' and granted and mode = 'RowShareLock'
+                 and database = (select oid from pg_database where datname = current_database())
+                 and relation = to_regclass('fxpipe_run_lock')) as held`,
+  );
+  return row?.held ?? false;
 }

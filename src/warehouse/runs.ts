@@ -31,36 +31,22 @@ export async function finishRun(db: Db, run: FinishedRun): Promise<void> {
   );
 }
 
-/** A run whose transaction rolled back still leaves one failed row, outside that transaction. */
+/** A run whose load rolled back still leaves one failed row (its 'running' row updated, or a new one), outside that transaction. */
 export async function recordFailedRun(db: Db, runId: string, kind: RunKind, startedAt: Date, finishedAt: Date, error: string): Promise<void> {
   await db.query(
     `insert into pipeline_runs (run_id, kind, started_at, finished_at, status, error) values ($1, $2, $3, $4, 'failed', $5)
-     on conflict (run_id) do nothing`,
+     on conflict (run_id) do update set status = 'failed', finished_at = excluded.finished_at, error = excluded.error`,
     [runId, kind, startedAt, finishedAt, error],
   );
 }
 
-/**
- * A job whose pipeline_runs row stays visible while it works (backfill) holds this session lock for as
- * long as it runs; a row still 'running' whose lock is free belongs to a process that died.
- */
-export async function holdRunMarker(db: Db, runId: string): Promise<void> {
-  await db.query('select pg_advisory_lock(hashtextextended($1::text, 0))', [runId]);
-}
+export const INTERRUPTED = 'interrupted: the process ended before the job finished';
 
-export async function releaseRunMarker(db: Db, runId: string): Promise<void> {
-  await db.query('select pg_advisory_unlock(hashtextextended($1::text, 0))', [runId]);
-}
-
-/** Marks 'running' rows of processes that died as failed; returns how many. */
+/** Called under the run lock: every other 'running' row then belongs to a process that died. Marks them failed. */
 export async function markInterruptedRuns(db: Db): Promise<number> {
   const rows = await db.query(
-    `update pipeline_runs
-        set status = 'failed', finished_at = now(), error = 'interrupted: the process ended before the job finished'
-      where status = 'running'
-        and pg_try_advisory_lock(hashtextextended(run_id::text, 0))
-        and pg_advisory_unlock(hashtextextended(run_id::text, 0))
-     returning 1`,
+    `update pipeline_runs set status = 'failed', finished_at = now(), error = $1 where status = 'running' returning 1`,
+    [INTERRUPTED],
   );
   return rows.length;
 }

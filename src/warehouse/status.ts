@@ -3,7 +3,8 @@ import { usageError } from '../errors.js';
 import { recentAlerts, type AlertLogEntry } from './alert-log.js';
 import type { Db } from './db.js';
 import { sourceFreshness, type SourceFreshness } from './freshness.js';
-import type { RunKind, RunStatus } from './runs.js';
+import { runLockHeld } from './run-lock.js';
+import { INTERRUPTED, type RunKind, type RunStatus } from './runs.js';
 
 /** A scheduler whose heartbeat is older than this is presumed dead. */
 export const SCHEDULER_ALIVE_SECONDS = 120;
@@ -14,7 +15,8 @@ export interface RunSummary {
   kind: RunKind;
   startedAt: string;
   finishedAt: string | null;
-  status: RunStatus | 'running';
+  /** interrupted: its process ended before it finished (shown as soon as the process is gone). */
+  status: RunStatus | 'running' | 'interrupted';
   sourceUsed: string | null;
   failover: boolean;
   counts: { extracted: number; loaded: number; unchanged: number; rejected: number };
@@ -104,12 +106,14 @@ export async function recentRuns(db: Db, limit: number): Promise<RunSummary[]> {
        from pipeline_runs order by started_at desc, finished_at desc nulls first limit $1`,
     [limit],
   );
+  // Every job that records a run holds the run lock while it lives: a 'running' row without it is a dead process's.
+  const alive = rows.some((row) => row.status === 'running') && (await runLockHeld(db));
   return rows.map((row) => ({
     runId: row.run_id,
     kind: row.kind,
     startedAt: row.started_at.toISOString(),
     finishedAt: row.finished_at?.toISOString() ?? null,
-    status: row.status,
+    status: (row.status === 'running' && !alive) || (row.status === 'failed' && row.error === INTERRUPTED) ? 'interrupted' : row.status,
     sourceUsed: row.source_used,
     failover: row.failover,
     counts: { extracted: row.extracted_count, loaded: row.loaded_count, unchanged: row.unchanged_count, rejected: row.rejected_count },

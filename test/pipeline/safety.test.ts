@@ -37,7 +37,7 @@ describe('run safety, from the CLI', () => {
   const countOf = async (client: pg.Client, table: string) =>
     Number((await client.query<{ n: string }>(`select count(*) as n from ${table}`)).rows[0]!.n);
 
-  it('a process killed between the history insert and the commit leaves no trace of that run', async () => {
+  it('a process killed between the history insert and the commit loads nothing, keeps every response received, and shows as interrupted', async () => {
     const pause = await pauseRunsAfterHistoryInsert(database.url);
     const watcher = await connect();
     const run = startCli(['run'], { env });
@@ -54,12 +54,23 @@ describe('run safety, from the CLI', () => {
       if (rows.length === 0) break;
       await sleep(50);
     }
-    for (const table of ['pipeline_runs', 'bronze_extraction', 'fact_rates_history', 'fact_rates_current', 'dim_source', 'rejected_rates']) {
+    for (const table of ['fact_rates_history', 'fact_rates_current', 'dim_source']) {
       expect(await countOf(watcher, table), table).toBe(0);
     }
+    // The responses were committed to bronze before the load began: the audit trail survives the kill.
+    const kept = await watcher.query<{ source_name: string; http_status: number }>('select source_name, http_status from bronze_extraction order by source_name');
+    expect(kept.rows).toEqual([{ source_name: 'frankfurter', http_status: 200 }, { source_name: 'open-er-api', http_status: 200 }]);
+    // The dead run's row is shown as interrupted at once, not as running until the next job.
+    const status = await runCli(['status', '--json'], { env });
+    expect(status.code).toBe(0);
+    const runs = (JSON.parse(status.stdout) as { runs: { status: string }[] }).runs;
+    expect(runs.map((r) => r.status)).toEqual(['interrupted']);
+
     const next = await runCli(['run', '--json'], { env });
     expect(next.code).toBe(0);
     expect(JSON.parse(next.stdout).status).toBe('loaded');
+    const { rows: after } = await watcher.query<{ status: string; error: string | null }>('select status, error from pipeline_runs order by started_at');
+    expect(after).toEqual([{ status: 'failed', error: 'interrupted: the process ended before the job finished' }, { status: 'loaded', error: null }]);
   });
 
   it('two runs at once: the second waits briefly, then exits with "another run is in progress"; never both load', async () => {
