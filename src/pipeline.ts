@@ -236,7 +236,8 @@ async function runSteps(db: Db, runId: string, started: Date, options: PipelineO
       error.delivered.outcome.status = 'failed';
       error.delivered.outcome.error = `${error.delivered.source}: the warehouse refused its values: ${error.message}`;
       log.warn({ source: error.delivered.source, err: error.delivered.outcome.error }, 'source failed');
-      if (error.delivered.role === 'reference') error.delivered.role = error.delivered.outcome.role = 'failover';
+      const successor = delivered.find((d) => d.outcome.status === 'ok');
+      if (successor?.role === 'reference') successor.role = successor.outcome.role = 'failover';
     }
   }
 }

@@ -15,7 +15,7 @@ export async function staleAlerts(db: Db, sources: readonly SourceName[], runId:
   const alerts: AlertPayload[] = [];
   for (const freshness of await sourceFreshness(db, sources, now)) {
     if (freshness.state === 'ok') await clearCondition(db, 'stale', freshness.source);
-    if (freshness.state !== 'stale') continue;
+    if (freshness.state !== 'stale' && freshness.state !== 'future') continue;
     if (!(await raiseCondition(db, 'stale', freshness.source, now))) {
       log.debug({ source: freshness.source }, 'stale: already alerted');
       continue;
@@ -31,7 +31,9 @@ function staleAlert(f: SourceFreshness, runId: string | null, now: Date): AlertP
     runId,
     occurredAt: now.toISOString(),
     source: f.source,
-    message: `fxpipe: ${f.source} is stale: its newest rates are as of ${f.asOf} (${f.ageHours} h old${expected})`,
+    message: f.state === 'future'
+      ? `fxpipe: ${f.source} is not fresh: its newest rates claim an as-of in the future (${f.asOf})`
+      : `fxpipe: ${f.source} is stale: its newest rates are as of ${f.asOf} (${f.ageHours} h old${expected})`,
     details: { asOf: f.asOf, ageHours: f.ageHours, cadence: f.cadence, expectedDay: f.expectedDay },
   });
 }

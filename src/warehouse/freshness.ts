@@ -1,5 +1,6 @@
 import { addDays, dayOf, ecbBusinessDays, ecbLatestPublishedDay } from '../demo/calendar.js';
 import { SOURCE_NAMES, type SourceName } from '../sources/types.js';
+import { DEFAULT_AS_OF_SKEW_MS } from '../transform/as-of.js';
 import type { Db } from './db.js';
 
 /**
@@ -11,9 +12,11 @@ import type { Db } from './db.js';
  *   weekends and TARGET holidays): the expected day is the latest business day whose fix is out by now, counted from
  *   an hour after 16:00 Frankfurt time. `ok` when the newest as-of is that day (or later), `late` one business day
  *   behind, `stale` two or more. Friday's rates are still `ok` all weekend and on Monday until 17:00 Frankfurt time.
+ * - Either cadence: `future` when the newest as-of is later than now plus the allowed clock skew (never `ok`).
  */
 export type Cadence = 'daily' | 'ecb_business_day';
-export type FreshnessState = 'ok' | 'late' | 'stale' | 'no_data';
+/** future: the newest as-of lies ahead of now (beyond the clock skew allowed): a wrong as-of, never `ok`. */
+export type FreshnessState = 'ok' | 'late' | 'stale' | 'future' | 'no_data';
 
 export const SOURCE_CADENCE: Record<SourceName, Cadence> = {
   'open-er-api': 'daily',
@@ -48,7 +51,9 @@ export function freshnessOf(source: SourceName, asOf: Date | null, now: Date): O
   if (!asOf) return { cadence, asOf: null, ageHours: null, expectedDay, state: 'no_data' };
   const ageHours = Math.round(((now.getTime() - asOf.getTime()) / HOUR_MS) * 10) / 10;
   let state: FreshnessState;
-  if (expectedDay === null) {
+  if (asOf.getTime() > now.getTime() + DEFAULT_AS_OF_SKEW_MS) {
+    state = 'future';
+  } else if (expectedDay === null) {
     state = ageHours <= DAILY_OK_HOURS ? 'ok' : ageHours <= DAILY_LATE_HOURS ? 'late' : 'stale';
   } else {
     const behind = ecbBusinessDays(addDays(dayOf(asOf), 1), expectedDay).length;

@@ -35,9 +35,19 @@ export interface MigrateResult {
 }
 
 export async function migrate(db: Db, files = migrationFiles()): Promise<MigrateResult> {
+  // Nothing pending (every run): no migration lock is taken at all.
+  const applied = await appliedMigrations(db);
+  if (applied && files.every((file) => applied.has(file.name))) return { applied: [], alreadyApplied: files.map((file) => file.name) };
   if (db instanceof PooledDb) return migratePooled(db, files);
   if (db instanceof DirectDb) return migrateDirect(db, files);
   throw new Error(`no migration runner for driver ${db.driver}`);
+}
+
+/** The names recorded as applied; null before the bookkeeping table exists. */
+async function appliedMigrations(db: Db): Promise<Set<string> | null> {
+  const [table] = await db.query<{ present: boolean }>('select to_regclass($1) is not null as present', [MIGRATION_TABLE]);
+  if (!table?.present) return null;
+  return new Set((await db.query<{ name: string }>(`select name from ${MIGRATION_TABLE}`)).map((row) => row.name));
 }
 
 /** Same DDL as Kysely's Migrator creates for its bookkeeping tables. */

@@ -204,6 +204,25 @@ describe('reader roles, injection and secrets', () => {
       }
     });
 
+    it('cannot halt the pipeline: the run lock is a row lock it cannot take; nor any advisory lock', async () => {
+      await expect(reader.query('select 1 from fxpipe_run_lock for update')).rejects.toMatchObject({ code: INSUFFICIENT_PRIVILEGE });
+      // Nor any advisory lock (the migrator's, the tiering lock's, the old run lock's key).
+      for (const sql of ['select pg_advisory_lock(7710420337741550911)', `select pg_try_advisory_lock(hashtext('fxpipe.tiering'))`,
+        'select pg_advisory_xact_lock(3853314791062309107)', 'select pg_advisory_lock_shared(1, 2)']) {
+        await expect(reader.query(sql), sql).rejects.toMatchObject({ code: INSUFFICIENT_PRIVILEGE });
+      }
+      // What it can do meanwhile (hold a read transaction open on api) does not stop a run.
+      await reader.query('begin');
+      await reader.query('select count(*) from api.latest_rates');
+      try {
+        h.clock.advanceHours(24);
+        const result = await h.run({ lockWaitMs: 1000 });
+        expect(result.status).toBe('loaded');
+      } finally {
+        await reader.query('rollback');
+      }
+    });
+
     it("cannot call the warehouse's own functions (fx_ensure_partitions and the rest)", async () => {
       expect(await sqlState(reader, `select fx_ensure_partitions('2031-01-01', '2031-02-01')`)).toBe(INSUFFICIENT_PRIVILEGE);
       expect(await sqlState(reader, `select fx_ensure_dates('2031-01-01', '2031-02-01')`)).toBe(INSUFFICIENT_PRIVILEGE);
