@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -113,5 +113,23 @@ describe('the embedded PostgreSQL', () => {
     const url = (await runCli(['db', 'url'], { env: { FXPIPE_HOME: dir } })).stdout.trim();
     expect(await tablesAt(url)).toContain('pipeline_runs');
     expect(existsSync(embeddedPaths(dir).lockFile)).toBe(false);
+  });
+
+  it('a server that cannot start names its log and quotes its own FATAL line, not "Examine the log output"', async () => {
+    const dir = home();
+    expect((await runCli(['db', 'init'], { env: { FXPIPE_HOME: dir } })).code).toBe(0);
+    expect((await runCli(['db', 'stop'], { env: { FXPIPE_HOME: dir } })).code).toBe(0);
+    const { dataDir, logFile } = embeddedPaths(dir);
+    appendFileSync(path.join(dataDir, 'postgresql.conf'), "shared_buffers = 'plenty'\n");
+    const result = await runCli(['db', 'url'], { env: { FXPIPE_HOME: dir } });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`could not start the embedded PostgreSQL in ${dataDir}: `);
+    expect(lines[0]).toContain('LOG: invalid value for parameter "shared_buffers": "plenty"; FATAL: configuration file');
+    expect(lines[0]).toContain(`(log: ${logFile})`);
+    expect(lines[0]).not.toContain('Examine the log output');
+    expect(await readRunning(dataDir)).toBeNull();
   });
 });

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { constants, existsSync } from 'node:fs';
-import { access, chmod, chown, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { constants, existsSync, lstatSync, readlinkSync } from 'node:fs';
+import { access, chmod, chown, mkdir, readdir, readFile, realpath, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { userInfo } from 'node:os';
 import path from 'node:path';
@@ -11,6 +11,8 @@ import pg from 'pg';
 import { usageError } from '../../errors.js';
 import { processAlive, withFileLock } from '../../util/file-lock.js';
 import { embeddedBinaries, type RunAs } from './binaries.js';
+import { prepareServerDir, searchableBy, serverDirOf } from './root-state.js';
+import { logSize, pgCtlSaid, portWasTaken, serverFailure } from './server-log.js';
 
 const run = promisify(execFile);
 
@@ -26,8 +28,14 @@ export interface EmbeddedPaths {
   logFile: string;
 }
 
+/**
+ * The files of the embedded server under home. FXPIPE_HOME/pgdata is the data directory, or a symlink
+ * to it when it lives elsewhere (under root, see root-state.ts): dataDir is then the link's target,
+ * the path the server's user can reach.
+ */
 export function embeddedPaths(home: string): EmbeddedPaths {
-  const dataDir = path.join(home, 'pgdata');
+  const link = path.join(home, 'pgdata');
+  const dataDir = linkTarget(link) ?? link;
   return {
     home,
     dataDir,
@@ -35,6 +43,14 @@ export function embeddedPaths(home: string): EmbeddedPaths {
     lockFile: path.join(home, 'server.lock'),
     logFile: path.join(dataDir, 'server.log'),
   };
+}
+
+function linkTarget(link: string): string | null {
+  try {
+    return lstatSync(link).isSymbolicLink() ? path.resolve(path.dirname(link), readlinkSync(link)) : null;
+  } catch {
+    return null;
+  }
 }
 
 export interface RunningServer {
@@ -71,14 +87,19 @@ export async function readRunning(dataDir: string): Promise<RunningServer | null
  * only once fully initialised, and the server runs detached so a killed command does not take it down.
  */
 export async function ensureEmbedded(home: string): Promise<EmbeddedConnection> {
-  const paths = embeddedPaths(home);
   await prepareHome(home);
-  const running = await readRunning(paths.dataDir);
-  if (running?.status === 'ready' && existsSync(paths.passwordFile)) {
-    return connectionFor(paths, running.port, false);
+  const seen = embeddedPaths(home);
+  const running = await readRunning(seen.dataDir);
+  if (running?.status === 'ready' && existsSync(seen.passwordFile)) {
+    return connectionFor(seen, running.port, false);
   }
-  return withFileLock(paths.lockFile, 3 * START_TIMEOUT_S * 1000, async () => {
-    if (!existsSync(paths.dataDir)) await initialise(paths);
+  return withFileLock(seen.lockFile, 3 * START_TIMEOUT_S * 1000, async () => {
+    // Read again under the lock: the process that held it may have just made the data directory.
+    let paths = embeddedPaths(home);
+    if (!existsSync(paths.dataDir)) {
+      await initialise(paths);
+      paths = embeddedPaths(home);
+    }
     if (!existsSync(paths.passwordFile)) {
       throw usageError(`${paths.passwordFile} is missing: the embedded server's password is lost (move ${paths.dataDir} away to start afresh)`);
     }
@@ -161,15 +182,37 @@ async function freePort(): Promise<number> {
 }
 
 /**
+ * Where a new data directory goes: FXPIPE_HOME itself, unless fxpipe runs as root and the server's
+ * user cannot reach it; then a directory of its own under /var/lib/fxpipe (root-state.ts). A directory
+ * there already holding data is never reused: it may still belong to this home moved elsewhere.
+ */
+async function serverDirFor(home: string, owner: RunAs): Promise<string> {
+  if (owner.uid === undefined || (await searchableBy(home, owner))) return home;
+  const realHome = await realpath(home);
+  const base = serverDirOf(realHome);
+  for (let n = 1; ; n++) {
+    const dir = n === 1 ? base : `${base}-${n}`;
+    if (existsSync(path.join(dir, 'pgdata'))) continue;
+    await prepareServerDir(dir, realHome, { uid: owner.uid, gid: owner.gid ?? owner.uid });
+    return dir;
+  }
+}
+
+/**
  * initdb into a scratch directory, create the fxpipe database there, then rename it into place:
- * a kill at any point leaves either no data directory or a complete one.
+ * a kill at any point leaves either no data directory or a complete one. When the data directory
+ * lives outside FXPIPE_HOME, FXPIPE_HOME/pgdata becomes a symlink to it before it is renamed into place.
  */
 async function initialise(paths: EmbeddedPaths): Promise<void> {
   const owner = await runAs();
   const bin = await embeddedBinaries(owner);
+  const serverDir = await serverDirFor(paths.home, owner);
+  const link = path.join(paths.home, 'pgdata');
+  const dataDir = path.join(serverDir, 'pgdata');
   await removeAbandonedScratch(paths.home);
-  const scratch = path.join(paths.home, `pgdata.init-${process.pid}`);
-  const pwfile = path.join(paths.home, `.password.init-${process.pid}`);
+  if (serverDir !== paths.home) await removeAbandonedScratch(serverDir);
+  const scratch = path.join(serverDir, `pgdata.init-${process.pid}`);
+  const pwfile = path.join(serverDir, `.password.init-${process.pid}`);
   await rm(scratch, { recursive: true, force: true });
   const password = randomBytes(24).toString('base64url');
   await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
@@ -185,7 +228,8 @@ async function initialise(paths: EmbeddedPaths): Promise<void> {
         '--encoding=UTF8', '--no-locale', '--no-instructions'],
       { ...owner, env: { ...process.env, LC_ALL: 'C' } },
     ).catch((error: { stderr?: string }) => {
-      throw usageError(`could not initialise the embedded PostgreSQL in ${scratch}: ${lastLine(error.stderr)}${rootHint(owner)}`, error);
+      const said = lastLine(error.stderr);
+      throw usageError(`could not initialise the embedded PostgreSQL in ${scratch}: ${said}${rootHint(owner, said)}`, error);
     });
     await writeFile(
       path.join(scratch, 'postgresql.conf'),
@@ -200,7 +244,7 @@ async function initialise(paths: EmbeddedPaths): Promise<void> {
       { flag: 'a' },
     );
     await chmod(scratch, 0o700);
-    const port = await startServer({ ...paths, dataDir: scratch, logFile: path.join(scratch, 'server.log') });
+    const port = await startServer({ ...paths, dataDir: scratch, logFile: path.join(scratch, 'server.log') }, owner);
     const client = new pg.Client({ host: '127.0.0.1', port, user: EMBEDDED_USER, password, database: 'postgres' });
     await client.connect();
     try {
@@ -211,17 +255,23 @@ async function initialise(paths: EmbeddedPaths): Promise<void> {
     await run(bin.pg_ctl, ['stop', '-D', scratch, '-m', 'fast', '-w', '-s'], owner);
     await writeFile(`${paths.passwordFile}.tmp`, `${password}\n`, { mode: 0o600 });
     await rename(`${paths.passwordFile}.tmp`, paths.passwordFile);
-    await rename(scratch, paths.dataDir);
+    if (dataDir !== link) {
+      const newLink = `${link}.link-${process.pid}`;
+      await rm(newLink, { force: true });
+      await symlink(dataDir, newLink);
+      await rename(newLink, link);
+    }
+    await rename(scratch, dataDir);
   } finally {
     await rm(pwfile, { force: true });
   }
 }
 
-async function removeAbandonedScratch(home: string): Promise<void> {
-  for (const entry of await readdir(home)) {
-    const match = /^(?:pgdata|\.password)\.init-(\d+)$/.exec(entry);
+async function removeAbandonedScratch(dir: string): Promise<void> {
+  for (const entry of await readdir(dir)) {
+    const match = /^(?:(?:pgdata|\.password)\.init|pgdata\.link)-(\d+)$/.exec(entry);
     if (!match || processAlive(Number(match[1]))) continue;
-    const scratch = path.join(home, entry);
+    const scratch = path.join(dir, entry);
     // The killed command's initdb, pg_ctl or postgres may outlive it and still be writing there.
     await killProcessesMentioning(scratch);
     await rm(scratch, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }).catch(() => undefined);
@@ -244,13 +294,17 @@ async function killProcessesMentioning(target: string): Promise<void> {
   await sleep(100);
 }
 
-/** Starts the server detached (pg_ctl puts it in its own session) on a free loopback port; returns the port. */
-async function startServer(paths: EmbeddedPaths): Promise<number> {
-  const owner = await runAs();
+/**
+ * Starts the server detached (pg_ctl puts it in its own session) on a free loopback port; returns the port.
+ * Another port is tried only when the server found its port taken; any other failure is reported with the
+ * server's own FATAL/ERROR line from this start and the log's path.
+ */
+async function startServer(paths: EmbeddedPaths, owner?: RunAs): Promise<number> {
+  owner ??= await runAs();
   const bin = await embeddedBinaries(owner);
-  let lastError = '';
-  for (let attempt = 0; attempt < 5; attempt++) {
+  for (let attempt = 1; ; attempt++) {
     const port = await freePort();
+    const logStart = await logSize(paths.logFile);
     try {
       await run(
         bin.pg_ctl,
@@ -259,25 +313,23 @@ async function startServer(paths: EmbeddedPaths): Promise<number> {
       );
       return port;
     } catch (error) {
-      lastError = lastLine((error as { stderr?: string }).stderr) || (await logTail(paths.logFile));
-      const running = await readRunning(paths.dataDir);
-      if (running?.status === 'ready') return running.port;
+      // A server another process (e.g. one killed mid-start) launched on this data directory won the race.
+      const running = await waitWhileTransient(paths.dataDir);
+      if (running) return running.port;
+      if (attempt < 5 && (await portWasTaken(paths.logFile, logStart))) continue;
+      const said = (await serverFailure(paths.logFile, logStart))
+        ?? `${pgCtlSaid((error as { stderr?: string }).stderr) || 'pg_ctl failed'}, and the log has no FATAL or ERROR line from this start`;
+      throw usageError(`could not start the embedded PostgreSQL in ${paths.dataDir}: ${said} (log: ${paths.logFile})${rootHint(owner, said)}`, error);
     }
   }
-  throw usageError(`could not start the embedded PostgreSQL in ${paths.dataDir}: ${lastError}`);
-}
-
-async function logTail(logFile: string): Promise<string> {
-  const text = await readFile(logFile, 'utf8').catch(() => '');
-  return lastLine(text.split('\n').filter((line) => /FATAL|ERROR/.test(line)).join('\n'));
 }
 
 function lastLine(text: string | undefined): string {
   return (text ?? '').trim().split('\n').filter(Boolean).pop()?.trim() ?? '';
 }
 
-function rootHint(owner: { uid?: number }): string {
-  return owner.uid === undefined
+function rootHint(owner: RunAs, said: string): string {
+  return owner.uid === undefined || !/Permission denied/.test(said)
     ? ''
-    : ' (running as root, the server runs as user postgres: every directory above FXPIPE_HOME must be searchable by it)';
+    : ' (running as root, the server runs as user postgres, which must be able to reach its data directory)';
 }

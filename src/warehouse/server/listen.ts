@@ -8,6 +8,7 @@ import { embeddedBinaries } from './binaries.js';
 import { embeddedPaths, ensureEmbedded, readRunning, runAs, START_TIMEOUT_S, type EmbeddedConnection, type EmbeddedPaths } from './embedded.js';
 import { listenAddressesFor } from './listen-address.js';
 import { allowRemotePasswordLogins } from './pg-hba.js';
+import { logSize, pgCtlSaid, serverFailure } from './server-log.js';
 
 const run = promisify(execFile);
 
@@ -62,10 +63,11 @@ export async function currentListenAddresses(connection: EmbeddedConnection): Pr
 async function pgCtl(paths: EmbeddedPaths, args: string[]): Promise<void> {
   const owner = await runAs();
   const bin = await embeddedBinaries(owner);
+  const logStart = await logSize(paths.logFile);
   try {
     await run(bin.pg_ctl, args, { ...owner, env: { ...process.env, LC_ALL: 'C' } });
   } catch (error) {
-    const reason = ((error as { stderr?: string }).stderr ?? '').trim().split('\n').pop() ?? '';
+    const reason = (await serverFailure(paths.logFile, logStart)) ?? pgCtlSaid((error as { stderr?: string }).stderr);
     throw usageError(`pg_ctl ${args[0]} of the embedded PostgreSQL in ${paths.dataDir} failed: ${reason || 'see its log'} (log: ${paths.logFile})`, error);
   }
 }
