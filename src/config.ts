@@ -15,11 +15,12 @@ const postgresUrl = z.string({ error: POSTGRES_URL }).refine((value) => {
   }
 }, POSTGRES_URL);
 
+const SOURCE_LIST = `a comma-separated list of ${SOURCE_NAMES.join(', ')}`;
 export const sourceList = z
-  .union([z.string(), z.array(z.string())])
+  .union([z.string(), z.array(z.string())], { error: SOURCE_LIST })
   .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((name) => name.trim()).filter(Boolean))
   .refine((names) => names.length > 0, 'at least one source')
-  .refine((names) => names.every((name) => (SOURCE_NAMES as readonly string[]).includes(name)), `a comma-separated list of ${SOURCE_NAMES.join(', ')}`)
+  .refine((names) => names.every((name) => (SOURCE_NAMES as readonly string[]).includes(name)), SOURCE_LIST)
   .refine((names) => new Set(names).size === names.length, 'each source at most once')
   .transform((names) => names as SourceName[]);
 
@@ -30,7 +31,7 @@ const integer = (min: number, max: number, what: string) => number(min, max, wha
 const logLevel = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
 
 const commaList = z
-  .union([z.string(), z.array(z.string())])
+  .union([z.string(), z.array(z.string())], { error: 'a comma-separated list' })
   .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((item) => item.trim()).filter(Boolean));
 
 const webhookUrl = z.url({ protocol: /^https?$/, error: 'an http(s) URL' });

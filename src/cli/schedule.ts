@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { parseSourcesFlag } from '../config.js';
 import { FxpipeError } from '../errors.js';
 import { notifyAfterRun } from '../alerts/notify.js';
+import { recordMissedSlot } from '../missed-slot.js';
 import { runPipeline } from '../pipeline.js';
 import { Scheduler, checkSchedule } from '../scheduler.js';
 import { SourceBreakers } from '../sources/breaker.js';
@@ -30,22 +31,26 @@ export function scheduleCommand(context: () => CommandContext): Command {
       checkSchedule(cron, timezone);
       const options = pipelineOptionsFrom(ctx.config, ctx.log, {
         kind: 'scheduled',
-        ...(flags.sources ? { sources: parseSourcesFlag(flags.sources) } : {}),
+        ...(flags.sources !== undefined ? { sources: parseSourcesFlag(flags.sources) } : {}),
         verify: flags.verify,
         // One set of circuit breakers for the life of the scheduler: a failing source stays skipped between runs.
         breakers: new SourceBreakers(),
       });
       await ctx.withDb((db) => initWarehouse(db));
 
+      const alertSettings = { ...ctx.config, sources: options.sources };
       const scheduler = new Scheduler({
         cron,
         timezone,
+        // Each slot and heartbeat connects anew; after a connection failure the database is located again
+        // (the embedded server restarted on another port, or started here when it is down).
         withDb: (fn) => ctx.withDb(fn),
         log: ctx.log,
+        recordMissedSlot: (db, missed) => recordMissedSlot(db, missed, alertSettings, ctx.log),
         async runSlot(db) {
           try {
             const result = await runPipeline(db, options);
-            await notifyAfterRun(db, { ...ctx.config, sources: options.sources }, result, ctx.log);
+            await notifyAfterRun(db, alertSettings, result, ctx.log);
             return { runId: result.runId, status: result.status };
           } catch (error) {
             if (error instanceof FxpipeError && error.exitCode === 3) return { runId: null, status: 'busy' };

@@ -104,6 +104,31 @@ describe('the fxpipe CLI', () => {
     expectOneLineError(broken.stderr, /fxpipe\.config\.json: not valid JSON/);
   });
 
+  it('a setting of the wrong JSON type says what is expected, in words', async () => {
+    const dir = scratchDir();
+    writeFileSync(path.join(dir, 'fxpipe.config.json'), JSON.stringify({ databaseUrl: 5432 }));
+    const url = await runCli(['db', 'url'], { cwd: dir });
+    expect(url.code).toBe(2);
+    expectOneLineError(url.stderr, /invalid setting databaseUrl in .*fxpipe\.config\.json: expected a URL of the form postgres:\/\/user:password@host:port\/database$/);
+    writeFileSync(path.join(dir, 'fxpipe.config.json'), JSON.stringify({ sources: 7, logLevel: 'info' }));
+    const sources = await runCli(['db', 'url'], { cwd: dir });
+    expect(sources.code).toBe(2);
+    expectOneLineError(sources.stderr, /invalid setting sources in .*: 7 expected a comma-separated list of open-er-api, /);
+    expect(sources.stderr).not.toMatch(/Invalid input/);
+  });
+
+  it('an empty --sources is a usage error, and a source that needs a key without one is a bad setting (exit 2), before anything runs', async () => {
+    const env = { DATABASE_URL: target.url };
+    for (const command of [['run'], ['schedule']]) {
+      const empty = await runCli([...command, '--sources', ''], { env });
+      expect(empty.code).toBe(2);
+      expectOneLineError(empty.stderr, /invalid --sources "": expected at least one source/);
+    }
+    const keyless = await runCli(['run', '--sources', 'exchangerate-api'], { env: { ...env, EXCHANGERATE_API_KEY: '' } });
+    expect(keyless.code).toBe(2);
+    expectOneLineError(keyless.stderr, /the source exchangerate-api needs an API key: set EXCHANGERATE_API_KEY/);
+  });
+
   it('settings come from fxpipe.config.json, and the environment overrides them', async () => {
     const dir = scratchDir();
     writeFileSync(path.join(dir, 'fxpipe.config.json'), JSON.stringify({ databaseUrl: target.url, driver: 'pooled' }));
