@@ -2,12 +2,16 @@ import { loadConfig, type Config } from '../config.js';
 import { createLogger, type Logger } from '../log.js';
 import { openDb, resolveTarget, type OpenOptions, type Target } from '../warehouse/connection.js';
 import type { Db } from '../warehouse/db.js';
+import { DatabaseLocator, openLocated } from '../warehouse/reconnect.js';
 
 /** What every command gets: validated config, a logger, and a way to reach the database. */
 export interface CommandContext {
   config: Config;
   log: Logger;
+  /** Where the database is: resolved once, and again after a connection to it failed. */
+  locator: DatabaseLocator;
   target(): Promise<Target>;
+  /** A connection for fn; when it cannot connect, the target is resolved again (the embedded server restarted elsewhere) and retried. */
   withDb<T>(fn: (db: Db, target: Target) => Promise<T>, options?: OpenOptions): Promise<T>;
 }
 
@@ -15,20 +19,19 @@ export function createContext(globals: { verbose?: boolean; quiet?: boolean } = 
   const config = loadConfig();
   const level = globals.verbose ? 'debug' : globals.quiet ? 'error' : config.logLevel;
   const log = createLogger(level);
-  let target: Promise<Target> | undefined;
-  const ctx: CommandContext = {
+  const locator = new DatabaseLocator(() => resolveTarget(config));
+  return {
     config,
     log,
-    target: () => (target ??= resolveTarget(config)),
+    locator,
+    target: () => locator.current(),
     async withDb(fn, options = {}) {
-      const resolved = await ctx.target();
-      const db = await openDb(resolved, { driver: config.driver, ...options });
+      const { db, target } = await openLocated(locator, (resolved) => openDb(resolved, { driver: config.driver, ...options }));
       try {
-        return await fn(db, resolved);
+        return await fn(db, target);
       } finally {
         await db.close().catch(() => undefined);
       }
     },
   };
-  return ctx;
 }

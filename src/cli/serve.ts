@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { FxpipeError } from '../errors.js';
 import { createApp } from '../serve/app.js';
 import { openDb } from '../warehouse/connection.js';
+import { ReconnectingDb } from '../warehouse/reconnect.js';
 import { parseListenAddress } from '../warehouse/server/listen-address.js';
 import type { CommandContext } from './context.js';
 import { parseWholeNumberFlag } from './flags.js';
@@ -24,8 +25,10 @@ export function serveCommand(context: () => CommandContext): Command {
       const poolSize = parseWholeNumberFlag(flags.pool, '--pool', 1, 500);
       const address = parseListenAddress(flags.listen);
       const ctx = context();
+      // The pool is re-created at the target located anew after a connection failure: serve outlives a
+      // restart of the database (the embedded server comes back on another port, or is started again here).
+      const db = await ReconnectingDb.connect('pooled', ctx.locator, (at) => openDb(at, { driver: 'pooled', poolSize, applicationName: 'fxpipe-serve' }));
       const target = await ctx.target();
-      const db = await openDb(target, { driver: 'pooled', poolSize, applicationName: 'fxpipe-serve' });
       const token = ctx.config.apiToken;
       if (!token && !LOOPBACK.includes(address)) ctx.log.warn(`listening on ${address} without FXPIPE_API_TOKEN: anyone who reaches it can read the warehouse`);
       const app = createApp({ db, sources: ctx.config.sources, token, cacheDir: path.join(ctx.config.home, 'cache'), log: ctx.log });

@@ -3,6 +3,7 @@ import { oneLine } from '../errors.js';
 import type { Logger } from '../log.js';
 import { SOURCE_NAMES, type SourceName } from '../sources/types.js';
 import type { Db } from '../warehouse/db.js';
+import { isConnectionError } from '../warehouse/reconnect.js';
 import { sourceFreshness } from '../warehouse/freshness.js';
 import { recentRuns } from '../warehouse/status.js';
 import { loadAssets } from './assets.js';
@@ -30,8 +31,16 @@ export interface ServeOptions {
 const DAY_MS = 86_400_000;
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
-/** Connection-level failures: the database is down or unreachable, not the request wrong. */
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P03', '3D000', '28P01', '08006', '08001']);
+/** Besides connection failures: the database was dropped or the password changed; the request is not wrong. */
+const UNUSABLE = new Set(['3D000', '28P01']);
+
+/** The database is down, unreachable or unusable (also when reconnecting failed: the cause says why). */
+function databaseDown(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if (UNUSABLE.has(String((e as { code?: unknown }).code))) return true;
+  }
+  return isConnectionError(error);
+}
 
 /** The dashboard and the JSON API (README, "fxpipe serve"). Read-only: nothing here writes to the warehouse. */
 export function createApp(options: ServeOptions): Hono {
@@ -97,8 +106,7 @@ export function createApp(options: ServeOptions): Hono {
   app.notFound((c) => c.json({ error: `no such route: ${c.req.method} ${c.req.path}` }, 404));
   app.onError((error, c) => {
     if (error instanceof HttpError) return c.json(error.body(), error.status);
-    const code = (error as { code?: string }).code;
-    if (code && UNREACHABLE.has(code)) {
+    if (databaseDown(error)) {
       log.warn({ err: oneLine(error) }, 'database unreachable');
       return c.json({ error: `database unreachable: ${oneLine(error)}` }, 503);
     }

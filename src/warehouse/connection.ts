@@ -48,10 +48,13 @@ export async function openDb(target: Target, options: OpenOptions = {}): Promise
       await client.end().catch(() => undefined);
       throw connectError(target, error);
     }
-    db = new DirectDb(client);
+    db = new DirectDb(client, settings);
   } else {
     const pool = new pg.Pool({ ...settings, max: options.poolSize ?? 10 });
     pool.on('error', () => undefined);
+    // The pool listens for errors of idle clients only: a connection lost while checked out (the server
+    // stopped mid-query) must fail that query, not crash the process with an unhandled 'error' event.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     db = PooledDb.fromPool(pool);
   }
   try {

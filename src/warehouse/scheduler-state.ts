@@ -37,6 +37,18 @@ export async function claimSlot(db: Db, slot: Date, instanceId: string, catchUp:
   return rows.length === 1;
 }
 
+/** Claims a slot, or keeps this scheduler's own claim of it while unfinished; false when another scheduler has it or it is finished. */
+export async function claimUnfinishedSlot(db: Db, slot: Date, instanceId: string, catchUp: boolean): Promise<boolean> {
+  const rows = await db.query(
+    `insert into scheduler_slots (slot_at, claimed_by, catch_up) values ($1, $2, $3)
+     on conflict (slot_at) do update set claimed_by = excluded.claimed_by
+       where scheduler_slots.claimed_by = excluded.claimed_by and scheduler_slots.finished_at is null
+     returning 1`,
+    [slot, instanceId, catchUp],
+  );
+  return rows.length === 1;
+}
+
 export async function finishSlot(db: Db, slot: Date, runId: string | null, status: string): Promise<void> {
   await db.query('update scheduler_slots set run_id = $2, status = $3, finished_at = now() where slot_at = $1', [slot, runId, status]);
 }

@@ -7,6 +7,7 @@ import { createLogger } from '../../src/log.js';
 import { Scheduler } from '../../src/scheduler.js';
 import type { Db } from '../../src/warehouse/db.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
+import { recentRuns } from '../../src/warehouse/status.js';
 import { finished, startCli, waitForOutput } from '../helpers/cli.js';
 import { pauseRunsAfterHistoryInsert } from '../helpers/pause-runs.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -74,6 +75,7 @@ describe('fxpipe schedule', () => {
       log: createLogger('silent'),
       withDb: (fn) => fn(slowed),
       runSlot: async () => ({ runId: null, status: 'failed' }),
+      recordMissedSlot: async () => ({ runId: null, status: 'failed' }),
     });
     await scheduler.start();
     slowBeats = true;
@@ -114,7 +116,7 @@ describe('fxpipe schedule', () => {
       expect(await rows(`select * from fact_rates_history`)).not.toHaveLength(0);
     });
 
-    it('a second signal aborts: the run rolls back and leaves nothing half-written', async () => {
+    it('a second signal aborts: the load rolls back and leaves nothing half-written; the run shows as interrupted', async () => {
       const pause = await pauseRunsAfterHistoryInsert(database.url);
       const scheduler = startCli(['schedule', '--cron', '0 0 1 1 *'], { env });
       await pause.waitUntilPaused();
@@ -128,9 +130,13 @@ describe('fxpipe schedule', () => {
         if ((await rows(`select 1 from pg_stat_activity where datname = current_database() and application_name = 'fxpipe'`)).length === 0) break;
         await sleep(50);
       }
-      for (const table of ['pipeline_runs', 'fact_rates_history', 'fact_rates_current', 'bronze_extraction']) {
+      for (const table of ['fact_rates_history', 'fact_rates_current']) {
         expect(await rows(`select * from ${table}`), table).toEqual([]);
       }
+      // The responses received are kept (extract, then load), and status tells the run died.
+      expect(await rows(`select * from bronze_extraction`)).not.toHaveLength(0);
+      const db = await database.open();
+      expect((await recentRuns(db, 10)).map((r) => r.status)).toEqual(['interrupted']);
     });
   });
 

@@ -1,0 +1,176 @@
+import pRetry from 'p-retry';
+import type { Target } from './connection.js';
+import type { Db, Driver, Row } from './db.js';
+
+/** Node socket errors and SQLSTATEs (57P01-03 shutdown / crash / starting, class 08) that mean the connection, not the statement, failed. */
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03']);
+/** node-postgres raises these without a code. */
+const CONNECTION_MESSAGES = /^(Connection terminated|Client has encountered a connection error|timeout expired$)/;
+/** Failures to open a connection: the statement never reached a server, so it can be sent again elsewhere. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P03', '08001', '08004']);
+const NOT_SENT_MESSAGES = /^(timeout expired$|Connection terminated due to connection timeout)/;
+
+/** The first error in error's cause chain (and an AggregateError's errors) that test accepts. */
+function findInChain(error: unknown, test: (e: Error & { code?: unknown }) => boolean, depth = 0): (Error & { code?: unknown }) | null {
+  if (!(error instanceof Error) || depth > 8) return null;
+  if (test(error)) return error;
+  for (const inner of [error.cause, ...(error instanceof AggregateError ? error.errors : [])]) {
+    const found = findInChain(inner, test, depth + 1);
+    if (found) return found;
+  }
+  return null;
+}
+
+const codeOf = (e: { code?: unknown }) => (typeof e.code === 'string' ? e.code : '');
+
+/** The error (or its cause) that says the database connection failed, or null: the server went away, restarted or cannot be reached. */
+export function connectionFailure(error: unknown): Error | null {
+  return findInChain(error, (e) => CONNECTION_CODES.has(codeOf(e)) || codeOf(e).startsWith('08') || CONNECTION_MESSAGES.test(e.message));
+}
+
+export function isConnectionError(error: unknown): boolean {
+  return connectionFailure(error) !== null;
+}
+
+/** True when the statement cannot have reached a server (no connection could be opened). */
+function neverSent(error: unknown): boolean {
+  return findInChain(error, (e) => NOT_SENT_CODES.has(codeOf(e)) || NOT_SENT_MESSAGES.test(e.message)) !== null;
+}
+
+/**
+ * Where the database is now. Resolved once, and again after a connection to it failed: the embedded
+ * server may be back on another port (resolving starts it when it is down); DATABASE_URL is re-read as is.
+ */
+export class DatabaseLocator {
+  #current: Promise<Target> | null = null;
+
+  constructor(private readonly resolve: () => Promise<Target>) {}
+
+  current(): Promise<Target> {
+    if (!this.#current) {
+      const resolving = this.resolve();
+      this.#current = resolving;
+      // A failed resolution is not kept: the next caller tries again.
+      resolving.catch(() => {
+        if (this.#current === resolving) this.#current = null;
+      });
+    }
+    return this.#current;
+  }
+
+  /** Forgets failed, if it is still the current target (callers that saw the same failure re-resolve once). */
+  async forget(failed: Target): Promise<void> {
+    const current = this.#current;
+    if (current && (await current.catch(() => null)) === failed && this.#current === current) this.#current = null;
+  }
+}
+
+/** How long to keep trying to reach the database: p-retry's exponential backoff. */
+export interface Backoff {
+  retries: number;
+  minTimeout: number;
+  maxTimeout: number;
+  signal?: AbortSignal;
+}
+
+/** A few quick retries: enough for the embedded server to be found or started again, short enough for a request. */
+export const QUICK_BACKOFF: Backoff = { retries: 3, minTimeout: 100, maxTimeout: 1000 };
+
+/**
+ * Opens a Db at the located target. When the connection fails, the target is resolved again and the
+ * open retried, with backoff; any other failure (authentication, version, the server not starting) is final.
+ */
+export async function openLocated(locator: DatabaseLocator, open: (target: Target) => Promise<Db>, backoff: Backoff = QUICK_BACKOFF): Promise<{ db: Db; target: Target }> {
+  return pRetry(
+    async () => {
+      const target = await locator.current();
+      try {
+        return { db: await open(target), target };
+      } catch (error) {
+        if (isConnectionError(error)) await locator.forget(target);
+        throw error;
+      }
+    },
+    { ...backoff, shouldRetry: ({ error }) => isConnectionError(error) },
+  );
+}
+
+interface Opened {
+  db: Promise<{ db: Db; target: Target }>;
+}
+
+/**
+ * A Db that outlives its server: after a connection failure its connection (or pool) is discarded,
+ * and the next statement opens a new one at the target located anew. A statement that could not be
+ * sent is retried once on the new connection; one that may have reached the old server, and every
+ * transaction, fails with the connection error (the caller decides whether to repeat it).
+ */
+export class ReconnectingDb implements Db {
+  #opened: Opened | null = null;
+  #closed = false;
+
+  private constructor(
+    readonly driver: Driver,
+    private readonly locator: DatabaseLocator,
+    private readonly open: (target: Target) => Promise<Db>,
+    private readonly backoff: Backoff,
+  ) {}
+
+  /** Connects once now, so a database that cannot be reached at start-up fails at once. */
+  static async connect(driver: Driver, locator: DatabaseLocator, open: (target: Target) => Promise<Db>, backoff: Backoff = QUICK_BACKOFF): Promise<ReconnectingDb> {
+    const db = new ReconnectingDb(driver, locator, open, backoff);
+    await db.#connection().db;
+    return db;
+  }
+
+  query<R extends Row = Row>(text: string, params: readonly unknown[] = []): Promise<R[]> {
+    return this.#use((db) => db.query<R>(text, params), true);
+  }
+
+  transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+    return this.#use((db) => db.transaction(fn), false);
+  }
+
+  fork(): Promise<Db> {
+    return this.#use((db) => db.fork(), true);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const opened = this.#opened;
+    this.#opened = null;
+    const current = await opened?.db.catch(() => null);
+    await current?.db.close();
+  }
+
+  #connection(): Opened {
+    if (this.#closed) throw new Error('the database connection was closed');
+    if (!this.#opened) {
+      const opened: Opened = { db: openLocated(this.locator, this.open, this.backoff) };
+      opened.db.catch(() => {
+        if (this.#opened === opened) this.#opened = null;
+      });
+      this.#opened = opened;
+    }
+    return this.#opened;
+  }
+
+  async #use<T>(work: (db: Db) => Promise<T>, resend: boolean): Promise<T> {
+    const opened = this.#connection();
+    const { db, target } = await opened.db;
+    try {
+      return await work(db);
+    } catch (error) {
+      if (!isConnectionError(error)) throw error;
+      if (this.#opened === opened) {
+        this.#opened = null;
+        await this.locator.forget(target);
+        // Statements still running on it fail on their own; closing waits for them, so it is not awaited.
+        void db.close().catch(() => undefined);
+      }
+      if (!resend || !neverSent(error)) throw error;
+      const next = await this.#connection().db;
+      return work(next.db);
+    }
+  }
+}

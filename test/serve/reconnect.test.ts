@@ -1,0 +1,57 @@
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, describe, expect, it } from 'vitest';
+import { stopEmbedded } from '../../src/warehouse/server/embedded.js';
+import { finished, runCli, startCli, waitForOutput } from '../helpers/cli.js';
+import { scratchDir } from '../helpers/database.js';
+
+/** The status of GET url, once the database answers again: polled a bounded number of times. */
+async function statusOnceAnswered(url: string, tries = 60): Promise<number> {
+  let status = 0;
+  for (let i = 0; i < tries; i++) {
+    status = (await fetch(url)).status;
+    if (status !== 503) return status;
+    await sleep(500);
+  }
+  return status;
+}
+
+describe('fxpipe serve on the embedded server', () => {
+  const home = path.join(scratchDir(), '.fxpipe');
+  const env = { FXPIPE_HOME: home, FXPIPE_LOG_LEVEL: 'warn' };
+  afterAll(async () => {
+    await stopEmbedded(home).catch(() => undefined);
+  });
+
+  it('answers again after the server is stopped and comes back on another port, and starts it again itself', async () => {
+    expect((await runCli(['db', 'init'], { env })).code).toBe(0);
+    const firstUrl = (await runCli(['db', 'url'], { env })).stdout.trim();
+    const serve = startCli(['serve', '--port', '0'], { env });
+    try {
+      await waitForOutput(serve, /http:\/\/127\.0\.0\.1:\d+\//);
+      const origin = /http:\/\/127\.0\.0\.1:\d+/.exec(serve.out.stdout)![0];
+      expect((await fetch(`${origin}/api/v1/runs`)).status).toBe(200);
+
+      // What the issue did: stop it, and let another command start it again (on a new port).
+      expect((await runCli(['db', 'stop'], { env })).stdout).toContain('Stopped');
+      const secondUrl = (await runCli(['db', 'url'], { env })).stdout.trim();
+      expect(secondUrl).toMatch(/^postgresql:\/\//);
+      expect(secondUrl).not.toBe(firstUrl); // a new port: the one serve's pool knows is gone
+      expect(await statusOnceAnswered(`${origin}/api/v1/runs`)).toBe(200);
+      const health = (await (await fetch(`${origin}/healthz`)).json()) as { database: string };
+      expect(health.database).toBe('reachable');
+
+      // Stopped with no other command to start it: the next request finds it down and starts it.
+      expect((await runCli(['db', 'stop'], { env })).stdout).toContain('Stopped');
+      expect(await statusOnceAnswered(`${origin}/api/v1/currencies`)).toBe(200);
+      expect((await runCli(['db', 'url'], { env })).stdout.trim()).not.toBe(secondUrl);
+
+      serve.kill('SIGTERM');
+      const result = await finished(serve, 30_000);
+      expect(result.code).toBe(0);
+      expect(result.stderr).not.toMatch(/Unhandled|uncaught|    at /);
+    } finally {
+      serve.kill('SIGKILL');
+    }
+  }, 180_000);
+});
