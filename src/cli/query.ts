@@ -6,7 +6,7 @@ import { formatAnswer, QUERY_FORMATS, type QueryFormat } from './query-format.js
 
 export function queryCommand(context: () => CommandContext): Command {
   return new Command('query')
-    .description('run SQL (DuckDB) over all history, hot and archived: rates_history, currencies, sources, dates (exit 2 on bad SQL)')
+    .description('run one read-only SELECT (DuckDB) over all history, hot and archived: rates_history, currencies, sources, dates; no file, network or extension access (exit 2 on bad or refused SQL)')
     .argument('<sql>', 'e.g. "select base, quote, count(*) from rates_history group by all"')
     .addOption(new Option('--format <format>', 'output format').choices([...QUERY_FORMATS]).default('table'))
     .action(async (sql: string, flags: { format: QueryFormat }) => {

@@ -1,4 +1,7 @@
-import { DuckDBInstance, type DuckDBConnection, type DuckDBResultReader, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBExtractedStatements, type DuckDBResultReader, type DuckDBValue } from '@duckdb/node-api';
+
+/** What the Node API prefixes to DuckDB's own message when extracting statements fails. */
+const EXTRACT_PREFIX = 'Failed to extract statements: ';
 
 /** An in-memory DuckDB (parquet, json and icu are built in), its session in UTC like the exports from PostgreSQL. */
 export class Duck {
@@ -26,6 +29,39 @@ export class Duck {
     return (await this.read(sql, params)).getRowObjectsJson() as R[];
   }
 
+  /**
+   * The statements of sql, parsed, none of them bound or run (prepare(i) binds one); null when sql holds no
+   * statement. A parse error throws DuckDB's own message.
+   */
+  async statements(sql: string): Promise<DuckDBExtractedStatements | null> {
+    try {
+      return await this.connection.extractStatements(sql);
+    } catch (error) {
+      const message = error instanceof Error ? error.message.replace(EXTRACT_PREFIX, '') : String(error);
+      // The Node API reports zero statements (only comments or semicolons) with this text and no DuckDB error.
+      if (message === 'Error in native callback') return null;
+      throw new Error(message, { cause: error });
+    }
+  }
+
+  /**
+   * From now on this DuckDB opens no file but `readable` (and its own spill files in spillDir), reaches no
+   * network, installs and loads no extension, and no statement can change its configuration back.
+   * DuckDB checks every file a statement opens against allowed_paths, also through views.
+   */
+  async confine(readable: readonly string[], spillDir: string): Promise<void> {
+    const paths = readable.map(sqlPath).join(', ');
+    for (const setting of [
+      `set allowed_paths = [${paths}]`,
+      `set temp_directory = ${sqlPath(spillDir)}`,
+      'set enable_external_access = false',
+      'set autoinstall_known_extensions = false',
+      'set autoload_known_extensions = false',
+      'set allow_community_extensions = false',
+      'set lock_configuration = true',
+    ]) await this.connection.run(setting);
+  }
+
   close(): void {
     this.connection.closeSync();
     this.instance.closeSync();
@@ -33,8 +69,8 @@ export class Duck {
 }
 
 /**
- * A file path as a DuckDB string literal, for the two places DuckDB takes no parameter: the target of
- * COPY … TO and the body of a view. Only paths fxpipe made itself (temp and cache files, archive files) go here.
+ * A file path as a DuckDB string literal, for the places DuckDB takes no parameter: the target of
+ * COPY … TO, the body of a view and a SET. Only paths fxpipe made itself (temp and cache files, archive files) go here.
  */
 export function sqlPath(file: string): string {
   if (file.includes('\0')) throw new Error(`invalid path ${JSON.stringify(file)}`);

@@ -35,3 +35,6 @@ export function duckDimensionRows(dimension: DimensionExport): string {
   const columns = Object.entries(dimension.columns).map(([name, type]) => `'${name}': '${type}'`).join(', ');
   return `select * from read_csv($1, header = false, auto_detect = false, delim = ',', quote = '"', escape = '"', columns = {${columns}})`;
 }
+
+/** Every relation `fxpipe query` offers, and nothing else is readable there. */
+export const QUERY_RELATIONS: readonly string[] = ['rates_history', ...DIMENSIONS.map((dimension) => dimension.table)];

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { oneLine, usageError } from '../errors.js';
+import { usageError } from '../errors.js';
 import type { DirectDb } from '../warehouse/direct.js';
 import { duckArchiveRows, pgArchiveRowQuery } from './archive-row.js';
 import { coldFiles } from './cold-files.js';
@@ -11,6 +11,7 @@ import type { Month } from './months.js';
 import { copyQueryToCsv } from './pg-copy.js';
 import { answerOf, type QueryAnswer } from './query-answer.js';
 import { DIMENSIONS, duckDimensionRows } from './query-dimensions.js';
+import { duckQueryError, guardedSelect } from './query-guard.js';
 import { inSnapshot } from './snapshot.js';
 
 export interface QueryOptions {
@@ -44,7 +45,9 @@ const RATES_HISTORY = (cold: string | null) => `
 /**
  * Runs sql in an in-memory DuckDB holding rates_history (hot + cold), currencies, sources and dates.
  * PostgreSQL is read in one snapshot (manifest, history, dimensions), so an archive committing meanwhile
- * can neither hide nor double a month. Bad SQL is a usage error (exit 2).
+ * can neither hide nor double a month. The DuckDB is confined before sql is even parsed: it reads only the
+ * hot CSV and the archived Parquet files the views need, and sql must be one read-only SELECT
+ * (query-guard.ts). Bad or refused SQL is a usage error (exit 2).
  */
 export async function runQuery(db: DirectDb, sql: string, options: QueryOptions): Promise<QueryResult> {
   if (sql.trim() === '') throw usageError('empty query: expected SQL such as "select count(*) from rates_history"');
@@ -69,11 +72,13 @@ export async function runQuery(db: DirectDb, sql: string, options: QueryOptions)
     await duck.run(RATES_HISTORY(files.length ? files.map(sqlPath).join(', ') : null));
     const shadowed = await shadowedMonths(duck);
 
+    await duck.confine([hotCsv, ...files], path.join(dir, 'spill'));
+    const statement = await guardedSelect(duck, sql);
     let answer: QueryAnswer;
     try {
-      answer = answerOf(await duck.read(sql));
+      answer = answerOf(await statement.runAndReadAll());
     } catch (error) {
-      throw usageError(`query failed: ${oneLine(error)}`, error);
+      throw duckQueryError(error);
     }
     return { ...answer, shadowed };
   } finally {
