@@ -183,18 +183,21 @@ export async function runBackfill(db: DirectDb, options: BackfillOptions): Promi
   }
 }
 
-/** One chunk, one transaction: skipped when already loaded, else stored raw, validated, change-detected and bulk-loaded. */
+/**
+ * One chunk: skipped when already loaded; else its raw input committed to bronze on its own, then validated,
+ * change-detected and bulk-loaded in one transaction.
+ */
 async function loadChunk(db: DirectDb, chunk: HistoryChunk, context: ChunkContext): Promise<ChunkOutcome> {
   const { runId, source, sourceId, options } = context;
   const { days } = chunk;
+  const key: ChunkKey = { source, from: days.from, to: days.to, contentSha256: chunk.contentSha256, changeThresholdPct: options.changeThresholdPct };
+  if (await isChunkLoaded(db, key)) {
+    return { from: days.from, to: days.to, status: 'skipped', read: 0, loaded: 0, unchanged: 0, rejected: 0, extractionId: null };
+  }
+  const extractionId = await storeRaw(db, runId, source, chunk);
   return db.transaction(async (tx) => {
-    const key: ChunkKey = { source, from: days.from, to: days.to, contentSha256: chunk.contentSha256, changeThresholdPct: options.changeThresholdPct };
-    if (await isChunkLoaded(tx, key)) {
-      return { from: days.from, to: days.to, status: 'skipped', read: 0, loaded: 0, unchanged: 0, rejected: 0, extractionId: null };
-    }
     await ensureDates(tx, days.from, days.to);
     await ensurePartitions(tx, days.from, days.to);
-    const extractionId = await storeRaw(tx, runId, source, chunk);
     const batches = (await chunk.parse()).map(normalize);
     const rejects = batches.flatMap((batch) => batch.rejects);
     await storeRejects(tx, runId, source, extractionId, rejects, new Date());

@@ -91,13 +91,16 @@ describe('a backfill killed half-way', () => {
     await pause.release();
     for (let i = 0; i < 200 && (await watcher.query('select 1 from pg_stat_activity where pid = $1', [backend])).rows.length > 0; i++) await sleep(50);
     await pause.remove();
+    // The dead backfill shows as interrupted at once, not as running until the next job.
+    const status = await runCli(['status', '--json'], { env: { DATABASE_URL: database.url } });
+    expect((JSON.parse(status.stdout) as { runs: { kind: string; status: string }[] }).runs).toMatchObject([{ kind: 'backfill', status: 'interrupted' }]);
 
-    // The first chunk is loaded and recorded; the second left nothing.
+    // The first chunk is loaded and recorded; the second left nothing but its raw input, kept in bronze.
     const chunks = await db.query<{ chunk_from: string }>(`select to_char(chunk_from, 'YYYY-MM-DD') as chunk_from from backfill_chunks`);
     expect(chunks).toEqual([{ chunk_from: '2022-01-01' }]);
     expect(await count(db, 'select * from fact_rates_history where date_key >= 20230101')).toBe(0);
     expect(await count(db, 'select * from fact_rates_history')).toBeGreaterThan(0);
-    expect(await count(db, 'select * from bronze_extraction')).toBe(1);
+    expect(await count(db, 'select * from bronze_extraction')).toBe(2);
 
     const resumed = await runCli(args, { env: { DATABASE_URL: database.url } });
     expect(resumed.code).toBe(0);
