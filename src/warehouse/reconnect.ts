@@ -6,9 +6,10 @@ import type { Db, Driver, Row } from './db.js';
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03']);
 /** node-postgres raises these without a code. */
 const CONNECTION_MESSAGES = /^(Connection terminated|Client has encountered a connection error|timeout expired$)/;
-/** Failures to open a connection: the statement never reached a server, so it can be sent again elsewhere. */
+/** Connections refused or never made: the statement never reached a server, so it can be sent again elsewhere. */
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P03', '08001', '08004']);
-const NOT_SENT_MESSAGES = /^(timeout expired$|Connection terminated due to connection timeout)/;
+/** A connect that timed out already waited its full timeout: trying again at once would only multiply the wait. */
+const TIMED_OUT = (e: Error & { code?: unknown }) => e.code === 'ETIMEDOUT' || /^(timeout expired$|Connection terminated due to connection timeout)/.test(e.message);
 
 /** The first error in error's cause chain (and an AggregateError's errors) that test accepts. */
 function findInChain(error: unknown, test: (e: Error & { code?: unknown }) => boolean, depth = 0): (Error & { code?: unknown }) | null {
@@ -34,7 +35,7 @@ export function isConnectionError(error: unknown): boolean {
 
 /** True when the statement cannot have reached a server (no connection could be opened). */
 function neverSent(error: unknown): boolean {
-  return findInChain(error, (e) => NOT_SENT_CODES.has(codeOf(e)) || NOT_SENT_MESSAGES.test(e.message)) !== null;
+  return findInChain(error, (e) => NOT_SENT_CODES.has(codeOf(e))) !== null;
 }
 
 /**
@@ -78,7 +79,8 @@ export const QUICK_BACKOFF: Backoff = { retries: 3, minTimeout: 100, maxTimeout:
 
 /**
  * Opens a Db at the located target. When the connection fails, the target is resolved again and the
- * open retried, with backoff; any other failure (authentication, version, the server not starting) is final.
+ * open retried, with backoff; a connect that timed out, and any other failure (authentication, version,
+ * the server not starting), is final.
  */
 export async function openLocated(locator: DatabaseLocator, open: (target: Target) => Promise<Db>, backoff: Backoff = QUICK_BACKOFF): Promise<{ db: Db; target: Target }> {
   return pRetry(
@@ -91,7 +93,7 @@ export async function openLocated(locator: DatabaseLocator, open: (target: Targe
         throw error;
       }
     },
-    { ...backoff, shouldRetry: ({ error }) => isConnectionError(error) },
+    { ...backoff, shouldRetry: ({ error }) => isConnectionError(error) && findInChain(error, TIMED_OUT) === null },
   );
 }
 

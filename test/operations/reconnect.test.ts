@@ -1,8 +1,10 @@
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, resolveTarget, type Target } from '../../src/warehouse/connection.js';
-import { DatabaseLocator, isConnectionError, ReconnectingDb } from '../../src/warehouse/reconnect.js';
+import { DirectDb } from '../../src/warehouse/direct.js';
+import { DatabaseLocator, isConnectionError, openLocated, ReconnectingDb } from '../../src/warehouse/reconnect.js';
 import { stopEmbedded } from '../../src/warehouse/server/embedded.js';
 import { closedPortOrigin } from '../helpers/webhook-receiver.js';
 import { createTestDatabase, scratchDir, type TestDatabase } from '../helpers/database.js';
@@ -87,13 +89,37 @@ describe('reconnecting to the database', () => {
     expect((await db.query<{ n: number }>('select 2 as n'))[0]!.n).toBe(2);
   });
 
-  it('fails with the connection error when the database cannot be reached at all', async () => {
+  it('fails with the connection error when the database cannot be reached at all, after its retries; a connect that timed out is not repeated', async () => {
     const closed = new URL(await closedPortOrigin());
     const locator = fixed(`postgresql://fxpipe:secret@${closed.host}/fxpipe`);
-    const failure = await ReconnectingDb.connect('pooled', locator, (target) => openDb(target, { driver: 'pooled' }), { retries: 2, minTimeout: 10, maxTimeout: 10 }).catch((e: unknown) => e);
+    let opens = 0;
+    const open = (target: Target) => {
+      opens++;
+      return openDb(target, { driver: 'pooled' });
+    };
+    const failure = await ReconnectingDb.connect('pooled', locator, open, { retries: 2, minTimeout: 10, maxTimeout: 10 }).catch((e: unknown) => e);
+    expect(opens).toBe(3);
     expect(isConnectionError(failure)).toBe(true);
     expect((failure as Error).message).toMatch(/^cannot connect to PostgreSQL at the test database: .*ECONNREFUSED/);
     expect((failure as Error).message).not.toContain('secret');
+
+    // A server that accepts and never answers: the connect times out once, and that is final.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const hung = fixed(`postgresql://fxpipe@127.0.0.1:${(silent.address() as AddressInfo).port}/fxpipe`);
+      const timedOut = await openLocated(hung, async (target) => {
+        const client = new pg.Client({ connectionString: target.url, connectionTimeoutMillis: 300 });
+        await client.connect();
+        return new DirectDb(client);
+      }, { retries: 3, minTimeout: 10, maxTimeout: 10 }).catch((e: unknown) => e);
+      expect(isConnectionError(timedOut)).toBe(true);
+      expect(sockets).toHaveLength(1);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
   });
 
   describe('the embedded server', () => {
