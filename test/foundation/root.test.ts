@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { chownSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { arch, platform, tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/util/package-root.js';
 import { embeddedPaths, readRunning, runAs, stopEmbedded } from '../../src/warehouse/server/embedded.js';
-import { ROOT_STATE_DIR } from '../../src/warehouse/server/root-state.js';
+import { ROOT_STATE_DIR, serverDirOf } from '../../src/warehouse/server/root-state.js';
 import { finished, runCli, startCli, waitForOutput } from '../helpers/cli.js';
 
 /**
@@ -141,6 +141,30 @@ describe('as root, FXPIPE_HOME under a 0700 directory', () => {
     const movedUrl = (await runCli(['db', 'url'], { env: { FXPIPE_HOME: moved } })).stdout.trim();
     expect(await tables(movedUrl)).toContain('fact_rates_history');
   });
+
+  it("never writes through a symlink the server's user put in its directory", async (ctx) => {
+    ctx.skip(!isRoot, NOT_ROOT);
+    const { base, home } = privateHome();
+    const fxpipeHome = path.join(home, '.fxpipe');
+    removeAfterwards(base);
+    stopAfterwards(fxpipeHome);
+    mkdirSync(fxpipeHome, { mode: 0o711 });
+    const serverDir = serverDirOf(realpathSync(fxpipeHome));
+    cleanups.push(async () => rmSync(serverDir, { recursive: true, force: true }));
+    const postgres = await runAs();
+    mkdirSync(serverDir, { recursive: true, mode: 0o700 });
+    chownSync(serverDir, postgres.uid!, postgres.gid!);
+    const victim = path.join(base, 'victim');
+    writeFileSync(victim, 'precious\n', { mode: 0o600 });
+    symlinkSync(victim, path.join(serverDir, 'fxpipe-home'));
+
+    const init = await runCli(['db', 'init'], { env: { FXPIPE_HOME: fxpipeHome } });
+    expect(init.stderr).toBe('');
+    expect(init.code).toBe(0);
+    expect(readFileSync(victim, 'utf8')).toBe('precious\n');
+    expect(statSync(victim).uid).toBe(0);
+    expect(lstatSync(path.join(serverDir, 'fxpipe-home')).isFile()).toBe(true);
+  });
 });
 
 interface Done {
@@ -162,7 +186,7 @@ function sh(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, output });
+      resolve({ code, output: output.replace(/\x1b\[[0-9;]*m/g, '') }); // vitest colours even into a pipe
     });
   });
 }

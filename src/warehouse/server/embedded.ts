@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants, existsSync, lstatSync, readlinkSync } from 'node:fs';
-import { access, chmod, chown, mkdir, readdir, readFile, realpath, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, realpath, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { userInfo } from 'node:os';
 import path from 'node:path';
@@ -11,6 +11,7 @@ import pg from 'pg';
 import { usageError } from '../../errors.js';
 import { processAlive, withFileLock } from '../../util/file-lock.js';
 import { embeddedBinaries, type RunAs } from './binaries.js';
+import { createFile, ownDirectory } from './no-follow.js';
 import { prepareServerDir, searchableBy, serverDirOf } from './root-state.js';
 import { logSize, pgCtlSaid, portWasTaken, serverFailure } from './server-log.js';
 
@@ -215,35 +216,21 @@ async function initialise(paths: EmbeddedPaths): Promise<void> {
   const pwfile = path.join(serverDir, `.password.init-${process.pid}`);
   await rm(scratch, { recursive: true, force: true });
   const password = randomBytes(24).toString('base64url');
-  await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
-  await mkdir(scratch, { mode: 0o700 });
-  if (owner.uid !== undefined) {
-    await chown(pwfile, owner.uid, owner.gid ?? owner.uid);
-    await chown(scratch, owner.uid, owner.gid ?? owner.uid);
-  }
   try {
+    await createFile(pwfile, `${password}\n`, 0o600, owner);
+    await mkdir(scratch, { mode: 0o700 });
+    await ownDirectory(scratch, owner, 0o700);
     await run(
       bin.initdb,
       [`--pgdata=${scratch}`, '--auth=scram-sha-256', `--username=${EMBEDDED_USER}`, `--pwfile=${pwfile}`,
-        '--encoding=UTF8', '--no-locale', '--no-instructions'],
+        '--encoding=UTF8', '--no-locale', '--no-instructions',
+        // Loopback TCP only, no Unix socket (nothing to collide with in /tmp); written by initdb as the server's user.
+        '--set=listen_addresses=127.0.0.1', '--set=unix_socket_directories=', '--set=password_encryption=scram-sha-256'],
       { ...owner, env: { ...process.env, LC_ALL: 'C' } },
     ).catch((error: { stderr?: string }) => {
       const said = lastLine(error.stderr);
       throw usageError(`could not initialise the embedded PostgreSQL in ${scratch}: ${said}${rootHint(owner, said)}`, error);
     });
-    await writeFile(
-      path.join(scratch, 'postgresql.conf'),
-      [
-        '',
-        '# fxpipe: loopback TCP only, no Unix socket (nothing to collide with in /tmp).',
-        "listen_addresses = '127.0.0.1'",
-        "unix_socket_directories = ''",
-        "password_encryption = 'scram-sha-256'",
-        '',
-      ].join('\n'),
-      { flag: 'a' },
-    );
-    await chmod(scratch, 0o700);
     const port = await startServer({ ...paths, dataDir: scratch, logFile: path.join(scratch, 'server.log') }, owner);
     const client = new pg.Client({ host: '127.0.0.1', port, user: EMBEDDED_USER, password, database: 'postgres' });
     await client.connect();

@@ -1,5 +1,5 @@
-import { appendFile, readFile } from 'node:fs/promises';
 import { usageError } from '../../errors.js';
+import { appendFileNoFollow, readFileNoFollow } from './no-follow.js';
 
 const ALLOWED_METHODS = new Set(['scram-sha-256', 'reject']);
 const REMOTE_LINES = ['host all all 0.0.0.0/0 scram-sha-256', 'host all all ::/0 scram-sha-256'];
@@ -10,7 +10,7 @@ const REMOTE_LINES = ['host all all 0.0.0.0/0 scram-sha-256', 'host all all ::/0
  * appends the two remote lines when missing. Returns true when it changed the file.
  */
 export async function allowRemotePasswordLogins(hbaFile: string): Promise<boolean> {
-  const entries = (await readFile(hbaFile, 'utf8'))
+  const entries = (await readFileNoFollow(hbaFile))
     .split('\n')
     .map((line) => line.replace(/#.*/, '').trim())
     .filter(Boolean)
@@ -25,6 +25,6 @@ export async function allowRemotePasswordLogins(hbaFile: string): Promise<boolea
   const present = new Set(entries.map((tokens) => tokens.join(' ')));
   const missing = REMOTE_LINES.filter((line) => !present.has(line));
   if (missing.length === 0) return false;
-  await appendFile(hbaFile, ['', '# fxpipe db start --listen: any address, password (scram-sha-256) only', ...missing.map((line) => line.replaceAll(' ', '\t')), ''].join('\n'));
+  await appendFileNoFollow(hbaFile, ['', '# fxpipe db start --listen: any address, password (scram-sha-256) only', ...missing.map((line) => line.replaceAll(' ', '\t')), ''].join('\n'));
   return true;
 }

@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { RunAs } from './binaries.js';
+import { createFile, ownDirectory } from './no-follow.js';
 
 const run = promisify(execFile);
 
@@ -31,9 +32,8 @@ export function serverDirOf(realHome: string): string {
 export async function prepareServerDir(dir: string, realHome: string, owner: Required<RunAs>): Promise<void> {
   await rootStateDir();
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  await chown(dir, owner.uid, owner.gid);
-  await chmod(dir, 0o700);
-  await writeFile(path.join(dir, 'fxpipe-home'), `${realHome}\n`, { mode: 0o644 });
+  await ownDirectory(dir, owner, 0o700);
+  await createFile(path.join(dir, 'fxpipe-home'), `${realHome}\n`, 0o644);
 }
 
 /** True when owner can search (traverse into) dir, every directory above it included. */

@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 
 /** The size of logFile now (0 when missing): what a later failure's lines come after. */
@@ -48,7 +49,7 @@ export function pgCtlSaid(stderr: string | undefined): string {
 }
 
 async function readFrom(file: string, offset: number): Promise<string> {
-  const handle = await open(file, 'r').catch(() => null);
+  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW).catch(() => null);
   if (!handle) return '';
   try {
     const { size } = await handle.stat();
