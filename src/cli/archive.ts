@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { progressBar, wantsProgress } from './progress.js';
 import { Command } from 'commander';
+import { ExitCode } from '../errors.js';
 import { cutoffDay } from '../tiers/age.js';
 import type { ArchiveProgress, ArchiveResult, MonthReport } from '../tiers/archive.js';
 import { DirectDb } from '../warehouse/direct.js';
@@ -18,7 +19,7 @@ interface ArchiveFlags {
 
 export function archiveCommand(context: () => CommandContext): Command {
   return new Command('archive')
-    .description('move history months older than --older-than to Parquet (local directory or S3), verified, then drop their partitions; resumable (exit 0 done, 1 failed, 3 busy)')
+    .description('move history months older than --older-than to Parquet (local directory or S3), verified, then drop their partitions; resumable (exit 0 done, 1 failed or a month skipped, 3 busy)')
     .option('--older-than <age>', 'archive months whose last day is older than this: Nd, Nw or Nm', '90d')
     .option('--to <dest>', 'a directory or s3://bucket/prefix (default FXPIPE_HOME/archive)')
     .option('--dry-run', 'list the months that would be archived, change nothing')
@@ -51,8 +52,13 @@ export function archiveCommand(context: () => CommandContext): Command {
       for (const month of result.months.filter((m) => m.outcome === 'shadowed')) {
         process.stderr.write(`fxpipe: warning: ${month.month} is archived, yet ${month.partition} exists again with ${month.rows} rows loaded after archiving; left alone (fxpipe restore ${month.month} merges them)\n`);
       }
+      for (const month of result.months.filter((m) => m.outcome === 'skipped')) {
+        process.stderr.write(`fxpipe: warning: ${month.month} skipped, its ${month.rows} rows stay in PostgreSQL: ${month.reason}\n`);
+      }
       if (flags.json) printJson(result);
       else printSummary(result);
+      // The other months are archived; a skipped one still needs attention (its reason says why).
+      if (result.months.some((m) => m.outcome === 'skipped')) process.exitCode = ExitCode.failed;
     });
 }
 
@@ -63,7 +69,10 @@ function printSummary(r: ArchiveResult): void {
   }
   for (const m of r.months) {
     const size = m.bytes === null ? '' : `, ${formatBytes(m.bytes)} Parquet`;
-    const what = m.outcome === 'would_archive' ? 'would be archived' : m.outcome === 'shadowed' ? 'shadowed (archived, partition exists again): skipped' : `archived${m.resumed ? ' (resumed)' : ''} to ${m.uri}`;
+    const what = m.outcome === 'would_archive' ? 'would be archived'
+      : m.outcome === 'shadowed' ? 'shadowed (archived, partition exists again): skipped'
+      : m.outcome === 'skipped' ? `skipped, kept in PostgreSQL: ${m.reason}`
+      : `archived${m.resumed ? ' (resumed)' : ''} to ${m.uri}`;
     console.log(`${m.month}: ${m.rows} rows${size} ${what}`);
   }
   const months = (outcome: MonthReport['outcome']) => {
@@ -74,5 +83,6 @@ function printSummary(r: ArchiveResult): void {
     console.log(`Dry run: ${months('would_archive')} ending before ${r.cutoff} would go to ${r.dest}.`);
     return;
   }
-  console.log(`Archived ${months('archived')} ending before ${r.cutoff} to ${r.dest}: ${r.rowsArchived} rows, ${formatBytes(r.bytesArchived)}; ${r.rowsPerSecond} rows/s, ${(r.elapsedMs / 1000).toFixed(1)} s.`);
+  const skipped = r.months.some((m) => m.outcome === 'skipped') ? ` ${months('skipped')} skipped (kept in PostgreSQL, see above).` : '';
+  console.log(`Archived ${months('archived')} ending before ${r.cutoff} to ${r.dest}: ${r.rowsArchived} rows, ${formatBytes(r.bytesArchived)}; ${r.rowsPerSecond} rows/s, ${(r.elapsedMs / 1000).toFixed(1)} s.${skipped}`);
 }

@@ -25,6 +25,30 @@ export function pgArchiveRowQuery(relation: string): string {
             join dim_source s on s.source_id = h.source_id`;
 }
 
+/**
+ * What the archive's DECIMAL(38,24) columns hold exactly: at most 14 integer digits and 24 decimals. A value
+ * beyond either would fail the Parquet export, or be rounded there and fail the verification.
+ */
+const FITS_DECIMAL = (value: string) => `(${value} = round(${value}, 24) and abs(${value}) < 1e14)`;
+
+/**
+ * PostgreSQL: the relation's first value (key order) of rate, previous_rate or change_pct that DECIMAL(38,24) cannot
+ * hold exactly, with its row's codes, and how many such values the relation has; no row when every value fits.
+ */
+export function pgUnfitValueQuery(relation: string): string {
+  return `select count(*) over ()::int as n, v.column_name, v.value::text as value, b.currency_code as base, q.currency_code as quote,
+                 s.source_name as source, h.rate_timestamp
+            from ${checkedRelation(relation)} h
+           cross join lateral (values (1, 'rate', h.rate::numeric), (2, 'previous_rate', h.previous_rate::numeric), (3, 'change_pct', h.change_pct))
+                 as v(column_order, column_name, value)
+            join dim_currency b on b.currency_id = h.base_currency_id
+            join dim_currency q on q.currency_id = h.quote_currency_id
+            join dim_source s on s.source_id = h.source_id
+           where v.value is not null and not ${FITS_DECIMAL('v.value')}
+           order by ${KEY_ORDER.split(', ').map((column) => `h.${column}`).join(', ')}, v.column_order
+           limit 1`;
+}
+
 /** The CSV written by pgArchiveRowQuery, column by column, for DuckDB's read_csv. */
 const CSV_COLUMNS = `{'date_key': 'INTEGER', 'base_currency_id': 'SMALLINT', 'base_code': 'VARCHAR',
   'quote_currency_id': 'SMALLINT', 'quote_code': 'VARCHAR', 'source_id': 'SMALLINT', 'source_name': 'VARCHAR',

@@ -1,19 +1,19 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { FxpipeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { DirectDb } from '../warehouse/direct.js';
-import { acquireRunLock } from '../warehouse/run-lock.js';
+import { detachVerified, dropDetached, historyLocks, sweepDetached, type HistoryLocks } from './detach.js';
 import { Duck } from './duck.js';
-import { fingerprintDifference, parquetFingerprint, partitionFingerprint, type Fingerprint } from './fingerprint.js';
+import { fingerprintDifference, parquetFingerprint, type Fingerprint } from './fingerprint.js';
 import { monthlyPartitions, partitionRows, type MonthlyPartition } from './history-partitions.js';
 import { monthKey } from './layout.js';
 import { advanceState, manifestEntry, recordUploaded } from './manifest.js';
 import { exportPartition, writeParquet } from './month-export.js';
-import { lastDay, partitionOf, type Month } from './months.js';
+import { MonthSkipped } from './month-skip.js';
+import { lastDay, type Month } from './months.js';
 import type { ObjectStore } from './object-store.js';
-import { withTieringLock } from './tiering-lock.js';
+import { LocksBusy, withTieringLock } from './tiering-lock.js';
 
 export interface ArchiveOptions {
   store: ObjectStore;
@@ -38,9 +38,10 @@ export interface ArchiveProgress {
 /**
  * archived: the file is verified and the partition dropped (resumed: a previous, interrupted archive had
  * verified it already). would_archive: what --dry-run would do. shadowed: the month is archived, yet a
- * partition for it exists again (a load after archiving); left alone, see docs/tiering.md.
+ * partition for it exists again (a load after archiving); left alone, see docs/tiering.md. skipped: the month
+ * could not be archived exactly (reason says why) and stays in PostgreSQL; the archive went on with the others.
  */
-export type MonthOutcome = 'archived' | 'would_archive' | 'shadowed';
+export type MonthOutcome = 'archived' | 'would_archive' | 'shadowed' | 'skipped';
 
 export interface MonthReport {
   month: Month;
@@ -51,6 +52,8 @@ export interface MonthReport {
   uri: string | null;
   outcome: MonthOutcome;
   resumed: boolean;
+  /** Why a skipped month was skipped, one line; null for the other outcomes. */
+  reason: string | null;
 }
 
 export interface ArchiveResult {
@@ -69,14 +72,16 @@ interface Work {
   duck: Duck;
   dir: string;
   options: ArchiveOptions;
+  locks: HistoryLocks;
   step(month: Month, step: ArchiveStep): void;
 }
 
 /**
  * Moves every monthly partition that ended before the cutoff to the store, oldest first: export (one
  * snapshot) → Parquet → upload (manifest 'uploaded') → read back and compare fingerprints ('verified') →
- * in one transaction under the run lock, the partition checked unchanged, detached and dropped ('archived').
+ * in one transaction under the run lock, the partition checked unchanged and detached ('archived') → dropped.
  * Each step's outcome is in the manifest or the catalog, so a rerun after a kill anywhere resumes safely.
+ * A month that cannot be archived exactly is skipped with its reason; the others go on.
  */
 export async function archiveHistory(db: DirectDb, options: ArchiveOptions): Promise<ArchiveResult> {
   const t0 = performance.now();
@@ -104,7 +109,8 @@ export async function archiveHistory(db: DirectDb, options: ArchiveOptions): Pro
       rowsArchived: months.reduce((n, m) => n + (m.outcome === 'archived' ? m.rows : 0), 0),
     });
     try {
-      const work: Work = { db, duck, dir, options, step: progress };
+      await dropLeftovers(db, options.log);
+      const work: Work = { db, duck, dir, options, locks: await historyLocks(db), step: progress };
       progress(candidates[0]?.month ?? null, null);
       for (const partition of candidates) {
         const report = await archiveMonth(work, partition);
@@ -112,6 +118,7 @@ export async function archiveHistory(db: DirectDb, options: ArchiveOptions): Pro
         options.log.debug({ ...report }, 'archive month done');
         progress(partition.month, null);
       }
+      await dropLeftovers(db, options.log);
       return finish();
     } finally {
       duck.close();
@@ -123,7 +130,13 @@ export async function archiveHistory(db: DirectDb, options: ArchiveOptions): Pro
 async function plannedMonth(db: DirectDb, partition: MonthlyPartition): Promise<MonthReport> {
   const entry = await manifestEntry(db, partition.month);
   const outcome = entry?.state === 'archived' ? 'shadowed' : 'would_archive';
-  return { month: partition.month, partition: partition.name, rows: await partitionRows(db, partition), bytes: null, uri: null, outcome, resumed: false };
+  return { month: partition.month, partition: partition.name, rows: await partitionRows(db, partition), bytes: null, uri: null, outcome, resumed: false, reason: null };
+}
+
+/** Drops the detached partitions readers kept from being dropped so far; those still left wait for the next archive. */
+async function dropLeftovers(db: DirectDb, log: Logger): Promise<void> {
+  const left = await sweepDetached(db, log);
+  if (left.length) log.warn({ tables: left }, 'detached partitions of archived months not dropped yet (readers kept their locks); the next archive drops them');
 }
 
 async function archiveMonth(work: Work, partition: MonthlyPartition): Promise<MonthReport> {
@@ -132,20 +145,26 @@ async function archiveMonth(work: Work, partition: MonthlyPartition): Promise<Mo
   const entry = await manifestEntry(db, month);
   if (entry?.state === 'archived') {
     options.log.warn({ month, partition: partition.name }, 'month is archived but its partition exists again: rows were loaded after archiving; see docs/tiering.md');
-    return { month, partition: partition.name, rows: await partitionRows(db, partition), bytes: null, uri: entry.uri, outcome: 'shadowed', resumed: false };
+    return { month, partition: partition.name, rows: await partitionRows(db, partition), bytes: null, uri: entry.uri, outcome: 'shadowed', resumed: false, reason: null };
   }
-  const key = monthKey(month);
-  if (entry?.state === 'verified' && (await options.store.head(key))?.bytes === entry.bytes) {
-    if (await dropVerified(work, month, entry)) {
-      return { month, partition: partition.name, rows: entry.rows, bytes: entry.bytes, uri: entry.uri, outcome: 'archived', resumed: true };
+  try {
+    const key = monthKey(month);
+    if (entry?.state === 'verified' && (await options.store.head(key))?.bytes === entry.bytes) {
+      if (await detachAndDrop(work, month, entry)) {
+        return { month, partition: partition.name, rows: entry.rows, bytes: entry.bytes, uri: entry.uri, outcome: 'archived', resumed: true, reason: null };
+      }
+      options.log.warn({ month }, 'the partition changed since its copy was verified; archiving it again');
     }
-    options.log.warn({ month }, 'the partition changed since its copy was verified; archiving it again');
+    const copy = await storeVerifiedCopy(work, partition, key);
+    if (!(await detachAndDrop(work, month, copy))) {
+      throw new MonthSkipped(`${partition.name} changed while it was being archived (rows loaded meanwhile?); its partition is kept, rerun fxpipe archive`);
+    }
+    return { month, partition: partition.name, rows: copy.rows, bytes: copy.bytes, uri: copy.uri, outcome: 'archived', resumed: false, reason: null };
+  } catch (error) {
+    if (!(error instanceof MonthSkipped || error instanceof LocksBusy)) throw error;
+    options.log.warn({ month, partition: partition.name, reason: error.message }, 'month skipped: it stays in PostgreSQL');
+    return { month, partition: partition.name, rows: await partitionRows(db, partition), bytes: null, uri: null, outcome: 'skipped', resumed: false, reason: error.message };
   }
-  const copy = await storeVerifiedCopy(work, partition, key);
-  if (!(await dropVerified(work, month, copy))) {
-    throw new FxpipeError(`archive of ${month} stopped: ${partition.name} changed while it was being archived (rows loaded meanwhile?); its partition is kept, rerun fxpipe archive`);
-  }
-  return { month, partition: partition.name, rows: copy.rows, bytes: copy.bytes, uri: copy.uri, outcome: 'archived', resumed: false };
 }
 
 /** Export, Parquet, upload ('uploaded'), download and compare ('verified'). Returns what the manifest now holds. */
@@ -168,7 +187,7 @@ async function storeVerifiedCopy(work: Work, partition: MonthlyPartition, key: s
     const difference = fetched.bytes !== stored.bytes
       ? `${fetched.bytes} bytes instead of ${stored.bytes}`
       : fingerprintDifference(source, await parquetFingerprint(duck, readBack));
-    if (difference) throw new FxpipeError(`archive of ${month} failed verification: ${uri} holds ${difference}; the partition is kept`);
+    if (difference) throw new MonthSkipped(`its copy failed verification: ${uri} holds ${difference}; the partition is kept`);
     await advanceState(db, month, 'uploaded', 'verified');
     return { ...source, bytes: stored.bytes, uri };
   } finally {
@@ -177,20 +196,14 @@ async function storeVerifiedCopy(work: Work, partition: MonthlyPartition, key: s
 }
 
 /**
- * One transaction under the run lock: the partition, locked against writes, still has the verified
- * fingerprint → detach, drop, 'archived'. Returns false (nothing changed) when the partition differs.
+ * The partition, still equal to the verified copy, detached ('archived'), then dropped (see detach.ts). Returns
+ * false (nothing changed) when the partition differs from the copy.
  */
-function dropVerified(work: Work, month: Month, verified: Fingerprint): Promise<boolean> {
+async function detachAndDrop(work: Work, month: Month, verified: Fingerprint): Promise<boolean> {
   const { db, options } = work;
-  const partition = partitionOf(month);
   work.step(month, 'drop');
-  return db.transaction(async (tx) => {
-    await acquireRunLock(tx, options.lockWaitMs);
-    await tx.query(`lock table ${partition} in exclusive mode`);
-    if (fingerprintDifference(verified, await partitionFingerprint(tx, partition)) !== null) return false;
-    await tx.query(`alter table fact_rates_history detach partition ${partition}`);
-    await tx.query(`drop table ${partition}`);
-    await advanceState(tx, month, 'verified', 'archived');
-    return true;
-  });
+  const detached = await detachVerified(db, month, verified, work.locks, options);
+  if (detached === null) return false;
+  await dropDetached(db, detached, options.log);
+  return true;
 }

@@ -9,13 +9,13 @@ import { acquireRunLock } from '../warehouse/run-lock.js';
 import { DUCK_RESTORE_ROWS, KEY_ORDER, RESTORE_COLUMNS } from './archive-row.js';
 import { Duck, sqlPath } from './duck.js';
 import { fingerprintDifference, parquetFingerprint, stagedRowsFingerprint, type Fingerprint } from './fingerprint.js';
-import { hasPartition } from './history-partitions.js';
+import { defaultPartition, hasPartition, referencedTables } from './history-partitions.js';
 import { monthKey, splitArchiveUri } from './layout.js';
 import { advanceState, manifestEntry, type ManifestEntry } from './manifest.js';
 import { firstDay, lastDay, partitionOf, type Month } from './months.js';
 import { copyCsvToTable } from './pg-copy.js';
 import { withObjectStore } from './store-lifetime.js';
-import { withTieringLock } from './tiering-lock.js';
+import { lockInOrder, retryGivingWay, withTieringLock } from './tiering-lock.js';
 
 export interface RestoreOptions {
   month: Month;
@@ -43,8 +43,8 @@ const STAGE = 'restore_stage';
 
 /**
  * Brings an archived month back into PostgreSQL: the file is downloaded and must match the manifest's
- * fingerprint; then, in one transaction under the run lock, the month's partition is ensured, the rows
- * are COPYed into a staging table and inserted (a key already present is kept), and the partition's rows
+ * fingerprint; its rows are COPYed into a staging table; then, in one transaction under the run lock, the
+ * month's partition is ensured, the rows inserted (a key already present is kept), and the partition's rows
  * with the archived keys must have the manifest's fingerprint again before the manifest says 'restored'.
  */
 export async function restoreMonth(db: DirectDb, options: RestoreOptions): Promise<RestoreResult> {
@@ -70,7 +70,7 @@ export async function restoreMonth(db: DirectDb, options: RestoreOptions): Promi
         const difference = fingerprintDifference(entry, await parquetFingerprint(duck, parquet));
         if (difference) throw new FxpipeError(`cannot restore ${month}: ${store.uri(key)} holds ${difference} (the manifest's fingerprint)`);
         await duck.run(`copy (${DUCK_RESTORE_ROWS}) to ${sqlPath(csv)} (format csv, header false)`, [parquet]);
-        const inserted = await loadVerified(db, entry, csv, options.lockWaitMs);
+        const inserted = await loadVerified(db, entry, csv, options);
         options.log.debug({ month, rows: entry.rows, inserted }, 'restore done');
         return { ...done('restored', inserted), uri: store.uri(key) };
       });
@@ -81,33 +81,52 @@ export async function restoreMonth(db: DirectDb, options: RestoreOptions): Promi
   });
 }
 
-/** One transaction: partition, COPY into staging, insert, fingerprint check, manifest 'restored'. Returns rows inserted. */
-function loadVerified(db: DirectDb, entry: ManifestEntry, csv: string, lockWaitMs: number): Promise<number> {
+/**
+ * The rows COPYed into a staging table first (no lock on the history), then one transaction: partition, insert,
+ * fingerprint check, manifest 'restored'. Attaching the partition locks the default partition ACCESS EXCLUSIVE,
+ * which readers wait for: those locks are taken first, in fx_ensure_partitions's order, in a bounded lock phase
+ * (tiering-lock.ts), and the transaction is retried when it gives way. Returns rows inserted.
+ */
+async function loadVerified(db: DirectDb, entry: ManifestEntry, csv: string, options: RestoreOptions): Promise<number> {
   const { month } = entry;
   const partition = partitionOf(month);
-  return db.transaction(async (tx) => {
-    await acquireRunLock(tx, lockWaitMs);
-    await ensurePartitions(tx, firstDay(month), lastDay(month));
-    await tx.query(
-      `create temp table ${STAGE} (
-         date_key integer not null, base_currency_id smallint not null, quote_currency_id smallint not null, source_id smallint not null,
-         rate_timestamp timestamptz not null, rate numeric not null, previous_rate numeric, change_pct numeric, flags text not null,
-         extraction_id uuid, run_id uuid, loaded_at timestamptz not null, change_id bigint not null
-       ) on commit drop`,
-    );
+  await db.query(
+    `create temp table ${STAGE} (
+       date_key integer not null, base_currency_id smallint not null, quote_currency_id smallint not null, source_id smallint not null,
+       rate_timestamp timestamptz not null, rate numeric not null, previous_rate numeric, change_pct numeric, flags text not null,
+       extraction_id uuid, run_id uuid, loaded_at timestamptz not null, change_id bigint not null
+     )`,
+  );
+  try {
     await copyCsvToTable(db.client, `${STAGE} (${RESTORE_COLUMNS.join(', ')})`, csv);
-    const inserted = await db.client.query(
-      `insert into fact_rates_history (${RESTORE_COLUMNS.join(', ')})
-       select ${RESTORE_COLUMNS.map((column) => (column === 'flags' ? 'array(select json_array_elements_text(flags::json))' : column)).join(', ')}
-         from ${STAGE} order by ${KEY_ORDER}
-       on conflict do nothing`,
+    const defaultTable = await defaultPartition(db);
+    const referenced = await referencedTables(db, 'fact_rates_history');
+    return await retryGivingWay(`restore ${month} into ${partition}`, options.log, () =>
+      db.transaction(async (tx) => {
+        await acquireRunLock(tx, options.lockWaitMs);
+        await lockInOrder(tx, [
+          { statement: 'select fx_lock_calendar()' },
+          { tables: ['fact_rates_history'], mode: 'share update exclusive', only: true },
+          { tables: defaultTable ? [defaultTable] : [], mode: 'access exclusive' },
+          { tables: referenced, mode: 'share row exclusive' },
+        ]);
+        await ensurePartitions(tx, firstDay(month), lastDay(month));
+        const inserted = await db.client.query(
+          `insert into fact_rates_history (${RESTORE_COLUMNS.join(', ')})
+           select ${RESTORE_COLUMNS.map((column) => (column === 'flags' ? 'array(select json_array_elements_text(flags::json))' : column)).join(', ')}
+             from ${STAGE} order by ${KEY_ORDER}
+           on conflict do nothing`,
+        );
+        const restored: Fingerprint = await stagedRowsFingerprint(tx, partition, STAGE);
+        const difference = fingerprintDifference(entry, restored);
+        if (difference) {
+          throw new FxpipeError(`cannot restore ${month}: after loading, ${partition} holds ${difference} for the archived keys (rows loaded after archiving differ from the archive?); nothing was changed`);
+        }
+        await advanceState(tx, month, entry.state, 'restored');
+        return inserted.rowCount ?? 0;
+      }),
     );
-    const restored: Fingerprint = await stagedRowsFingerprint(tx, partition, STAGE);
-    const difference = fingerprintDifference(entry, restored);
-    if (difference) {
-      throw new FxpipeError(`cannot restore ${month}: after loading, ${partition} holds ${difference} for the archived keys (rows loaded after archiving differ from the archive?); nothing was changed`);
-    }
-    await advanceState(tx, month, entry.state, 'restored');
-    return inserted.rowCount ?? 0;
-  });
+  } finally {
+    await db.query(`drop table if exists ${STAGE}`).catch(() => undefined);
+  }
 }

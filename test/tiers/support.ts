@@ -139,7 +139,12 @@ export async function invariantAnswers(cli: Warehouse['cli']): Promise<string[]>
  * A test-only pause inside the archive: a trigger on archive_manifest (test-created) waits on an advisory
  * lock this session holds, at the statement given by `when`. waitForPause returns the paused backend's pid.
  */
-export async function pauseOnManifest(url: string, timing: 'before insert' | 'before update', when: string): Promise<{ waitForPause(): Promise<number>; terminate(pid: number): Promise<void>; remove(): Promise<void> }> {
+export async function pauseOnManifest(url: string, timing: 'before insert' | 'before update', when: string): Promise<{
+  waitForPause(): Promise<number>;
+  terminate(pid: number): Promise<void>;
+  release(): Promise<void>;
+  remove(): Promise<void>;
+}> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   await client.query(`create or replace function test_pause() returns trigger language plpgsql as $$
@@ -166,9 +171,14 @@ export async function pauseOnManifest(url: string, timing: 'before insert' | 'be
       }
       throw new Error(`backend ${pid} did not end`);
     },
+    /** Lets the paused statement (and any later one) go on; the trigger stays until remove(). */
+    async release() {
+      await client.query('select pg_advisory_unlock_all()');
+    },
     async remove() {
+      // Unlocked first: a statement still paused holds archive_manifest, which dropping the trigger waits for.
+      await client.query('select pg_advisory_unlock_all()');
       await client.query('drop trigger test_pause on archive_manifest');
-      await client.query('select pg_advisory_unlock(4242)');
       await client.end();
     },
   };
