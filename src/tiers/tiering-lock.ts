@@ -69,7 +69,7 @@ export async function lockInOrder(tx: Db, steps: readonly LockStep[]): Promise<v
   }
 }
 
-/** How often a transaction that gave way is tried again: about 20 s of backoff in all. */
+/** How often a transaction that gave way is tried again: 10 attempts over 20 to 40 s of backoff. */
 export const RETRIES = 9;
 const BACKOFF = { minTimeout: 100, maxTimeout: 4000, factor: 2, randomize: true } as const;
 
