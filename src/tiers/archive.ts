@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { oneLine } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { DirectDb } from '../warehouse/direct.js';
 import { detachVerified, dropDetached, historyLocks, sweepDetached, type HistoryLocks } from './detach.js';
@@ -186,12 +187,21 @@ async function storeVerifiedCopy(work: Work, partition: MonthlyPartition, key: s
     const fetched = await options.store.get(key, readBack);
     const difference = fetched.bytes !== stored.bytes
       ? `${fetched.bytes} bytes instead of ${stored.bytes}`
-      : fingerprintDifference(source, await parquetFingerprint(duck, readBack));
+      : fingerprintDifference(source, await readBackFingerprint(duck, readBack, uri));
     if (difference) throw new MonthSkipped(`its copy failed verification: ${uri} holds ${difference}; the partition is kept`);
     await advanceState(db, month, 'uploaded', 'verified');
     return { ...source, bytes: stored.bytes, uri };
   } finally {
     await Promise.all([csv, parquet, readBack].map((file) => rm(file, { force: true })));
+  }
+}
+
+/** The fingerprint of the copy read back; MonthSkipped when DuckDB cannot read it (it is no Parquet file of ours). */
+async function readBackFingerprint(duck: Duck, file: string, uri: string): Promise<Fingerprint> {
+  try {
+    return await parquetFingerprint(duck, file);
+  } catch (error) {
+    throw new MonthSkipped(`its copy failed verification: ${uri} cannot be read back (${oneLine(error)}); the partition is kept`, error);
   }
 }
 
