@@ -15,6 +15,7 @@ import { loadRates, type LoadCounts, type PairMove } from './warehouse/loader.js
 import { ensureUpcomingPartitions } from './warehouse/partitions.js';
 import { recentHistory } from './warehouse/recent-history.js';
 import { storeRejects } from './warehouse/rejected.js';
+import { isConnectionError } from './warehouse/reconnect.js';
 import { holdRunLock } from './warehouse/run-lock.js';
 import { finishRun, markInterruptedRuns, startRun, recordFailedRun, type RunKind, type RunStatus } from './warehouse/runs.js';
 import { checkAsOf } from './transform/as-of.js';
@@ -143,10 +144,12 @@ export async function runPipeline(db: Db, options: PipelineOptions): Promise<Run
     if (error instanceof DryRunRollback) return error.result;
     if (error instanceof FxpipeError) throw error;
     const cause = error instanceof DatabaseFailure ? error.error : error;
-    const message = oneLine(cause);
-    log.error({ err: message }, 'run failed: database error; its load rolled back');
-    if (!options.dryRun) await recordFailedRun(db, runId, options.kind, started, clock(), `database error: ${message}`).catch(() => undefined);
-    throw new FxpipeError(`run ${runId} failed: database error: ${message}`, { cause });
+    // PostgreSQL's errors carry a severity; a lost connection has none but is the database's too.
+    const what = (cause as { severity?: unknown } | null)?.severity !== undefined || isConnectionError(cause) ? 'database error: ' : '';
+    const message = `${what}${oneLine(cause)}`;
+    log.error({ err: message }, 'run failed; its load rolled back');
+    if (!options.dryRun) await recordFailedRun(db, runId, options.kind, started, clock(), message).catch(() => undefined);
+    throw new FxpipeError(`run ${runId} failed: ${message}`, { cause });
   } finally {
     await lock.release();
   }

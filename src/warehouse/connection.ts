@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import { usageError } from '../errors.js';
 import { redactUrl } from '../util/secrets.js';
 import type { Db, Driver } from './db.js';
-import { DirectDb } from './direct.js';
+import { connectDirect } from './direct.js';
 import { PooledDb } from './pooled.js';
 import { ensureEmbedded } from './server/embedded.js';
 
@@ -40,15 +40,9 @@ export async function openDb(target: Target, options: OpenOptions = {}): Promise
   };
   let db: Db;
   if ((options.driver ?? 'direct') === 'direct') {
-    const client = new pg.Client(settings);
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-    } catch (error) {
-      await client.end().catch(() => undefined);
+    db = await connectDirect(settings).catch((error: unknown) => {
       throw connectError(target, error);
-    }
-    db = new DirectDb(client, settings);
+    });
   } else {
     const pool = new pg.Pool({ ...settings, max: options.poolSize ?? 10 });
     pool.on('error', () => undefined);
