@@ -75,6 +75,13 @@ describe('ecbPublicationTime', () => {
     expect(ecbPublicationTime('2025-10-26').toISOString()).toBe('2025-10-26T15:00:00.000Z');
   });
 
+  it('is 14:30 in Frankfurt before 2016-07-01, when the ECB published after its 14:15 concertation', () => {
+    expect(ecbPublicationTime('1999-01-04').toISOString()).toBe('1999-01-04T13:30:00.000Z');
+    expect(ecbPublicationTime('2005-07-21').toISOString()).toBe('2005-07-21T12:30:00.000Z');
+    expect(ecbPublicationTime('2016-06-30').toISOString()).toBe('2016-06-30T12:30:00.000Z');
+    expect(ecbPublicationTime('2016-07-01').toISOString()).toBe('2016-07-01T14:00:00.000Z');
+  });
+
   it('refuses what is not a calendar date', () => {
     expect(() => ecbPublicationTime('2025-02-30')).toThrow(RangeError);
     expect(() => ecbPublicationTime('09.05.2025')).toThrow('not a calendar date: "09.05.2025"');
