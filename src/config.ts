@@ -90,9 +90,9 @@ export const settings = {
   },
   changeThresholdPct: {
     env: 'FXPIPE_CHANGE_THRESHOLD_PCT',
-    schema: number(0, 100, 'a percentage').default(0.01),
+    schema: number(0, 100, 'a percentage').default(0),
     secret: false,
-    describe: 'history stores a rate only when it moved more than this % (0 stores every observation)',
+    describe: 'history stores a rate only when it moved more than this % from the last stored one (0: every value that differs; exact repeats are never stored twice)',
   },
   asOfSkewMinutes: {
     env: 'FXPIPE_AS_OF_SKEW_MINUTES',

@@ -35,7 +35,7 @@ export function backfillCommand(context: () => CommandContext): Command {
     .requiredOption('--to <date>', 'last day, YYYY-MM-DD (a day after today means today)')
     .addOption(new Option('--source <name>', "Frankfurter's time series, or the ECB's historical file").choices([...INPUTS]).default('frankfurter'))
     .option('--file <path>', 'ecb-csv: a local eurofxref-hist.csv or eurofxref-hist.zip (default: download it from FXPIPE_ECB_URL or the ECB)')
-    .option('--change-threshold <pct>', 'store history only for moves beyond this % (default FXPIPE_CHANGE_THRESHOLD_PCT or 0.01; 0 stores every observation)')
+    .option('--change-threshold <pct>', 'store history only for moves beyond this % (default FXPIPE_CHANGE_THRESHOLD_PCT or 0: every value that differs from the last stored one)')
     .option('--json', 'print the result as one JSON object')
     .action(async (flags: BackfillFlags) => {
       const range = parseRange(flags.from, flags.to);

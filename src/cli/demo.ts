@@ -57,6 +57,11 @@ function printReport(summary: Awaited<ReturnType<typeof runDemo>>, report: DemoR
     `Ran ${summary.runs} runs from ${summary.firstRun.slice(0, 16)}Z to ${summary.lastRun.slice(0, 16)}Z in ${(summary.elapsedMs / 1000).toFixed(1)} s: ` +
       `${s.loaded ?? 0} loaded, ${s.unchanged ?? 0} unchanged (open-er-api publishes once a day), ${s.failed ?? 0} failed.`,
   );
+  const { offered, stored } = summary.observations;
+  console.log(
+    `Change rule: ${stored} of ${offered} observations stored; ${offered - stored} skipped as exact repeats ` +
+      `(${offered === 0 ? 0 : (((offered - stored) / offered) * 100).toFixed(1)}%): every published value stays recoverable.`,
+  );
   console.log(`Primary outage from ${summary.outage.from.slice(0, 16)}Z: ${summary.failoverRuns} runs failed over to the next source.`);
   console.log(
     `Warehouse: ${report.historyRows} history rows in ${report.partitions.length} monthly partition${report.partitions.length === 1 ? "" : "s"}, ${report.currencies} currencies ` +

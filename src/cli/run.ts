@@ -26,7 +26,7 @@ export function runCommand(context: () => CommandContext): Command {
     .option('--no-verify', 'do not extract the other sources as references')
     .option('--dry-run', 'do everything, then roll back: nothing is stored')
     .option('--json', 'print the result as one JSON object')
-    .option('--change-threshold <pct>', 'store history only for moves beyond this % (default FXPIPE_CHANGE_THRESHOLD_PCT or 0.01)')
+    .option('--change-threshold <pct>', 'store history only for moves beyond this % (default FXPIPE_CHANGE_THRESHOLD_PCT or 0: every value that differs from the last stored one)')
     .addOption(new Option('--kind <kind>', 'how the run is recorded').choices(['manual', 'scheduled']).default('manual'))
     .action(async (flags: RunFlags) => {
       const ctx = context();

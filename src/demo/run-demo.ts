@@ -33,6 +33,8 @@ export interface DemoSummary {
   runs: number;
   byStatus: Record<string, number>;
   failoverRuns: number;
+  /** Values the runs offered the history (every delivering source), and how many the change rule stored. */
+  observations: { offered: number; stored: number };
   outage: { from: string; runs: number };
   corruptedAt: string;
   firstRun: string;
@@ -62,6 +64,8 @@ export async function runDemo(db: Db, options: DemoOptions): Promise<DemoSummary
   const breakers = new SourceBreakers({ ...defaultBreakerOptions, resetTimeoutMs: 1 });
   const byStatus: Record<string, number> = {};
   let failoverRuns = 0;
+  let offered = 0;
+  let stored = 0;
   try {
     for (let slot = 0; slot < slots; slot++) {
       const slotStart = new Date(first.getTime() + slot * SLOT_HOURS * 3_600_000);
@@ -77,7 +81,7 @@ export async function runDemo(db: Db, options: DemoOptions): Promise<DemoSummary
         sources: DEMO_SOURCES,
         verify: true,
         dryRun: false,
-        changeThresholdPct: 0.01,
+        changeThresholdPct: 0,
         deviationTolerancePct: 0.5,
         zScoreThreshold: 4,
         lockWaitMs: 5000,
@@ -89,6 +93,10 @@ export async function runDemo(db: Db, options: DemoOptions): Promise<DemoSummary
       });
       byStatus[result.status] = (byStatus[result.status] ?? 0) + 1;
       if (result.failover) failoverRuns++;
+      for (const s of result.sources.filter((o) => o.status === 'ok')) {
+        offered += s.loaded + s.unchanged;
+        stored += s.loaded;
+      }
       options.onProgress?.({ runsDone: slot + 1, runsTotal: slots, slot: `${slotStart.toISOString().slice(0, 13).replace('T', ' ')}h`, status: result.status });
     }
   } finally {
@@ -99,6 +107,7 @@ export async function runDemo(db: Db, options: DemoOptions): Promise<DemoSummary
     runs: slots,
     byStatus,
     failoverRuns,
+    observations: { offered, stored },
     outage: { from: new Date(first.getTime() + outageStart * SLOT_HOURS * 3_600_000).toISOString(), runs: outageRuns },
     corruptedAt: new Date(first.getTime() + corruptSlot * SLOT_HOURS * 3_600_000).toISOString(),
     firstRun: first.toISOString(),

@@ -1,10 +1,11 @@
 import { RateDecimal } from '../transform/decimal.js';
+import { decideChange, percentChange, type ChangeReason } from '../transform/change-filter.js';
 import type { Rate } from '../transform/normalize.js';
 import type { Db } from './db.js';
 import { upsertCurrencies } from './dimensions.js';
 import { ensurePartitions } from './partitions.js';
 
-export type ChangeReason = 'initial' | 'moved' | 'below_threshold' | 'unchanged';
+export type { ChangeReason } from '../transform/change-filter.js';
 
 export interface LoadInput {
   runId: string;
@@ -15,7 +16,7 @@ export interface LoadInput {
   rates: Rate[];
   /** Soft-check flags per quote (zscore, reference_deviation); loaded, and shown on the facts. */
   flags: Map<string, string[]>;
-  /** History gets a row only when |move| from the last stored rate exceeds this; 0 stores every new observation. */
+  /** History gets a row only when |move| from the last stored rate exceeds this; 0: every value that differs from it. */
   changeThresholdPct: number;
   /** The run's clock (simulated in the demo). */
   now: Date;
@@ -96,13 +97,9 @@ export async function loadRates(db: Db, input: LoadInput): Promise<LoadCounts> {
     const previous = state?.current_rate ?? null;
     const changeVsPrevious = previous ? percentChange(new RateDecimal(previous), value) : null;
     const lastStored = state?.last_stored_rate ?? null;
-    const changeVsStored = lastStored ? percentChange(new RateDecimal(lastStored), value) : null;
-    let reason: ChangeReason;
-    if (lastStored === null) reason = 'initial';
-    else if (input.changeThresholdPct === 0 || changeVsStored!.abs().gt(threshold)) reason = 'moved';
-    else reason = 'below_threshold';
+    const { reason, kept, changePct: changeVsStored } = decideChange(lastStored, rate.value, threshold);
     if (!seen) current.push({ quote, rate: rate.value, previous, changePct: changeVsPrevious?.toFixed(8) ?? null, reason, flags });
-    if (reason === 'below_threshold') {
+    if (!kept) {
       unchanged++;
     } else {
       history.push({ quote, rate: rate.value, previous: lastStored, changePct: changeVsStored?.toFixed(8) ?? null, flags });
@@ -143,8 +140,4 @@ export async function loadRates(db: Db, input: LoadInput): Promise<LoadCounts> {
     unchanged += history.length - loaded;
   }
   return { loaded, unchanged, updated: current.length + loaded, moves };
-}
-
-function percentChange(from: RateDecimal, to: RateDecimal): RateDecimal {
-  return to.minus(from).div(from).times(100);
 }

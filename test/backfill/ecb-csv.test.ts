@@ -10,7 +10,7 @@ import { initWarehouse } from '../../src/warehouse/init.js';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, scratchDir, type TestDatabase } from '../helpers/database.js';
 import { count } from '../helpers/pipeline.js';
-import { FIXTURE_CSV, fixtureText, historyContents, readEcbFile, threeYearCsv, writeZip } from './support.js';
+import { exactRepeats, FIXTURE_CSV, fixtureText, historyContents, readEcbFile, threeYearCsv, writeZip } from './support.js';
 
 describe('fxpipe backfill --source ecb-csv', () => {
   const databases: TestDatabase[] = [];
@@ -51,15 +51,23 @@ describe('fxpipe backfill --source ecb-csv', () => {
     const result = JSON.parse(first.stdout);
     const file = readEcbFile(fixtureText());
     const values = file.days.reduce((n, day) => n + day.values.size, 0);
-    expect(result).toMatchObject({ status: 'loaded', source: 'ecb', changeThresholdPct: 0, counts: { chunksLoaded: 1, chunksSkipped: 0, read: values, loaded: values, unchanged: 0, rejected: 0 } });
+    // Exact repeats of a pair's previous value are the only values not stored (the change rule).
+    const repeats = exactRepeats(file);
+    expect(repeats.size).toBeGreaterThan(0);
+    const kept = values - repeats.size;
+    expect(result).toMatchObject({ status: 'loaded', source: 'ecb', changeThresholdPct: 0, counts: { chunksLoaded: 1, chunksSkipped: 0, read: values, loaded: kept, unchanged: repeats.size, rejected: 0 } });
 
     const stored = await storedRates(db);
-    expect(stored.size).toBe(values); // each day: USD becomes USD→EUR, every other value USD→X
+    expect(stored.size).toBe(kept); // each day: USD becomes USD→EUR, every other value USD→X
     for (const { date, values: eur } of file.days) {
       const eurUsd = Number(eur.get('USD'));
       for (const [code, value] of eur) {
         const expected = code === 'USD' ? 1 / eurUsd : Number(value) / eurUsd;
         const rate = stored.get(`${date} ${code === 'USD' ? 'EUR' : code}`);
+        if (repeats.has(`${date} ${code === 'USD' ? 'EUR' : code}`)) {
+          expect(rate, `${date} ${code} repeats its previous value`).toBeUndefined();
+          continue;
+        }
         expect(rate, `${date} ${code}`).toBeDefined();
         expect(Math.abs(Number(rate) / expected - 1), `${date} ${code}: ${rate} vs ${expected}`).toBeLessThan(5e-11);
       }
@@ -73,9 +81,9 @@ describe('fxpipe backfill --source ecb-csv', () => {
     expect(await count(db, 'select * from fact_rates_history_default')).toBe(0);
     // The newest day is the current rate of each pair; the views see the history.
     expect(await count(db, `select * from vw_rates_latest where source_name = 'ecb' and rate_timestamp = $1`, [ecbPublicationTime('2024-12-31')])).toBe(30);
-    expect(await count(db, `select * from vw_rates_daily_agg where source_name = 'ecb'`)).toBe(values);
+    expect(await count(db, `select * from vw_rates_daily_agg where source_name = 'ecb'`)).toBe(kept);
     const [run] = await db.query(`select kind, status, extracted_count, loaded_count from pipeline_runs`);
-    expect(run).toEqual({ kind: 'backfill', status: 'loaded', extracted_count: values, loaded_count: values });
+    expect(run).toEqual({ kind: 'backfill', status: 'loaded', extracted_count: values, loaded_count: kept });
 
     const before = await historyContents(db, 'ecb');
     const second = await backfill(['--file', FIXTURE_CSV, '--from', '2024-01-01', '--to', '2024-12-31', '--change-threshold', '0']);
@@ -95,7 +103,7 @@ describe('fxpipe backfill --source ecb-csv', () => {
     const reference = await fresh();
     await reference.backfill(['--file', FIXTURE_CSV, '--from', '2024-01-01', '--to', '2024-12-31', '--change-threshold', '0']);
     const loaded = await historyContents(db, 'ecb');
-    expect(loaded.length).toBe(7680);
+    expect(loaded.length).toBe(7680 - exactRepeats(readEcbFile(fixtureText())).size);
     expect(loaded).toEqual(await historyContents(reference.db, 'ecb'));
     const [bronze] = await db.query<{ raw_text: string; request_url: string }>('select raw_text, request_url from bronze_extraction');
     expect(bronze?.request_url).toBe(zip);

@@ -33,6 +33,27 @@ export function readEcbFile(text: string): EcbFile {
 export const fixtureText = () => readFileSync(FIXTURE_CSV, 'utf8');
 
 /**
+ * The (day, USD-based code) whose rebased value repeats the pair's previous published one exactly, found from
+ * the file's text alone: EUR→X and EUR→USD both as on the pair's previous day (for EUR, EUR→USD alone).
+ * The change rule stores none of them.
+ */
+export function exactRepeats(file: EcbFile): Set<string> {
+  const repeats = new Set<string>();
+  const last = new Map<string, string>();
+  for (const { date, values } of [...file.days].reverse()) {
+    const usd = values.get('USD');
+    if (usd === undefined) continue;
+    for (const [code, value] of values) {
+      const pair = code === 'USD' ? 'EUR' : code;
+      const seen = code === 'USD' ? usd : `${value}/${usd}`;
+      if (last.get(pair) === seen) repeats.add(`${date} ${pair}`);
+      last.set(pair, seen);
+    }
+  }
+  return repeats;
+}
+
+/**
  * The 2024 fixture's lines moved to another year with slightly different values (same decimals, N/A kept;
  * 29 February dropped in a common year), optionally giving a currency values that year (a discontinued one).
  */

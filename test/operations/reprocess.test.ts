@@ -33,9 +33,10 @@ describe('reprocess', () => {
     expect(replay.status).toBe('loaded');
     expect(replay.counts.loaded).toBeGreaterThan(0);
     expect(await count(h!.db, 'select * from fact_rates_history')).toBe(history + replay.counts.loaded);
-    // The pegged currencies never moved: with threshold 0 each observation is now stored.
+    // The moves within 0.01 % are now stored; a pegged currency never moved, and an exact repeat is never stored twice.
     expect(await count(h!.db, `select * from fact_rates_history h join dim_currency q on q.currency_id = h.quote_currency_id
-                               join dim_source s using (source_id) where q.currency_code = 'AED' and s.source_name = 'open-er-api'`)).toBe(5);
+                               join dim_source s using (source_id) where q.currency_code = 'AED' and s.source_name = 'open-er-api'`)).toBe(1);
+    expect(await count(h!.db, `select * from fact_rates_history where change_pct = 0`)).toBe(0);
     expect(await count(h!.db, 'select * from rejected_rates')).toBe(rejects);
     expect(await h!.db.query('select * from fact_rates_current order by 1, 2, 3')).toEqual(current);
 

@@ -77,7 +77,7 @@ describe('a pipeline run', () => {
     expect(await count(h.db, `select * from pipeline_runs where status = 'unchanged'`)).toBe(1);
   });
 
-  it('stores history only for moves beyond the change threshold; 0 stores every observation', async () => {
+  it('stores history only for moves beyond the change threshold; 0 stores every value that differs, never an exact repeat', async () => {
     h = await harness();
     await h.run();
     h.clock.advanceHours(24);
@@ -86,7 +86,7 @@ describe('a pipeline run', () => {
     const pegged = await h.db.query<{ change_reason: string }>(
       `select change_reason from fact_rates_current f join dim_currency q on q.currency_id = f.quote_currency_id
         join dim_source s using (source_id) where q.currency_code = 'AED' and s.source_name = 'open-er-api'`);
-    expect(pegged[0]?.change_reason).toBe('below_threshold');
+    expect(pegged[0]?.change_reason).toBe('unchanged'); // pegged to USD: an exact repeat
     const primary = next.sources[0]!;
     expect(primary.loaded + primary.unchanged).toBe(primary.extracted - 1); // USD/USD is not stored
     expect(primary.unchanged).toBeGreaterThan(0);
@@ -95,7 +95,17 @@ describe('a pipeline run', () => {
 
     h.clock.advanceHours(24);
     const all = await h.run({ changeThresholdPct: 0 });
-    expect(all.sources[0]!.loaded).toBe(all.sources[0]!.extracted - 1);
+    // The oracle, from the provider's three payloads: a pair's last stored value is the second payload's when it
+    // moved more than 0.01 % from the first, else the first's; the third stores every value that differs from it.
+    const payloads = (await h.db.query<{ rates: Record<string, number> }>(
+      `select raw_json->'rates' as rates from bronze_extraction where source_name = 'open-er-api' order by extracted_at`)).map((p) => p.rates);
+    expect(payloads).toHaveLength(3);
+    const [first, second, third] = payloads as [Record<string, number>, Record<string, number>, Record<string, number>];
+    const codes = Object.keys(third).filter((code) => code !== 'USD');
+    const lastStored = (code: string) => (Math.abs(second[code]! / first[code]! - 1) * 100 > 0.01 ? second[code] : first[code]);
+    const differing = codes.filter((code) => third[code] !== lastStored(code));
+    expect(differing.length).toBeLessThan(codes.length); // the pegged ones repeat
+    expect(all.sources[0]).toMatchObject({ loaded: differing.length, unchanged: codes.length - differing.length });
   });
 
   it('fails over to the next source when the primary is down, and says so', async () => {
