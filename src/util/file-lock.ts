@@ -1,5 +1,6 @@
 import { open, readFile, rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { oneLine, usageError } from '../errors.js';
 
 /** True when a process with this pid exists (signal 0 probes without signalling). */
 export function processAlive(pid: number): boolean {
@@ -21,11 +22,19 @@ export async function withFileLock<T>(lockPath: string, timeoutMs: number, fn: (
   for (;;) {
     try {
       const handle = await open(lockPath, 'wx', 0o600);
-      await handle.writeFile(String(process.pid));
-      await handle.close();
+      try {
+        await handle.writeFile(String(process.pid));
+      } catch (error) {
+        // A full disk: the empty file would read as a lock left by a kill.
+        await rm(lockPath, { force: true });
+        throw error;
+      } finally {
+        await handle.close();
+      }
       break;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') throw usageError(`cannot write the lock file ${lockPath}: ${oneLine(error)}`, error);
       const owner = Number.parseInt(await readFile(lockPath, 'utf8').catch(() => ''), 10);
       if (Number.isNaN(owner)) {
         // Created but not yet written by its owner, or left empty by a kill: give the owner a moment.
