@@ -360,7 +360,8 @@ describe('reader roles, injection and secrets', () => {
       return row;
     };
 
-    it('role names that are not plain lower-case identifiers are rejected before any SQL', async () => {
+    // 16 CLI processes: 29 s on an idle 2-core machine.
+    it('role names that are not plain lower-case identifiers are rejected before any SQL', { timeout: 180_000 }, async () => {
       const before = await intact();
       for (const name of ['x; drop table dim_currency', '"x"', 'Reader', 'a'.repeat(64), "x'--", 'pg_reader', 'public', '1abc']) {
         for (const command of ['grant-reader', 'revoke-reader']) {
