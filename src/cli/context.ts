@@ -18,11 +18,14 @@ export interface CommandContext {
 export function createContext(globals: { verbose?: boolean; quiet?: boolean } = {}): CommandContext {
   const config = loadConfig();
   const level = globals.verbose ? 'debug' : globals.quiet ? 'error' : config.logLevel;
-  const log = createLogger(level);
+  let log: Logger | undefined;
   const locator = new DatabaseLocator(() => resolveTarget(config));
   return {
     config,
-    log,
+    // Made when first used: a command that never logs (`fxpipe query`) does not load pino.
+    get log() {
+      return (log ??= createLogger(level));
+    },
     locator,
     target: () => locator.current(),
     async withDb(fn, options = {}) {

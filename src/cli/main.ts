@@ -1,18 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode, FxpipeError, oneLine } from '../errors.js';
 import { createContext, type CommandContext } from './context.js';
-import { dbCommand } from './db.js';
-import { runCommand } from './run.js';
-import { demoCommand } from './demo.js';
-import { statusCommand } from './status.js';
-import { scheduleCommand } from './schedule.js';
-import { reprocessCommand } from './reprocess.js';
-import { backfillCommand } from './backfill.js';
-import { archiveCommand } from './archive.js';
-import { restoreCommand } from './restore.js';
-import { queryCommand } from './query.js';
-import { adviseCommand } from './advise.js';
-import { serveCommand } from './serve.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../util/package-root.js';
@@ -22,7 +10,32 @@ const version = (JSON.parse(readFileSync(path.join(packageRoot, 'package.json'),
 /** commander's own errors ("error: unknown option …") as fxpipe's one-line errors. */
 const writeErr = (text: string) => process.stderr.write(text.startsWith('error:') ? `fxpipe: ${text}` : text);
 
-export function buildProgram(): Command {
+type CommandFactory = (context: () => CommandContext) => Command;
+
+/**
+ * Every command, in the order help lists them, with the module that defines it. Only the module of the command being
+ * run is loaded (each pulls in what it needs: DuckDB, the S3 client, the HTTP server…), every one of them for help
+ * and unknown commands.
+ */
+const COMMANDS: [name: string, load: () => Promise<CommandFactory>][] = [
+  ['db', async () => (await import('./db.js')).dbCommand],
+  ['run', async () => (await import('./run.js')).runCommand],
+  ['demo', async () => (await import('./demo.js')).demoCommand],
+  ['status', async () => (await import('./status.js')).statusCommand],
+  ['schedule', async () => (await import('./schedule.js')).scheduleCommand],
+  ['reprocess', async () => (await import('./reprocess.js')).reprocessCommand],
+  ['backfill', async () => (await import('./backfill.js')).backfillCommand],
+  ['archive', async () => (await import('./archive.js')).archiveCommand],
+  ['restore', async () => (await import('./restore.js')).restoreCommand],
+  ['query', async () => (await import('./query.js')).queryCommand],
+  ['advise', async () => (await import('./advise.js')).adviseCommand],
+  ['serve', async () => (await import('./serve.js')).serveCommand],
+];
+
+/** The command argv names: the first argument after the global options, which take no value. */
+const commandWord = (argv: string[]) => argv.slice(2).find((arg) => !arg.startsWith('-'));
+
+export async function buildProgram(argv: string[] = []): Promise<Command> {
   const program = new Command('fxpipe')
     .description('Keeps a PostgreSQL warehouse of currency exchange rates (star schema, partitioned history, materialized views).')
     .version(version)
@@ -34,18 +47,10 @@ export function buildProgram(): Command {
 
   let ctx: CommandContext | undefined;
   const context = () => (ctx ??= createContext(program.opts()));
-  program.addCommand(dbCommand(context));
-  program.addCommand(runCommand(context));
-  program.addCommand(demoCommand(context));
-  program.addCommand(statusCommand(context));
-  program.addCommand(scheduleCommand(context));
-  program.addCommand(reprocessCommand(context));
-  program.addCommand(backfillCommand(context));
-  program.addCommand(archiveCommand(context));
-  program.addCommand(restoreCommand(context));
-  program.addCommand(queryCommand(context));
-  program.addCommand(adviseCommand(context));
-  program.addCommand(serveCommand(context));
+  const word = commandWord(argv);
+  const chosen = COMMANDS.filter(([name]) => name === word);
+  const factories = await Promise.all((chosen.length ? chosen : COMMANDS).map(([, load]) => load()));
+  for (const factory of factories) program.addCommand(factory(context));
 
   for (const command of program.commands) exitOverrideDeep(command);
   return program;
@@ -58,7 +63,7 @@ function exitOverrideDeep(command: Command): void {
 
 /** Runs the CLI; returns the exit code. Known errors print one line; stack traces only with --verbose. */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   const verbose = argv.includes('--verbose');
   try {
     await program.parseAsync(argv);

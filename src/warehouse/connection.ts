@@ -4,7 +4,6 @@ import { usageError } from '../errors.js';
 import { redactUrl } from '../util/secrets.js';
 import type { Db, Driver } from './db.js';
 import { connectDirect } from './direct.js';
-import { PooledDb } from './pooled.js';
 import { ensureEmbedded } from './server/embedded.js';
 
 const MIN_SERVER_VERSION = 140000;
@@ -44,6 +43,8 @@ export async function openDb(target: Target, options: OpenOptions = {}): Promise
       throw connectError(target, error);
     });
   } else {
+    // Kysely loads only for the pooled path (serve), not for every command.
+    const { PooledDb } = await import('./pooled.js');
     const pool = new pg.Pool({ ...settings, max: options.poolSize ?? 10 });
     pool.on('error', () => undefined);
     // The pool listens for errors of idle clients only: a connection lost while checked out (the server
