@@ -7,31 +7,39 @@ import { Duck, sqlPath } from './duck.js';
 import { splitArchiveUri } from './layout.js';
 import { manifestEntries, type ManifestEntry } from './manifest.js';
 import type { ObjectStore } from './object-store.js';
-import { openObjectStore } from './open-store.js';
-import { releaseStore } from './store-lifetime.js';
+
+/** Whether a file is known to hold its entry's rows (checked before, and unchanged since). */
+export type KnownRows = (entry: ManifestEntry, file: string) => Promise<boolean>;
 
 /**
  * A local path for each archived month's Parquet file: a file:// archive is read where it is; an S3 one is
  * downloaded once into cacheDir, under its key with the manifest checksum in the name (a month archived
- * again gets a new cache file). Each file must hold the manifest's row count.
+ * again gets a new cache file). Each file must hold the manifest's row count; DuckDB counts them, except in the
+ * files `known` vouches for.
  */
-export async function coldFiles(duck: Duck, entries: ManifestEntry[], cacheDir: string): Promise<string[]> {
+export async function coldFiles(duck: Duck, entries: ManifestEntry[], cacheDir: string, known?: KnownRows): Promise<string[]> {
   const files: string[] = [];
   const stores = new Map<string, ObjectStore>();
   try {
     for (const entry of entries) files.push(entry.uri.startsWith('file:') ? fileURLToPath(entry.uri) : await cached(entry, cacheDir, stores));
   } finally {
-    for (const store of stores.values()) releaseStore(store);
+    if (stores.size) {
+      const { releaseStore } = await import('./store-lifetime.js');
+      for (const store of stores.values()) releaseStore(store);
+    }
   }
-  if (files.length === 0) return files;
+  const vouched = known ? await Promise.all(entries.map((entry, i) => known(entry, files[i]!))) : [];
+  const unknown = entries.flatMap((_, i) => (vouched[i] ? [] : [i]));
+  if (unknown.length === 0) return files;
   const counts = await duck.rows<{ file: string; rows: string }>(
-    `select filename as file, count(*)::varchar as rows from read_parquet([${files.map(sqlPath).join(', ')}], filename = true) group by filename`,
+    `select filename as file, count(*)::varchar as rows from read_parquet([${unknown.map((i) => sqlPath(files[i]!)).join(', ')}], filename = true) group by filename`,
   );
   const rowsOf = new Map(counts.map((c) => [c.file, Number(c.rows)]));
-  entries.forEach((entry, i) => {
+  for (const i of unknown) {
+    const entry = entries[i]!;
     const found = rowsOf.get(files[i]!) ?? 0;
     if (found !== entry.rows) throw new FxpipeError(`archived ${entry.month} (${entry.uri}) holds ${found} rows, the manifest ${entry.rows}`);
-  });
+  }
   return files;
 }
 
@@ -41,7 +49,8 @@ async function cached(entry: ManifestEntry, cacheDir: string, stores: Map<string
   const present = await stat(file).then((info) => info.size, () => null);
   if (present !== entry.bytes) {
     await mkdir(path.dirname(file), { recursive: true });
-    const store = stores.get(root) ?? openObjectStore(root);
+    // The S3 client loads only when an archive is on S3 (not for every `fxpipe query`).
+    const store = stores.get(root) ?? (await import('./open-store.js')).openObjectStore(root);
     stores.set(root, store);
     await store.get(key, file);
   }

@@ -47,7 +47,8 @@ export class Duck {
   /**
    * From now on this DuckDB opens no file but `readable` (and its own spill files in spillDir), reaches no
    * network, installs and loads no extension, and no statement can change its configuration back.
-   * DuckDB checks every file a statement opens against allowed_paths, also through views.
+   * DuckDB checks every file a statement opens against allowed_paths, also through views. It resolves symbolic
+   * links on both sides, so a /dev/fd/<n> path admits the file open as n (and that file by its own path) and nothing else.
    */
   async confine(readable: readonly string[], spillDir: string): Promise<void> {
     const paths = readable.map(sqlPath).join(', ');

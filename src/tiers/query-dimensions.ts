@@ -30,10 +30,10 @@ export const DIMENSIONS: readonly DimensionExport[] = [
   },
 ];
 
-/** DuckDB: the typed rows of a dimension's CSV file, the path being parameter $1. */
-export function duckDimensionRows(dimension: DimensionExport): string {
+/** DuckDB: the typed rows of a dimension's CSV file; csv is the file as SQL, the parameter $1 or a literal from sqlPath. */
+export function duckDimensionRows(dimension: DimensionExport, csv = '$1'): string {
   const columns = Object.entries(dimension.columns).map(([name, type]) => `'${name}': '${type}'`).join(', ');
-  return `select * from read_csv($1, header = false, auto_detect = false, delim = ',', quote = '"', escape = '"', columns = {${columns}})`;
+  return `select * from read_csv(${csv}, header = false, auto_detect = false, delim = ',', quote = '"', escape = '"', columns = {${columns}})`;
 }
 
 /** Every relation `fxpipe query` offers, and nothing else is readable there. */

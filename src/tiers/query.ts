@@ -1,21 +1,23 @@
+import { listValue } from '@duckdb/node-api';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { usageError } from '../errors.js';
 import type { DirectDb } from '../warehouse/direct.js';
-import { duckArchiveRows, pgArchiveRowQuery } from './archive-row.js';
 import { coldFiles } from './cold-files.js';
 import { Duck, sqlPath } from './duck.js';
+import { buildDir, findSnapshot, installSnapshot, SNAPSHOT_FILES, snapshotRoot, type ColdFile, type OpenSnapshot } from './hot-snapshot.js';
+import { hotState, type HotState } from './hot-snapshot-key.js';
+import { exportHotCsv, parquetRows, writeHotParquet } from './hot-snapshot-write.js';
 import { manifestEntries, type ManifestEntry } from './manifest.js';
 import type { Month } from './months.js';
-import { copyQueryToCsv } from './pg-copy.js';
 import { answerOf, type QueryAnswer } from './query-answer.js';
-import { DIMENSIONS, duckDimensionRows } from './query-dimensions.js';
+import { DIMENSIONS } from './query-dimensions.js';
 import { duckQueryError, guardedSelect } from './query-guard.js';
 import { inSnapshot } from './snapshot.js';
 
 export interface QueryOptions {
-  /** Where archives from S3 are downloaded once (FXPIPE_HOME/cache). */
+  /** FXPIPE_HOME/cache: archives from S3 are downloaded there once, and the hot snapshot kept in hot-snapshot/. */
   cacheDir: string;
 }
 
@@ -27,10 +29,12 @@ export interface ShadowedMonth {
 
 export interface QueryResult extends QueryAnswer {
   shadowed: ShadowedMonth[];
+  /** Whether this query wrote the hot snapshot (the hot data changed since the last one, or it was missing or damaged). */
+  snapshotWritten: boolean;
 }
 
 /**
- * rates_history: every history row, one relation whatever its tier. Hot rows come from PostgreSQL, cold
+ * rates_history: every history row, one relation whatever its tier. Hot rows come from the hot snapshot, cold
  * ones from the archived Parquet files, both typed by the same projection, so a query answers the same
  * before and after a month is archived.
  */
@@ -44,35 +48,42 @@ const RATES_HISTORY = (cold: string | null) => `
 
 /**
  * Runs sql in an in-memory DuckDB holding rates_history (hot + cold), currencies, sources and dates.
- * PostgreSQL is read in one snapshot (manifest, history, dimensions), so an archive committing meanwhile
- * can neither hide nor double a month. The DuckDB is confined before sql is even parsed: it reads only the
- * hot CSV and the archived Parquet files the views need, and sql must be one read-only SELECT
- * (query-guard.ts). Bad or refused SQL is a usage error (exit 2).
+ * PostgreSQL is read in one snapshot (manifest, the hot tier's state, and when that state has no snapshot yet its
+ * rows), so an archive committing meanwhile can neither hide nor double a month. The hot rows and dimensions come
+ * from the hot snapshot of that state (hot-snapshot.ts), written first when there is none. The DuckDB is confined
+ * before sql is even parsed: it reads only the snapshot's history file and the archived Parquet files the views
+ * need, and sql must be one read-only SELECT (query-guard.ts). Bad or refused SQL is a usage error (exit 2).
  */
 export async function runQuery(db: DirectDb, sql: string, options: QueryOptions): Promise<QueryResult> {
   if (sql.trim() === '') throw usageError('empty query: expected SQL such as "select count(*) from rates_history"');
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'fxpipe-query-'));
-  const duck = await Duck.open();
+  // DuckDB starts on its own threads while PostgreSQL is read.
+  const opening = Duck.open();
+  opening.catch(() => undefined);
+  let duck: Duck | undefined;
+  let snapshot: OpenSnapshot | null = null;
+  let spillDir: string | undefined;
+  let read: PostgresRead | undefined;
   try {
-    const hotCsv = path.join(dir, 'hot.csv');
-    const dimensionCsv = (table: string) => path.join(dir, `${table}.csv`);
-    const archived = await inSnapshot(db, async (tx) => {
-      const [manifest] = await tx.query<{ present: boolean }>(`select to_regclass('archive_manifest') is not null as present`);
-      const entries = manifest?.present ? await manifestEntries(tx, 'archived') : [];
-      await copyQueryToCsv(db.client, pgArchiveRowQuery('fact_rates_history'), hotCsv);
-      for (const dimension of DIMENSIONS) await copyQueryToCsv(db.client, dimension.pg, dimensionCsv(dimension.table));
-      return entries;
-    });
-    for (const dimension of DIMENSIONS) await duck.run(`create table ${dimension.table} as ${duckDimensionRows(dimension)}`, [dimensionCsv(dimension.table)]);
-    // A view: DuckDB converts only the rows and columns a query needs (DECIMAL(38,24) parsing is slow).
-    await duck.run(`create view hot_rows as ${duckArchiveRows(sqlPath(hotCsv))}`);
-    await duck.run('create table archived_months (month_key integer primary key)');
-    for (const entry of archived) await duck.run('insert into archived_months values ($1)', [monthKeyOf(entry)]);
-    const files = await coldFiles(duck, archived, options.cacheDir);
+    const root = snapshotRoot(options.cacheDir);
+    read = await readPostgres(db, root);
+    const found = (snapshot = read.snapshot);
+    duck = await opening;
+    const { archived } = read;
+    // The archived files' rows are counted once per state of the tiers, when its snapshot is written.
+    const files = await coldFiles(duck, archived, options.cacheDir, found ? (entry, file) => found.holdsColdRows(file, entry.rows) : undefined);
+    snapshot ??= await writeSnapshot(duck, root, read.build!, read.state, archived.map((entry, i) => ({ file: files[i]!, rows: entry.rows })));
+    const { paths } = snapshot;
+    await duck.run([
+      ...DIMENSIONS.map((dimension) => `create view ${dimension.table} as select * from read_parquet(${sqlPath(paths[dimension.table])})`),
+      `create view hot_rows as select * from read_parquet(${sqlPath(paths.history)})`,
+      'create table archived_months (month_key integer primary key)',
+    ].join(';\n'));
+    if (archived.length) await duck.run('insert into archived_months select unnest($1::integer[])', [listValue(archived.map(monthKeyOf))]);
     await duck.run(RATES_HISTORY(files.length ? files.map(sqlPath).join(', ') : null));
-    const shadowed = await shadowedMonths(duck);
+    const shadowed = archived.length ? await shadowedMonths(duck) : [];
 
-    await duck.confine([hotCsv, ...files], path.join(dir, 'spill'));
+    spillDir = await mkdtemp(path.join(os.tmpdir(), 'fxpipe-query-'));
+    await duck.confine([...Object.values(paths), ...files], path.join(spillDir, 'spill'));
     const statement = await guardedSelect(duck, sql);
     let answer: QueryAnswer;
     try {
@@ -80,11 +91,51 @@ export async function runQuery(db: DirectDb, sql: string, options: QueryOptions)
     } catch (error) {
       throw duckQueryError(error);
     }
-    return { ...answer, shadowed };
+    return { ...answer, shadowed, snapshotWritten: snapshot.written };
   } finally {
-    duck.close();
-    await rm(dir, { recursive: true, force: true });
+    (duck ?? (await opening.catch(() => undefined)))?.close();
+    await snapshot?.close();
+    if (spillDir) await rm(spillDir, { recursive: true, force: true });
+    // Gone already when the snapshot was installed (renamed into place); else what a failure left.
+    if (read?.build) await rm(read.build, { recursive: true, force: true });
   }
+}
+
+interface PostgresRead {
+  archived: ManifestEntry[];
+  state: HotState;
+  /** The hot snapshot of state, open, when there is a sound one; else null and build holds the CSV export to write it from. */
+  snapshot: OpenSnapshot | null;
+  build: string | null;
+}
+
+/** In one snapshot: the archived months, the hot tier's state, and its snapshot or, when there is none, its rows as CSV. */
+async function readPostgres(db: DirectDb, root: string): Promise<PostgresRead> {
+  const made: { snapshot?: OpenSnapshot | null; build?: string } = {};
+  try {
+    return await inSnapshot(db, async (tx) => {
+      const [manifest] = await tx.query<{ present: boolean }>(`select to_regclass('archive_manifest') is not null as present`);
+      const archived = manifest?.present ? await manifestEntries(tx, 'archived') : [];
+      const state = await hotState(tx, archived);
+      made.snapshot = await findSnapshot(root, state);
+      if (!made.snapshot) {
+        made.build = await buildDir(root);
+        await exportHotCsv(db.client, made.build);
+      }
+      return { archived, state, snapshot: made.snapshot, build: made.build ?? null };
+    });
+  } catch (error) {
+    await made.snapshot?.close();
+    if (made.build) await rm(made.build, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** The CSV files exported into build as the snapshot's Parquet files, installed with the archived files checked meanwhile. */
+async function writeSnapshot(duck: Duck, root: string, build: string, state: HotState, cold: ColdFile[]): Promise<OpenSnapshot> {
+  await writeHotParquet(duck, build);
+  for (const file of SNAPSHOT_FILES) await rm(path.join(build, `${file}.csv`));
+  return installSnapshot(root, build, state, (file) => parquetRows(duck, file), cold);
 }
 
 const monthKeyOf = (entry: ManifestEntry) => Number(entry.month.replace('-', ''));

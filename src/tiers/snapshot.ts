@@ -9,10 +9,11 @@ import type { Db } from '../warehouse/db.js';
  */
 export function inSnapshot<T>(db: Db, fn: (tx: Db) => Promise<T>): Promise<T> {
   return db.transaction(async (tx) => {
-    await tx.query('set transaction isolation level repeatable read, read only');
-    await tx.query('lock table fact_rates_history in access share mode');
-    await tx.query(`set local TimeZone = 'UTC'`);
-    await tx.query(`set local DateStyle = 'ISO'`);
+    // One round trip: statements without parameters go as one simple query.
+    await tx.query(`set transaction isolation level repeatable read, read only;
+                    lock table fact_rates_history in access share mode;
+                    set local TimeZone = 'UTC';
+                    set local DateStyle = 'ISO'`);
     return fn(tx);
   });
 }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/warehouse/db.js';
@@ -35,6 +35,9 @@ describe('fxpipe query is read-only and confined', () => {
   let db: Db;
   let env: Record<string, string>;
   let archiveFile: string;
+  /** The hot snapshot's history file, which the views read, and a copy of it, which they do not. */
+  let hotFile: string;
+  let hotCopy: string;
   let before: Record<string, string>;
 
   const query = (sql: string): Promise<CliResult> => runCli(['query', sql, '--format', 'csv'], { env });
@@ -67,6 +70,20 @@ describe('fxpipe query is read-only and confined', () => {
     writeFileSync(path.join(home, 'password'), `${secret}\n`, { mode: 0o600 });
     writeFileSync(path.join(home, '.secret'), `${secret}\n`, { mode: 0o600 });
     writeFileSync(path.join(home, 'archive', 'notes.csv'), `${secret}\n`);
+    const unqueried = snapshot(dir);
+
+    // The first query writes the hot tier's snapshot under FXPIPE_HOME/cache/hot-snapshot/<key>/, and nothing else.
+    expect(await query('select 1 as x')).toMatchObject({ code: 0, stderr: '', stdout: 'x\n1\n' });
+    const queried = snapshot(dir);
+    const written = Object.keys(queried).filter((file) => !(file in unqueried)).sort();
+    const key = path.basename(path.dirname(written[0] ?? ''));
+    expect(key).toMatch(/^[0-9a-f]{64}$/);
+    const snapshotDir = path.join('home', 'cache', 'hot-snapshot', key);
+    expect(written).toEqual(['currencies.parquet', 'dates.parquet', 'history.parquet', 'meta.json', 'sources.parquet'].map((file) => path.join(snapshotDir, file)));
+    expect(Object.fromEntries(Object.entries(queried).filter(([file]) => file in unqueried))).toEqual(unqueried);
+    hotFile = path.join(dir, snapshotDir, 'history.parquet');
+    hotCopy = path.join(home, 'cache', 'hot-snapshot', 'copy.parquet');
+    copyFileSync(hotFile, hotCopy);
     before = snapshot(dir);
   }, 180_000);
 
@@ -93,7 +110,7 @@ describe('fxpipe query is read-only and confined', () => {
     // The Node API has no getenv() (the DuckDB shell's): the environment, DATABASE_URL included, stays out of reach.
     expect((await query(`select getenv('DATABASE_URL')`)).stderr).toMatch(/^fxpipe: query failed: Catalog Error: Scalar Function with name getenv does not exist/);
     expect(snapshot(dir)).toEqual(before);
-  }, 180_000); // 8 CLI processes, each exporting from PostgreSQL and starting DuckDB
+  }, 180_000); // 8 CLI processes, each starting DuckDB
 
   // Each: the SQL, and what the one-line refusal names.
   const ATTACKS: [string, () => string, RegExp][] = [
@@ -104,6 +121,9 @@ describe('fxpipe query is read-only and confined', () => {
     ['glob of /etc', () => `select * from glob('/etc/*')`, /Permission Error: Cannot access file "\/etc\/\*"/],
     ['a file next to the archive', () => `select * from read_csv('${home}/archive/notes.csv')`, /Permission Error: Cannot access file/],
     ['read_text of an archive file the views read', () => `select content from read_text('${archiveFile}')`, /table function read_text is not offered/],
+    ['a copy of the hot snapshot file', () => `select * from '${hotCopy}'`, /Permission Error: Cannot access file ".*\/copy\.parquet"/],
+    ["the hot snapshot's meta.json", () => `select * from '${path.join(path.dirname(hotFile), 'meta.json')}'`, /Permission Error: Cannot access file ".*\/meta\.json"/],
+    ['read_parquet of the hot snapshot file', () => `select * from read_parquet('${hotFile}')`, /table function read_parquet is not offered/],
     ['COPY to a file', () => `copy (select * from rates_history) to '${out}/x.csv'`, /Permission Error: Cannot access file/],
     ['COPY over the archive file', () => `copy (select 1 as x) to '${archiveFile}' (format parquet)`, /COPY is a write/],
     ['ATTACH of a new database file', () => `attach '${out}/x.duckdb' as x`, /ATTACH opens another database/],

@@ -1,0 +1,56 @@
+import { createHash } from 'node:crypto';
+import type { Db } from '../warehouse/db.js';
+import type { ManifestEntry } from './manifest.js';
+import type { SnapshotFile } from './hot-snapshot.js';
+
+/**
+ * Bumped whenever what a snapshot holds changes (its columns, their types, the files): snapshots written by an
+ * earlier version then have another key and are never read.
+ */
+const SNAPSHOT_FORMAT = 1;
+
+/** What the hot tier holds in one PostgreSQL snapshot: its key and the row count of each file a snapshot of it has. */
+export interface HotState {
+  /** 64 hex digits; equal keys mean equal rows (see hotState). */
+  key: string;
+  rows: Record<SnapshotFile, number>;
+}
+
+/**
+ * Per table: its row count and the sum of its rows' xmin (the id of the transaction that wrote each row version).
+ * Every writer of the history appends (new change_id and xmin), restore inserts archived rows with their old
+ * change_id (the count and xmin sum move), archive detaches partitions (the partition list and manifest move), and an
+ * UPDATE or DELETE anywhere, by fxpipe or by hand, gives new row versions new xmins or lowers the count. xmin is read
+ * as stored (freezing keeps it), so the sum only moves when rows do.
+ */
+const STATE_SQL = `
+  select json_build_object(
+    'history', (select json_build_array(count(*), (select max(change_id) from fact_rates_history), sum(xmin::text::bigint))
+                  from fact_rates_history),
+    'partitions', (select coalesce(json_agg(json_build_array(c.oid, c.relname) order by c.relname), '[]')
+                     from pg_inherits i join pg_class c on c.oid = i.inhrelid where i.inhparent = 'fact_rates_history'::regclass),
+    'currencies', (select json_build_array(count(*), sum(xmin::text::bigint)) from dim_currency),
+    'sources', (select json_build_array(count(*), sum(xmin::text::bigint)) from dim_source),
+    'dates', (select json_build_array(count(*), sum(xmin::text::bigint)) from dim_date)
+  )::text as state`;
+
+type Counted = [rows: number, ...rest: unknown[]];
+
+/**
+ * The hot tier's state in tx's snapshot: its key hashes the history's row count, newest change_id and xmin sum, the
+ * partition list (oid and name), the same figures of the three dimensions, and the archived months of the manifest.
+ * Reads every hot row's xmin once (about 10 ms per 60k rows; a count and the newest change_id alone would miss rows
+ * changed in place).
+ */
+export async function hotState(tx: Db, archived: readonly ManifestEntry[]): Promise<HotState> {
+  // Starting parallel workers costs more than the scan of a hot tier of a few 100k rows.
+  await tx.query('set local max_parallel_workers_per_gather = 0');
+  const [row] = await tx.query<{ state: string }>(STATE_SQL);
+  const state = JSON.parse(row!.state) as Record<SnapshotFile, Counted> & { partitions: unknown };
+  const manifest = archived.map((entry) => [entry.month, entry.uri, entry.rows, entry.checksum]);
+  const key = createHash('sha256').update(JSON.stringify([SNAPSHOT_FORMAT, row!.state, manifest])).digest('hex');
+  return {
+    key,
+    rows: { history: state.history[0], currencies: state.currencies[0], sources: state.sources[0], dates: state.dates[0] },
+  };
+}

@@ -1,0 +1,37 @@
+import path from 'node:path';
+import type pg from 'pg';
+import { duckArchiveRows, pgArchiveRowQuery } from './archive-row.js';
+import { sqlPath, type Duck } from './duck.js';
+import { parquetName, type SnapshotFile } from './hot-snapshot.js';
+import { copyQueryToCsv } from './pg-copy.js';
+import { DIMENSIONS, duckDimensionRows } from './query-dimensions.js';
+
+/** The columns of the history's archive rows that rates_history reads. */
+const HISTORY_COLUMNS = `date_key, base_code, quote_code, source_name, rate_timestamp, rate, previous_rate, change_pct, flags,
+  extraction_id, run_id, loaded_at, change_id`;
+
+const csvOf = (dir: string, file: SnapshotFile) => path.join(dir, `${file}.csv`);
+
+/** The hot rows and the dimensions as CSV files in dir, by COPY … TO STDOUT on client (in the caller's snapshot). */
+export async function exportHotCsv(client: pg.Client, dir: string): Promise<void> {
+  await copyQueryToCsv(client, pgArchiveRowQuery('fact_rates_history'), csvOf(dir, 'history'));
+  for (const dimension of DIMENSIONS) await copyQueryToCsv(client, dimension.pg, csvOf(dir, dimension.table));
+}
+
+/**
+ * The CSV files in dir as the snapshot's Parquet files, typed as the archive types them (DECIMAL(38,24) rates), with
+ * snappy compression: the snapshot is a local cache, read far more often than written.
+ */
+export async function writeHotParquet(duck: Duck, dir: string): Promise<void> {
+  const to = (file: SnapshotFile) => `to ${sqlPath(path.join(dir, parquetName(file)))} (format parquet, compression snappy)`;
+  await duck.run(`copy (select ${HISTORY_COLUMNS} from (${duckArchiveRows(sqlPath(csvOf(dir, 'history')))})) ${to('history')}`);
+  for (const dimension of DIMENSIONS) {
+    await duck.run(`copy (${duckDimensionRows(dimension, sqlPath(csvOf(dir, dimension.table)))}) ${to(dimension.table)}`);
+  }
+}
+
+/** Rows of a Parquet file, from its footer. */
+export async function parquetRows(duck: Duck, file: string): Promise<number> {
+  const [row] = await duck.rows<{ n: string }>('select coalesce(sum(num_rows), 0)::varchar as n from parquet_file_metadata($1)', [file]);
+  return Number(row?.n);
+}
