@@ -1,8 +1,9 @@
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type pg from 'pg';
 import { duckArchiveRows, pgArchiveRowQuery } from './archive-row.js';
 import { sqlPath, type Duck } from './duck.js';
-import { parquetName, type SnapshotFile } from './hot-snapshot.js';
+import { parquetName, SNAPSHOT_FILES, type SnapshotFile } from './hot-snapshot.js';
 import { copyQueryToCsv } from './pg-copy.js';
 import { DIMENSIONS, duckDimensionRows } from './query-dimensions.js';
 
@@ -20,7 +21,7 @@ export async function exportHotCsv(client: pg.Client, dir: string): Promise<void
 
 /**
  * The CSV files in dir as the snapshot's Parquet files, typed as the archive types them (DECIMAL(38,24) rates), with
- * snappy compression: the snapshot is a local cache, read far more often than written.
+ * snappy compression: the snapshot is a local cache, read far more often than written. The CSV files are removed.
  */
 export async function writeHotParquet(duck: Duck, dir: string): Promise<void> {
   const to = (file: SnapshotFile) => `to ${sqlPath(path.join(dir, parquetName(file)))} (format parquet, compression snappy)`;
@@ -28,6 +29,7 @@ export async function writeHotParquet(duck: Duck, dir: string): Promise<void> {
   for (const dimension of DIMENSIONS) {
     await duck.run(`copy (${duckDimensionRows(dimension, sqlPath(csvOf(dir, dimension.table)))}) ${to(dimension.table)}`);
   }
+  for (const file of SNAPSHOT_FILES) await rm(csvOf(dir, file));
 }
 
 /** Rows of a Parquet file, from its footer. */

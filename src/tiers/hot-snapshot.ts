@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { FxpipeError } from '../errors.js';
+import { FxpipeError, usageError } from '../errors.js';
 import { processAlive } from '../util/file-lock.js';
 import type { HotState } from './hot-snapshot-key.js';
 
@@ -150,8 +150,13 @@ export function findSnapshot(root: string, state: HotState): Promise<OpenSnapsho
 
 /** A fresh directory to write a snapshot into, on the same file system as root (so installing it is a rename). */
 export async function buildDir(root: string): Promise<string> {
-  await mkdir(root, { recursive: true, mode: 0o700 });
-  return mkdtemp(path.join(root, `.build-${process.pid}-`));
+  try {
+    await mkdir(root, { recursive: true, mode: 0o700 });
+    return await mkdtemp(path.join(root, `.build-${process.pid}-`));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw usageError(`cannot write the hot snapshot under ${root} (${code}): fxpipe query keeps it in FXPIPE_HOME/cache, which must be a writable directory`, error);
+  }
 }
 
 /**

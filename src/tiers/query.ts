@@ -6,7 +6,7 @@ import { usageError } from '../errors.js';
 import type { DirectDb } from '../warehouse/direct.js';
 import { coldFiles } from './cold-files.js';
 import { Duck, sqlPath } from './duck.js';
-import { buildDir, findSnapshot, installSnapshot, SNAPSHOT_FILES, snapshotRoot, type ColdFile, type OpenSnapshot } from './hot-snapshot.js';
+import { buildDir, findSnapshot, installSnapshot, snapshotRoot, type ColdFile, type OpenSnapshot } from './hot-snapshot.js';
 import { hotState, type HotState } from './hot-snapshot-key.js';
 import { exportHotCsv, parquetRows, writeHotParquet } from './hot-snapshot-write.js';
 import { manifestEntries, type ManifestEntry } from './manifest.js';
@@ -51,8 +51,8 @@ const RATES_HISTORY = (cold: string | null) => `
  * PostgreSQL is read in one snapshot (manifest, the hot tier's state, and when that state has no snapshot yet its
  * rows), so an archive committing meanwhile can neither hide nor double a month. The hot rows and dimensions come
  * from the hot snapshot of that state (hot-snapshot.ts), written first when there is none. The DuckDB is confined
- * before sql is even parsed: it reads only the snapshot's history file and the archived Parquet files the views
- * need, and sql must be one read-only SELECT (query-guard.ts). Bad or refused SQL is a usage error (exit 2).
+ * before sql is even parsed: it reads only the hot snapshot's files and the archived Parquet files the views
+ * read, and sql must be one read-only SELECT (query-guard.ts). Bad or refused SQL is a usage error (exit 2).
  */
 export async function runQuery(db: DirectDb, sql: string, options: QueryOptions): Promise<QueryResult> {
   if (sql.trim() === '') throw usageError('empty query: expected SQL such as "select count(*) from rates_history"');
@@ -134,7 +134,6 @@ async function readPostgres(db: DirectDb, root: string): Promise<PostgresRead> {
 /** The CSV files exported into build as the snapshot's Parquet files, installed with the archived files checked meanwhile. */
 async function writeSnapshot(duck: Duck, root: string, build: string, state: HotState, cold: ColdFile[]): Promise<OpenSnapshot> {
   await writeHotParquet(duck, build);
-  for (const file of SNAPSHOT_FILES) await rm(path.join(build, `${file}.csv`));
   return installSnapshot(root, build, state, (file) => parquetRows(duck, file), cold);
 }
 

@@ -233,6 +233,17 @@ describe('fxpipe query: the hot snapshot', () => {
     expectSound(key);
   }, 120_000);
 
+  it('an FXPIPE_HOME where no snapshot can be written is a usage error naming it (exit 2, one line)', async () => {
+    const notADirectory = path.join(dir, 'home-file');
+    writeFileSync(notADirectory, '');
+    const result = await runCli(['query', 'select 1'], { env: { ...env, FXPIPE_HOME: notADirectory } });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trim().split('\n')).toEqual([
+      `fxpipe: cannot write the hot snapshot under ${path.join(notADirectory, 'cache', 'hot-snapshot')} (ENOTDIR): fxpipe query keeps it in FXPIPE_HOME/cache, which must be a writable directory`,
+    ]);
+  });
+
   it('a snapshot whose meta.json does not match its state is not read', async () => {
     const key = await currentKey();
     const recorded = meta(key);
