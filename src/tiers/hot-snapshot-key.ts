@@ -18,15 +18,15 @@ export interface HotState {
 
 /**
  * Per table: its row count and the sum of its rows' xmin (the id of the transaction that wrote each row version).
- * Every writer of the history appends (new change_id and xmin), restore inserts archived rows with their old
- * change_id (the count and xmin sum move), archive detaches partitions (the partition list and manifest move), and an
- * UPDATE or DELETE anywhere, by fxpipe or by hand, gives new row versions new xmins or lowers the count. xmin is read
+ * Every writer of the history inserts (run, backfill and reprocess with new change_ids, restore with the archived
+ * ones): the count and the xmin sum move; archive detaches partitions: the partition list and the manifest move; an
+ * UPDATE or DELETE anywhere, by fxpipe or by hand, gives row versions new xmins or lowers the count. (The newest
+ * change_id would add nothing: every insert moves the xmin sum, and restore's rows are not the newest.) xmin is read
  * as stored (freezing keeps it), so the sum only moves when rows do.
  */
 const STATE_SQL = `
   select json_build_object(
-    'history', (select json_build_array(count(*), (select max(change_id) from fact_rates_history), sum(xmin::text::bigint))
-                  from fact_rates_history),
+    'history', (select json_build_array(count(*), sum(xmin::text::bigint)) from fact_rates_history),
     'partitions', (select coalesce(json_agg(json_build_array(c.oid, c.relname) order by c.relname), '[]')
                      from pg_inherits i join pg_class c on c.oid = i.inhrelid where i.inhparent = 'fact_rates_history'::regclass),
     'currencies', (select json_build_array(count(*), sum(xmin::text::bigint)) from dim_currency),
@@ -37,10 +37,9 @@ const STATE_SQL = `
 type Counted = [rows: number, ...rest: unknown[]];
 
 /**
- * The hot tier's state in tx's snapshot: its key hashes the history's row count, newest change_id and xmin sum, the
- * partition list (oid and name), the same figures of the three dimensions, and the archived months of the manifest.
- * Reads every hot row's xmin once (about 10 ms per 60k rows; a count and the newest change_id alone would miss rows
- * changed in place).
+ * The hot tier's state in tx's snapshot: its key hashes the history's row count and xmin sum, the partition list
+ * (oid and name), the same figures of the three dimensions, and the archived months of the manifest. Reads every hot
+ * row's xmin once (about 10 ms per 60k rows; a count and the newest change_id alone would miss rows changed in place).
  */
 export async function hotState(tx: Db, archived: readonly ManifestEntry[]): Promise<HotState> {
   // Starting parallel workers costs more than the scan of a hot tier of a few 100k rows.
