@@ -212,7 +212,7 @@ async function main() {
           `${node.ms.toFixed(0)} ms, loading DuckDB's Node API and opening an in-memory DuckDB ${(nodeDuckDb.ms - node.ms).toFixed(0)} ms more, loading ` +
           `fxpipe's command modules ${(modules.ms - node.ms).toFixed(0)} ms more (\`fxpipe query --help\`), and fxpipe's query work itself ` +
           `${engine.ms.toFixed(0)} ms in a process that has them loaded and a connection open; the rest (${(cli.ms - nodeDuckDb.ms - (modules.ms - node.ms) - engine.ms).toFixed(0)} ms) ` +
-          'is connecting to PostgreSQL, that new backend reading the partitions\' catalog entries, and exiting.',
+          'is loading the query engine\'s own modules, connecting to PostgreSQL, that new backend reading the partitions\' catalog entries, and exiting.',
       ],
       peerHeading: 'peer or reference (same run)',
       figures: [
