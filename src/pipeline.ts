@@ -181,8 +181,7 @@ async function runSteps(db: Db, runId: string, started: Date, options: PipelineO
       }
     };
     const failed = (error: unknown) => {
-      outcome.error = oneLine(error);
-      log.warn({ source, role, err: outcome.error }, 'source failed');
+      failSource(outcome, oneLine(error), log);
       return null;
     };
     let batch: NormalizedBatch;
@@ -236,9 +235,7 @@ async function runSteps(db: Db, runId: string, started: Date, options: PipelineO
     } catch (error) {
       if (!(error instanceof SourceLoadFailure)) throw error instanceof DatabaseFailure ? error : new DatabaseFailure(error);
       // The source used could not be loaded: the whole load rolled back; the next source serves.
-      error.delivered.outcome.status = 'failed';
-      error.delivered.outcome.error = `${error.delivered.source}: the warehouse refused its values: ${error.message}`;
-      log.warn({ source: error.delivered.source, err: error.delivered.outcome.error }, 'source failed');
+      failSource(error.delivered.outcome, refusedValues(error.delivered.source, error.error), log);
       const successor = delivered.find((d) => d.outcome.status === 'ok');
       if (successor?.role === 'reference') successor.role = successor.outcome.role = 'failover';
     }
@@ -296,9 +293,7 @@ async function loadAndRecord(
       if (!isDataError(error)) throw error;
       if (d === used) throw new SourceLoadFailure(d, error);
       // A reference the warehouse refuses is a finding about that reference, never the run's failure.
-      d.outcome.status = 'failed';
-      d.outcome.error = `${d.source}: the warehouse refused its values: ${oneLine(error)}`;
-      log.warn({ source: d.source, role: d.role, err: d.outcome.error }, 'source failed');
+      failSource(d.outcome, refusedValues(d.source, error), log);
       continue;
     }
     d.outcome.loaded = counts.loaded;
@@ -343,6 +338,14 @@ async function loadAndRecord(
   await finishRun(tx, result);
   return result;
 }
+
+function failSource(outcome: SourceOutcome, error: string, log: Logger): void {
+  outcome.status = 'failed';
+  outcome.error = error;
+  log.warn({ source: outcome.source, role: outcome.role, err: error }, 'source failed');
+}
+
+const refusedValues = (source: SourceName, error: unknown) => `${source}: the warehouse refused its values: ${oneLine(error)}`;
 
 /** SQLSTATE classes 22 (data exception) and 23 (integrity constraint violation): the values, not the database. */
 function isDataError(error: unknown): boolean {

@@ -27,8 +27,6 @@ export async function acquireRunLock(tx: Db, waitMs: number): Promise<void> {
 
 /** The run lock held for a job's whole life, on a connection of its own (the job's transactions commit on theirs). */
 export interface HeldRunLock {
-  /** Still held: false once the lock's connection was lost (the job must not commit after that). */
-  held(): Promise<boolean>;
   release(): Promise<void>;
 }
 
@@ -43,10 +41,6 @@ export async function holdRunLock(db: Db, waitMs: number): Promise<HeldRunLock> 
   }
   let released = false;
   return {
-    async held() {
-      if (released) return false;
-      return session.query('select 1').then(() => true, () => false);
-    },
     async release() {
       if (released) return;
       released = true;
