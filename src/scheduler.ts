@@ -36,9 +36,10 @@ export interface SchedulerOptions {
   recordMissedSlot(db: Db, missed: MissedSlot): Promise<SlotOutcome>;
   log: Logger;
   heartbeatMs?: number;
-  /** Waits between attempts to record missed slots while the database stays down (default 1 s, doubling to 30 s). */
-  recoveryBackoff?: { minTimeout: number; maxTimeout: number };
 }
+
+/** Waits between attempts to record missed slots while the database stays down: 1 s, doubling to 30 s. */
+const RECOVERY_BACKOFF = { minTimeout: 1000, maxTimeout: 30_000 };
 
 /** Validates a cron pattern and time zone the way the scheduler will use them; throws a usage error. */
 export function checkSchedule(cron: string, timezone: string): void {
@@ -193,12 +194,10 @@ export class Scheduler {
 
   /** Records the missed slots, retrying with backoff until the database answers or stop() aborts. */
   async #recover(): Promise<void> {
-    const { minTimeout, maxTimeout } = this.options.recoveryBackoff ?? { minTimeout: 1000, maxTimeout: 30_000 };
     try {
       await pRetry(() => this.options.withDb((db) => this.#recordMissed(db)), {
         retries: Infinity,
-        minTimeout,
-        maxTimeout,
+        ...RECOVERY_BACKOFF,
         signal: this.#stopRecovery.signal,
         onFailedAttempt: ({ error, attemptNumber }) =>
           this.options.log.warn({ err: oneLine(error), attempt: attemptNumber, missed: this.#missed.length }, 'database still failing; missed slots not recorded yet'),

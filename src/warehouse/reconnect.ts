@@ -75,7 +75,7 @@ export interface Backoff {
 }
 
 /** A few quick retries: enough for the embedded server to be found or started again, short enough for a request. */
-export const QUICK_BACKOFF: Backoff = { retries: 3, minTimeout: 100, maxTimeout: 1000 };
+const QUICK_BACKOFF: Backoff = { retries: 3, minTimeout: 100, maxTimeout: 1000 };
 
 /**
  * Opens a Db at the located target. When the connection fails, the target is resolved again and the
