@@ -17,7 +17,7 @@ import { lastStoredRates } from './warehouse/last-stored.js';
 import { ensurePartitions } from './warehouse/partitions.js';
 import { storeRejects } from './warehouse/rejected.js';
 import { holdRunLock } from './warehouse/run-lock.js';
-import { finishRun, markInterruptedRuns, startRun, type RunStatus } from './warehouse/runs.js';
+import { finishRun, startRun, type RunStatus } from './warehouse/runs.js';
 import { refreshViews } from './warehouse/views.js';
 
 export interface BackfillOptions {
@@ -107,7 +107,6 @@ export async function runBackfill(db: DirectDb, options: BackfillOptions): Promi
   // `status` sees the backfill alive exactly as long as its process is.
   const lock = await holdRunLock(db, options.lockWaitMs);
   try {
-    await markInterruptedRuns(db);
     await startRun(db, runId, 'backfill', started);
   } catch (error) {
     await lock.release();

@@ -17,7 +17,7 @@ import { recentHistory } from './warehouse/recent-history.js';
 import { storeRejects } from './warehouse/rejected.js';
 import { isConnectionError } from './warehouse/reconnect.js';
 import { holdRunLock } from './warehouse/run-lock.js';
-import { finishRun, markInterruptedRuns, startRun, recordFailedRun, type RunKind, type RunStatus } from './warehouse/runs.js';
+import { finishRun, startRun, recordFailedRun, type RunKind, type RunStatus } from './warehouse/runs.js';
 import { checkAsOf } from './transform/as-of.js';
 import { refreshViews } from './warehouse/views.js';
 
@@ -156,7 +156,6 @@ export async function runPipeline(db: Db, options: PipelineOptions): Promise<Run
 }
 
 async function runSteps(db: Db, runId: string, started: Date, options: PipelineOptions, clock: () => Date, log: Logger, timer: StageTimer): Promise<RunResult> {
-  await markInterruptedRuns(db);
   await startRun(db, runId, options.kind, started);
   await ensureUpcomingPartitions(db, started);
   const baseMethod: ExtractionMethod = options.kind === 'manual' ? 'manual' : 'scheduled';

@@ -10,7 +10,7 @@ import { existingSourceId } from './warehouse/dimensions.js';
 import { loadRates } from './warehouse/loader.js';
 import { storeRejects } from './warehouse/rejected.js';
 import { holdRunLock } from './warehouse/run-lock.js';
-import { finishRun, markInterruptedRuns, recordFailedRun, startRun, type RunStatus } from './warehouse/runs.js';
+import { finishRun, recordFailedRun, startRun, type RunStatus } from './warehouse/runs.js';
 import { checkAsOf } from './transform/as-of.js';
 import { refreshViews } from './warehouse/views.js';
 
@@ -44,7 +44,6 @@ export async function reprocess(db: Db, options: ReprocessOptions): Promise<Repr
   const t0 = performance.now();
   const lock = await holdRunLock(db, options.lockWaitMs);
   try {
-    await markInterruptedRuns(db);
     await startRun(db, runId, 'reprocess', started);
     return await db.transaction(async (tx) => {
       const counts = { extracted: 0, loaded: 0, unchanged: 0, rejected: 0 };

@@ -16,8 +16,19 @@ export interface FinishedRun {
   error?: string;
 }
 
+export const INTERRUPTED = 'interrupted: the process ended before the job finished';
+
+/**
+ * Records a job as running. Called under the run lock, when every other 'running' row belongs to a process
+ * that died: those are marked failed (interrupted) in the same statement.
+ */
 export async function startRun(db: Db, runId: string, kind: RunKind, startedAt: Date): Promise<void> {
-  await db.query(`insert into pipeline_runs (run_id, kind, started_at, status) values ($1, $2, $3, 'running')`, [runId, kind, startedAt]);
+  await db.query(
+    `with interrupted as (
+       update pipeline_runs set status = 'failed', finished_at = now(), error = $4 where status = 'running')
+     insert into pipeline_runs (run_id, kind, started_at, status) values ($1, $2, $3, 'running')`,
+    [runId, kind, startedAt, INTERRUPTED],
+  );
 }
 
 export async function finishRun(db: Db, run: FinishedRun): Promise<void> {
@@ -38,15 +49,4 @@ export async function recordFailedRun(db: Db, runId: string, kind: RunKind, star
      on conflict (run_id) do update set status = 'failed', finished_at = excluded.finished_at, error = excluded.error`,
     [runId, kind, startedAt, finishedAt, error],
   );
-}
-
-export const INTERRUPTED = 'interrupted: the process ended before the job finished';
-
-/** Called under the run lock: every other 'running' row then belongs to a process that died. Marks them failed. */
-export async function markInterruptedRuns(db: Db): Promise<number> {
-  const rows = await db.query(
-    `update pipeline_runs set status = 'failed', finished_at = now(), error = $1 where status = 'running' returning 1`,
-    [INTERRUPTED],
-  );
-  return rows.length;
 }
