@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -104,24 +104,19 @@ describe('the embedded PostgreSQL', () => {
     expect(await readRunning(embeddedPaths(dir).dataDir)).toBeNull();
   });
 
-  it('db stop stops it; the next command starts it again with the same data', async () => {
+  it('db stop stops it; a server that then cannot start names its log and quotes its own FATAL line; the next command starts it again with the same data', async () => {
     const dir = home();
     await runCli(['db', 'init'], { env: { FXPIPE_HOME: dir } });
     const stop = await runCli(['db', 'stop'], { env: { FXPIPE_HOME: dir } });
     expect(stop.stdout).toContain('Stopped the embedded PostgreSQL.');
-    expect(await readRunning(embeddedPaths(dir).dataDir)).toBeNull();
+    const { dataDir, logFile, lockFile } = embeddedPaths(dir);
+    expect(await readRunning(dataDir)).toBeNull();
     expect((await runCli(['db', 'stop'], { env: { FXPIPE_HOME: dir } })).stdout).toContain('not running');
-    const url = (await runCli(['db', 'url'], { env: { FXPIPE_HOME: dir } })).stdout.trim();
-    expect(await tablesAt(url)).toContain('pipeline_runs');
-    expect(existsSync(embeddedPaths(dir).lockFile)).toBe(false);
-  });
 
-  it('a server that cannot start names its log and quotes its own FATAL line, not "Examine the log output"', async () => {
-    const dir = home();
-    expect((await runCli(['db', 'init'], { env: { FXPIPE_HOME: dir } })).code).toBe(0);
-    expect((await runCli(['db', 'stop'], { env: { FXPIPE_HOME: dir } })).code).toBe(0);
-    const { dataDir, logFile } = embeddedPaths(dir);
-    appendFileSync(path.join(dataDir, 'postgresql.conf'), "shared_buffers = 'plenty'\n");
+    // A setting the server refuses: the error quotes the server's own lines, not pg_ctl's "Examine the log output".
+    const conf = path.join(dataDir, 'postgresql.conf');
+    const settings = readFileSync(conf, 'utf8');
+    appendFileSync(conf, "shared_buffers = 'plenty'\n");
     const result = await runCli(['db', 'url'], { env: { FXPIPE_HOME: dir } });
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
@@ -132,5 +127,10 @@ describe('the embedded PostgreSQL', () => {
     expect(lines[0]).toContain(`(log: ${logFile})`);
     expect(lines[0]).not.toContain('Examine the log output');
     expect(await readRunning(dataDir)).toBeNull();
+
+    writeFileSync(conf, settings);
+    const url = (await runCli(['db', 'url'], { env: { FXPIPE_HOME: dir } })).stdout.trim();
+    expect(await tablesAt(url)).toContain('pipeline_runs');
+    expect(existsSync(lockFile)).toBe(false);
   });
 });
