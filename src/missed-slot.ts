@@ -1,13 +1,11 @@
 import { notifyAfterRun, type AlertSettings } from './alerts/notify.js';
 import { oneLine } from './errors.js';
 import type { Logger } from './log.js';
-import type { RunResult } from './pipeline.js';
+import { RunFailedError, type RunResult } from './pipeline.js';
 import type { MissedSlot, SlotOutcome } from './scheduler.js';
 import type { Db } from './warehouse/db.js';
 import { connectionFailure } from './warehouse/reconnect.js';
 import { recordFailedRun } from './warehouse/runs.js';
-
-const RUN_ID = /\brun ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}) failed/;
 
 /** Why the slot did not run, naming the database's failure: "database unreachable: connect ECONNREFUSED 127.0.0.1:5432". */
 export function missedSlotReason(error: unknown): string {
@@ -17,21 +15,13 @@ export function missedSlotReason(error: unknown): string {
   return `database unreachable: ${typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message}`;
 }
 
-/** The run a failed pipeline named in its error (its row may already exist, 'running'), else the slot's own id. */
-function runIdOf(missed: MissedSlot): string {
-  for (let e: unknown = missed.error; e instanceof Error; e = e.cause) {
-    const match = RUN_ID.exec(e.message);
-    if (match) return match[1]!;
-  }
-  return missed.runId;
-}
-
 /**
  * A scheduled slot the database's failure kept from running: a failed 'scheduled' run in pipeline_runs
  * with the reason, and the alerts of a failed run (run_failed, and stale ones when due).
  */
 export async function recordMissedSlot(db: Db, missed: MissedSlot, alerts: AlertSettings, log: Logger): Promise<SlotOutcome> {
-  const runId = runIdOf(missed);
+  // The run the pipeline began, when it got that far (its row may already exist, 'running'); else the slot's own id.
+  const runId = missed.error instanceof RunFailedError ? missed.error.runId : missed.runId;
   const error = missedSlotReason(missed.error);
   await recordFailedRun(db, runId, 'scheduled', missed.startedAt, missed.failedAt, error);
   const result: RunResult = {

@@ -116,6 +116,13 @@ class SourceLoadFailure extends Error {
   }
 }
 
+/** A run that failed on the database: runId names it (its pipeline_runs row may still say 'running' when the database went away). */
+export class RunFailedError extends FxpipeError {
+  constructor(readonly runId: string, reason: string, cause: unknown) {
+    super(`run ${runId} failed: ${reason}`, { cause });
+  }
+}
+
 /**
  * One run, dlt-style explicit steps: lock → extract (each response to bronze, committed on its own before
  * anything parses it) → normalize and validate → load (one transaction) → refresh views → record the run.
@@ -131,7 +138,7 @@ export async function runPipeline(db: Db, options: PipelineOptions): Promise<Run
   const timer = stageTimer();
   const lock = await holdRunLock(db, options.lockWaitMs).catch((error: unknown) => {
     if (error instanceof FxpipeError) throw error;
-    throw new FxpipeError(`run ${runId} failed: database error: ${oneLine(error)}`, { cause: error });
+    throw new RunFailedError(runId, `database error: ${oneLine(error)}`, error);
   });
   timer.lap('lock');
   try {
@@ -149,7 +156,7 @@ export async function runPipeline(db: Db, options: PipelineOptions): Promise<Run
     const message = `${what}${oneLine(cause)}`;
     log.error({ err: message }, 'run failed; its load rolled back');
     if (!options.dryRun) await recordFailedRun(db, runId, options.kind, started, clock(), message).catch(() => undefined);
-    throw new FxpipeError(`run ${runId} failed: ${message}`, { cause });
+    throw new RunFailedError(runId, message, cause);
   } finally {
     await lock.release();
   }
