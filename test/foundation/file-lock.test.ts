@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExitCode, FxpipeError } from '../../src/errors.js';
@@ -15,7 +16,8 @@ describe('the file lock', () => {
 
   it('runs the work while holding the lock, and removes it after', async () => {
     const lockPath = path.join(scratchDir(), 'server.lock');
-    expect(await withFileLock(lockPath, 1000, async () => 'ran')).toBe('ran');
+    expect(await withFileLock(lockPath, 1000, async () => readFileSync(lockPath, 'utf8'))).toBe(String(process.pid));
+    expect(existsSync(lockPath)).toBe(false);
     await expect(withFileLock(lockPath, 1000, async () => 'again')).resolves.toBe('again');
   });
 });
