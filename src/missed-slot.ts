@@ -8,7 +8,7 @@ import { connectionFailure } from './warehouse/reconnect.js';
 import { recordFailedRun } from './warehouse/runs.js';
 
 /** Why the slot did not run, naming the database's failure: "database unreachable: connect ECONNREFUSED 127.0.0.1:5432". */
-export function missedSlotReason(error: unknown): string {
+function missedSlotReason(error: unknown): string {
   const failure = connectionFailure(error) ?? error;
   const message = oneLine(failure);
   const code = (failure as { code?: unknown }).code;
