@@ -2,7 +2,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatAnswer } from '../../src/cli/query-format.js';
+import { ExitCode, FxpipeError, oneLine } from '../../src/errors.js';
+import { runQuery } from '../../src/tiers/query.js';
 import type { Db } from '../../src/warehouse/db.js';
+import type { DirectDb } from '../../src/warehouse/direct.js';
 import { upsertCurrencies, upsertSource } from '../../src/warehouse/dimensions.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
 import { ensurePartitions } from '../../src/warehouse/partitions.js';
@@ -18,6 +22,21 @@ function snapshot(dir: string): Record<string, string> {
     files[path.relative(dir, file)] = createHash('sha256').update(readFileSync(file)).digest('hex');
   }
   return files;
+}
+
+/**
+ * One query as `fxpipe query SQL --format csv` answers it, run in this process (runQuery, the command's whole work):
+ * the exit code, the CSV on stdout, and the one line main() prints for an error. The CLI itself is run for the first
+ * query and for one refusal.
+ */
+async function queryIn(db: Db, cacheDir: string, sql: string): Promise<CliResult> {
+  try {
+    const result = await runQuery(db as DirectDb, sql, { cacheDir });
+    expect(result.shadowed).toEqual([]);
+    return { code: ExitCode.ok, signal: null, stdout: formatAnswer(result, 'csv'), stderr: '' };
+  } catch (error) {
+    return { code: error instanceof FxpipeError ? error.exitCode : ExitCode.failed, signal: null, stdout: '', stderr: `fxpipe: ${oneLine(error)}\n` };
+  }
 }
 
 /**
@@ -39,8 +58,10 @@ describe('fxpipe query is read-only and confined', () => {
   let hotFile: string;
   let hotCopy: string;
   let before: Record<string, string>;
+  let tmpBefore: string | undefined;
 
-  const query = (sql: string): Promise<CliResult> => runCli(['query', sql, '--format', 'csv'], { env });
+  const cli = (sql: string): Promise<CliResult> => runCli(['query', sql, '--format', 'csv'], { env });
+  const query = (sql: string): Promise<CliResult> => queryIn(db, path.join(home, 'cache'), sql);
 
   beforeAll(async () => {
     for (const each of [home, out, tmp]) mkdirSync(each, { recursive: true });
@@ -61,6 +82,9 @@ describe('fxpipe query is read-only and confined', () => {
     );
     // TMPDIR in the scratch directory: the query's own temp files are watched like every other file.
     env = { DATABASE_URL: database.url, FXPIPE_HOME: home, TMPDIR: tmp };
+    // The same for the queries run in this process.
+    tmpBefore = process.env.TMPDIR;
+    process.env.TMPDIR = tmp;
     const archived = await runCli(['archive', '--older-than', '90d', '--json'], { env });
     expect(archived.stderr).toBe('');
     expect(archived.code).toBe(0);
@@ -73,7 +97,7 @@ describe('fxpipe query is read-only and confined', () => {
     const unqueried = snapshot(dir);
 
     // The first query writes the hot tier's snapshot under FXPIPE_HOME/cache/hot-snapshot/<key>/, and nothing else.
-    expect(await query('select 1 as x')).toMatchObject({ code: 0, stderr: '', stdout: 'x\n1\n' });
+    expect(await cli('select 1 as x')).toMatchObject({ code: 0, stderr: '', stdout: 'x\n1\n' });
     const queried = snapshot(dir);
     const written = Object.keys(queried).filter((file) => !(file in unqueried)).sort();
     const key = path.basename(path.dirname(written[0] ?? ''));
@@ -88,6 +112,8 @@ describe('fxpipe query is read-only and confined', () => {
   }, 180_000);
 
   afterAll(async () => {
+    if (tmpBefore === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = tmpBefore;
     await database?.drop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -110,7 +136,18 @@ describe('fxpipe query is read-only and confined', () => {
     // The Node API has no getenv() (the DuckDB shell's): the environment, DATABASE_URL included, stays out of reach.
     expect((await query(`select getenv('DATABASE_URL')`)).stderr).toMatch(/^fxpipe: query failed: Catalog Error: Scalar Function with name getenv does not exist/);
     expect(snapshot(dir)).toEqual(before);
-  }, 180_000); // 8 CLI processes, each starting DuckDB
+  });
+
+  it('the command refuses a read of the password file: exit 2, one line naming why, no secret, no file written', async () => {
+    const result = await cli(`select content from read_text('${home}/password')`);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^fxpipe: query refused: only single SELECT statements over rates_history, currencies, sources, dates are allowed: Permission Error: Cannot access file ".*\/password" - file system operations are disabled/),
+    ]);
+    expect(result.stderr).not.toContain(secret);
+    expect(snapshot(dir)).toEqual(before);
+  });
 
   // Each: the SQL, and what the one-line refusal names.
   const ATTACKS: [string, () => string, RegExp][] = [
