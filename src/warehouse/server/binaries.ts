@@ -5,7 +5,7 @@ import { arch, platform } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { processAlive } from '../../util/file-lock.js';
-import { rootStateDir } from './root-state.js';
+import { ROOT_STATE_DIR, rootStateDir } from './root-state.js';
 
 const run = promisify(execFile);
 
@@ -53,10 +53,9 @@ async function reachable(binary: string, owner: RunAs): Promise<boolean> {
 async function relocated(binaries: PostgresBinaries): Promise<PostgresBinaries> {
   const nativeDir = path.dirname(path.dirname(binaries.pg_ctl));
   const { version } = JSON.parse(await readFile(path.join(nativeDir, '..', 'package.json'), 'utf8')) as { version: string };
-  const stateDir = await rootStateDir();
-  const cache = path.join(stateDir, `postgres-${version}`);
+  const cache = path.join(ROOT_STATE_DIR, `postgres-${version}`);
   if (!existsSync(path.join(cache, 'bin', 'pg_ctl'))) {
-    await removeAbandonedCopies(stateDir);
+    await removeAbandonedCopies(await rootStateDir());
     const scratch = `${cache}.tmp-${process.pid}`;
     await cp(nativeDir, scratch, { recursive: true, verbatimSymlinks: true, filter: (src) => !src.endsWith('.a') });
     await openToAll(scratch);
