@@ -12,7 +12,10 @@ export interface Db {
   query<R extends Row = Row>(text: string, params?: readonly unknown[]): Promise<R[]>;
   /** Runs fn in one transaction (BEGIN … COMMIT, ROLLBACK on throw). Nested calls join the outer one. */
   transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
-  /** A new connection to the same database on the direct path, closed by the caller (e.g. to hold a lock for a job's life). */
-  fork(): Promise<Db>;
+  /**
+   * A second connection to the same database, for a lock a job holds for its whole life while its own
+   * transactions commit on this one. Opened on first use, reused by later jobs, closed with this Db.
+   */
+  lockSession(): Promise<Db>;
   close(): Promise<void>;
 }

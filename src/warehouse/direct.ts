@@ -5,11 +5,21 @@ import type { Db, Row } from './db.js';
 export class DirectDb implements Db {
   readonly driver = 'direct' as const;
   #inTransaction = false;
+  #ended = false;
+  readonly #lockSession: SpareConnection;
 
   constructor(
     readonly client: pg.Client,
-    private readonly settings: pg.ClientConfig = {},
-  ) {}
+    settings: pg.ClientConfig = {},
+  ) {
+    client.once('end', () => (this.#ended = true));
+    this.#lockSession = new SpareConnection(settings);
+  }
+
+  /** The connection is gone (closed, or dropped by the server). */
+  get ended(): boolean {
+    return this.#ended;
+  }
 
   async query<R extends Row = Row>(text: string, params: readonly unknown[] = []): Promise<R[]> {
     const result = await this.client.query<R>(text, params as unknown[]);
@@ -32,12 +42,33 @@ export class DirectDb implements Db {
     }
   }
 
-  async fork(): Promise<Db> {
-    return connectDirect(this.settings);
+  lockSession(): Promise<Db> {
+    return this.#lockSession.get();
   }
 
   async close(): Promise<void> {
+    await this.#lockSession.close();
     await this.client.end();
+  }
+}
+
+/** A second connection kept for the life of its owner: opened on first use, and again after it dropped. */
+export class SpareConnection {
+  #db: Promise<DirectDb> | null = null;
+
+  constructor(private readonly settings: pg.ClientConfig) {}
+
+  async get(): Promise<DirectDb> {
+    const db = await this.#db?.catch(() => null);
+    if (db && !db.ended) return db;
+    this.#db = connectDirect(this.settings);
+    return this.#db;
+  }
+
+  async close(): Promise<void> {
+    const db = await this.#db?.catch(() => null);
+    this.#db = null;
+    await db?.close().catch(() => undefined);
   }
 }
 

@@ -1,16 +1,19 @@
 import { CompiledQuery, Kysely, PostgresDialect, type Transaction } from 'kysely';
 import type pg from 'pg';
-import { connectDirect } from './direct.js';
+import { SpareConnection } from './direct.js';
 import type { Db, Row } from './db.js';
 
 /** The pooled access path: Kysely over a pg.Pool; raw SQL runs as compiled queries with parameters. */
 export class PooledDb implements Db {
   readonly driver = 'pooled' as const;
+  readonly #lockSession: SpareConnection | null;
 
   constructor(
     readonly kysely: Kysely<any>,
-    private readonly pool: pg.Pool | null,
-  ) {}
+    pool: pg.Pool | null,
+  ) {
+    this.#lockSession = pool ? new SpareConnection(pool.options) : null;
+  }
 
   static fromPool(pool: pg.Pool): PooledDb {
     return new PooledDb(new Kysely<any>({ dialect: new PostgresDialect({ pool }) }), pool);
@@ -26,12 +29,14 @@ export class PooledDb implements Db {
     return this.kysely.transaction().execute((trx: Transaction<any>) => fn(new PooledDb(trx, null)));
   }
 
-  async fork(): Promise<Db> {
-    if (!this.pool) throw new Error('a transaction cannot open another connection');
-    return connectDirect(this.pool.options);
+  async lockSession(): Promise<Db> {
+    if (!this.#lockSession) throw new Error('a transaction has no lock session of its own');
+    return this.#lockSession.get();
   }
 
   async close(): Promise<void> {
-    if (this.pool) await this.kysely.destroy();
+    if (!this.#lockSession) return;
+    await this.#lockSession.close();
+    await this.kysely.destroy();
   }
 }

@@ -133,8 +133,8 @@ export class ReconnectingDb implements Db {
     return this.#use((db) => db.transaction(fn), false);
   }
 
-  fork(): Promise<Db> {
-    return this.#use((db) => db.fork(), true);
+  lockSession(): Promise<Db> {
+    return this.#use((db) => db.lockSession(), true);
   }
 
   async close(): Promise<void> {

@@ -30,13 +30,19 @@ export interface HeldRunLock {
   release(): Promise<void>;
 }
 
+/** Lock sessions whose transaction holds the lock now: a second job on the same Db would otherwise share it. */
+const holding = new WeakSet<Db>();
+
 export async function holdRunLock(db: Db, waitMs: number): Promise<HeldRunLock> {
-  const session = await db.fork();
+  const session = await db.lockSession();
+  if (holding.has(session)) throw new FxpipeError('another run is in progress (in this process)', { exitCode: ExitCode.busy });
+  holding.add(session);
+  const rollback = () => session.query('rollback').then(() => undefined, () => undefined).finally(() => holding.delete(session));
   try {
     await session.query('begin');
     await acquireRunLock(session, waitMs);
   } catch (error) {
-    await session.close().catch(() => undefined);
+    await rollback();
     throw error;
   }
   let released = false;
@@ -44,8 +50,7 @@ export async function holdRunLock(db: Db, waitMs: number): Promise<HeldRunLock> 
     async release() {
       if (released) return;
       released = true;
-      await session.query('rollback').catch(() => undefined);
-      await session.close().catch(() => undefined);
+      await rollback();
     },
   };
 }

@@ -81,6 +81,9 @@ describe('a backfill killed half-way', () => {
     const { database, db } = await fresh();
     const pause = await pauseInSecondChunk(database.url);
     const watcher = await connect(database.url);
+    const backends = async () =>
+      (await watcher.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database()')).rows.map((r) => r.pid);
+    const before = await backends();
     const killed = startCli(args, { env: { DATABASE_URL: database.url } });
     const backend = await waitForPause(watcher);
     const { rows: written } = await watcher.query(
@@ -89,7 +92,8 @@ describe('a backfill killed half-way', () => {
     killed.kill('SIGKILL');
     expect((await finished(killed)).signal).toBe('SIGKILL');
     await pause.release();
-    for (let i = 0; i < 200 && (await watcher.query('select 1 from pg_stat_activity where pid = $1', [backend])).rows.length > 0; i++) await sleep(50);
+    // Every backend of the killed process (its own and its run-lock session's) gone.
+    for (let i = 0; i < 200 && !(await backends()).every((pid) => before.includes(pid)); i++) await sleep(50);
     await pause.remove();
     // The dead backfill shows as interrupted at once, not as running until the next job.
     const status = await runCli(['status', '--json'], { env: { DATABASE_URL: database.url } });

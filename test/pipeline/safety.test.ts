@@ -34,12 +34,16 @@ describe('run safety, from the CLI', () => {
     return client;
   }
 
+  const backends = async (client: pg.Client) =>
+    (await client.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database()')).rows.map((r) => r.pid);
+
   const countOf = async (client: pg.Client, table: string) =>
     Number((await client.query<{ n: string }>(`select count(*) as n from ${table}`)).rows[0]!.n);
 
   it('a process killed between the history insert and the commit loads nothing, keeps every response received, and shows as interrupted', async () => {
     const pause = await pauseRunsAfterHistoryInsert(database.url);
     const watcher = await connect();
+    const before = await backends(watcher);
     const run = startCli(['run'], { env });
     const backend = await pause.waitUntilPaused();
     const { rows: held } = await watcher.query<{ relname: string }>(
@@ -50,8 +54,8 @@ describe('run safety, from the CLI', () => {
     await finished(run);
     await pause.release();
     for (let i = 0; i < 200; i++) {
-      const { rows } = await watcher.query('select 1 from pg_stat_activity where pid = $1', [backend]);
-      if (rows.length === 0) break;
+      // Every backend of the killed process: its own and its run-lock session's.
+      if ((await backends(watcher)).every((pid) => before.includes(pid))) break;
       await sleep(50);
     }
     for (const table of ['fact_rates_history', 'fact_rates_current', 'dim_source']) {
