@@ -2,7 +2,7 @@ import type { Logger } from '../log.js';
 import type { Db } from '../warehouse/db.js';
 import { acquireRunLock } from '../warehouse/run-lock.js';
 import { fingerprintDifference, partitionFingerprint, type Fingerprint } from './fingerprint.js';
-import { checkedDetached, defaultPartition, detachedName, detachedPartitions, referencedTables } from './history-partitions.js';
+import { checkedDetached, detachedName, detachedPartitions, referencedTables, type HistoryLocks } from './history-partitions.js';
 import { advanceState } from './manifest.js';
 import { partitionOf, type Month } from './months.js';
 import { LocksBusy, lockInOrder, RETRIES, retryGivingWay } from './tiering-lock.js';
@@ -18,16 +18,6 @@ import { LocksBusy, lockInOrder, RETRIES, retryGivingWay } from './tiering-lock.
  *    foreign keys needs that) but no longer the history. When readers keep those locks busy the table is left for
  *    the end of the archive, or the next one: it holds only rows the verified file holds, and nothing reads it.
  */
-
-/** The relations besides the partition that detaching locks, from the catalog, looked up once per archive. */
-export interface HistoryLocks {
-  defaultPartition: string | null;
-  referenced: string[];
-}
-
-export async function historyLocks(db: Db): Promise<HistoryLocks> {
-  return { defaultPartition: await defaultPartition(db), referenced: await referencedTables(db, 'fact_rates_history') };
-}
 
 export interface DetachOptions {
   lockWaitMs: number;

@@ -35,7 +35,7 @@ export async function partitionRows(db: Db, partition: MonthlyPartition): Promis
 }
 
 /** The default partition of fact_rates_history (quoted, from the catalog), or null when it has none. */
-export async function defaultPartition(db: Db): Promise<string | null> {
+async function defaultPartition(db: Db): Promise<string | null> {
   const [row] = await db.query<{ name: string }>(
     `select c.oid::regclass::text as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
       where i.inhparent = 'fact_rates_history'::regclass and pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT'`,
@@ -54,6 +54,16 @@ export async function referencedTables(db: Db, relation: string): Promise<string
     [relation],
   );
   return rows.map((r) => r.name);
+}
+
+/** The relations besides a month's partition that detaching or attaching one locks, from the catalog. */
+export interface HistoryLocks {
+  defaultPartition: string | null;
+  referenced: string[];
+}
+
+export async function historyLocks(db: Db): Promise<HistoryLocks> {
+  return { defaultPartition: await defaultPartition(db), referenced: await referencedTables(db, 'fact_rates_history') };
 }
 
 /**

@@ -9,7 +9,7 @@ import { acquireRunLock } from '../warehouse/run-lock.js';
 import { DUCK_RESTORE_ROWS, KEY_ORDER, RESTORE_COLUMNS } from './archive-row.js';
 import { Duck, sqlPath } from './duck.js';
 import { fingerprintDifference, parquetFingerprint, stagedRowsFingerprint, type Fingerprint } from './fingerprint.js';
-import { defaultPartition, hasPartition, referencedTables } from './history-partitions.js';
+import { hasPartition, historyLocks } from './history-partitions.js';
 import { monthKey, splitArchiveUri } from './layout.js';
 import { advanceState, manifestEntry, type ManifestEntry } from './manifest.js';
 import { firstDay, lastDay, partitionOf, type Month } from './months.js';
@@ -99,16 +99,15 @@ async function loadVerified(db: DirectDb, entry: ManifestEntry, csv: string, opt
   );
   try {
     await copyCsvToTable(db.client, `${STAGE} (${RESTORE_COLUMNS.join(', ')})`, csv);
-    const defaultTable = await defaultPartition(db);
-    const referenced = await referencedTables(db, 'fact_rates_history');
+    const locks = await historyLocks(db);
     return await retryGivingWay(`restore ${month} into ${partition}`, options.log, () =>
       db.transaction(async (tx) => {
         await acquireRunLock(tx, options.lockWaitMs);
         await lockInOrder(tx, [
           { statement: 'select fx_lock_calendar()' },
           { tables: ['fact_rates_history'], mode: 'share update exclusive', only: true },
-          { tables: defaultTable ? [defaultTable] : [], mode: 'access exclusive' },
-          { tables: referenced, mode: 'share row exclusive' },
+          { tables: locks.defaultPartition ? [locks.defaultPartition] : [], mode: 'access exclusive' },
+          { tables: locks.referenced, mode: 'share row exclusive' },
         ]);
         await ensurePartitions(tx, firstDay(month), lastDay(month));
         const inserted = await db.client.query(
