@@ -49,10 +49,10 @@ function typeReason(type: StatementType): string {
 const PREFIX = `query refused: only single SELECT statements over ${QUERY_RELATIONS.join(', ')} are allowed`;
 
 /** A usage error saying why sql is refused. */
-export const refused = (reason: string, cause?: unknown) => usageError(`${PREFIX}: ${reason}`, cause);
+const refused = (reason: string, cause?: unknown) => usageError(`${PREFIX}: ${reason}`, cause);
 
 /** DuckDB refused a file, a directory or an extension under the confinement (Duck.confine). */
-export const isConfinementError = (error: unknown) => error instanceof Error && error.message.startsWith('Permission Error:');
+const isConfinementError = (error: unknown) => error instanceof Error && error.message.startsWith('Permission Error:');
 
 /** An error DuckDB raised over sql: a refusal when the confinement stopped it, else bad SQL; exit 2 either way. */
 export function duckQueryError(error: unknown) {

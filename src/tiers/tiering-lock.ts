@@ -42,7 +42,7 @@ const MAX_LOCK_WAIT_MS = 250;
 /** deadlock_detected, lock_not_available (a lock_timeout): the transaction gave way and may be retried. */
 const GAVE_WAY = new Set(['40P01', '55P03']);
 
-export function gaveWay(error: unknown): boolean {
+function gaveWay(error: unknown): boolean {
   return GAVE_WAY.has(String((error as { code?: unknown } | null)?.code));
 }
 
@@ -50,7 +50,7 @@ export function gaveWay(error: unknown): boolean {
  * Sets the transaction's lock_timeout so that `waits` lock waits one after another end within half the server's
  * deadlock_timeout; returns the timeout in ms.
  */
-export async function boundLockWaits(tx: Db, waits: number): Promise<number> {
+async function boundLockWaits(tx: Db, waits: number): Promise<number> {
   const [row] = await tx.query<{ ms: string }>(`select (extract(epoch from current_setting('deadlock_timeout')::interval) * 1000)::text as ms`);
   const ms = Math.max(1, Math.min(MAX_LOCK_WAIT_MS, Math.floor(Number(row?.ms) / 2 / Math.max(1, waits))));
   await tx.query(`select set_config('lock_timeout', $1, true)`, [`${ms}ms`]);
