@@ -30,7 +30,7 @@ export function sourceSettingsFrom(config: Config, sources: SourceName[], env: N
     if (source.needsKey && !config.exchangerateApiKey) {
       throw usageError(`the source ${name} needs an API key: set EXCHANGERATE_API_KEY, or leave ${name} out of --sources/FXPIPE_SOURCES`);
     }
-    settings.set(name, { baseUrl, ...(name === 'exchangerate-api' && config.exchangerateApiKey ? { apiKey: config.exchangerateApiKey } : {}) });
+    settings.set(name, { baseUrl, ...(source.needsKey ? { apiKey: config.exchangerateApiKey } : {}) });
   }
   return (source) => {
     const found = settings.get(source);

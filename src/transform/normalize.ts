@@ -43,9 +43,8 @@ export function normalize(extraction: Extraction): NormalizedBatch {
   const occurrences = new Map<string, number>();
   for (const q of extraction.quotes) occurrences.set(q.code, (occurrences.get(q.code) ?? 0) + 1);
 
-  const valid = new Map<string, RateDecimal>();
-  const published = new Map<string, string>();
-  const raw = new Map<string, unknown>();
+  /** Each valid quote: its decimal, its published text, and the value as received (for a reject's raw_value). */
+  const valid = new Map<string, { value: RateDecimal; text: string; raw: unknown }>();
   for (const q of extraction.quotes) {
     if (!CODE.test(q.code)) {
       reject(q.code, q.value, 'bad_code', `${REJECT_REASONS.bad_code}: ${JSON.stringify(q.code).slice(0, 40)}`);
@@ -60,30 +59,28 @@ export function normalize(extraction: Extraction): NormalizedBatch {
       reject(q.code, q.value, checked.reason);
       continue;
     }
-    valid.set(q.code, checked.value);
-    raw.set(q.code, q.value);
-    published.set(q.code, checked.text);
+    valid.set(q.code, { ...checked, raw: q.value });
   }
 
   const base = extraction.base;
   let rates: Rate[];
   if (base === WAREHOUSE_BASE) {
-    rates = [...published].filter(([code]) => code !== base).map(([quote, value]) => ({ quote, value }));
+    rates = [...valid].filter(([code]) => code !== base).map(([quote, { text }]) => ({ quote, value: text }));
   } else {
-    const baseToUsd = valid.get(WAREHOUSE_BASE);
-    if (!baseToUsd) {
+    const usd = valid.get(WAREHOUSE_BASE);
+    if (!usd) {
       throw new SourceError(extraction.source, `no valid ${base}→${WAREHOUSE_BASE} rate in the payload to rebase with`, 'format');
     }
     rates = [];
-    const derive = (quote: string, value: RateDecimal, published: unknown) => {
+    const derive = (quote: string, value: RateDecimal, raw: unknown) => {
       const text = derivedRateText(value);
       if (storableRate(new RateDecimal(text))) rates.push({ quote, value: text });
-      else reject(quote, published, 'out_of_range', `${REJECT_REASONS.out_of_range}: ${quote} rebased to ${WAREHOUSE_BASE} is ${text}`);
+      else reject(quote, raw, 'out_of_range', `${REJECT_REASONS.out_of_range}: ${quote} rebased to ${WAREHOUSE_BASE} is ${text}`);
     };
-    derive(base, new RateDecimal(1).div(baseToUsd), raw.get(WAREHOUSE_BASE));
-    for (const [quote, value] of valid) {
+    derive(base, new RateDecimal(1).div(usd.value), usd.raw);
+    for (const [quote, { value, raw }] of valid) {
       if (quote === WAREHOUSE_BASE || quote === base) continue;
-      derive(quote, value.div(baseToUsd), raw.get(quote));
+      derive(quote, value.div(usd.value), raw);
     }
   }
   return { source: extraction.source, asOf: extraction.asOf, base: WAREHOUSE_BASE, rates, rejects, rebased: base !== WAREHOUSE_BASE };
