@@ -97,9 +97,8 @@ export async function openLocated(locator: DatabaseLocator, open: (target: Targe
   );
 }
 
-interface Opened {
-  db: Promise<{ db: Db; target: Target }>;
-}
+/** One opening of the connection: compared by identity, so only the first user to see it fail discards it. */
+type Opened = Promise<{ db: Db; target: Target }>;
 
 /**
  * A Db that outlives its server: after a connection failure its connection (or pool) is discarded,
@@ -121,7 +120,7 @@ export class ReconnectingDb implements Db {
   /** Connects once now, so a database that cannot be reached at start-up fails at once. */
   static async connect(driver: Driver, locator: DatabaseLocator, open: (target: Target) => Promise<Db>, backoff: Backoff = QUICK_BACKOFF): Promise<ReconnectingDb> {
     const db = new ReconnectingDb(driver, locator, open, backoff);
-    await db.#connection().db;
+    await db.#connection();
     return db;
   }
 
@@ -141,15 +140,15 @@ export class ReconnectingDb implements Db {
     this.#closed = true;
     const opened = this.#opened;
     this.#opened = null;
-    const current = await opened?.db.catch(() => null);
+    const current = await opened?.catch(() => null);
     await current?.db.close();
   }
 
   #connection(): Opened {
     if (this.#closed) throw new Error('the database connection was closed');
     if (!this.#opened) {
-      const opened: Opened = { db: openLocated(this.locator, this.open, this.backoff) };
-      opened.db.catch(() => {
+      const opened = openLocated(this.locator, this.open, this.backoff);
+      opened.catch(() => {
         if (this.#opened === opened) this.#opened = null;
       });
       this.#opened = opened;
@@ -159,7 +158,7 @@ export class ReconnectingDb implements Db {
 
   async #use<T>(work: (db: Db) => Promise<T>, resend: boolean): Promise<T> {
     const opened = this.#connection();
-    const { db, target } = await opened.db;
+    const { db, target } = await opened;
     try {
       return await work(db);
     } catch (error) {
@@ -171,7 +170,7 @@ export class ReconnectingDb implements Db {
         void db.close().catch(() => undefined);
       }
       if (!resend || !neverSent(error)) throw error;
-      const next = await this.#connection().db;
+      const next = await this.#connection();
       return work(next.db);
     }
   }
