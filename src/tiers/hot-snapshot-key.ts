@@ -37,13 +37,12 @@ const STATE_SQL = `
 type Counted = [rows: number, ...rest: unknown[]];
 
 /**
- * The hot tier's state in tx's snapshot: its key hashes the history's row count and xmin sum, the partition list
- * (oid and name), the same figures of the three dimensions, and the archived months of the manifest. Reads every hot
- * row's xmin once (about 10 ms per 60k rows; a count and the newest change_id alone would miss rows changed in place).
+ * The hot tier's state in tx's snapshot (an inSnapshot transaction): its key hashes the history's row count and xmin
+ * sum, the partition list (oid and name), the same figures of the three dimensions, and the archived months of the
+ * manifest. One statement; reads every hot row's xmin once (about 10 ms per 60k rows; a count and the newest
+ * change_id alone would miss rows changed in place).
  */
 export async function hotState(tx: Db, archived: readonly ManifestEntry[]): Promise<HotState> {
-  // Starting parallel workers costs more than the scan of a hot tier of a few 100k rows.
-  await tx.query('set local max_parallel_workers_per_gather = 0');
   const [row] = await tx.query<{ state: string }>(STATE_SQL);
   const state = JSON.parse(row!.state) as Record<SnapshotFile, Counted> & { partitions: unknown };
   const manifest = archived.map((entry) => [entry.month, entry.uri, entry.rows, entry.checksum]);

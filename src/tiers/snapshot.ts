@@ -5,7 +5,8 @@ import type { Db } from '../warehouse/db.js';
  * timestamps rendered in UTC and ISO style, as the archive row CSV expects. fact_rates_history and its
  * partitions are locked (ACCESS SHARE) before the snapshot is taken, so no partition can be detached
  * between the snapshot and the reads: a month is then either in the snapshot's partitions or, archived,
- * in its manifest, never in neither.
+ * in its manifest, never in neither. No parallel workers: starting them costs more than the scans here (the
+ * hot tier's key, one month's partition) take.
  */
 export function inSnapshot<T>(db: Db, fn: (tx: Db) => Promise<T>): Promise<T> {
   return db.transaction(async (tx) => {
@@ -13,7 +14,8 @@ export function inSnapshot<T>(db: Db, fn: (tx: Db) => Promise<T>): Promise<T> {
     await tx.query(`set transaction isolation level repeatable read, read only;
                     lock table fact_rates_history in access share mode;
                     set local TimeZone = 'UTC';
-                    set local DateStyle = 'ISO'`);
+                    set local DateStyle = 'ISO';
+                    set local max_parallel_workers_per_gather = 0`);
     return fn(tx);
   });
 }
