@@ -2,12 +2,9 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/warehouse/db.js';
-import { upsertCurrencies, upsertSource } from '../../src/warehouse/dimensions.js';
-import { initWarehouse } from '../../src/warehouse/init.js';
-import { ensurePartitions } from '../../src/warehouse/partitions.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { createTestDatabase, scratchDir, type TestDatabase } from '../helpers/database.js';
-import { fullRows, partitionCounts, pauseOnManifest } from './support.js';
+import { dailyWarehouse, fullRows, partitionCounts, pauseOnManifest } from './support.js';
 
 /**
  * archive meets a month it cannot move exactly: that month stays in PostgreSQL with a one-line reason, the others
@@ -29,25 +26,6 @@ const REASONS = {
   '2023-03': `rate ${LONG} of USD/CHF from ecb at 2023-03-15T20:30:00.000Z does not fit the archive's DECIMAL(38,24) exactly (at most 14 integer digits and 24 decimals)`,
 };
 
-/** Four months of 2023, every day, USD/EUR, USD/JPY and USD/GBP from one source; written with SQL, as a load bypassing validation would. */
-async function smallWarehouse(database: TestDatabase): Promise<{ db: Db; chf: number; usd: number; source: number }> {
-  const db = await database.open();
-  await initWarehouse(db);
-  const ids = await upsertCurrencies(db, ['USD', 'EUR', 'JPY', 'GBP', 'CHF']);
-  const source = await upsertSource(db, 'ecb', 'reference', 'https://example.invalid/ecb');
-  await ensurePartitions(db, '2023-01-01', '2023-04-30');
-  await db.query(
-    `insert into fact_rates_history (date_key, base_currency_id, quote_currency_id, source_id, rate_timestamp, rate, previous_rate, change_pct)
-     select to_char(d, 'YYYYMMDD')::int, $1, q.id, $2, d + interval '14 hours 15 minutes', round(q.level * (1 + extract(doy from d) / 1000), 6),
-            case when d > '2023-01-01' then round(q.level * (1 + (extract(doy from d) - 1) / 1000), 6) end,
-            case when d > '2023-01-01' then round(100.0 / (1000 + extract(doy from d) - 1), 8) end
-       from generate_series('2023-01-01'::timestamptz, '2023-04-30', interval '1 day') d
-      cross join (values ($3::smallint, 0.92::numeric), ($4::smallint, 131.5), ($5::smallint, 0.81)) q(id, level)`,
-    [ids.get('USD'), source, ids.get('EUR'), ids.get('JPY'), ids.get('GBP')],
-  );
-  return { db, chf: ids.get('CHF')!, usd: ids.get('USD')!, source };
-}
-
 describe('fxpipe archive skips a month it cannot archive exactly and goes on', () => {
   const dir = scratchDir('fxpipe-skip-');
   let database: TestDatabase;
@@ -58,14 +36,14 @@ describe('fxpipe archive skips a month it cannot archive exactly and goes on', (
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    const w = await smallWarehouse(database);
+    const w = await dailyWarehouse(database, '2023-04-30');
     db = w.db;
     // One value each in February and March that DECIMAL(38,24) cannot hold exactly, inserted with SQL.
     for (const [day, rate] of [['2023-02-14', HUGE], ['2023-03-15', LONG]] as const) {
       await db.query(
         `insert into fact_rates_history (date_key, base_currency_id, quote_currency_id, source_id, rate_timestamp, rate)
          values ($1, $2, $3, $4, $5::timestamptz, $6::numeric)`,
-        [Number(day.replaceAll('-', '')), w.usd, w.chf, w.source, `${day}T20:30:00Z`, rate],
+        [Number(day.replaceAll('-', '')), w.ids.get('USD'), w.ids.get('CHF'), w.source, `${day}T20:30:00Z`, rate],
       );
     }
     counts = await partitionCounts(db);

@@ -2,11 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/warehouse/db.js';
-import { upsertCurrencies, upsertSource } from '../../src/warehouse/dimensions.js';
-import { initWarehouse } from '../../src/warehouse/init.js';
-import { ensurePartitions } from '../../src/warehouse/partitions.js';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, scratchDir, type TestDatabase } from '../helpers/database.js';
+import { dailyWarehouse } from './support.js';
 
 /** Rates at the edges of what DECIMAL(38,24) holds exactly, and ordinary ones, with the text PostgreSQL stores. */
 const EDGE_RATES = ['0.000000000000000000000001', '99999999999999.999999999999999999999999', '1.10', '157.123456789012345678', '7'];
@@ -22,21 +20,7 @@ interface Fixture {
 /** Three months of 2023 for USD/EUR, USD/JPY and USD/GBP from one source, every day, plus the edge rates on 2023-02-14. */
 async function fixture(dir: string, extraRates: { dateKey: number; rate: string }[] = []): Promise<Fixture> {
   const database = await createTestDatabase();
-  const db = await database.open();
-  await initWarehouse(db);
-  const ids = await upsertCurrencies(db, ['USD', 'EUR', 'JPY', 'GBP', 'CHF']);
-  const source = await upsertSource(db, 'ecb', 'reference', 'https://example.invalid/ecb');
-  await ensurePartitions(db, '2023-01-01', '2023-03-31');
-  await db.query(
-    `insert into fact_rates_history (date_key, base_currency_id, quote_currency_id, source_id, rate_timestamp, rate, previous_rate, change_pct, flags)
-     select to_char(d, 'YYYYMMDD')::int, $1, q.id, $2, d + interval '14 hours 15 minutes', round(q.level * (1 + extract(doy from d) / 1000), 6),
-            case when d > '2023-01-01' then round(q.level * (1 + (extract(doy from d) - 1) / 1000), 6) end,
-            case when d > '2023-01-01' then round(100.0 / (1000 + extract(doy from d) - 1), 8) end,
-            case when extract(day from d) = 13 then array['zscore', 'reference_deviation'] else '{}' end
-       from generate_series('2023-01-01'::timestamptz, '2023-03-31', interval '1 day') d
-      cross join (values ($3::smallint, 0.92::numeric), ($4::smallint, 131.5), ($5::smallint, 0.81)) q(id, level)`,
-    [ids.get('USD'), source, ids.get('EUR'), ids.get('JPY'), ids.get('GBP')],
-  );
+  const { db, ids, source } = await dailyWarehouse(database, '2023-03-31');
   const edges = [...EDGE_RATES.map((rate, i) => ({ dateKey: 20230214, rate, minute: i })), ...extraRates.map((r, i) => ({ ...r, minute: 30 + i }))];
   for (const edge of edges) {
     const day = String(edge.dateKey);

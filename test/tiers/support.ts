@@ -8,7 +8,9 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import { cutoffDay } from '../../src/tiers/age.js';
 import { lastDay } from '../../src/tiers/months.js';
 import type { Db } from '../../src/warehouse/db.js';
+import { upsertCurrencies, upsertSource } from '../../src/warehouse/dimensions.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
+import { ensurePartitions } from '../../src/warehouse/partitions.js';
 import { deriveYear, fixtureText, readEcbFile } from '../backfill/support.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { createTestDatabase, scratchDir, type TestDatabase } from '../helpers/database.js';
@@ -50,6 +52,30 @@ export async function loadedWarehouse(dir: string): Promise<Warehouse> {
   expect(loaded.stderr).toBe('');
   expect(loaded.code).toBe(0);
   return { database, db, home, env, cli };
+}
+
+/**
+ * A migrated warehouse holding USD/EUR, USD/JPY and USD/GBP from one source ('ecb') every day of 2023 from January
+ * through `through`, flagged on the 13th, written with SQL as a load bypassing validation would. CHF is registered
+ * for the tests' own rows.
+ */
+export async function dailyWarehouse(database: TestDatabase, through: string): Promise<{ db: Db; ids: Map<string, number>; source: number }> {
+  const db = await database.open();
+  await initWarehouse(db);
+  const ids = await upsertCurrencies(db, ['USD', 'EUR', 'JPY', 'GBP', 'CHF']);
+  const source = await upsertSource(db, 'ecb', 'reference', 'https://example.invalid/ecb');
+  await ensurePartitions(db, '2023-01-01', through);
+  await db.query(
+    `insert into fact_rates_history (date_key, base_currency_id, quote_currency_id, source_id, rate_timestamp, rate, previous_rate, change_pct, flags)
+     select to_char(d, 'YYYYMMDD')::int, $1, q.id, $2, d + interval '14 hours 15 minutes', round(q.level * (1 + extract(doy from d) / 1000), 6),
+            case when d > '2023-01-01' then round(q.level * (1 + (extract(doy from d) - 1) / 1000), 6) end,
+            case when d > '2023-01-01' then round(100.0 / (1000 + extract(doy from d) - 1), 8) end,
+            case when extract(day from d) = 13 then array['zscore', 'reference_deviation'] else '{}' end
+       from generate_series('2023-01-01'::timestamptz, $6::timestamptz, interval '1 day') d
+      cross join (values ($3::smallint, 0.92::numeric), ($4::smallint, 131.5), ($5::smallint, 0.81)) q(id, level)`,
+    [ids.get('USD'), source, ids.get('EUR'), ids.get('JPY'), ids.get('GBP'), through],
+  );
+  return { db, ids, source };
 }
 
 export interface ArchiveFixture {
