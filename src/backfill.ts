@@ -18,7 +18,9 @@ import { ensurePartitions } from './warehouse/partitions.js';
 import { storeRejects } from './warehouse/rejected.js';
 import { holdRunLock } from './warehouse/run-lock.js';
 import { finishRun, startRun, type RunStatus } from './warehouse/runs.js';
-import { refreshViews } from './warehouse/views.js';
+import { maintainReadModels } from './warehouse/read-models.js';
+import { insertPublications, maxRateAgeMs, publicationsAround, utcDay, type Publication, type TouchedDays } from './warehouse/publications.js';
+import { restateNext, valuesBefore } from './warehouse/loader.js';
 
 export interface BackfillOptions {
   /** Opened inside the backfill, so a download or a file that cannot be read is a failed backfill. */
@@ -51,6 +53,8 @@ export interface ChunkOutcome {
   unchanged: number;
   rejected: number;
   extractionId: string | null;
+  /** Time spent rebuilding the chunk's days in rates_daily and rates_monthly. */
+  refreshMs: number;
 }
 
 export interface BackfillCounts {
@@ -138,9 +142,8 @@ export async function runBackfill(db: DirectDb, options: BackfillOptions): Promi
       const currentUpdated = await advanceCurrentFromHistory(tx, {
         baseId, sourceId, fromDateKey: dateKeyOf(options.range.from), toDateKey: dateKeyOf(options.range.to), now: new Date(),
       });
-      const refreshStarted = performance.now();
-      const viewRefreshMs = await refreshViews(tx);
-      const refreshMs = performance.now() - refreshStarted;
+      const refreshMs = outcomes.reduce((ms, o) => ms + o.refreshMs, 0);
+      const viewRefreshMs = { rates_daily: Math.round(refreshMs * 1000) / 1000 };
       const elapsedMs = Math.round(performance.now() - t0);
       const counts = totals(outcomes);
       const result: BackfillResult = {
@@ -191,7 +194,7 @@ async function loadChunk(db: DirectDb, chunk: HistoryChunk, context: ChunkContex
   const { days } = chunk;
   const key: ChunkKey = { source, from: days.from, to: days.to, contentSha256: chunk.contentSha256, changeThresholdPct: options.changeThresholdPct };
   if (await isChunkLoaded(db, key)) {
-    return { from: days.from, to: days.to, status: 'skipped', read: 0, loaded: 0, unchanged: 0, rejected: 0, extractionId: null };
+    return { from: days.from, to: days.to, status: 'skipped', read: 0, loaded: 0, unchanged: 0, rejected: 0, extractionId: null, refreshMs: 0 };
   }
   const extractionId = await storeRaw(db, runId, source, chunk);
   return db.transaction(async (tx) => {
@@ -204,29 +207,72 @@ async function loadChunk(db: DirectDb, chunk: HistoryChunk, context: ChunkContex
     const ids = await upsertCurrencies(tx, [WAREHOUSE_BASE, ...batches.flatMap((batch) => batch.rates.map((rate) => rate.quote))]);
     const baseId = ids.get(WAREHOUSE_BASE)!;
     const quoteIds = [...ids].filter(([code]) => code !== WAREHOUSE_BASE).map(([, id]) => id);
-    const filter = new ChangeFilter(options.changeThresholdPct, await lastStoredRates(tx, baseId, sourceId, quoteIds, dateKeyOf(days.from)));
-    const rows = historyRows(batches, filter, (quote) => ids.get(quote)!, baseId, sourceId);
-    const { inserted } = await bulkLoadHistory(db, rows, { extractionId, runId });
+    const publications = await newPublications(tx, sourceId, baseId, batches, (quote) => ids.get(quote)!);
+    const first = publications[0];
+    const last = publications.at(-1);
+    let loadedRows = 0;
+    let refreshMs = 0;
+    if (first && last) {
+      const before = await publicationsAround(tx, sourceId, baseId, first.asOf);
+      const { next } = await publicationsAround(tx, sourceId, baseId, last.asOf);
+      const restated = next ? await valuesBefore(tx, baseId, sourceId, next) : null;
+      const maxAgeMs = await maxRateAgeMs(tx);
+      const previous = before.previous ? { asOf: before.previous.asOf, pairs: new Set(before.previous.quoteIds) } : null;
+      const filter = new ChangeFilter(options.changeThresholdPct, await lastStoredRates(tx, baseId, sourceId, quoteIds, first.asOf), previous, maxAgeMs);
+      const rows = historyRows(publications, filter, baseId, sourceId);
+      loadedRows = (await bulkLoadHistory(db, rows, { extractionId, runId })).inserted;
+      await insertPublications(tx, sourceId, baseId, publications);
+      if (next && restated) await restateNext(tx, baseId, sourceId, last, last.values, next, restated, maxAgeMs);
+      const touched: TouchedDays = { sourceId, baseId, from: utcDay(before.previous?.asOf ?? first.asOf), to: utcDay(next?.asOf ?? last.asOf) };
+      const started = performance.now();
+      await maintainReadModels(tx, [touched]);
+      refreshMs = performance.now() - started;
+    }
 
     const values = batches.reduce((n, batch) => n + batch.rates.length, 0);
-    await recordChunk(tx, { ...key, rowsRead: values + rejects.length, rowsLoaded: inserted, rowsRejected: rejects.length, extractionId, runId });
+    await recordChunk(tx, { ...key, rowsRead: values + rejects.length, rowsLoaded: loadedRows, rowsRejected: rejects.length, extractionId, runId });
     return {
       from: days.from, to: days.to, status: 'loaded',
-      read: values + rejects.length, loaded: inserted, unchanged: values - inserted, rejected: rejects.length, extractionId,
+      read: values + rejects.length, loaded: loadedRows, unchanged: values - loadedRows, rejected: rejects.length, extractionId, refreshMs,
     };
   });
 }
 
-/** The rows the change threshold keeps, streamed in date order (the batches are oldest first). */
-function* historyRows(batches: NormalizedBatch[], filter: ChangeFilter<number>, quoteId: (code: string) => number, baseId: number, sourceId: number): Generator<HistoryRow> {
-  for (const batch of batches) {
-    const dateKey = dateKeyOf(dayOf(batch.asOf));
-    const rateTimestamp = batch.asOf.toISOString();
-    for (const rate of batch.rates) {
-      const quote = quoteId(rate.quote);
-      const kept = filter.observe(quote, rate.value);
+/** A chunk's publication: its as-of, the pairs it carried, and their values by quote id. */
+interface ChunkPublication extends Publication {
+  values: Map<number, string>;
+}
+
+/** The chunk's batches with rates as publications, oldest first, leaving out as-ofs of the source already loaded. */
+async function newPublications(
+  tx: Db, sourceId: number, baseId: number, batches: NormalizedBatch[], quoteId: (code: string) => number,
+): Promise<ChunkPublication[]> {
+  const candidates = batches.filter((batch) => batch.rates.length > 0);
+  if (candidates.length === 0) return [];
+  const loaded = await tx.query<{ as_of: Date }>(
+    `select as_of from source_publications where source_id = $1 and base_currency_id = $2 and as_of = any ($3::timestamptz[])`,
+    [sourceId, baseId, candidates.map((batch) => batch.asOf)],
+  );
+  const known = new Set(loaded.map((row) => row.as_of.getTime()));
+  return candidates
+    .filter((batch) => !known.has(batch.asOf.getTime()))
+    .sort((a, b) => a.asOf.getTime() - b.asOf.getTime())
+    .map((batch) => {
+      const values = new Map(batch.rates.map((rate) => [quoteId(rate.quote), rate.value]));
+      return { asOf: batch.asOf, quoteIds: [...values.keys()], values };
+    });
+}
+
+/** The rows the change rule keeps, streamed in date order. */
+function* historyRows(publications: ChunkPublication[], filter: ChangeFilter<number>, baseId: number, sourceId: number): Generator<HistoryRow> {
+  for (const publication of publications) {
+    const dateKey = dateKeyOf(dayOf(publication.asOf));
+    const rateTimestamp = publication.asOf.toISOString();
+    filter.publication(publication.asOf, new Set(publication.quoteIds));
+    for (const [quote, rate] of publication.values) {
+      const kept = filter.observe(quote, rate);
       if (!kept) continue;
-      yield { dateKey, baseId, quoteId: quote, sourceId, rateTimestamp, rate: rate.value, previousRate: kept.previous, changePct: kept.changePct };
+      yield { dateKey, baseId, quoteId: quote, sourceId, rateTimestamp, rate, previousRate: kept.previous, changePct: kept.changePct };
     }
   }
 }

@@ -19,7 +19,8 @@ import { isConnectionError } from './warehouse/reconnect.js';
 import { holdRunLock } from './warehouse/run-lock.js';
 import { finishRun, startRun, recordFailedRun, type RunKind, type RunStatus } from './warehouse/runs.js';
 import { checkAsOf } from './transform/as-of.js';
-import { refreshViews } from './warehouse/views.js';
+import { maintainReadModels } from './warehouse/read-models.js';
+import type { TouchedDays } from './warehouse/publications.js';
 
 export interface PipelineOptions {
   kind: RunKind;
@@ -276,7 +277,7 @@ async function loadAndRecord(
 
   let moves: PairMove[] = [];
   let usedUpdated = 0;
-  let anyUpdated = false;
+  const touched: (TouchedDays | null)[] = [];
   const now = clock();
   for (const d of used ? [used, ...references] : []) {
     let counts: LoadCounts;
@@ -304,7 +305,7 @@ async function loadAndRecord(
     }
     d.outcome.loaded = counts.loaded;
     d.outcome.unchanged = counts.unchanged;
-    anyUpdated ||= counts.updated > 0;
+    touched.push(counts.touched);
     if (d === used) {
       usedUpdated = counts.updated;
       moves = counts.moves;
@@ -312,7 +313,7 @@ async function loadAndRecord(
   }
   timer.lap('load');
 
-  const viewRefreshMs = anyUpdated ? await refreshViews(tx) : {};
+  const viewRefreshMs = await maintainReadModels(tx, touched);
   timer.lap('refresh');
 
   const ok = outcomes.filter((o) => o.status === 'ok');

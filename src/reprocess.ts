@@ -12,7 +12,8 @@ import { storeRejects } from './warehouse/rejected.js';
 import { holdRunLock } from './warehouse/run-lock.js';
 import { finishRun, recordFailedRun, startRun, type RunStatus } from './warehouse/runs.js';
 import { checkAsOf } from './transform/as-of.js';
-import { refreshViews } from './warehouse/views.js';
+import { maintainReadModels } from './warehouse/read-models.js';
+import type { TouchedDays } from './warehouse/publications.js';
 
 export interface ReprocessOptions extends ReplayFilter {
   changeThresholdPct: number;
@@ -50,6 +51,7 @@ export async function reprocess(db: Db, options: ReprocessOptions): Promise<Repr
       const unusable: ReprocessResult['unusable'] = [];
       let responses = 0;
       let changed = 0;
+      const touched: TouchedDays[] = [];
       for await (const stored of storedResponses(tx, options)) {
         responses++;
         if (!(SOURCE_NAMES as readonly string[]).includes(stored.source)) continue;
@@ -76,8 +78,9 @@ export async function reprocess(db: Db, options: ReprocessOptions): Promise<Repr
         counts.loaded += loaded.loaded;
         counts.unchanged += loaded.unchanged;
         changed += loaded.updated;
+        if (loaded.touched) touched.push(loaded.touched);
       }
-      const viewRefreshMs = changed > 0 ? await refreshViews(tx) : {};
+      const viewRefreshMs = await maintainReadModels(tx, touched);
       const result: ReprocessResult = {
         runId, status: changed > 0 ? 'loaded' : 'unchanged', responses, unusable, counts, viewRefreshMs,
         elapsedMs: Math.round(performance.now() - t0),

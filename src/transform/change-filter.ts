@@ -3,11 +3,14 @@ import { RateDecimal } from './decimal.js';
 /**
  * Why an observation was, or was not, added to the history:
  * - initial: the pair's first value for the source;
+ * - resumed: the first value after a stretch the rate was not in force (the source's publication before left the
+ *   pair out, or was older than the maximum rate age): stored whatever it is, so every stretch in force starts with
+ *   a history row;
  * - moved: it differs from the last stored value by more than the change threshold (by default 0: any difference);
  * - unchanged: it equals the last stored value (an exact repeat: a daily source polled every 4 hours);
  * - below_threshold: it differs, but by no more than an opted-in threshold.
  */
-export type ChangeReason = 'initial' | 'moved' | 'below_threshold' | 'unchanged';
+export type ChangeReason = 'initial' | 'resumed' | 'moved' | 'below_threshold' | 'unchanged';
 
 export interface ChangeDecision {
   reason: ChangeReason;
@@ -27,9 +30,10 @@ export function percentChange(from: RateDecimal, to: RateDecimal): RateDecimal {
  * the pair's last stored one by more than thresholdPct (0, the default: by anything at all); exact repeats
  * are never stored again. The current rate moves forward either way.
  */
-export function decideChange(lastStored: string | null, rate: string, thresholdPct: RateDecimal): ChangeDecision {
+export function decideChange(lastStored: string | null, rate: string, thresholdPct: RateDecimal, resumed = false): ChangeDecision {
   if (lastStored === null) return { reason: 'initial', kept: true, changePct: null };
   const changePct = percentChange(new RateDecimal(lastStored), new RateDecimal(rate));
+  if (resumed) return { reason: 'resumed', kept: true, changePct };
   if (changePct.isZero()) return { reason: 'unchanged', kept: false, changePct };
   if (!changePct.abs().gt(thresholdPct)) return { reason: 'below_threshold', kept: false, changePct };
   return { reason: 'moved', kept: true, changePct };
@@ -41,22 +45,47 @@ export interface KeptObservation {
   changePct: string | null;
 }
 
-/** The change rule applied to observations fed in date order (a backfill), starting from the pairs' last stored values. */
+/** A publication as the change rule sees it: when, and which pairs it carried. */
+export interface PublicationSeen<Pair> {
+  asOf: Date;
+  pairs: ReadonlySet<Pair>;
+}
+
+/**
+ * The change rule applied to publications fed in date order (a backfill), starting from the pairs' last stored
+ * values and the publication before the first one fed.
+ */
 export class ChangeFilter<Pair> {
   readonly #threshold: RateDecimal;
   readonly #lastKept: Map<Pair, string>;
+  readonly #maxAgeMs: number;
+  #previous: PublicationSeen<Pair> | null;
+  #current: PublicationSeen<Pair> | null = null;
 
-  constructor(thresholdPct: number, lastStored: ReadonlyMap<Pair, string>) {
+  constructor(thresholdPct: number, lastStored: ReadonlyMap<Pair, string>, previous: PublicationSeen<Pair> | null = null, maxAgeMs = Infinity) {
     this.#threshold = new RateDecimal(thresholdPct);
     this.#lastKept = new Map(lastStored);
+    this.#previous = previous;
+    this.#maxAgeMs = maxAgeMs;
+  }
+
+  /** Starts the next publication; the observe calls that follow are its values. */
+  publication(asOf: Date, pairs: ReadonlySet<Pair>): void {
+    if (this.#current) this.#previous = this.#current;
+    this.#current = { asOf, pairs };
   }
 
   /** The observation's previous rate and move when it is kept; null when the rule skips it. */
   observe(pair: Pair, rate: string): KeptObservation | null {
     const previous = this.#lastKept.get(pair) ?? null;
-    const decision = decideChange(previous, rate, this.#threshold);
+    const decision = decideChange(previous, rate, this.#threshold, this.#current !== null && resumes(pair, this.#current.asOf, this.#previous, this.#maxAgeMs));
     if (!decision.kept) return null;
     this.#lastKept.set(pair, rate);
     return { previous, changePct: decision.changePct?.toFixed(8) ?? null };
   }
+}
+
+/** Whether a pair carried at asOf starts a stretch in force: the publication before did not carry it, or is too old. */
+export function resumes<Pair>(pair: Pair, asOf: Date, previous: PublicationSeen<Pair> | null, maxAgeMs: number): boolean {
+  return previous === null || !previous.pairs.has(pair) || asOf.getTime() - previous.asOf.getTime() > maxAgeMs;
 }

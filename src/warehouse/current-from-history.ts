@@ -10,21 +10,27 @@ export interface HistoryRange {
 }
 
 /**
- * Moves fact_rates_current forward to each pair's newest history row of the source within the range,
- * where that row is newer than what the current row holds (or there is none); the replaced rate becomes
- * previous_rate. Returns how many current rows were written.
+ * Moves fact_rates_current forward, for each pair, to the source's latest publication within the range that carried
+ * it (its value: the pair's last history row at or before that publication), where that publication is newer than
+ * what the current row holds (or there is none); the replaced rate becomes previous_rate. Returns how many current
+ * rows were written.
  */
 export async function advanceCurrentFromHistory(db: Db, range: HistoryRange): Promise<number> {
   const rows = await db.query(
     `insert into fact_rates_current as f (base_currency_id, quote_currency_id, source_id, rate, rate_timestamp,
                                           change_reason, last_extraction_id, updated_at)
-     select $1, q.currency_id, $2, h.rate, h.rate_timestamp,
+     select $1, l.quote_id, $2, h.rate, l.as_of,
             case when h.previous_rate is null then 'initial' else 'moved' end, h.extraction_id, $5
-       from dim_currency q
+       from (select q.quote_id, max(p.as_of) as as_of
+               from source_publications p
+               cross join unnest(p.quote_ids) as q(quote_id)
+              where p.source_id = $2 and p.base_currency_id = $1
+                and p.as_of >= fx_day_start(to_date($3::text, 'YYYYMMDD')) and p.as_of < fx_day_start(to_date($4::text, 'YYYYMMDD') + 1)
+              group by q.quote_id) l
        join lateral (
-            select rate, rate_timestamp, previous_rate, extraction_id from fact_rates_history
-             where base_currency_id = $1 and quote_currency_id = q.currency_id and source_id = $2
-               and date_key between $3 and $4
+            select rate, previous_rate, extraction_id from fact_rates_history
+             where base_currency_id = $1 and quote_currency_id = l.quote_id and source_id = $2
+               and date_key <= fx_date_key(l.as_of) and rate_timestamp <= l.as_of
              order by date_key desc, rate_timestamp desc limit 1) h on true
      on conflict (base_currency_id, quote_currency_id, source_id) do update
         set rate = excluded.rate, rate_timestamp = excluded.rate_timestamp, previous_rate = f.rate,

@@ -1,9 +1,10 @@
 import { RateDecimal } from '../transform/decimal.js';
-import { decideChange, percentChange, type ChangeReason } from '../transform/change-filter.js';
+import { decideChange, percentChange, resumes, type ChangeReason } from '../transform/change-filter.js';
 import type { Rate } from '../transform/normalize.js';
 import type { Db } from './db.js';
 import { upsertCurrencies } from './dimensions.js';
 import { ensurePartitions } from './partitions.js';
+import { daysAround, insertPublications, maxRateAgeMs, publicationsAround, type Publication, type TouchedDays } from './publications.js';
 
 export type { ChangeReason } from '../transform/change-filter.js';
 
@@ -35,6 +36,8 @@ export interface LoadCounts {
   /** Rows changed: current rows moved forward plus history rows written (0: nothing new). */
   updated: number;
   moves: PairMove[];
+  /** The days whose read models the load changed (null: a publication already loaded, nothing changed). */
+  touched: TouchedDays | null;
 }
 
 /** A pair's move against its previous stored rate, for alerts. */
@@ -53,9 +56,11 @@ interface PairState {
 }
 
 /**
- * Loads one source's USD-based rates: fact_rates_current upserted (keeping the previous rate and
- * change %), fact_rates_history appended only for moves beyond the change threshold. An as-of time
- * already loaded for a pair changes nothing, so reruns never duplicate facts.
+ * Loads one source's USD-based rates as one publication: recorded in source_publications, fact_rates_current
+ * upserted (keeping the previous rate and change %), fact_rates_history appended by the change rule. A
+ * publication already loaded changes nothing, so reruns never duplicate facts. Loaded out of order (a publication
+ * older than one already there), the next publication's values are stored where they now differ from this one's.
+ * The caller rebuilds the read models of the days touched.
  */
 export async function loadRates(db: Db, input: LoadInput): Promise<LoadCounts> {
   const ids = await upsertCurrencies(db, [input.base, ...input.rates.map((r) => r.quote)]);
@@ -63,6 +68,11 @@ export async function loadRates(db: Db, input: LoadInput): Promise<LoadCounts> {
   const asOfDate = input.asOf.toISOString().slice(0, 10);
   const dateKey = Number(asOfDate.replaceAll('-', ''));
   await ensurePartitions(db, asOfDate, asOfDate);
+  const around = await publicationsAround(db, input.sourceId, baseId, input.asOf);
+  if (around.exists) return { loaded: 0, unchanged: input.rates.length, updated: 0, moves: [], touched: null };
+  const maxAgeMs = await maxRateAgeMs(db);
+  const previousPublication = around.previous ? { asOf: around.previous.asOf, pairs: new Set(around.previous.quoteIds) } : null;
+  const restated = around.next ? await valuesBefore(db, baseId, input.sourceId, around.next) : null;
 
   const quoteIds = input.rates.map((r) => ids.get(r.quote)!);
   const states = await db.query<PairState & Record<string, unknown>>(
@@ -97,7 +107,7 @@ export async function loadRates(db: Db, input: LoadInput): Promise<LoadCounts> {
     const previous = state?.current_rate ?? null;
     const changeVsPrevious = previous ? percentChange(new RateDecimal(previous), value) : null;
     const lastStored = state?.last_stored_rate ?? null;
-    const { reason, kept, changePct: changeVsStored } = decideChange(lastStored, rate.value, threshold);
+    const { reason, kept, changePct: changeVsStored } = decideChange(lastStored, rate.value, threshold, resumes(quote, input.asOf, previousPublication, maxAgeMs));
     if (!seen) current.push({ quote, rate: rate.value, previous, changePct: changeVsPrevious?.toFixed(8) ?? null, reason, flags });
     if (!kept) {
       unchanged++;
@@ -139,5 +149,60 @@ export async function loadRates(db: Db, input: LoadInput): Promise<LoadCounts> {
     loaded = inserted.length;
     unchanged += history.length - loaded;
   }
-  return { loaded, unchanged, updated: current.length + loaded, moves };
+  const publication: Publication = { asOf: input.asOf, quoteIds };
+  await insertPublications(db, input.sourceId, baseId, [publication]);
+  if (around.next && restated) {
+    const values = new Map(input.rates.map((rate, i) => [quoteIds[i]!, rate.value]));
+    await restateNext(db, baseId, input.sourceId, publication, values, around.next, restated, maxAgeMs);
+  }
+  return { loaded, unchanged, updated: current.length + loaded + 1, moves, touched: daysAround(input.sourceId, baseId, input.asOf, around) };
+}
+
+/** A publication's value of each pair it carried that has no history row at it: the last stored before it. */
+export async function valuesBefore(db: Db, baseId: number, sourceId: number, publication: Publication): Promise<Map<number, string>> {
+  const rows = await db.query<{ quote_id: number; rate: string }>(
+    `select q.id as quote_id, h.rate::text as rate
+       from unnest($3::smallint[]) as q(id)
+       join lateral (
+            select rate, rate_timestamp from fact_rates_history
+             where base_currency_id = $1 and quote_currency_id = q.id and source_id = $2
+               and date_key <= $4 and rate_timestamp <= $5
+             order by date_key desc, rate_timestamp desc limit 1) h on h.rate_timestamp < $5`,
+    [baseId, sourceId, publication.quoteIds, dateKeyOf(publication.asOf), publication.asOf],
+  );
+  return new Map(rows.map((r) => [r.quote_id, r.rate]));
+}
+
+/**
+ * After a publication is loaded before one already stored (next), the change rule decides next's values again against
+ * it: a value of next that was a repeat (no history row) but differs from the loaded publication's, or whose pair the
+ * loaded publication left out, or that follows it by more than the maximum age, is stored now. valuesBefore gives
+ * next's values as they were before the load.
+ */
+export async function restateNext(
+  db: Db, baseId: number, sourceId: number, loaded: Publication, values: ReadonlyMap<number, string>,
+  next: Publication, before: ReadonlyMap<number, string>, maxAgeMs: number,
+): Promise<number> {
+  const threshold = new RateDecimal(0);
+  const loadedSeen = { asOf: loaded.asOf, pairs: new Set(loaded.quoteIds) };
+  const rows: { quote: number; rate: string; previous: string | null }[] = [];
+  for (const [quote, rate] of before) {
+    const previous = values.get(quote) ?? null;
+    const decision = decideChange(previous, rate, threshold, resumes(quote, next.asOf, loadedSeen, maxAgeMs));
+    if (decision.kept) rows.push({ quote, rate, previous });
+  }
+  if (rows.length === 0) return 0;
+  const inserted = await db.query(
+    `insert into fact_rates_history (date_key, base_currency_id, quote_currency_id, source_id, rate_timestamp, rate, previous_rate, change_pct)
+     select $1, $2, q, $3, $4, r::numeric, p::numeric, round((r::numeric - p::numeric) / p::numeric * 100, 8)
+       from unnest($5::smallint[], $6::text[], $7::text[]) as t(q, r, p)
+     on conflict do nothing
+     returning 1`,
+    [dateKeyOf(next.asOf), baseId, sourceId, next.asOf, rows.map((r) => r.quote), rows.map((r) => r.rate), rows.map((r) => r.previous)],
+  );
+  return inserted.length;
+}
+
+function dateKeyOf(at: Date): number {
+  return Number(at.toISOString().slice(0, 10).replaceAll('-', ''));
 }
