@@ -1,242 +1,359 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { usageError } from './errors.js';
 import { SOURCE_NAMES, type SourceName } from './sources/types.js';
 import { ALERT_KINDS, type AlertKind } from './alerts/kinds.js';
 
+type Zod = typeof z;
+
+let zod: Zod | undefined;
+/**
+ * zod, loaded the first time a setting's value is not plainly valid (see Setting.plain): importing it takes ~100 ms
+ * (it loads all its locales), as much as `fxpipe query` may spend on start-up in all.
+ */
+const loadZod = (): Zod => (zod ??= (createRequire(import.meta.url)('zod') as { z: Zod }).z);
+
+/** One setting: where it comes from, its default, and what it accepts. */
+interface Setting<T> {
+  env: string;
+  /** Never echoed in errors. */
+  secret: boolean;
+  describe: string;
+  /** The value when the setting is not given (undefined: none). */
+  default: T | undefined;
+  /**
+   * The value when raw is plainly valid (schema accepts it and gives this very value), else undefined and schema
+   * decides. Never looser than schema (test/foundation/config.test.ts holds them side by side).
+   */
+  plain: (raw: unknown) => T | undefined;
+  /** What the setting accepts, the authority and the wording of every error; raw is never undefined here. */
+  schema: (z: Zod) => z.ZodType<T>;
+}
+
+/** A setting with a default, and one without (undefined when not given); the value's type is what plain gives. */
+type Defined<T, D> = Omit<Setting<T>, 'default' | 'schema'> & { default: D; schema: (z: Zod) => z.ZodType<NoInfer<T>> };
+const setting = <T>(definition: Defined<T, NoInfer<T>>) => definition;
+const optional = <T>(definition: Defined<T, undefined>) => definition;
+
 const POSTGRES_URL = 'a URL of the form postgres://user:password@host:port/database';
-const postgresUrl = z.string({ error: POSTGRES_URL }).refine((value) => {
+function isPostgresUrl(value: string): boolean {
   try {
     const url = new URL(value);
     return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';
   } catch {
     return false;
   }
-}, POSTGRES_URL);
+}
+
+/** A string of min to max characters. */
+const plainText = (min: number, max = Infinity) => (raw: unknown) =>
+  typeof raw === 'string' && raw.length >= min && raw.length <= max ? raw : undefined;
+const plainChoice = <C extends string>(choices: readonly C[]) => (raw: unknown) =>
+  (choices as readonly unknown[]).includes(raw) ? (raw as C) : undefined;
+/** A JSON number, or decimal digits with an optional fraction (what z.coerce.number reads as the same number). */
+const PLAIN_DECIMAL = /^-?\d+(\.\d+)?$/;
+const plainNumber = (min: number, max: number, whole = false) => (raw: unknown) => {
+  const value = typeof raw === 'number' ? raw : typeof raw === 'string' && PLAIN_DECIMAL.test(raw) ? Number(raw) : NaN;
+  return value >= min && value <= max && (!whole || Number.isSafeInteger(value)) ? value : undefined;
+};
+
+/** The items of a comma-separated list, or of a JSON array of strings, trimmed, empty ones dropped. */
+function listItems(raw: unknown): string[] | undefined {
+  const items = typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) && raw.every((item) => typeof item === 'string') ? (raw as string[]) : undefined;
+  return items?.map((item) => item.trim()).filter(Boolean);
+}
+
+/** A list's checks in order, each with what it says when it fails; the plain reading and the schema apply the same. */
+type ListCheck = [test: (items: string[]) => boolean, message: string];
+function plainList<T>(checks: readonly ListCheck[], output: (items: string[]) => T) {
+  return (raw: unknown): T | undefined => {
+    const items = listItems(raw);
+    return items && checks.every(([test]) => test(items)) ? output(items) : undefined;
+  };
+}
+function listSchema<T>(z: Zod, error: string, checks: readonly ListCheck[], output: (items: string[]) => T): z.ZodType<T> {
+  const list = z
+    .union([z.string(), z.array(z.string())], { error })
+    .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((item) => item.trim()).filter(Boolean));
+  return checks.reduce((schema, [test, message]) => schema.refine(test, message), list).transform(output);
+}
 
 const SOURCE_LIST = `a comma-separated list of ${SOURCE_NAMES.join(', ')}`;
-export const sourceList = z
-  .union([z.string(), z.array(z.string())], { error: SOURCE_LIST })
-  .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((name) => name.trim()).filter(Boolean))
-  .refine((names) => names.length > 0, 'at least one source')
-  .refine((names) => names.every((name) => (SOURCE_NAMES as readonly string[]).includes(name)), SOURCE_LIST)
-  .refine((names) => new Set(names).size === names.length, 'each source at most once')
-  .transform((names) => names as SourceName[]);
+const SOURCE_CHECKS: readonly ListCheck[] = [
+  [(names) => names.length > 0, 'at least one source'],
+  [(names) => names.every((name) => (SOURCE_NAMES as readonly string[]).includes(name)), SOURCE_LIST],
+  [(names) => new Set(names).size === names.length, 'each source at most once'],
+];
+const asSources = (names: string[]) => names as SourceName[];
 
-const number = (min: number, max: number, what: string) =>
-  z.coerce.number({ error: `${what} between ${min} and ${max}` }).min(min, `${what} between ${min} and ${max}`).max(max, `${what} between ${min} and ${max}`);
-const integer = (min: number, max: number, what: string) => number(min, max, what).int(`a whole ${what} between ${min} and ${max}`);
-
-const logLevel = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
-
-const commaList = z
-  .union([z.string(), z.array(z.string())], { error: 'a comma-separated list' })
-  .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((item) => item.trim()).filter(Boolean));
-
-const webhookUrl = z.url({ protocol: /^https?$/, error: 'an http(s) URL' });
-
-const alertKinds = commaList
-  .refine(
+const ALERT_CHECKS: readonly ListCheck[] = [
+  [
     (kinds) => kinds.length > 0 && ((kinds.length === 1 && kinds[0] === 'none') || kinds.every((kind) => (ALERT_KINDS as readonly string[]).includes(kind))),
     `"none" or a comma-separated list of ${ALERT_KINDS.join(', ')}`,
-  )
-  .transform((kinds) => (kinds[0] === 'none' ? [] : [...new Set(kinds)]) as AlertKind[]);
+  ],
+];
+const asAlertKinds = (kinds: string[]) => (kinds[0] === 'none' ? [] : [...new Set(kinds)]) as AlertKind[];
 
-const pairList = commaList
-  .refine((pairs) => pairs.length > 0, 'at least one pair')
-  .refine((pairs) => pairs.every((pair) => /^([A-Z]{3})\/(?!\1)[A-Z]{3}$/.test(pair)), 'a comma-separated list of pairs BASE/QUOTE such as USD/EUR (upper-case ISO codes, base and quote differ)');
+const PAIR_CHECKS: readonly ListCheck[] = [
+  [(pairs) => pairs.length > 0, 'at least one pair'],
+  [(pairs) => pairs.every((pair) => /^([A-Z]{3})\/(?!\1)[A-Z]{3}$/.test(pair)), 'a comma-separated list of pairs BASE/QUOTE such as USD/EUR (upper-case ISO codes, base and quote differ)'],
+];
+const asPairs = (pairs: string[]) => pairs;
+
+/** An http(s) URL as written: no surrounding space, tab or line break (which z.url would strip), a lower-case scheme. */
+function plainWebhookUrl(raw: unknown): string | undefined {
+  if (typeof raw !== 'string' || raw !== raw.trim() || /[\t\n\r]/.test(raw) || !/^https?:\/\//.test(raw) || !URL.canParse(raw)) return undefined;
+  return ['http:', 'https:'].includes(new URL(raw).protocol) ? raw : undefined;
+}
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+const DRIVERS = ['direct', 'pooled'] as const;
+
+/** A number from min to max: with `whole`, an integer. */
+const numberSetting = (min: number, max: number, what: string, whole = false) => ({
+  plain: plainNumber(min, max, whole),
+  schema: (z: Zod) => {
+    const bounds = `${what} between ${min} and ${max}`;
+    const number = z.coerce.number({ error: bounds }).min(min, bounds).max(max, bounds);
+    return whole ? number.int(`a whole ${bounds}`) : number;
+  },
+});
 
 /**
- * Every setting: its key in fxpipe.config.json, its environment variable, its schema.
+ * Every setting: its key in fxpipe.config.json, its environment variable, its default and what it accepts.
  * Environment variables override the file. Secret settings are never echoed in errors.
  */
 export const settings = {
-  databaseUrl: {
+  databaseUrl: optional({
     env: 'DATABASE_URL',
-    schema: postgresUrl.optional(),
+    default: undefined,
+    plain: (raw) => (typeof raw === 'string' && isPostgresUrl(raw) ? raw : undefined),
+    schema: (z) => z.string({ error: POSTGRES_URL }).refine(isPostgresUrl, POSTGRES_URL),
     secret: true,
     describe: 'PostgreSQL to use instead of the embedded server',
-  },
-  home: {
+  }),
+  home: setting({
     env: 'FXPIPE_HOME',
-    schema: z.string().min(1, 'a directory path').default('.fxpipe'),
+    default: '.fxpipe',
+    plain: plainText(1),
+    schema: (z) => z.string().min(1, 'a directory path'),
     secret: false,
     describe: 'directory for the embedded server, its password and archives',
-  },
-  logLevel: {
+  }),
+  logLevel: setting({
     env: 'FXPIPE_LOG_LEVEL',
-    schema: logLevel.default('info'),
+    default: 'info',
+    plain: plainChoice(LOG_LEVELS),
+    schema: (z) => z.enum(LOG_LEVELS),
     secret: false,
     describe: 'log level',
-  },
-  driver: {
+  }),
+  driver: setting({
     env: 'FXPIPE_DRIVER',
-    schema: z.enum(['direct', 'pooled']).default('direct'),
+    default: 'direct',
+    plain: plainChoice(DRIVERS),
+    schema: (z) => z.enum(DRIVERS),
     secret: false,
     describe: 'database access path for batch commands',
-  },
-  sources: {
+  }),
+  sources: setting({
     env: 'FXPIPE_SOURCES',
-    schema: sourceList.default(['open-er-api', 'frankfurter']),
+    default: ['open-er-api', 'frankfurter'] as SourceName[],
+    plain: plainList(SOURCE_CHECKS, asSources),
+    schema: (z) => listSchema(z, SOURCE_LIST, SOURCE_CHECKS, asSources),
     secret: false,
     describe: 'sources in order: the first is the primary, the next serve failover and verification',
-  },
-  exchangerateApiKey: {
+  }),
+  exchangerateApiKey: optional({
     env: 'EXCHANGERATE_API_KEY',
-    schema: z.string().min(8, 'an API key').optional(),
+    default: undefined,
+    plain: plainText(8),
+    schema: (z) => z.string().min(8, 'an API key'),
     secret: true,
     describe: 'API key of the keyed exchangerate-api source',
-  },
-  changeThresholdPct: {
+  }),
+  changeThresholdPct: setting({
     env: 'FXPIPE_CHANGE_THRESHOLD_PCT',
-    schema: number(0, 100, 'a percentage').default(0),
+    default: 0,
+    ...numberSetting(0, 100, 'a percentage'),
     secret: false,
     describe: 'history stores a rate only when it moved more than this % from the last stored one (0: every value that differs; exact repeats are never stored twice)',
-  },
-  asOfSkewMinutes: {
+  }),
+  asOfSkewMinutes: setting({
     env: 'FXPIPE_AS_OF_SKEW_MINUTES',
-    schema: number(0, 1440, 'a number of minutes').default(10),
+    default: 10,
+    ...numberSetting(0, 1440, 'a number of minutes'),
     secret: false,
     describe: "a payload whose as-of is later than its arrival plus this many minutes (clock skew) is that source's failure",
-  },
-  deviationTolerancePct: {
+  }),
+  deviationTolerancePct: setting({
     env: 'FXPIPE_DEVIATION_TOLERANCE_PCT',
-    schema: number(0, 100, 'a percentage').default(0.5),
+    default: 0.5,
+    ...numberSetting(0, 100, 'a percentage'),
     secret: false,
     describe: 'flag a rate deviating more than this % from a reference source',
-  },
-  zScoreThreshold: {
+  }),
+  zScoreThreshold: setting({
     env: 'FXPIPE_ZSCORE_THRESHOLD',
-    schema: number(1, 1000, 'a number').default(4),
+    default: 4,
+    ...numberSetting(1, 1000, 'a number'),
     secret: false,
     describe: "flag a move beyond this many standard deviations of the pair's recent moves",
-  },
-  httpConnectTimeoutMs: {
+  }),
+  httpConnectTimeoutMs: setting({
     env: 'FXPIPE_HTTP_CONNECT_TIMEOUT_MS',
-    schema: integer(100, 120_000, 'number of milliseconds').default(5000),
+    default: 5000,
+    ...numberSetting(100, 120_000, 'number of milliseconds', true),
     secret: false,
     describe: 'connect timeout per request',
-  },
-  httpTimeoutMs: {
+  }),
+  httpTimeoutMs: setting({
     env: 'FXPIPE_HTTP_TIMEOUT_MS',
-    schema: integer(100, 600_000, 'number of milliseconds').default(20_000),
+    default: 20_000,
+    ...numberSetting(100, 600_000, 'number of milliseconds', true),
     secret: false,
     describe: 'total timeout per request attempt',
-  },
-  httpRetries: {
+  }),
+  httpRetries: setting({
     env: 'FXPIPE_HTTP_RETRIES',
-    schema: integer(0, 10, 'number').default(3),
+    default: 3,
+    ...numberSetting(0, 10, 'number', true),
     secret: false,
     describe: 'retries on network errors, 5xx and 429',
-  },
-  httpMaxBytes: {
+  }),
+  httpMaxBytes: setting({
     env: 'FXPIPE_HTTP_MAX_BYTES',
-    schema: integer(1024, 1 << 30, 'number of bytes').default(5 * 1024 * 1024),
+    default: 5 * 1024 * 1024,
+    ...numberSetting(1024, 1 << 30, 'number of bytes', true),
     secret: false,
     describe: 'largest response accepted',
-  },
-  cron: {
+  }),
+  cron: setting({
     env: 'FXPIPE_CRON',
-    schema: z.string().min(1, 'a cron pattern').default('0 */4 * * *'),
+    default: '0 */4 * * *',
+    plain: plainText(1),
+    schema: (z) => z.string().min(1, 'a cron pattern'),
     secret: false,
     describe: 'when `fxpipe schedule` runs the pipeline',
-  },
-  timezone: {
+  }),
+  timezone: setting({
     env: 'FXPIPE_TIMEZONE',
-    schema: z.string().min(1, 'an IANA time zone').default('UTC'),
+    default: 'UTC',
+    plain: plainText(1),
+    schema: (z) => z.string().min(1, 'an IANA time zone'),
     secret: false,
     describe: 'time zone of the cron pattern',
-  },
-  lockWaitMs: {
+  }),
+  lockWaitMs: setting({
     env: 'FXPIPE_LOCK_WAIT_MS',
-    schema: integer(0, 3_600_000, 'number of milliseconds').default(5000),
+    default: 5000,
+    ...numberSetting(0, 3_600_000, 'number of milliseconds', true),
     secret: false,
     describe: 'how long a run waits for another run to finish before giving up',
-  },
-  webhookUrl: {
+  }),
+  webhookUrl: optional({
     env: 'FXPIPE_WEBHOOK_URL',
-    schema: webhookUrl.optional(),
+    default: undefined,
+    plain: plainWebhookUrl,
+    schema: (z) => z.url({ protocol: /^https?$/, error: 'an http(s) URL' }),
     // A Make.com webhook URL is a bearer secret: whoever has it can post into the scenario.
     secret: true,
     describe: 'where alerts are POSTed as JSON (e.g. a Make.com custom webhook); no alerts when unset',
-  },
-  alerts: {
+  }),
+  alerts: setting({
     env: 'FXPIPE_ALERTS',
-    schema: alertKinds.default([...ALERT_KINDS]),
+    default: [...ALERT_KINDS] as AlertKind[],
+    plain: plainList(ALERT_CHECKS, asAlertKinds),
+    schema: (z) => listSchema(z, 'a comma-separated list', ALERT_CHECKS, asAlertKinds),
     secret: false,
     describe: 'alert kinds to send, comma-separated, or "none"',
-  },
-  watchPairs: {
+  }),
+  watchPairs: setting({
     env: 'FXPIPE_WATCH_PAIRS',
-    schema: pairList.default(['USD/EUR', 'USD/GBP', 'USD/JPY']),
+    default: ['USD/EUR', 'USD/GBP', 'USD/JPY'],
+    plain: plainList(PAIR_CHECKS, asPairs),
+    schema: (z) => listSchema(z, 'a comma-separated list', PAIR_CHECKS, asPairs),
     secret: false,
     describe: 'pairs whose moves raise pair_moved alerts',
-  },
-  alertMovePct: {
+  }),
+  alertMovePct: setting({
     env: 'FXPIPE_ALERT_MOVE_PCT',
-    schema: number(0, 100, 'a percentage').default(2),
+    default: 2,
+    ...numberSetting(0, 100, 'a percentage'),
     secret: false,
     describe: 'a watched pair moving more than this % against its previous stored rate raises pair_moved',
-  },
-  webhookTimeoutMs: {
+  }),
+  webhookTimeoutMs: setting({
     env: 'FXPIPE_WEBHOOK_TIMEOUT_MS',
-    schema: integer(100, 10_000, 'number of milliseconds').default(3000),
+    default: 3000,
+    ...numberSetting(100, 10_000, 'number of milliseconds', true),
     secret: false,
     describe: 'timeout of each webhook attempt (3 attempts at most, 10 s in all)',
-  },
-  apiToken: {
+  }),
+  apiToken: optional({
     env: 'FXPIPE_API_TOKEN',
-    schema: z.string().min(16, 'at least 16 characters').max(1024, 'at most 1024 characters').optional(),
+    default: undefined,
+    plain: plainText(16, 1024),
+    schema: (z) => z.string().min(16, 'at least 16 characters').max(1024, 'at most 1024 characters'),
     secret: true,
     describe: 'bearer token fxpipe serve requires for its API, metrics and dashboard (none: open)',
-  },
-  adviseKafkaWritesPerSecond: {
+  }),
+  adviseKafkaWritesPerSecond: setting({
     env: 'FXPIPE_ADVISE_KAFKA_WRITES_PER_S',
-    schema: number(0.001, 1e9, 'a number of rate observations per second').default(1000),
+    default: 1000,
+    ...numberSetting(0.001, 1e9, 'a number of rate observations per second'),
     secret: false,
     describe: 'advise: sustained observations/s at which a stream (Kafka) is recommended',
-  },
-  adviseTimescaleRows: {
+  }),
+  adviseTimescaleRows: setting({
     env: 'FXPIPE_ADVISE_TIMESCALE_ROWS',
-    schema: integer(1, 1e15, 'number of rows').default(10_000_000),
+    default: 10_000_000,
+    ...numberSetting(1, 1e15, 'number of rows', true),
     secret: false,
     describe: 'advise: history rows (hot + archived) at which TimescaleDB is recommended',
-  },
-  adviseRefreshSeconds: {
+  }),
+  adviseRefreshSeconds: setting({
     env: 'FXPIPE_ADVISE_REFRESH_SECONDS',
-    schema: number(0.001, 86_400, 'a number of seconds').default(60),
+    default: 60,
+    ...numberSetting(0.001, 86_400, 'a number of seconds'),
     secret: false,
     describe: 'advise: view refresh time per run at which TimescaleDB (continuous aggregates) is recommended',
-  },
-  adviseClickhouseRows: {
+  }),
+  adviseClickhouseRows: setting({
     env: 'FXPIPE_ADVISE_CLICKHOUSE_ROWS',
-    schema: integer(1, 1e15, 'number of rows').default(1_000_000_000),
+    default: 1_000_000_000,
+    ...numberSetting(1, 1e15, 'number of rows', true),
     secret: false,
     describe: 'advise: history rows at which ClickHouse is worth considering',
-  },
-  adviseHotDays: {
+  }),
+  adviseHotDays: setting({
     env: 'FXPIPE_ADVISE_HOT_DAYS',
-    schema: integer(1, 36_500, 'number of days').default(90),
+    default: 90,
+    ...numberSetting(1, 36_500, 'number of days', true),
     secret: false,
     describe: 'advise: age of the oldest hot history month beyond which archiving to Parquet is recommended',
-  },
-  advisePoolConnections: {
+  }),
+  advisePoolConnections: setting({
     env: 'FXPIPE_ADVISE_POOL_CONNECTIONS',
-    schema: integer(1, 100_000, 'number of connections').default(10),
+    default: 10,
+    ...numberSetting(1, 100_000, 'number of connections', true),
     secret: false,
     describe: 'advise: concurrent client connections at which a connection pool is recommended',
-  },
-  adviseHorizonMonths: {
+  }),
+  adviseHorizonMonths: setting({
     env: 'FXPIPE_ADVISE_HORIZON_MONTHS',
-    schema: integer(1, 1200, 'number of months').default(12),
+    default: 12,
+    ...numberSetting(1, 1200, 'number of months', true),
     secret: false,
     describe: 'advise: a threshold projected to be crossed within this many months makes the verdict "consider"',
-  },
+  }),
 } as const;
 
 type Settings = typeof settings;
-export type Config = { [K in keyof Settings]: z.output<Settings[K]['schema']> };
+type ValueOf<S extends Defined<unknown, unknown>> = Exclude<ReturnType<S['plain']>, undefined> | S['default'];
+export type Config = { [K in keyof Settings]: ValueOf<Settings[K]> };
 export type SettingName = keyof Settings;
 
 export interface LoadConfigOptions {
@@ -254,16 +371,24 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     const fromEnv = env[setting.env];
     const raw = fromEnv !== undefined && fromEnv !== '' ? fromEnv : fileValues.values[key];
     const where = fromEnv !== undefined && fromEnv !== '' ? setting.env : `${key} in ${fileValues.path}`;
-    const parsed = setting.schema.safeParse(raw);
-    if (!parsed.success) {
-      const allowed = parsed.error.issues.map(describeIssue).join('; ');
-      const shown = setting.secret || raw === undefined ? '' : ` ${JSON.stringify(raw)}`;
-      throw usageError(`invalid setting ${where}:${shown} expected ${allowed}`);
+    if (raw === undefined) {
+      out[key] = Array.isArray(setting.default) ? [...setting.default] : setting.default;
+      continue;
     }
-    out[key] = parsed.data;
+    out[key] = setting.plain(raw) ?? checked(setting as Setting<unknown>, raw, (allowed) => {
+      const shown = setting.secret ? '' : ` ${JSON.stringify(raw)}`;
+      return `invalid setting ${where}:${shown} expected ${allowed}`;
+    });
   }
   out.home = path.resolve(cwd, out.home as string);
   return out as Config;
+}
+
+/** raw as the setting's schema reads it; a usage error (failure says what was expected) when it does not accept it. */
+function checked<T>(setting: Pick<Setting<T>, 'schema'>, raw: unknown, failure: (allowed: string) => string): T {
+  const parsed = setting.schema(loadZod()).safeParse(raw);
+  if (!parsed.success) throw usageError(failure(parsed.error.issues.map(describeIssue).join('; ')));
+  return parsed.data;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
@@ -298,7 +423,5 @@ function readConfigFile(env: NodeJS.ProcessEnv, cwd: string): { path: string; va
 
 /** Validates a --sources flag with the same rules as FXPIPE_SOURCES (an empty value is an error, not the default). */
 export function parseSourcesFlag(value: string, flag = '--sources'): SourceName[] {
-  const parsed = sourceList.safeParse(value);
-  if (!parsed.success) throw usageError(`invalid ${flag} ${JSON.stringify(value)}: expected ${parsed.error.issues.map(describeIssue).join('; ')}`);
-  return parsed.data;
+  return settings.sources.plain(value) ?? checked(settings.sources, value, (allowed) => `invalid ${flag} ${JSON.stringify(value)}: expected ${allowed}`);
 }
