@@ -11,12 +11,13 @@ export function queryCommand(context: () => CommandContext): Command {
     .addOption(new Option('--format <format>', 'output format').choices([...QUERY_FORMATS]).default('table'))
     .action(async (sql: string, flags: { format: QueryFormat }) => {
       const ctx = context();
-      // DuckDB and the S3 client load only for the commands that use them.
-      const { runQuery } = await import('../tiers/query.js');
+      // DuckDB loads only for the commands that use it; here while PostgreSQL starts this connection's backend.
+      const engine = import('../tiers/query.js');
+      engine.catch(() => undefined);
       const result = await ctx.withDb(
         async (db) => {
           if (!(db instanceof DirectDb)) throw new Error('query needs the direct access path');
-          return runQuery(db, sql, { cacheDir: path.join(ctx.config.home, 'cache') });
+          return (await engine).runQuery(db, sql, { cacheDir: path.join(ctx.config.home, 'cache') });
         },
         { driver: 'direct' },
       );

@@ -1,4 +1,16 @@
-import { DuckDBInstance, type DuckDBConnection, type DuckDBExtractedStatements, type DuckDBResultReader, type DuckDBValue } from '@duckdb/node-api';
+import { createRequire } from 'node:module';
+import type * as DuckDBApi from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBExtractedStatements, DuckDBInstance, DuckDBResultReader, DuckDBValue } from '@duckdb/node-api';
+
+/**
+ * The Node API, loaded with require: imported as an ES module instead, Node 20 sends each of its ~120 CommonJS files
+ * through the ES module loader, which took ~100 ms longer per process (measured; `fxpipe query`'s whole fixed-cost
+ * budget). Every module of fxpipe takes DuckDB's values from here.
+ */
+const duckdb = createRequire(import.meta.url)('@duckdb/node-api') as typeof DuckDBApi;
+export const { StatementType, DuckDBTypeId } = duckdb;
+export type StatementType = DuckDBApi.StatementType;
+export type DuckDBTypeId = DuckDBApi.DuckDBTypeId;
 
 /** What the Node API prefixes to DuckDB's own message when extracting statements fails. */
 const EXTRACT_PREFIX = 'Failed to extract statements: ';
@@ -8,7 +20,7 @@ export class Duck {
   private constructor(private readonly instance: DuckDBInstance, private readonly connection: DuckDBConnection) {}
 
   static async open(): Promise<Duck> {
-    const instance = await DuckDBInstance.create(':memory:');
+    const instance = await duckdb.DuckDBInstance.create(':memory:');
     const connection = await instance.connect();
     await connection.run(`set TimeZone = 'UTC'`);
     return new Duck(instance, connection);
@@ -45,22 +57,22 @@ export class Duck {
   }
 
   /**
-   * From now on this DuckDB opens no file but `readable` (and its own spill files in spillDir), reaches no
-   * network, installs and loads no extension, and no statement can change its configuration back.
+   * The statements after which this DuckDB opens no file but `readable` (and its own spill files in spillDir), reaches
+   * no network, installs and loads no extension, and no statement can change its configuration back; run them (with
+   * what must come before them, in one call) before any SQL from outside is parsed.
    * DuckDB checks every file a statement opens against allowed_paths, also through views. It resolves symbolic
    * links on both sides, so a /dev/fd/<n> path admits the file open as n (and that file by its own path) and nothing else.
    */
-  async confine(readable: readonly string[], spillDir: string): Promise<void> {
-    const paths = readable.map(sqlPath).join(', ');
-    for (const setting of [
-      `set allowed_paths = [${paths}]`,
+  static confinement(readable: readonly string[], spillDir: string): string[] {
+    return [
+      `set allowed_paths = [${readable.map(sqlPath).join(', ')}]`,
       `set temp_directory = ${sqlPath(spillDir)}`,
       'set enable_external_access = false',
       'set autoinstall_known_extensions = false',
       'set autoload_known_extensions = false',
       'set allow_community_extensions = false',
       'set lock_configuration = true',
-    ]) await this.connection.run(setting);
+    ];
   }
 
   close(): void {

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { Db } from '../warehouse/db.js';
 import type { ManifestEntry } from './manifest.js';
 import type { SnapshotFile } from './hot-snapshot.js';
 
@@ -7,11 +6,11 @@ import type { SnapshotFile } from './hot-snapshot.js';
  * Bumped whenever what a snapshot holds changes (its columns, their types, the files): snapshots written by an
  * earlier version then have another key and are never read.
  */
-const SNAPSHOT_FORMAT = 1;
+const SNAPSHOT_FORMAT = 2;
 
 /** What the hot tier holds in one PostgreSQL snapshot: its key and the row count of each file a snapshot of it has. */
 export interface HotState {
-  /** 64 hex digits; equal keys mean equal rows (see hotState). */
+  /** 64 hex digits; equal keys mean equal rows (see hotStateOf). */
   key: string;
   rows: Record<SnapshotFile, number>;
 }
@@ -24,29 +23,34 @@ export interface HotState {
  * change_id would add nothing: every insert moves the xmin sum, and restore's rows are not the newest.) xmin is read
  * as stored (freezing keeps it), so the sum only moves when rows do.
  */
-const STATE_SQL = `
-  select json_build_object(
+const STATE = `
+  json_build_object(
     'history', (select json_build_array(count(*), sum(xmin::text::bigint)) from fact_rates_history),
     'partitions', (select coalesce(json_agg(json_build_array(c.oid, c.relname) order by c.relname), '[]')
                      from pg_inherits i join pg_class c on c.oid = i.inhrelid where i.inhparent = 'fact_rates_history'::regclass),
     'currencies', (select json_build_array(count(*), sum(xmin::text::bigint)) from dim_currency),
     'sources', (select json_build_array(count(*), sum(xmin::text::bigint)) from dim_source),
     'dates', (select json_build_array(count(*), sum(xmin::text::bigint)) from dim_date)
-  )::text as state`;
+  )::text`;
+
+/**
+ * One row: `state`, the hot tier's figures (above) as JSON text for hotStateOf, and `manifest`, whether
+ * archive_manifest exists (a warehouse from before archiving has none, so no month is archived). Reads every hot row's
+ * xmin once (about 10 ms per 60k rows; a count and the newest change_id alone would miss rows changed in place).
+ */
+export const STATE_SQL = `select ${STATE} as state, to_regclass('archive_manifest') is not null as manifest`;
 
 type Counted = [rows: number, ...rest: unknown[]];
 
 /**
- * The hot tier's state in tx's snapshot (an inSnapshot transaction): its key hashes the history's row count and xmin
- * sum, the partition list (oid and name), the same figures of the three dimensions, and the archived months of the
- * manifest. One statement; reads every hot row's xmin once (about 10 ms per 60k rows; a count and the newest
- * change_id alone would miss rows changed in place).
+ * The hot tier's state from STATE_SQL's `state`, read in the same snapshot as the archived months of the manifest:
+ * its key hashes the history's row count and xmin sum, the partition list (oid and name), the same figures of the
+ * three dimensions, and the archived months.
  */
-export async function hotState(tx: Db, archived: readonly ManifestEntry[]): Promise<HotState> {
-  const [row] = await tx.query<{ state: string }>(STATE_SQL);
-  const state = JSON.parse(row!.state) as Record<SnapshotFile, Counted> & { partitions: unknown };
+export function hotStateOf(stateText: string, archived: readonly ManifestEntry[]): HotState {
+  const state = JSON.parse(stateText) as Record<SnapshotFile, Counted> & { partitions: unknown };
   const manifest = archived.map((entry) => [entry.month, entry.uri, entry.rows, entry.checksum]);
-  const key = createHash('sha256').update(JSON.stringify([SNAPSHOT_FORMAT, row!.state, manifest])).digest('hex');
+  const key = createHash('sha256').update(JSON.stringify([SNAPSHOT_FORMAT, stateText, manifest])).digest('hex');
   return {
     key,
     rows: { history: state.history[0], currencies: state.currencies[0], sources: state.sources[0], dates: state.dates[0] },

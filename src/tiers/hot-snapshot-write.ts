@@ -3,7 +3,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import { duckArchiveRows, pgArchiveRowQuery } from './archive-row.js';
 import { sqlPath, type Duck } from './duck.js';
-import { parquetName, SNAPSHOT_FILES, type SnapshotFile } from './hot-snapshot.js';
+import { parquetName, SNAPSHOT_FILES, type ShadowedMonth, type SnapshotFile } from './hot-snapshot.js';
 import { copyQueryToCsv } from './pg-copy.js';
 import { DIMENSIONS, duckDimensionRows } from './query-dimensions.js';
 
@@ -36,4 +36,15 @@ export async function writeHotParquet(duck: Duck, dir: string): Promise<void> {
 export async function parquetRows(duck: Duck, file: string): Promise<number> {
   const [row] = await duck.rows<{ n: string }>('select coalesce(sum(num_rows), 0)::varchar as n from parquet_file_metadata($1)', [file]);
   return Number(row?.n);
+}
+
+/** The hot rows of each archived month (months as YYYYMM) in the history file written into dir: months loaded again after archiving. */
+export async function shadowedMonths(duck: Duck, dir: string, months: readonly number[]): Promise<ShadowedMonth[]> {
+  if (months.length === 0) return [];
+  const rows = await duck.rows<{ month_key: number; hot_rows: string }>(
+    `select date_key // 100 as month_key, count(*)::varchar as hot_rows from read_parquet($1)
+      where list_contains($2::integer[], date_key // 100) group by 1 order by 1`,
+    [path.join(dir, parquetName('history')), JSON.stringify(months)],
+  );
+  return rows.map((r) => ({ month: `${String(r.month_key).slice(0, 4)}-${String(r.month_key).slice(4)}`, hotRows: Number(r.hot_rows) }));
 }

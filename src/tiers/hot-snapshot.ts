@@ -1,7 +1,8 @@
 /**
  * The hot tier's Parquet snapshot under FXPIPE_HOME/cache/hot-snapshot/<key>/: the history rows and the three
- * dimensions as `fxpipe query` reads them, plus meta.json (per file: rows, size, SHA-256 and the file's identity; and
- * the identity of each archived month's file whose rows DuckDB counted when the snapshot was written).
+ * dimensions as `fxpipe query` reads them, plus meta.json (per file: rows, size, SHA-256 and the file's identity; the
+ * identity of each archived month's file whose rows DuckDB counted when the snapshot was written; and the archived
+ * months the hot rows still hold some of, which queries report).
  * Written once per state of the hot data (hot-snapshot-key.ts), reused by every query while that state lasts.
  *
  * A snapshot is read only through file descriptors opened before its files were checked: DuckDB reads
@@ -19,6 +20,7 @@ import path from 'node:path';
 import { FxpipeError, usageError } from '../errors.js';
 import { processAlive } from '../util/file-lock.js';
 import type { HotState } from './hot-snapshot-key.js';
+import type { Month } from './months.js';
 
 export const SNAPSHOT_FILES = ['history', 'currencies', 'sources', 'dates'] as const;
 export type SnapshotFile = (typeof SNAPSHOT_FILES)[number];
@@ -36,11 +38,19 @@ interface FileMeta extends FileIdentity {
   sha256: string;
 }
 
+/** An archived month for which PostgreSQL holds rows again (loaded after archiving); they are left out of rates_history. */
+export interface ShadowedMonth {
+  month: Month;
+  hotRows: number;
+}
+
 interface Meta {
   key: string;
   files: Record<SnapshotFile, FileMeta>;
   /** The archived months' Parquet files, by path, as they were when DuckDB counted their rows for this state. */
   cold: Record<string, FileIdentity & { rows: number }>;
+  /** Hot rows of archived months, by month, in this state (a function of it, like everything here). */
+  shadowed: ShadowedMonth[];
 }
 
 /** An archived month's local file and the rows the manifest says it holds. */
@@ -64,6 +74,8 @@ export class OpenSnapshot {
   private constructor(
     private readonly handles: Record<SnapshotFile, FileHandle>,
     private readonly cold: Meta['cold'],
+    /** The archived months the hot rows of this state hold some of. */
+    readonly shadowed: readonly ShadowedMonth[],
     /** Whether this query wrote it. */
     readonly written: boolean,
   ) {}
@@ -87,7 +99,7 @@ export class OpenSnapshot {
   /** The files of dir, opened and checked against meta.json and state; null when one is missing, damaged or of another state. */
   static async open(dir: string, state: HotState, written = false): Promise<OpenSnapshot | null> {
     const meta = await readMeta(dir);
-    if (!meta || meta.key !== state.key || typeof meta.cold !== 'object' || meta.cold === null) return null;
+    if (!meta || meta.key !== state.key || typeof meta.cold !== 'object' || meta.cold === null || !Array.isArray(meta.shadowed)) return null;
     const handles: Partial<Record<SnapshotFile, FileHandle>> = {};
     try {
       for (const file of SNAPSHOT_FILES) {
@@ -98,7 +110,7 @@ export class OpenSnapshot {
         handles[file] = handle;
         if (!(await matches(handle, expected))) return null;
       }
-      const opened = new OpenSnapshot({ ...handles } as Record<SnapshotFile, FileHandle>, meta.cold, written);
+      const opened = new OpenSnapshot({ ...handles } as Record<SnapshotFile, FileHandle>, meta.cold, meta.shadowed, written);
       for (const file of SNAPSHOT_FILES) delete handles[file];
       return opened;
     } finally {
@@ -161,12 +173,13 @@ export async function buildDir(root: string): Promise<string> {
 
 /**
  * Installs the snapshot written into build (the Parquet files of SNAPSHOT_FILES) as root/<state.key>: each file must
- * hold state's rows (`rowsIn` counts them), meta.json records their sizes and SHA-256, the files are opened, and the
- * directory renamed into place. When another query installed the same key meanwhile, its copy stays (ours is removed,
+ * hold state's rows (`rowsIn` counts them), meta.json records their sizes and SHA-256 (and the shadowed months), the
+ * files are opened, and the directory renamed into place. When another query installed the same key meanwhile, its copy stays (ours is removed,
  * still open); a damaged one is replaced. Older snapshots are then pruned.
  */
 export async function installSnapshot(
   root: string, build: string, state: HotState, rowsIn: (file: string) => Promise<number>, coldFiles: readonly ColdFile[],
+  shadowed: ShadowedMonth[],
 ): Promise<OpenSnapshot> {
   const files = {} as Record<SnapshotFile, FileMeta>;
   for (const file of SNAPSHOT_FILES) {
@@ -189,7 +202,7 @@ export async function installSnapshot(
   for (const { file, rows } of coldFiles) cold[file] = { rows, ...identityOfStats(await stat(file, { bigint: true })) };
   const meta = await open(path.join(build, 'meta.json'), 'wx', 0o600);
   try {
-    await meta.writeFile(`${JSON.stringify({ key: state.key, files, cold } satisfies Meta, null, 2)}\n`);
+    await meta.writeFile(`${JSON.stringify({ key: state.key, files, cold, shadowed } satisfies Meta, null, 2)}\n`);
     await meta.sync();
   } finally {
     await meta.close();

@@ -1,4 +1,5 @@
-import { DuckDBTypeId, type DuckDBResultReader, type Json } from '@duckdb/node-api';
+import type { DuckDBResultReader, Json } from '@duckdb/node-api';
+import { DuckDBTypeId } from './duck.js';
 
 export interface QueryColumn {
   name: string;

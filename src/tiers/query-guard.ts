@@ -1,6 +1,6 @@
-import { StatementType, type DuckDBPreparedStatement } from '@duckdb/node-api';
+import type { DuckDBPreparedStatement } from '@duckdb/node-api';
 import { FxpipeError, oneLine, usageError } from '../errors.js';
-import type { Duck } from './duck.js';
+import { StatementType, type Duck } from './duck.js';
 import { QUERY_RELATIONS } from './query-dimensions.js';
 
 /**

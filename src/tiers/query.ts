@@ -1,4 +1,3 @@
-import { listValue } from '@duckdb/node-api';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,45 +5,51 @@ import { usageError } from '../errors.js';
 import type { DirectDb } from '../warehouse/direct.js';
 import { coldFiles } from './cold-files.js';
 import { Duck, sqlPath } from './duck.js';
-import { buildDir, findSnapshot, installSnapshot, snapshotRoot, type ColdFile, type OpenSnapshot } from './hot-snapshot.js';
-import { hotState, type HotState } from './hot-snapshot-key.js';
-import { exportHotCsv, parquetRows, writeHotParquet } from './hot-snapshot-write.js';
+import { buildDir, findSnapshot, installSnapshot, snapshotRoot, type ColdFile, type OpenSnapshot, type ShadowedMonth } from './hot-snapshot.js';
+import { hotStateOf, STATE_SQL, type HotState } from './hot-snapshot-key.js';
+import { exportHotCsv, parquetRows, shadowedMonths, writeHotParquet } from './hot-snapshot-write.js';
 import { manifestEntries, type ManifestEntry } from './manifest.js';
-import type { Month } from './months.js';
 import { answerOf, type QueryAnswer } from './query-answer.js';
 import { DIMENSIONS } from './query-dimensions.js';
 import { duckQueryError, guardedSelect } from './query-guard.js';
-import { inSnapshot } from './snapshot.js';
+import { SNAPSHOT_SETTINGS } from './snapshot.js';
+
+export type { ShadowedMonth } from './hot-snapshot.js';
 
 export interface QueryOptions {
   /** FXPIPE_HOME/cache: archives from S3 are downloaded there once, and the hot snapshot kept in hot-snapshot/. */
   cacheDir: string;
 }
 
-/** An archived month for which PostgreSQL holds rows again (loaded after archiving); they are left out of rates_history. */
-export interface ShadowedMonth {
-  month: Month;
-  hotRows: number;
-}
-
 export interface QueryResult extends QueryAnswer {
+  /** Archived months for which PostgreSQL holds rows again (loaded after archiving); rates_history leaves those rows out. */
   shadowed: ShadowedMonth[];
   /** Whether this query wrote the hot snapshot (the hot data changed since the last one, or it was missing or damaged). */
   snapshotWritten: boolean;
 }
 
+/** An archived month as the history's date_key // 100 (YYYYMM). */
+function monthKeyOf(entry: ManifestEntry): number {
+  const key = Number(entry.month.replace('-', ''));
+  if (!Number.isSafeInteger(key)) throw new Error(`not a month: ${entry.month}`);
+  return key;
+}
+
 /**
- * rates_history: every history row, one relation whatever its tier. Hot rows come from the hot snapshot, cold
- * ones from the archived Parquet files, both typed by the same projection, so a query answers the same
- * before and after a month is archived.
+ * rates_history: every history row, one relation whatever its tier. Hot rows come from the hot snapshot (less the
+ * archived months, whose rows the archive holds), cold ones from the archived Parquet files, both typed by the same
+ * projection, so a query answers the same before and after a month is archived. The archived months are written
+ * into the view as numbers (monthKeyOf makes them; a view takes no parameters), as sqlPath writes the files.
  */
-const RATES_HISTORY = (cold: string | null) => `
-  create view rates_history as
-  select make_date(date_key // 10000, date_key // 100 % 100, date_key % 100) as date, date_key,
-         base_code as base, quote_code as quote, source_name as source, rate_timestamp, rate, previous_rate, change_pct,
-         flags, change_id, extraction_id, run_id, loaded_at, tier
-    from (select *, 'hot' as tier from hot_rows where date_key // 100 not in (select month_key from archived_months)
-          ${cold === null ? '' : `union all by name select *, 'cold' as tier from read_parquet([${cold}])`})`;
+function ratesHistory(hot: string, cold: readonly string[], archived: readonly number[]): string {
+  const hotRows = `select *, 'hot' as tier from read_parquet(${sqlPath(hot)})${archived.length ? ` where date_key // 100 not in (${archived.join(', ')})` : ''}`;
+  const coldRows = cold.length ? ` union all by name select *, 'cold' as tier from read_parquet([${cold.map(sqlPath).join(', ')}])` : '';
+  return `create view rates_history as
+    select make_date(date_key // 10000, date_key // 100 % 100, date_key % 100) as date, date_key,
+           base_code as base, quote_code as quote, source_name as source, rate_timestamp, rate, previous_rate, change_pct,
+           flags, change_id, extraction_id, run_id, loaded_at, tier
+      from (${hotRows}${coldRows})`;
+}
 
 /**
  * Runs sql in an in-memory DuckDB holding rates_history (hot + cold), currencies, sources and dates.
@@ -56,12 +61,13 @@ const RATES_HISTORY = (cold: string | null) => `
  */
 export async function runQuery(db: DirectDb, sql: string, options: QueryOptions): Promise<QueryResult> {
   if (sql.trim() === '') throw usageError('empty query: expected SQL such as "select count(*) from rates_history"');
-  // DuckDB starts on its own threads while PostgreSQL is read.
+  // DuckDB starts on its own threads, and the spill directory is made, while PostgreSQL is read.
   const opening = Duck.open();
   opening.catch(() => undefined);
+  const spilling = mkdtemp(path.join(os.tmpdir(), 'fxpipe-query-'));
+  spilling.catch(() => undefined);
   let duck: Duck | undefined;
   let snapshot: OpenSnapshot | null = null;
-  let spillDir: string | undefined;
   let read: PostgresRead | undefined;
   try {
     const root = snapshotRoot(options.cacheDir);
@@ -71,19 +77,16 @@ export async function runQuery(db: DirectDb, sql: string, options: QueryOptions)
     const { archived } = read;
     // The archived files' rows are counted once per state of the tiers, when its snapshot is written.
     const files = await coldFiles(duck, archived, options.cacheDir, found ? (entry, file) => found.holdsColdRows(file, entry.rows) : undefined);
-    snapshot ??= await writeSnapshot(duck, root, read.build!, read.state, archived.map((entry, i) => ({ file: files[i]!, rows: entry.rows })));
+    const months = archived.map(monthKeyOf);
+    snapshot ??= await writeSnapshot(duck, root, read.build!, read.state, archived.map((entry, i) => ({ file: files[i]!, rows: entry.rows })), months);
     const { paths } = snapshot;
+
+    // The views, then the confinement, in one call.
     await duck.run([
       ...DIMENSIONS.map((dimension) => `create view ${dimension.table} as select * from read_parquet(${sqlPath(paths[dimension.table])})`),
-      `create view hot_rows as select * from read_parquet(${sqlPath(paths.history)})`,
-      'create table archived_months (month_key integer primary key)',
+      ratesHistory(paths.history, files, months),
+      ...Duck.confinement([...Object.values(paths), ...files], path.join(await spilling, 'spill')),
     ].join(';\n'));
-    if (archived.length) await duck.run('insert into archived_months select unnest($1::integer[])', [listValue(archived.map(monthKeyOf))]);
-    await duck.run(RATES_HISTORY(files.length ? files.map(sqlPath).join(', ') : null));
-    const shadowed = archived.length ? await shadowedMonths(duck) : [];
-
-    spillDir = await mkdtemp(path.join(os.tmpdir(), 'fxpipe-query-'));
-    await duck.confine([...Object.values(paths), ...files], path.join(spillDir, 'spill'));
     const statement = await guardedSelect(duck, sql);
     let answer: QueryAnswer;
     try {
@@ -91,13 +94,15 @@ export async function runQuery(db: DirectDb, sql: string, options: QueryOptions)
     } catch (error) {
       throw duckQueryError(error);
     }
-    return { ...answer, shadowed, snapshotWritten: snapshot.written };
+    return { ...answer, shadowed: [...snapshot.shadowed], snapshotWritten: snapshot.written };
   } finally {
     (duck ?? (await opening.catch(() => undefined)))?.close();
     await snapshot?.close();
+    const spillDir = await spilling.catch(() => undefined);
     if (spillDir) await rm(spillDir, { recursive: true, force: true });
     // Gone already when the snapshot was installed (renamed into place); else what a failure left.
     if (read?.build) await rm(read.build, { recursive: true, force: true });
+    await read?.ended;
   }
 }
 
@@ -107,24 +112,32 @@ interface PostgresRead {
   /** The hot snapshot of state, open, when there is a sound one; else null and build holds the CSV export to write it from. */
   snapshot: OpenSnapshot | null;
   build: string | null;
+  /** The snapshot's transaction ending (its COMMIT sent, not waited for). */
+  ended: Promise<void>;
 }
 
-/** In one snapshot: the archived months, the hot tier's state, and its snapshot or, when there is none, its rows as CSV. */
+/**
+ * In one snapshot (inSnapshot's transaction, begun in the same round trip as the hot tier's state is read): the
+ * archived months, the hot tier's state, and its snapshot or, when there is none, its rows as CSV.
+ */
 async function readPostgres(db: DirectDb, root: string): Promise<PostgresRead> {
   const made: { snapshot?: OpenSnapshot | null; build?: string } = {};
   try {
-    return await inSnapshot(db, async (tx) => {
-      const [manifest] = await tx.query<{ present: boolean }>(`select to_regclass('archive_manifest') is not null as present`);
-      const archived = manifest?.present ? await manifestEntries(tx, 'archived') : [];
-      const state = await hotState(tx, archived);
-      made.snapshot = await findSnapshot(root, state);
-      if (!made.snapshot) {
-        made.build = await buildDir(root);
-        await exportHotCsv(db.client, made.build);
-      }
-      return { archived, state, snapshot: made.snapshot, build: made.build ?? null };
-    });
+    // Statements without parameters go as one simple query: one result each, the last one STATE_SQL's.
+    const results = (await db.client.query(`begin; ${SNAPSHOT_SETTINGS}; ${STATE_SQL}`)) as unknown as { rows: { state: string; manifest: boolean }[] }[];
+    const [row] = results.at(-1)!.rows;
+    const archived = row!.manifest ? await manifestEntries(db, 'archived') : [];
+    const state = hotStateOf(row!.state, archived);
+    made.snapshot = await findSnapshot(root, state);
+    if (!made.snapshot) {
+      made.build = await buildDir(root);
+      await exportHotCsv(db.client, made.build);
+    }
+    const ended = db.query('commit').then(() => undefined);
+    ended.catch(() => undefined);
+    return { archived, state, snapshot: made.snapshot, build: made.build ?? null, ended };
   } catch (error) {
+    await db.query('rollback').catch(() => undefined);
     await made.snapshot?.close();
     if (made.build) await rm(made.build, { recursive: true, force: true });
     throw error;
@@ -132,17 +145,7 @@ async function readPostgres(db: DirectDb, root: string): Promise<PostgresRead> {
 }
 
 /** The CSV files exported into build as the snapshot's Parquet files, installed with the archived files checked meanwhile. */
-async function writeSnapshot(duck: Duck, root: string, build: string, state: HotState, cold: ColdFile[]): Promise<OpenSnapshot> {
+async function writeSnapshot(duck: Duck, root: string, build: string, state: HotState, cold: ColdFile[], months: number[]): Promise<OpenSnapshot> {
   await writeHotParquet(duck, build);
-  return installSnapshot(root, build, state, (file) => parquetRows(duck, file), cold);
-}
-
-const monthKeyOf = (entry: ManifestEntry) => Number(entry.month.replace('-', ''));
-
-async function shadowedMonths(duck: Duck): Promise<ShadowedMonth[]> {
-  const rows = await duck.rows<{ month_key: number; hot_rows: string }>(
-    `select date_key // 100 as month_key, count(*)::varchar as hot_rows from hot_rows
-      where date_key // 100 in (select month_key from archived_months) group by 1 order by 1`,
-  );
-  return rows.map((r) => ({ month: `${String(r.month_key).slice(0, 4)}-${String(r.month_key).slice(4)}`, hotRows: Number(r.hot_rows) }));
+  return installSnapshot(root, build, state, (file) => parquetRows(duck, file), cold, await shadowedMonths(duck, build, months));
 }

@@ -1,5 +1,12 @@
 import type { Db } from '../warehouse/db.js';
 
+/** What inSnapshot runs first in its transaction, for a caller that sends it along with its own first statements. */
+export const SNAPSHOT_SETTINGS = `set transaction isolation level repeatable read, read only;
+                    lock table fact_rates_history in access share mode;
+                    set local TimeZone = 'UTC';
+                    set local DateStyle = 'ISO';
+                    set local max_parallel_workers_per_gather = 0`;
+
 /**
  * Runs fn in one read-only REPEATABLE READ transaction (one snapshot for every statement of it), with
  * timestamps rendered in UTC and ISO style, as the archive row CSV expects. fact_rates_history and its
@@ -11,11 +18,7 @@ import type { Db } from '../warehouse/db.js';
 export function inSnapshot<T>(db: Db, fn: (tx: Db) => Promise<T>): Promise<T> {
   return db.transaction(async (tx) => {
     // One round trip: statements without parameters go as one simple query.
-    await tx.query(`set transaction isolation level repeatable read, read only;
-                    lock table fact_rates_history in access share mode;
-                    set local TimeZone = 'UTC';
-                    set local DateStyle = 'ISO';
-                    set local max_parallel_workers_per_gather = 0`);
+    await tx.query(SNAPSHOT_SETTINGS);
     return fn(tx);
   });
 }

@@ -7,7 +7,7 @@ import { formatAnswer } from '../../src/cli/query-format.js';
 import { createMarket } from '../../src/demo/market.js';
 import { startProviderServer, type ProviderServer } from '../../src/demo/provider-server.js';
 import { Duck } from '../../src/tiers/duck.js';
-import { hotState } from '../../src/tiers/hot-snapshot-key.js';
+import { hotStateOf, STATE_SQL } from '../../src/tiers/hot-snapshot-key.js';
 import { manifestEntries } from '../../src/tiers/manifest.js';
 import { runQuery } from '../../src/tiers/query.js';
 import { inSnapshot } from '../../src/tiers/snapshot.js';
@@ -89,7 +89,11 @@ describe('fxpipe query: the hot snapshot', () => {
   }
 
   /** The key of the hot tier as it is now, computed as the query computes it. */
-  const currentKey = () => inSnapshot(db, async (tx) => (await hotState(tx, await manifestEntries(tx, 'archived'))).key);
+  const currentKey = () =>
+    inSnapshot(db, async (tx) => {
+      const [row] = await tx.query<{ state: string }>(STATE_SQL);
+      return hotStateOf(row!.state, await manifestEntries(tx, 'archived')).key;
+    });
   const historyFile = (key: string) => path.join(root, key, 'history.parquet');
   /** A file's identity: rewritten means another inode, or at least another mtime. */
   const identity = (file: string) => {
