@@ -207,7 +207,7 @@ async function loadChunk(db: DirectDb, chunk: HistoryChunk, context: ChunkContex
     const ids = await upsertCurrencies(tx, [WAREHOUSE_BASE, ...batches.flatMap((batch) => batch.rates.map((rate) => rate.quote))]);
     const baseId = ids.get(WAREHOUSE_BASE)!;
     const quoteIds = [...ids].filter(([code]) => code !== WAREHOUSE_BASE).map(([, id]) => id);
-    const publications = await newPublications(tx, sourceId, baseId, batches, (quote) => ids.get(quote)!);
+    const publications = chunkPublications(batches, (quote) => ids.get(quote)!);
     const first = publications[0];
     const last = publications.at(-1);
     let loadedRows = 0;
@@ -243,19 +243,14 @@ interface ChunkPublication extends Publication {
   values: Map<number, string>;
 }
 
-/** The chunk's batches with rates as publications, oldest first, leaving out as-ofs of the source already loaded. */
-async function newPublications(
-  tx: Db, sourceId: number, baseId: number, batches: NormalizedBatch[], quoteId: (code: string) => number,
-): Promise<ChunkPublication[]> {
-  const candidates = batches.filter((batch) => batch.rates.length > 0);
-  if (candidates.length === 0) return [];
-  const loaded = await tx.query<{ as_of: Date }>(
-    `select as_of from source_publications where source_id = $1 and base_currency_id = $2 and as_of = any ($3::timestamptz[])`,
-    [sourceId, baseId, candidates.map((batch) => batch.asOf)],
-  );
-  const known = new Set(loaded.map((row) => row.as_of.getTime()));
-  return candidates
-    .filter((batch) => !known.has(batch.asOf.getTime()))
+/**
+ * The chunk's batches with rates as publications, oldest first. As-ofs already loaded are decided again (a backfill
+ * under a lower change threshold adds the values a higher one skipped); their publication keeps what it was first
+ * recorded with.
+ */
+function chunkPublications(batches: NormalizedBatch[], quoteId: (code: string) => number): ChunkPublication[] {
+  return batches
+    .filter((batch) => batch.rates.length > 0)
     .sort((a, b) => a.asOf.getTime() - b.asOf.getTime())
     .map((batch) => {
       const values = new Map(batch.rates.map((rate) => [quoteId(rate.quote), rate.value]));

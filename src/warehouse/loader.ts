@@ -22,8 +22,8 @@ export interface LoadInput {
   /** The run's clock (simulated in the demo). */
   now: Date;
   /**
-   * Replaying stored responses (reprocess): observations older than the current row are still
-   * compared with the history before them and may be stored; the current row only ever moves forward.
+   * Replaying stored responses (reprocess): a publication already loaded has its values decided again by the change
+   * rule (a lower threshold stores what a higher one skipped); otherwise it changes nothing.
    */
   replay?: boolean;
 }
@@ -69,7 +69,9 @@ export async function loadRates(db: Db, input: LoadInput): Promise<LoadCounts> {
   const dateKey = Number(asOfDate.replaceAll('-', ''));
   await ensurePartitions(db, asOfDate, asOfDate);
   const around = await publicationsAround(db, input.sourceId, baseId, input.asOf);
-  if (around.exists) return { loaded: 0, unchanged: input.rates.length, updated: 0, moves: [], touched: null };
+  // A publication already loaded changes nothing, unless replayed (reprocess): then its values are decided again
+  // (a lower change threshold stores what a higher one skipped) and the publication keeps what it was recorded with.
+  if (around.exists && !input.replay) return { loaded: 0, unchanged: input.rates.length, updated: 0, moves: [], touched: null };
   const maxAgeMs = await maxRateAgeMs(db);
   const previousPublication = around.previous ? { asOf: around.previous.asOf, pairs: new Set(around.previous.quoteIds) } : null;
   const restated = around.next ? await valuesBefore(db, baseId, input.sourceId, around.next) : null;
@@ -98,11 +100,9 @@ export async function loadRates(db: Db, input: LoadInput): Promise<LoadCounts> {
     const quote = quoteIds[i]!;
     const state = stateOf.get(quote);
     const flags = input.flags.get(rate.quote) ?? [];
+    // A publication older than the current row (loaded out of order) is still decided by the change rule: it is
+    // recorded as carrying the pair, so its value must be in the history; only the current row never moves back.
     const seen = state?.current_ts && state.current_ts.getTime() >= input.asOf.getTime();
-    if (seen && !input.replay) {
-      unchanged++;
-      return;
-    }
     const value = new RateDecimal(rate.value);
     const previous = state?.current_rate ?? null;
     const changeVsPrevious = previous ? percentChange(new RateDecimal(previous), value) : null;
@@ -114,7 +114,7 @@ export async function loadRates(db: Db, input: LoadInput): Promise<LoadCounts> {
     } else {
       history.push({ quote, rate: rate.value, previous: lastStored, changePct: changeVsStored?.toFixed(8) ?? null, flags });
     }
-    if (lastStored !== null) moves.push({ quote: rate.quote, previous: lastStored, rate: rate.value, changePct: changeVsStored!.toNumber() });
+    if (lastStored !== null && !seen) moves.push({ quote: rate.quote, previous: lastStored, rate: rate.value, changePct: changeVsStored!.toNumber() });
   });
 
   if (current.length > 0) {
@@ -150,12 +150,15 @@ export async function loadRates(db: Db, input: LoadInput): Promise<LoadCounts> {
     unchanged += history.length - loaded;
   }
   const publication: Publication = { asOf: input.asOf, quoteIds };
-  await insertPublications(db, input.sourceId, baseId, [publication]);
+  if (!around.exists) await insertPublications(db, input.sourceId, baseId, [publication]);
+  let restatedRows = 0;
   if (around.next && restated) {
     const values = new Map(input.rates.map((rate, i) => [quoteIds[i]!, rate.value]));
-    await restateNext(db, baseId, input.sourceId, publication, values, around.next, restated, maxAgeMs);
+    restatedRows = await restateNext(db, baseId, input.sourceId, publication, values, around.next, restated, maxAgeMs);
   }
-  return { loaded, unchanged, updated: current.length + loaded + 1, moves, touched: daysAround(input.sourceId, baseId, input.asOf, around) };
+  const updated = current.length + loaded + restatedRows;
+  const changed = !around.exists || updated > 0;
+  return { loaded: loaded + restatedRows, unchanged, updated, moves, touched: changed ? daysAround(input.sourceId, baseId, input.asOf, around) : null };
 }
 
 /** A publication's value of each pair it carried that has no history row at it: the last stored before it. */

@@ -79,9 +79,11 @@ describe('fxpipe backfill --source ecb-csv', () => {
       [file.days.map((d) => d.date), file.days.map((d) => ecbPublicationTime(d.date))]);
     expect(times?.wrong).toBe(0);
     expect(await count(db, 'select * from fact_rates_history_default')).toBe(0);
-    // The newest day is the current rate of each pair; the views see the history.
+    // The newest day is the current rate of each pair; the daily read model has every day from each pair's first
+    // publication to the last (weekends and holidays carried): the fixture's 30 pairs all run 2024-01-02 .. 2024-12-31.
     expect(await count(db, `select * from vw_rates_latest where source_name = 'ecb' and rate_timestamp = $1`, [ecbPublicationTime('2024-12-31')])).toBe(30);
-    expect(await count(db, `select * from vw_rates_daily_agg where source_name = 'ecb'`)).toBe(kept);
+    expect(await count(db, `select * from vw_rates_daily_agg where source_name = 'ecb'`)).toBe(30 * 365);
+    expect(await count(db, `select * from vw_rates_daily_agg where source_name = 'ecb' and observations > 0`)).toBe(values);
     const [run] = await db.query(`select kind, status, extracted_count, loaded_count from pipeline_runs`);
     expect(run).toEqual({ kind: 'backfill', status: 'loaded', extracted_count: values, loaded_count: kept });
 

@@ -96,9 +96,9 @@ describe('the api schema', () => {
 
   it('daily and monthly aggregates and the source comparison answer with their documented columns', async () => {
     const [daily] = await h.db.query(`select * from api.daily_rates where base = 'USD' and quote = 'EUR' and source = 'open-er-api' order by date desc limit 1`);
-    expect(Object.keys(daily!)).toEqual(['date', 'date_key', 'base', 'quote', 'source', 'open', 'high', 'low', 'close', 'average', 'stddev', 'observations']);
+    expect(Object.keys(daily!)).toEqual(['date', 'date_key', 'base', 'quote', 'source', 'open', 'high', 'low', 'close', 'average', 'stddev', 'observations', 'carried']);
     const [monthly] = await h.db.query(`select * from api.monthly_rates where base = 'USD' and quote = 'EUR' limit 1`);
-    expect(Object.keys(monthly!)).toEqual(['month', 'month_key', 'base', 'quote', 'source', 'open', 'high', 'low', 'close', 'average', 'stddev', 'observations', 'volatility_pct']);
+    expect(Object.keys(monthly!)).toEqual(['month', 'month_key', 'base', 'quote', 'source', 'open', 'high', 'low', 'close', 'average', 'stddev', 'observations', 'volatility_pct', 'publishing_days', 'days_in_force']);
     const comparison = await h.db.query<{ source: string }>(`select * from api.source_comparison where base = 'USD' and quote = 'EUR' order by source`);
     expect(comparison.map((c) => c.source)).toEqual(['frankfurter', 'open-er-api']);
   });

@@ -248,8 +248,8 @@ begin
            (array_agg(d.open order by d.date_key))[1], max(d.high), min(d.low),
            (array_agg(d.close order by d.date_key desc))[1],
            coalesce(avg(d.close) filter (where d.observations > 0), avg(d.close)),
-           coalesce(stddev_samp(d.close) filter (where d.observations > 0), stddev_samp(d.close)),
-           round(coalesce(stddev_samp(d.close) filter (where d.observations > 0), stddev_samp(d.close))
+           case when bool_or(d.observations > 0) then stddev_samp(d.close) filter (where d.observations > 0) else stddev_samp(d.close) end,
+           round(case when bool_or(d.observations > 0) then stddev_samp(d.close) filter (where d.observations > 0) else stddev_samp(d.close) end
                  / coalesce(avg(d.close) filter (where d.observations > 0), avg(d.close)) * 100, 6),
            sum(d.observations), count(*) filter (where d.observations > 0), count(*)
       from rates_daily d
@@ -285,7 +285,8 @@ select b.currency_code as base_code,
        f.flags,
        f.updated_at,
        case when l.as_of is null or not (f.quote_currency_id = any (l.quote_ids)) then 'retired'
-            when now() - f.rate_timestamp > fx_max_rate_age() then 'stale'
+            -- (the setting read inline: a function in a view runs with the reader's privileges)
+            when now() - f.rate_timestamp > (select max_rate_age from fxpipe_settings) then 'stale'
             else 'current' end as status
 from fact_rates_current f
 join dim_currency b on b.currency_id = f.base_currency_id
@@ -501,8 +502,8 @@ language plpgsql stable set search_path = pg_catalog, public as $$
 declare
     l record;
 begin
-    l := fx_last_publication(p_usd, p_quote, p_at);
-    if l.as_of is null then
+    select * into l from fx_last_publication(p_usd, p_quote, p_at);
+    if not found or l.as_of is null then
         raise exception 'no rate for % %', p_code, case when p_now then 'yet' else 'at or before ' || p_at::text end
             using errcode = 'P0002';
     end if;
