@@ -90,7 +90,7 @@ export function createApp(options: ServeOptions): Hono {
     if (source !== null && !(SOURCE_NAMES as readonly string[]).includes(source)) {
       throw new HttpError(400, `invalid parameter source: expected one of ${SOURCE_NAMES.join(', ')}, got ${JSON.stringify(source.slice(0, 40))}`, 'source');
     }
-    return c.json(await pairHistory(db, p.pair(query, 'pair'), { from, to }, p.oneOf(query, 'interval', INTERVALS, 'day'), source, options.cacheDir));
+    return c.json(await pairHistory(db, p.pair(query, 'pair'), { from, to }, p.oneOf(query, 'interval', INTERVALS, 'day'), source));
   });
   api.get('/runs', async (c) => c.json({ runs: await recentRuns(db, p.wholeNumber(q(c), 'limit', 1, 1000, 20)) }));
   api.get('/freshness', async (c) => c.json({ freshness: await sourceFreshness(db, sources, new Date()) }));

@@ -1,38 +1,38 @@
 import type { Db } from '../warehouse/db.js';
 import { withArchivedMonths } from './cold-files.js';
 
-export interface ColdRate {
-  rate: string;
-  asOf: Date;
+/** A value of USD→code from one source as stored at or before an instant: the last history row by then. */
+export interface StoredValueAt {
+  code: string;
   source: string;
+  at: Date;
+}
+
+export interface StoredValue {
+  rate: string;
+  /** The history row's own time (the value may have been published again since, unchanged). */
+  rateTimestamp: Date;
 }
 
 /**
- * USD→code in force at `at` for each code, from the archived months at or before at's month: what api.usd_rate
- * answers on the hot side — each source's last rate at or before `at`, the best-ranked source first, then the
- * newest. Codes without one are missing from the map.
+ * The last archived history row of each wanted (USD→code, source) at or before its instant, from the Parquet files
+ * of the archived months up to the latest instant's month, with the exact text PostgreSQL stored (the files keep it
+ * next to the DECIMAL); null where none. No DuckDB is opened when no such month is archived.
  */
-export async function coldUsdRates(db: Db, codes: string[], at: Date, cacheDir: string): Promise<Map<string, ColdRate>> {
-  const atMonth = at.toISOString().slice(0, 7);
-  const ranks = new Map((await db.query<{ source: string; rank: number }>(
-    'select source_name as source, api.source_rank(tier) as rank from dim_source',
-  )).map((r) => [r.source, r.rank]));
-  const found = await withArchivedMonths(db, (month) => month <= atMonth, cacheDir, async (duck, files) => {
-    const rates = new Map<string, ColdRate>();
-    for (const code of codes) {
-      const rows = await duck.rows<{ source: string; rate: string; as_of: string }>(
-        `select source_name as source, arg_max(rate_text, rate_timestamp) as rate, max(rate_timestamp)::varchar as as_of
+export async function archivedValuesAt(db: Db, wanted: StoredValueAt[], cacheDir: string): Promise<(StoredValue | null)[]> {
+  const lastMonth = wanted.map((w) => w.at.toISOString().slice(0, 7)).sort().at(-1) ?? '';
+  const found = await withArchivedMonths(db, (month) => month <= lastMonth, cacheDir, async (duck, files) => {
+    const values: (StoredValue | null)[] = [];
+    for (const w of wanted) {
+      const [row] = await duck.rows<{ rate: string | null; ms: string | null }>(
+        `select arg_max(rate_text, rate_timestamp) as rate, epoch_ms(max(rate_timestamp))::varchar as ms
            from read_parquet(${files})
-          where base_code = 'USD' and quote_code = $1 and rate_timestamp <= $2::timestamptz
-          group by source_name`,
-        [code, at.toISOString()],
+          where base_code = 'USD' and quote_code = $1 and source_name = $2 and rate_timestamp <= $3::timestamptz`,
+        [w.code, w.source, w.at.toISOString()],
       );
-      const best = rows
-        .map((r) => ({ rate: r.rate, asOf: new Date(r.as_of.replace(' ', 'T').replace(/([+-]\d{2})$/, '$1:00')), source: r.source }))
-        .sort((a, b) => (ranks.get(a.source) ?? 99) - (ranks.get(b.source) ?? 99) || b.asOf.getTime() - a.asOf.getTime())[0];
-      if (best) rates.set(code, best);
+      values.push(row?.rate && row.ms ? { rate: row.rate, rateTimestamp: new Date(Number(row.ms)) } : null);
     }
-    return rates;
+    return values;
   });
-  return found ?? new Map();
+  return found ?? wanted.map(() => null);
 }

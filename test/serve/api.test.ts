@@ -1,9 +1,11 @@
-import { rmSync } from 'node:fs';
+import { renameSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Decimal } from 'decimal.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, scratchDir } from '../helpers/database.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
+import { setMaxRateAge } from '../../src/warehouse/publications.js';
 import { servedWarehouse, startServe, type Served, type ServedWarehouse } from './support.js';
 
 const TOKEN = 'test-token-7f3a9c1e5b2d8f40';
@@ -65,41 +67,86 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
 
     expect(past.body.archived).toBe(false);
 
-    // At a time whose month is archived: api.convert finds nothing in PostgreSQL; the answer comes from Parquet, equal to
-    // api.convert's before the month moved.
-    const b = w.convertBeforeArchive;
-    expect(w.archivedMonths).toContain(b.at.slice(0, 7));
-    await expect(w.db.query(`select * from api.convert(250, 'GBP', 'JPY', $1::timestamptz)`, [b.at])).rejects.toThrow(/no rate for GBP at or before/);
-    const cold = await json(`/api/v1/convert?from=GBP&to=JPY&amount=250&at=${encodeURIComponent(b.at)}`);
-    expect(cold.status).toBe(200);
-    expect(cold.body).toEqual({
-      amount: '250', from: 'GBP', to: 'JPY', rate: b.rate, converted: b.converted, asOf: b.asOf, at: b.at, fromSource: b.fromSource, toSource: b.toSource, archived: true,
-    });
+    // At times whose month is archived, equal to api.convert's before the month moved: a value PostgreSQL's daily rows
+    // still hold (open-er-api's only publication of the day before) is answered from them; one that only the archived
+    // history holds (the first of exchangerate-api's two publications that day) from the Parquet files.
+    for (const [key, source, archived] of [['daily', 'open-er-api', false], ['intraday', 'exchangerate-api', true]] as const) {
+      const b = w.convertBeforeArchive[key];
+      expect(w.archivedMonths).toContain(b.at.slice(0, 7));
+      expect(b).toMatchObject({ fromSource: source, toSource: source });
+      const cold = await json(`/api/v1/convert?from=GBP&to=JPY&amount=250&at=${encodeURIComponent(b.at)}`);
+      expect(cold.status, key).toBe(200);
+      expect(cold.body, key).toEqual({
+        amount: '250', from: 'GBP', to: 'JPY', rate: b.rate, converted: b.converted, asOf: b.asOf, at: b.at, fromSource: b.fromSource, toSource: b.toSource, archived,
+      });
+    }
 
     const none = await json('/api/v1/convert?from=EUR&to=JPY&at=2001-01-01');
     expect(none.status).toBe(404);
-    expect(none.body.error).toBe('no rate for EUR at or before 2001-01-01T00:00:00.000Z (hot or archived)');
+    expect(none.body.error).toMatch(/^no rate for EUR at or before 2001-01-01 /);
     const notYet = await json('/api/v1/convert?from=EUR&to=XXX');
     expect(notYet.status).toBe(400);
   });
 
-  it('GET /api/v1/history: archived and hot months as one daily series, equal to the daily aggregates before archiving', async () => {
-    for (const quote of ['EUR', 'JPY']) {
-      const before = w.dailyBeforeArchive.get(quote)!;
-      const from = before[0]!.date;
-      const to = before.at(-1)!.date;
-      const history = await json(`/api/v1/history?pair=USD/${quote}&from=${from}&to=${to}&interval=day`);
+  it('a currency not in force is a 404 naming it: /latest and /convert, now and at past times, hot or archived', async () => {
+    await setMaxRateAge(w.db, 60_000); // every rate is older than a minute: none is in force
+    try {
+      const latest = await json('/api/v1/latest?base=EUR');
+      expect(latest.status).toBe(404);
+      expect(latest.body).toEqual({ error: expect.stringMatching(/^no rate for EUR in force now: its last value is from .+ \((open-er-api|frankfurter|ecb)\)$/) });
+      expect(await json('/api/v1/latest?base=USD')).toEqual({ status: 200, body: { base: 'USD', rates: [] } });
+
+      const now = await json('/api/v1/convert?from=EUR&to=JPY&amount=100');
+      expect(now.status).toBe(404);
+      expect(now.body.error).toMatch(/^no rate for EUR in force now: its last value is from /);
+      for (const at of [new Date(Date.now() - 3 * 86_400_000).toISOString(), w.convertBeforeArchive.intraday.at]) {
+        const past = await json(`/api/v1/convert?from=GBP&to=JPY&at=${encodeURIComponent(at)}`);
+        expect(past.status, at).toBe(404);
+        expect(past.body.error, at).toMatch(/^no rate for GBP in force at .+: its last value is from /);
+      }
+
+      // History is not about now: a pair not in force still has its days.
+      const history = await json('/api/v1/history?pair=USD/EUR');
       expect(history.status).toBe(200);
-      expect(history.body).toMatchObject({ pair: `USD/${quote}`, from, to, interval: 'day', sources: { [quote]: 'open-er-api' } });
-      const points = history.body.points as { date: string; tier: string }[];
-      expect(points.map(({ tier: _tier, ...p }) => p)).toEqual(before);
-      const coldMonths = [...new Set(points.filter((p) => p.tier === 'cold').map((p) => p.date.slice(0, 7)))];
-      expect(coldMonths).toEqual(w.archivedMonths.filter((m) => before.some((d) => d.date.startsWith(m))));
-      expect(points.some((p) => p.tier === 'hot')).toBe(true);
+      expect(history.body.sources).toEqual({ EUR: 'open-er-api' });
+      expect(history.body.points.length).toBeGreaterThan(40);
+    } finally {
+      await setMaxRateAge(w.db, 7 * 86_400_000);
+    }
+  });
+
+  it('GET /api/v1/history: archived and hot months as one daily series from PostgreSQL, equal to the daily aggregates before archiving', async () => {
+    // The Parquet files moved away: archived months' aggregates are answered from PostgreSQL, without them.
+    const files = (await w.db.query<{ uri: string }>(`select uri from archive_manifest where state = 'archived'`)).map((r) => fileURLToPath(r.uri));
+    expect(files.length).toBe(w.archivedMonths.length);
+    for (const file of files) renameSync(file, `${file}.away`);
+    try {
+      for (const quote of ['EUR', 'JPY']) {
+        const before = w.dailyBeforeArchive.get(quote)!;
+        const from = before[0]!.date;
+        const to = before.at(-1)!.date;
+        const history = await json(`/api/v1/history?pair=USD/${quote}&from=${from}&to=${to}&interval=day`);
+        expect(history.status).toBe(200);
+        expect(history.body).toMatchObject({ pair: `USD/${quote}`, from, to, interval: 'day', sources: { [quote]: 'open-er-api' } });
+        const points = history.body.points as { date: string; tier: string }[];
+        expect(points.map(({ tier: _tier, ...p }) => p)).toEqual(before);
+        const coldMonths = [...new Set(points.filter((p) => p.tier === 'cold').map((p) => p.date.slice(0, 7)))];
+        expect(coldMonths).toEqual(w.archivedMonths.filter((m) => before.some((d) => d.date.startsWith(m))));
+        expect(points.some((p) => p.tier === 'hot')).toBe(true);
+      }
+    } finally {
+      for (const file of files) renameSync(`${file}.away`, file);
+    }
+
+    // A month's point: its first open, its last close, its days' observations; carried only when every day was.
+    const eurMonths = await json(`/api/v1/history?pair=USD/EUR&from=${w.dailyBeforeArchive.get('EUR')![0]!.date}&interval=month`);
+    const eurDays = w.dailyBeforeArchive.get('EUR')!;
+    for (const month of eurMonths.body.points as { date: string; open: string; close: string; observations: number; carried: boolean }[]) {
+      const days = eurDays.filter((d) => d.date.startsWith(month.date.slice(0, 7)));
+      expect(month).toMatchObject({ open: days[0]!.open, close: days.at(-1)!.close, observations: days.reduce((n, d) => n + d.observations, 0), carried: days.every((d) => d.carried) });
     }
 
     // A cross pair over both tiers: each day's close is JPY's ÷ EUR's, to 15 significant digits; high/low unknown.
-    const eurDays = w.dailyBeforeArchive.get('EUR')!;
     const jpyByDate = new Map(w.dailyBeforeArchive.get('JPY')!.map((d) => [d.date, d.close]));
     const cross = await json(`/api/v1/history?pair=EUR/JPY&from=${eurDays[0]!.date}&to=${eurDays.at(-1)!.date}`);
     expect(cross.body.sources).toEqual({ EUR: 'open-er-api', JPY: 'open-er-api' });
@@ -142,7 +189,7 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
     expect(metrics.status).toBe(200);
     expect(metrics.type).toContain('text/plain');
     const counts = await w.db.query<{ status: string; n: number; loaded: string }>(
-      `select status, count(*)::int as n, sum(loaded_count)::text as loaded from pipeline_runs group by status order by status`);
+      `select status, count(*)::int as n, sum(loaded_count)::text as loaded from pipeline_runs where kind = 'demo' group by status order by status`);
     for (const c of counts) expect(metrics.text).toContain(`fxpipe_runs{kind="demo",status="${c.status}"} ${c.n}\n`);
     expect(metrics.text).toContain(`fxpipe_rows_loaded{kind="demo"} ${counts.reduce((s, c) => s + Number(c.loaded), 0)}\n`);
     expect(metrics.text).toMatch(/^fxpipe_source_freshness_seconds\{source="frankfurter",state="ok"\} \d+(\.\d+)?$/m);

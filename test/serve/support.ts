@@ -1,8 +1,13 @@
 import { mkdtempSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
+import { createMarket } from '../../src/demo/market.js';
+import { faults, startProviderServer } from '../../src/demo/provider-server.js';
+import { renderExchangerateApiLatest } from '../../src/demo/providers/exchangerate-api.js';
 import { runDemo } from '../../src/demo/run-demo.js';
 import { createLogger } from '../../src/log.js';
+import { runPipeline } from '../../src/pipeline.js';
+import { defaultHttpPolicy } from '../../src/sources/http.js';
 import type { Db } from '../../src/warehouse/db.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
 import { finished, runCli, startCli, waitForOutput } from '../helpers/cli.js';
@@ -15,6 +20,7 @@ export interface DailyRow {
   low: string;
   close: string;
   observations: number;
+  carried: boolean;
 }
 
 export interface ServedWarehouse {
@@ -25,27 +31,50 @@ export interface ServedWarehouse {
   dailyBeforeArchive: Map<string, DailyRow[]>;
   /** The months archive moved to Parquet (YYYY-MM). */
   archivedMonths: string[];
-  /** api.convert(250, 'GBP', 'JPY', at) before archiving, at a time in an archived month. */
-  convertBeforeArchive: { at: string; rate: string; converted: string; asOf: string; fromSource: string; toSource: string };
+  /**
+   * api.convert(250, 'GBP', 'JPY', at) before archiving, at times in an archived month: `daily` from open-er-api's only
+   * publication of the day before (a daily row's close holds its value), `intraday` from exchangerate-api's first of
+   * two publications that day (only the archived history holds its value).
+   */
+  convertBeforeArchive: Record<'daily' | 'intraday', Conversion>;
+}
+
+export interface Conversion {
+  at: string;
+  rate: string;
+  converted: string;
+  asOf: string;
+  fromSource: string;
+  toSource: string;
 }
 
 const DAILY_SQL = `select to_char(date, 'YYYY-MM-DD') as date, open::text as open, high::text as high, low::text as low, close::text as close,
-                          observations::int as observations
+                          observations::int as observations, carried
                      from api.daily_rates where base = 'USD' and quote = $1 and source = $2 order by date`;
 
-/** 45 simulated days of demo runs ending now in a fresh database; then every month but the latest archived to Parquet. */
+/**
+ * 45 simulated days of demo runs ending now in a fresh database, plus two publications of exchangerate-api on the day
+ * 35 days ago; then every month but the latest archived to Parquet.
+ */
 export async function servedWarehouse(dir: string): Promise<ServedWarehouse> {
   const database = await createTestDatabase();
   const db = await database.open();
   await initWarehouse(db);
   await runDemo(db, { days: 45, seed: 7, end: new Date(), log: createLogger('silent') });
+  // 35 days ago is in an earlier month than today's, which `archive --older-than 1d` moves to Parquet.
+  const day = new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000 - 35 * 86_400_000);
+  await publishTwiceOn(db, day);
   const dailyBeforeArchive = new Map<string, DailyRow[]>();
   for (const quote of ['EUR', 'JPY']) dailyBeforeArchive.set(quote, await db.query<DailyRow & Record<string, unknown>>(DAILY_SQL, [quote, 'open-er-api']));
-  // 35 days ago is in an earlier month than today's, which `archive --older-than 1d` moves to Parquet.
-  const at = new Date(Date.now() - 35 * 86_400_000).toISOString();
-  const [before] = await db.query<{ rate: string; converted: string; as_of: Date; from_source: string; to_source: string }>(
-    `select rate::text as rate, converted::text as converted, as_of, from_source, to_source from api.convert(250, 'GBP', 'JPY', $1::timestamptz)`, [at]);
-  const convertBeforeArchive = { at, rate: before!.rate, converted: before!.converted, asOf: before!.as_of.toISOString(), fromSource: before!.from_source, toSource: before!.to_source };
+  const convertAt = async (at: string): Promise<Conversion> => {
+    const [row] = await db.query<{ rate: string; converted: string; as_of: Date; from_source: string; to_source: string }>(
+      `select rate::text as rate, converted::text as converted, as_of, from_source, to_source from api.convert(250, 'GBP', 'JPY', $1::timestamptz)`, [at]);
+    return { at, rate: row!.rate, converted: row!.converted, asOf: row!.as_of.toISOString(), fromSource: row!.from_source, toSource: row!.to_source };
+  };
+  const convertBeforeArchive = {
+    daily: await convertAt(new Date(day.getTime() - 6 * 3_600_000).toISOString()),
+    intraday: await convertAt(new Date(day.getTime() + 6 * 3_600_000).toISOString()),
+  };
   const home = mkdtempSync(path.join(dir, 'home-'));
   const archived = await runCli(['archive', '--older-than', '1d', '--json'], { env: { DATABASE_URL: database.url, FXPIPE_HOME: home, TMPDIR: home }, timeoutMs: 120_000 });
   expect(archived.stderr).toBe('');
@@ -53,6 +82,36 @@ export async function servedWarehouse(dir: string): Promise<ServedWarehouse> {
   const months = await db.query<{ month: string }>(`select to_char(month, 'YYYY-MM') as month from archive_manifest where state = 'archived' order by month`);
   expect(months.length).toBeGreaterThan(0);
   return { database, db, home, dailyBeforeArchive, archivedMonths: months.map((m) => m.month), convertBeforeArchive };
+}
+
+/**
+ * Two runs of exchangerate-api (which the demo does not use; it becomes a primary source too, ranked before
+ * open-er-api by name) on `day` (UTC): its publication of the day, then one at noon with the next simulated day's
+ * values, every value changed. Both stay the last of that source, so they are loaded in order.
+ */
+async function publishTwiceOn(db: Db, day: Date): Promise<void> {
+  let now = new Date(day.getTime() + 30 * 60_000);
+  const noon = new Date(day.getTime() + 12 * 3_600_000);
+  const market = createMarket({ seed: 11, start: new Date(day.getTime() - 2 * 86_400_000) });
+  const server = await startProviderServer({ market, clock: () => now });
+  const run = () => runPipeline(db, {
+    kind: 'manual', sources: ['exchangerate-api'], verify: false, dryRun: false, changeThresholdPct: 0, deviationTolerancePct: 0.5,
+    zScoreThreshold: 4, lockWaitMs: 5000, http: { ...defaultHttpPolicy, retries: 0 },
+    settingsFor: (source) => ({ baseUrl: server.baseUrls[source], apiKey: 'fxk-0000-serve-test' }), clock: () => now, log: createLogger('silent'),
+  });
+  try {
+    expect(await run()).toMatchObject({ status: 'loaded', asOf: new Date(day.getTime() + 1000).toISOString() });
+    const next = new Date(day.getTime() + 86_400_000).toISOString().slice(0, 10);
+    const atNoon = renderExchangerateApiLatest(next, market.usdRates(next))
+      .replace(/"time_last_update_unix":\d+/, `"time_last_update_unix":${noon.getTime() / 1000}`);
+    server.injectFault('exchangerate-api', faults.body(atNoon));
+    now = new Date(noon.getTime() + 60_000);
+    const second = await run();
+    expect(second).toMatchObject({ status: 'loaded', asOf: noon.toISOString() });
+    expect(second.counts.loaded).toBeGreaterThan(100);
+  } finally {
+    await server.close();
+  }
 }
 
 export interface Served {

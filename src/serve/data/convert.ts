@@ -1,4 +1,4 @@
-import { coldUsdRates } from '../../tiers/cold-rate.js';
+import { archivedValuesAt } from '../../tiers/cold-rate.js';
 import type { Db } from '../../warehouse/db.js';
 import { HttpError } from '../http-error.js';
 import { requireKnown } from './currencies.js';
@@ -13,22 +13,31 @@ export interface Conversion {
   at: string | null;
   fromSource: string | null;
   toSource: string | null;
-  /** A rate came from an archived month (Parquet), which api.convert does not search. */
+  /** A rate came from an archived month's Parquet file, which api.convert does not read. */
   archived: boolean;
 }
 
-interface Leg {
-  rate: string;
-  asOf: Date | null;
-  source: string | null;
+/** A USD leg in force at an instant: from which source, and the publication its value is that of. */
+interface LegInForce {
+  code: string;
+  source: string;
+  asOf: Date;
+  /** The publication's month is archived to Parquet (its publications and daily rows stay in PostgreSQL). */
+  archived: boolean;
 }
 
 /**
- * api.convert: the amount in `from` expressed in `to`, exactly as the database computes it for every reader. At a
- * time whose rates are archived, the same rule (the rate in force at `at`, best source first) over the Parquet
- * months, and the same numeric arithmetic in PostgreSQL.
+ * api.convert: the amount in `from` expressed in `to`, exactly as the database computes it for every reader. A
+ * currency not in force at `at` (retired, stale, never published by then) is a 404 with the database's message
+ * naming it, its last value's time and source. When a leg's publication at `at` lies in an archived month, the
+ * same rule — the rates in force, both legs from the best-ranked source that has both — with each value read from
+ * PostgreSQL's daily rows where they hold it, else from the Parquet files, and api.convert's numeric arithmetic.
  */
 export async function convert(db: Db, amount: string, from: string, to: string, at: Date | null, cacheDir: string): Promise<Conversion> {
+  if (at) {
+    const archived = await convertWithArchive(db, amount, from, to, at, cacheDir);
+    if (archived) return archived;
+  }
   let rows: { amount: string; rate: string; converted: string; as_of: Date | null; from_source: string | null; to_source: string | null }[];
   try {
     rows = await db.query(
@@ -38,11 +47,8 @@ export async function convert(db: Db, amount: string, from: string, to: string, 
     );
   } catch (error) {
     const code = (error as { code?: string }).code;
-    // P0002: no rate at or before `at` in PostgreSQL (or none yet) for one of the currencies.
-    if (code === 'P0002') {
-      if (at) return convertAcrossTiers(db, amount, from, to, at, cacheDir);
-      throw new HttpError(404, (error as Error).message);
-    }
+    // P0002: no rate in force at `at` (or now) for one of the currencies; the message names it.
+    if (code === 'P0002') throw new HttpError(404, (error as Error).message);
     // 22023: unknown currency: XXX. One query per request: the codes are checked only when api.convert refuses one.
     if (code === '22023') {
       await requireKnown(db, 'from', [from]);
@@ -58,23 +64,28 @@ export async function convert(db: Db, amount: string, from: string, to: string, 
   };
 }
 
-async function convertAcrossTiers(db: Db, amount: string, from: string, to: string, at: Date, cacheDir: string): Promise<Conversion> {
-  const legs = new Map<string, Leg>([['USD', { rate: '1', asOf: null, source: null }]]);
-  for (const code of [from, to].filter((c) => c !== 'USD')) {
-    const [hot] = await db.query<{ rate: string | null; as_of: Date | null; source: string | null }>(
-      'select rate::text as rate, as_of, source from api.usd_rate($1, $2::timestamptz)', [code, at]);
-    if (hot?.rate) legs.set(code, { rate: hot.rate, asOf: hot.as_of, source: hot.source });
-  }
-  const missing = [from, to].filter((code) => !legs.has(code));
-  const cold = missing.length ? await coldUsdRates(db, missing, at, cacheDir) : new Map<string, Leg>();
-  const legOf = (code: string): Leg => {
-    const leg = legs.get(code) ?? cold.get(code);
-    if (!leg) throw new HttpError(404, `no rate for ${code} at or before ${at.toISOString()} (hot or archived)`);
-    return leg;
-  };
-  const f = legOf(from);
-  const t = legOf(to);
-  const archived = cold.size > 0;
+/** The conversion at `at` when a leg's publication is in an archived month; null otherwise (api.convert answers). */
+async function convertWithArchive(db: Db, amount: string, from: string, to: string, at: Date, cacheDir: string): Promise<Conversion | null> {
+  const codes = [...new Set([from, to])].filter((code) => code !== 'USD');
+  const inForce = await legsInForce(db, codes, at);
+  const options = codes.map((code) => inForce.filter((leg) => leg.code === code));
+  // A currency unknown or not in force: api.convert's refusal says which.
+  if (options.some((legs) => legs.length === 0)) return null;
+  const common = options.length === 2 ? options[0]!.find((a) => options[1]!.some((b) => b.source === a.source))?.source : undefined;
+  const chosen = options.map((legs) => legs.find((leg) => common === undefined || leg.source === common)!);
+  if (!chosen.some((leg) => leg.archived)) return null;
+
+  const rates = await Promise.all(chosen.map((leg) => valueInPostgres(db, leg)));
+  const missing = chosen.filter((_, i) => rates[i] === null);
+  const cold = await archivedValuesAt(db, missing.map((leg) => ({ code: leg.code, source: leg.source, at: leg.asOf })), cacheDir);
+  const legs = new Map<string, { rate: string; asOf: Date | null; source: string | null }>([['USD', { rate: '1', asOf: null, source: null }]]);
+  chosen.forEach((leg, i) => {
+    const rate = rates[i] ?? cold[missing.indexOf(leg)]?.rate;
+    if (!rate) throw new HttpError(404, `no stored value of ${leg.code} from ${leg.source} at ${leg.asOf.toISOString()} (hot or archived)`);
+    legs.set(leg.code, { rate, asOf: leg.asOf, source: leg.source });
+  });
+  const f = legs.get(from)!;
+  const t = legs.get(to)!;
   // api.convert's arithmetic, in PostgreSQL's numeric.
   const [row] = await db.query<{ amount: string; rate: string; converted: string }>(
     `select $3::numeric::text as amount, trim_scale($2::numeric / $1::numeric)::text as rate,
@@ -84,6 +95,60 @@ async function convertAcrossTiers(db: Db, amount: string, from: string, to: stri
   const asOf = from === 'USD' ? t.asOf : to === 'USD' ? f.asOf : [f.asOf!, t.asOf!].sort((a, b) => a.getTime() - b.getTime())[0]!;
   return {
     amount: row!.amount, from, to, rate: row!.rate, converted: row!.converted, asOf: asOf?.toISOString() ?? null, at: at.toISOString(),
-    fromSource: f.source, toSource: t.source, archived,
+    fromSource: f.source, toSource: t.source, archived: missing.length > 0,
   };
+}
+
+/**
+ * Every (code, source) in force at `at`, best-ranked source first (api.usd_rate's order): the source's latest
+ * publication at or before `at` carried the code and is at most fxpipe_settings.max_rate_age old.
+ */
+async function legsInForce(db: Db, codes: string[], at: Date): Promise<LegInForce[]> {
+  if (codes.length === 0) return [];
+  const rows = await db.query<{ code: string; source: string; as_of: Date; archived: boolean }>(
+    `select q.currency_code as code, s.source_name as source, p.as_of,
+            exists (select 1 from archive_manifest m
+                     where m.state = 'archived' and m.month = date_trunc('month', p.as_of at time zone 'UTC')::date) as archived
+       from dim_currency q
+       cross join dim_currency usd
+       cross join dim_source s
+       cross join lateral (select x.as_of, x.quote_ids from source_publications x
+                            where x.source_id = s.source_id and x.base_currency_id = usd.currency_id and x.as_of <= $2
+                            order by x.as_of desc limit 1) p
+      where q.currency_code = any ($1::text[]) and usd.currency_code = 'USD'
+        and q.currency_id = any (p.quote_ids) and $2 - p.as_of <= (select max_rate_age from fxpipe_settings)
+      order by q.currency_code, api.source_rank(s.tier), s.source_name`,
+    [codes, at],
+  );
+  return rows.map((r) => ({ code: r.code, source: r.source, asOf: r.as_of, archived: r.archived }));
+}
+
+/**
+ * The leg's value as PostgreSQL still holds it (as fx_rate_in_force reads it): the day's history row at or before
+ * the publication; else the day's close when the publication is the day's last, or its open when nothing changed
+ * before it that day (no change that day, or none stored hot). Null when only the archive knows it.
+ */
+async function valueInPostgres(db: Db, leg: LegInForce): Promise<string | null> {
+  const [row] = await db.query<{ rate: string | null }>(
+    `with ids as (
+        select (select currency_id from dim_currency where currency_code = 'USD') as base_id,
+               (select currency_id from dim_currency where currency_code = $1) as quote_id,
+               (select source_id from dim_source where source_name = $2) as source_id,
+               to_char($3::timestamptz at time zone 'UTC', 'YYYYMMDD')::integer as date_key,
+               -- In this statement's snapshot, as the history read: a month archived meanwhile has no rows here.
+               exists (select 1 from archive_manifest m
+                        where m.state = 'archived' and m.month = date_trunc('month', $3::timestamptz at time zone 'UTC')::date) as archived
+     )
+     select coalesce(
+              (select h.rate::text from fact_rates_history h, ids
+                where h.base_currency_id = ids.base_id and h.quote_currency_id = ids.quote_id and h.source_id = ids.source_id
+                  and h.date_key = ids.date_key and h.rate_timestamp <= $3
+                order by h.rate_timestamp desc limit 1),
+              (select case when d.close_as_of = $3 then d.close when d.changes = 0 or not ids.archived then d.open end::text
+                 from rates_daily d, ids
+                where d.source_id = ids.source_id and d.base_currency_id = ids.base_id and d.date_key = ids.date_key
+                  and d.quote_currency_id = ids.quote_id)) as rate`,
+    [leg.code, leg.source, leg.asOf],
+  );
+  return row?.rate ?? null;
 }
