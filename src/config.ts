@@ -108,6 +108,17 @@ function plainWebhookUrl(raw: unknown): string | undefined {
   return ['http:', 'https:'].includes(new URL(raw).protocol) ? raw : undefined;
 }
 
+/** A duration in whole days, hours or minutes: 7d, 36h, 90m, or spelled as PostgreSQL writes intervals, 7 days, 1 hour. */
+const DURATION = /^(\d{1,7}) ?(d|days?|h|hours?|m|minutes?)$/;
+const DURATION_MS: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000 };
+const MAX_RATE_AGE = 'a duration of whole days, hours or minutes from 1m to 3650d, such as 7d, 36h, 90m or "7 days"';
+/** The duration's milliseconds when it is one from 1 minute to 3650 days. */
+function maxRateAgeMs(text: string): number | undefined {
+  const match = DURATION.exec(text);
+  const ms = match ? Number(match[1]) * DURATION_MS[match[2]![0]!]! : NaN;
+  return ms >= 60_000 && ms <= 3650 * 86_400_000 ? ms : undefined;
+}
+
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 const DRIVERS = ['direct', 'pooled'] as const;
 
@@ -187,6 +198,15 @@ export const settings = {
     ...numberSetting(0, 1440, 'a number of minutes'),
     secret: false,
     describe: "a payload whose as-of is later than its arrival plus this many minutes (clock skew) is that source's failure",
+  }),
+  maxRateAge: setting({
+    env: 'FXPIPE_MAX_RATE_AGE',
+    // In milliseconds; written into the warehouse (fxpipe_settings.max_rate_age) by every loading command and db init.
+    default: 7 * 86_400_000,
+    plain: (raw) => (typeof raw === 'string' ? maxRateAgeMs(raw) : undefined),
+    schema: (z) => z.string({ error: MAX_RATE_AGE }).refine((text) => maxRateAgeMs(text) !== undefined, MAX_RATE_AGE).transform((text) => maxRateAgeMs(text)!),
+    secret: false,
+    describe: "a rate is in force while its source's latest publication carries it and is at most this old (7d: long enough for the ECB's Easter and Christmas closures); older, it is stale",
   }),
   deviationTolerancePct: setting({
     env: 'FXPIPE_DEVIATION_TOLERANCE_PCT',

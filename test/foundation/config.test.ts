@@ -18,6 +18,8 @@ Object.assign(VALID, {
   exchangerateApiKey: 'abcdefgh1234',
   webhookUrl: 'https://hook.eu1.make.com/abc123',
   apiToken: 'x'.repeat(32),
+  // Its default (milliseconds) as the environment spells it.
+  maxRateAge: '7d',
 });
 
 /** Values near the edges of what settings accept, as the environment (strings) and fxpipe.config.json (any JSON) give them. */
@@ -31,6 +33,8 @@ const SAMPLES: unknown[] = [
   'USD/EUR', 'USD/EUR,USD/GBP', 'USD/USD', 'usd/eur', 'USD/EUR,', 'a'.repeat(8), 'a'.repeat(16), 'a'.repeat(1024), 'a'.repeat(1025),
   0, -0, 1, 3, 0.5, -1, 1.5, 100, 1e15, 1e16, Number.MAX_SAFE_INTEGER, true, false, null, [], ['ecb'], ['ecb', 'frankfurter'],
   ['ecb', 'ecb'], ['ecb', 1], [' ecb '], ['USD/EUR'], ['none'], {}, { a: 1 },
+  '7d', '1d', '36h', '90m', '1m', '0m', '0d', '3650d', '3651d', '7 days', '1 day', '1 hour', '2 minutes', '7D', ' 7d', '7d ', '7  days',
+  '1.5d', '1w', '7dd', 'd', '-1d', '87600h', '87601h',
   ...Object.values(VALID),
 ];
 
