@@ -20,7 +20,7 @@ import { holdRunLock } from './warehouse/run-lock.js';
 import { finishRun, startRun, recordFailedRun, type RunKind, type RunStatus } from './warehouse/runs.js';
 import { checkAsOf } from './transform/as-of.js';
 import { maintainReadModels } from './warehouse/read-models.js';
-import type { TouchedDays } from './warehouse/publications.js';
+import { setMaxRateAge, type TouchedDays } from './warehouse/publications.js';
 
 export interface PipelineOptions {
   kind: RunKind;
@@ -42,6 +42,8 @@ export interface PipelineOptions {
   clock?: () => Date;
   /** How far past the time it was received a payload's as-of may lie (clock skew); default 10 minutes. */
   asOfSkewMs?: number;
+  /** FXPIPE_MAX_RATE_AGE: written into fxpipe_settings in the load's transaction, before loading; absent: the warehouse's stays. */
+  maxRateAgeMs?: number;
   log: Logger;
 }
 
@@ -279,6 +281,8 @@ async function loadAndRecord(
   let usedUpdated = 0;
   const touched: (TouchedDays | null)[] = [];
   const now = clock();
+  // The change rule (a stretch in force resumed) and the read models read it.
+  if (options.maxRateAgeMs !== undefined) await setMaxRateAge(tx, options.maxRateAgeMs);
   for (const d of used ? [used, ...references] : []) {
     let counts: LoadCounts;
     try {
