@@ -19,7 +19,7 @@ import { storeRejects } from './warehouse/rejected.js';
 import { holdRunLock } from './warehouse/run-lock.js';
 import { finishRun, startRun, type RunStatus } from './warehouse/runs.js';
 import { maintainReadModels } from './warehouse/read-models.js';
-import { insertPublications, maxRateAgeMs, publicationsAround, utcDay, type Publication, type TouchedDays } from './warehouse/publications.js';
+import { insertPublications, maxRateAgeMs, publicationsAround, setMaxRateAge, utcDay, type Publication, type TouchedDays } from './warehouse/publications.js';
 import { restateNext, valuesBefore } from './warehouse/loader.js';
 
 export interface BackfillOptions {
@@ -30,6 +30,8 @@ export interface BackfillOptions {
   endpoint: string;
   changeThresholdPct: number;
   lockWaitMs: number;
+  /** FXPIPE_MAX_RATE_AGE: written into fxpipe_settings before the first chunk; absent: the warehouse's stays. */
+  maxRateAgeMs?: number;
   log: Logger;
   onProgress?: (progress: BackfillProgress) => void;
 }
@@ -120,7 +122,11 @@ export async function runBackfill(db: DirectDb, options: BackfillOptions): Promi
   let chunk: DayRange | null = null;
   try {
     const opened = (history = await options.history());
-    const sourceId = await db.transaction((tx) => existingSourceId(tx, opened.source, options.endpoint));
+    const sourceId = await db.transaction(async (tx) => {
+      // The chunks' change rule and read models read it.
+      if (options.maxRateAgeMs !== undefined) await setMaxRateAge(tx, options.maxRateAgeMs);
+      return existingSourceId(tx, opened.source, options.endpoint);
+    });
     const context: ChunkContext = { runId, source: opened.source, sourceId, options };
     const progress = () => options.onProgress?.({
       chunksDone: outcomes.length, chunksTotal: opened.plan.length, rowsRead: totals(outcomes).read, elapsedMs: performance.now() - t0, chunk,

@@ -64,7 +64,7 @@ export function backfillCommand(context: () => CommandContext): Command {
           async (db) => {
             if (!(db instanceof DirectDb)) throw new Error('backfill needs the direct access path');
             await initWarehouse(db);
-            return runBackfill(db, { history, range, endpoint: settings.baseUrl, changeThresholdPct, lockWaitMs: ctx.config.lockWaitMs, log: ctx.log, onProgress: bar?.update });
+            return runBackfill(db, { history, range, endpoint: settings.baseUrl, changeThresholdPct, lockWaitMs: ctx.config.lockWaitMs, maxRateAgeMs: ctx.config.maxRateAge, log: ctx.log, onProgress: bar?.update });
           },
           { driver: 'direct' },
         );

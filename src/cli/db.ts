@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { usageError } from '../errors.js';
 import { databaseTarget } from '../warehouse/databases.js';
 import { initWarehouse } from '../warehouse/init.js';
+import { setMaxRateAge } from '../warehouse/publications.js';
 import { maintainPartitions } from '../warehouse/maintain.js';
 import { ensureEmbedded, readRunning, stopEmbedded, embeddedPaths } from '../warehouse/server/embedded.js';
 import type { CommandContext } from './context.js';
@@ -21,7 +22,11 @@ export function dbCommand(context: MakeContext): Command {
     .action(async (options: { driver?: 'direct' | 'pooled'; json?: boolean }) => {
       const ctx = context();
       const driver = options.driver ?? ctx.config.driver;
-      const result = await ctx.withDb((conn) => initWarehouse(conn), { driver });
+      const result = await ctx.withDb(async (conn) => {
+        const applied = await initWarehouse(conn);
+        await setMaxRateAge(conn, ctx.config.maxRateAge);
+        return applied;
+      }, { driver });
       const target = await ctx.target();
       if (options.json) {
         printJson({ database: target.label, driver, ...result });

@@ -26,7 +26,7 @@ export function reprocessCommand(context: () => CommandContext): Command {
       const changeThresholdPct = flags.changeThreshold === undefined ? ctx.config.changeThresholdPct : parsePercentFlag(flags.changeThreshold, '--change-threshold');
       const result = await ctx.withDb(async (db) => {
         await initWarehouse(db);
-        return reprocess(db, { since, source: flags.source, changeThresholdPct, lockWaitMs: ctx.config.lockWaitMs, asOfSkewMs: ctx.config.asOfSkewMinutes * 60_000, log: ctx.log });
+        return reprocess(db, { since, source: flags.source, changeThresholdPct, lockWaitMs: ctx.config.lockWaitMs, asOfSkewMs: ctx.config.asOfSkewMinutes * 60_000, maxRateAgeMs: ctx.config.maxRateAge, log: ctx.log });
       });
       if (flags.json) {
         printJson(result);
