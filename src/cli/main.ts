@@ -37,7 +37,7 @@ const commandWord = (argv: string[]) => argv.slice(2).find((arg) => !arg.startsW
 
 export async function buildProgram(argv: string[] = []): Promise<Command> {
   const program = new Command('fxpipe')
-    .description('Keeps a PostgreSQL warehouse of currency exchange rates (star schema, partitioned history, materialized views).')
+    .description('Keeps a PostgreSQL warehouse of currency exchange rates (star schema, partitioned history, read models kept up to date by every load).')
     .version(version)
     .option('--verbose', 'debug logs, and stack traces on errors')
     .option('-q, --quiet', 'only errors in the logs')

@@ -121,7 +121,7 @@ export async function recentRuns(db: Db, limit: number): Promise<RunSummary[]> {
   }));
 }
 
-/** Every table and materialized view of the schema (partitions summed into their parent), with exact row counts. */
+/** Every table (and materialized view, none since the read models became tables) of the schema (partitions summed into their parent), with exact row counts. */
 export async function tableSizes(db: Db): Promise<TableSize[]> {
   const rows = await db.query<{ name: string; kind: TableSize['kind']; rows: string; bytes: string }>(
     `select c.relname as name,

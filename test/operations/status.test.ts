@@ -91,7 +91,8 @@ describe('warehouse status', () => {
     expect(table('fact_rates_history')).toMatchObject({ kind: 'partitioned_table', rows: await count(h.db, 'select * from fact_rates_history') });
     expect(table('fact_rates_history')!.bytes).toBeGreaterThan(0);
     expect(table('bronze_extraction')).toMatchObject({ kind: 'table', rows: await count(h.db, 'select * from bronze_extraction') });
-    expect(table('vw_rates_latest')).toMatchObject({ kind: 'materialized_view', rows: await count(h.db, 'select * from vw_rates_latest') });
+    expect(table('rates_daily')).toMatchObject({ kind: 'table', rows: await count(h.db, 'select * from rates_daily') });
+    expect(table('rates_daily')!.rows).toBeGreaterThan(0);
     expect(status.tables.some((t) => t.name.startsWith('fact_rates_history_'))).toBe(false);
 
     const january = status.partitions.find((p) => p.name === 'fact_rates_history_y2024m01');
