@@ -59,8 +59,9 @@ export async function maxRateAgeMs(db: Db): Promise<number> {
 
 /** Sets the maximum age of a rate in force (from FXPIPE_MAX_RATE_AGE); returns whether it changed. */
 export async function setMaxRateAge(db: Db, ms: number): Promise<boolean> {
+  // justify_hours: 1d reads '1 day' (in fxpipe_settings and P0002's hint), not '24:00:00'.
   const rows = await db.query(
-    `update fxpipe_settings set max_rate_age = make_interval(secs => $1::double precision / 1000), updated_at = now()
+    `update fxpipe_settings set max_rate_age = justify_hours(make_interval(secs => $1::double precision / 1000)), updated_at = now()
       where max_rate_age <> make_interval(secs => $1::double precision / 1000)
      returning 1`,
     [ms],
