@@ -179,14 +179,21 @@ begin
                   order by as_of limit 1)) p
     ),
     -- One stretch per (publication, pair carried), clipped to the days rebuilt; its value is the history row at the
-    -- publication, or else the value before it (rows are written only where the value changed).
+    -- publication, or else the value before it (rows are written only where the value changed). The publication
+    -- before the days, and one of an archived month (its history is in the archive), take the close of their day's
+    -- row when they are the day's last publication: the only one of them whose stretch reaches a day rebuilt.
     segments as (
-        select q.quote_id, p.as_of as pub_at, greatest(p.as_of, v_lo) as seg_from, least(p.ends, v_hi) as seg_to, h.rate
+        select q.quote_id, p.as_of as pub_at, greatest(p.as_of, v_lo) as seg_from, least(p.ends, v_hi) as seg_to,
+               h.rate is not null as changed, coalesce(h.rate, k.close) as rate
           from pubs p
           cross join unnest(p.quote_ids) as q(quote_id)
           left join fact_rates_history h
                  on h.base_currency_id = p_base and h.quote_currency_id = q.quote_id and h.source_id = p_source
                 and h.date_key = fx_date_key(p.as_of) and h.rate_timestamp = p.as_of and p.as_of >= v_lo
+          left join rates_daily k
+                 on k.source_id = p_source and k.base_currency_id = p_base and k.quote_currency_id = q.quote_id
+                and k.date_key = fx_date_key(p.as_of) and k.close_as_of = p.as_of
+                and (p.as_of < v_lo or fx_date_key(p.as_of) / 100 = any (v_archived))
          where p.as_of < v_hi and p.ends > v_lo and p.ends > p.as_of
     ),
     grouped as (
@@ -208,7 +215,7 @@ begin
          group by g.quote_id
     ),
     valued as (
-        select g.quote_id, g.pub_at, g.seg_from, g.seg_to, g.rate is not null as changed,
+        select g.quote_id, g.pub_at, g.seg_from, g.seg_to, g.changed,
                coalesce(first_value(g.rate) over (partition by g.quote_id, g.run order by g.pub_at), s.rate) as rate
           from grouped g
           left join seeds s on s.quote_id = g.quote_id and g.run = 0
