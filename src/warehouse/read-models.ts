@@ -4,14 +4,22 @@ import { mergeTouched, rebuildDays, type TouchedDays } from './publications.js';
 /**
  * Brings rates_daily and rates_monthly up to date for the days a writer touched, in the writer's transaction: only
  * those (source, day, month) rows are recomputed, so the cost does not grow with the history stored. Returns ms per
- * source rebuilt (keyed `source <id>`).
+ * source rebuilt, keyed by source name.
  */
 export async function maintainReadModels(db: Db, touched: readonly (TouchedDays | null)[]): Promise<Record<string, number>> {
+  const ranges = mergeTouched(touched.filter((t): t is TouchedDays => t !== null));
+  if (ranges.length === 0) return {};
+  const names = new Map(
+    (await db.query<{ source_id: number; source_name: string }>(
+      'select source_id, source_name from dim_source where source_id = any ($1::smallint[])', [ranges.map((r) => r.sourceId)],
+    )).map((row) => [row.source_id, row.source_name]),
+  );
   const timings: Record<string, number> = {};
-  for (const range of mergeTouched(touched.filter((t): t is TouchedDays => t !== null))) {
+  for (const range of ranges) {
     const started = performance.now();
     await rebuildDays(db, range);
-    timings[`source ${range.sourceId}`] = Math.round((performance.now() - started) * 1000) / 1000;
+    const name = names.get(range.sourceId) ?? `source ${range.sourceId}`;
+    timings[name] = (timings[name] ?? 0) + Math.round((performance.now() - started) * 1000) / 1000;
   }
   return timings;
 }

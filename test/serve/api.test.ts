@@ -80,6 +80,11 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
         amount: '250', from: 'GBP', to: 'JPY', rate: b.rate, converted: b.converted, asOf: b.asOf, at: b.at, fromSource: b.fromSource, toSource: b.toSource, archived,
       });
     }
+    // A reader calling api.convert itself at that time is refused, naming the archive, rather than answered from
+    // another source (exchangerate-api's value is in force then, but only the archive holds it).
+    const intraday = await w.db.query(`select * from api.convert(250, 'GBP', 'JPY', $1)`, [w.convertBeforeArchive.intraday.at])
+      .catch((error: { code?: string; message: string }) => error);
+    expect(intraday).toMatchObject({ code: 'P0002', message: expect.stringMatching(/from exchangerate-api at .* is in the archive/) });
 
     const none = await json('/api/v1/convert?from=EUR&to=JPY&at=2001-01-01');
     expect(none.status).toBe(404);

@@ -454,7 +454,11 @@ begin
            and d.quote_currency_id = p_quote;
     end if;
     if rate is null then
-        as_of := null;
+        -- In force, but its value is in an archived day's history: refusing beats answering from another source.
+        raise exception 'the rate of % from % at % is in the archive (%): fxpipe query and serve''s /api/v1/convert read it',
+            (select currency_code from dim_currency where currency_id = p_quote),
+            (select source_name from dim_source where source_id = p_source), v_pub, to_char(v_pub at time zone 'UTC', 'YYYY-MM')
+            using errcode = 'P0002';
     end if;
 end
 $$;
