@@ -14,6 +14,9 @@
  * 3. One pair's daily aggregate (min, max, count, open-to-close by day) over the 10 years through `fxpipe query`'s
  *    engine (the hot snapshot + 9 years of Parquet in DuckDB), against the same query in PostgreSQL on the same rows,
  *    all hot, measured before archiving (the peer). Median of BENCH_REPEATS; both answers must be equal.
+ * 4. The maintained read model: one pair's 10 years of api.daily_rates (rates_daily, built once after generating the
+ *    history, as the writers keep it) answered by PostgreSQL with 9 years archived, against the same query all hot
+ *    before archiving (the peer; the issue's limit: 2 ×). Median of BENCH_REPEATS; both answers must be equal.
  *
  * About a minute and a half on 2 cores.
  */
@@ -41,6 +44,7 @@ import { upsertCurrencies, upsertSource } from '../warehouse/dimensions.js';
 import { DirectDb } from '../warehouse/direct.js';
 import { initWarehouse } from '../warehouse/init.js';
 import { ensurePartitions, monthStart } from '../warehouse/partitions.js';
+import { maintainReadModels } from '../warehouse/read-models.js';
 import { machineLine, report } from './report.js';
 
 const YEARS = 10;
@@ -63,6 +67,14 @@ const PG_AGGREGATE = `
 const DUCK_AGGREGATE = `
   select date_key, min(rate) as low, max(rate) as high, count(*) as n, arg_min(rate, rate_timestamp) as open, arg_max(rate, rate_timestamp) as close
     from rates_history where base = 'USD' and quote = 'EUR' group by date_key order by date_key`;
+
+/** One pair's daily aggregates over every day of the history, from the read model (no DuckDB, whatever is archived). */
+const PG_DAILY_RATES = `
+  select date, open::text, high::text, low::text, close::text, average::text, observations
+    from api.daily_rates where base = 'USD' and quote = 'EUR' and source = 'bench' and date between $1::date and $2::date
+   order by date`;
+/** The issue's limit for api.daily_rates with 9 years archived, against all hot. */
+const DAILY_RATES_LIMIT = 2;
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -145,6 +157,17 @@ async function generateHistory(db: Db, first: string, last: string): Promise<num
   return Number(row?.n);
 }
 
+/** The source's publications (one per as-of, carrying every pair) and rates_daily / rates_monthly, as the writers leave them. */
+async function buildReadModels(db: Db, first: string, last: string): Promise<number> {
+  const [ids] = await db.query<{ source_id: number; base_id: number }>(
+    `select s.source_id, c.currency_id as base_id from dim_source s, dim_currency c where s.source_name = 'bench' and c.currency_code = 'USD'`);
+  await db.query('select fx_derive_publications($1::smallint)', [ids!.source_id]);
+  await maintainReadModels(db, [{ sourceId: ids!.source_id, baseId: ids!.base_id, from: first, to: last }]);
+  await db.query('vacuum analyze rates_daily, rates_monthly, source_publications');
+  const [row] = await db.query<{ n: string }>('select count(*)::text as n from rates_daily');
+  return Number(row?.n);
+}
+
 async function main() {
   if (!Number.isInteger(REPEATS) || REPEATS < 1 || REPEATS > 100) throw new Error(`BENCH_REPEATS must be a whole number from 1 to 100, got ${process.env.BENCH_REPEATS}`);
   const now = new Date();
@@ -159,6 +182,8 @@ async function main() {
     await initWarehouse(db);
     const generated = await timed(() => generateHistory(db, first, yesterday));
     console.error(`generated ${generated.value} rows (${first}..${yesterday}) in ${Math.round(generated.ms)} ms`);
+    const readModels = await timed(() => buildReadModels(db, first, yesterday));
+    console.error(`publications and read models built (${readModels.value} daily rows) in ${Math.round(readModels.ms)} ms`);
 
     const cutoff = cutoffDay(COLD_AGE, now);
     const cold = (await monthlyPartitions(db)).filter((p) => lastDay(p.month) < cutoff);
@@ -169,6 +194,8 @@ async function main() {
     const pgBytes = Number(sizes?.bytes);
     const allHot = await repeated(() => db.query<{ date_key: number; low: string; high: string; n: string; open: string; close: string }>(PG_AGGREGATE));
     console.error(`PostgreSQL, all hot: ${allHot.value.length} days, median ${allHot.ms.toFixed(1)} ms`);
+    const dailyHot = await repeated(() => db.query(PG_DAILY_RATES, [first, yesterday]));
+    if (dailyHot.value.length !== allHot.value.length) throw new Error(`api.daily_rates gave ${dailyHot.value.length} days, the history holds ${allHot.value.length}`);
 
     const store = openObjectStore(path.join(scratch, 'archive'));
     const archived = await timed(() =>
@@ -176,6 +203,9 @@ async function main() {
     );
     const result = archived.value;
     console.error(`archived ${result.months.length} months, ${result.rowsArchived} rows in ${Math.round(archived.ms)} ms`);
+    const dailyArchived = await repeated(() => db.query(PG_DAILY_RATES, [first, yesterday]));
+    if (JSON.stringify(dailyArchived.value) !== JSON.stringify(dailyHot.value)) throw new Error('api.daily_rates answered differently once the months were archived');
+    console.error(`api.daily_rates over ${dailyHot.value.length} days: ${dailyHot.ms.toFixed(1)} ms all hot, ${dailyArchived.ms.toFixed(1)} ms archived`);
 
     const home = path.join(scratch, 'home');
     const cacheDir = path.join(home, 'cache');
@@ -251,6 +281,10 @@ async function main() {
         {
           figure: `USD/EUR daily aggregate over ${YEARS} years (${pgDays.length} days): fxpipe query's engine, ${tierRows.rows.map((r) => `${r[1]} ${r[0]}`).join(' + ')} rows, vs PostgreSQL all hot (median of ${REPEATS})`,
           ours: `${tiered.ms.toFixed(0)} ms`, peer: `${allHot.ms.toFixed(0)} ms`, ratio: (tiered.ms / allHot.ms).toFixed(2),
+        },
+        {
+          figure: `USD/EUR api.daily_rates over ${YEARS} years (${dailyHot.value.length} days) from PostgreSQL's read model, ${result.months.length} months archived, vs all hot (median of ${REPEATS}; limit ${DAILY_RATES_LIMIT} ×; ${readModels.value} rows of rates_daily built in ${(readModels.ms / 1000).toFixed(0)} s)`,
+          ours: `${dailyArchived.ms.toFixed(1)} ms`, peer: `${dailyHot.ms.toFixed(1)} ms`, ratio: (dailyArchived.ms / dailyHot.ms).toFixed(2),
         },
       ],
     });
