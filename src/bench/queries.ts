@@ -1,14 +1,18 @@
 /**
  * npm run bench:queries — the read paths of the `api` schema against 5 years of history for 162 currencies:
  * the latest rate of a pair (api.latest_rates, api.cross_rates), api.convert (latest and at a past time), and
- * one pair's daily aggregates over a year (api.daily_rates).
+ * one pair's daily aggregates over a year (api.daily_rates) and monthly aggregates over a year (api.monthly_rates).
  *
  * 1. A scratch database on the configured server (embedded by default), generated in SQL (INSERT … SELECT over
  *    generate_series, foreign-key triggers off where the role may): a primary source (open-er-api) every
- *    BENCH_SLOT_HOURS (4) hours for 2020–2024 for 155 USD pairs, 6 pegged currencies with only their first
- *    observation (what change detection stores for a peg), and a fallback source (frankfurter) publishing the
- *    ECB's 30 currencies once a day, its latest rate newer than the primary's, so source preference decides;
- *    fact_rates_current from the history, the materialized views refreshed as a run does, VACUUM ANALYZE.
+ *    BENCH_SLOT_HOURS (4) hours for the 5 years up to the start of today (UTC) for 155 USD pairs, 6 pegged
+ *    currencies with only their first observation (what the change rule stores for a peg: its value never
+ *    changes), and a fallback source (frankfurter) publishing the ECB's 30 currencies once a day, its latest rate
+ *    newer than the primary's, so source preference decides. The history ends today so that its newest
+ *    publications are in force now (api.latest_rates' status, api.cross_rates and api.convert without `at` answer
+ *    with rates at most max_rate_age old). Then the publications (the primary's: every slot, carrying every pair,
+ *    pegs included; the fallback's derived from its history with fx_derive_publications), fact_rates_current moved
+ *    to the latest publication, rates_daily / rates_monthly built once (maintainReadModels), VACUUM ANALYZE.
  * 2. Server-side time: EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) of each query BENCH_EXPLAINS (200) times on one
  *    connection with random pairs / dates (after 20 unrecorded warm-up calls): "Execution Time" and "Planning
  *    Time" against the issue's 1 ms; and the first call on each of 10 new connections (planning + execution).
@@ -17,7 +21,8 @@
  *    the peer, in the same run under the same load, is `select 1`: the floor of a round trip.
  *
  * BENCH_REUSE=1 measures the scratch database of the previous run again (pending migrations applied) instead of
- * building it. About 2 minutes on 2 cores.
+ * building it: only while its history is recent enough to be in force (built less than max_rate_age, 7 days, ago).
+ * About 2 minutes on 2 cores.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -28,6 +33,7 @@ import pg from 'pg';
 import { loadConfig } from '../config.js';
 import { hashSeed, mulberry32 } from '../demo/prng.js';
 import { loadSeed } from '../demo/seed.js';
+import { ensureDates } from '../warehouse/calendar.js';
 import { advanceCurrentFromHistory } from '../warehouse/current-from-history.js';
 import { openDb, resolveTarget, type Target } from '../warehouse/connection.js';
 import type { Db } from '../warehouse/db.js';
@@ -38,11 +44,15 @@ import { ensurePartitions } from '../warehouse/partitions.js';
 import { maintainReadModels } from '../warehouse/read-models.js';
 import { machineLine, report, type Figure } from './report.js';
 
-const FIRST_YEAR = 2020;
-const LAST_YEAR = 2024;
-const HISTORY_START = Date.UTC(FIRST_YEAR, 0, 1);
-const HISTORY_END = Date.UTC(LAST_YEAR + 1, 0, 1);
+const YEARS = 5;
+const TODAY = new Date();
+/** The history's 5 years end at the start of today (UTC): its newest publications are in force now. */
+const HISTORY_END = Date.UTC(TODAY.getUTCFullYear(), TODAY.getUTCMonth(), TODAY.getUTCDate());
+const HISTORY_START = Date.UTC(TODAY.getUTCFullYear() - YEARS, TODAY.getUTCMonth(), TODAY.getUTCDate());
 const DAYS = (HISTORY_END - HISTORY_START) / 86_400_000;
+/** The first month wholly inside the history, and how many whole months it holds. */
+const FIRST_MONTH = Date.UTC(new Date(HISTORY_START).getUTCFullYear(), new Date(HISTORY_START).getUTCMonth() + 1, 1);
+const MONTHS = YEARS * 12 - 1;
 const SLOT_HOURS = Number(process.env.BENCH_SLOT_HOURS ?? 4);
 const EXPLAINS = Number(process.env.BENCH_EXPLAINS ?? 200);
 const WARMUP = 20;
@@ -55,9 +65,9 @@ const PRIMARY = 'open-er-api';
 const FALLBACK = 'frankfurter';
 const DATABASE = 'fxpipe_bench_queries';
 /**
- * Currencies pegged to the USD: their rate never moves beyond the change threshold, so the history holds only their
- * first observation (2020-01-01) while fact_rates_current keeps advancing. api.usd_rate(code, at) then finds nothing in
- * the month before `at` and searches all of history: the slow path, exercised on purpose.
+ * Currencies pegged to the USD: their rate never changes, so the history holds only their first observation while
+ * every publication carries them. api.usd_rate(code, at) then finds no history row on the publication's day and
+ * answers from that day's rates_daily row: the slow path, exercised on purpose.
  */
 const PEGGED = ['AED', 'BHD', 'JOD', 'OMR', 'QAR', 'SAR'];
 /** New connections per query for the first-call figure. */
@@ -151,6 +161,23 @@ function querySpecs(u: Universe): QuerySpec[] {
           `select * from api.daily_rates where base = 'USD' and quote = '${quote}' and source = '${sourceFor(rng, quote)}' and date between ${first} and ${first} + 364;\n`;
       },
     },
+    {
+      key: 'monthly', label: 'one pair\'s monthly aggregates over a year: api.monthly_rates, 12 months',
+      sql: `select * from api.monthly_rates where base = 'USD' and quote = $1 and source = $2 and month between $3::date and ($3::date + interval '11 months')::date`,
+      params: (rng) => {
+        const quote = pick(rng, u.moving);
+        const start = new Date(FIRST_MONTH);
+        start.setUTCMonth(start.getUTCMonth() + Math.floor(rng() * (MONTHS - 11)));
+        return [quote, sourceFor(rng, quote), isoDay(start.getTime())];
+      },
+      rows: 12,
+      script: (rng) => {
+        const quote = pick(rng, u.moving);
+        const first = `(date '${isoDay(FIRST_MONTH)}' + make_interval(months => :m))::date`;
+        return `\\set m random(0, ${MONTHS - 12})\n` +
+          `select * from api.monthly_rates where base = 'USD' and quote = '${quote}' and source = '${sourceFor(rng, quote)}' and month between ${first} and (${first} + interval '11 months')::date;\n`;
+      },
+    },
   ];
 }
 
@@ -201,7 +228,8 @@ async function build(server: Target): Promise<Built> {
   const usd = ids.get('USD')!;
   const primaryId = await upsertSource(db, PRIMARY, 'primary', 'synthetic');
   const fallbackId = await upsertSource(db, FALLBACK, 'fallback', 'synthetic');
-  await ensurePartitions(db, isoDay(HISTORY_START), isoDay(HISTORY_END - 86_400_000));
+  await ensureDates(db, isoDay(HISTORY_START), isoDay(HISTORY_END));
+  await ensurePartitions(db, isoDay(HISTORY_START), isoDay(HISTORY_END));
   const quotes = [...seed.usdRates].filter(([code]) => code !== 'USD');
   const moving = quotes.filter(([code]) => !PEGGED.includes(code));
   const pegged = quotes.filter(([code]) => PEGGED.includes(code));
@@ -226,11 +254,14 @@ async function build(server: Target): Promise<Built> {
   await db.query('select setseed(0.42)');
   // The rows are valid by construction: skip the per-row foreign-key triggers where the role may (superuser), ~5× faster.
   const triggersOff = await db.query(`set session_replication_role = replica`).then(() => true, () => false);
-  for (let year = FIRST_YEAR; year <= LAST_YEAR; year++) {
+  // A year per statement.
+  for (let year = 0; year < YEARS; year++) {
+    const from = Date.UTC(TODAY.getUTCFullYear() - YEARS + year, TODAY.getUTCMonth(), TODAY.getUTCDate());
+    const to = Date.UTC(TODAY.getUTCFullYear() - YEARS + year + 1, TODAY.getUTCMonth(), TODAY.getUTCDate()) - 1000;
     await db.transaction(() =>
-      insert(idsOf(moving), ratesOf(moving), primaryId, `${year}-01-01T00:00:00Z`, `${year}-12-31T23:59:59Z`, `${SLOT_HOURS} hours`),
+      insert(idsOf(moving), ratesOf(moving), primaryId, new Date(from).toISOString(), new Date(to).toISOString(), `${SLOT_HOURS} hours`),
     );
-    console.error(`bench:queries: ${year} of ${PRIMARY} generated (${lap()})`);
+    console.error(`bench:queries: ${isoDay(from)}..${isoDay(to)} of ${PRIMARY} generated (${lap()})`);
   }
   // The pegs: one observation at the start, never a move since.
   await insert(idsOf(pegged), ratesOf(pegged), primaryId, `${isoDay(HISTORY_START)}T00:00:00Z`, `${isoDay(HISTORY_START)}T00:00:00Z`, '1 day', 0);
@@ -241,23 +272,20 @@ async function build(server: Target): Promise<Built> {
   );
   if (triggersOff) await db.query(`set session_replication_role = origin`);
   console.error(`bench:queries: ${FALLBACK} and pegs generated (${lap()})`);
-  const now = new Date(HISTORY_END);
-  const keys = { fromDateKey: FIRST_YEAR * 10000 + 101, toDateKey: LAST_YEAR * 10000 + 1231, now };
+  // The primary's publications: every slot, carrying every pair (the pegs too: their value is simply unchanged).
+  // fx_derive_publications would end a peg's span at its only history row (and retire it there).
+  await db.query(
+    `insert into source_publications (source_id, base_currency_id, as_of, quote_ids)
+     select $1, $2, ts, $3::smallint[] from generate_series($4::timestamptz, $5::timestamptz, $6::interval) as ts`,
+    [primaryId, usd, [...idsOf(moving), ...idsOf(pegged)].sort((a, b) => a - b), new Date(HISTORY_START), new Date(HISTORY_END - 1000), `${SLOT_HOURS} hours`],
+  );
+  await db.query('select fx_derive_publications($1::smallint)', [fallbackId]);
+  const keys = { fromDateKey: Number(isoDay(HISTORY_START).replaceAll('-', '')), toDateKey: Number(isoDay(HISTORY_END).replaceAll('-', '')), now: new Date(HISTORY_END) };
   await advanceCurrentFromHistory(db, { baseId: usd, sourceId: primaryId, ...keys });
   await advanceCurrentFromHistory(db, { baseId: usd, sourceId: fallbackId, ...keys });
-  // Runs keep observing the pegs: their current row is as recent as the others', only the history is not.
-  await db.query(
-    `update fact_rates_current set rate_timestamp = $1, change_reason = 'below_threshold'
-      where source_id = $2 and quote_currency_id = any($3::smallint[])`,
-    [new Date(HISTORY_END - SLOT_HOURS * 3_600_000), primaryId, idsOf(pegged)],
-  );
-  const touched = [];
-  for (const sourceId of [primaryId, fallbackId]) {
-    await db.query('select fx_derive_publications($1::smallint)', [sourceId]);
-    touched.push({ sourceId, baseId: usd, from: isoDay(HISTORY_START), to: isoDay(HISTORY_END) });
-  }
-  await maintainReadModels(db, touched);
-  console.error(`bench:queries: publications derived, read models built (${lap()})`);
+  console.error(`bench:queries: publications recorded, current rates moved to the latest (${lap()})`);
+  await maintainReadModels(db, [primaryId, fallbackId].map((sourceId) => ({ sourceId, baseId: usd, from: isoDay(HISTORY_START), to: isoDay(HISTORY_END - 86_400_000) })));
+  console.error(`bench:queries: rates_daily and rates_monthly built (${lap()})`);
   await db.query('vacuum analyze');
   console.error(`bench:queries: vacuum analyze (${lap()})`);
   const [count] = await db.query<{ n: string }>('select count(*)::text as n from fact_rates_history');
@@ -491,7 +519,7 @@ async function main() {
     }
 
     const moving = universe.moving.length;
-    const title = `${LAST_YEAR - FIRST_YEAR + 1} years (${FIRST_YEAR}–${LAST_YEAR}), ${universe.codes.length} currencies: ${SLOT_HOURS}-hourly ${PRIMARY} history for ${moving} USD pairs, ${PEGGED.length} pegged pairs with only their first observation, daily ${FALLBACK} for ${universe.fallbackCodes.size}; ${built.historyRows} history rows, built in ${built.seconds.toFixed(0)} s`;
+    const title = `${YEARS} years (${isoDay(HISTORY_START)}..${isoDay(HISTORY_END - 86_400_000)}), ${universe.codes.length} currencies: ${SLOT_HOURS}-hourly ${PRIMARY} history for ${moving} USD pairs, ${PEGGED.length} pegged pairs with only their first observation, daily ${FALLBACK} for ${universe.fallbackCodes.size}; ${built.historyRows} history rows, built in ${built.seconds.toFixed(0)} s`;
     const details: string[] = [];
     const figures: Figure[] = [];
     details.push(`load: ${SECONDS > 0 ? (bench ? `${bench.version}, -c ${CLIENTS} -j 2 -T ${SECONDS} -M prepared -n, ${PGBENCH_SCRIPTS} random pairs per query (a script each), dates and times random (\\set)` : `Node load generator, ${CLIENTS} pg clients, ${SECONDS} s per query, prepared statements`) : 'skipped (BENCH_SECONDS=0)'}`);
