@@ -67,11 +67,15 @@ export async function loadRates(db: Db, input: LoadInput): Promise<LoadCounts> {
   const baseId = ids.get(input.base)!;
   const asOfDate = input.asOf.toISOString().slice(0, 10);
   const dateKey = Number(asOfDate.replaceAll('-', ''));
-  await ensurePartitions(db, asOfDate, asOfDate);
   const around = await publicationsAround(db, input.sourceId, baseId, input.asOf);
   // A publication already loaded changes nothing, unless replayed (reprocess): then its values are decided again
   // (a lower change threshold stores what a higher one skipped) and the publication keeps what it was recorded with.
-  if (around.exists && !input.replay) return { loaded: 0, unchanged: input.rates.length, updated: 0, moves: [], touched: null };
+  // Not in a month that is in the archive only: against the history PostgreSQL lacks, every value would be stored as
+  // new, into a partition re-created for it (a shadowed month).
+  if (around.exists && (!input.replay || (await inArchivedMonth(db, input.asOf)))) {
+    return { loaded: 0, unchanged: input.rates.length, updated: 0, moves: [], touched: null };
+  }
+  await ensurePartitions(db, asOfDate, asOfDate);
   const maxAgeMs = await maxRateAgeMs(db);
   const previousPublication = around.previous ? { asOf: around.previous.asOf, pairs: new Set(around.previous.quoteIds) } : null;
   const restated = around.next ? await valuesBefore(db, baseId, input.sourceId, around.next) : null;
@@ -159,6 +163,12 @@ export async function loadRates(db: Db, input: LoadInput): Promise<LoadCounts> {
   const updated = current.length + loaded + restatedRows;
   const changed = !around.exists || updated > 0;
   return { loaded: loaded + restatedRows, unchanged, updated, moves, touched: changed ? daysAround(input.sourceId, baseId, input.asOf, around) : null };
+}
+
+async function inArchivedMonth(db: Db, at: Date): Promise<boolean> {
+  const [row] = await db.query<{ archived: boolean }>(
+    `select fx_month_archived(date_trunc('month', $1::timestamptz at time zone 'UTC')::date) as archived`, [at]);
+  return row?.archived ?? false;
 }
 
 /** A publication's value of each pair it carried that has no history row at it: the last stored before it. */
