@@ -11,16 +11,27 @@ export function queryCommand(context: () => CommandContext): Command {
     .addOption(new Option('--format <format>', 'output format').choices([...QUERY_FORMATS]).default('table'))
     .action(async (sql: string, flags: { format: QueryFormat }) => {
       const ctx = context();
-      // DuckDB loads only for the commands that use it; here while PostgreSQL starts this connection's backend.
+      // DuckDB loads only for the commands that use it, and here while the connection to PostgreSQL is made; it
+      // opens (on its own threads) as soon as it is loaded.
       const engine = import('../tiers/query.js');
-      engine.catch(() => undefined);
-      const result = await ctx.withDb(
-        async (db) => {
-          if (!(db instanceof DirectDb)) throw new Error('query needs the direct access path');
-          return (await engine).runQuery(db, sql, { cacheDir: path.join(ctx.config.home, 'cache') });
-        },
-        { driver: 'direct' },
-      );
+      const duck = engine.then(() => import('../tiers/duck.js')).then(({ Duck }) => Duck.open());
+      duck.catch(() => undefined);
+      let started = false;
+      let result;
+      try {
+        result = await ctx.withDb(
+          async (db) => {
+            if (!(db instanceof DirectDb)) throw new Error('query needs the direct access path');
+            const { runQuery } = await engine;
+            started = true;
+            return runQuery(db, sql, { cacheDir: path.join(ctx.config.home, 'cache'), duck });
+          },
+          { driver: 'direct' },
+        );
+      } finally {
+        // runQuery closes the DuckDB it was given; not reached (no connection), it is closed here.
+        if (!started) (await duck.catch(() => undefined))?.close();
+      }
       for (const { month, hotRows } of result.shadowed) {
         process.stderr.write(`fxpipe: warning: ${month} is archived, yet PostgreSQL holds ${hotRows} rows of it loaded after archiving; rates_history shows the archive only (fxpipe restore ${month} merges them)\n`);
       }

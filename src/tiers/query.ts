@@ -7,7 +7,6 @@ import { coldFiles } from './cold-files.js';
 import { Duck, sqlPath } from './duck.js';
 import { buildDir, findSnapshot, installSnapshot, snapshotRoot, type ColdFile, type OpenSnapshot, type ShadowedMonth } from './hot-snapshot.js';
 import { hotStateOf, STATE_SQL, type HotState } from './hot-snapshot-key.js';
-import { exportHotCsv, parquetRows, shadowedMonths, writeHotParquet } from './hot-snapshot-write.js';
 import { manifestEntries, type ManifestEntry } from './manifest.js';
 import { answerOf, type QueryAnswer } from './query-answer.js';
 import { DIMENSIONS } from './query-dimensions.js';
@@ -19,6 +18,8 @@ export type { ShadowedMonth } from './hot-snapshot.js';
 export interface QueryOptions {
   /** FXPIPE_HOME/cache: archives from S3 are downloaded there once, and the hot snapshot kept in hot-snapshot/. */
   cacheDir: string;
+  /** The DuckDB to run in, opened already by the caller (runQuery closes it); else one is opened here. */
+  duck?: Promise<Duck>;
 }
 
 export interface QueryResult extends QueryAnswer {
@@ -60,9 +61,12 @@ function ratesHistory(hot: string, cold: readonly string[], archived: readonly n
  * read, and sql must be one read-only SELECT (query-guard.ts). Bad or refused SQL is a usage error (exit 2).
  */
 export async function runQuery(db: DirectDb, sql: string, options: QueryOptions): Promise<QueryResult> {
-  if (sql.trim() === '') throw usageError('empty query: expected SQL such as "select count(*) from rates_history"');
+  if (sql.trim() === '') {
+    (await options.duck?.catch(() => undefined))?.close();
+    throw usageError('empty query: expected SQL such as "select count(*) from rates_history"');
+  }
   // DuckDB starts on its own threads, and the spill directory is made, while PostgreSQL is read.
-  const opening = Duck.open();
+  const opening = options.duck ?? Duck.open();
   opening.catch(() => undefined);
   const spilling = mkdtemp(path.join(os.tmpdir(), 'fxpipe-query-'));
   spilling.catch(() => undefined);
@@ -131,7 +135,8 @@ async function readPostgres(db: DirectDb, root: string): Promise<PostgresRead> {
     made.snapshot = await findSnapshot(root, state);
     if (!made.snapshot) {
       made.build = await buildDir(root);
-      await exportHotCsv(db.client, made.build);
+      // Loaded (with pg-copy-streams) only when a snapshot is to be written.
+      await (await import('./hot-snapshot-write.js')).exportHotCsv(db.client, made.build);
     }
     const ended = db.query('commit').then(() => undefined);
     ended.catch(() => undefined);
@@ -146,6 +151,7 @@ async function readPostgres(db: DirectDb, root: string): Promise<PostgresRead> {
 
 /** The CSV files exported into build as the snapshot's Parquet files, installed with the archived files checked meanwhile. */
 async function writeSnapshot(duck: Duck, root: string, build: string, state: HotState, cold: ColdFile[], months: number[]): Promise<OpenSnapshot> {
+  const { parquetRows, shadowedMonths, writeHotParquet } = await import('./hot-snapshot-write.js');
   await writeHotParquet(duck, build);
   return installSnapshot(root, build, state, (file) => parquetRows(duck, file), cold, await shadowedMonths(duck, build, months));
 }
