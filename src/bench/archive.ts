@@ -5,12 +5,9 @@
  * 1. `fxpipe archive`'s engine moves every month older than 12 months to zstd Parquet in a scratch directory
  *    (export, upload, read-back verification, drop): rows/s, and the Parquet bytes against the archived
  *    partitions' pg_total_relation_size (table + indexes) measured just before.
- * 2. `fxpipe query`'s fixed cost: `fxpipe query "select 1"` as a user runs it (the CLI, a new process each time, its
- *    wall time), first with no hot snapshot (the run writes it), then repeated with the snapshot in place (the median of
- *    BENCH_REPEATS, 5; the snapshot file must stay untouched), against `psql -c "select 1"`, PostgreSQL answering
- *    the same query directly. Next to it the floor no Node CLI using DuckDB goes below: Node's start-up alone, and Node
- *    loading @duckdb/node-api and opening an in-memory DuckDB; and the query engine in this process (modules loaded,
- *    connection open), which is what fxpipe's own query work costs.
+ * 2. `fxpipe query`'s fixed cost: `fxpipe query "select 1"` as a user runs it (a new process each time), first with no
+ *    hot snapshot (the run writes it), then with it in place (the snapshot file must stay untouched), beyond the floor
+ *    of Node answering through DuckDB and against `psql -c "select 1"`: query-fixed-cost.ts.
  * 3. One pair's daily aggregate (min, max, count, open-to-close by day) over the 10 years through `fxpipe query`'s
  *    engine (the hot snapshot + 9 years of Parquet in DuckDB), against the same query in PostgreSQL on the same rows,
  *    all hot, measured before archiving (the peer). Median of BENCH_REPEATS; both answers must be equal.
@@ -20,9 +17,7 @@
  *
  * About a minute and a half on 2 cores.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,10 +29,9 @@ import { archiveHistory } from '../tiers/archive.js';
 import { lastDay } from '../tiers/months.js';
 import { monthlyPartitions } from '../tiers/history-partitions.js';
 import { openObjectStore } from '../tiers/open-store.js';
-import { snapshotRoot } from '../tiers/hot-snapshot.js';
 import { runQuery } from '../tiers/query.js';
 import { trimDecimal } from '../tiers/query-answer.js';
-import { openDb, resolveTarget, type Target } from '../warehouse/connection.js';
+import { openDb, resolveTarget } from '../warehouse/connection.js';
 import type { Db } from '../warehouse/db.js';
 import { recreateDatabase } from '../warehouse/databases.js';
 import { upsertCurrencies, upsertSource } from '../warehouse/dimensions.js';
@@ -45,14 +39,13 @@ import { DirectDb } from '../warehouse/direct.js';
 import { initWarehouse } from '../warehouse/init.js';
 import { ensurePartitions, monthStart } from '../warehouse/partitions.js';
 import { maintainReadModels } from '../warehouse/read-models.js';
+import { measureFixedCost } from './query-fixed-cost.js';
 import { machineLine, report } from './report.js';
 
 const YEARS = 10;
 const COLD_AGE = '12m';
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
 const MIB = 1024 * 1024;
-/** The issue's goal for the fixed cost of `fxpipe query`, once the hot snapshot exists. */
-const FIXED_COST_GOAL_MS = 100;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The aggregate both engines run: USD/EUR by day, lowest, highest, observations, first and last rate of the day. */
@@ -92,47 +85,6 @@ async function repeated<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T
   const runs = [];
   for (let i = 0; i < REPEATS; i++) runs.push(await timed(fn));
   return { ms: median(runs.map((r) => r.ms)), value: runs[0]!.value };
-}
-
-/** A process run to its end (timed by the caller: spawn to exit, its wall time); its stdout; throws when it fails. */
-async function runProcess(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
-  const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const [code] = (await once(child, 'close')) as [number | null];
-  if (code !== 0) throw new Error(`${path.basename(command)} exited ${code}: ${stderr.trim().split('\n')[0]}`);
-  return stdout;
-}
-
-/** How `fxpipe query "select 1"` is run, and how psql runs the same query: the password only ever in the environment. */
-function commands(target: Target, home: string) {
-  const url = new URL(target.url);
-  const password = decodeURIComponent(url.password);
-  url.password = '';
-  const base = { PATH: process.env.PATH, HOME: process.env.HOME };
-  return {
-    fxpipe: () => runProcess(process.execPath, [path.join(ROOT, 'bin', 'fxpipe.js'), 'query', 'select 1', '--format', 'csv'],
-      { ...base, DATABASE_URL: target.url, FXPIPE_HOME: home, FXPIPE_LOG_LEVEL: 'error' }),
-    psql: () => runProcess('psql', [url.toString(), '-X', '-q', '-A', '-t', '-c', 'select 1'], { ...base, PGPASSWORD: password }),
-    fxpipeHelp: () => runProcess(process.execPath, [path.join(ROOT, 'bin', 'fxpipe.js'), 'query', '--help'], base),
-    node: () => runProcess(process.execPath, ['-e', ''], base),
-    nodeDuckDb: () => runProcess(process.execPath, ['-e', `require('@duckdb/node-api').DuckDBInstance.create(':memory:')
-      .then((instance) => instance.connect()).then((connection) => connection.run('select 1'))`], base),
-  };
-}
-
-/** The one hot snapshot under cacheDir: its history file's identity (inode and mtime), its rows and its size. */
-async function hotSnapshot(cacheDir: string): Promise<{ identity: string; bytes: number }> {
-  const root = snapshotRoot(cacheDir);
-  const keys = (await readdir(root)).filter((name) => /^[0-9a-f]{64}$/.test(name));
-  if (keys.length !== 1) throw new Error(`expected one hot snapshot in ${root}, found ${keys.length}`);
-  const files = await readdir(path.join(root, keys[0]!));
-  let bytes = 0;
-  for (const file of files) bytes += (await stat(path.join(root, keys[0]!, file))).size;
-  const history = await stat(path.join(root, keys[0]!, 'history.parquet'), { bigint: true });
-  return { identity: `${history.ino}:${history.mtimeNs}`, bytes };
 }
 
 /** Daily rates for every pair from first to last, a smooth deterministic path per currency; previous rate and change as a load stores them. */
@@ -209,41 +161,20 @@ async function main() {
 
     const home = path.join(scratch, 'home');
     const cacheDir = path.join(home, 'cache');
-    const run = commands(target, home);
-    const firstRun = await timed(run.fxpipe);
-    if (firstRun.value !== '1\n1\n') throw new Error(`fxpipe query "select 1" printed ${JSON.stringify(firstRun.value)}`);
-    const written = await hotSnapshot(cacheDir);
-    const cli = await repeated(run.fxpipe);
-    if ((await hotSnapshot(cacheDir)).identity !== written.identity) throw new Error('the hot snapshot was written again although nothing changed');
-    const psql = await repeated(run.psql);
-    if (psql.value.trim() !== '1') throw new Error(`psql printed ${JSON.stringify(psql.value)}`);
-    const node = await repeated(run.node);
-    const modules = await repeated(run.fxpipeHelp);
-    const nodeDuckDb = await repeated(run.nodeDuckDb);
-    const engine = await repeated(() => runQuery(db, 'select 1', { cacheDir }));
-    if (engine.value.snapshotWritten) throw new Error('the in-process query wrote the hot snapshot again');
-    console.error(`fxpipe query "select 1": first ${firstRun.ms.toFixed(0)} ms, then ${cli.ms.toFixed(0)} ms; psql ${psql.ms.toFixed(0)} ms; ` +
-      `node ${node.ms.toFixed(0)} ms, node + DuckDB ${nodeDuckDb.ms.toFixed(0)} ms, fxpipe query --help ${modules.ms.toFixed(0)} ms; in-process ${engine.ms.toFixed(0)} ms`);
+    const fixedCost = await measureFixedCost(ROOT, target, home, db);
 
     const tiered = await repeated(() => runQuery(db, DUCK_AGGREGATE, { cacheDir }));
     const duckDays = tiered.value.rows.map((row) => row.map(String).join(' '));
     const pgDays = allHot.value.map((r) => [r.date_key, trimDecimal(r.low), trimDecimal(r.high), r.n, trimDecimal(r.open), trimDecimal(r.close)].join(' '));
     if (JSON.stringify(duckDays) !== JSON.stringify(pgDays)) throw new Error('the tiered answer differs from PostgreSQL\'s all-hot answer');
     const tierRows = await runQuery(db, `select tier, count(*) as n from rates_history group by tier order by tier`, { cacheDir });
-    const hotRows = Number(tierRows.rows.find((r) => r[0] === 'hot')?.[1] ?? 0);
 
     const seconds = archived.ms / 1000;
     report({
       bench: 'archive',
       title: `${YEARS} years of daily history (${first}..${yesterday}), 161 USD pairs: ${generated.value} rows; months older than ${COLD_AGE} archived`,
       machine: await machineLine(db, server.label),
-      details: [
-        `\`fxpipe query "select 1"\` with the hot snapshot in place took ${cli.ms.toFixed(0)} ms (goal: ${FIXED_COST_GOAL_MS} ms). Of that, Node's start-up is ` +
-          `${node.ms.toFixed(0)} ms, loading DuckDB's Node API and opening an in-memory DuckDB ${(nodeDuckDb.ms - node.ms).toFixed(0)} ms more, loading ` +
-          `fxpipe's command modules ${(modules.ms - node.ms).toFixed(0)} ms more (\`fxpipe query --help\`), and fxpipe's query work itself ` +
-          `${engine.ms.toFixed(0)} ms in a process that has them loaded and a connection open; the rest (${(cli.ms - nodeDuckDb.ms - (modules.ms - node.ms) - engine.ms).toFixed(0)} ms) ` +
-          'is loading the query engine\'s own modules, connecting to PostgreSQL, that new backend reading the partitions\' catalog entries, and exiting.',
-      ],
+      details: [fixedCost.details],
       peerHeading: 'peer or reference (same run)',
       figures: [
         {
@@ -254,30 +185,7 @@ async function main() {
           figure: 'bytes: zstd Parquet vs the same partitions in PostgreSQL (pg_total_relation_size: table + indexes)',
           ours: `${(result.bytesArchived / MIB).toFixed(1)} MiB`, peer: `${(pgBytes / MIB).toFixed(1)} MiB`, ratio: (result.bytesArchived / pgBytes).toFixed(3),
         },
-        {
-          figure: `fxpipe query fixed cost: \`fxpipe query "select 1"\` wall time, a new process each time, the hot snapshot in place (median of ${REPEATS}), vs \`psql -c "select 1"\``,
-          ours: `${cli.ms.toFixed(0)} ms`, peer: `${psql.ms.toFixed(0)} ms`, ratio: (cli.ms / psql.ms).toFixed(1),
-        },
-        {
-          figure: `the same, against the goal of ${FIXED_COST_GOAL_MS} ms`,
-          ours: `${cli.ms.toFixed(0)} ms`, peer: `${FIXED_COST_GOAL_MS} ms`, ratio: (cli.ms / FIXED_COST_GOAL_MS).toFixed(1),
-        },
-        {
-          figure: `the first run, which writes the hot snapshot (${hotRows} hot rows, ${(written.bytes / MIB).toFixed(1)} MiB of Parquet), vs the runs after it`,
-          ours: `${firstRun.ms.toFixed(0)} ms`, peer: `${cli.ms.toFixed(0)} ms`, ratio: (firstRun.ms / cli.ms).toFixed(1),
-        },
-        {
-          figure: 'the floor of any Node CLI answering through DuckDB: `node -e` loading @duckdb/node-api and running `select 1` in an in-memory DuckDB, vs Node starting and exiting (`node -e ""`)',
-          ours: `${nodeDuckDb.ms.toFixed(0)} ms`, peer: `${node.ms.toFixed(0)} ms`, ratio: `${(nodeDuckDb.ms / cli.ms).toFixed(2)} of the fixed cost`,
-        },
-        {
-          figure: 'Node starting with fxpipe\'s command modules for `query` loaded (commander, the settings with zod, pg), nothing run: `fxpipe query --help`, vs `node -e ""`',
-          ours: `${modules.ms.toFixed(0)} ms`, peer: `${node.ms.toFixed(0)} ms`, ratio: `${((modules.ms - node.ms) / cli.ms).toFixed(2)} of the fixed cost`,
-        },
-        {
-          figure: 'fxpipe query\'s own work on `select 1` in this process (modules loaded, connection open: PostgreSQL snapshot and hot state, snapshot check, DuckDB set-up and confinement, the guard)',
-          ours: `${engine.ms.toFixed(0)} ms`, peer: '—', ratio: `${(engine.ms / cli.ms).toFixed(2)} of the fixed cost`,
-        },
+        ...fixedCost.figures,
         {
           figure: `USD/EUR daily aggregate over ${YEARS} years (${pgDays.length} days): fxpipe query's engine, ${tierRows.rows.map((r) => `${r[1]} ${r[0]}`).join(' + ')} rows, vs PostgreSQL all hot (median of ${REPEATS})`,
           ours: `${tiered.ms.toFixed(0)} ms`, peer: `${allHot.ms.toFixed(0)} ms`, ratio: (tiered.ms / allHot.ms).toFixed(2),

@@ -1,0 +1,166 @@
+/**
+ * bench:archive's measure of `fxpipe query`'s fixed cost: `fxpipe query "select 1"` as a user runs it (the CLI, a new
+ * process each time, its wall time from spawn to exit), first with no hot snapshot (that run writes it), then with the
+ * snapshot in place, against what the same machine needs for the same answer without fxpipe:
+ * - the floor of any Node CLI answering through DuckDB: `node -e` loading @duckdb/node-api, opening an in-memory
+ *   DuckDB and running `select 1` in it (and Node alone, `node -e ""`);
+ * - PostgreSQL answering `select 1` itself: `psql -c`, and Node loading pg, connecting and running it;
+ * - fxpipe's modules for `query` loaded and nothing run (`fxpipe query --help`), and the query work itself in a process
+ *   that has everything loaded and its connection open.
+ * fxpipe's fixed cost is what `fxpipe query "select 1"` takes beyond the DuckDB floor; the issue's goal for it is
+ * 100 ms. The processes run in rounds, one of each per round, so load from elsewhere on the machine falls on all of
+ * them alike; each figure is the median of BENCH_STARTS rounds (15).
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { snapshotRoot } from '../tiers/hot-snapshot.js';
+import { runQuery } from '../tiers/query.js';
+import type { Target } from '../warehouse/connection.js';
+import type { DirectDb } from '../warehouse/direct.js';
+import type { Figure } from './report.js';
+
+/** The issue's goal for `fxpipe query`'s fixed cost once the hot snapshot exists, taken beyond the DuckDB floor. */
+const FIXED_COST_GOAL_MS = 100;
+const STARTS = Number(process.env.BENCH_STARTS ?? 15);
+const MIB = 1024 * 1024;
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/** A process run to its end; its wall time (spawn to exit) and stdout; throws when it fails. */
+async function runProcess(root: string, command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; stdout: string }> {
+  const started = performance.now();
+  const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const [code] = (await once(child, 'close')) as [number | null];
+  const ms = performance.now() - started;
+  if (code !== 0) throw new Error(`${path.basename(command)} ${args[0] === '-e' ? '-e' : args.join(' ')} exited ${code}: ${stderr.trim().split('\n')[0]}`);
+  return { ms, stdout };
+}
+
+/** Every process measured, with what it must print: the password only ever in the environment. */
+function processes(root: string, target: Target, home: string) {
+  const url = new URL(target.url);
+  const password = decodeURIComponent(url.password);
+  url.password = '';
+  const base = { PATH: process.env.PATH, HOME: process.env.HOME };
+  const fxpipe = path.join(root, 'bin', 'fxpipe.js');
+  const node = (script: string, env: NodeJS.ProcessEnv = base) => () => runProcess(root, process.execPath, ['-e', script], env);
+  return {
+    fxpipe: () => runProcess(root, process.execPath, [fxpipe, 'query', 'select 1', '--format', 'csv'],
+      { ...base, DATABASE_URL: target.url, FXPIPE_HOME: home, FXPIPE_LOG_LEVEL: 'error' }),
+    psql: () => runProcess(root, 'psql', [url.toString(), '-X', '-q', '-A', '-t', '-c', 'select 1'], { ...base, PGPASSWORD: password }),
+    node: node(''),
+    nodeDuckDb: node(`require('@duckdb/node-api').DuckDBInstance.create(':memory:')
+      .then((instance) => instance.connect()).then((connection) => connection.run('select 1'))`),
+    nodePg: node(`const client = new (require('pg').Client)({ connectionString: process.env.DATABASE_URL });
+      client.connect().then(() => client.query('select 1')).then(() => client.end())`, { ...base, DATABASE_URL: target.url }),
+    fxpipeHelp: () => runProcess(root, process.execPath, [fxpipe, 'query', '--help'], base),
+  };
+}
+
+type Measured = keyof ReturnType<typeof processes>;
+
+/** The one hot snapshot under cacheDir: its history file's identity (inode and mtime), its hot rows and its size in bytes. */
+async function hotSnapshot(cacheDir: string): Promise<{ identity: string; rows: number; bytes: number }> {
+  const root = snapshotRoot(cacheDir);
+  const keys = (await readdir(root)).filter((name) => /^[0-9a-f]{64}$/.test(name));
+  if (keys.length !== 1) throw new Error(`expected one hot snapshot in ${root}, found ${keys.length}`);
+  const files = await readdir(path.join(root, keys[0]!));
+  let bytes = 0;
+  for (const file of files) bytes += (await stat(path.join(root, keys[0]!, file))).size;
+  const history = await stat(path.join(root, keys[0]!, 'history.parquet'), { bigint: true });
+  const meta = JSON.parse(await readFile(path.join(root, keys[0]!, 'meta.json'), 'utf8')) as { files: { history: { rows: number } } };
+  return { identity: `${history.ino}:${history.mtimeNs}`, rows: meta.files.history.rows, bytes };
+}
+
+export interface FixedCost {
+  details: string;
+  figures: Figure[];
+}
+
+/**
+ * Measures `fxpipe query "select 1"` against a warehouse with archived months (target) whose hot snapshot does not
+ * exist yet under home; db is a connection to the same warehouse for the in-process query. root: the package.
+ */
+export async function measureFixedCost(root: string, target: Target, home: string, db: DirectDb): Promise<FixedCost> {
+  if (!Number.isInteger(STARTS) || STARTS < 1 || STARTS > 200) throw new Error(`BENCH_STARTS must be a whole number from 1 to 200, got ${process.env.BENCH_STARTS}`);
+  const cacheDir = path.join(home, 'cache');
+  const run = processes(root, target, home);
+  const first = await run.fxpipe();
+  if (first.stdout !== '1\n1\n') throw new Error(`fxpipe query "select 1" printed ${JSON.stringify(first.stdout)}`);
+  const written = await hotSnapshot(cacheDir);
+
+  const times = Object.fromEntries(Object.keys(run).map((name) => [name, [] as number[]])) as Record<Measured, number[]>;
+  for (let round = 0; round < STARTS; round++) {
+    for (const name of Object.keys(run) as Measured[]) {
+      const { ms, stdout } = await run[name]();
+      if ((name === 'fxpipe' && stdout !== '1\n1\n') || (name === 'psql' && stdout.trim() !== '1')) throw new Error(`${name} printed ${JSON.stringify(stdout)}`);
+      times[name].push(ms);
+    }
+  }
+  if ((await hotSnapshot(cacheDir)).identity !== written.identity) throw new Error('the hot snapshot was written again although nothing changed');
+  const engineTimes: number[] = [];
+  for (let i = 0; i < STARTS; i++) {
+    const started = performance.now();
+    const answer = await runQuery(db, 'select 1', { cacheDir });
+    engineTimes.push(performance.now() - started);
+    if (answer.snapshotWritten) throw new Error('the in-process query wrote the hot snapshot again');
+  }
+  const ms = Object.fromEntries(Object.entries(times).map(([name, values]) => [name, median(values)])) as Record<Measured, number>;
+  const engine = median(engineTimes);
+  const fixed = ms.fxpipe - ms.nodeDuckDb;
+  const f0 = (value: number) => `${value.toFixed(0)} ms`;
+  console.error(`fxpipe query "select 1": first ${f0(first.ms)}, then ${f0(ms.fxpipe)}, ${f0(fixed)} beyond node + DuckDB (${f0(ms.nodeDuckDb)}); ` +
+    `psql ${f0(ms.psql)}, node + pg ${f0(ms.nodePg)}, node ${f0(ms.node)}, fxpipe query --help ${f0(ms.fxpipeHelp)}; in-process ${f0(engine)}`);
+
+  const of = `median of ${STARTS}, in rounds with the others`;
+  return {
+    details:
+      `\`fxpipe query "select 1"\` with the hot snapshot in place took ${f0(ms.fxpipe)} (${of}). Node starting and exiting takes ${f0(ms.node)}, ` +
+      `and loading @duckdb/node-api and answering \`select 1\` in a new in-memory DuckDB ${f0(ms.nodeDuckDb - ms.node)} more: the ${f0(ms.nodeDuckDb)} ` +
+      `no Node CLI answering through DuckDB goes below. fxpipe's fixed cost is the rest, ${f0(fixed)} (goal: ${FIXED_COST_GOAL_MS} ms): its command ` +
+      `modules (\`fxpipe query --help\` takes ${f0(ms.fxpipeHelp - ms.node)} more than Node alone), pg and a connection to PostgreSQL ` +
+      `(Node loading pg, connecting and running \`select 1\` takes ${f0(ms.nodePg - ms.node)} more than Node alone; psql ${f0(ms.psql)} in all), and ` +
+      `the query's own work (${f0(engine)} in a process with everything loaded and its connection open: the hot tier's state, the snapshot's check, ` +
+      'the views and the confinement, the guard), less what of it overlaps: DuckDB loads while the connection is made, and opens while PostgreSQL answers.',
+    figures: [
+      {
+        figure: `\`fxpipe query "select 1"\` wall time, a new process each time, the hot snapshot in place (${of}), vs \`psql -c "select 1"\``,
+        ours: f0(ms.fxpipe), peer: f0(ms.psql), ratio: (ms.fxpipe / ms.psql).toFixed(1),
+      },
+      {
+        figure: `fxpipe query's fixed cost: the same beyond the floor (\`node -e\` loading @duckdb/node-api and answering \`select 1\` in a new in-memory DuckDB, ${f0(ms.nodeDuckDb)}), against the goal`,
+        ours: f0(fixed), peer: `${FIXED_COST_GOAL_MS} ms`, ratio: (fixed / FIXED_COST_GOAL_MS).toFixed(2),
+      },
+      {
+        figure: 'the floor: `node -e` loading @duckdb/node-api and answering `select 1` in a new in-memory DuckDB, vs Node starting and exiting (`node -e ""`)',
+        ours: f0(ms.nodeDuckDb), peer: f0(ms.node), ratio: (ms.nodeDuckDb / ms.node).toFixed(1),
+      },
+      {
+        figure: `the first run, which writes the hot snapshot (${written.rows} hot rows, ${(written.bytes / MIB).toFixed(1)} MiB of Parquet), vs the runs after it`,
+        ours: f0(first.ms), peer: f0(ms.fxpipe), ratio: (first.ms / ms.fxpipe).toFixed(1),
+      },
+      {
+        figure: '`node -e` loading pg, connecting to PostgreSQL and running `select 1`, vs `psql -c "select 1"`',
+        ours: f0(ms.nodePg), peer: f0(ms.psql), ratio: (ms.nodePg / ms.psql).toFixed(1),
+      },
+      {
+        figure: 'Node with fxpipe\'s modules for `query` loaded, nothing run (`fxpipe query --help`), vs `node -e ""`',
+        ours: f0(ms.fxpipeHelp), peer: f0(ms.node), ratio: (ms.fxpipeHelp / ms.node).toFixed(1),
+      },
+      {
+        figure: 'fxpipe query\'s own work on `select 1` in a process with its modules loaded and its connection open (hot tier\'s state, snapshot check, views, confinement, guard), vs the whole command',
+        ours: f0(engine), peer: f0(ms.fxpipe), ratio: (engine / ms.fxpipe).toFixed(2),
+      },
+    ],
+  };
+}
