@@ -122,6 +122,14 @@ async function loadVerified(db: DirectDb, entry: ManifestEntry, csv: string, opt
           throw new FxpipeError(`cannot restore ${month}: after loading, ${partition} holds ${difference} for the archived keys (rows loaded after archiving differ from the archive?); nothing was changed`);
         }
         await advanceState(tx, month, entry.state, 'restored');
+        // The month's days were kept while it was archived; rebuilt from its history again (a month archived by a
+        // version before the read models were tables gets them here).
+        await tx.query(
+          `select fx_rebuild_days(p.source_id, p.base_currency_id, $1::date, $2::date)
+             from (select distinct source_id, base_currency_id from source_publications
+                    where as_of >= fx_day_start($1::date) and as_of < fx_day_start($2::date + 1)) p`,
+          [firstDay(month), lastDay(month)],
+        );
         return inserted.rowCount ?? 0;
       }),
     );
