@@ -23,9 +23,11 @@ language sql stable parallel safe as $$
     select max_rate_age from public.fxpipe_settings
 $$;
 
+-- yyyymmdd of an instant's UTC day. Built from immutable parts only (to_char is stable), so the planner inlines it.
 create function fx_date_key(p_at timestamptz) returns integer
 language sql immutable parallel safe as $$
-    select to_char(p_at at time zone 'UTC', 'YYYYMMDD')::integer
+    select (extract(year from p_at at time zone 'UTC') * 10000 + extract(month from p_at at time zone 'UTC') * 100
+            + extract(day from p_at at time zone 'UTC'))::integer
 $$;
 
 create function fx_day_start(p_day date) returns timestamptz
@@ -138,6 +140,18 @@ language sql stable parallel safe as $$
     select exists (select 1 from public.archive_manifest m where m.month = p_month and m.state = 'archived')
 $$;
 
+-- The pair's last history row at or before p_at. A function of its own: the lookup reaches every partition, and is
+-- planned only when a rebuild needs it (rarely: the day before's close is the usual seed).
+create function fx_last_stored_rate(p_base smallint, p_quote smallint, p_source smallint, p_at timestamptz) returns numeric
+language plpgsql stable as $$
+begin
+    return (select h.rate from fact_rates_history h
+             where h.base_currency_id = p_base and h.quote_currency_id = p_quote and h.source_id = p_source
+               and h.date_key <= fx_date_key(p_at) and h.rate_timestamp <= p_at
+             order by h.date_key desc, h.rate_timestamp desc limit 1);
+end
+$$;
+
 -- Recomputes rates_daily for one source over p_from .. p_to (UTC days; days of archived months are kept as they are,
 -- their history being in the archive) and rates_monthly for the months those days are in. Returns the daily rows written.
 create function fx_rebuild_days(p_source smallint, p_base smallint, p_from date, p_to date) returns integer
@@ -190,6 +204,8 @@ begin
           left join fact_rates_history h
                  on h.base_currency_id = p_base and h.quote_currency_id = q.quote_id and h.source_id = p_source
                 and h.date_key = fx_date_key(p.as_of) and h.rate_timestamp = p.as_of and p.as_of >= v_lo
+                -- the days' partitions only (pruned when planned): the cost does not grow with the months stored
+                and h.date_key between fx_date_key(v_lo) and fx_date_key(v_hi)
           left join rates_daily k
                  on k.source_id = p_source and k.base_currency_id = p_base and k.quote_currency_id = q.quote_id
                 and k.date_key = fx_date_key(p.as_of) and k.close_as_of = p.as_of
@@ -206,10 +222,7 @@ begin
                coalesce((select d.close from rates_daily d
                           where d.source_id = p_source and d.base_currency_id = p_base
                             and d.date_key = fx_date_key(v_lo - interval '1 day') and d.quote_currency_id = g.quote_id),
-                        (select h.rate from fact_rates_history h
-                          where h.base_currency_id = p_base and h.quote_currency_id = g.quote_id and h.source_id = p_source
-                            and h.date_key <= fx_date_key(min(g.pub_at)) and h.rate_timestamp <= min(g.pub_at)
-                          order by h.date_key desc, h.rate_timestamp desc limit 1)) as rate
+                        fx_last_stored_rate(p_base, g.quote_id, p_source, min(g.pub_at))) as rate
           from grouped g
          where g.run = 0
          group by g.quote_id
@@ -577,7 +590,7 @@ end
 $$;
 
 revoke execute on function fx_derive_publications(smallint), fx_max_rate_age(), fx_date_key(timestamptz), fx_day_start(date), fx_month_archived(date),
-                        fx_rebuild_days(smallint, smallint, date, date),
+                        fx_rebuild_days(smallint, smallint, date, date), fx_last_stored_rate(smallint, smallint, smallint, timestamptz),
                         fx_rate_in_force(smallint, smallint, smallint, timestamptz),
                         fx_last_publication(smallint, smallint, timestamptz),
                         fx_raise_not_in_force(text, smallint, smallint, timestamptz, boolean) from public;
