@@ -3,6 +3,7 @@ import { decideChange, percentChange, resumes, type ChangeReason } from '../tran
 import type { Rate } from '../transform/normalize.js';
 import type { Db } from './db.js';
 import { upsertCurrencies } from './dimensions.js';
+import { lastStoredRates } from './last-stored.js';
 import { ensurePartitions } from './partitions.js';
 import { daysAround, insertPublications, maxRateAgeMs, publicationsAround, type Publication, type TouchedDays } from './publications.js';
 
@@ -48,6 +49,9 @@ export interface PairMove {
   changePct: number;
 }
 
+/** How far back a load first looks for a pair's last stored value. */
+const RECENT_DAYS = 45;
+
 interface PairState {
   quote_currency_id: number;
   current_rate: string | null;
@@ -81,6 +85,9 @@ export async function loadRates(db: Db, input: LoadInput): Promise<LoadCounts> {
   const restated = around.next ? await valuesBefore(db, baseId, input.sourceId, around.next) : null;
 
   const quoteIds = input.rates.map((r) => ids.get(r.quote)!);
+  // The last stored value, looked up in the last weeks' partitions only (pruned when planned, so a run's cost does not
+  // grow with the months stored); across all history only for a pair with none there whose value is not plainly a
+  // repeat of its current one (a rate that has not moved for longer, e.g. a peg).
   const states = await db.query<PairState & Record<string, unknown>>(
     `select q.id as quote_currency_id, c.rate::text as current_rate, c.rate_timestamp as current_ts, h.rate::text as last_stored_rate
        from unnest($3::smallint[]) as q(id)
@@ -89,10 +96,21 @@ export async function loadRates(db: Db, input: LoadInput): Promise<LoadCounts> {
        left join lateral (
               select rate from fact_rates_history
                where base_currency_id = $1 and quote_currency_id = q.id and source_id = $2
-                 and date_key <= $4 and rate_timestamp < $5
+                 and date_key between $6 and $4 and rate_timestamp < $5
                order by date_key desc, rate_timestamp desc limit 1) h on true`,
-    [baseId, input.sourceId, quoteIds, dateKey, input.asOf],
+    [baseId, input.sourceId, quoteIds, dateKey, input.asOf, dateKeyOf(new Date(input.asOf.getTime() - RECENT_DAYS * 86_400_000))],
   );
+  const resumedAt = (quote: number) => resumes(quote, input.asOf, previousPublication, maxAgeMs);
+  const plainRepeat = (state: PairState | undefined, value: string, quote: number) =>
+    !!state?.current_rate && !!state.current_ts && state.current_ts < input.asOf && !resumedAt(quote) && new RateDecimal(state.current_rate).eq(value);
+  const older = input.rates
+    .map((rate, i) => ({ quote: quoteIds[i]!, value: rate.value }))
+    .filter(({ quote, value }) => {
+      const state = states.find((s) => s.quote_currency_id === quote);
+      return !state?.last_stored_rate && !plainRepeat(state, value, quote);
+    });
+  const olderStored = older.length > 0 ? await lastStoredRates(db, baseId, input.sourceId, older.map((o) => o.quote), input.asOf) : new Map<number, string>();
+  for (const state of states) state.last_stored_rate ??= olderStored.get(state.quote_currency_id) ?? null;
   const stateOf = new Map(states.map((s) => [s.quote_currency_id, s]));
   const threshold = new RateDecimal(input.changeThresholdPct);
 
@@ -110,8 +128,10 @@ export async function loadRates(db: Db, input: LoadInput): Promise<LoadCounts> {
     const value = new RateDecimal(rate.value);
     const previous = state?.current_rate ?? null;
     const changeVsPrevious = previous ? percentChange(new RateDecimal(previous), value) : null;
-    const lastStored = state?.last_stored_rate ?? null;
-    const { reason, kept, changePct: changeVsStored } = decideChange(lastStored, rate.value, threshold, resumes(quote, input.asOf, previousPublication, maxAgeMs));
+    // A plain repeat of the current value with no stored row in the last weeks: its last stored value is older, equal
+    // to it or within the threshold of it, so the repeat is not stored either way.
+    const lastStored = state?.last_stored_rate ?? (plainRepeat(state, rate.value, quote) ? state!.current_rate : null);
+    const { reason, kept, changePct: changeVsStored } = decideChange(lastStored, rate.value, threshold, resumedAt(quote));
     if (!seen) current.push({ quote, rate: rate.value, previous, changePct: changeVsPrevious?.toFixed(8) ?? null, reason, flags });
     if (!kept) {
       unchanged++;
