@@ -149,7 +149,8 @@ export async function runBackfill(db: DirectDb, options: BackfillOptions): Promi
         baseId, sourceId, fromDateKey: dateKeyOf(options.range.from), toDateKey: dateKeyOf(options.range.to), now: new Date(),
       });
       const refreshMs = outcomes.reduce((ms, o) => ms + o.refreshMs, 0);
-      const viewRefreshMs = { rates_daily: Math.round(refreshMs * 1000) / 1000 };
+      // Keyed by source, as a run's are.
+      const viewRefreshMs = { [opened.source]: Math.round(refreshMs * 1000) / 1000 };
       const elapsedMs = Math.round(performance.now() - t0);
       const counts = totals(outcomes);
       const result: BackfillResult = {

@@ -404,7 +404,7 @@ select from_currency, to_currency, rate, as_of, from_source, to_source
 create view api.daily_rates as
 select make_date(d.date_key / 10000, d.date_key / 100 % 100, d.date_key % 100) as date, d.date_key,
        b.currency_code as base, q.currency_code as quote, s.source_name as source,
-       d.open, d.high, d.low, d.close, d.average, d.stddev, d.observations, d.carried
+       d.open, d.high, d.low, d.close, d.average, d.stddev, d.observations::bigint as observations, d.carried
 from public.rates_daily d
 join public.dim_currency b on b.currency_id = d.base_currency_id
 join public.dim_currency q on q.currency_id = d.quote_currency_id
@@ -413,7 +413,7 @@ join public.dim_source s on s.source_id = d.source_id;
 create view api.monthly_rates as
 select make_date(m.month_key / 100, m.month_key % 100, 1) as month, m.month_key,
        b.currency_code as base, q.currency_code as quote, s.source_name as source,
-       m.open, m.high, m.low, m.close, m.average, m.stddev, m.observations, m.volatility_pct,
+       m.open, m.high, m.low, m.close, m.average, m.stddev, m.observations::bigint as observations, m.volatility_pct,
        m.publishing_days, m.days_in_force
 from public.rates_monthly m
 join public.dim_currency b on b.currency_id = m.base_currency_id
