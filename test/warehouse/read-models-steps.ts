@@ -15,7 +15,7 @@ import { loadRates } from '../../src/warehouse/loader.js';
 import { maintainReadModels } from '../../src/warehouse/read-models.js';
 import type { WarehouseModel } from './read-models-model.js';
 import {
-  DAY_MS, ecbXml, monthOf, openErApiJson, SOURCES, WINDOW_DAYS, WINDOW_FROM, WINDOW_TO, type SourceKey, type Step, type World, type WorldPublication,
+  DAY_MS, ecbXml, monthOf, openErApiJson, WINDOW_DAYS, WINDOW_FROM, WINDOW_TO, type SourceKey, type Step, type World, type WorldPublication,
 } from './read-models-world.js';
 
 const LOCK_WAIT_MS = 10_000;
