@@ -57,7 +57,7 @@ export async function maxRateAgeMs(db: Db): Promise<number> {
   return Number(row!.ms);
 }
 
-/** Sets the maximum age of a rate in force (from FXPIPE_MAX_RATE_AGE); returns whether it changed. */
+/** Sets the maximum age of a rate in force (from FXPIPE_MAX_RATE_AGE), rebuilding the read models when it changed; returns whether it did. */
 export async function setMaxRateAge(db: Db, ms: number): Promise<boolean> {
   // justify_hours: 1d reads '1 day' (in fxpipe_settings and P0002's hint), not '24:00:00'.
   const rows = await db.query(
@@ -66,7 +66,14 @@ export async function setMaxRateAge(db: Db, ms: number): Promise<boolean> {
      returning 1`,
     [ms],
   );
-  return rows.length > 0;
+  if (rows.length === 0) return false;
+  // Which days a rate is in force on depends on the age: every day is computed again under the new one, once, in the
+  // writer's transaction (days of archived months keep theirs).
+  await db.query(
+    `select fx_rebuild_days(source_id, base_currency_id, (min(as_of) at time zone 'UTC')::date, (max(as_of) at time zone 'UTC')::date)
+       from source_publications group by source_id, base_currency_id`,
+  );
+  return true;
 }
 
 /** Rebuilds rates_daily and rates_monthly of one source over the days touched; returns the daily rows written. */

@@ -103,7 +103,9 @@ describe('fxpipe backfill --source ecb-csv', () => {
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const reference = await fresh();
-    await reference.backfill(['--file', FIXTURE_CSV, '--from', '2024-01-01', '--to', '2024-12-31', '--change-threshold', '0']);
+    const referenceRun = await reference.backfill(['--file', FIXTURE_CSV, '--from', '2024-01-01', '--to', '2024-12-31', '--change-threshold', '0']);
+    expect(referenceRun.stderr).toBe('');
+    expect(referenceRun.code).toBe(0);
     const loaded = await historyContents(db, 'ecb');
     expect(loaded.length).toBe(7680 - exactRepeats(readEcbFile(fixtureText())).size);
     expect(loaded).toEqual(await historyContents(reference.db, 'ecb'));

@@ -118,7 +118,7 @@ describe('the ECB history backfilled with default settings, checked against the 
 
   it('has a daily row for every day a rate is in force: publishing days observed, the days between carried', async () => {
     const jpy = await db.query<{ date: string; observations: number; carried: boolean; close: string }>(
-      `select to_char(date, 'YYYY-MM-DD') as date, observations, carried, close::text as close
+      `select to_char(date, 'YYYY-MM-DD') as date, observations::int as observations, carried, close::text as close
          from api.daily_rates where base = 'USD' and quote = 'JPY' and source = 'ecb' order by date`);
     const published = new Set(file.days.filter((d) => d.values.has('JPY')).map((d) => d.date));
     const first = [...published].sort()[0]!;
