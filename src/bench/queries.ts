@@ -283,7 +283,9 @@ async function build(server: Target): Promise<Built> {
   const keys = { fromDateKey: Number(isoDay(HISTORY_START).replaceAll('-', '')), toDateKey: Number(isoDay(HISTORY_END).replaceAll('-', '')), now: new Date(HISTORY_END) };
   await advanceCurrentFromHistory(db, { baseId: usd, sourceId: primaryId, ...keys });
   await advanceCurrentFromHistory(db, { baseId: usd, sourceId: fallbackId, ...keys });
-  console.error(`bench:queries: publications recorded, current rates moved to the latest (${lap()})`);
+  // Statistics first, as a warehouse that has lived has them (planned without any, the rebuild's joins can take hours).
+  await db.query('analyze');
+  console.error(`bench:queries: publications recorded, current rates moved to the latest, analyze (${lap()})`);
   await maintainReadModels(db, [primaryId, fallbackId].map((sourceId) => ({ sourceId, baseId: usd, from: isoDay(HISTORY_START), to: isoDay(HISTORY_END - 86_400_000) })));
   console.error(`bench:queries: rates_daily and rates_monthly built (${lap()})`);
   await db.query('vacuum analyze');

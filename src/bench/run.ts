@@ -132,7 +132,10 @@ async function buildWarehouse(server: Target, database: string, label: string, d
   lap('history generated');
   const [derived] = await db.query<{ n: string }>('select fx_derive_publications($1::smallint)::text as n', [sourceId]);
   await advanceCurrentFromHistory(db, { baseId, sourceId, fromDateKey: Number(to.replaceAll('-', '')), toDateKey: Number(to.replaceAll('-', '')), now: new Date(HISTORY_END) });
-  lap(`${derived!.n} publications derived, current rates moved to the last`);
+  // Statistics, as a warehouse that has lived has them: planned without any, the rebuild's joins over 10 years of
+  // history can take hours.
+  await db.query('analyze');
+  lap(`${derived!.n} publications derived, current rates moved to the last, analyze`);
   const dailyRows = await db.transaction(async (tx) => {
     await maintainReadModels(tx, [{ sourceId, baseId, from, to }]);
     const [row] = await tx.query<{ n: string }>('select count(*)::text as n from rates_daily');
