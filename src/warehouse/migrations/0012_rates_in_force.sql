@@ -201,15 +201,23 @@ begin
                h.rate is not null as changed, coalesce(h.rate, k.close) as rate
           from pubs p
           cross join unnest(p.quote_ids) as q(quote_id)
-          left join fact_rates_history h
-                 on h.base_currency_id = p_base and h.quote_currency_id = q.quote_id and h.source_id = p_source
-                and h.date_key = fx_date_key(p.as_of) and h.rate_timestamp = p.as_of and p.as_of >= v_lo
-                -- the days' partitions only (pruned when planned): the cost does not grow with the months stored
-                and h.date_key between fx_date_key(v_lo) and fx_date_key(v_hi)
-          left join rates_daily k
-                 on k.source_id = p_source and k.base_currency_id = p_base and k.quote_currency_id = q.quote_id
-                and k.date_key = fx_date_key(p.as_of) and k.close_as_of = p.as_of
-                and (p.as_of < v_lo or fx_date_key(p.as_of) / 100 = any (v_archived))
+          -- Lookups by key (lateral, limit 1): never a merge or hash join over the days' history, which a plan made
+          -- without statistics (a backfill chunk just loaded, not yet analyzed) turned into a scan of each pair's rows
+          -- per stretch (a year of 4-hourly history for 161 pairs: 66 s instead of 6.6 s).
+          left join lateral (
+                select h.rate from fact_rates_history h
+                 where p.as_of >= v_lo
+                   and h.base_currency_id = p_base and h.quote_currency_id = q.quote_id and h.source_id = p_source
+                   and h.date_key = fx_date_key(p.as_of) and h.rate_timestamp = p.as_of
+                   -- the days' partitions only (pruned when planned): the cost does not grow with the months stored
+                   and h.date_key between fx_date_key(v_lo) and fx_date_key(v_hi)
+                 limit 1) h on true
+          left join lateral (
+                select k.close from rates_daily k
+                 where (p.as_of < v_lo or fx_date_key(p.as_of) / 100 = any (v_archived))
+                   and k.source_id = p_source and k.base_currency_id = p_base and k.quote_currency_id = q.quote_id
+                   and k.date_key = fx_date_key(p.as_of) and k.close_as_of = p.as_of
+                 limit 1) k on true
          where p.as_of < v_hi and p.ends > v_lo and p.ends > p.as_of
     ),
     grouped as (
