@@ -100,18 +100,18 @@ export async function loadRates(db: Db, input: LoadInput): Promise<LoadCounts> {
                order by date_key desc, rate_timestamp desc limit 1) h on true`,
     [baseId, input.sourceId, quoteIds, dateKey, input.asOf, dateKeyOf(new Date(input.asOf.getTime() - RECENT_DAYS * 86_400_000))],
   );
+  const stateOf = new Map(states.map((s) => [s.quote_currency_id, s]));
   const resumedAt = (quote: number) => resumes(quote, input.asOf, previousPublication, maxAgeMs);
   const plainRepeat = (state: PairState | undefined, value: string, quote: number) =>
     !!state?.current_rate && !!state.current_ts && state.current_ts < input.asOf && !resumedAt(quote) && new RateDecimal(state.current_rate).eq(value);
   const older = input.rates
     .map((rate, i) => ({ quote: quoteIds[i]!, value: rate.value }))
     .filter(({ quote, value }) => {
-      const state = states.find((s) => s.quote_currency_id === quote);
+      const state = stateOf.get(quote);
       return !state?.last_stored_rate && !plainRepeat(state, value, quote);
     });
   const olderStored = older.length > 0 ? await lastStoredRates(db, baseId, input.sourceId, older.map((o) => o.quote), input.asOf) : new Map<number, string>();
   for (const state of states) state.last_stored_rate ??= olderStored.get(state.quote_currency_id) ?? null;
-  const stateOf = new Map(states.map((s) => [s.quote_currency_id, s]));
   const threshold = new RateDecimal(input.changeThresholdPct);
 
   const current: { quote: number; rate: string; previous: string | null; changePct: string | null; reason: ChangeReason; flags: string[] }[] = [];

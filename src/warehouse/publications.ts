@@ -90,8 +90,8 @@ export function utcDay(at: Date): string {
 }
 
 /** The days a publication at asOf, between previous and next, changes the read models of. */
-export function daysAround(sourceId: number, baseId: number, asOf: Date, around: Pick<PublicationsAround, 'previous' | 'next'>, last = asOf): TouchedDays {
-  return { sourceId, baseId, from: utcDay(around.previous?.asOf ?? asOf), to: utcDay(around.next?.asOf ?? last) };
+export function daysAround(sourceId: number, baseId: number, asOf: Date, around: Pick<PublicationsAround, 'previous' | 'next'>): TouchedDays {
+  return { sourceId, baseId, from: utcDay(around.previous?.asOf ?? asOf), to: utcDay(around.next?.asOf ?? asOf) };
 }
 
 /** Merges touched ranges of the same source into one per (source, base). */

@@ -12,7 +12,7 @@ export async function recentHistory(db: Db, source: string, base: string, before
                     from (select h.rate, h.date_key, h.rate_timestamp
                             from fact_rates_history h
                            where h.base_currency_id = c.base_currency_id and h.quote_currency_id = c.quote_currency_id
-                             and h.source_id = c.source_id and h.date_key >= $3 and h.rate_timestamp < $4
+                             and h.source_id = c.source_id and h.date_key between $3 and $6 and h.rate_timestamp < $4
                            order by h.date_key desc, h.rate_timestamp desc
                            limit $5) t
                    order by t.date_key, t.rate_timestamp) as rates
@@ -20,7 +20,12 @@ export async function recentHistory(db: Db, source: string, base: string, before
        join dim_currency b on b.currency_id = c.base_currency_id and b.currency_code = $1
        join dim_source s on s.source_id = c.source_id and s.source_name = $2
        join dim_currency q on q.currency_id = c.quote_currency_id`,
-    [base, source, Number(since.toISOString().slice(0, 10).replaceAll('-', '')), before, perPair],
+    [base, source, dateKey(since), before, perPair, dateKey(before)],
   );
   return new Map(rows.map((r) => [r.quote, r.rates]));
+}
+
+/** yyyymmdd of an instant's UTC day: with both bounds the planner reads only the window's partitions, not the empty upcoming ones. */
+function dateKey(at: Date): number {
+  return Number(at.toISOString().slice(0, 10).replaceAll('-', ''));
 }
