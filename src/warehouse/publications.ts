@@ -89,9 +89,17 @@ export function utcDay(at: Date): string {
   return at.toISOString().slice(0, 10);
 }
 
-/** The days a publication at asOf, between previous and next, changes the read models of. */
+/**
+ * The days a publication at asOf, between previous and next, changes the read models of: from the day after the
+ * previous publication's (the days it carried the rate into, or did not yet as the latest) to the next one's. The
+ * previous publication's own day changes only when asOf is on it: on that day its stretch ends at the day's end,
+ * whichever publication follows it.
+ */
 export function daysAround(sourceId: number, baseId: number, asOf: Date, around: Pick<PublicationsAround, 'previous' | 'next'>): TouchedDays {
-  return { sourceId, baseId, from: utcDay(around.previous?.asOf ?? asOf), to: utcDay(around.next?.asOf ?? asOf) };
+  const day = utcDay(asOf);
+  const previousDay = around.previous ? utcDay(around.previous.asOf) : day;
+  const from = previousDay < day ? utcDay(new Date(Date.parse(`${previousDay}T00:00:00Z`) + 86_400_000)) : previousDay;
+  return { sourceId, baseId, from, to: utcDay(around.next?.asOf ?? asOf) };
 }
 
 /** Merges touched ranges of the same source into one per (source, base). */

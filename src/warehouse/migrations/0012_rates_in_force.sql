@@ -106,6 +106,18 @@ create table rates_daily (
     in_force_to        timestamptz not null,
     -- The publication the close comes from.
     close_as_of        timestamptz not null,
+    -- The month so far, through this day: what rates_monthly's row of the month is made of, so that a writer
+    -- touching the month's last days reads one earlier day per pair, not the whole month.
+    mtd_open                    numeric not null,
+    mtd_high                    numeric not null,
+    mtd_low                     numeric not null,
+    mtd_observations            integer not null,
+    mtd_days                    integer not null,
+    mtd_publishing_days         integer not null,
+    mtd_sum                     numeric not null,
+    mtd_sum_squares             numeric not null,
+    mtd_publishing_sum          numeric not null,
+    mtd_publishing_sum_squares  numeric not null,
     primary key (source_id, base_currency_id, date_key, quote_currency_id)
 );
 -- api.daily_rates of one pair over a range of dates: the date as api.daily_rates computes it (make_date is immutable),
@@ -152,23 +164,30 @@ begin
 end
 $$;
 
--- Recomputes rates_daily for one source over p_from .. p_to (UTC days; days of archived months are kept as they are,
--- their history being in the archive) and rates_monthly for the months those days are in. Returns the daily rows written.
+-- Recomputes rates_daily for one source over p_from .. p_to, and on through the end of p_to's month (its later days'
+-- month-to-date columns follow from these days), and rates_monthly for the months those days are in. UTC days;
+-- days of archived months are kept as they are, their history being in the archive. Returns the daily rows written.
 create function fx_rebuild_days(p_source smallint, p_base smallint, p_from date, p_to date) returns integer
 language plpgsql as $$
 declare
     v_age   interval := fx_max_rate_age();
     v_lo    timestamptz := fx_day_start(p_from);
-    v_hi    timestamptz := fx_day_start(p_to + 1);
+    v_hi    timestamptz := fx_day_start((date_trunc('month', p_to) + interval '1 month')::date);
     v_last  timestamptz;
     v_rows  integer;
     -- yyyymm of the months in the archive only.
     v_archived integer[] := array(select to_char(month, 'YYYYMM')::integer from archive_manifest where state = 'archived');
+    -- The pairs p_from's month has days of before p_from (its rates_monthly row): their month so far carries on.
+    v_earlier smallint[];
 begin
     if p_to < p_from then
         return 0;
     end if;
     select max(as_of) into v_last from source_publications where source_id = p_source and base_currency_id = p_base;
+    if extract(day from p_from) > 1 then
+        v_earlier := array(select m.quote_currency_id from rates_monthly m
+                            where m.source_id = p_source and m.base_currency_id = p_base and m.month_key = fx_date_key(v_lo) / 100);
+    end if;
 
     delete from rates_daily d
      where d.source_id = p_source and d.base_currency_id = p_base
@@ -176,7 +195,9 @@ begin
        and not (d.date_key / 100 = any (v_archived));
 
     insert into rates_daily (source_id, base_currency_id, date_key, quote_currency_id, open, high, low, close, average,
-                             stddev, observations, changes, in_force_from, in_force_to, close_as_of)
+                             stddev, observations, changes, in_force_from, in_force_to, close_as_of,
+                             mtd_open, mtd_high, mtd_low, mtd_observations, mtd_days, mtd_publishing_days,
+                             mtd_sum, mtd_sum_squares, mtd_publishing_sum, mtd_publishing_sum_squares)
     with pubs as (
         select p.as_of, p.quote_ids,
                least(lead(p.as_of) over (order by p.as_of), p.as_of + v_age,
@@ -250,40 +271,94 @@ begin
                                              date_trunc('day', (v.seg_to - interval '1 microsecond') at time zone 'UTC'),
                                              interval '1 day') as d(day)
          where v.rate is not null
+    ),
+    days as (
+        -- First and last in one order (the last is at count(*)): the rows come sorted for it, no sort per group.
+        select fx_date_key(fx_day_start(x.day)) as date_key, x.quote_id,
+               (array_agg(x.rate order by x.piece_from))[1] as open,
+               max(x.rate) as high, min(x.rate) as low,
+               (array_agg(x.rate order by x.piece_from))[count(*)] as close,
+               sum(x.rate * extract(epoch from x.piece_to - x.piece_from)) / sum(extract(epoch from x.piece_to - x.piece_from)) as average,
+               stddev_samp(distinct x.rate) as stddev,
+               count(*) filter (where x.pub_at >= fx_day_start(x.day)) as observations,
+               count(*) filter (where x.pub_at >= fx_day_start(x.day) and x.changed) as changes,
+               min(x.piece_from) as in_force_from, max(x.piece_to) as in_force_to,
+               (array_agg(x.pub_at order by x.piece_from))[count(*)] as close_as_of
+          from pieces x
+         where x.piece_to > x.piece_from
+           and not (fx_date_key(fx_day_start(x.day)) / 100 = any (v_archived))
+         group by x.day, x.quote_id
+    ),
+    -- Each pair's last day of p_from's month before p_from: the month so far the rebuilt days go on from.
+    earlier as (
+        select e.* from unnest(v_earlier) as q(quote_id)
+         cross join lateral (
+               select k.quote_currency_id, k.mtd_open, k.mtd_high, k.mtd_low, k.mtd_observations, k.mtd_days,
+                      k.mtd_publishing_days, k.mtd_sum, k.mtd_sum_squares, k.mtd_publishing_sum, k.mtd_publishing_sum_squares
+                 from rates_daily k
+                where k.base_currency_id = p_base and k.quote_currency_id = q.quote_id and k.source_id = p_source
+                  and make_date(k.date_key / 10000, k.date_key / 100 % 100, k.date_key % 100) >= date_trunc('month', p_from)::date
+                  and make_date(k.date_key / 10000, k.date_key / 100 % 100, k.date_key % 100) < p_from
+                order by make_date(k.date_key / 10000, k.date_key / 100 % 100, k.date_key % 100) desc
+                limit 1) e
     )
-    select p_source, p_base, fx_date_key(fx_day_start(x.day)), x.quote_id,
-           (array_agg(x.rate order by x.piece_from))[1],
-           max(x.rate), min(x.rate),
-           (array_agg(x.rate order by x.piece_from desc))[1],
-           sum(x.rate * extract(epoch from x.piece_to - x.piece_from)) / sum(extract(epoch from x.piece_to - x.piece_from)),
-           stddev_samp(distinct x.rate),
-           count(*) filter (where x.pub_at >= fx_day_start(x.day)),
-           count(*) filter (where x.pub_at >= fx_day_start(x.day) and x.changed),
-           min(x.piece_from), max(x.piece_to),
-           (array_agg(x.pub_at order by x.piece_from desc))[1]
-      from pieces x
-     where x.piece_to > x.piece_from
-       and not (fx_date_key(fx_day_start(x.day)) / 100 = any (v_archived))
-     group by x.day, x.quote_id;
+    select p_source, p_base, d.date_key, d.quote_id, d.open, d.high, d.low, d.close, d.average, d.stddev, d.observations,
+           d.changes, d.in_force_from, d.in_force_to, d.close_as_of,
+           coalesce(e.mtd_open, first_value(d.open) over w),
+           greatest(e.mtd_high, max(d.high) over w),
+           least(e.mtd_low, min(d.low) over w),
+           coalesce(e.mtd_observations, 0) + sum(d.observations) over w,
+           coalesce(e.mtd_days, 0) + count(*) over w,
+           coalesce(e.mtd_publishing_days, 0) + count(*) filter (where d.observations > 0) over w,
+           coalesce(e.mtd_sum, 0) + sum(d.close) over w,
+           coalesce(e.mtd_sum_squares, 0) + sum(d.close * d.close) over w,
+           coalesce(e.mtd_publishing_sum, 0) + coalesce(sum(d.close) filter (where d.observations > 0) over w, 0),
+           coalesce(e.mtd_publishing_sum_squares, 0) + coalesce(sum(d.close * d.close) filter (where d.observations > 0) over w, 0)
+      from days d
+      left join earlier e on e.quote_currency_id = d.quote_id and d.date_key / 100 = fx_date_key(v_lo) / 100
+    window w as (partition by d.quote_id, d.date_key / 100 order by d.date_key);
     get diagnostics v_rows = row_count;
 
+    -- A month's row is its last day's month so far: that day is rebuilt, or (a pair no longer in force on the days
+    -- rebuilt) the last day before p_from.
     delete from rates_monthly m
      where m.source_id = p_source and m.base_currency_id = p_base
-       and m.month_key between fx_date_key(v_lo) / 100 and fx_date_key(v_hi - interval '1 microsecond') / 100;
+       and m.month_key between fx_date_key(v_lo) / 100 and fx_date_key(v_hi - interval '1 microsecond') / 100
+       and not (m.month_key = any (v_archived));
     insert into rates_monthly (source_id, base_currency_id, month_key, quote_currency_id, open, high, low, close, average,
                                stddev, volatility_pct, observations, publishing_days, days_in_force)
-    select p_source, p_base, d.date_key / 100, d.quote_currency_id,
-           (array_agg(d.open order by d.date_key))[1], max(d.high), min(d.low),
-           (array_agg(d.close order by d.date_key desc))[1],
-           coalesce(avg(d.close) filter (where d.observations > 0), avg(d.close)),
-           case when bool_or(d.observations > 0) then stddev_samp(d.close) filter (where d.observations > 0) else stddev_samp(d.close) end,
-           round(case when bool_or(d.observations > 0) then stddev_samp(d.close) filter (where d.observations > 0) else stddev_samp(d.close) end
-                 / coalesce(avg(d.close) filter (where d.observations > 0), avg(d.close)) * 100, 6),
-           sum(d.observations), count(*) filter (where d.observations > 0), count(*)
-      from rates_daily d
-     where d.source_id = p_source and d.base_currency_id = p_base
-       and d.date_key between fx_date_key(v_lo) / 100 * 100 and fx_date_key(v_hi - interval '1 microsecond') / 100 * 100 + 31
-     group by d.date_key / 100, d.quote_currency_id;
+    select p_source, p_base, l.date_key / 100, l.quote_currency_id, l.mtd_open, l.mtd_high, l.mtd_low, l.close, l.average,
+           l.stddev, round(l.stddev / l.average * 100, 6), l.mtd_observations, l.mtd_publishing_days, l.mtd_days
+      from (select distinct on (k.quote_currency_id, k.date_key / 100) k.date_key, k.quote_currency_id, k.mtd_open, k.mtd_high,
+                   k.mtd_low, k.close, k.mtd_observations, k.mtd_publishing_days, k.mtd_days,
+                   -- Over the closes of the publishing days; over all the days when none published.
+                   case when k.mtd_publishing_days > 0 then k.mtd_publishing_sum / k.mtd_publishing_days
+                        else k.mtd_sum / k.mtd_days end as average,
+                   case when k.mtd_publishing_days > 1
+                             then sqrt(greatest(k.mtd_publishing_days * k.mtd_publishing_sum_squares - k.mtd_publishing_sum * k.mtd_publishing_sum, 0)
+                                       / (k.mtd_publishing_days * (k.mtd_publishing_days - 1)))
+                        when k.mtd_publishing_days = 0 and k.mtd_days > 1
+                             then sqrt(greatest(k.mtd_days * k.mtd_sum_squares - k.mtd_sum * k.mtd_sum, 0) / (k.mtd_days * (k.mtd_days - 1)))
+                   end as stddev
+              from (select d.date_key, d.quote_currency_id, d.mtd_open, d.mtd_high, d.mtd_low, d.close, d.mtd_observations, d.mtd_days,
+                           d.mtd_publishing_days, d.mtd_sum, d.mtd_sum_squares, d.mtd_publishing_sum, d.mtd_publishing_sum_squares
+                      from rates_daily d
+                     where d.source_id = p_source and d.base_currency_id = p_base
+                       and d.date_key between fx_date_key(v_lo) and fx_date_key(v_hi - interval '1 microsecond')
+                       and not (d.date_key / 100 = any (v_archived))
+                    union all
+                    select k.date_key, k.quote_currency_id, k.mtd_open, k.mtd_high, k.mtd_low, k.close, k.mtd_observations, k.mtd_days,
+                           k.mtd_publishing_days, k.mtd_sum, k.mtd_sum_squares, k.mtd_publishing_sum, k.mtd_publishing_sum_squares
+                      from unnest(v_earlier) as q(quote_id)
+                     cross join lateral (
+                           select * from rates_daily k
+                            where k.base_currency_id = p_base and k.quote_currency_id = q.quote_id and k.source_id = p_source
+                              and make_date(k.date_key / 10000, k.date_key / 100 % 100, k.date_key % 100) >= date_trunc('month', p_from)::date
+                              and make_date(k.date_key / 10000, k.date_key / 100 % 100, k.date_key % 100) < p_from
+                            order by make_date(k.date_key / 10000, k.date_key / 100 % 100, k.date_key % 100) desc
+                            limit 1) k
+                     where not (fx_date_key(v_lo) / 100 = any (v_archived))) k
+             order by k.quote_currency_id, k.date_key / 100, k.date_key desc) l;
     return v_rows;
 end
 $$;
