@@ -280,6 +280,7 @@ async function loadAndRecord(
   let moves: PairMove[] = [];
   let usedUpdated = 0;
   const touched: (TouchedDays | null)[] = [];
+  const sourceNames = new Map<number, string>();
   const now = clock();
   // The change rule (a stretch in force resumed) and the read models read it.
   if (options.maxRateAgeMs !== undefined) await setMaxRateAge(tx, options.maxRateAgeMs);
@@ -288,6 +289,7 @@ async function loadAndRecord(
     try {
       counts = await inSavepoint(tx, async () => {
         const sourceId = await upsertSource(tx, d.source, tierOf(options.sources, d.source), options.settingsFor(d.source).baseUrl);
+        sourceNames.set(sourceId, d.source);
         return loadRates(tx, {
           runId,
           extractionId: d.extractionId,
@@ -317,7 +319,7 @@ async function loadAndRecord(
   }
   timer.lap('load');
 
-  const viewRefreshMs = await maintainReadModels(tx, touched);
+  const viewRefreshMs = await maintainReadModels(tx, touched, sourceNames);
   timer.lap('refresh');
 
   const ok = outcomes.filter((o) => o.status === 'ok');
