@@ -99,7 +99,8 @@ interface ChunkContext {
 
 /**
  * Loads history a chunk (a calendar year) at a time, oldest first, each chunk in its own transaction under
- * the run lock: bronze, rejects, COPY into a staging table, change-detected append to fact_rates_history,
+ * the run lock: bronze, rejects, a change-detected COPY into fact_rates_history (through a staging table when the
+ * source has publications among the chunk's as-ofs already, so that what is stored is not added twice),
  * and the chunk's record in backfill_chunks, all or nothing. A chunk already recorded with the same content
  * and threshold is skipped, so a killed backfill resumes where it stopped and a rerun adds nothing. Then
  * fact_rates_current moves forward where the backfill holds newer rates, and the views are refreshed once.
@@ -227,7 +228,10 @@ async function loadChunk(db: DirectDb, chunk: HistoryChunk, context: ChunkContex
       const previous = before.previous ? { asOf: before.previous.asOf, pairs: new Set(before.previous.quoteIds) } : null;
       const filter = new ChangeFilter(options.changeThresholdPct, await lastStoredRates(tx, baseId, sourceId, quoteIds, first.asOf), previous, maxAgeMs);
       const rows = historyRows(publications, filter, baseId, sourceId);
-      loadedRows = (await bulkLoadHistory(db, rows, { extractionId, runId })).inserted;
+      // No publication of the source over the chunk's as-ofs (none at the first, none after it up to the last): no
+      // history row of it there either, so nothing the rows could conflict with.
+      const nothingStored = !before.exists && (!before.next || before.next.asOf > last.asOf);
+      loadedRows = (await bulkLoadHistory(db, rows, { extractionId, runId, nothingStored })).inserted;
       await insertPublications(tx, sourceId, baseId, publications);
       if (next && restated) await restateNext(tx, baseId, sourceId, last, last.values, next, restated, maxAgeMs);
       const touched: TouchedDays = { sourceId, baseId, from: utcDay(before.previous?.asOf ?? first.asOf), to: utcDay(next?.asOf ?? last.asOf) };

@@ -23,6 +23,14 @@ export interface Provenance {
   runId: string | null;
 }
 
+export interface BulkLoadOptions extends Provenance {
+  /**
+   * The caller knows fact_rates_history holds no row of the rows' source at any of their instants (the source has no
+   * publication over them): no row can conflict, so they are COPYed straight into it, as psql \copy would.
+   */
+  nothingStored: boolean;
+}
+
 /** The columns of the COPY text format, in order: a line of historyCopyLine loads into fact_rates_history as well. */
 export const HISTORY_COPY_COLUMNS = [
   'date_key', 'base_currency_id', 'quote_currency_id', 'source_id', 'rate_timestamp', 'rate', 'previous_rate', 'change_pct',
@@ -33,21 +41,30 @@ const NULL = '\\N';
 /** COPY data is sent in pieces of about this many characters rather than a message per row. */
 const PIECE_CHARS = 1 << 16;
 
-/** One row in PostgreSQL's COPY text format (tab-separated, \N for null), newline included. */
-export function historyCopyLine(row: HistoryRow): string {
-  return `${row.dateKey}\t${row.baseId}\t${row.quoteId}\t${row.sourceId}\t${row.rateTimestamp}\t${row.rate}\t${row.previousRate ?? NULL}\t${row.changePct ?? NULL}\n`;
+/** One row in PostgreSQL's COPY text format (tab-separated, \N for null), newline included; fields: more columns' text. */
+export function historyCopyLine(row: HistoryRow, fields = ''): string {
+  return `${row.dateKey}\t${row.baseId}\t${row.quoteId}\t${row.sourceId}\t${row.rateTimestamp}\t${row.rate}\t${row.previousRate ?? NULL}\t${row.changePct ?? NULL}${fields}\n`;
 }
 
 /**
- * Streams rows with COPY into a temporary staging table, then appends them to fact_rates_history in one
- * INSERT … SELECT … ON CONFLICT DO NOTHING, so rows already stored add nothing. Runs in (or joins) one
- * transaction: a failure leaves neither rows nor the staging table. Memory stays flat whatever the number of rows.
+ * Streams rows with COPY into fact_rates_history: straight in when nothing of theirs can be stored already
+ * (options.nothingStored), else into a temporary staging table appended to it in one INSERT … SELECT … ON CONFLICT
+ * DO NOTHING, so rows already stored add nothing. Runs in (or joins) one transaction: a failure leaves neither rows
+ * nor the staging table. Memory stays flat whatever the number of rows.
  */
 export async function bulkLoadHistory(
   db: DirectDb,
   rows: Iterable<HistoryRow> | AsyncIterable<HistoryRow>,
-  provenance: Provenance,
+  options: BulkLoadOptions,
 ): Promise<{ staged: number; inserted: number }> {
+  if (options.nothingStored) {
+    return db.transaction(async () => {
+      const copy = db.client.query(copyFrom(`copy fact_rates_history (${HISTORY_COPY_COLUMNS.join(', ')}, extraction_id, run_id) from stdin`));
+      const provenance = `\t${options.extractionId ?? NULL}\t${options.runId ?? NULL}`;
+      await pipeline(Readable.from(copyPieces(rows, (row) => historyCopyLine(row, provenance))), copy);
+      return { staged: copy.rowCount, inserted: copy.rowCount };
+    });
+  }
   return db.transaction(async () => {
     await db.query(
       `create temp table ${STAGE} (
@@ -56,22 +73,22 @@ export async function bulkLoadHistory(
        )`,
     );
     const copy = db.client.query(copyFrom(`copy ${STAGE} (${HISTORY_COPY_COLUMNS.join(', ')}) from stdin`));
-    await pipeline(Readable.from(copyPieces(rows)), copy);
+    await pipeline(Readable.from(copyPieces(rows, (row) => historyCopyLine(row))), copy);
     const inserted = await db.client.query(
       `insert into fact_rates_history (${HISTORY_COPY_COLUMNS.join(', ')}, extraction_id, run_id)
        select ${HISTORY_COPY_COLUMNS.join(', ')}, $1::uuid, $2::uuid from ${STAGE}
        on conflict do nothing`,
-      [provenance.extractionId, provenance.runId],
+      [options.extractionId, options.runId],
     );
     await db.query(`drop table ${STAGE}`);
     return { staged: copy.rowCount, inserted: inserted.rowCount ?? 0 };
   });
 }
 
-async function* copyPieces(rows: Iterable<HistoryRow> | AsyncIterable<HistoryRow>): AsyncGenerator<string> {
+async function* copyPieces(rows: Iterable<HistoryRow> | AsyncIterable<HistoryRow>, line: (row: HistoryRow) => string): AsyncGenerator<string> {
   let piece = '';
   for await (const row of rows) {
-    piece += historyCopyLine(row);
+    piece += line(row);
     if (piece.length >= PIECE_CHARS) {
       yield piece;
       piece = '';

@@ -139,7 +139,8 @@ async function legsInForce(db: Db, codes: string[], at: Date): Promise<LegInForc
 /**
  * The leg's value as PostgreSQL still holds it (as fx_rate_in_force reads it): the day's history row at or before
  * the publication; else the day's close when the publication is the day's last, or its open when nothing changed
- * before it that day (no change that day, or none stored hot). Null when only the archive knows it.
+ * before it that day (no change that day, or the day's changes, all later, are there to be seen). Null when only the
+ * archive knows it.
  */
 async function valueInPostgres(db: Db, leg: LegInForce): Promise<string | null> {
   const [row] = await db.query<{ rate: string | null }>(
@@ -147,17 +148,18 @@ async function valueInPostgres(db: Db, leg: LegInForce): Promise<string | null> 
         select (select currency_id from dim_currency where currency_code = 'USD') as base_id,
                (select currency_id from dim_currency where currency_code = $1) as quote_id,
                (select source_id from dim_source where source_name = $2) as source_id,
-               to_char($3::timestamptz at time zone 'UTC', 'YYYYMMDD')::integer as date_key,
-               -- In this statement's snapshot, as the history read: a month archived meanwhile has no rows here.
-               exists (select 1 from archive_manifest m
-                        where m.state = 'archived' and m.month = date_trunc('month', $3::timestamptz at time zone 'UTC')::date) as archived
+               to_char($3::timestamptz at time zone 'UTC', 'YYYYMMDD')::integer as date_key
      )
      select coalesce(
               (select h.rate::text from fact_rates_history h, ids
                 where h.base_currency_id = ids.base_id and h.quote_currency_id = ids.quote_id and h.source_id = ids.source_id
                   and h.date_key = ids.date_key and h.rate_timestamp <= $3
                 order by h.rate_timestamp desc limit 1),
-              (select case when d.close_as_of = $3 then d.close when d.changes = 0 or not ids.archived then d.open end::text
+              (select case when d.close_as_of = $3 then d.close
+                           when d.changes = 0 then d.open
+                           when exists (select 1 from fact_rates_history h
+                                         where h.base_currency_id = ids.base_id and h.quote_currency_id = ids.quote_id
+                                           and h.source_id = ids.source_id and h.date_key = ids.date_key) then d.open end::text
                  from rates_daily d, ids
                 where d.source_id = ids.source_id and d.base_currency_id = ids.base_id and d.date_key = ids.date_key
                   and d.quote_currency_id = ids.quote_id)) as rate`,

@@ -551,10 +551,15 @@ begin
        and h.date_key = fx_date_key(v_pub) and h.rate_timestamp <= v_pub
      order by h.rate_timestamp desc limit 1;
     if rate is null then
-        -- No change that day up to the publication: the value the day opened with. A day of an archived month with
-        -- changes is answered only up to its close (fxpipe query and serve read the archive).
-        select case when d.changes = 0 or not fx_month_archived(date_trunc('month', v_pub at time zone 'UTC')::date) then d.open
-                    when d.close_as_of = v_pub then d.close end
+        -- The day's close when the publication is the day's last; else, no change that day up to the publication, the
+        -- value the day opened with: when the day had none, or its changes (all later) are there to be seen. Not the
+        -- archive manifest: a call whose snapshot predates an archive's commit, yet which waited for its lock on the
+        -- history, sees the month's rows gone and the manifest not yet saying why.
+        select case when d.close_as_of = v_pub then d.close
+                    when d.changes = 0 then d.open
+                    when exists (select 1 from fact_rates_history h
+                                  where h.base_currency_id = p_base and h.quote_currency_id = p_quote and h.source_id = p_source
+                                    and h.date_key = fx_date_key(v_pub)) then d.open end
           into rate
           from rates_daily d
          where d.source_id = p_source and d.base_currency_id = p_base and d.date_key = fx_date_key(v_pub)
