@@ -70,7 +70,8 @@ describe.skipIf(!present)('the dashboard in a real browser (Chromium, headless)'
     chart = await chartState();
     expect(chart.history!.pair).toBe('USD/JPY');
     expect(chart.data![1]).toEqual(expectJpy.map((d) => Number(d.close)));
-    expect(await page.textContent('#comparison-pair')).toContain('USD/JPY');
+    // The comparison panel loads after the chart is drawn (its own request).
+    await page.waitForFunction(() => document.querySelector('#comparison-pair')?.textContent?.includes('USD/JPY'), undefined, { timeout: 15_000 });
     const comparisonRows = await page.locator('#comparison tbody tr').count();
     const sources = await w.db.query<{ n: number }>(`select count(*)::int as n from api.source_comparison where base = 'USD' and quote = 'JPY'`);
     expect(comparisonRows).toBe(sources[0]!.n);
