@@ -19,7 +19,7 @@ import { storeRejects } from './warehouse/rejected.js';
 import { holdRunLock } from './warehouse/run-lock.js';
 import { finishRun, startRun, type RunStatus } from './warehouse/runs.js';
 import { maintainReadModels } from './warehouse/read-models.js';
-import { insertPublications, maxRateAgeMs, publicationsAround, setMaxRateAge, utcDay, type Publication, type TouchedDays } from './warehouse/publications.js';
+import { insertPublications, maxRateAgeMs, noPublicationThrough, publicationsAround, setMaxRateAge, utcDay, type Publication, type TouchedDays } from './warehouse/publications.js';
 import { restateNext, valuesBefore } from './warehouse/loader.js';
 
 export interface BackfillOptions {
@@ -228,9 +228,7 @@ async function loadChunk(db: DirectDb, chunk: HistoryChunk, context: ChunkContex
       const previous = before.previous ? { asOf: before.previous.asOf, pairs: new Set(before.previous.quoteIds) } : null;
       const filter = new ChangeFilter(options.changeThresholdPct, await lastStoredRates(tx, baseId, sourceId, quoteIds, first.asOf), previous, maxAgeMs);
       const rows = historyRows(publications, filter, baseId, sourceId);
-      // No publication of the source over the chunk's as-ofs (none at the first, none after it up to the last): no
-      // history row of it there either, so nothing the rows could conflict with.
-      const nothingStored = !before.exists && (!before.next || before.next.asOf > last.asOf);
+      const nothingStored = noPublicationThrough(before, last.asOf);
       loadedRows = (await bulkLoadHistory(db, rows, { extractionId, runId, nothingStored })).inserted;
       await insertPublications(tx, sourceId, baseId, publications);
       if (next && restated) await restateNext(tx, baseId, sourceId, last, last.values, next, restated, maxAgeMs);

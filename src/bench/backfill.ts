@@ -29,7 +29,7 @@ import { upsertCurrencies, upsertSource } from '../warehouse/dimensions.js';
 import { DirectDb } from '../warehouse/direct.js';
 import { initWarehouse } from '../warehouse/init.js';
 import { ensurePartitions } from '../warehouse/partitions.js';
-import { insertPublications, publicationsAround, utcDay, type Publication } from '../warehouse/publications.js';
+import { insertPublications, noPublicationThrough, publicationsAround, utcDay, type Publication } from '../warehouse/publications.js';
 import { maintainReadModels } from '../warehouse/read-models.js';
 import { machineLine, report } from './report.js';
 
@@ -175,7 +175,7 @@ async function main() {
       await ours.db.transaction(async (tx) => {
         // As a backfill chunk decides it: nothing of the source stored at the year's as-ofs when it has no publication there.
         const around = await publicationsAround(tx, ours.sourceId, ours.baseId, publications[0]!.asOf);
-        const nothingStored = !around.exists && (!around.next || around.next.asOf > publications.at(-1)!.asOf);
+        const nothingStored = noPublicationThrough(around, publications.at(-1)!.asOf);
         const { inserted } = await bulkLoadHistory(ours.db as DirectDb, history.year(year), { extractionId: null, runId, nothingStored });
         rows += inserted;
         await insertPublications(tx, ours.sourceId, ours.baseId, publications);

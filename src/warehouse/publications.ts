@@ -39,6 +39,14 @@ export async function publicationsAround(db: Db, sourceId: number, baseId: numbe
   };
 }
 
+/**
+ * Whether the source has no publication from the instant `around` was read at through `last` (none at it, the next one
+ * later than last): then fact_rates_history holds no row of it there either, every row being a publication's.
+ */
+export function noPublicationThrough(around: PublicationsAround, last: Date): boolean {
+  return !around.exists && (!around.next || around.next.asOf > last);
+}
+
 /** Records publications (an as-of already recorded keeps what it was first recorded with). */
 export async function insertPublications(db: Db, sourceId: number, baseId: number, publications: Publication[]): Promise<void> {
   if (publications.length === 0) return;

@@ -111,7 +111,7 @@ describe('archive and restore while readers read', () => {
     const readers = hammer(served.url, expected, 4);
     const archived = await w.cli(['archive', '--older-than', '90d', '--json']);
     const { failures, answered } = await readers.stop();
-    expect(failures.join("\n")).toBe("");
+    expect(failures.join('\n')).toBe('');
     expect(answered).toBeGreaterThan(0);
     expect(archived.stderr).toBe('');
     expect(archived.code).toBe(0);
@@ -125,7 +125,7 @@ describe('archive and restore while readers read', () => {
     const results = [];
     for (const month of restored()) results.push([month, await w.cli(['restore', month, '--json'])] as const);
     const { failures } = await readers.stop();
-    expect(failures.join("\n")).toBe("");
+    expect(failures.join('\n')).toBe('');
     for (const [month, result] of results) {
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
