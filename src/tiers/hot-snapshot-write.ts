@@ -13,10 +13,14 @@ const HISTORY_COLUMNS = `date_key, base_code, quote_code, source_name, rate_time
 
 const csvOf = (dir: string, file: SnapshotFile) => path.join(dir, `${file}.csv`);
 
-/** The hot rows and the dimensions as CSV files in dir, by COPY … TO STDOUT on client (in the caller's snapshot). */
-export async function exportHotCsv(client: pg.Client, dir: string): Promise<void> {
-  await copyQueryToCsv(client, pgArchiveRowQuery('fact_rates_history'), csvOf(dir, 'history'));
-  for (const dimension of DIMENSIONS) await copyQueryToCsv(client, dimension.pg, csvOf(dir, dimension.table));
+/**
+ * The hot rows and the dimensions as CSV files in dir, by COPY … TO STDOUT on client (in the caller's snapshot);
+ * returns the rows PostgreSQL sent for each file, which the Parquet files must hold.
+ */
+export async function exportHotCsv(client: pg.Client, dir: string): Promise<Record<SnapshotFile, number>> {
+  const rows = { history: await copyQueryToCsv(client, pgArchiveRowQuery('fact_rates_history'), csvOf(dir, 'history')) } as Record<SnapshotFile, number>;
+  for (const dimension of DIMENSIONS) rows[dimension.table] = await copyQueryToCsv(client, dimension.pg, csvOf(dir, dimension.table));
+  return rows;
 }
 
 /**

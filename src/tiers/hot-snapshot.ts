@@ -104,7 +104,7 @@ export class OpenSnapshot {
     try {
       for (const file of SNAPSHOT_FILES) {
         const expected = meta.files[file];
-        if (expected?.rows !== state.rows[file]) return null;
+        if (typeof expected?.rows !== 'number') return null;
         const handle = await open(path.join(dir, parquetName(file)), 'r').catch(() => null);
         if (!handle) return null;
         handles[file] = handle;
@@ -173,20 +173,21 @@ export async function buildDir(root: string): Promise<string> {
 
 /**
  * Installs the snapshot written into build (the Parquet files of SNAPSHOT_FILES) as root/<state.key>: each file must
- * hold state's rows (`rowsIn` counts them), meta.json records their sizes and SHA-256 (and the shadowed months), the
+ * hold the rows PostgreSQL exported for it (`rowsIn` counts them), meta.json records their sizes and SHA-256 (and the shadowed months), the
  * files are opened, and the directory renamed into place. When another query installed the same key meanwhile, its copy stays (ours is removed,
  * still open); a damaged one is replaced. Older snapshots are then pruned.
  */
 export async function installSnapshot(
-  root: string, build: string, state: HotState, rowsIn: (file: string) => Promise<number>, coldFiles: readonly ColdFile[],
+  root: string, build: string, state: HotState, exported: Record<SnapshotFile, number>, rowsIn: (file: string) => Promise<number>,
+  coldFiles: readonly ColdFile[],
   shadowed: ShadowedMonth[],
 ): Promise<OpenSnapshot> {
   const files = {} as Record<SnapshotFile, FileMeta>;
   for (const file of SNAPSHOT_FILES) {
     const parquet = path.join(build, parquetName(file));
     const rows = await rowsIn(parquet);
-    if (rows !== state.rows[file]) {
-      throw new FxpipeError(`the hot snapshot's ${file} file holds ${rows} rows, PostgreSQL ${state.rows[file]}; nothing installed`);
+    if (rows !== exported[file]) {
+      throw new FxpipeError(`the hot snapshot's ${file} file holds ${rows} rows, PostgreSQL sent ${exported[file]}; nothing installed`);
     }
     const handle = await open(parquet, 'r');
     try {

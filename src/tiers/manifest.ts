@@ -53,6 +53,18 @@ export async function manifestEntry(db: Db, month: Month): Promise<ManifestEntry
   return row ? toEntry(row) : null;
 }
 
+/**
+ * SQL for one value: the months in a state (a literal of ManifestState), oldest first, as a JSON array for
+ * entriesOfJson, for a caller that reads them in the same statement as other things.
+ */
+export const entriesJson = (state: ManifestState) =>
+  `(select coalesce(json_agg(m order by m.month), '[]') from (select ${COLUMNS} from archive_manifest where state = '${state}') m)`;
+
+/** entriesJson's value (its timestamps as JSON text) as entries. */
+export function entriesOfJson(json: (Omit<EntryRow, 'archived_at' | 'restored_at'> & { archived_at: string | null; restored_at: string | null })[]): ManifestEntry[] {
+  return json.map((row) => toEntry({ ...row, archived_at: row.archived_at === null ? null : new Date(row.archived_at), restored_at: row.restored_at === null ? null : new Date(row.restored_at) }));
+}
+
 /** Every month in a state, oldest first. */
 export async function manifestEntries(db: Db, state: ManifestState): Promise<ManifestEntry[]> {
   const rows = await db.query<EntryRow & Record<string, unknown>>(`select ${COLUMNS} from archive_manifest where state = $1 order by month`, [state]);

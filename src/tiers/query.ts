@@ -5,9 +5,9 @@ import { usageError } from '../errors.js';
 import type { DirectDb } from '../warehouse/direct.js';
 import { coldFiles } from './cold-files.js';
 import { Duck, sqlPath } from './duck.js';
-import { buildDir, findSnapshot, installSnapshot, snapshotRoot, type ColdFile, type OpenSnapshot, type ShadowedMonth } from './hot-snapshot.js';
+import { buildDir, findSnapshot, installSnapshot, snapshotRoot, type ColdFile, type OpenSnapshot, type ShadowedMonth, type SnapshotFile } from './hot-snapshot.js';
 import { hotStateOf, STATE_SQL, type HotState } from './hot-snapshot-key.js';
-import { manifestEntries, type ManifestEntry } from './manifest.js';
+import { entriesOfJson, type ManifestEntry } from './manifest.js';
 import { answerOf, type QueryAnswer } from './query-answer.js';
 import { DIMENSIONS } from './query-dimensions.js';
 import { duckQueryError, guardedSelect } from './query-guard.js';
@@ -82,7 +82,7 @@ export async function runQuery(db: DirectDb, sql: string, options: QueryOptions)
     // The archived files' rows are counted once per state of the tiers, when its snapshot is written.
     const files = await coldFiles(duck, archived, options.cacheDir, found ? (entry, file) => found.holdsColdRows(file, entry.rows) : undefined);
     const months = archived.map(monthKeyOf);
-    snapshot ??= await writeSnapshot(duck, root, read.build!, read.state, archived.map((entry, i) => ({ file: files[i]!, rows: entry.rows })), months);
+    snapshot ??= await writeSnapshot(duck, root, read.build!, read.state, read.exported!, archived.map((entry, i) => ({ file: files[i]!, rows: entry.rows })), months);
     const { paths } = snapshot;
 
     // The views, then the confinement, in one call.
@@ -116,6 +116,8 @@ interface PostgresRead {
   /** The hot snapshot of state, open, when there is a sound one; else null and build holds the CSV export to write it from. */
   snapshot: OpenSnapshot | null;
   build: string | null;
+  /** With build: the rows PostgreSQL exported into it, per file. */
+  exported: Record<SnapshotFile, number> | null;
   /** The snapshot's transaction ending (its COMMIT sent, not waited for). */
   ended: Promise<void>;
 }
@@ -125,22 +127,26 @@ interface PostgresRead {
  * archived months, the hot tier's state, and its snapshot or, when there is none, its rows as CSV.
  */
 async function readPostgres(db: DirectDb, root: string): Promise<PostgresRead> {
-  const made: { snapshot?: OpenSnapshot | null; build?: string } = {};
+  const made: { snapshot?: OpenSnapshot | null; build?: string; exported?: Record<SnapshotFile, number> } = {};
   try {
     // Statements without parameters go as one simple query: one result each, the last one STATE_SQL's.
-    const results = (await db.client.query(`begin; ${SNAPSHOT_SETTINGS}; ${STATE_SQL}`)) as unknown as { rows: { state: string; manifest: boolean }[] }[];
+    const results = (await db.client.query(`begin; ${SNAPSHOT_SETTINGS}; ${STATE_SQL}`).catch((error: unknown) => {
+      throw (error as { code?: string }).code === '42P01' && String(error).includes('history_version')
+        ? usageError(`the warehouse predates this version of fxpipe (it has no history_version): run \`fxpipe db init\` to bring it up to date`, error)
+        : error;
+    })) as unknown as { rows: { state: string; archived: Parameters<typeof entriesOfJson>[0] }[] }[];
     const [row] = results.at(-1)!.rows;
-    const archived = row!.manifest ? await manifestEntries(db, 'archived') : [];
+    const archived = entriesOfJson(row!.archived);
     const state = hotStateOf(row!.state, archived);
     made.snapshot = await findSnapshot(root, state);
     if (!made.snapshot) {
       made.build = await buildDir(root);
       // Loaded (with pg-copy-streams) only when a snapshot is to be written.
-      await (await import('./hot-snapshot-write.js')).exportHotCsv(db.client, made.build);
+      made.exported = await (await import('./hot-snapshot-write.js')).exportHotCsv(db.client, made.build);
     }
     const ended = db.query('commit').then(() => undefined);
     ended.catch(() => undefined);
-    return { archived, state, snapshot: made.snapshot, build: made.build ?? null, ended };
+    return { archived, state, snapshot: made.snapshot, build: made.build ?? null, exported: made.exported ?? null, ended };
   } catch (error) {
     await db.query('rollback').catch(() => undefined);
     await made.snapshot?.close();
@@ -150,8 +156,10 @@ async function readPostgres(db: DirectDb, root: string): Promise<PostgresRead> {
 }
 
 /** The CSV files exported into build as the snapshot's Parquet files, installed with the archived files checked meanwhile. */
-async function writeSnapshot(duck: Duck, root: string, build: string, state: HotState, cold: ColdFile[], months: number[]): Promise<OpenSnapshot> {
+async function writeSnapshot(
+  duck: Duck, root: string, build: string, state: HotState, exported: Record<SnapshotFile, number>, cold: ColdFile[], months: number[],
+): Promise<OpenSnapshot> {
   const { parquetRows, shadowedMonths, writeHotParquet } = await import('./hot-snapshot-write.js');
   await writeHotParquet(duck, build);
-  return installSnapshot(root, build, state, (file) => parquetRows(duck, file), cold, await shadowedMonths(duck, build, months));
+  return installSnapshot(root, build, state, exported, (file) => parquetRows(duck, file), cold, await shadowedMonths(duck, build, months));
 }

@@ -8,7 +8,7 @@ import { createMarket } from '../../src/demo/market.js';
 import { startProviderServer, type ProviderServer } from '../../src/demo/provider-server.js';
 import { Duck } from '../../src/tiers/duck.js';
 import { hotStateOf, STATE_SQL } from '../../src/tiers/hot-snapshot-key.js';
-import { manifestEntries } from '../../src/tiers/manifest.js';
+import { entriesOfJson } from '../../src/tiers/manifest.js';
 import { runQuery } from '../../src/tiers/query.js';
 import { inSnapshot } from '../../src/tiers/snapshot.js';
 import type { Db } from '../../src/warehouse/db.js';
@@ -91,8 +91,8 @@ describe('fxpipe query: the hot snapshot', () => {
   /** The key of the hot tier as it is now, computed as the query computes it. */
   const currentKey = () =>
     inSnapshot(db, async (tx) => {
-      const [row] = await tx.query<{ state: string }>(STATE_SQL);
-      return hotStateOf(row!.state, await manifestEntries(tx, 'archived')).key;
+      const [row] = await tx.query<{ state: string; archived: Parameters<typeof entriesOfJson>[0] }>(STATE_SQL);
+      return hotStateOf(row!.state, entriesOfJson(row!.archived)).key;
     });
   const historyFile = (key: string) => path.join(root, key, 'history.parquet');
   /** A file's identity: rewritten means another inode, or at least another mtime. */
@@ -188,6 +188,33 @@ describe('fxpipe query: the hot snapshot', () => {
     expect(await totals()).toEqual(loaded);
   }, 120_000);
 
+  it('is written again after a write by hand that names a partition, once it commits', async () => {
+    const before = await currentKey();
+    const [{ partition }] = (await db.query<{ partition: string }>(
+      `select tableoid::regclass::text as partition from fact_rates_history where date_key = 20230115 limit 1`)) as [{ partition: string }];
+    expect(partition).not.toBe('fact_rates_history_default');
+    const writer = await database.open();
+    try {
+      await writer.query('begin');
+      await writer.query(`update ${partition} set rate = rate * 3 where date_key = 20230115`);
+      // Not committed: the query's snapshot sees neither the rows nor the version moved.
+      expect(await currentKey()).toBe(before);
+      expect(await totals()).toEqual(loaded);
+      await writer.query('commit');
+    } finally {
+      await writer.close();
+    }
+    const key = await currentKey();
+    expect(key).not.toBe(before);
+    const changed = await pgTotals();
+    expect(changed).not.toEqual(loaded);
+    expect(await totals()).toEqual(changed);
+
+    await db.query(`update ${partition} set rate = rate / 3 where date_key = 20230115`);
+    expect(await currentKey()).not.toBe(key);
+    expect(await totals()).toEqual(loaded);
+  }, 120_000);
+
   it('is written again after an archive and after a restore; the answers stay the same', async () => {
     const hotKey = await currentKey();
     const archived = await runCli(['archive', '--older-than', '90d', '--json'], { env });
@@ -259,13 +286,15 @@ describe('fxpipe query: the hot snapshot', () => {
     ]);
   });
 
-  it('a snapshot whose meta.json does not match its state is not read', async () => {
+  it('a snapshot whose meta.json records another state is not read', async () => {
     const key = await currentKey();
-    const recorded = meta(key);
-    recorded.files.history!.rows += 1;
+    const recorded = meta(key) as ReturnType<typeof meta> & { key: string };
+    expect(recorded.key).toBe(key);
+    recorded.key = createHash('sha256').update('another state').digest('hex');
     writeFileSync(path.join(root, key, 'meta.json'), JSON.stringify(recorded));
     expect(await totals()).toEqual(loaded);
     expect(meta(key).files.history!.rows).toBe((loaded as { n: number }).n);
+    expect((meta(key) as { key?: string }).key).toBe(key);
     expectSound(key);
   }, 120_000);
 });
