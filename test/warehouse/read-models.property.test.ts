@@ -13,6 +13,7 @@ import { DirectDb } from '../../src/warehouse/direct.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
 import { migrate, migrationFiles } from '../../src/warehouse/migrations.js';
 import { ensurePartitions } from '../../src/warehouse/partitions.js';
+import { rebuildDays } from '../../src/warehouse/publications.js';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, scratchDir, type TestDatabase } from '../helpers/database.js';
 import { derivedPublications, historyKeys, insertPreviousRows, previousRows, type PreviousRows } from './previous-version.js';
@@ -215,10 +216,21 @@ describe('rates_daily and rates_monthly, maintained by every writer, equal a rec
              from rates_daily d join dim_currency q on q.currency_id = d.quote_currency_id
             where q.currency_code = 'EUR' and d.source_id = $1 and d.date_key between 20240301 and 20240303 order by d.date_key`,
           [ids['open-er-api']]);
-        expect(days).toEqual([
+        const expected = [
           { date_key: 20240301, open: '0.92', close: '0.92', close_as_of: new Date('2024-02-29T20:00:00Z'), in_force_to: new Date('2024-03-02T00:00:00Z') },
           { date_key: 20240302, open: '0.92', close: '0.92', close_as_of: new Date('2024-02-29T20:00:00Z'), in_force_to: new Date('2024-03-02T20:00:00Z') },
-        ]);
+        ];
+        expect(days).toEqual(expected);
+
+        // Rebuilt over two months (28 days or more: the history read in one scan, not looked up per stretch), from the
+        // archived month on: the same days.
+        const usd = (await db.query<{ id: number }>(`select currency_id as id from dim_currency where currency_code = 'USD'`))[0]!.id;
+        await rebuildDays(db, { sourceId: ids['open-er-api'], baseId: usd, from: '2024-02-01', to: '2024-03-31' });
+        expect(await db.query(
+          `select d.date_key, d.open::text, d.close::text, d.close_as_of, d.in_force_to
+             from rates_daily d join dim_currency q on q.currency_id = d.quote_currency_id
+            where q.currency_code = 'EUR' and d.source_id = $1 and d.date_key between 20240301 and 20240303 order by d.date_key`,
+          [ids['open-er-api']])).toEqual(expected);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
