@@ -4,7 +4,6 @@ import { usageError } from '../errors.js';
 import { redactUrl } from '../util/secrets.js';
 import type { Db, Driver } from './db.js';
 import { connectDirect } from './direct.js';
-import { ensureEmbedded } from './server/embedded.js';
 
 const MIN_SERVER_VERSION = 140000;
 
@@ -20,6 +19,8 @@ export async function resolveTarget(config: Pick<Config, 'databaseUrl' | 'home'>
   if (config.databaseUrl) {
     return { url: config.databaseUrl, label: `${hostOf(config.databaseUrl)} (DATABASE_URL)`, embedded: false };
   }
+  // Loaded only without DATABASE_URL: a command on the user's own server does not load the embedded server's modules.
+  const { ensureEmbedded } = await import('./server/embedded.js');
   const server = await ensureEmbedded(config.home);
   return { url: server.url, label: `embedded server ${server.host}:${server.port} in ${config.home}`, embedded: true };
 }

@@ -137,33 +137,21 @@ async function legsInForce(db: Db, codes: string[], at: Date): Promise<LegInForc
 }
 
 /**
- * The leg's value as PostgreSQL still holds it (as fx_rate_in_force reads it): the day's history row at or before
- * the publication; else the day's close when the publication is the day's last, or its open when nothing changed
- * before it that day (no change that day, or the day's changes, all later, are there to be seen). Null when only the
- * archive knows it.
+ * The leg's value as PostgreSQL still holds it: fx_rate_in_force at the leg's publication, the rule api.convert
+ * applies. Null when only the archive knows it (fx_rate_in_force refuses it: P0002).
  */
 async function valueInPostgres(db: Db, leg: LegInForce): Promise<string | null> {
-  const [row] = await db.query<{ rate: string | null }>(
-    `with ids as (
-        select (select currency_id from dim_currency where currency_code = 'USD') as base_id,
-               (select currency_id from dim_currency where currency_code = $1) as quote_id,
-               (select source_id from dim_source where source_name = $2) as source_id,
-               to_char($3::timestamptz at time zone 'UTC', 'YYYYMMDD')::integer as date_key
-     )
-     select coalesce(
-              (select h.rate::text from fact_rates_history h, ids
-                where h.base_currency_id = ids.base_id and h.quote_currency_id = ids.quote_id and h.source_id = ids.source_id
-                  and h.date_key = ids.date_key and h.rate_timestamp <= $3
-                order by h.rate_timestamp desc limit 1),
-              (select case when d.close_as_of = $3 then d.close
-                           when d.changes = 0 then d.open
-                           when exists (select 1 from fact_rates_history h
-                                         where h.base_currency_id = ids.base_id and h.quote_currency_id = ids.quote_id
-                                           and h.source_id = ids.source_id and h.date_key = ids.date_key) then d.open end::text
-                 from rates_daily d, ids
-                where d.source_id = ids.source_id and d.base_currency_id = ids.base_id and d.date_key = ids.date_key
-                  and d.quote_currency_id = ids.quote_id)) as rate`,
-    [leg.code, leg.source, leg.asOf],
-  );
-  return row?.rate ?? null;
+  try {
+    const [row] = await db.query<{ rate: string | null }>(
+      `select r.rate::text as rate
+         from fx_rate_in_force((select currency_id from dim_currency where currency_code = 'USD'),
+                               (select currency_id from dim_currency where currency_code = $1),
+                               (select source_id from dim_source where source_name = $2), $3::timestamptz) r`,
+      [leg.code, leg.source, leg.asOf],
+    );
+    return row?.rate ?? null;
+  } catch (error) {
+    if ((error as { code?: string }).code === 'P0002') return null;
+    throw error;
+  }
 }
