@@ -5,9 +5,9 @@
  * first backfill of a range goes; a range loaded before goes through a staging table and ON CONFLICT DO NOTHING),
  * the year's publications recorded (source_publications: every 4-hourly as-of, carrying every pair), and
  * rates_daily / rates_monthly rebuilt for the year's days (maintainReadModels, from the day of the publication
- * before the year's first). The peer, in the same run: psql \copy of the same rows straight into the same
- * partitioned table of a second scratch database on the same server (no publications, no aggregates), a year per
- * transaction, each year right after ours of the same year so that both meet the same load on a shared machine, and
+ * before the year's first). The peer, in the same run: psql \copy of the same rows (their run id included, as ours
+ * record it) straight into the same partitioned table of a second scratch database on the same server (no
+ * publications, no aggregates), a year per transaction, each year right after ours of the same year so that both meet the same load on a shared machine, and
  * each load after both databases are vacuumed and analyzed (untimed), so that neither pays for autovacuum of the
  * other's rows. Each side's input is ready before its load is timed: the peer's file, ours' rows in memory.
  * Reports rows/s of both, their ratio (the issue's target: ≥ 0.8), the time spent on the aggregates, and how much
@@ -106,7 +106,9 @@ async function prepare(server: Target, database: string, firstYear: number): Pro
 }
 
 async function historyFingerprint(db: Db): Promise<string> {
-  const [row] = await db.query<{ f: string }>(`select count(*) || ' rows, sum ' || sum(rate) as f from fact_rates_history`);
+  const [row] = await db.query<{ f: string }>(
+    `select count(*) || ' rows, sum ' || sum(rate) || ', run ' || min(run_id::text) || ' on ' || count(run_id) || ', ' || count(extraction_id) || ' extractions' as f
+       from fact_rates_history`);
   return row!.f;
 }
 
@@ -120,7 +122,7 @@ async function psqlCopy(target: Target, file: string): Promise<void> {
   const url = new URL(target.url);
   const password = decodeURIComponent(url.password);
   url.password = '';
-  const command = `\\copy fact_rates_history (${HISTORY_COPY_COLUMNS.join(', ')}) from '${file}'`;
+  const command = `\\copy fact_rates_history (${HISTORY_COPY_COLUMNS.join(', ')}, extraction_id, run_id) from '${file}'`;
   const child = spawn('psql', [url.toString(), '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', command], {
     env: { ...process.env, PGPASSWORD: password },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -140,7 +142,9 @@ async function main() {
   const peer = await prepare(server, 'fxpipe_bench_backfill_psql', firstYear);
   if (JSON.stringify(ours.quotes) !== JSON.stringify(peer.quotes)) throw new Error('the two scratch databases gave the currencies different ids');
 
-  // The peer's input: the same rows, in the same COPY text format, a file per year, written before anything is timed.
+  // The run both loads record on every row (ours as a backfill chunk's run; the peer's file carries it too).
+  const runId = randomUUID();
+  // The peer's input: the same rows and columns, in the same COPY text format, a file per year, written before anything is timed.
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'fxpipe-bench-backfill-'));
   try {
     const files = new Map<number, string>();
@@ -150,7 +154,7 @@ async function main() {
       const out = createWriteStream(file);
       let piece = '';
       for (const row of replay.year(year)) {
-        piece += historyCopyLine(row);
+        piece += historyCopyLine(row, `\t\\N\t${runId}`);
         if (piece.length >= 1 << 20) {
           if (!out.write(piece)) await once(out, 'drain');
           piece = '';
@@ -173,7 +177,6 @@ async function main() {
       if (loadBaseline !== null) peakGrowth = Math.max(peakGrowth, process.memoryUsage.rss() - loadBaseline);
     }, 20);
     const history = new SyntheticHistory(ours.quotes, ours.baseId, ours.sourceId);
-    const runId = randomUUID();
     const quoteIds = ours.quotes.map((q) => q.id);
     let rows = 0;
     let oursMs = 0;
