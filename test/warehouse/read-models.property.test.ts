@@ -236,6 +236,33 @@ describe('rates_daily and rates_monthly, maintained by every writer, equal a rec
       }
     });
   });
+
+  describe('a pair that loses every day of a month', () => {
+    beforeEach(async () => {
+      await resetWarehouse(db);
+    });
+
+    it("has no row of that month left, once a publication loaded out of order ends its stretch before it", async () => {
+      const pub = (iso: string, values: [string, string][]): WorldPublication => ({ source: 'open-er-api', asOf: Date.parse(iso), values: new Map(values) });
+      const ids = await sourceIds(db);
+      const eurRows = async () => ({
+        days: (await db.query<{ date_key: number }>(
+          `select d.date_key from rates_daily d join dim_currency q on q.currency_id = d.quote_currency_id
+            where q.currency_code = 'EUR' and d.source_id = $1 and d.date_key >= 20240301 order by d.date_key`, [ids['open-er-api']])).map((r) => r.date_key),
+        months: (await db.query<{ month_key: number }>(
+          `select m.month_key from rates_monthly m join dim_currency q on q.currency_id = m.quote_currency_id
+            where q.currency_code = 'EUR' and m.source_id = $1 order by m.month_key`, [ids['open-er-api']])).map((r) => r.month_key),
+      });
+      await loadAsRun(db, ids['open-er-api'], pub('2024-02-29T20:00:00Z', [['EUR', '0.92'], ['JPY', '150.1']]));
+      await loadAsRun(db, ids['open-er-api'], pub('2024-03-04T10:00:00Z', [['JPY', '150.2']]));
+      // EUR in force from 2024-02-29 20:00 for the maximum age of 2 days: 1 and 2 March.
+      expect(await eurRows()).toEqual({ days: [20240301, 20240302], months: [202402, 202403] });
+
+      // Loaded late: the publication of 22:00 did not carry EUR, which is retired from then on, March included.
+      await loadAsRun(db, ids['open-er-api'], pub('2024-02-29T22:00:00Z', [['JPY', '150.1']]));
+      expect(await eurRows()).toEqual({ days: [], months: [202402] });
+    });
+  });
 });
 
 describe('a warehouse of the previous version converts in place', () => {
