@@ -82,7 +82,7 @@ export async function runQuery(db: DirectDb, sql: string, options: QueryOptions)
     // The archived files' rows are counted once per state of the tiers, when its snapshot is written.
     const files = await coldFiles(duck, archived, options.cacheDir, found ? (entry, file) => found.holdsColdRows(file, entry.rows) : undefined);
     const months = archived.map(monthKeyOf);
-    snapshot ??= await writeSnapshot(duck, root, read.build!, read.state, read.exported!, archived.map((entry, i) => ({ file: files[i]!, rows: entry.rows })), months);
+    snapshot ??= await writeSnapshot(duck, root, read.build!, read.state, archived.map((entry, i) => ({ file: files[i]!, rows: entry.rows })), months);
     const { paths } = snapshot;
 
     // The views, then the confinement, in one call.
@@ -105,9 +105,15 @@ export async function runQuery(db: DirectDb, sql: string, options: QueryOptions)
     const spillDir = await spilling.catch(() => undefined);
     if (spillDir) await rm(spillDir, { recursive: true, force: true });
     // Gone already when the snapshot was installed (renamed into place); else what a failure left.
-    if (read?.build) await rm(read.build, { recursive: true, force: true });
+    if (read?.build) await rm(read.build.dir, { recursive: true, force: true });
     await read?.ended;
   }
+}
+
+/** The hot rows and dimensions exported as CSV into dir, with the rows PostgreSQL sent for each file. */
+interface HotExport {
+  dir: string;
+  rows: Record<SnapshotFile, number>;
 }
 
 interface PostgresRead {
@@ -115,9 +121,7 @@ interface PostgresRead {
   state: HotState;
   /** The hot snapshot of state, open, when there is a sound one; else null and build holds the CSV export to write it from. */
   snapshot: OpenSnapshot | null;
-  build: string | null;
-  /** With build: the rows PostgreSQL exported into it, per file. */
-  exported: Record<SnapshotFile, number> | null;
+  build: HotExport | null;
   /** The snapshot's transaction ending (its COMMIT sent, not waited for). */
   ended: Promise<void>;
 }
@@ -127,7 +131,7 @@ interface PostgresRead {
  * archived months, the hot tier's state, and its snapshot or, when there is none, its rows as CSV.
  */
 async function readPostgres(db: DirectDb, root: string): Promise<PostgresRead> {
-  const made: { snapshot?: OpenSnapshot | null; build?: string; exported?: Record<SnapshotFile, number> } = {};
+  const made: { snapshot?: OpenSnapshot | null; build?: string } = {};
   try {
     // Statements without parameters go as one simple query: one result each, the last one STATE_SQL's.
     const results = (await db.client.query(`begin; ${SNAPSHOT_SETTINGS}; ${STATE_SQL}`).catch((error: unknown) => {
@@ -139,14 +143,16 @@ async function readPostgres(db: DirectDb, root: string): Promise<PostgresRead> {
     const archived = entriesOfJson(row!.archived);
     const state = hotStateOf(row!.state, archived);
     made.snapshot = await findSnapshot(root, state);
+    let build: HotExport | null = null;
     if (!made.snapshot) {
       made.build = await buildDir(root);
       // Loaded (with pg-copy-streams) only when a snapshot is to be written.
-      made.exported = await (await import('./hot-snapshot-write.js')).exportHotCsv(db.client, made.build);
+      const rows = await (await import('./hot-snapshot-write.js')).exportHotCsv(db.client, made.build);
+      build = { dir: made.build, rows };
     }
     const ended = db.query('commit').then(() => undefined);
     ended.catch(() => undefined);
-    return { archived, state, snapshot: made.snapshot, build: made.build ?? null, exported: made.exported ?? null, ended };
+    return { archived, state, snapshot: made.snapshot, build, ended };
   } catch (error) {
     await db.query('rollback').catch(() => undefined);
     await made.snapshot?.close();
@@ -156,10 +162,8 @@ async function readPostgres(db: DirectDb, root: string): Promise<PostgresRead> {
 }
 
 /** The CSV files exported into build as the snapshot's Parquet files, installed with the archived files checked meanwhile. */
-async function writeSnapshot(
-  duck: Duck, root: string, build: string, state: HotState, exported: Record<SnapshotFile, number>, cold: ColdFile[], months: number[],
-): Promise<OpenSnapshot> {
+async function writeSnapshot(duck: Duck, root: string, build: HotExport, state: HotState, cold: ColdFile[], months: number[]): Promise<OpenSnapshot> {
   const { parquetRows, shadowedMonths, writeHotParquet } = await import('./hot-snapshot-write.js');
-  await writeHotParquet(duck, build);
-  return installSnapshot(root, build, state, exported, (file) => parquetRows(duck, file), cold, await shadowedMonths(duck, build, months));
+  await writeHotParquet(duck, build.dir);
+  return installSnapshot(root, build.dir, state, build.rows, (file) => parquetRows(duck, file), cold, await shadowedMonths(duck, build.dir, months));
 }
