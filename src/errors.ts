@@ -7,6 +7,8 @@ export const ExitCode = {
   usage: 2,
   /** Another run holds the lock. */
   busy: 3,
+  /** `fxpipe verify`: a production rate deviates from the consensus, or fxpipe has none for it. */
+  deviations: 4,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

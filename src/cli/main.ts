@@ -34,6 +34,7 @@ const COMMANDS: [name: string, load: () => Promise<CommandFactory>][] = [
   ['archive', async () => (await import('./archive.js')).archiveCommand],
   ['restore', async () => (await import('./restore.js')).restoreCommand],
   ['query', async () => (await import('./query.js')).queryCommand],
+  ['verify', async () => (await import('./verify.js')).verifyCommand],
   ['advise', async () => (await import('./advise.js')).adviseCommand],
   ['serve', async () => (await import('./serve.js')).serveCommand],
 ];

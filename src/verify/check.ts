@@ -1,0 +1,124 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../warehouse/db.js';
+import type { ProductionRate } from './production-rates.js';
+
+export const VERDICTS = ['ok', 'deviates', 'no_rate'] as const;
+export type Verdict = (typeof VERDICTS)[number];
+
+/** A production rate against the consensus in force at its instant, as stored in production_checks. */
+export interface CheckedRate {
+  checkRowId: string;
+  line: number;
+  base: string;
+  quote: string;
+  rate: string;
+  at: string;
+  consensusRate: string | null;
+  deviationPct: string | null;
+  verdict: Verdict;
+  sourceCount: number | null;
+  sources: string[] | null;
+  excluded: unknown[] | null;
+}
+
+export interface ProductionCheck {
+  checkId: string;
+  label: string | null;
+  checkedAt: string;
+  tolerancePct: string;
+  counts: Record<Verdict, number>;
+  rows: CheckedRate[];
+}
+
+export interface CheckOptions {
+  /** |deviation| at or under this is `ok` (percent, a decimal as text). */
+  tolerancePct: string;
+  label: string | null;
+  /** The instant of the check: the `at` of a row that gives none. */
+  now: Date;
+}
+
+type StoredRow = {
+  check_row_id: string;
+  line: number;
+  base: string;
+  quote: string;
+  rate: string;
+  at: Date;
+  consensus_rate: string | null;
+  deviation_pct: string | null;
+  verdict: Verdict;
+  source_count: number | null;
+  sources: string[] | null;
+  excluded: unknown[] | null;
+};
+
+/** Each row with the consensus at its instant and its verdict, stored; $1–$6 the rows, $7–$10 the check. */
+const CHECK_AND_STORE = `
+  with input as (
+    select * from unnest($1::integer[], $2::text[], $3::text[], $4::numeric[], $5::timestamptz[], $6::boolean[])
+               as r(line, base, quote, rate, at, known)
+  ),
+  -- Only the pairs whose codes fxpipe knows: api.consensus_rate refuses the others.
+  consensus as (
+    select r.line, c.rate, c.source_count, c.sources, c.excluded
+      from input r cross join lateral api.consensus_rate(r.base, r.quote, r.at) c
+     where r.known
+  )
+  insert into production_checks (check_id, label, checked_at, line, base, quote, rate, at, consensus_rate, deviation_pct,
+                                 tolerance_pct, verdict, source_count, sources, excluded)
+  select $7, $8, $9, r.line, r.base, r.quote, r.rate, r.at, c.rate, round((r.rate - c.rate) * 100 / c.rate, 6), $10,
+         case when c.rate is null then 'no_rate'
+              when abs((r.rate - c.rate) * 100 / c.rate) <= $10 then 'ok'
+              else 'deviates' end,
+         c.source_count, c.sources, c.excluded
+    from input r left join consensus c on c.line = r.line
+   order by r.line
+  returning check_row_id::text, line, base, quote, rate::text, at, consensus_rate::text, deviation_pct::text, verdict,
+            source_count, sources, excluded`;
+
+/**
+ * Compares each production rate with api.consensus_rate at its instant and stores every row with its verdict in
+ * production_checks, in one statement: all of the check or none of it. A pair with a code fxpipe has never seen is
+ * `no_rate`, as is one no source has in force then.
+ */
+export async function checkProductionRates(db: Db, rates: readonly ProductionRate[], options: CheckOptions): Promise<ProductionCheck> {
+  const checkId = randomUUID();
+  const known = new Set((await db.query<{ code: string }>('select code from api.currencies')).map((row) => row.code));
+  // One check at a time: the rows' check_row_id are committed in the order they are given, so a reader polling
+  // for ids above the last one it saw misses none. Readers are not blocked.
+  const stored = await db.transaction(async (tx) => {
+    await tx.query('lock table production_checks in exclusive mode');
+    return tx.query<StoredRow>(CHECK_AND_STORE, [
+      rates.map((r) => r.line),
+      rates.map((r) => r.base),
+      rates.map((r) => r.quote),
+      rates.map((r) => r.rate),
+      rates.map((r) => r.at ?? options.now),
+      rates.map((r) => known.has(r.base) && known.has(r.quote)),
+      checkId,
+      options.label,
+      options.now,
+      options.tolerancePct,
+    ]);
+  });
+  const rows = stored
+    .sort((a, b) => a.line - b.line)
+    .map((row): CheckedRate => ({
+      checkRowId: row.check_row_id,
+      line: row.line,
+      base: row.base,
+      quote: row.quote,
+      rate: row.rate,
+      at: row.at.toISOString(),
+      consensusRate: row.consensus_rate,
+      deviationPct: row.deviation_pct,
+      verdict: row.verdict,
+      sourceCount: row.source_count,
+      sources: row.sources,
+      excluded: row.excluded,
+    }));
+  const counts: Record<Verdict, number> = { ok: 0, deviates: 0, no_rate: 0 };
+  for (const row of rows) counts[row.verdict]++;
+  return { checkId, label: options.label, checkedAt: options.now.toISOString(), tolerancePct: options.tolerancePct, counts, rows };
+}

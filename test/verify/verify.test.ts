@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { RateDecimal } from '../../src/transform/decimal.js';
+import { bulkLoadHistory, type HistoryRow } from '../../src/warehouse/bulk-load.js';
+import type { Db } from '../../src/warehouse/db.js';
+import { upsertCurrencies, upsertSource } from '../../src/warehouse/dimensions.js';
+import type { DirectDb } from '../../src/warehouse/direct.js';
+import { initWarehouse } from '../../src/warehouse/init.js';
+import { ensurePartitions } from '../../src/warehouse/partitions.js';
+import { runCli } from '../helpers/cli.js';
+import { createTestDatabase, scratchDir, type TestDatabase } from '../helpers/database.js';
+import { connect, dropRoles, passwordFile, uniqueRole, urlAs } from '../consumption/support.js';
+
+/**
+ * `fxpipe verify --file` as a data team runs it: three sources loaded for the same day, a production file of 25 rates
+ * of which 3 are 2 % off, 1 is a pair fxpipe does not know and 21 are within 0.1 %. The expected consensus of each
+ * pair is the median of what the three sources published, worked out here.
+ */
+const AS_OF = '2024-03-05T12:00:00.000Z';
+const AT = '2024-03-05T15:30:00Z';
+const QUOTES = ['EUR', 'GBP', 'JPY', 'CHF', 'CAD', 'AUD', 'NZD', 'SEK', 'NOK', 'DKK', 'PLN', 'CZK', 'HUF', 'MXN', 'BRL', 'INR', 'CNY', 'HKD', 'SGD', 'ZAR'];
+const LEVELS = ['0.92', '0.79', '149.8', '0.88', '1.35', '1.52', '1.64', '10.4', '10.6', '6.86', '3.97', '23.4', '361.2', '17.05', '4.96', '82.9', '7.19', '7.82', '1.34', '18.9'];
+/** Each source's USD→quote: the level moved by a few hundredths of a percent, differently per source. */
+const SOURCES = { alpha: '1', beta: '1.0002', gamma: '0.9997' } as const;
+const published = (source: keyof typeof SOURCES, i: number) =>
+  new RateDecimal(LEVELS[i]!).times(SOURCES[source]).toSignificantDigits(8);
+
+const median = (values: RateDecimal[]) => {
+  const sorted = [...values].sort((a, b) => a.cmp(b));
+  return sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : sorted[sorted.length / 2 - 1]!.plus(sorted[sorted.length / 2]!).div(2);
+};
+const usdConsensus = (i: number) => median((Object.keys(SOURCES) as (keyof typeof SOURCES)[]).map((s) => published(s, i)));
+const crossConsensus = (b: number, q: number) =>
+  median((Object.keys(SOURCES) as (keyof typeof SOURCES)[]).map((s) => published(s, q).div(published(s, b))));
+
+interface Production {
+  base: string;
+  quote: string;
+  rate: string;
+  expected: 'ok' | 'deviates' | 'no_rate';
+}
+
+/** 25 rows: USD→each of the 20 quotes, 4 crosses, 1 unknown pair; rows 3, 11 and 22 off by 2 %, the others by 0.05 %. */
+function productionRows(): Production[] {
+  const rows: Production[] = [];
+  const off = (value: RateDecimal, deviates: boolean) => value.times(deviates ? '1.02' : '1.0005').toSignificantDigits(10).toFixed();
+  QUOTES.forEach((quote, i) => rows.push({ base: 'USD', quote, rate: off(usdConsensus(i), false), expected: 'ok' }));
+  for (const [b, q] of [[0, 1], [0, 2], [1, 3], [4, 5]] as const) {
+    rows.push({ base: QUOTES[b]!, quote: QUOTES[q]!, rate: off(crossConsensus(b, q), false), expected: 'ok' });
+  }
+  rows.push({ base: 'USD', quote: 'ZZZ', rate: '1.5', expected: 'no_rate' });
+  for (const i of [2, 10, 21]) {
+    const row = rows[i]!;
+    const consensus = row.base === 'USD' ? usdConsensus(QUOTES.indexOf(row.quote)) : crossConsensus(QUOTES.indexOf(row.base), QUOTES.indexOf(row.quote));
+    rows[i] = { ...row, rate: off(consensus, true), expected: 'deviates' };
+  }
+  return rows;
+}
+
+interface CheckJson {
+  checkId: string;
+  counts: Record<string, number>;
+  rows: { line: number; base: string; quote: string; rate: string; consensusRate: string | null; deviationPct: string | null; verdict: string; sourceCount: number | null }[];
+}
+
+describe('fxpipe verify --file', () => {
+  let database: TestDatabase;
+  let db: Db;
+  let env: Record<string, string>;
+  let dir: string;
+  const rows = productionRows();
+  const roles: string[] = [];
+  const clients: pg.Client[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    db = await database.open();
+    await initWarehouse(db);
+    const ids = await upsertCurrencies(db, ['USD', ...QUOTES]);
+    await ensurePartitions(db, '2024-03-01', '2024-03-31');
+    for (const source of Object.keys(SOURCES) as (keyof typeof SOURCES)[]) {
+      const sourceId = await upsertSource(db, source, 'reference', `https://example.invalid/${source}`);
+      const history: HistoryRow[] = QUOTES.map((quote, i) => ({
+        dateKey: 20240305, baseId: ids.get('USD')!, quoteId: ids.get(quote)!, sourceId, rateTimestamp: AS_OF,
+        rate: published(source, i).toFixed(), previousRate: null, changePct: null,
+      }));
+      await bulkLoadHistory(db as DirectDb, history, { extractionId: null, runId: randomUUID(), nothingStored: true });
+      await db.query('select fx_derive_publications($1::smallint)', [sourceId]);
+    }
+    dir = scratchDir('fxpipe-verify-');
+    env = { DATABASE_URL: database.url, FXPIPE_HOME: path.join(dir, 'home') };
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const client of clients) await client.end().catch(() => undefined);
+    await database?.drop();
+    await dropRoles(inject('adminUrl'), roles);
+  });
+
+  const file = (name: string, text: string) => {
+    const at = path.join(dir, name);
+    writeFileSync(at, text);
+    return at;
+  };
+  const csv = (production: Production[]) => `base,quote,rate,at,desk\n${production.map((r) => `${r.base},${r.quote},${r.rate},${AT},treasury`).join('\n')}\n`;
+  const stored = async () => Number((await db.query<{ n: string }>('select count(*)::text as n from production_checks'))[0]!.n);
+
+  it('flags exactly the rows 2 % off as deviates and the unknown pair as no_rate, exits 4, and a reader reads the 25 verdicts', async () => {
+    const result = await runCli(['verify', '--file', file('production.csv', csv(rows)), '--label', 'processor', '--json'], { env });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(4);
+    const check = JSON.parse(result.stdout) as CheckJson;
+    expect(check.counts).toEqual({ ok: 21, deviates: 3, no_rate: 1 });
+    expect(check.rows.map((r) => r.verdict)).toEqual(rows.map((r) => r.expected));
+    expect(check.rows.map((r) => r.line)).toEqual(rows.map((_, i) => i + 2));
+    for (const [i, row] of check.rows.entries()) {
+      const expected = rows[i]!;
+      if (expected.expected === 'no_rate') {
+        expect(row).toMatchObject({ consensusRate: null, deviationPct: null, sourceCount: null });
+        continue;
+      }
+      const consensus = expected.base === 'USD'
+        ? usdConsensus(QUOTES.indexOf(expected.quote))
+        : crossConsensus(QUOTES.indexOf(expected.base), QUOTES.indexOf(expected.quote));
+      expect(new RateDecimal(row.consensusRate!).toSignificantDigits(14).eq(consensus.toSignificantDigits(14)), `line ${row.line}`).toBe(true);
+      expect(Math.abs(Number(row.deviationPct) - (expected.expected === 'deviates' ? 2 : 0.05))).toBeLessThan(1e-4);
+      expect(row.sourceCount).toBe(3);
+    }
+
+    const role = uniqueRole();
+    roles.push(role);
+    const granted = await runCli(['db', 'grant-reader', role, '--password-file', passwordFile('pw-verify-reader')], { env });
+    expect(granted.code).toBe(0);
+    const reader = await connect(urlAs(database.url, role, 'pw-verify-reader'));
+    clients.push(reader);
+    const { rows: verdicts } = await reader.query<{ check_row_id: string; line: number; verdict: string; label: string }>(
+      'select check_row_id::text, line, verdict, label from api.production_checks where check_id = $1', [check.checkId]);
+    expect(verdicts).toHaveLength(25);
+    expect(verdicts.map((v) => v.line)).toEqual(rows.map((_, i) => i + 2).reverse());
+    expect(verdicts.map((v) => v.verdict)).toEqual(rows.map((r) => r.expected).reverse());
+    expect(new Set(verdicts.map((v) => v.label))).toEqual(new Set(['processor']));
+  });
+
+  it('gives the same verdicts from a JSON array and from JSON lines, with the lines or elements they came from', async () => {
+    const objects = rows.map((r) => ({ base: r.base, quote: r.quote, rate: r.rate, at: AT }));
+    const array = JSON.parse((await runCli(['verify', '--file', file('production.json', JSON.stringify(objects)), '--json'], { env })).stdout) as CheckJson;
+    expect(array.rows.map((r) => r.verdict)).toEqual(rows.map((r) => r.expected));
+    expect(array.rows.map((r) => r.line)).toEqual(rows.map((_, i) => i + 1));
+    // Numbers as JSON numbers, read exactly (no float): the same rate text comes back.
+    const numbers = `${rows.map((r) => `{"base":"${r.base}","quote":"${r.quote}","rate":${r.rate},"at":"${AT}"}`).join('\n\n')}\n`;
+    const lines = JSON.parse((await runCli(['verify', '--file', file('production.jsonl', numbers), '--json'], { env })).stdout) as CheckJson;
+    expect(lines.rows.map((r) => r.verdict)).toEqual(rows.map((r) => r.expected));
+    expect(lines.rows.map((r) => r.line)).toEqual(rows.map((_, i) => 2 * i + 1));
+    lines.rows.forEach((r, i) => expect(new RateDecimal(r.rate).eq(rows[i]!.rate), `line ${r.line}`).toBe(true));
+  });
+
+  it('exits 0 when every row is within the tolerance, and prints a table and one summary line for people', async () => {
+    const result = await runCli(['verify', '--file', file('good.csv', csv(rows.filter((r) => r.expected === 'ok')))], { env });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const out = result.stdout.trimEnd().split('\n');
+    expect(out[0]).toMatch(/^\s*line\s+pair\s+rate\s+consensus\s+deviation\s+verdict\s+sources\s+at$/);
+    expect(out).toHaveLength(1 + 21 + 1);
+    expect(out.at(-1)).toMatch(/^21 rates checked against the consensus \(tolerance 0\.5 %\): 21 ok, 0 deviate, 0 with no rate in force; stored as check [0-9a-f-]{36} in api\.production_checks\.$/);
+    // A wider tolerance turns the 2 % rows into ok ones.
+    expect((await runCli(['verify', '--file', file('all.csv', csv(rows.filter((r) => r.expected !== 'no_rate'))), '--tolerance', '2.5'], { env })).code).toBe(0);
+  });
+
+  it('a malformed row exits 2 naming its line, and nothing is stored; so do a missing file and a bad tolerance', async () => {
+    const before = await stored();
+    const broken = csv(rows).split('\n');
+    broken[7] = `USD,EUR,0.9x,${AT},treasury`;
+    const result = await runCli(['verify', '--file', file('broken.csv', broken.join('\n'))], { env });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(`fxpipe: ${path.join(dir, 'broken.csv')} line 8: rate "0.9x" is not a positive decimal number; nothing was checked or stored\n`);
+    const missing = await runCli(['verify', '--file', path.join(dir, 'absent.csv')], { env });
+    expect(missing).toMatchObject({ code: 2, stderr: `fxpipe: --file ${path.join(dir, 'absent.csv')}: cannot read it (ENOENT)\n` });
+    const tolerance = await runCli(['verify', '--file', file('t.csv', csv(rows)), '--tolerance', '-1'], { env });
+    expect(tolerance).toMatchObject({ code: 2, stderr: 'fxpipe: --tolerance "-1": expected a percentage ≥ 0, e.g. 0.5\n' });
+    expect(await stored()).toBe(before);
+  });
+});
