@@ -1,15 +1,18 @@
 import { readFile } from 'node:fs/promises';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { ExitCode, usageError } from '../errors.js';
 import { checkProductionRates, type ProductionCheck } from '../verify/check.js';
-import { parseProductionRates, ProductionRateError } from '../verify/production-rates.js';
+import { parseProductionRates, ProductionRateError, type ProductionRate } from '../verify/production-rates.js';
+import { fetchProductionRates, PRODUCTION_FORMATS, type ProductionFormat } from '../verify/production-url.js';
 import { initWarehouse } from '../warehouse/init.js';
 import type { CommandContext } from './context.js';
 import { printJson } from './output.js';
 import { alignedTable, shortTime } from './table.js';
 
 interface VerifyFlags {
-  file: string;
+  file?: string;
+  url?: string;
+  format?: ProductionFormat;
   tolerance: string;
   label?: string;
   json?: boolean;
@@ -18,26 +21,17 @@ interface VerifyFlags {
 export function verifyCommand(context: () => CommandContext): Command {
   return new Command('verify')
     .description('check production rates (a processor\'s, a pricing service\'s) against the consensus of the sources in force at each row\'s time; every row stored in production_checks (exit 0 all ok, 4 a row deviates or has no rate, 2 bad input)')
-    .requiredOption('--file <file>', 'the rates: CSV with a header base,quote,rate[,at], a JSON array of such objects, or JSON lines; at is an ISO 8601 time with its offset (default: now)')
+    .option('--file <file>', 'the rates: CSV with a header base,quote,rate[,at], a JSON array of such objects, or JSON lines; at is an ISO 8601 time with its offset (default: now)')
+    .option('--url <url>', 'or the rates from an endpoint answering in a provider\'s latest-rates format (--format), each at the answer\'s as-of')
+    .addOption(new Option('--format <format>', 'the format --url answers in').choices([...PRODUCTION_FORMATS]))
     .option('--tolerance <pct>', 'a row within this many percent of the consensus is ok', '0.5')
     .option('--label <name>', 'a name for this check (e.g. the production system), stored with it')
     .option('--json', 'print the check as one JSON object')
     .action(async (flags: VerifyFlags) => {
       if (!/^\d+(\.\d+)?$/.test(flags.tolerance)) throw usageError(`--tolerance ${JSON.stringify(flags.tolerance)}: expected a percentage ≥ 0, e.g. 0.5`);
-      let text: string;
-      try {
-        text = await readFile(flags.file, 'utf8');
-      } catch (error) {
-        throw usageError(`--file ${flags.file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-      }
-      let rates;
-      try {
-        rates = parseProductionRates(text, flags.file);
-      } catch (error) {
-        if (error instanceof ProductionRateError) throw usageError(`${error.message}; nothing was checked or stored`);
-        throw error;
-      }
-      if (rates.length === 0) throw usageError(`${flags.file}: no rates in it; nothing was checked or stored`);
+      if ((flags.file === undefined) === (flags.url === undefined)) throw usageError('give the rates with either --file FILE or --url URL --format FORMAT');
+      if (flags.url !== undefined && flags.format === undefined) throw usageError(`--url needs --format (${PRODUCTION_FORMATS.join(', ')})`);
+      const rates = await readRates(flags);
       const ctx = context();
       const check = await ctx.withDb(async (db) => {
         await initWarehouse(db);
@@ -47,6 +41,28 @@ export function verifyCommand(context: () => CommandContext): Command {
       else printCheck(check);
       if (check.counts.ok < check.rows.length) process.exitCode = ExitCode.deviations;
     });
+}
+
+async function readRates(flags: VerifyFlags): Promise<ProductionRate[]> {
+  let rates: ProductionRate[];
+  try {
+    if (flags.url !== undefined) {
+      rates = await fetchProductionRates(flags.url, flags.format!);
+    } else {
+      let text: string;
+      try {
+        text = await readFile(flags.file!, 'utf8');
+      } catch (error) {
+        throw usageError(`--file ${flags.file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      }
+      rates = parseProductionRates(text, flags.file!);
+    }
+  } catch (error) {
+    if (error instanceof ProductionRateError) throw usageError(`${error.message}; nothing was checked or stored`);
+    throw error;
+  }
+  if (rates.length === 0) throw usageError(`${flags.url === undefined ? flags.file : 'the answer'}: no rates in it; nothing was checked or stored`);
+  return rates;
 }
 
 function printCheck(check: ProductionCheck): void {

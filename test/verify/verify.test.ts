@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -167,6 +169,56 @@ describe('fxpipe verify --file', () => {
     expect(out.at(-1)).toMatch(/^21 rates checked against the consensus \(tolerance 0\.5 %\): 21 ok, 0 deviate, 0 with no rate in force; stored as check [0-9a-f-]{36} in api\.production_checks\.$/);
     // A wider tolerance turns the 2 % rows into ok ones.
     expect((await runCli(['verify', '--file', file('all.csv', csv(rows.filter((r) => r.expected !== 'no_rate'))), '--tolerance', '2.5'], { env })).code).toBe(0);
+  });
+
+  it('--url reads an endpoint in each provider format and gives the verdicts --file gives for the same rates', async () => {
+    // The USD-based rows, as a production source that is itself such a provider would answer them.
+    const usd = rows.filter((r) => r.base === 'USD');
+    const rates = `{${usd.map((r) => `"${r.quote}":${r.rate}`).join(',')}}`;
+    const published = Date.parse('2024-03-05T15:00:00Z') / 1000;
+    const answers: Record<string, string> = {
+      '/frankfurter/v1/latest': `{"amount":1.0,"base":"USD","date":"2024-03-05","rates":${rates}}`,
+      '/open-er-api/v6/latest/USD': `{"result":"success","provider":"https://www.exchangerate-api.com","documentation":"https://www.exchangerate-api.com/docs/free","terms_of_use":"https://www.exchangerate-api.com/terms","time_last_update_unix":${published},"time_last_update_utc":"Tue, 05 Mar 2024 15:00:00 +0000","time_next_update_unix":${published + 86400},"time_next_update_utc":"Wed, 06 Mar 2024 15:00:00 +0000","time_eol_unix":0,"base_code":"USD","rates":{"USD":1,${rates.slice(1)}}`,
+      '/exchangerate-api/v6/0123456789abcdef0123/latest/USD': `{"result":"success","documentation":"https://www.exchangerate-api.com/docs","terms_of_use":"https://www.exchangerate-api.com/terms","time_last_update_unix":${published},"time_last_update_utc":"Tue, 05 Mar 2024 15:00:00 +0000","time_next_update_unix":${published + 86400},"time_next_update_utc":"Wed, 06 Mar 2024 15:00:00 +0000","base_code":"USD","conversion_rates":{"USD":1,${rates.slice(1)}}`,
+      '/oxr/api/latest.json': `{"disclaimer":"Usage subject to terms: https://openexchangerates.org/terms","license":"https://openexchangerates.org/license","timestamp":${published},"base":"USD","rates":${rates}}`,
+    };
+    const server: Server = createServer((request, response) => {
+      const body = answers[new URL(request.url!, 'http://x').pathname];
+      response.writeHead(body ? 200 : 404, { 'content-type': 'application/json' }).end(body ?? '{"error":"not found"}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const expected = usd.map((r) => [r.quote, r.expected]);
+      for (const [format, pathname] of [['frankfurter', '/frankfurter/v1/latest?base=USD'], ['open-er-api', '/open-er-api/v6/latest/USD'],
+        ['exchangerate-api', '/exchangerate-api/v6/0123456789abcdef0123/latest/USD'], ['oxr', '/oxr/api/latest.json?app_id=secret-app-id']] as const) {
+        const result = await runCli(['verify', '--url', `${base}${pathname}`, '--format', format, '--json'], { env });
+        expect(result.stderr, format).toBe('');
+        expect(result.code, format).toBe(4);
+        const check = JSON.parse(result.stdout) as CheckJson;
+        expect(check.rows.map((r) => [r.quote, r.verdict]), format).toEqual(expected);
+        expect(check.rows.every((r) => r.base === 'USD'), format).toBe(true);
+      }
+      // Another format's answer, or no answer, is bad input: exit 2, the key nowhere in the message, nothing stored.
+      const before = await stored();
+      const wrong = await runCli(['verify', '--url', `${base}/oxr/api/latest.json?app_id=secret-app-id`, '--format', 'open-er-api'], { env });
+      expect(wrong.code).toBe(2);
+      expect(wrong.stderr).toMatch(new RegExp(`^fxpipe: ${base.replaceAll('.', '\\.')}/oxr/api/latest\\.json\\?app_id=…: not an answer in the open-er-api format: .+; nothing was checked or stored\\n$`));
+      const keyed = await runCli(['verify', '--url', `${base}/exchangerate-api/v6/0123456789abcdef0123/latest/EUR`, '--format', 'exchangerate-api'], { env });
+      expect(keyed.code).toBe(2);
+      expect(keyed.stderr).not.toContain('0123456789abcdef0123');
+      expect(keyed.stderr).toContain('/exchangerate-api/v6/…/latest/EUR');
+      const gone = createServer();
+      await new Promise<void>((resolve) => gone.listen(0, '127.0.0.1', resolve));
+      const port = (gone.address() as AddressInfo).port;
+      await new Promise((resolve) => gone.close(resolve));
+      const closed = await runCli(['verify', '--url', `http://127.0.0.1:${port}/latest`, '--format', 'oxr'], { env });
+      expect(closed).toMatchObject({ code: 2, stderr: `fxpipe: http://127.0.0.1:${port}/latest: no answer: ECONNREFUSED; nothing was checked or stored\n` });
+      expect(await stored()).toBe(before);
+      expect((await runCli(['verify', '--url', `${base}/x`], { env })).stderr).toBe('fxpipe: --url needs --format (frankfurter, open-er-api, exchangerate-api, oxr)\n');
+    } finally {
+      server.close();
+    }
   });
 
   it('a malformed row exits 2 naming its line, and nothing is stored; so do a missing file and a bad tolerance', async () => {
