@@ -79,7 +79,7 @@ const CHECK_AND_STORE = `
 
 /**
  * Compares each production rate with api.consensus_rate at its instant and stores every row with its verdict in
- * production_checks, in one statement: all of the check or none of it. A pair with a code fxpipe has never seen is
+ * production_checks, in one transaction: all of the check or none of it. A pair with a code fxpipe has never seen is
  * `no_rate`, as is one no source has in force then.
  */
 export async function checkProductionRates(db: Db, rates: readonly ProductionRate[], options: CheckOptions): Promise<ProductionCheck> {

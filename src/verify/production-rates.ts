@@ -43,34 +43,22 @@ export function parseProductionRates(text: string, name: string): ProductionRate
 }
 
 function fromCsv(text: string, name: string): ProductionRate[] {
-  let records: string[][];
+  let records: { record: string[]; info: { lines: number } }[];
   try {
-    records = parseCsv(text, { bom: true, skip_empty_lines: true, trim: true, relax_column_count: true }) as string[][];
+    records = parseCsv(text, { bom: true, skip_empty_lines: true, skip_records_with_empty_values: true, trim: true, relax_column_count: true, info: true }) as unknown as typeof records;
   } catch (error) {
     const line = (error as { lines?: number }).lines;
     throw new ProductionRateError(line ? `${name} line ${line}` : name, `not CSV: ${(error as Error).message}`);
   }
-  const header = records[0]!.map((column) => column.toLowerCase());
+  const header = records[0]!.record.map((column) => column.toLowerCase());
   const index = (column: string) => header.indexOf(column);
   for (const column of ['base', 'quote', 'rate']) {
-    if (index(column) < 0) throw new ProductionRateError(`${name} line 1`, `the header has no column ${column} (it needs base, quote, rate and optionally at)`);
+    if (index(column) < 0) throw new ProductionRateError(`${name} line ${records[0]!.info.lines}`, `the header has no column ${column} (it needs base, quote, rate and optionally at)`);
   }
-  // csv-parse skips empty lines: the line of each record is counted from the text.
-  const lines = recordLines(text, records.length);
-  return records.slice(1).map((record, i) => {
-    const where = `${name} line ${lines[i + 1]}`;
+  return records.slice(1).map(({ record, info }) => {
     const cell = (column: string) => (index(column) < 0 ? undefined : record[index(column)]);
-    return row(lines[i + 1]!, where, { base: cell('base'), quote: cell('quote'), rate: cell('rate'), at: cell('at') || undefined });
+    return row(info.lines, `${name} line ${info.lines}`, { base: cell('base'), quote: cell('quote'), rate: cell('rate'), at: cell('at') || undefined });
   });
-}
-
-/** The 1-based line each of the first `count` non-empty lines starts on (a CSV without quoted line breaks). */
-function recordLines(text: string, count: number): number[] {
-  const out: number[] = [];
-  text.split(/\r?\n/).forEach((line, i) => {
-    if (line.trim() !== '' && out.length < count) out.push(i + 1);
-  });
-  return out;
 }
 
 function fromJsonArray(text: string, name: string): ProductionRate[] {

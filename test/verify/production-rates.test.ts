@@ -5,7 +5,7 @@ const at = new Date('2025-03-31T14:00:00Z');
 
 describe('parseProductionRates', () => {
   it('reads CSV by its header, in any column order and case, other columns ignored, codes trimmed and upper-cased', () => {
-    const text = '\uFEFFDesk,Rate,Quote,BASE,At\r\ntreasury,0.9215, eur ,usd,2025-03-31T16:00:00+02:00\r\n\r\nfx,149.8,JPY,USD,\n';
+    const text = '\uFEFFDesk,Rate,Quote,BASE,At\r\ntreasury,0.9215, eur ,usd,2025-03-31T16:00:00+02:00\r\n   \r\nfx,149.8,JPY,USD,\n';
     expect(parseProductionRates(text, 'p.csv')).toEqual([
       { line: 2, base: 'USD', quote: 'EUR', rate: '0.9215', at },
       { line: 4, base: 'USD', quote: 'JPY', rate: '149.8', at: null },
