@@ -9,7 +9,7 @@ const ERROR_WIDTH = 80;
 
 export function statusCommand(context: () => CommandContext): Command {
   return new Command('status')
-    .description('recent runs, freshness per source, table and partition sizes, rejects, the scheduler, recent alerts')
+    .description('recent runs, freshness per source, table and partition sizes, rejects, the scheduler, the last production check, recent alerts')
     .option('--runs <n>', 'how many recent runs to show', '10')
     .option('--json', 'print the status as one JSON object')
     .action(async (flags: { runs: string; json?: boolean }) => {
@@ -76,6 +76,18 @@ function renderStatus(database: string, status: WarehouseStatus): string[] {
       ? `Scheduler: alive on ${s.hostname} (pid ${s.pid}), "${s.cron}" ${s.timezone}, last seen ${shortTime(s.lastSeenAt)}; next run ${shortTime(s.nextRunAt)}`
       : `Scheduler: none alive (no heartbeat in the last ${SCHEDULER_ALIVE_SECONDS / 60} minutes)`,
   );
+
+  const check = status.productionCheck;
+  if (check) {
+    out.push('', `Last production check: ${check.label ? `${check.label}, ` : ''}${shortTime(check.checkedAt)}: ${check.rows} rates, ${check.ok} ok, ${check.deviates} deviate, ${check.noRate} with no rate in force (check ${check.checkId})`);
+    if (check.notOk.length > 0) {
+      out.push(...alignedTable(
+        ['line', 'pair', 'rate', 'consensus', 'deviation', 'verdict'],
+        check.notOk.map((r) => [String(r.line), `${r.base}/${r.quote}`, r.rate, r.consensusRate ?? '-', r.deviationPct === null ? '-' : `${r.deviationPct} %`, r.verdict]),
+        ['right', 'left', 'right', 'right', 'right'],
+      ));
+    }
+  }
 
   if (status.alerts.length > 0) {
     out.push('', 'Recent alerts');

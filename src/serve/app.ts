@@ -8,6 +8,7 @@ import { sourceFreshness } from '../warehouse/freshness.js';
 import { recentRuns } from '../warehouse/status.js';
 import { loadAssets } from './assets.js';
 import { login, requireToken } from './auth.js';
+import { consensus } from './data/consensus.js';
 import { convert } from './data/convert.js';
 import { ratedCurrencies } from './data/currencies.js';
 import { INTERVALS, pairHistory } from './data/history.js';
@@ -81,6 +82,10 @@ export function createApp(options: ServeOptions): Hono {
   api.get('/convert', async (c) => {
     const query = q(c);
     return c.json(await convert(db, p.amount(query, 'amount', '1'), p.currency(query, 'from'), p.currency(query, 'to'), p.instant(query, 'at'), options.cacheDir));
+  });
+  api.get('/consensus', async (c) => {
+    const query = q(c);
+    return c.json(await consensus(db, p.currency(query, 'base'), p.currency(query, 'quote'), p.instant(query, 'at')));
   });
   api.get('/history', async (c) => {
     const query = q(c);

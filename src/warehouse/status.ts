@@ -1,6 +1,7 @@
 import type { SourceName } from '../sources/types.js';
 import { usageError } from '../errors.js';
 import { recentAlerts, type AlertLogEntry } from './alert-log.js';
+import { lastProductionCheck, type LastProductionCheck } from './production-checks.js';
 import type { Db } from './db.js';
 import { sourceFreshness, type SourceFreshness } from './freshness.js';
 import { runLockHeld } from './run-lock.js';
@@ -69,6 +70,8 @@ export interface WarehouseStatus {
   rejectedLast24h: RejectedSummary;
   scheduler: LiveScheduler | null;
   alerts: AlertLogEntry[];
+  /** The last `fxpipe verify` check; null before the first. */
+  productionCheck: LastProductionCheck | null;
 }
 
 export interface StatusOptions {
@@ -93,6 +96,7 @@ export async function warehouseStatus(db: Db, options: StatusOptions): Promise<W
     rejectedLast24h: await rejectedSince(db, new Date(now.getTime() - REJECTED_WINDOW_MS)),
     scheduler: await liveScheduler(db),
     alerts: await recentAlerts(db, options.alerts ?? 5),
+    productionCheck: await lastProductionCheck(db),
   };
 }
 

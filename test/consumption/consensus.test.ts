@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log.js';
+import { createApp } from '../../src/serve/app.js';
 import { RateDecimal } from '../../src/transform/decimal.js';
 import { bulkLoadHistory, type HistoryRow } from '../../src/warehouse/bulk-load.js';
 import type { Db } from '../../src/warehouse/db.js';
@@ -7,7 +9,7 @@ import { upsertCurrencies, upsertSource } from '../../src/warehouse/dimensions.j
 import type { DirectDb } from '../../src/warehouse/direct.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
 import { ensurePartitions } from '../../src/warehouse/partitions.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { createTestDatabase, scratchDir, type TestDatabase } from '../helpers/database.js';
 
 /**
  * api.consensus_rate: the median of the sources that have a pair in force, an outlier left out. The expected values
@@ -130,6 +132,23 @@ describe('api.consensus_rate and api.consensus_rates', () => {
     for (const code of ['XXX', "EUR'; drop table dim_currency; --", '']) {
       await expect(consensus('USD', code)).rejects.toMatchObject({ code: '22023' });
     }
+  });
+
+  it('fxpipe serve answers GET /api/v1/consensus with the same consensus; 400 names a bad or unknown code, 404 when none is in force', async () => {
+    const app = createApp({ db, sources: [], token: undefined, cacheDir: scratchDir('fxpipe-consensus-'), log: createLogger('error') });
+    const get = async (query: string) => {
+      const response = await app.request(`/api/v1/consensus?${query}`);
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    const eur = await get(`base=usd&quote=EUR&at=${AT}`);
+    expect(eur.status).toBe(200);
+    expect(eur.body).toMatchObject({ base: 'USD', quote: 'EUR', asOf: AS_OF, at: new Date(AT).toISOString(), sourceCount: 2, sources: ['alpha', 'beta'] });
+    expect(d(eur.body.rate as string).eq(median([d('0.9'), d('0.901')]))).toBe(true);
+    expect((eur.body.excluded as { source: string }[]).map((e) => e.source)).toEqual(['gamma']);
+    expect(await get(`base=USD&quote=XXX&at=${AT}`)).toMatchObject({ status: 400, body: { parameter: 'quote' } });
+    expect(await get(`base=EURO&quote=USD`)).toMatchObject({ status: 400, body: { parameter: 'base' } });
+    expect(await get(`base=USD&quote=AUD&at=${AT}`)).toEqual({ status: 404, body: { error: `no source has USD/AUD in force at ${new Date(AT).toISOString()}` } });
+    expect(await get('base=USD&quote=EUR')).toEqual({ status: 404, body: { error: 'no source has USD/EUR in force now' } });
   });
 
   it('api.consensus_rates lists USD→each currency by consensus now', async () => {

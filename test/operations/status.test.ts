@@ -164,7 +164,7 @@ describe('fxpipe status, from the CLI', () => {
     const json = await runCli(['status', '--json', '--runs', '1'], { env });
     expect(json.code).toBe(0);
     const status = JSON.parse(json.stdout);
-    expect(Object.keys(status)).toEqual(['database', 'generatedAt', 'runs', 'freshness', 'tables', 'partitions', 'rejectedLast24h', 'scheduler', 'alerts']);
+    expect(Object.keys(status)).toEqual(['database', 'generatedAt', 'runs', 'freshness', 'tables', 'partitions', 'rejectedLast24h', 'scheduler', 'alerts', 'productionCheck']);
     expect(status.database).toMatch(/^127\.0\.0\.1:\d+\/fxtest_\w+ \(DATABASE_URL\)$/);
     expect(status.runs).toHaveLength(1);
     expect(Object.keys(status.runs[0])).toEqual(['runId', 'kind', 'startedAt', 'finishedAt', 'status', 'sourceUsed', 'failover', 'counts', 'error']);

@@ -221,6 +221,16 @@ describe('fxpipe verify --file', () => {
     }
   });
 
+  it('fxpipe status shows the last check: its counts and the rows that were not ok', async () => {
+    const check = JSON.parse((await runCli(['verify', '--file', file('status.csv', csv(rows)), '--label', 'pricing', '--json'], { env })).stdout) as CheckJson;
+    const status = JSON.parse((await runCli(['status', '--json'], { env })).stdout) as { productionCheck: Record<string, unknown> };
+    const notOk = rows.map((r, i) => ({ ...r, line: i + 2 })).filter((r) => r.expected !== 'ok');
+    expect(status.productionCheck).toMatchObject({ checkId: check.checkId, label: 'pricing', rows: 25, ok: 21, deviates: 3, noRate: 1 });
+    expect((status.productionCheck.notOk as { line: number; verdict: string }[]).map((r) => [r.line, r.verdict])).toEqual(notOk.map((r) => [r.line, r.expected]));
+    const human = await runCli(['status'], { env });
+    expect(human.stdout).toMatch(new RegExp(`\\nLast production check: pricing, \\d{4}-\\d{2}-\\d{2} [\\d:]{8}Z: 25 rates, 21 ok, 3 deviate, 1 with no rate in force \\(check ${check.checkId}\\)\\n`));
+  });
+
   it('a malformed row exits 2 naming its line, and nothing is stored; so do a missing file and a bad tolerance', async () => {
     const before = await stored();
     const broken = csv(rows).split('\n');
