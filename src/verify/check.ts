@@ -38,20 +38,8 @@ export interface CheckOptions {
   now: Date;
 }
 
-type StoredRow = {
-  check_row_id: string;
-  line: number;
-  base: string;
-  quote: string;
-  rate: string;
-  at: Date;
-  consensus_rate: string | null;
-  deviation_pct: string | null;
-  verdict: Verdict;
-  source_count: number | null;
-  sources: string[] | null;
-  excluded: unknown[] | null;
-};
+/** A stored row as the statement returns it: a CheckedRate with its instant still a Date. */
+type StoredRow = Omit<CheckedRate, 'at'> & { at: Date };
 
 /** Each row with the consensus at its instant and its verdict, stored; $1–$6 the rows, $7–$10 the check. */
 const CHECK_AND_STORE = `
@@ -74,8 +62,8 @@ const CHECK_AND_STORE = `
          c.source_count, c.sources, c.excluded
     from input r left join consensus c on c.line = r.line
    order by r.line
-  returning check_row_id::text, line, base, quote, rate::text, at, consensus_rate::text, deviation_pct::text, verdict,
-            source_count, sources, excluded`;
+  returning check_row_id::text as "checkRowId", line, base, quote, rate::text as rate, at, consensus_rate::text as "consensusRate",
+            deviation_pct::text as "deviationPct", verdict, source_count as "sourceCount", sources, excluded`;
 
 /**
  * Compares each production rate with api.consensus_rate at its instant and stores every row with its verdict in
@@ -102,22 +90,7 @@ export async function checkProductionRates(db: Db, rates: readonly ProductionRat
       options.tolerancePct,
     ]);
   });
-  const rows = stored
-    .sort((a, b) => a.line - b.line)
-    .map((row): CheckedRate => ({
-      checkRowId: row.check_row_id,
-      line: row.line,
-      base: row.base,
-      quote: row.quote,
-      rate: row.rate,
-      at: row.at.toISOString(),
-      consensusRate: row.consensus_rate,
-      deviationPct: row.deviation_pct,
-      verdict: row.verdict,
-      sourceCount: row.source_count,
-      sources: row.sources,
-      excluded: row.excluded,
-    }));
+  const rows = stored.sort((a, b) => a.line - b.line).map((row): CheckedRate => ({ ...row, at: row.at.toISOString() }));
   const counts: Record<Verdict, number> = { ok: 0, deviates: 0, no_rate: 0 };
   for (const row of rows) counts[row.verdict]++;
   return { checkId, label: options.label, checkedAt: options.now.toISOString(), tolerancePct: options.tolerancePct, counts, rows };
