@@ -41,23 +41,29 @@ export interface CheckOptions {
 /** A stored row as the statement returns it: a CheckedRate with its instant still a Date. */
 type StoredRow = Omit<CheckedRate, 'at'> & { at: Date };
 
-/** Each row with the consensus at its instant and its verdict, stored; $1–$6 the rows, $7–$10 the check. */
+/** Each row with the consensus at its instant and its verdict, stored; $1–$5 the rows, $6–$9 the check. */
 const CHECK_AND_STORE = `
   with input as (
-    select * from unnest($1::integer[], $2::text[], $3::text[], $4::numeric[], $5::timestamptz[], $6::boolean[])
-               as r(line, base, quote, rate, at, known)
+    select r.line, r.base, r.quote, r.rate, r.at, b.currency_id as base_id, q.currency_id as quote_id
+      from unnest($1::integer[], $2::text[], $3::text[], $4::numeric[], $5::timestamptz[]) as r(line, base, quote, rate, at)
+      -- A code fxpipe has never seen has no id, and its row no consensus.
+      left join dim_currency b on b.currency_code = r.base
+      left join dim_currency q on q.currency_code = r.quote
   ),
-  -- Only the pairs whose codes fxpipe knows: api.consensus_rate refuses the others.
+  known as (
+    select row_number() over (order by line) as i, * from input where base_id is not null and quote_id is not null
+  ),
   consensus as (
-    select r.line, c.rate, c.source_count, c.sources, c.excluded
-      from input r cross join lateral api.consensus_rate(r.base, r.quote, r.at) c
-     where r.known
+    select k.line, c.rate, c.source_count, c.sources, c.excluded
+      from fx_consensus_many((select array_agg(base_id order by i) from known), (select array_agg(quote_id order by i) from known),
+                             (select array_agg(at order by i) from known)) c
+      join known k on k.i = c.i
   )
   insert into production_checks (check_id, label, checked_at, line, base, quote, rate, at, consensus_rate, deviation_pct,
                                  tolerance_pct, verdict, source_count, sources, excluded)
-  select $7, $8, $9, r.line, r.base, r.quote, r.rate, r.at, c.rate, round((r.rate - c.rate) * 100 / c.rate, 6), $10,
+  select $6, $7, $8, r.line, r.base, r.quote, r.rate, r.at, c.rate, round((r.rate - c.rate) * 100 / c.rate, 6), $9,
          case when c.rate is null then 'no_rate'
-              when abs((r.rate - c.rate) * 100 / c.rate) <= $10 then 'ok'
+              when abs((r.rate - c.rate) * 100 / c.rate) <= $9 then 'ok'
               else 'deviates' end,
          c.source_count, c.sources, c.excluded
     from input r left join consensus c on c.line = r.line
@@ -66,13 +72,12 @@ const CHECK_AND_STORE = `
             deviation_pct::text as "deviationPct", verdict, source_count as "sourceCount", sources, excluded`;
 
 /**
- * Compares each production rate with api.consensus_rate at its instant and stores every row with its verdict in
- * production_checks, in one transaction: all of the check or none of it. A pair with a code fxpipe has never seen is
- * `no_rate`, as is one no source has in force then.
+ * Compares each production rate with the consensus at its instant (fx_consensus_many: api.consensus_rate's, for all
+ * rows at once) and stores every row with its verdict in production_checks, in one transaction: all of the check or
+ * none of it. A pair with a code fxpipe has never seen is `no_rate`, as is one no source has in force then.
  */
 export async function checkProductionRates(db: Db, rates: readonly ProductionRate[], options: CheckOptions): Promise<ProductionCheck> {
   const checkId = randomUUID();
-  const known = new Set((await db.query<{ code: string }>('select code from api.currencies')).map((row) => row.code));
   // One check at a time: the rows' check_row_id are committed in the order they are given, so a reader polling
   // for ids above the last one it saw misses none. Readers are not blocked.
   const stored = await db.transaction(async (tx) => {
@@ -83,7 +88,6 @@ export async function checkProductionRates(db: Db, rates: readonly ProductionRat
       rates.map((r) => r.quote),
       rates.map((r) => r.rate),
       rates.map((r) => r.at ?? options.now),
-      rates.map((r) => known.has(r.base) && known.has(r.quote)),
       checkId,
       options.label,
       options.now,
