@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { usageError } from './errors.js';
 import { SOURCE_NAMES, type SourceName } from './sources/types.js';
 import { ALERT_KINDS, type AlertKind } from './alerts/kinds.js';
+import { PRODUCTION_FORMATS } from './verify/formats.js';
 
 type Zod = typeof z;
 
@@ -319,6 +320,46 @@ export const settings = {
     schema: (z) => z.string().min(16, 'at least 16 characters').max(1024, 'at most 1024 characters'),
     secret: true,
     describe: 'bearer token fxpipe serve requires for its API, metrics and dashboard (none: open)',
+  }),
+  productionUrl: optional({
+    env: 'FXPIPE_PRODUCTION_URL',
+    default: undefined,
+    plain: plainWebhookUrl,
+    schema: (z) => z.url({ protocol: /^https?$/, error: 'an http(s) URL' }),
+    // It may carry the production provider's key (app_id=…, a path segment).
+    secret: true,
+    describe: 'schedule: after each run, check the rates this endpoint answers (in FXPIPE_PRODUCTION_FORMAT) against the consensus, as fxpipe verify --url does',
+  }),
+  productionFormat: optional({
+    env: 'FXPIPE_PRODUCTION_FORMAT',
+    default: undefined,
+    plain: plainChoice(PRODUCTION_FORMATS),
+    schema: (z) => z.enum(PRODUCTION_FORMATS),
+    secret: false,
+    describe: `the format FXPIPE_PRODUCTION_URL answers in: ${PRODUCTION_FORMATS.join(', ')}`,
+  }),
+  productionFile: optional({
+    env: 'FXPIPE_PRODUCTION_FILE',
+    default: undefined,
+    plain: plainText(1),
+    schema: (z) => z.string().min(1, 'a file path'),
+    secret: false,
+    describe: 'schedule: or check the rates in this file (CSV or JSON, as fxpipe verify --file reads) after each run',
+  }),
+  productionTolerancePct: setting({
+    env: 'FXPIPE_PRODUCTION_TOLERANCE_PCT',
+    default: 0.5,
+    ...numberSetting(0, 100, 'a percentage'),
+    secret: false,
+    describe: 'a production rate within this % of the consensus is ok (fxpipe verify\'s default --tolerance)',
+  }),
+  productionLabel: optional({
+    env: 'FXPIPE_PRODUCTION_LABEL',
+    default: undefined,
+    plain: plainText(1, 200),
+    schema: (z) => z.string().min(1, 'a name').max(200, 'at most 200 characters'),
+    secret: false,
+    describe: 'the label stored with each scheduled production check (default "scheduled")',
   }),
   adviseKafkaWritesPerSecond: setting({
     env: 'FXPIPE_ADVISE_KAFKA_WRITES_PER_S',

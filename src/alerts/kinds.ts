@@ -1,5 +1,5 @@
 /** What fxpipe alerts on; each can be switched off with FXPIPE_ALERTS. */
-export const ALERT_KINDS = ['run_failed', 'failover', 'stale', 'pair_moved', 'reference_deviation'] as const;
+export const ALERT_KINDS = ['run_failed', 'failover', 'stale', 'pair_moved', 'reference_deviation', 'production_deviation'] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
 export type AlertSeverity = 'critical' | 'warning' | 'info';
@@ -9,6 +9,7 @@ export const SEVERITY: Record<AlertKind, AlertSeverity> = {
   stale: 'critical',
   failover: 'warning',
   reference_deviation: 'warning',
+  production_deviation: 'warning',
   pair_moved: 'info',
 };
 

@@ -2,9 +2,11 @@ import type { Config } from '../config.js';
 import { oneLine } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RunResult } from '../pipeline.js';
+import type { ProductionCheck } from '../verify/check.js';
 import { recordAlert } from '../warehouse/alert-log.js';
 import type { Db } from '../warehouse/db.js';
 import type { AlertOutcome, AlertPayload } from './kinds.js';
+import { productionDeviationAlert } from './production-alerts.js';
 import { runAlerts } from './run-alerts.js';
 import { lowerStale, staleAlerts } from './stale-alerts.js';
 import { postJson } from './webhook.js';
@@ -29,6 +31,21 @@ export async function notifyAfterRun(db: Db, config: AlertSettings, result: RunR
     const alerts = runAlerts(result, { enabled: config.alerts, watchPairs: config.watchPairs, movePct: config.alertMovePct });
     if (config.alerts.includes('stale')) alerts.push(...(await staleAlertsOrNone(db, config, result, options.now ?? new Date(), log)));
     return await Promise.all(alerts.map((alert) => deliver(db, url, config.webhookTimeoutMs, alert, log)));
+  } catch (error) {
+    log.warn({ err: oneLine(error) }, 'alerts failed');
+    return [];
+  }
+}
+
+/** production_deviation for a check with rows not ok, POSTed to the webhook; as notifyAfterRun, it never throws. */
+export async function notifyAfterCheck(db: Db, config: Pick<AlertSettings, 'webhookUrl' | 'alerts' | 'webhookTimeoutMs'>, check: ProductionCheck, parentLog: Logger): Promise<AlertOutcome[]> {
+  const url = config.webhookUrl;
+  if (!url || !config.alerts.includes('production_deviation')) return [];
+  const alert = productionDeviationAlert(check);
+  if (alert === null) return [];
+  const log = parentLog.child({ checkId: check.checkId });
+  try {
+    return [await deliver(db, url, config.webhookTimeoutMs, alert, log)];
   } catch (error) {
     log.warn({ err: oneLine(error) }, 'alerts failed');
     return [];

@@ -6,6 +6,8 @@ import { recordMissedSlot } from '../missed-slot.js';
 import { runPipeline } from '../pipeline.js';
 import { Scheduler, checkSchedule } from '../scheduler.js';
 import { SourceBreakers } from '../sources/breaker.js';
+import { configuredProductionInput } from '../verify/production-input.js';
+import { runScheduledCheck } from '../verify/scheduled-check.js';
 import { initWarehouse } from '../warehouse/init.js';
 import type { CommandContext } from './context.js';
 import { pipelineOptionsFrom } from './pipeline-options.js';
@@ -19,7 +21,7 @@ interface ScheduleFlags {
 
 export function scheduleCommand(context: () => CommandContext): Command {
   return new Command('schedule')
-    .description('stay running and run the pipeline on a cron (default every 4 hours); SIGINT/SIGTERM stop it cleanly')
+    .description('stay running and run the pipeline on a cron (default every 4 hours), then the configured production check (FXPIPE_PRODUCTION_URL or _FILE); SIGINT/SIGTERM stop it cleanly')
     .option('--cron <pattern>', 'cron pattern, 5 or 6 fields (default FXPIPE_CRON or "0 */4 * * *")')
     .option('--timezone <zone>', 'IANA time zone of the pattern (default FXPIPE_TIMEZONE or UTC)')
     .option('--sources <list>', 'sources in order, comma-separated (default FXPIPE_SOURCES)')
@@ -29,6 +31,7 @@ export function scheduleCommand(context: () => CommandContext): Command {
       const cron = flags.cron ?? ctx.config.cron;
       const timezone = flags.timezone ?? ctx.config.timezone;
       checkSchedule(cron, timezone);
+      const production = configuredProductionInput(ctx.config);
       const options = pipelineOptionsFrom(ctx.config, ctx.log, {
         kind: 'scheduled',
         ...(flags.sources !== undefined ? { sources: parseSourcesFlag(flags.sources) } : {}),
@@ -51,6 +54,7 @@ export function scheduleCommand(context: () => CommandContext): Command {
           try {
             const result = await runPipeline(db, options);
             await notifyAfterRun(db, alertSettings, result, ctx.log);
+            if (production !== null) await runScheduledCheck(db, production, ctx.config, ctx.log);
             return { runId: result.runId, status: result.status };
           } catch (error) {
             if (error instanceof FxpipeError && error.exitCode === 3) return { runId: null, status: 'busy' };

@@ -1,9 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
+import { notifyAfterCheck } from '../alerts/notify.js';
 import { ExitCode, usageError } from '../errors.js';
 import { checkProductionRates, type ProductionCheck } from '../verify/check.js';
-import { parseProductionRates, ProductionRateError, type ProductionRate } from '../verify/production-rates.js';
-import { fetchProductionRates, PRODUCTION_FORMATS, type ProductionFormat } from '../verify/production-url.js';
+import { PRODUCTION_FORMATS, type ProductionFormat } from '../verify/formats.js';
+import { configuredProductionInput, readProductionRates, type ProductionInput } from '../verify/production-input.js';
+import { ProductionRateError, type ProductionRate } from '../verify/production-rates.js';
 import { initWarehouse } from '../warehouse/init.js';
 import type { CommandContext } from './context.js';
 import { printJson } from './output.js';
@@ -13,29 +14,33 @@ interface VerifyFlags {
   file?: string;
   url?: string;
   format?: ProductionFormat;
-  tolerance: string;
+  tolerance?: string;
   label?: string;
   json?: boolean;
 }
 
 export function verifyCommand(context: () => CommandContext): Command {
   return new Command('verify')
-    .description('check production rates (a processor\'s, a pricing service\'s) against the consensus of the sources in force at each row\'s time; every row stored in production_checks (exit 0 all ok, 4 a row deviates or has no rate, 2 bad input)')
+    .description('check production rates (a processor\'s, a pricing service\'s) against the consensus of the sources in force at each row\'s time; every row stored in production_checks, production_deviation alerted (exit 0 all ok, 4 a row deviates or has no rate, 2 bad input)')
     .option('--file <file>', 'the rates: CSV with a header base,quote,rate[,at], a JSON array of such objects, or JSON lines; at is an ISO 8601 time with its offset (default: now)')
     .option('--url <url>', 'or the rates from an endpoint answering in a provider\'s latest-rates format (--format), each at the answer\'s as-of')
     .addOption(new Option('--format <format>', 'the format --url answers in').choices([...PRODUCTION_FORMATS]))
-    .option('--tolerance <pct>', 'a row within this many percent of the consensus is ok', '0.5')
+    .option('--tolerance <pct>', 'a row within this many percent of the consensus is ok (default FXPIPE_PRODUCTION_TOLERANCE_PCT or 0.5)')
     .option('--label <name>', 'a name for this check (e.g. the production system), stored with it')
     .option('--json', 'print the check as one JSON object')
+    .addHelpText('after', '\nWithout --file or --url, the configured check: FXPIPE_PRODUCTION_URL with FXPIPE_PRODUCTION_FORMAT, or FXPIPE_PRODUCTION_FILE.')
     .action(async (flags: VerifyFlags) => {
-      if (!/^\d+(\.\d+)?$/.test(flags.tolerance)) throw usageError(`--tolerance ${JSON.stringify(flags.tolerance)}: expected a percentage ≥ 0, e.g. 0.5`);
-      if ((flags.file === undefined) === (flags.url === undefined)) throw usageError('give the rates with either --file FILE or --url URL --format FORMAT');
-      if (flags.url !== undefined && flags.format === undefined) throw usageError(`--url needs --format (${PRODUCTION_FORMATS.join(', ')})`);
-      const rates = await readRates(flags);
+      if (flags.tolerance !== undefined && !/^\d+(\.\d+)?$/.test(flags.tolerance)) throw usageError(`--tolerance ${JSON.stringify(flags.tolerance)}: expected a percentage ≥ 0, e.g. 0.5`);
       const ctx = context();
+      const rates = await readRates(inputOf(flags, ctx));
       const check = await ctx.withDb(async (db) => {
         await initWarehouse(db);
-        return checkProductionRates(db, rates, { tolerancePct: flags.tolerance, label: flags.label ?? null, now: new Date() });
+        const done = await checkProductionRates(db, rates, {
+          tolerancePct: flags.tolerance ?? String(ctx.config.productionTolerancePct),
+          label: flags.label ?? null,
+          now: new Date(),
+        });
+        return { ...done, alerts: await notifyAfterCheck(db, ctx.config, done, ctx.log) };
       });
       if (flags.json) printJson(check);
       else printCheck(check);
@@ -43,26 +48,25 @@ export function verifyCommand(context: () => CommandContext): Command {
     });
 }
 
-async function readRates(flags: VerifyFlags): Promise<ProductionRate[]> {
-  let rates: ProductionRate[];
+function inputOf(flags: VerifyFlags, ctx: CommandContext): ProductionInput {
+  if (flags.file !== undefined && flags.url !== undefined) throw usageError('give the rates with either --file FILE or --url URL --format FORMAT, not both');
+  if (flags.url !== undefined) {
+    if (flags.format === undefined) throw usageError(`--url needs --format (${PRODUCTION_FORMATS.join(', ')})`);
+    return { url: flags.url, format: flags.format };
+  }
+  if (flags.file !== undefined) return { file: flags.file };
+  const configured = configuredProductionInput(ctx.config);
+  if (configured === null) throw usageError('give the rates with --file FILE or --url URL --format FORMAT (or set FXPIPE_PRODUCTION_FILE, or FXPIPE_PRODUCTION_URL and FXPIPE_PRODUCTION_FORMAT)');
+  return configured;
+}
+
+async function readRates(input: ProductionInput): Promise<ProductionRate[]> {
   try {
-    if (flags.url !== undefined) {
-      rates = await fetchProductionRates(flags.url, flags.format!);
-    } else {
-      let text: string;
-      try {
-        text = await readFile(flags.file!, 'utf8');
-      } catch (error) {
-        throw usageError(`--file ${flags.file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-      }
-      rates = parseProductionRates(text, flags.file!);
-    }
+    return await readProductionRates(input);
   } catch (error) {
     if (error instanceof ProductionRateError) throw usageError(`${error.message}; nothing was checked or stored`);
     throw error;
   }
-  if (rates.length === 0) throw usageError(`${flags.url === undefined ? flags.file : 'the answer'}: no rates in it; nothing was checked or stored`);
-  return rates;
 }
 
 function printCheck(check: ProductionCheck): void {

@@ -7,9 +7,7 @@ import { openErApi } from '../sources/open-er-api.js';
 import { ExactNumber, type Extraction, type HttpResponse } from '../sources/types.js';
 import { ProductionRateError, type ProductionRate } from './production-rates.js';
 
-/** The providers' formats a production source may speak: its latest-rates response, as the provider shapes it. */
-export const PRODUCTION_FORMATS = ['frankfurter', 'open-er-api', 'exchangerate-api', 'oxr'] as const;
-export type ProductionFormat = (typeof PRODUCTION_FORMATS)[number];
+import type { ProductionFormat } from './formats.js';
 
 const TIMEOUT_MS = 20_000;
 const MAX_BYTES = 5 * 1024 * 1024;
@@ -19,7 +17,7 @@ const MAX_BYTES = 5 * 1024 * 1024;
  * each at the payload's as-of. The URL is the whole request, key included: it appears in no message.
  */
 export async function fetchProductionRates(url: string, format: ProductionFormat): Promise<ProductionRate[]> {
-  const shown = redact(url);
+  const shown = shownUrl(url);
   const response = await get(url, shown);
   let extraction: Published;
   try {
@@ -101,7 +99,7 @@ async function get(url: string, shown: string): Promise<HttpResponse> {
  * The URL without credentials, query values or key-like path segments (16 or more letters and digits, a digit among
  * them): an API key travels in any of them (ExchangeRate-API's in the path).
  */
-function redact(url: string): string {
+export function shownUrl(url: string): string {
   try {
     const parsed = new URL(url);
     parsed.username = '';

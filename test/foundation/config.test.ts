@@ -18,6 +18,10 @@ Object.assign(VALID, {
   exchangerateApiKey: 'abcdefgh1234',
   webhookUrl: 'https://hook.eu1.make.com/abc123',
   apiToken: 'x'.repeat(32),
+  productionUrl: 'https://rates.example.com/v6/latest/USD',
+  productionFormat: 'open-er-api',
+  productionFile: 'production-rates.csv',
+  productionLabel: 'processor',
   // Its default (milliseconds) as the environment spells it.
   maxRateAge: '7d',
 });

@@ -251,7 +251,7 @@ describe('alert settings', () => {
   });
 
   it('rejects bad values naming the setting, and never echoes the webhook URL', () => {
-    expect(() => load({ FXPIPE_ALERTS: 'stale,bogus' })).toThrow(/^invalid setting FXPIPE_ALERTS: "stale,bogus" expected "none" or a comma-separated list of run_failed, failover, stale, pair_moved, reference_deviation$/);
+    expect(() => load({ FXPIPE_ALERTS: 'stale,bogus' })).toThrow(/^invalid setting FXPIPE_ALERTS: "stale,bogus" expected "none" or a comma-separated list of run_failed, failover, stale, pair_moved, reference_deviation, production_deviation$/);
     expect(() => load({ FXPIPE_WATCH_PAIRS: 'USD/EUR,usd/gbp' })).toThrow(/^invalid setting FXPIPE_WATCH_PAIRS: .*BASE\/QUOTE/);
     expect(() => load({ FXPIPE_WATCH_PAIRS: 'EUR/EUR' })).toThrow(/FXPIPE_WATCH_PAIRS/);
     let message = '';

@@ -8,9 +8,12 @@ import { Scheduler } from '../../src/scheduler.js';
 import type { Db } from '../../src/warehouse/db.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
 import { recentRuns } from '../../src/warehouse/status.js';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { finished, startCli, waitForOutput } from '../helpers/cli.js';
 import { pauseRunsAfterHistoryInsert } from '../helpers/pause-runs.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { createTestDatabase, scratchDir, type TestDatabase } from '../helpers/database.js';
+import { startReceiver } from '../helpers/webhook-receiver.js';
 
 describe('fxpipe schedule', () => {
   let database: TestDatabase;
@@ -138,6 +141,94 @@ describe('fxpipe schedule', () => {
       const db = await database.open();
       expect((await recentRuns(db, 10)).map((r) => r.status)).toEqual(['interrupted']);
     });
+  });
+
+  describe('the configured production check after each run', () => {
+    interface StoredCheck {
+      check_id: string;
+      label: string;
+      base: string;
+      quote: string;
+      verdict: string;
+    }
+    const checks = () => rows<StoredCheck>('select check_id, label, base, quote, verdict from production_checks order by check_row_id');
+    const pipelineRuns = async () => Number((await rows<{ n: string }>('select count(*)::text as n from pipeline_runs'))[0]!.n);
+
+    /** Runs a scheduler every 2 s until a run and a check after it are stored; stops it. */
+    async function scheduleUntilChecked(extra: Record<string, string>) {
+      const scheduler = startCli(['schedule', '--cron', '*/2 * * * * *'], { env: { ...env, ...extra } });
+      await waitForOutput(scheduler, 'Scheduler ');
+      for (let i = 0; i < 150 && (await checks()).length === 0; i++) await sleep(200);
+      scheduler.kill('SIGTERM');
+      const result = await finished(scheduler);
+      expect(result.code, result.stderr).toBe(0);
+      return result;
+    }
+
+    it('FXPIPE_PRODUCTION_URL: the endpoint\'s rates, checked and stored under the label; all ok, so no alert', async () => {
+      const receiver = await startReceiver();
+      try {
+        await scheduleUntilChecked({
+          FXPIPE_PRODUCTION_URL: `${server.baseUrls['open-er-api']}/v6/latest/USD`,
+          FXPIPE_PRODUCTION_FORMAT: 'open-er-api',
+          // The production source is the primary itself; the references may differ from it by a few percent.
+          FXPIPE_PRODUCTION_TOLERANCE_PCT: '50',
+          FXPIPE_PRODUCTION_LABEL: 'processor',
+          FXPIPE_WEBHOOK_URL: `${receiver.origin}/hook`,
+          FXPIPE_ALERTS: 'production_deviation',
+        });
+        const stored = await checks();
+        const first = stored.filter((c) => c.check_id === stored[0]!.check_id);
+        const published = Object.keys((await (await fetch(`${server.baseUrls['open-er-api']}/v6/latest/USD`)).json() as { rates: object }).rates);
+        expect(first.map((c) => c.quote).sort()).toEqual(published.filter((q) => q !== 'USD').sort());
+        expect(first.every((c) => c.label === 'processor' && c.base === 'USD' && c.verdict === 'ok')).toBe(true);
+        expect(await pipelineRuns()).toBeGreaterThanOrEqual(1);
+        expect(receiver.received).toEqual([]);
+      } finally {
+        await receiver.close();
+      }
+    }, 40_000);
+
+    it('FXPIPE_PRODUCTION_FILE: a deviating row and an unknown pair raise production_deviation with those rows', async () => {
+      const receiver = await startReceiver();
+      const file = path.join(scratchDir('fxpipe-schedule-check-'), 'production.csv');
+      writeFileSync(file, 'base,quote,rate\nUSD,EUR,1000\nUSD,ZZZ,1.5\n');
+      try {
+        await scheduleUntilChecked({ FXPIPE_PRODUCTION_FILE: file, FXPIPE_WEBHOOK_URL: `${receiver.origin}/hook`, FXPIPE_ALERTS: 'production_deviation' });
+        const stored = await checks();
+        const first = stored.filter((c) => c.check_id === stored[0]!.check_id);
+        expect(first.map((c) => [c.label, c.base, c.quote, c.verdict])).toEqual([['scheduled', 'USD', 'EUR', 'deviates'], ['scheduled', 'USD', 'ZZZ', 'no_rate']]);
+        const alerts = receiver.received.map((r) => r.body as { kind: string; severity: string; runId: null; details: Record<string, unknown> });
+        expect(alerts.length).toBeGreaterThanOrEqual(1);
+        expect(alerts[0]).toMatchObject({
+          kind: 'production_deviation', severity: 'warning', runId: null,
+          details: { label: 'scheduled', checkId: first[0]!.check_id, tolerancePct: '0.5', rows: 2, ok: 0, deviates: 1, noRate: 1, notOkOmitted: 0 },
+        });
+        const notOk = alerts[0]!.details.notOk as { line: number; quote: string; verdict: string; consensusRate: string | null }[];
+        expect(notOk.map((r) => [r.line, r.quote, r.verdict])).toEqual([[2, 'EUR', 'deviates'], [3, 'ZZZ', 'no_rate']]);
+        expect(Number(notOk[0]!.consensusRate)).toBeGreaterThan(0);
+        expect(await rows(`select kind, delivered from alert_log where kind = 'production_deviation' limit 1`)).toEqual([{ kind: 'production_deviation', delivered: true }]);
+      } finally {
+        await receiver.close();
+      }
+    }, 40_000);
+
+    it('an unreadable production file is one warning a run, and the scheduler goes on; a half-configured check is exit 2', async () => {
+      const missing = path.join(scratchDir('fxpipe-schedule-check-'), 'absent.csv');
+      const scheduler = startCli(['schedule', '--cron', '*/2 * * * * *'], { env: { ...env, FXPIPE_PRODUCTION_FILE: missing } });
+      await waitForOutput(scheduler, 'Scheduler ');
+      for (let i = 0; i < 150 && (await pipelineRuns()) < 2; i++) await sleep(200);
+      scheduler.kill('SIGTERM');
+      const result = await finished(scheduler);
+      expect(result.code).toBe(0);
+      const warnings = result.stderr.split('\n').filter((line) => line.includes('production check failed'));
+      expect(warnings.length).toBeGreaterThanOrEqual(1);
+      expect(warnings[0]).toContain(`${missing}: cannot read it (ENOENT)`);
+      expect(await checks()).toEqual([]);
+
+      const half = await finished(startCli(['schedule'], { env: { ...env, FXPIPE_PRODUCTION_URL: 'http://127.0.0.1:9/latest' } }));
+      expect(half).toMatchObject({ code: 2, stderr: 'fxpipe: FXPIPE_PRODUCTION_URL needs FXPIPE_PRODUCTION_FORMAT (frankfurter, open-er-api, exchangerate-api, oxr)\n' });
+    }, 40_000);
   });
 
   it('rejects a bad --cron or --timezone with exit 2', async () => {

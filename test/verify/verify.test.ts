@@ -15,6 +15,7 @@ import { ensurePartitions } from '../../src/warehouse/partitions.js';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, scratchDir, type TestDatabase } from '../helpers/database.js';
 import { connect, dropRoles, passwordFile, uniqueRole, urlAs } from '../consumption/support.js';
+import { startReceiver } from '../helpers/webhook-receiver.js';
 
 /**
  * `fxpipe verify --file` as a data team runs it: three sources loaded for the same day, a production file of 25 rates
@@ -221,6 +222,38 @@ describe('fxpipe verify --file', () => {
     }
   });
 
+  it('a check with rows not ok POSTs production_deviation to the webhook with those rows; one all ok posts nothing', async () => {
+    const receiver = await startReceiver();
+    try {
+      const hooked = { ...env, FXPIPE_WEBHOOK_URL: `${receiver.origin}/hooks/secret-hook-token` };
+      const result = await runCli(['verify', '--file', file('alerted.csv', csv(rows)), '--label', 'processor', '--json'], { env: hooked });
+      expect(result.code).toBe(4);
+      const check = JSON.parse(result.stdout) as CheckJson & { alerts: unknown[] };
+      expect(check.alerts).toEqual([{ kind: 'production_deviation', source: null, delivered: true, attempts: 1 }]);
+      expect(receiver.received).toHaveLength(1);
+      const alert = receiver.received[0]!.body as { kind: string; severity: string; message: string; runId: null; source: null; details: Record<string, unknown> };
+      expect(alert).toMatchObject({
+        kind: 'production_deviation', severity: 'warning', runId: null, source: null,
+        message: 'fxpipe: production check processor: of 25 rates, 3 deviate by more than 0.5 % from the consensus and 1 has no rate in force',
+        details: { label: 'processor', checkId: check.checkId, tolerancePct: '0.5', rows: 25, ok: 21, deviates: 3, noRate: 1, notOkOmitted: 0 },
+      });
+      const notOk = alert.details.notOk as { line: number; base: string; quote: string; rate: string; verdict: string; consensusRate: string | null }[];
+      const expected = rows.map((r, i) => ({ ...r, line: i + 2 })).filter((r) => r.expected !== 'ok');
+      expect(notOk.map((r) => [r.line, r.base, r.quote, r.rate, r.verdict])).toEqual(expected.map((r) => [r.line, r.base, r.quote, r.rate, r.expected]));
+      expect(notOk.map((r) => r.consensusRate)).toEqual(check.rows.filter((r) => r.verdict !== 'ok').map((r) => r.consensusRate));
+
+      // All ok: nothing posted. FXPIPE_PRODUCTION_FILE is the input when no --file or --url is given.
+      const good = await runCli(['verify', '--json'], { env: { ...hooked, FXPIPE_PRODUCTION_FILE: file('configured.csv', csv(rows.filter((r) => r.expected === 'ok'))) } });
+      expect(good.code).toBe(0);
+      expect((JSON.parse(good.stdout) as { alerts: unknown[]; counts: unknown }).alerts).toEqual([]);
+      expect(receiver.received).toHaveLength(1);
+      const none = await runCli(['verify'], { env });
+      expect(none).toMatchObject({ code: 2, stderr: 'fxpipe: give the rates with --file FILE or --url URL --format FORMAT (or set FXPIPE_PRODUCTION_FILE, or FXPIPE_PRODUCTION_URL and FXPIPE_PRODUCTION_FORMAT)\n' });
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('fxpipe status shows the last check: its counts and the rows that were not ok', async () => {
     const check = JSON.parse((await runCli(['verify', '--file', file('status.csv', csv(rows)), '--label', 'pricing', '--json'], { env })).stdout) as CheckJson;
     const status = JSON.parse((await runCli(['status', '--json'], { env })).stdout) as { productionCheck: Record<string, unknown> };
@@ -240,7 +273,7 @@ describe('fxpipe verify --file', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe(`fxpipe: ${path.join(dir, 'broken.csv')} line 8: rate "0.9x" is not a positive decimal number; nothing was checked or stored\n`);
     const missing = await runCli(['verify', '--file', path.join(dir, 'absent.csv')], { env });
-    expect(missing).toMatchObject({ code: 2, stderr: `fxpipe: --file ${path.join(dir, 'absent.csv')}: cannot read it (ENOENT)\n` });
+    expect(missing).toMatchObject({ code: 2, stderr: `fxpipe: ${path.join(dir, 'absent.csv')}: cannot read it (ENOENT); nothing was checked or stored\n` });
     const tolerance = await runCli(['verify', '--file', file('t.csv', csv(rows)), '--tolerance', '-1'], { env });
     expect(tolerance).toMatchObject({ code: 2, stderr: 'fxpipe: --tolerance "-1": expected a percentage ≥ 0, e.g. 0.5\n' });
     expect(await stored()).toBe(before);
