@@ -31,7 +31,10 @@ export function serveCommand(context: () => CommandContext): Command {
       const target = await ctx.target();
       const token = ctx.config.apiToken;
       if (!token && !LOOPBACK.includes(address)) ctx.log.warn(`listening on ${address} without FXPIPE_API_TOKEN: anyone who reaches it can read the warehouse`);
-      const app = createApp({ db, sources: ctx.config.sources, token, cacheDir: path.join(ctx.config.home, 'cache'), log: ctx.log });
+      const app = createApp({
+        db, sources: ctx.config.sources, token, cacheDir: path.join(ctx.config.home, 'cache'), log: ctx.log,
+        verify: { tolerancePct: String(ctx.config.productionTolerancePct), alerts: ctx.config },
+      });
       const server = serve({ fetch: app.fetch, port, hostname: address === '*' ? '::' : address });
       try {
         await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);

@@ -1,10 +1,12 @@
 import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { oneLine } from '../errors.js';
 import type { Logger } from '../log.js';
 import { SOURCE_NAMES, type SourceName } from '../sources/types.js';
 import type { Db } from '../warehouse/db.js';
 import { isConnectionError } from '../warehouse/reconnect.js';
 import { sourceFreshness } from '../warehouse/freshness.js';
+import { recentProductionChecks } from '../warehouse/production-checks.js';
 import { recentRuns } from '../warehouse/status.js';
 import { loadAssets } from './assets.js';
 import { login, requireToken } from './auth.js';
@@ -14,6 +16,7 @@ import { ratedCurrencies } from './data/currencies.js';
 import { INTERVALS, pairHistory } from './data/history.js';
 import { latestRates } from './data/latest.js';
 import { archiveStatus, recentRejects, sourceComparison } from './data/panels.js';
+import { verifyPosted, type VerifySettings } from './data/verify.js';
 import { health } from './health.js';
 import { HttpError } from './http-error.js';
 import { createMetrics } from './metrics.js';
@@ -26,8 +29,13 @@ export interface ServeOptions {
   token: string | undefined;
   /** Where archived months on S3 are downloaded once (FXPIPE_HOME/cache). */
   cacheDir: string;
+  /** POST /api/v1/verify: its default tolerance and where its alert goes. */
+  verify: VerifySettings;
   log: Logger;
 }
+
+/** The largest production file POST /api/v1/verify accepts, as `fxpipe verify --url` does. */
+const MAX_VERIFY_BYTES = 5 * 1024 * 1024;
 
 const DAY_MS = 86_400_000;
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -43,7 +51,10 @@ function databaseDown(error: unknown): boolean {
   return isConnectionError(error);
 }
 
-/** The dashboard and the JSON API (README, "fxpipe serve"). Read-only: nothing here writes to the warehouse. */
+/**
+ * The dashboard and the JSON API (README, "fxpipe serve"). Read-only but for POST /api/v1/verify, which stores its
+ * check in production_checks as `fxpipe verify` does.
+ */
 export function createApp(options: ServeOptions): Hono {
   const { db, sources, log } = options;
   const assets = loadAssets();
@@ -87,6 +98,12 @@ export function createApp(options: ServeOptions): Hono {
     const query = q(c);
     return c.json(await consensus(db, p.currency(query, 'base'), p.currency(query, 'quote'), p.instant(query, 'at')));
   });
+  api.post(
+    '/verify',
+    bodyLimit({ maxSize: MAX_VERIFY_BYTES, onError: (c) => c.json({ error: `the body is larger than ${MAX_VERIFY_BYTES} bytes; nothing was checked or stored` }, 413) }),
+    async (c) => c.json(await verifyPosted(db, await c.req.text(), q(c), options.verify, log)),
+  );
+  api.get('/production-checks', async (c) => c.json({ checks: await recentProductionChecks(db, p.wholeNumber(q(c), 'limit', 1, 100, 10)) }));
   api.get('/history', async (c) => {
     const query = q(c);
     const to = p.day(query, 'to', isoDay(Date.now()));

@@ -1,6 +1,6 @@
 /** An answer other than 200 that a handler decides on: its status and a one-line JSON error. */
 export class HttpError extends Error {
-  constructor(readonly status: 400 | 401 | 404 | 503, message: string, readonly parameter?: string) {
+  constructor(readonly status: 400 | 401 | 404 | 413 | 503, message: string, readonly parameter?: string) {
     super(message);
   }
 

@@ -1,7 +1,7 @@
 import type { SourceName } from '../sources/types.js';
 import { usageError } from '../errors.js';
 import { recentAlerts, type AlertLogEntry } from './alert-log.js';
-import { lastProductionCheck, type LastProductionCheck } from './production-checks.js';
+import { lastProductionCheck, type ProductionCheckSummary } from './production-checks.js';
 import type { Db } from './db.js';
 import { sourceFreshness, type SourceFreshness } from './freshness.js';
 import { runLockHeld } from './run-lock.js';
@@ -71,7 +71,7 @@ export interface WarehouseStatus {
   scheduler: LiveScheduler | null;
   alerts: AlertLogEntry[];
   /** The last `fxpipe verify` check; null before the first. */
-  productionCheck: LastProductionCheck | null;
+  productionCheck: ProductionCheckSummary | null;
 }
 
 export interface StatusOptions {

@@ -18,11 +18,22 @@ describe.skipIf(!present)('the dashboard in a real browser (Chromium, headless)'
   let browser: Browser;
   let page: Page;
   const requests: string[] = [];
+  let jpyConsensus: string;
 
   beforeAll(async () => {
     dir = scratchDir('fxpipe-browser-');
     w = await servedWarehouse(dir);
     served = await startServe(w.database, w.home);
+    // A production check through the API, as a production system would post it: USD/EUR at the consensus (ok),
+    // USD/JPY 5 % above it (deviates), a code fxpipe does not know (no rate).
+    const [eur, jpy] = await Promise.all(['EUR', 'JPY'].map(async (quote) => (await w.db.query<{ rate: string }>(
+      `select rate::text as rate from api.consensus_rate('USD', $1)`, [quote]))[0]!.rate));
+    jpyConsensus = jpy!;
+    const posted = await fetch(`${served.url}/api/v1/verify?label=processor`, {
+      method: 'POST', headers: { 'content-type': 'text/csv' },
+      body: `base,quote,rate\nUSD,EUR,${eur}\nUSD,JPY,${(Number(jpy) * 1.05).toFixed(4)}\nUSD,ZZZ,1.5\n`,
+    });
+    expect(posted.status).toBe(200);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -95,6 +106,11 @@ describe.skipIf(!present)('the dashboard in a real browser (Chromium, headless)'
     expect(await page.textContent('#archive-summary')).toContain(`Archived to Parquet: ${w.archivedMonths.length} months`);
     expect(await page.locator('#freshness tbody tr').count()).toBeGreaterThanOrEqual(2);
     expect(await page.textContent('#health')).toContain('healthy');
+    // The production check: its counts, and the rows that were not ok with the consensus they were checked against.
+    const checkCells = await page.locator('#checks tbody tr').first().locator('td').allTextContents();
+    expect(checkCells.slice(1)).toEqual(['processor', '3', '1', '1', '1', '0.5']);
+    const notOk = await page.locator('#check-rows tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    expect(notOk.map((r) => [r[0], r[1], r[3], r[5]])).toEqual([['3', 'USD/JPY', jpyConsensus, 'deviates'], ['4', 'USD/ZZZ', '–', 'no_rate']]);
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png'), fullPage: true });

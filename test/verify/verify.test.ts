@@ -16,6 +16,7 @@ import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, scratchDir, type TestDatabase } from '../helpers/database.js';
 import { connect, dropRoles, passwordFile, uniqueRole, urlAs } from '../consumption/support.js';
 import { startReceiver } from '../helpers/webhook-receiver.js';
+import { startServe } from '../serve/support.js';
 
 /**
  * `fxpipe verify --file` as a data team runs it: three sources loaded for the same day, a production file of 25 rates
@@ -251,6 +252,52 @@ describe('fxpipe verify --file', () => {
       expect(none).toMatchObject({ code: 2, stderr: 'fxpipe: give the rates with --file FILE or --url URL --format FORMAT (or set FXPIPE_PRODUCTION_FILE, or FXPIPE_PRODUCTION_URL and FXPIPE_PRODUCTION_FORMAT)\n' });
     } finally {
       await receiver.close();
+    }
+  });
+
+  it('fxpipe serve: POST /api/v1/verify gives the verdicts the command gives, with the token; GET /api/v1/production-checks lists the checks', async () => {
+    const token = 'verify-token-0123456789abcdef';
+    const served = await startServe(database, env.FXPIPE_HOME!, { FXPIPE_API_TOKEN: token });
+    try {
+      const post = (body: string, query = '', headers: Record<string, string> = { authorization: `Bearer ${token}` }) =>
+        fetch(`${served.url}/api/v1/verify${query}`, { method: 'POST', body, headers: { 'content-type': 'text/csv', ...headers } });
+      const before = await stored();
+      expect((await post(csv(rows), '', {})).status).toBe(401);
+      expect(await stored()).toBe(before);
+
+      const answer = await post(csv(rows), '?label=pricing-service&tolerance=0.5');
+      expect(answer.status).toBe(200);
+      const check = (await answer.json()) as CheckJson & { label: string; alerts: unknown[] };
+      expect(check).toMatchObject({ label: 'pricing-service', counts: { ok: 21, deviates: 3, no_rate: 1 }, alerts: [] });
+      expect(check.rows.map((r) => [r.line, r.verdict])).toEqual(rows.map((r, i) => [i + 2, r.expected]));
+      const byCommand = JSON.parse((await runCli(['verify', '--file', file('served.csv', csv(rows)), '--json'], { env })).stdout) as CheckJson;
+      expect(check.rows.map((r) => [r.consensusRate, r.deviationPct, r.sourceCount])).toEqual(byCommand.rows.map((r) => [r.consensusRate, r.deviationPct, r.sourceCount]));
+      // JSON lines are read as --file reads them.
+      const jsonLines = rows.map((r) => JSON.stringify({ base: r.base, quote: r.quote, rate: r.rate, at: AT })).join('\n');
+      expect(((await (await post(jsonLines, '', { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson' })).json()) as CheckJson).rows.map((r) => r.verdict))
+        .toEqual(rows.map((r) => r.expected));
+
+      // The same rules for bad input: a 400 naming the line, nothing stored; a body over 5 MiB is refused before it is read.
+      const count = await stored();
+      const broken = csv(rows).split('\n');
+      broken[4] = `USD,GBP,,${AT},treasury`;
+      const bad = await post(broken.join('\n'));
+      expect(bad.status).toBe(400);
+      expect(await bad.json()).toEqual({ error: 'the body line 5: no rate; nothing was checked or stored' });
+      expect((await post(csv(rows), '?tolerance=lots')).status).toBe(400);
+      const huge = await post(`base,quote,rate\n${'USD,EUR,0.92\n'.repeat(500_000)}`);
+      expect(huge.status).toBe(413);
+      expect(await stored()).toBe(count);
+
+      const listed = await fetch(`${served.url}/api/v1/production-checks?limit=3`, { headers: { authorization: `Bearer ${token}` } });
+      const { checks } = (await listed.json()) as { checks: { checkId: string; label: string | null; rows: number; ok: number; deviates: number; noRate: number; notOk: { line: number }[] }[] };
+      expect(checks).toHaveLength(3);
+      expect(checks[0]).toMatchObject({ rows: 25, ok: 21, deviates: 3, noRate: 1 });
+      expect(checks[1]).toMatchObject({ checkId: byCommand.checkId, label: null });
+      expect(checks[2]).toMatchObject({ checkId: check.checkId, label: 'pricing-service' });
+      expect(checks[2]!.notOk.map((r) => r.line)).toEqual(rows.map((r, i) => ({ ...r, line: i + 2 })).filter((r) => r.expected !== 'ok').map((r) => r.line));
+    } finally {
+      await served.stop();
     }
   });
 

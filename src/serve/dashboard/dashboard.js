@@ -158,6 +158,17 @@
       cell(r.rawValue), cell(r.reason)], 'none');
   }
 
+  async function loadChecks() {
+    const { checks } = await api('/api/v1/production-checks?limit=10');
+    fill('checks', checks, (c) => [cell(short(c.checkedAt)), cell(c.label), cell(c.rows, 'num'), cell(c.ok, 'num'),
+      cell(c.deviates, c.deviates ? 'num state state-failed' : 'num'), cell(c.noRate, c.noRate ? 'num state state-late' : 'num'), cell(c.tolerancePct, 'num')],
+      'no checks yet: fxpipe verify, or POST /api/v1/verify');
+    const last = checks[0];
+    $('check-label').textContent = last ? `(${last.label ?? 'unlabelled'}, ${short(last.checkedAt)}${last.notOk.length < last.rows - last.ok ? `; the first ${last.notOk.length}` : ''})` : '';
+    fill('check-rows', last ? last.notOk : [], (r) => [cell(r.line, 'num'), cell(`${r.base}/${r.quote}`), cell(r.rate, 'num'), cell(r.consensusRate, 'num'),
+      cell(r.deviationPct, 'num'), cell(r.verdict, `state ${r.verdict === 'deviates' ? 'state-failed' : 'state-late'}`)], last ? 'every rate ok' : 'none');
+  }
+
   async function loadArchive() {
     const a = await api('/api/v1/archive');
     const mib = (bytes) => `${(bytes / 1048576).toFixed(1)} MiB`;
@@ -169,7 +180,7 @@
     const today = Date.now();
     $('to').value = day(today);
     $('from').value = day(today - 90 * 86400000);
-    const panels = [loadHealth(), loadFreshness(), loadRuns(), loadRejected(), loadArchive()];
+    const panels = [loadHealth(), loadFreshness(), loadRuns(), loadRejected(), loadChecks(), loadArchive()];
     try {
       await loadCurrencies();
       await Promise.all([loadChart(), convert()]);
