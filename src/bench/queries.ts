@@ -1,16 +1,18 @@
 /**
  * npm run bench:queries — the read paths of the `api` schema against 5 years of history for 162 currencies:
  * the latest rate of a pair (api.latest_rates, api.cross_rates), api.convert (latest and at a past time), and
- * one pair's daily aggregates over a year (api.daily_rates) and monthly aggregates over a year (api.monthly_rates).
+ * one pair's daily aggregates over a year (api.daily_rates) and monthly aggregates over a year (api.monthly_rates);
+ * then `fxpipe verify` on 10,000 production rows against the same rows' api.convert (verify-rows.ts).
  *
  * 1. A scratch database on the configured server (embedded by default), generated in SQL (INSERT … SELECT over
  *    generate_series, foreign-key triggers off where the role may): a primary source (open-er-api) every
  *    BENCH_SLOT_HOURS (4) hours for the 5 years up to the start of today (UTC) for 155 USD pairs, 6 pegged
  *    currencies with only their first observation (what the change rule stores for a peg: its value never
- *    changes), and a fallback source (frankfurter) publishing the ECB's 30 currencies once a day, its latest rate
- *    newer than the primary's, so source preference decides. The history ends today so that its newest
- *    publications are in force now (api.latest_rates' status, api.cross_rates and api.convert without `at` answer
- *    with rates at most max_rate_age old). Then the publications (the primary's: every slot, carrying every pair,
+ *    changes), a fallback source (frankfurter) publishing the ECB's 30 currencies once a day, its latest rate
+ *    newer than the primary's, so source preference decides, and a reference (exchangerate-api) publishing every
+ *    moving pair once a day at 22:00 UTC (fxpipe verify's consensus is a median of three sources for most pairs).
+ *    The history ends today so that its newest publications are in force now (api.latest_rates' status,
+ *    api.cross_rates and api.convert without `at` answer with rates at most max_rate_age old). Then the publications (the primary's: every slot, carrying every pair,
  *    pegs included; the fallback's derived from its history with fx_derive_publications), fact_rates_current moved
  *    to the latest publication, rates_daily / rates_monthly built once (maintainReadModels), VACUUM ANALYZE.
  * 2. Server-side time: EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) of each query BENCH_EXPLAINS (200) times on one
@@ -43,6 +45,7 @@ import { initWarehouse } from '../warehouse/init.js';
 import { ensurePartitions } from '../warehouse/partitions.js';
 import { maintainReadModels } from '../warehouse/read-models.js';
 import { machineLine, report, type Figure } from './report.js';
+import { measureVerify, verifyDetails, verifyFigures, type VerifyMeasured, type VerifySample } from './verify-rows.js';
 
 const YEARS = 5;
 const TODAY = new Date();
@@ -63,6 +66,9 @@ const PGBENCH_SCRIPTS = 64;
 const LIMIT_MS = 1;
 const PRIMARY = 'open-er-api';
 const FALLBACK = 'frankfurter';
+/** A third source, so the consensus fxpipe verify compares with is a median of three for most pairs. */
+const REFERENCE = 'exchangerate-api';
+const VERIFY_ROWS = 10_000;
 const DATABASE = 'fxpipe_bench_queries';
 /**
  * Currencies pegged to the USD: their rate never changes, so the history holds only their first observation while
@@ -181,6 +187,21 @@ function querySpecs(u: Universe): QuerySpec[] {
   ];
 }
 
+/** The production rows bench:queries verifies: random pairs at random instants of the last 30 days, and of the 5 years. */
+function verifySamples(u: Universe): VerifySample[] {
+  const spans: [string, number][] = [['random instants of the last 30 days', 30 * 86_400_000], [`random instants of the ${YEARS} years`, HISTORY_END - HISTORY_START - 86_400_000]];
+  return spans.map(([label, spanMs], k) => {
+    const rng = rngFor('verify', 10 + k);
+    return {
+      label,
+      rows: Array.from({ length: VERIFY_ROWS }, () => {
+        const [base, quote] = pairOf(rng, u);
+        return { base, quote, at: new Date(HISTORY_END - Math.floor(rng() * spanMs / 1000) * 1000 - 1000) };
+      }),
+    };
+  });
+}
+
 const PEER: QuerySpec = { key: 'select1', label: 'select 1', sql: 'select 1', params: () => [], rows: 1, script: () => 'select 1;\n' };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -228,6 +249,7 @@ async function build(server: Target): Promise<Built> {
   const usd = ids.get('USD')!;
   const primaryId = await upsertSource(db, PRIMARY, 'primary', 'synthetic');
   const fallbackId = await upsertSource(db, FALLBACK, 'fallback', 'synthetic');
+  const referenceId = await upsertSource(db, REFERENCE, 'reference', 'synthetic');
   await ensureDates(db, isoDay(HISTORY_START), isoDay(HISTORY_END));
   await ensurePartitions(db, isoDay(HISTORY_START), isoDay(HISTORY_END));
   const quotes = [...seed.usdRates].filter(([code]) => code !== 'USD');
@@ -270,8 +292,13 @@ async function build(server: Target): Promise<Built> {
     idsOf(fallbackQuotes), ratesOf(fallbackQuotes, 1.001), fallbackId,
     `${isoDay(HISTORY_START)}T23:00:00Z`, `${isoDay(HISTORY_END - 86_400_000)}T23:00:00Z`, '1 day',
   );
+  // The reference: every moving pair once a day at 22:00 UTC.
+  await insert(
+    idsOf(moving), ratesOf(moving, 0.9995), referenceId,
+    `${isoDay(HISTORY_START)}T22:00:00Z`, `${isoDay(HISTORY_END - 86_400_000)}T22:00:00Z`, '1 day',
+  );
   if (triggersOff) await db.query(`set session_replication_role = origin`);
-  console.error(`bench:queries: ${FALLBACK} and pegs generated (${lap()})`);
+  console.error(`bench:queries: ${FALLBACK}, ${REFERENCE} and pegs generated (${lap()})`);
   // The primary's publications: every slot, carrying every pair (the pegs too: their value is simply unchanged).
   // fx_derive_publications would end a peg's span at its only history row (and retire it there).
   await db.query(
@@ -280,13 +307,15 @@ async function build(server: Target): Promise<Built> {
     [primaryId, usd, [...idsOf(moving), ...idsOf(pegged)].sort((a, b) => a - b), new Date(HISTORY_START), new Date(HISTORY_END - 1000), `${SLOT_HOURS} hours`],
   );
   await db.query('select fx_derive_publications($1::smallint)', [fallbackId]);
+  await db.query('select fx_derive_publications($1::smallint)', [referenceId]);
   const keys = { fromDateKey: Number(isoDay(HISTORY_START).replaceAll('-', '')), toDateKey: Number(isoDay(HISTORY_END).replaceAll('-', '')), now: new Date(HISTORY_END) };
   await advanceCurrentFromHistory(db, { baseId: usd, sourceId: primaryId, ...keys });
   await advanceCurrentFromHistory(db, { baseId: usd, sourceId: fallbackId, ...keys });
+  await advanceCurrentFromHistory(db, { baseId: usd, sourceId: referenceId, ...keys });
   // Statistics first, as a warehouse that has lived has them (planned without any, the rebuild's joins can take hours).
   await db.query('analyze');
   console.error(`bench:queries: publications recorded, current rates moved to the latest, analyze (${lap()})`);
-  await maintainReadModels(db, [primaryId, fallbackId].map((sourceId) => ({ sourceId, baseId: usd, from: isoDay(HISTORY_START), to: isoDay(HISTORY_END - 86_400_000) })));
+  await maintainReadModels(db, [primaryId, fallbackId, referenceId].map((sourceId) => ({ sourceId, baseId: usd, from: isoDay(HISTORY_START), to: isoDay(HISTORY_END - 86_400_000) })));
   console.error(`bench:queries: rates_daily and rates_monthly built (${lap()})`);
   await db.query('vacuum analyze');
   console.error(`bench:queries: vacuum analyze (${lap()})`);
@@ -301,8 +330,8 @@ async function checkPreference(db: Db, universe: Universe): Promise<void> {
   const rows = await db.query<{ source: string; preferred: boolean; newest: boolean }>(
     `select source, preferred, as_of = max(as_of) over () as newest from api.latest_rates where base = 'USD' and quote = $1`, [code]);
   const preferred = rows.find((r) => r.preferred);
-  if (rows.length !== 2 || preferred?.source !== PRIMARY || preferred.newest) {
-    throw new Error(`USD/${code}: expected two sources with the older primary preferred, got ${JSON.stringify(rows)}`);
+  if (rows.length !== 3 || preferred?.source !== PRIMARY || preferred.newest) {
+    throw new Error(`USD/${code}: expected three sources with the older primary preferred, got ${JSON.stringify(rows)}`);
   }
 }
 
@@ -520,8 +549,14 @@ async function main() {
       }
     }
 
+    const verified: VerifyMeasured[] = [];
+    for (const sample of verifySamples(universe)) {
+      console.error(`bench:queries: fxpipe verify, ${VERIFY_ROWS} rows at ${sample.label}, vs api.convert …`);
+      verified.push(await measureVerify(target, sample));
+    }
+
     const moving = universe.moving.length;
-    const title = `${YEARS} years (${isoDay(HISTORY_START)}..${isoDay(HISTORY_END - 86_400_000)}), ${universe.codes.length} currencies: ${SLOT_HOURS}-hourly ${PRIMARY} history for ${moving} USD pairs, ${PEGGED.length} pegged pairs with only their first observation, daily ${FALLBACK} for ${universe.fallbackCodes.size}; ${built.historyRows} history rows, built in ${built.seconds.toFixed(0)} s`;
+    const title = `${YEARS} years (${isoDay(HISTORY_START)}..${isoDay(HISTORY_END - 86_400_000)}), ${universe.codes.length} currencies: ${SLOT_HOURS}-hourly ${PRIMARY} history for ${moving} USD pairs, ${PEGGED.length} pegged pairs with only their first observation, daily ${FALLBACK} for ${universe.fallbackCodes.size}, daily ${REFERENCE} (a reference) for ${moving}; ${built.historyRows} history rows, built in ${built.seconds.toFixed(0)} s`;
     const details: string[] = [];
     const figures: Figure[] = [];
     details.push(`load: ${SECONDS > 0 ? (bench ? `${bench.version}, -c ${CLIENTS} -j 2 -T ${SECONDS} -M prepared -n, ${PGBENCH_SCRIPTS} random pairs per query (a script each), dates and times random (\\set)` : `Node load generator, ${CLIENTS} pg clients, ${SECONDS} s per query, prepared statements`) : 'skipped (BENCH_SECONDS=0)'}`);
@@ -572,6 +607,9 @@ async function main() {
         });
       }
     }
+    details.push('');
+    details.push(...verifyDetails(verified));
+    figures.push(...verifyFigures(verified));
     report({ bench: 'queries', title, machine: await machineLine(db, server.label), details, figures });
     console.error(`bench:queries: done in ${((performance.now() - total) / 1000).toFixed(0)} s`);
   } finally {

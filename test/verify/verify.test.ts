@@ -6,6 +6,8 @@ import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RateDecimal } from '../../src/transform/decimal.js';
+import { checkProductionRates } from '../../src/verify/check.js';
+import { parseProductionRates } from '../../src/verify/production-rates.js';
 import { bulkLoadHistory, type HistoryRow } from '../../src/warehouse/bulk-load.js';
 import type { Db } from '../../src/warehouse/db.js';
 import { upsertCurrencies, upsertSource } from '../../src/warehouse/dimensions.js';
@@ -298,6 +300,27 @@ describe('fxpipe verify --file', () => {
       expect(checks[2]!.notOk.map((r) => r.line)).toEqual(rows.map((r, i) => ({ ...r, line: i + 2 })).filter((r) => r.expected !== 'ok').map((r) => r.line));
     } finally {
       await served.stop();
+    }
+  });
+
+  it('checks stored at the same time each hold a contiguous run of check_row_id, so a reader polling by it misses none', async () => {
+    const sessions = await Promise.all([0, 1, 2, 3].map(() => database.open()));
+    try {
+      const rates = parseProductionRates(csv(rows), 'concurrent.csv');
+      const checks = await Promise.all(sessions.map((session, i) =>
+        checkProductionRates(session, rates, { tolerancePct: '0.5', label: `concurrent-${i}`, now: new Date() })));
+      for (const check of checks) {
+        const [span] = await db.query<{ n: number; first: string; last: string }>(
+          'select count(*)::int as n, min(check_row_id)::text as first, max(check_row_id)::text as last from production_checks where check_id = $1', [check.checkId]);
+        expect(span!.n).toBe(25);
+        // No other check's row inside this one's span.
+        const [inside] = await db.query<{ n: number }>('select count(*)::int as n from production_checks where check_row_id between $1 and $2 and check_id <> $3',
+          [span!.first, span!.last, check.checkId]);
+        expect(inside!.n, check.label!).toBe(0);
+        expect(check.counts).toEqual({ ok: 21, deviates: 3, no_rate: 1 });
+      }
+    } finally {
+      await Promise.all(sessions.map((session) => session.close()));
     }
   });
 

@@ -49,134 +49,137 @@ language sql stable set search_path = pg_catalog, public as $$
       join publications p on p.at = w.at and (w.currency_id = usd.id or w.currency_id = any (p.quote_ids))
 $$;
 
--- The median of some rates: the middle one, or the mean of the two middle ones (times 0.5: exact, where a division
--- would round). Sorted here, without a query: it runs several times for each row a check holds.
-create or replace function fx_median(p_rates numeric[]) returns numeric
-language plpgsql immutable parallel safe as $$
-declare
-    s numeric[] := '{}';
-    v numeric;
-    j integer;
-    n integer;
-begin
-    foreach v in array coalesce(p_rates, '{}') loop
-        continue when v is null;
-        s := s || v;
-        j := cardinality(s);
-        while j > 1 and s[j - 1] > v loop
-            s[j] := s[j - 1];
-            j := j - 1;
-        end loop;
-        s[j] := v;
-    end loop;
-    n := cardinality(s);
-    if n = 0 then
-        return null;
-    elsif n % 2 = 1 then
-        return s[(n + 1) / 2];
-    end if;
-    return trim_scale((s[n / 2] + s[n / 2 + 1]) * 0.5);
-end
-$$;
+-- 0016's median, used by nothing now: fx_consensus_of sorts once and takes medians from the sorted rates.
+drop function fx_median(numeric[]);
 
--- The consensus of one set of sources' rates: while three or more remain, the source furthest from the median of the
--- others is left out when it is further than p_tolerance %, and the others are tried again (so one outlier among
--- three cannot pull the others out with it); the rate is the median of the sources kept. Null rates are no answer;
--- no row when there is none.
+-- The consensus of one set of sources' rates (names in the order the sources are to be listed; a null rate is no
+-- answer): while three or more remain, the source furthest from the median of the others is left out when it is
+-- further than p_tolerance %, and the others are tried again (so one outlier among three cannot pull the others out
+-- with it); the rate is the median of the sources kept (of two middle ones their mean, times 0.5: exact). All null
+-- when there is no answer. Plain arithmetic on a handful of values, no query: it runs once for each row a check holds.
 create function fx_consensus_of(p_names text[], p_rates numeric[], p_as_ofs timestamptz[], p_tolerance numeric,
                                 out rate numeric, out as_of timestamptz, out source_count integer, out sources text[],
                                 out spread_pct numeric, out excluded jsonb)
-returns setof record
 language plpgsql immutable as $$
 declare
-    v_names     text[] := '{}';
-    v_rates     numeric[] := '{}';
-    v_as_ofs    timestamptz[] := '{}';
-    v_worst     integer;
-    v_worst_dev numeric;
-    v_dev       numeric;
-    v_median    numeric;
-    v_low       numeric;
-    v_high      numeric;
-    i           integer;
+    v_names   text[] := '{}';
+    v_rates   numeric[] := '{}';
+    v_as_ofs  timestamptz[] := '{}';
+    -- The rates kept, ascending.
+    v_sorted  numeric[] := '{}';
+    n         integer := 0;
+    m         integer;
+    i         integer;
+    j         integer;
+    pos       integer;
+    worst     integer;
+    worst_pos integer;
+    worst_dev numeric;
+    worst_med numeric;
+    med       numeric;
+    dev       numeric;
 begin
     for i in 1 .. coalesce(cardinality(p_rates), 0) loop
         continue when p_rates[i] is null;
-        v_names := v_names || p_names[i];
-        v_rates := v_rates || p_rates[i];
-        v_as_ofs := v_as_ofs || p_as_ofs[i];
+        n := n + 1;
+        v_names[n] := p_names[i];
+        v_rates[n] := p_rates[i];
+        v_as_ofs[n] := p_as_ofs[i];
+        j := n;
+        while j > 1 and v_sorted[j - 1] > p_rates[i] loop
+            v_sorted[j] := v_sorted[j - 1];
+            j := j - 1;
+        end loop;
+        v_sorted[j] := p_rates[i];
     end loop;
-    if cardinality(v_rates) = 0 then
+    if n = 0 then
         return;
     end if;
     excluded := '[]';
-    while cardinality(v_rates) >= 3 loop
-        v_worst := null;
-        v_worst_dev := 0;
-        for i in 1 .. cardinality(v_rates) loop
-            v_median := fx_median(v_rates[:i - 1] || v_rates[i + 1:]);
-            v_dev := abs(v_rates[i] - v_median) / v_median * 100;
-            if v_dev > p_tolerance and v_dev > v_worst_dev then
-                v_worst := i;
-                v_worst_dev := v_dev;
+    while n >= 3 loop
+        worst := null;
+        worst_dev := 0;
+        for i in 1 .. n loop
+            -- The median of the others: of v_sorted without the position holding this rate (any, for equal rates).
+            pos := 1;
+            while v_sorted[pos] <> v_rates[i] loop
+                pos := pos + 1;
+            end loop;
+            m := n - 1;
+            j := (m + 1) / 2;
+            med := v_sorted[j + (j >= pos)::integer];
+            if m % 2 = 0 then
+                j := m / 2 + 1;
+                med := trim_scale((med + v_sorted[j + (j >= pos)::integer]) * 0.5);
+            end if;
+            dev := abs(v_rates[i] - med) / med * 100;
+            if dev > p_tolerance and dev > worst_dev then
+                worst := i;
+                worst_pos := pos;
+                worst_dev := dev;
+                worst_med := med;
             end if;
         end loop;
-        exit when v_worst is null;
-        v_median := fx_median(v_rates[:v_worst - 1] || v_rates[v_worst + 1:]);
+        exit when worst is null;
         excluded := excluded || jsonb_build_object(
-            'source', v_names[v_worst], 'rate', v_rates[v_worst],
-            'deviation_pct', round((v_rates[v_worst] - v_median) / v_median * 100, 4),
+            'source', v_names[worst], 'rate', v_rates[worst],
+            'deviation_pct', round((v_rates[worst] - worst_med) / worst_med * 100, 4),
             'reason', format('%s %% from the median of the others (%s), beyond the tolerance of %s %%',
-                             round((v_rates[v_worst] - v_median) / v_median * 100, 4), trim_scale(v_median), p_tolerance));
-        v_names := v_names[:v_worst - 1] || v_names[v_worst + 1:];
-        v_rates := v_rates[:v_worst - 1] || v_rates[v_worst + 1:];
-        v_as_ofs := v_as_ofs[:v_worst - 1] || v_as_ofs[v_worst + 1:];
+                             round((v_rates[worst] - worst_med) / worst_med * 100, 4), trim_scale(worst_med), p_tolerance));
+        v_names := v_names[:worst - 1] || v_names[worst + 1:];
+        v_rates := v_rates[:worst - 1] || v_rates[worst + 1:];
+        v_as_ofs := v_as_ofs[:worst - 1] || v_as_ofs[worst + 1:];
+        v_sorted := v_sorted[:worst_pos - 1] || v_sorted[worst_pos + 1:];
+        n := n - 1;
     end loop;
-    rate := fx_median(v_rates);
+    rate := v_sorted[(n + 1) / 2];
+    if n % 2 = 0 then
+        rate := trim_scale((v_sorted[n / 2] + v_sorted[n / 2 + 1]) * 0.5);
+    end if;
     as_of := v_as_ofs[1];
-    v_low := v_rates[1];
-    v_high := v_rates[1];
-    for i in 2 .. cardinality(v_rates) loop
+    for i in 2 .. n loop
         as_of := least(as_of, v_as_ofs[i]);
-        v_low := least(v_low, v_rates[i]);
-        v_high := greatest(v_high, v_rates[i]);
     end loop;
-    source_count := cardinality(v_rates);
+    source_count := n;
     sources := v_names;
-    spread_pct := round((v_high - v_low) / rate * 100, 6);
-    return next;
+    spread_pct := round((v_sorted[n] - v_sorted[1]) / rate * 100, 6);
 end
 $$;
 
 -- The consensus of a pair from its sources' two legs, aligned by source (null where a source lacks a leg, names
 -- sorted): each source with both legs gives one rate, its quote leg over its base leg, as api.convert crosses. When no
--- source has both, each leg is the consensus of its own sources and the rate their quotient.
+-- source has both, each leg is the consensus of its own sources and the rate their quotient. All null when no source
+-- answers.
 create function fx_consensus_pair(p_names text[], p_base_rates numeric[], p_quote_rates numeric[],
                                   p_base_as_ofs timestamptz[], p_quote_as_ofs timestamptz[], p_same boolean, p_tolerance numeric,
                                   out rate numeric, out as_of timestamptz, out source_count integer, out sources text[],
                                   out spread_pct numeric, out excluded jsonb)
-returns setof record
 language plpgsql immutable as $$
 declare
     v_names  text[] := '{}';
     v_rates  numeric[] := '{}';
     v_as_ofs timestamptz[] := '{}';
+    n        integer := 0;
+    c        record;
     f        record;
     t        record;
     i        integer;
 begin
     for i in 1 .. coalesce(cardinality(p_names), 0) loop
         continue when p_base_rates[i] is null or p_quote_rates[i] is null;
-        v_names := v_names || p_names[i];
-        v_rates := v_rates || case when p_same then 1::numeric else trim_scale(p_quote_rates[i] / p_base_rates[i]) end;
-        v_as_ofs := v_as_ofs || least(p_base_as_ofs[i], p_quote_as_ofs[i]);
+        n := n + 1;
+        v_names[n] := p_names[i];
+        v_rates[n] := case when p_same then 1::numeric else trim_scale(p_quote_rates[i] / p_base_rates[i]) end;
+        v_as_ofs[n] := least(p_base_as_ofs[i], p_quote_as_ofs[i]);
     end loop;
-    if cardinality(v_rates) > 0 then
-        return query select * from fx_consensus_of(v_names, v_rates, v_as_ofs, p_tolerance);
+    if n > 0 then
+        c := fx_consensus_of(v_names, v_rates, v_as_ofs, p_tolerance);
+        rate := c.rate; as_of := c.as_of; source_count := c.source_count; sources := c.sources;
+        spread_pct := c.spread_pct; excluded := c.excluded;
         return;
     end if;
-    select * into f from fx_consensus_of(p_names, p_base_rates, p_base_as_ofs, p_tolerance);
-    select * into t from fx_consensus_of(p_names, p_quote_rates, p_quote_as_ofs, p_tolerance);
+    f := fx_consensus_of(p_names, p_base_rates, p_base_as_ofs, p_tolerance);
+    t := fx_consensus_of(p_names, p_quote_rates, p_quote_as_ofs, p_tolerance);
     if f.rate is null or t.rate is null then
         return;
     end if;
@@ -185,7 +188,6 @@ begin
     sources := array(select distinct s from unnest(f.sources || t.sources) s order by s);
     source_count := cardinality(sources);
     excluded := f.excluded || t.excluded;
-    return next;
 end
 $$;
 
@@ -216,8 +218,10 @@ language sql stable set search_path = pg_catalog, public as $$
     select p.i, c.rate, c.as_of, c.source_count, c.sources, c.spread_pct, c.excluded
       from per_source p
       join wanted w on w.i = p.i
+     cross join (select fx_consensus_tolerance_pct() as pct) t
      cross join lateral fx_consensus_pair(p.names, p.base_rates, p.quote_rates, p.base_as_ofs, p.quote_as_ofs,
-                                          w.base_id = w.quote_id, fx_consensus_tolerance_pct()) c
+                                          w.base_id = w.quote_id, t.pct) c
+     where c.rate is not null
 $$;
 
 create or replace function api.consensus_rate(base text, quote text, "at" timestamptz default null)
