@@ -15,6 +15,7 @@ import { convert } from './data/convert.js';
 import { ratedCurrencies } from './data/currencies.js';
 import { INTERVALS, pairHistory } from './data/history.js';
 import { latestRates } from './data/latest.js';
+import { frankfurterApp } from './backup/frankfurter.js';
 import { archiveStatus, recentRejects, sourceComparison } from './data/panels.js';
 import { verifyPosted, type VerifySettings } from './data/verify.js';
 import { health } from './health.js';
@@ -72,7 +73,7 @@ export function createApp(options: ServeOptions): Hono {
     // The path only: a query string may carry anything, and tokens never travel there.
     log.debug({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
   });
-  app.use(requireToken(options.token));
+  app.use(requireToken(options.token, ['/frankfurter/']));
   app.post('/login', login(options.token));
 
   for (const [route, asset] of assets) {
@@ -124,6 +125,11 @@ export function createApp(options: ServeOptions): Hono {
   api.get('/rejected', async (c) => c.json(await recentRejects(db, p.wholeNumber(q(c), 'hours', 1, 24 * 366, 24))));
   api.get('/archive', async (c) => c.json(await archiveStatus(db)));
   app.route('/api/v1', api);
+
+  // Stand in for the providers production systems call, in their own formats (docs/backup.md).
+  const frankfurter = frankfurterApp(db, options.token);
+  app.route('/frankfurter/v1', frankfurter);
+  app.route('/frankfurter', frankfurter);
 
   app.notFound((c) => c.json({ error: `no such route: ${c.req.method} ${c.req.path}` }, 404));
   app.onError((error, c) => {

@@ -1,0 +1,120 @@
+import { Hono, type Context } from 'hono';
+import type { Db } from '../../warehouse/db.js';
+import { tokenMatches } from '../auth.js';
+import { exactJson, jsonNumber, publishedBase, rateFromUsd } from './numbers.js';
+import { publishedBetween, publishedOn, type PublishedDay } from './published.js';
+
+/**
+ * Frankfurter v1 (api.frankfurter.dev/v1, and the exchangeratesapi.io paths its older clients call), answered from
+ * fxpipe's stored rates: docs/backup.md. Errors are Frankfurter's: 404 `{"message":"not found"}`, 422 for a parameter
+ * it cannot read.
+ */
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const CODE = /^[A-Z]{3}$/;
+const AMOUNT = /^\d{1,15}(\.\d{1,15})?$/;
+/**
+ * Frankfurter rounds every rate it computes (any base but the one it stores) to 5 significant digits; so does this, for
+ * every rate the source did not publish as such.
+ */
+const SIGNIFICANT_DIGITS = 5;
+
+class FrankfurterError extends Error {
+  constructor(readonly status: 404 | 422, message: string) {
+    super(message);
+  }
+}
+
+const notFound = () => new FrankfurterError(404, 'not found');
+
+interface Asked {
+  base: string;
+  symbols: string[] | null;
+  amount: string;
+  source: string | null;
+}
+
+export function frankfurterApp(db: Db, token: string | undefined): Hono {
+  const app = new Hono();
+  app.use(async (c, next) => {
+    if (!token) return next();
+    const bearer = c.req.header('authorization')?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+    if (tokenMatches(token, bearer ?? c.req.query('token'))) return next();
+    return c.json({ message: 'unauthorized: send Authorization: Bearer <token> or ?token=' }, 401);
+  });
+
+  app.get('/latest', async (c) => one(c, await publishedOn(db, { source: asked(c).source, day: null }), asked(c)));
+  app.get('/currencies', async (c) => {
+    const rows = await db.query<{ code: string; name: string | null }>(
+      `select c.code, c.name from api.currencies c
+        where c.code = 'USD' or exists (select 1 from api.latest_rates l where l.base = 'USD' and l.quote = c.code and l.status = 'current')
+        order by c.code`);
+    return c.json(Object.fromEntries(rows.map((r) => [r.code, r.name ?? r.code])));
+  });
+  // exchangeratesapi.io's time series, which its clients (and Frankfurter's first version) call.
+  app.get('/history', async (c) => {
+    const from = day(c.req.query('start_at'));
+    const to = day(c.req.query('end_at'));
+    return range(c, from, to, asked(c), 'start_at', 'end_at');
+  });
+  app.get('/:path{\\d{4}-\\d{2}-\\d{2}(\\.\\.(\\d{4}-\\d{2}-\\d{2})?)?}', async (c) => {
+    const [from, to] = c.req.param('path').split('..');
+    if (to === undefined) return one(c, await publishedOn(db, { source: asked(c).source, day: day(from) }), asked(c));
+    return range(c, day(from), to === '' ? new Date().toISOString().slice(0, 10) : day(to), asked(c), 'start_date', 'end_date');
+  });
+  app.all('*', (c) => c.json({ message: 'not found' }, 404));
+  app.onError((error, c) => {
+    if (error instanceof FrankfurterError) return c.json({ message: error.message }, error.status);
+    throw error;
+  });
+
+  async function range(c: Context, from: string, to: string, q: Asked, startKey: string, endKey: string) {
+    if (from > to) throw new FrankfurterError(422, 'start date after end date');
+    const found = await publishedBetween(db, q.source, from, to);
+    if (!found) throw notFound();
+    const rates = Object.fromEntries(found.days.map((d) => [d.date, ratesOf(d, q)]));
+    const body = { amount: amountNumber(q.amount), base: q.base, [startKey]: found.days[0]!.date, [endKey]: found.days.at(-1)!.date, rates };
+    return jsonResponse(c, body);
+  }
+
+  function one(c: Context, published: PublishedDay | null, q: Asked) {
+    if (!published) throw notFound();
+    return jsonResponse(c, { amount: amountNumber(q.amount), base: q.base, date: published.date, rates: ratesOf(published, q) });
+  }
+
+  return app;
+}
+
+/** base, symbols (or from, to), amount and source, as Frankfurter and exchangeratesapi.io name them. */
+function asked(c: Context): Asked {
+  const base = (c.req.query('base') ?? c.req.query('from') ?? 'EUR').trim().toUpperCase();
+  if (!CODE.test(base)) throw notFound();
+  const list = c.req.query('symbols') ?? c.req.query('to');
+  const symbols = list === undefined || list.trim() === '' ? null : list.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
+  if (symbols?.some((s) => !CODE.test(s))) throw notFound();
+  const amount = (c.req.query('amount') ?? '1').trim();
+  if (!AMOUNT.test(amount) || Number(amount) <= 0) throw new FrankfurterError(422, 'amount must be a positive number');
+  const source = c.req.query('source')?.trim() || null;
+  return { base, symbols, amount, source };
+}
+
+function day(text: string | undefined): string {
+  if (text === undefined || !DAY.test(text) || new Date(`${text}T00:00:00Z`).toISOString().slice(0, 10) !== text) throw notFound();
+  return text;
+}
+
+/** The day's rates against base, alphabetical, base left out; 404 when base or a symbol is not among them. */
+function ratesOf(published: PublishedDay, q: Asked): Record<string, unknown> {
+  const usdToBase = published.usd.get(q.base);
+  if (usdToBase === undefined) throw notFound();
+  const codes = [...published.usd.keys()].filter((code) => code !== q.base && (q.symbols === null || q.symbols.includes(code))).sort();
+  if (q.symbols?.some((s) => s !== q.base && !published.usd.has(s))) throw notFound();
+  const asPublished = q.base === 'USD' && publishedBase(published.source) === 'USD';
+  return Object.fromEntries(codes.map((code) => [code, jsonNumber(rateFromUsd(published.usd.get(code)!, usdToBase, q.amount, asPublished, SIGNIFICANT_DIGITS))]));
+}
+
+/** Frankfurter writes the amount as a float: 1.0, 100.0, 12.5. */
+const amountNumber = (amount: string) => jsonNumber(amount.includes('.') ? amount : `${amount}.0`);
+
+function jsonResponse(c: Context, body: unknown): Response {
+  return c.body(exactJson(body), 200, { 'Content-Type': 'application/json; charset=UTF-8' });
+}

@@ -1,0 +1,97 @@
+import type { Db } from '../../warehouse/db.js';
+
+/**
+ * What a source published, as the providers' own APIs answer it: one day's rates (the values in force at the end of a
+ * publishing day, USD-based, exactly as stored), for the backup endpoints of `fxpipe serve` (docs/backup.md).
+ */
+export interface PublishedDay {
+  source: string;
+  /** The publishing day (UTC), YYYY-MM-DD. */
+  date: string;
+  /** The day's last publication. */
+  asOf: Date;
+  /** USD→code as stored, USD itself included (1). */
+  usd: Map<string, string>;
+}
+
+/** Which source answers, and up to when: `source` null for the preferred (primary, then fallback, then references). */
+export interface DayQuery {
+  source: string | null;
+  /** The day asked for (YYYY-MM-DD); null: the latest publication in force now. */
+  day: string | null;
+}
+
+/**
+ * The source's last publication up to the end of `day` (or the latest in force now) and the rates it carried, at
+ * that publishing day's close. A day without a publication answers the last one before it, with that day's date, as
+ * the providers do; none when no source (or not the one asked for) published within the maximum rate age before it.
+ */
+export async function publishedOn(db: Db, query: DayQuery): Promise<PublishedDay | null> {
+  const [publication] = await db.query<{ source_id: number; source: string; as_of: Date; date_key: number; quote_ids: number[] }>(
+    `select s.source_id, s.source_name as source, p.as_of, fx_date_key(p.as_of) as date_key, p.quote_ids
+       from dim_source s
+      cross join (select currency_id as usd from dim_currency where currency_code = 'USD') u
+      cross join lateral (select x.as_of, x.quote_ids from source_publications x
+                           where x.source_id = s.source_id and x.base_currency_id = u.usd
+                             and x.as_of < coalesce($2::date + 1, 'infinity')
+                           order by x.as_of desc limit 1) p
+      where ($1::text is null or s.source_name = $1)
+        and coalesce(($2::date + 1)::timestamptz, now()) - p.as_of <= fx_max_rate_age()
+      order by api.source_rank(s.tier), s.source_name
+      limit 1`,
+    [query.source, query.day],
+  );
+  if (!publication) return null;
+  const days = await closes(db, publication.source_id, [{ dateKey: publication.date_key, quoteIds: publication.quote_ids }]);
+  return { source: publication.source, date: keyToDay(publication.date_key), asOf: publication.as_of, usd: days.get(publication.date_key) ?? new Map() };
+}
+
+/**
+ * Every publishing day of one source from `from` to `to` (inclusive), each with its rates at the day's close; the
+ * source is the one asked for or the preferred one among those that published in the range.
+ */
+export async function publishedBetween(db: Db, source: string | null, from: string, to: string): Promise<{ source: string; days: PublishedDay[] } | null> {
+  const rows = await db.query<{ source_id: number; source: string; as_of: Date; date_key: number; quote_ids: number[] }>(
+    `with chosen as (
+       select s.source_id, s.source_name
+         from dim_source s
+        where ($1::text is null or s.source_name = $1)
+          and exists (select 1 from source_publications x where x.source_id = s.source_id
+                         and x.as_of >= $2::date and x.as_of < $3::date + 1)
+        order by api.source_rank(s.tier), s.source_name
+        limit 1
+     )
+     select distinct on (fx_date_key(p.as_of)) c.source_id, c.source_name as source, p.as_of, fx_date_key(p.as_of) as date_key, p.quote_ids
+       from chosen c
+       join source_publications p on p.source_id = c.source_id
+        and p.base_currency_id = (select currency_id from dim_currency where currency_code = 'USD')
+        and p.as_of >= $2::date and p.as_of < $3::date + 1
+      order by fx_date_key(p.as_of), p.as_of desc`,
+    [source, from, to],
+  );
+  if (rows.length === 0) return null;
+  const values = await closes(db, rows[0]!.source_id, rows.map((r) => ({ dateKey: r.date_key, quoteIds: r.quote_ids })));
+  return {
+    source: rows[0]!.source,
+    days: rows.map((r) => ({ source: r.source, date: keyToDay(r.date_key), asOf: r.as_of, usd: values.get(r.date_key) ?? new Map() })),
+  };
+}
+
+/** USD→code at each day's close for the codes its last publication carried (USD itself: 1), by date key. */
+async function closes(db: Db, sourceId: number, days: { dateKey: number; quoteIds: number[] }[]): Promise<Map<number, Map<string, string>>> {
+  const rows = await db.query<{ date_key: number; code: string; close: string }>(
+    `select d.date_key, q.currency_code as code, d.close::text as close
+       from unnest($2::integer[], $3::text[]) as w(date_key, quote_ids)
+       join rates_daily d on d.source_id = $1 and d.date_key = w.date_key
+        and d.base_currency_id = (select currency_id from dim_currency where currency_code = 'USD')
+        and d.quote_currency_id = any (w.quote_ids::smallint[])
+       join dim_currency q on q.currency_id = d.quote_currency_id
+      order by d.date_key, q.currency_code`,
+    [sourceId, days.map((d) => d.dateKey), days.map((d) => `{${d.quoteIds.join(',')}}`)],
+  );
+  const byDay = new Map<number, Map<string, string>>(days.map((d) => [d.dateKey, new Map([['USD', '1']])]));
+  for (const row of rows) byDay.get(row.date_key)?.set(row.code, row.close);
+  return byDay;
+}
+
+const keyToDay = (key: number) => `${String(key).slice(0, 4)}-${String(key).slice(4, 6)}-${String(key).slice(6, 8)}`;

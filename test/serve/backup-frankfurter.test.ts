@@ -1,0 +1,198 @@
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { isLosslessNumber, parse as parseLossless, type LosslessNumber } from 'lossless-json';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log.js';
+import { runPipeline } from '../../src/pipeline.js';
+import { defaultHttpPolicy } from '../../src/sources/http.js';
+import type { SourceName } from '../../src/sources/types.js';
+import { RateDecimal } from '../../src/transform/decimal.js';
+import type { Db } from '../../src/warehouse/db.js';
+import { initWarehouse } from '../../src/warehouse/init.js';
+import { runCli } from '../helpers/cli.js';
+import { createTestDatabase, scratchDir, type TestDatabase } from '../helpers/database.js';
+import { startServe, type Served } from './support.js';
+
+/**
+ * `fxpipe serve` answering as Frankfurter v1 (docs/backup.md), from a warehouse loaded with the real provider files
+ * in test/fixtures: open.er-api's answer of 2024-01-09, the ECB's daily file of 2025-05-09 and its 2024 history.
+ * The expected answers are those files' values (exactly where the source published the rate as asked, else worked out
+ * here with decimal.js and rounded to Frankfurter's 5 significant digits), never read back from the warehouse.
+ */
+const FIXTURES = path.resolve('test/fixtures');
+const OPEN_ER = readFileSync(path.join(FIXTURES, 'open-er-api-latest-USD-2024-01-09.json'));
+const ECB_DAILY = readFileSync(path.join(FIXTURES, 'ecb-eurofxref-daily-2025-05-09.xml'));
+const ECB_HISTORY = path.join(FIXTURES, 'eurofxref-hist-2024.csv');
+
+const five = (value: RateDecimal) => value.toSignificantDigits(5);
+/** The ECB's EUR→code of a day of the 2024 history file. */
+function ecbHistory(day: string): Map<string, RateDecimal> {
+  const [header, ...lines] = readFileSync(ECB_HISTORY, 'utf8').trim().split('\n');
+  const codes = header!.split(',').slice(1);
+  const line = lines.find((l) => l.startsWith(`${day},`));
+  if (!line) throw new Error(`no ${day} in the ECB history`);
+  const values = line.split(',').slice(1);
+  return new Map(codes.flatMap((code, i) => (code && values[i] && values[i] !== 'N/A' ? [[code.trim(), new RateDecimal(values[i]!)]] : [])));
+}
+const ecbDaily = () => new Map([...ECB_DAILY.toString().matchAll(/currency='([A-Z]{3})' rate='([0-9.]+)'/g)].map((m) => [m[1]!, new RateDecimal(m[2]!)]));
+
+interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+  /** Each rate's digits as written. */
+  text: string;
+}
+
+describe('fxpipe serve as Frankfurter v1', () => {
+  let database: TestDatabase;
+  let db: Db;
+  let files: Server;
+  let served: Served;
+  let tokenServed: Served;
+  const token = 'frankfurter-token-0123456789';
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    db = await database.open();
+    await initWarehouse(db);
+    files = createServer((request, response) => {
+      const body = request.url === '/v6/latest/USD' ? OPEN_ER : request.url === '/eurofxref-daily.xml' ? ECB_DAILY : null;
+      response.writeHead(body ? 200 : 404, { 'content-type': request.url?.endsWith('.xml') ? 'application/xml' : 'application/json' }).end(body ?? '');
+    });
+    await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
+    const load = (source: SourceName, now: string) => runPipeline(db, {
+      kind: 'manual', sources: [source], verify: false, dryRun: false, changeThresholdPct: 0, deviationTolerancePct: 0.5,
+      zScoreThreshold: 4, lockWaitMs: 5000, http: { ...defaultHttpPolicy, retries: 0 },
+      settingsFor: () => ({ baseUrl: origin }), clock: () => new Date(now), log: createLogger('silent'),
+    });
+    expect(await load('open-er-api', '2024-01-09T06:00:00Z')).toMatchObject({ status: 'loaded' });
+    expect(await load('ecb', '2025-05-09T17:00:00Z')).toMatchObject({ status: 'loaded' });
+    const home = path.join(scratchDir('fxpipe-frankfurter-'), 'home');
+    const env = { DATABASE_URL: database.url, FXPIPE_HOME: home };
+    const backfill = await runCli(['backfill', '--source', 'ecb-csv', '--file', ECB_HISTORY, '--from', '2024-01-01', '--to', '2024-12-31'], { env, timeoutMs: 120_000 });
+    expect(backfill.code, backfill.stderr).toBe(0);
+    served = await startServe(database, home);
+    tokenServed = await startServe(database, home, { FXPIPE_API_TOKEN: token });
+  }, 300_000);
+
+  afterAll(async () => {
+    await served?.stop();
+    await tokenServed?.stop();
+    files?.close();
+    await database?.drop();
+  });
+
+  async function get(pathAndQuery: string, server = served, headers: Record<string, string> = {}): Promise<Answer> {
+    const response = await fetch(`${server.url}/frankfurter/v1/${pathAndQuery}`, { headers });
+    const text = await response.text();
+    return { status: response.status, body: JSON.parse(text) as Record<string, unknown>, text };
+  }
+  /** The rates of an answer as the digits written, parsed without a float. */
+  const digits = (text: string, day?: string): Record<string, string> => {
+    const parsed = parseLossless(text) as { rates: Record<string, LosslessNumber | Record<string, LosslessNumber>> };
+    const rates = (day ? parsed.rates[day] : parsed.rates) as Record<string, LosslessNumber>;
+    return Object.fromEntries(Object.entries(rates).map(([code, value]) => [code, isLosslessNumber(value) ? value.toString() : String(value)]));
+  };
+
+  it('a day open.er-api published: every rate exactly as it published it, fields in Frankfurter\'s order', async () => {
+    const answer = await get('2024-01-09?base=USD&source=open-er-api');
+    expect(answer.status).toBe(200);
+    expect(Object.keys(answer.body)).toEqual(['amount', 'base', 'date', 'rates']);
+    expect(answer.body).toMatchObject({ amount: 1, base: 'USD', date: '2024-01-09' });
+    expect(answer.text.startsWith('{"amount":1.0,"base":"USD","date":"2024-01-09","rates":{')).toBe(true);
+    const published = parseLossless(OPEN_ER.toString()) as { rates: Record<string, LosslessNumber> };
+    const expected = Object.fromEntries(Object.entries(published.rates).filter(([code]) => code !== 'USD').map(([code, value]) => [code, value.toString()]));
+    expect(digits(answer.text)).toEqual(expected);
+    // Alphabetical, as Frankfurter lists them.
+    expect(Object.keys(digits(answer.text))).toEqual(Object.keys(expected).sort());
+  });
+
+  it('a weekend answers the last publishing day with that day\'s own date', async () => {
+    const saturday = await get('2024-01-13?base=USD&source=open-er-api&symbols=EUR,GBP');
+    expect(saturday.body).toEqual({ amount: 1, base: 'USD', date: '2024-01-09', rates: { EUR: expect.any(Number), GBP: expect.any(Number) } });
+    const ecbSaturday = await get('2024-01-13?base=EUR&symbols=USD&source=ecb');
+    expect(ecbSaturday.body).toMatchObject({ base: 'EUR', date: '2024-01-12', rates: { USD: Number(ecbHistory('2024-01-12').get('USD')!.toFixed()) } });
+  });
+
+  it('the ECB\'s day in USD: each rate the ECB\'s EUR value over its EUR→USD, to 5 significant digits (as Frankfurter answers)', async () => {
+    const answer = await get('2025-05-09?base=USD&source=ecb');
+    const ecb = ecbDaily();
+    const usd = ecb.get('USD')!;
+    const expected = Object.fromEntries([...ecb].filter(([code]) => code !== 'USD').map(([code, eur]) => [code, five(eur.div(usd)).toFixed()]));
+    expected.EUR = five(new RateDecimal(1).div(usd)).toFixed();
+    expect(answer.body).toMatchObject({ amount: 1, base: 'USD', date: '2025-05-09' });
+    expect(digits(answer.text)).toEqual(Object.fromEntries(Object.entries(expected).sort(([a], [b]) => a.localeCompare(b))));
+    // The figure the provider's own documentation shows for that day.
+    expect(digits(answer.text).AUD).toBe('1.5617');
+    // amount multiplies before the one rounding.
+    const hundred = await get('2025-05-09?from=USD&to=JPY&amount=100&source=ecb');
+    expect(hundred.text).toBe(`{"amount":100.0,"base":"USD","date":"2025-05-09","rates":{"JPY":${five(ecb.get('JPY')!.div(usd).times(100)).toFixed()}}}`);
+  });
+
+  it('a range over Easter lists the ECB\'s publishing days only; start.. runs to the last; /history answers the same', async () => {
+    const answer = await get('2024-03-27..2024-04-03?base=EUR&symbols=USD,JPY&source=ecb');
+    expect(Object.keys(answer.body)).toEqual(['amount', 'base', 'start_date', 'end_date', 'rates']);
+    expect(answer.body).toMatchObject({ amount: 1, base: 'EUR', start_date: '2024-03-27', end_date: '2024-04-03' });
+    const days = ['2024-03-27', '2024-03-28', '2024-04-02', '2024-04-03'];
+    expect(Object.keys(answer.body.rates as object)).toEqual(days);
+    for (const day of days) {
+      const ecb = ecbHistory(day);
+      expect(digits(answer.text, day), day).toEqual({ JPY: five(ecb.get('JPY')!).toFixed(), USD: five(ecb.get('USD')!).toFixed() });
+    }
+    // To today: the history's last days, then the daily file's day.
+    const open = await get('2024-12-20..?base=EUR&symbols=USD&source=ecb');
+    expect(open.body).toMatchObject({ start_date: '2024-12-20', end_date: '2025-05-09' });
+    expect(Object.keys(open.body.rates as object)).toEqual(['2024-12-20', '2024-12-23', '2024-12-24', '2024-12-27', '2024-12-30', '2024-12-31', '2025-05-09']);
+    const history = await get('history?start_at=2024-03-27&end_at=2024-04-03&base=EUR&symbols=USD,JPY&source=ecb');
+    expect(history.body.rates).toEqual(answer.body.rates);
+    expect(history.body).toMatchObject({ start_at: '2024-03-27', end_at: '2024-04-03' });
+  });
+
+  it('answers errors as Frankfurter does: 404 {"message":"not found"} for an unknown currency, a bad date or one before the data; 422 for a bad amount', async () => {
+    for (const pathAndQuery of ['latest?base=ZZZ', '2024-01-09?base=USD&symbols=EUR,ZZZ', '2024-02-30', '2024-1-9', '1998-12-31', 'nothing/here']) {
+      expect(await get(pathAndQuery), pathAndQuery).toMatchObject({ status: 404, body: { message: 'not found' } });
+    }
+    expect(await get('2024-01-09?amount=-5')).toMatchObject({ status: 422, body: { message: 'amount must be a positive number' } });
+    expect(await get('2024-04-03..2024-03-27')).toMatchObject({ status: 422 });
+  });
+
+  it('with FXPIPE_API_TOKEN: the token as a bearer header or ?token=, else 401', async () => {
+    expect((await get('2024-01-09?base=USD', tokenServed)).status).toBe(401);
+    expect((await get('2024-01-09?base=USD', tokenServed, { authorization: `Bearer ${token}` })).status).toBe(200);
+    expect((await get(`2024-01-09?base=USD&token=${token}`, tokenServed)).status).toBe(200);
+    expect((await get(`2024-01-09?base=USD&token=wrong-${token}`, tokenServed)).status).toBe(401);
+  });
+
+  it('exchange-rates-api from npm, unmodified, pointed at fxpipe by its base-URL setting, gets api.convert\'s rates', async () => {
+    const { exchangeRates } = (await import('exchange-rates-api')) as unknown as { exchangeRates: () => ExchangeRatesClient };
+    const client = () => exchangeRates().setApiBaseUrl(`${served.url}/frankfurter`);
+    const convert = async (from: string, to: string, at: string) =>
+      (await db.query<{ rate: string }>('select rate::text as rate from api.convert(1, $1, $2, $3::timestamptz)', [from, to, at]))[0]!.rate;
+    // 2024-01-09: the ECB ranks first on that day (a primary, alphabetically before open-er-api): its rates rebased to
+    // USD are computed, so they carry 5 significant digits; api.convert's are the rebased values themselves.
+    const day = await client().at('2024-01-09').base('USD').symbols(['EUR', 'GBP', 'JPY']).fetch() as Record<string, number>;
+    for (const code of ['EUR', 'GBP', 'JPY']) {
+      expect(day[code], code).toBe(Number(five(new RateDecimal(await convert('USD', code, '2024-01-09T23:59:59Z'))).toFixed()));
+    }
+    const series = await client().from('2024-03-27').to('2024-04-03').base('GBP').symbols(['CHF', 'USD']).fetch() as Record<string, Record<string, number>>;
+    expect(Object.keys(series).sort()).toEqual(['2024-03-27', '2024-03-28', '2024-04-02', '2024-04-03']);
+    for (const [date, rates] of Object.entries(series)) {
+      for (const code of ['CHF', 'USD']) {
+        expect(rates[code], `${date} ${code}`).toBe(Number(five(new RateDecimal(await convert('GBP', code, `${date}T23:59:59Z`))).toFixed()));
+      }
+    }
+  });
+});
+
+interface ExchangeRatesClient {
+  setApiBaseUrl(url: string): ExchangeRatesClient;
+  at(day: string): ExchangeRatesClient;
+  from(day: string): ExchangeRatesClient;
+  to(day: string): ExchangeRatesClient;
+  base(code: string): ExchangeRatesClient;
+  symbols(codes: string | string[]): ExchangeRatesClient;
+  fetch(): Promise<unknown>;
+}
