@@ -15,7 +15,10 @@ import { convert } from './data/convert.js';
 import { ratedCurrencies } from './data/currencies.js';
 import { INTERVALS, pairHistory } from './data/history.js';
 import { latestRates } from './data/latest.js';
+import { exchangerateApiApp, openErApiApp } from './backup/exchangerate-api.js';
 import { frankfurterApp } from './backup/frankfurter.js';
+import { LatestCache } from './backup/latest-cache.js';
+import { oxrApp } from './backup/oxr.js';
 import { archiveStatus, recentRejects, sourceComparison } from './data/panels.js';
 import { verifyPosted, type VerifySettings } from './data/verify.js';
 import { health } from './health.js';
@@ -39,6 +42,12 @@ export interface ServeOptions {
 const MAX_VERIFY_BYTES = 5 * 1024 * 1024;
 
 const DAY_MS = 86_400_000;
+/**
+ * The backup endpoints (docs/backup.md): each checks the token where its provider carries its key. OXR's paths are
+ * also answered at the root (/api/latest.json, …): some of its clients let only the host be set.
+ */
+const OXR_ROOT_PATHS = ['/api/latest.json', '/api/historical/', '/api/time-series.json', '/api/convert/', '/api/currencies.json'];
+const BACKUP_PREFIXES = ['/frankfurter/', '/openexchangerates/', '/exchangerate-api/', '/open-er-api/', ...OXR_ROOT_PATHS];
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /** Besides connection failures: the database was dropped or the password changed; the request is not wrong. */
@@ -60,6 +69,7 @@ export function createApp(options: ServeOptions): Hono {
   const { db, sources, log } = options;
   const assets = loadAssets();
   const metrics = createMetrics(db, sources);
+  const cache = new LatestCache(db);
   const app = new Hono();
 
   app.use(async (c, next) => {
@@ -73,7 +83,7 @@ export function createApp(options: ServeOptions): Hono {
     // The path only: a query string may carry anything, and tokens never travel there.
     log.debug({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
   });
-  app.use(requireToken(options.token, ['/frankfurter/']));
+  app.use(requireToken(options.token, BACKUP_PREFIXES));
   app.post('/login', login(options.token));
 
   for (const [route, asset] of assets) {
@@ -125,11 +135,16 @@ export function createApp(options: ServeOptions): Hono {
   api.get('/rejected', async (c) => c.json(await recentRejects(db, p.wholeNumber(q(c), 'hours', 1, 24 * 366, 24))));
   api.get('/archive', async (c) => c.json(await archiveStatus(db)));
   app.route('/api/v1', api);
+  // After /api/v1: its routes only (no catch-all), for clients that let only the host be set.
+  app.route('/api', oxrApp(db, options.token, cache, { catchAll: false }));
 
   // Stand in for the providers production systems call, in their own formats (docs/backup.md).
-  const frankfurter = frankfurterApp(db, options.token);
+  const frankfurter = frankfurterApp(db, options.token, cache);
   app.route('/frankfurter/v1', frankfurter);
   app.route('/frankfurter', frankfurter);
+  app.route('/openexchangerates/api', oxrApp(db, options.token, cache, { catchAll: true }));
+  app.route('/exchangerate-api/v6', exchangerateApiApp(db, options.token, cache));
+  app.route('/open-er-api/v6', openErApiApp(db, options.token, cache));
 
   app.notFound((c) => c.json({ error: `no such route: ${c.req.method} ${c.req.path}` }, 404));
   app.onError((error, c) => {

@@ -1,18 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { isLosslessNumber, parse as parseLossless, type LosslessNumber } from 'lossless-json';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/log.js';
-import { runPipeline } from '../../src/pipeline.js';
-import { defaultHttpPolicy } from '../../src/sources/http.js';
-import type { SourceName } from '../../src/sources/types.js';
 import { RateDecimal } from '../../src/transform/decimal.js';
 import type { Db } from '../../src/warehouse/db.js';
-import { initWarehouse } from '../../src/warehouse/init.js';
-import { runCli } from '../helpers/cli.js';
-import { createTestDatabase, scratchDir, type TestDatabase } from '../helpers/database.js';
+import { backupWarehouse, ecbDaily, ecbHistory, OPEN_ER, type BackupWarehouse } from './backup-support.js';
 import { startServe, type Served } from './support.js';
 
 /**
@@ -21,22 +11,7 @@ import { startServe, type Served } from './support.js';
  * The expected answers are those files' values (exactly where the source published the rate as asked, else worked out
  * here with decimal.js and rounded to Frankfurter's 5 significant digits), never read back from the warehouse.
  */
-const FIXTURES = path.resolve('test/fixtures');
-const OPEN_ER = readFileSync(path.join(FIXTURES, 'open-er-api-latest-USD-2024-01-09.json'));
-const ECB_DAILY = readFileSync(path.join(FIXTURES, 'ecb-eurofxref-daily-2025-05-09.xml'));
-const ECB_HISTORY = path.join(FIXTURES, 'eurofxref-hist-2024.csv');
-
 const five = (value: RateDecimal) => value.toSignificantDigits(5);
-/** The ECB's EUR→code of a day of the 2024 history file. */
-function ecbHistory(day: string): Map<string, RateDecimal> {
-  const [header, ...lines] = readFileSync(ECB_HISTORY, 'utf8').trim().split('\n');
-  const codes = header!.split(',').slice(1);
-  const line = lines.find((l) => l.startsWith(`${day},`));
-  if (!line) throw new Error(`no ${day} in the ECB history`);
-  const values = line.split(',').slice(1);
-  return new Map(codes.flatMap((code, i) => (code && values[i] && values[i] !== 'N/A' ? [[code.trim(), new RateDecimal(values[i]!)]] : [])));
-}
-const ecbDaily = () => new Map([...ECB_DAILY.toString().matchAll(/currency='([A-Z]{3})' rate='([0-9.]+)'/g)].map((m) => [m[1]!, new RateDecimal(m[2]!)]));
 
 interface Answer {
   status: number;
@@ -46,43 +21,23 @@ interface Answer {
 }
 
 describe('fxpipe serve as Frankfurter v1', () => {
-  let database: TestDatabase;
+  let w: BackupWarehouse;
   let db: Db;
-  let files: Server;
   let served: Served;
   let tokenServed: Served;
   const token = 'frankfurter-token-0123456789';
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    db = await database.open();
-    await initWarehouse(db);
-    files = createServer((request, response) => {
-      const body = request.url === '/v6/latest/USD' ? OPEN_ER : request.url === '/eurofxref-daily.xml' ? ECB_DAILY : null;
-      response.writeHead(body ? 200 : 404, { 'content-type': request.url?.endsWith('.xml') ? 'application/xml' : 'application/json' }).end(body ?? '');
-    });
-    await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve));
-    const origin = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
-    const load = (source: SourceName, now: string) => runPipeline(db, {
-      kind: 'manual', sources: [source], verify: false, dryRun: false, changeThresholdPct: 0, deviationTolerancePct: 0.5,
-      zScoreThreshold: 4, lockWaitMs: 5000, http: { ...defaultHttpPolicy, retries: 0 },
-      settingsFor: () => ({ baseUrl: origin }), clock: () => new Date(now), log: createLogger('silent'),
-    });
-    expect(await load('open-er-api', '2024-01-09T06:00:00Z')).toMatchObject({ status: 'loaded' });
-    expect(await load('ecb', '2025-05-09T17:00:00Z')).toMatchObject({ status: 'loaded' });
-    const home = path.join(scratchDir('fxpipe-frankfurter-'), 'home');
-    const env = { DATABASE_URL: database.url, FXPIPE_HOME: home };
-    const backfill = await runCli(['backfill', '--source', 'ecb-csv', '--file', ECB_HISTORY, '--from', '2024-01-01', '--to', '2024-12-31'], { env, timeoutMs: 120_000 });
-    expect(backfill.code, backfill.stderr).toBe(0);
-    served = await startServe(database, home);
-    tokenServed = await startServe(database, home, { FXPIPE_API_TOKEN: token });
+    w = await backupWarehouse();
+    db = w.db;
+    served = await startServe(w.database, w.home);
+    tokenServed = await startServe(w.database, w.home, { FXPIPE_API_TOKEN: token });
   }, 300_000);
 
   afterAll(async () => {
     await served?.stop();
     await tokenServed?.stop();
-    files?.close();
-    await database?.drop();
+    await w?.close();
   });
 
   async function get(pathAndQuery: string, server = served, headers: Record<string, string> = {}): Promise<Answer> {

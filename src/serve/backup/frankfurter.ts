@@ -1,6 +1,7 @@
 import { Hono, type Context } from 'hono';
 import type { Db } from '../../warehouse/db.js';
 import { tokenMatches } from '../auth.js';
+import type { LatestCache } from './latest-cache.js';
 import { exactJson, jsonNumber, publishedBase, rateFromUsd } from './numbers.js';
 import { publishedBetween, publishedOn, type PublishedDay } from './published.js';
 
@@ -33,7 +34,7 @@ interface Asked {
   source: string | null;
 }
 
-export function frankfurterApp(db: Db, token: string | undefined): Hono {
+export function frankfurterApp(db: Db, token: string | undefined, cache: LatestCache): Hono {
   const app = new Hono();
   app.use(async (c, next) => {
     if (!token) return next();
@@ -42,7 +43,11 @@ export function frankfurterApp(db: Db, token: string | undefined): Hono {
     return c.json({ message: 'unauthorized: send Authorization: Bearer <token> or ?token=' }, 401);
   });
 
-  app.get('/latest', async (c) => one(c, await publishedOn(db, { source: asked(c).source, day: null }), asked(c)));
+  app.get('/latest', async (c) => {
+    const q = asked(c);
+    const text = await cache.get(`frankfurter ${new URL(c.req.url).search}`, async () => oneText(await publishedOn(db, { source: q.source, day: null }), q));
+    return jsonText(c, text);
+  });
   app.get('/currencies', async (c) => {
     const rows = await db.query<{ code: string; name: string | null }>(
       `select c.code, c.name from api.currencies c
@@ -58,7 +63,7 @@ export function frankfurterApp(db: Db, token: string | undefined): Hono {
   });
   app.get('/:path{\\d{4}-\\d{2}-\\d{2}(\\.\\.(\\d{4}-\\d{2}-\\d{2})?)?}', async (c) => {
     const [from, to] = c.req.param('path').split('..');
-    if (to === undefined) return one(c, await publishedOn(db, { source: asked(c).source, day: day(from) }), asked(c));
+    if (to === undefined) return jsonText(c, oneText(await publishedOn(db, { source: asked(c).source, day: day(from) }), asked(c)));
     return range(c, day(from), to === '' ? new Date().toISOString().slice(0, 10) : day(to), asked(c), 'start_date', 'end_date');
   });
   app.all('*', (c) => c.json({ message: 'not found' }, 404));
@@ -73,12 +78,7 @@ export function frankfurterApp(db: Db, token: string | undefined): Hono {
     if (!found) throw notFound();
     const rates = Object.fromEntries(found.days.map((d) => [d.date, ratesOf(d, q)]));
     const body = { amount: amountNumber(q.amount), base: q.base, [startKey]: found.days[0]!.date, [endKey]: found.days.at(-1)!.date, rates };
-    return jsonResponse(c, body);
-  }
-
-  function one(c: Context, published: PublishedDay | null, q: Asked) {
-    if (!published) throw notFound();
-    return jsonResponse(c, { amount: amountNumber(q.amount), base: q.base, date: published.date, rates: ratesOf(published, q) });
+    return jsonText(c, exactJson(body));
   }
 
   return app;
@@ -109,12 +109,17 @@ function ratesOf(published: PublishedDay, q: Asked): Record<string, unknown> {
   const codes = [...published.usd.keys()].filter((code) => code !== q.base && (q.symbols === null || q.symbols.includes(code))).sort();
   if (q.symbols?.some((s) => s !== q.base && !published.usd.has(s))) throw notFound();
   const asPublished = q.base === 'USD' && publishedBase(published.source) === 'USD';
-  return Object.fromEntries(codes.map((code) => [code, jsonNumber(rateFromUsd(published.usd.get(code)!, usdToBase, q.amount, asPublished, SIGNIFICANT_DIGITS))]));
+  return Object.fromEntries(codes.map((code) => [code, jsonNumber(rateFromUsd(published.usd.get(code)!, usdToBase, q.amount, asPublished, { significantDigits: SIGNIFICANT_DIGITS }))]));
 }
 
 /** Frankfurter writes the amount as a float: 1.0, 100.0, 12.5. */
 const amountNumber = (amount: string) => jsonNumber(amount.includes('.') ? amount : `${amount}.0`);
 
-function jsonResponse(c: Context, body: unknown): Response {
-  return c.body(exactJson(body), 200, { 'Content-Type': 'application/json; charset=UTF-8' });
+function oneText(published: PublishedDay | null, q: Asked): string {
+  if (!published) throw notFound();
+  return exactJson({ amount: amountNumber(q.amount), base: q.base, date: published.date, rates: ratesOf(published, q) });
+}
+
+function jsonText(c: Context, text: string): Response {
+  return c.body(text, 200, { 'Content-Type': 'application/json; charset=UTF-8' });
 }

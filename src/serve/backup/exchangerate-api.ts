@@ -1,0 +1,160 @@
+import { Hono, type Context } from 'hono';
+import type { Db } from '../../warehouse/db.js';
+import { tokenMatches } from '../auth.js';
+import type { LatestCache } from './latest-cache.js';
+import { exactJson, jsonNumber, publishedBase, rateFromUsd } from './numbers.js';
+import { publishedOn, type PublishedDay } from './published.js';
+
+/**
+ * ExchangeRate-API v6 (v6.exchangerate-api.com/v6/{key}/…) and its keyless open access (open.er-api.com/v6/latest/…),
+ * answered from fxpipe's stored rates: docs/backup.md. Errors are theirs: `{result: "error", "error-type": …}`.
+ */
+const DOCUMENTATION = 'https://www.exchangerate-api.com/docs';
+const TERMS = 'https://www.exchangerate-api.com/terms';
+const CODE = /^[A-Z]{3}$/;
+const AMOUNT = /^\d{1,15}(\.\d{1,15})?$/;
+/** ExchangeRate-API's rates carry at most 6 decimal places; so do the ones computed here. */
+const DECIMAL_PLACES = 6;
+const DAY_SECONDS = 86_400;
+
+type ErrorType = 'unsupported-code' | 'malformed-request' | 'invalid-key' | 'no-data-available';
+const STATUS: Record<ErrorType, 400 | 403 | 404> = { 'unsupported-code': 404, 'malformed-request': 400, 'invalid-key': 403, 'no-data-available': 404 };
+
+class RateApiError extends Error {
+  constructor(readonly errorType: ErrorType) {
+    super(errorType);
+  }
+}
+
+/** `{key}/latest/{base}`, `{key}/pair/{base}/{target}[/{amount}]`, `{key}/history/{base}/{y}/{m}/{d}`, `{key}/codes`. */
+export function exchangerateApiApp(db: Db, token: string | undefined, cache: LatestCache): Hono {
+  const app = new Hono();
+  app.use('/:key/*', async (c, next) => {
+    if (token && !tokenMatches(token, c.req.param('key'))) throw new RateApiError('invalid-key');
+    return next();
+  });
+  app.get('/:key/latest/:base', async (c) => {
+    const base = code(c.req.param('base'));
+    const source = c.req.query('source')?.trim() || null;
+    return jsonText(c, await cache.get(`exchangerate-api ${base} ${source}`, async () => {
+      const published = await latest(db, source);
+      return exactJson({ result: 'success', documentation: DOCUMENTATION, terms_of_use: TERMS, ...updateTimes(published), base_code: base, conversion_rates: ratesOf(published, base) });
+    }));
+  });
+  app.get('/:key/pair/:base/:target/:amount?', async (c) => {
+    const base = code(c.req.param('base'));
+    const target = code(c.req.param('target'));
+    const amount = c.req.param('amount');
+    if (amount !== undefined && (!AMOUNT.test(amount) || Number(amount) <= 0)) throw new RateApiError('malformed-request');
+    const published = await latest(db, c.req.query('source')?.trim() || null);
+    const rate = rateOf(published, base, target, '1');
+    return jsonText(c, exactJson({
+      result: 'success', documentation: DOCUMENTATION, terms_of_use: TERMS, ...updateTimes(published), base_code: base, target_code: target,
+      conversion_rate: jsonNumber(rate),
+      ...(amount === undefined ? {} : { conversion_result: jsonNumber(rateOf(published, base, target, amount)) }),
+    }));
+  });
+  app.get('/:key/history/:base/:year/:month/:day', async (c) => {
+    const base = code(c.req.param('base'));
+    const [year, month, day] = [c.req.param('year'), c.req.param('month'), c.req.param('day')].map(Number) as [number, number, number];
+    const date = new Date(Date.UTC(year, month - 1, day));
+    if (![year, month, day].every(Number.isInteger) || date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) {
+      throw new RateApiError('malformed-request');
+    }
+    const published = await publishedOn(db, { source: c.req.query('source')?.trim() || null, day: date.toISOString().slice(0, 10) });
+    if (!published) throw new RateApiError('no-data-available');
+    return jsonText(c, exactJson({ result: 'success', documentation: DOCUMENTATION, terms_of_use: TERMS, year, month, day, base_code: base, conversion_rates: ratesOf(published, base) }));
+  });
+  app.get('/:key/codes', async (c) => {
+    const rows = await db.query<{ code: string; name: string | null }>(
+      `select c.code, c.name from api.currencies c
+        where c.code = 'USD' or exists (select 1 from api.latest_rates l where l.base = 'USD' and l.quote = c.code and l.status = 'current')
+        order by c.code`);
+    return c.json({ result: 'success', documentation: DOCUMENTATION, terms_of_use: TERMS, supported_codes: rows.map((r) => [r.code, r.name ?? r.code]) });
+  });
+  app.all('*', () => {
+    throw new RateApiError('malformed-request');
+  });
+  app.onError((error, c) => {
+    if (!(error instanceof RateApiError)) throw error;
+    return c.json({ result: 'error', documentation: DOCUMENTATION, 'terms-of-use': TERMS, 'error-type': error.errorType }, STATUS[error.errorType]);
+  });
+  return app;
+}
+
+/**
+ * open.er-api.com's `latest/{base}`: keyless. With a token set it is taken as a bearer header or ?token= (the open
+ * access carries no key of its own).
+ */
+export function openErApiApp(db: Db, token: string | undefined, cache: LatestCache): Hono {
+  const app = new Hono();
+  app.use(async (c, next) => {
+    if (!token) return next();
+    const bearer = c.req.header('authorization')?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+    if (tokenMatches(token, bearer ?? c.req.query('token'))) return next();
+    throw new RateApiError('invalid-key');
+  });
+  app.get('/latest/:base', async (c) => {
+    const base = code(c.req.param('base'));
+    const source = c.req.query('source')?.trim() || null;
+    return jsonText(c, await cache.get(`open-er-api ${base} ${source}`, async () => {
+      const published = await latest(db, source);
+      return exactJson({
+        result: 'success', provider: 'https://www.exchangerate-api.com', documentation: 'https://www.exchangerate-api.com/docs/free', terms_of_use: TERMS,
+        ...updateTimes(published), time_eol_unix: 0, base_code: base, rates: ratesOf(published, base),
+      });
+    }));
+  });
+  app.all('*', () => {
+    throw new RateApiError('malformed-request');
+  });
+  app.onError((error, c) => {
+    if (!(error instanceof RateApiError)) throw error;
+    return c.json({ result: 'error', 'error-type': error.errorType }, STATUS[error.errorType]);
+  });
+  return app;
+}
+
+function code(text: string): string {
+  const upper = text.toUpperCase();
+  if (!CODE.test(upper)) throw new RateApiError('unsupported-code');
+  return upper;
+}
+
+async function latest(db: Db, source: string | null): Promise<PublishedDay> {
+  const published = await publishedOn(db, { source, day: null });
+  if (!published) throw new RateApiError('no-data-available');
+  return published;
+}
+
+/** The provider's update times: the publication's, and the next one a day later (the cadence it announces). */
+function updateTimes(published: PublishedDay) {
+  const last = Math.floor(published.asOf.getTime() / 1000);
+  const next = last + DAY_SECONDS;
+  return {
+    time_last_update_unix: last, time_last_update_utc: utc(last),
+    time_next_update_unix: next, time_next_update_utc: utc(next),
+  };
+}
+
+/** "Tue, 09 Jan 2024 00:02:31 +0000", as the provider writes it. */
+const utc = (seconds: number) => new Date(seconds * 1000).toUTCString().replace('GMT', '+0000');
+
+/** Every rate against base, base itself first as 1, then alphabetical (as the provider lists them). */
+function ratesOf(published: PublishedDay, base: string): Record<string, unknown> {
+  if (!published.usd.has(base)) throw new RateApiError('unsupported-code');
+  const codes = [...published.usd.keys()].filter((c) => c !== base).sort();
+  return Object.fromEntries([[base, jsonNumber('1')], ...codes.map((c) => [c, jsonNumber(rateOf(published, base, c, '1'))])]);
+}
+
+function rateOf(published: PublishedDay, base: string, target: string, amount: string): string {
+  const usdToBase = published.usd.get(base);
+  const usdToTarget = published.usd.get(target);
+  if (usdToBase === undefined || usdToTarget === undefined) throw new RateApiError('unsupported-code');
+  const exact = base === 'USD' && publishedBase(published.source) === 'USD';
+  return rateFromUsd(usdToTarget, usdToBase, amount, exact, { decimalPlaces: DECIMAL_PLACES });
+}
+
+function jsonText(c: Context, text: string): Response {
+  return c.body(text, 200, { 'Content-Type': 'application/json' });
+}

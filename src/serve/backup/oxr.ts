@@ -1,0 +1,160 @@
+import { Hono, type Context } from 'hono';
+import type { Db } from '../../warehouse/db.js';
+import { tokenMatches } from '../auth.js';
+import type { LatestCache } from './latest-cache.js';
+import { exactJson, jsonNumber, publishedBase, rateFromUsd } from './numbers.js';
+import { publishedBetween, publishedOn, type PublishedDay } from './published.js';
+
+/**
+ * Open Exchange Rates (openexchangerates.org/api), answered from fxpipe's stored rates: docs/backup.md. Errors are
+ * OXR's: `{error: true, status, message, description}`.
+ */
+const DISCLAIMER = 'Usage subject to terms: https://openexchangerates.org/terms';
+const LICENSE = 'https://openexchangerates.org/license';
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const CODE = /^[A-Z]{3}$/;
+const AMOUNT = /^\d{1,15}(\.\d{1,15})?$/;
+/** OXR writes its rates to at most 6 decimal places; so does this, for every rate the source did not publish as such. */
+const DECIMAL_PLACES = 6;
+
+const ERRORS = {
+  not_found: [404, 'Client requested a non-existent resource/route.'],
+  missing_app_id: [401, 'Client did not provide an App ID.'],
+  invalid_app_id: [401, 'Client provided an invalid App ID.'],
+  invalid_base: [400, 'Client requested rates for an unsupported base currency.'],
+  invalid_currency: [400, 'Client requested a conversion or rates for an unsupported currency.'],
+  invalid_amount: [400, 'Client requested a conversion of an amount that is not a positive number.'],
+  invalid_date: [400, 'Client requested a date that is not a valid YYYY-MM-DD day, or a range that ends before it starts.'],
+  not_available: [400, 'Historical rates for the requested date are not available - please try a different date.'],
+} as const;
+type OxrMessage = keyof typeof ERRORS;
+
+class OxrError extends Error {
+  constructor(readonly oxrMessage: OxrMessage) {
+    super(oxrMessage);
+  }
+}
+
+interface Asked {
+  base: string;
+  symbols: string[] | null;
+  source: string | null;
+}
+
+/**
+ * `catchAll`: answer every other path under the mount with OXR's not_found (not where the routes are mounted at the
+ * root's /api, beside fxpipe's own /api/v1).
+ */
+export function oxrApp(db: Db, token: string | undefined, cache: LatestCache, options: { catchAll: boolean }): Hono {
+  const app = new Hono();
+  // currencies.json is open on OXR too; every other route needs the App ID, here the token when one is set. Checked
+  // per route, not as middleware: mounted at /api, middleware would run for fxpipe's /api/v1 too.
+  const authorized = (c: Context) => {
+    if (!token) return;
+    const appId = c.req.query('app_id') ?? c.req.header('authorization')?.match(/^Token\s+(\S+)\s*$/i)?.[1];
+    if (appId === undefined || appId === '') throw new OxrError('missing_app_id');
+    if (!tokenMatches(token, appId)) throw new OxrError('invalid_app_id');
+  };
+
+  app.get('/latest.json', async (c) => {
+    authorized(c);
+    const q = asked(c);
+    return jsonText(c, await cache.get(`oxr ${c.req.url.replace(/^[^?]*/, '')}`, async () => {
+      const published = await publishedOn(db, { source: q.source, day: null });
+      if (!published) throw new OxrError('not_available');
+      return exactJson({ disclaimer: DISCLAIMER, license: LICENSE, timestamp: seconds(published), base: q.base, rates: ratesOf(published, q) });
+    }));
+  });
+  app.get('/historical/:file{\\d{4}-\\d{2}-\\d{2}\\.json}', async (c) => {
+    authorized(c);
+    const q = asked(c);
+    const published = await publishedOn(db, { source: q.source, day: day(c.req.param('file').slice(0, 10)) });
+    if (!published) throw new OxrError('not_available');
+    return jsonText(c, exactJson({ disclaimer: DISCLAIMER, license: LICENSE, timestamp: seconds(published), base: q.base, rates: ratesOf(published, q) }));
+  });
+  app.get('/time-series.json', async (c) => {
+    authorized(c);
+    const q = asked(c);
+    const from = day(c.req.query('start'));
+    const to = day(c.req.query('end'));
+    if (from > to) throw new OxrError('invalid_date');
+    const found = await publishedBetween(db, q.source, from, to);
+    if (!found) throw new OxrError('not_available');
+    return jsonText(c, exactJson({
+      disclaimer: DISCLAIMER, license: LICENSE, start_date: from, end_date: to, base: q.base,
+      rates: Object.fromEntries(found.days.map((d) => [d.date, ratesOf(d, q)])),
+    }));
+  });
+  app.get('/convert/:value/:from/:to', async (c) => {
+    authorized(c);
+    const value = c.req.param('value');
+    const from = c.req.param('from').toUpperCase();
+    const to = c.req.param('to').toUpperCase();
+    if (!AMOUNT.test(value) || Number(value) <= 0) throw new OxrError('invalid_amount');
+    if (!CODE.test(from) || !CODE.test(to)) throw new OxrError('invalid_currency');
+    const source = c.req.query('source')?.trim() || null;
+    const published = await publishedOn(db, { source, day: null });
+    if (!published) throw new OxrError('not_available');
+    const usdToFrom = published.usd.get(from);
+    const usdToTo = published.usd.get(to);
+    if (usdToFrom === undefined || usdToTo === undefined) throw new OxrError('invalid_currency');
+    const exact = from === 'USD' && publishedBase(published.source) === 'USD';
+    const rate = rateText(usdToTo, usdToFrom, '1', exact);
+    const response = rateText(usdToTo, usdToFrom, value, exact);
+    return jsonText(c, exactJson({
+      disclaimer: DISCLAIMER, license: LICENSE,
+      request: { query: `/convert/${value}/${from}/${to}`, amount: jsonNumber(value), from, to },
+      meta: { timestamp: seconds(published), rate: jsonNumber(rate) },
+      response: jsonNumber(response),
+    }));
+  });
+  app.get('/currencies.json', async (c) => {
+    const rows = await db.query<{ code: string; name: string | null }>(
+      `select c.code, c.name from api.currencies c
+        where c.code = 'USD' or exists (select 1 from api.latest_rates l where l.base = 'USD' and l.quote = c.code and l.status = 'current')
+        order by c.code`);
+    return c.json(Object.fromEntries(rows.map((r) => [r.code, r.name ?? r.code])));
+  });
+  if (options.catchAll) {
+    app.all('*', () => {
+      throw new OxrError('not_found');
+    });
+  }
+  app.onError((error, c) => {
+    if (!(error instanceof OxrError)) throw error;
+    const [status, description] = ERRORS[error.oxrMessage];
+    return c.json({ error: true, status, message: error.oxrMessage, description }, status);
+  });
+  return app;
+}
+
+function asked(c: Context): Asked {
+  const base = (c.req.query('base') ?? 'USD').trim().toUpperCase();
+  if (!CODE.test(base)) throw new OxrError('invalid_base');
+  const list = c.req.query('symbols');
+  const symbols = list === undefined || list.trim() === '' ? null : list.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
+  return { base, symbols, source: c.req.query('source')?.trim() || null };
+}
+
+function day(text: string | undefined): string {
+  if (text === undefined || !DAY.test(text) || new Date(`${text}T00:00:00Z`).toISOString().slice(0, 10) !== text) throw new OxrError('invalid_date');
+  return text;
+}
+
+const seconds = (published: PublishedDay) => Math.floor(published.asOf.getTime() / 1000);
+
+/** The rates against base, base itself included (1), as OXR lists them; symbols it does not know are left out, as OXR does. */
+function ratesOf(published: PublishedDay, q: Asked): Record<string, unknown> {
+  const usdToBase = published.usd.get(q.base);
+  if (usdToBase === undefined) throw new OxrError('invalid_base');
+  const exact = q.base === 'USD' && publishedBase(published.source) === 'USD';
+  const codes = [...published.usd.keys()].filter((code) => q.symbols === null || q.symbols.includes(code)).sort();
+  return Object.fromEntries(codes.map((code) => [code, jsonNumber(code === q.base ? '1' : rateText(published.usd.get(code)!, usdToBase, '1', exact))]));
+}
+
+const rateText = (usdToQuote: string, usdToBase: string, amount: string, exact: boolean): string =>
+  rateFromUsd(usdToQuote, usdToBase, amount, exact, { decimalPlaces: DECIMAL_PLACES });
+
+function jsonText(c: Context, text: string): Response {
+  return c.body(text, 200, { 'Content-Type': 'application/json; charset=utf-8' });
+}
