@@ -4,6 +4,9 @@
  * after 2 s of warm-up, over a 30-day demo warehouse; random pairs of the 162 currencies. Peers measured in the same
  * run under the same concurrency: a static asset of the same server (the HTTP floor: no database), and the same
  * api.convert call straight over PostgreSQL from a pool of as many connections (the database floor: no HTTP).
+ *
+ * Then each backup family's `latest` (docs/backup.md: Frankfurter, Open Exchange Rates, ExchangeRate-API v6,
+ * open.er-api) under the same load, 8 bases in turn, against the same static asset (issue 15: ≥ 0.5 of it).
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -101,6 +104,13 @@ async function main() {
   };
   const convertPath = (i: number) => `/api/v1/convert?from=${pairs[i % pairs.length]![0]}&to=${pairs[i % pairs.length]![1]}&amount=100`;
   const direct = new pg.Pool({ connectionString: target.url, max: CONNECTIONS });
+  const bases = ['USD', 'EUR', 'GBP', 'JPY', 'CHF', 'CAD', 'AUD', 'SEK'];
+  const families: [name: string, path: (base: string) => string][] = [
+    ['Frankfurter /frankfurter/v1/latest', (base) => `/frankfurter/v1/latest?base=${base}`],
+    ['Open Exchange Rates /openexchangerates/api/latest.json', (base) => `/openexchangerates/api/latest.json?app_id=bench&base=${base}`],
+    ['ExchangeRate-API /exchangerate-api/v6/{key}/latest', (base) => `/exchangerate-api/v6/bench-key/latest/${base}`],
+    ['open.er-api /open-er-api/v6/latest', (base) => `/open-er-api/v6/latest/${base}`],
+  ];
   const sql = (i: number) => direct.query('select * from api.convert(100, $1, $2)', [pairs[i % pairs.length]![0], pairs[i % pairs.length]![1]]).then(() => undefined);
 
   try {
@@ -114,11 +124,20 @@ async function main() {
     const database = await load(sql, SECONDS, CONNECTIONS);
     console.error(`api.convert over PostgreSQL: ${Math.round(database.perSecond)} queries/s`);
     if (convert.errors || asset.errors || database.errors) throw new Error(`errors under load: convert ${convert.errors}, asset ${asset.errors}, sql ${database.errors}`);
+    const latest: [string, Load][] = [];
+    for (const [name, path] of families) {
+      const call = (i: number) => get(path(bases[i % bases.length]!));
+      await load(call, WARMUP_SECONDS, CONNECTIONS);
+      const measured = await load(call, SECONDS, CONNECTIONS);
+      if (measured.errors) throw new Error(`errors under load: ${name} ${measured.errors}`);
+      console.error(`${name}: ${Math.round(measured.perSecond)} requests/s`);
+      latest.push([name, measured]);
+    }
 
     const ms = (v: number) => `${v.toFixed(2)} ms`;
     report({
       bench: 'serve',
-      title: `GET /api/v1/convert, ${CONNECTIONS} concurrent connections, ${SECONDS} s, on a 30-day demo warehouse (${codes.length} currencies)`,
+      title: `GET /api/v1/convert and the backup families' latest, ${CONNECTIONS} concurrent connections, ${SECONDS} s each, on a 30-day demo warehouse (${codes.length} currencies)`,
       machine: await machineLine(db, server.label),
       details: [
         `fxpipe serve in its own process (pooled path, 10 database connections), the load generator in another (undici, ${CONNECTIONS} keep-alive connections), both on this machine's ${os.cpus().length} cores with PostgreSQL.`,
@@ -128,12 +147,17 @@ async function main() {
         `| GET /api/v1/convert (random pairs) | ${convert.requests} | ${Math.round(convert.perSecond)} | ${ms(convert.p50)} | ${ms(convert.p99)} |`,
         `| GET /assets/dashboard.css (same server, no database) | ${asset.requests} | ${Math.round(asset.perSecond)} | ${ms(asset.p50)} | ${ms(asset.p99)} |`,
         `| select * from api.convert(100, $1, $2) over PostgreSQL (pg.Pool of ${CONNECTIONS}, no HTTP) | ${database.requests} | ${Math.round(database.perSecond)} | ${ms(database.p50)} | ${ms(database.p99)} |`,
+        ...latest.map(([name, l]) => `| backup: ${name} (${bases.length} bases in turn, every rate) | ${l.requests} | ${Math.round(l.perSecond)} | ${ms(l.p50)} | ${ms(l.p99)} |`),
       ],
       figures: [
         { figure: `convert requests/s under ${CONNECTIONS} connections vs the same server's static asset`, ours: `${Math.round(convert.perSecond)}`, peer: `${Math.round(asset.perSecond)}`, ratio: (convert.perSecond / asset.perSecond).toFixed(3) },
         { figure: `convert requests/s vs api.convert straight over PostgreSQL (${CONNECTIONS} connections)`, ours: `${Math.round(convert.perSecond)}`, peer: `${Math.round(database.perSecond)}`, ratio: (convert.perSecond / database.perSecond).toFixed(3) },
         { figure: `convert p99 latency vs api.convert over PostgreSQL p99`, ours: ms(convert.p99), peer: ms(database.p99), ratio: (convert.p99 / database.p99).toFixed(2) },
         { figure: 'convert p50 latency vs the static asset p50', ours: ms(convert.p50), peer: ms(asset.p50), ratio: (convert.p50 / asset.p50).toFixed(2) },
+        ...latest.map(([name, l]) => ({
+          figure: `backup ${name}: requests/s vs the same server's static asset (target ≥ 0.5)`,
+          ours: `${Math.round(l.perSecond)}`, peer: `${Math.round(asset.perSecond)}`, ratio: (l.perSecond / asset.perSecond).toFixed(3),
+        })),
       ],
     });
   } finally {

@@ -15,11 +15,13 @@ const LOOPBACK = ['127.0.0.1', '::1'];
 
 export function serveCommand(context: () => CommandContext): Command {
   return new Command('serve')
-    .description('serve the dashboard and the JSON API (/api/v1/…, /healthz, /metrics) over the pooled access path; Ctrl-C stops it')
+    .description('serve the dashboard, the JSON API (/api/v1/…, /healthz, /metrics) and the providers\' formats as a backup, over the pooled access path; Ctrl-C stops it')
     .option('--port <n>', 'TCP port (0: any free one, printed)', '8080')
     .option('--listen <address>', 'IP address to listen on: 127.0.0.1, an address of this machine, 0.0.0.0, :: or * (every address)', '127.0.0.1')
     .option('--pool <n>', 'database connections in the pool', '10')
-    .addHelpText('after', '\nFXPIPE_API_TOKEN (16+ characters) makes every route but /healthz require it: Authorization: Bearer <token>, or the dashboard\'s sign-in form.')
+    .addHelpText('after', '\nFXPIPE_API_TOKEN (16+ characters) makes every route but /healthz require it: Authorization: Bearer <token>, or the dashboard\'s sign-in form.\n' +
+      'As a backup for the providers, in their own formats (docs/backup.md): /frankfurter/v1/, /openexchangerates/api/ (and /api/latest.json, …),\n' +
+      '/exchangerate-api/v6/{key}/, /open-er-api/v6/; each takes the token where its provider carries its key.')
     .action(async (flags: { port: string; listen: string; pool: string }) => {
       const port = parseWholeNumberFlag(flags.port, '--port', 0, 65_535);
       const poolSize = parseWholeNumberFlag(flags.pool, '--pool', 1, 500);

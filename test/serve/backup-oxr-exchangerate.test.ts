@@ -1,6 +1,12 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isLosslessNumber, parse as parseLossless, type LosslessNumber } from 'lossless-json';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log.js';
+import { runPipeline } from '../../src/pipeline.js';
+import { defaultHttpPolicy } from '../../src/sources/http.js';
 import { RateDecimal } from '../../src/transform/decimal.js';
 import type { Db } from '../../src/warehouse/db.js';
 import { backupWarehouse, ecbHistory, OPEN_ER, type BackupWarehouse } from './backup-support.js';
@@ -138,6 +144,30 @@ describe('fxpipe serve as Open Exchange Rates and as ExchangeRate-API', () => {
     expect((await get('open-er-api/v6/latest/USD', tokenServed)).status).toBe(403);
     expect((await get('open-er-api/v6/latest/USD', tokenServed, { authorization: `Bearer ${token}` })).status).toBe(200);
     expect((await get(`open-er-api/v6/latest/USD?token=${token}`, tokenServed)).status).toBe(200);
+  });
+
+  it('the latest answers are kept until a run changes the data: the next publication is answered within a second of its commit', async () => {
+    const before = await get('open-er-api/v6/latest/USD?source=open-er-api');
+    expect(before.body.time_last_update_unix).toBe(1_704_758_551);
+    // open.er-api's next day: a new as-of and EUR moved.
+    const next = OPEN_ER.toString().replace('"time_last_update_unix":1704758551', '"time_last_update_unix":1704844951').replace(/"EUR":[0-9.]+/, '"EUR":0.9111');
+    const server = createServer((_, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(next));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const run = await runPipeline(db, {
+        kind: 'manual', sources: ['open-er-api'], verify: false, dryRun: false, changeThresholdPct: 0, deviationTolerancePct: 0.5,
+        zScoreThreshold: 4, lockWaitMs: 5000, http: { ...defaultHttpPolicy, retries: 0 },
+        settingsFor: () => ({ baseUrl: origin }), clock: () => new Date('2024-01-10T06:00:00Z'), log: createLogger('silent'),
+      });
+      expect(run).toMatchObject({ status: 'loaded' });
+    } finally {
+      server.close();
+    }
+    await sleep(1100);
+    const after = await get('open-er-api/v6/latest/USD?source=open-er-api');
+    expect(after.body.time_last_update_unix).toBe(1_704_844_951);
+    expect(digits(after.text, 'rates').EUR).toBe('0.9111');
   });
 
   it('oxr from npm, unmodified, pointed at fxpipe by its host settings, gets api.convert\'s rates', async () => {
