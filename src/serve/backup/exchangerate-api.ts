@@ -3,7 +3,7 @@ import type { Db } from '../../warehouse/db.js';
 import { tokenMatches } from '../auth.js';
 import type { LatestCache } from './latest-cache.js';
 import { exactJson, jsonNumber, publishedBase, rateFromUsd } from './numbers.js';
-import { publishedOn, type PublishedDay } from './published.js';
+import { currenciesInForce, publishedOn, type PublishedDay } from './published.js';
 
 /**
  * ExchangeRate-API v6 (v6.exchangerate-api.com/v6/{key}/…) and its keyless open access (open.er-api.com/v6/latest/…),
@@ -66,11 +66,7 @@ export function exchangerateApiApp(db: Db, token: string | undefined, cache: Lat
     return jsonText(c, exactJson({ result: 'success', documentation: DOCUMENTATION, terms_of_use: TERMS, year, month, day, base_code: base, conversion_rates: ratesOf(published, base) }));
   });
   app.get('/:key/codes', async (c) => {
-    const rows = await db.query<{ code: string; name: string | null }>(
-      `select c.code, c.name from api.currencies c
-        where c.code = 'USD' or exists (select 1 from api.latest_rates l where l.base = 'USD' and l.quote = c.code and l.status = 'current')
-        order by c.code`);
-    return c.json({ result: 'success', documentation: DOCUMENTATION, terms_of_use: TERMS, supported_codes: rows.map((r) => [r.code, r.name ?? r.code]) });
+    return c.json({ result: 'success', documentation: DOCUMENTATION, terms_of_use: TERMS, supported_codes: (await currenciesInForce(db)).map((r) => [r.code, r.name]) });
   });
   app.all('*', () => {
     throw new RateApiError('malformed-request');

@@ -3,7 +3,7 @@ import type { Db } from '../../warehouse/db.js';
 import { tokenMatches } from '../auth.js';
 import type { LatestCache } from './latest-cache.js';
 import { exactJson, jsonNumber, publishedBase, rateFromUsd } from './numbers.js';
-import { publishedBetween, publishedOn, type PublishedDay } from './published.js';
+import { currenciesInForce, publishedBetween, publishedOn, type PublishedDay } from './published.js';
 
 /**
  * Frankfurter v1 (api.frankfurter.dev/v1, and the exchangeratesapi.io paths its older clients call), answered from
@@ -49,11 +49,7 @@ export function frankfurterApp(db: Db, token: string | undefined, cache: LatestC
     return jsonText(c, text);
   });
   app.get('/currencies', async (c) => {
-    const rows = await db.query<{ code: string; name: string | null }>(
-      `select c.code, c.name from api.currencies c
-        where c.code = 'USD' or exists (select 1 from api.latest_rates l where l.base = 'USD' and l.quote = c.code and l.status = 'current')
-        order by c.code`);
-    return c.json(Object.fromEntries(rows.map((r) => [r.code, r.name ?? r.code])));
+    return c.json(Object.fromEntries((await currenciesInForce(db)).map((r) => [r.code, r.name])));
   });
   // exchangeratesapi.io's time series, which its clients (and Frankfurter's first version) call.
   app.get('/history', async (c) => {

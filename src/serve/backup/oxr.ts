@@ -3,7 +3,7 @@ import type { Db } from '../../warehouse/db.js';
 import { tokenMatches } from '../auth.js';
 import type { LatestCache } from './latest-cache.js';
 import { exactJson, jsonNumber, publishedBase, rateFromUsd } from './numbers.js';
-import { publishedBetween, publishedOn, type PublishedDay } from './published.js';
+import { currenciesInForce, publishedBetween, publishedOn, type PublishedDay } from './published.js';
 
 /**
  * Open Exchange Rates (openexchangerates.org/api), answered from fxpipe's stored rates: docs/backup.md. Errors are
@@ -109,11 +109,7 @@ export function oxrApp(db: Db, token: string | undefined, cache: LatestCache, op
     }));
   });
   app.get('/currencies.json', async (c) => {
-    const rows = await db.query<{ code: string; name: string | null }>(
-      `select c.code, c.name from api.currencies c
-        where c.code = 'USD' or exists (select 1 from api.latest_rates l where l.base = 'USD' and l.quote = c.code and l.status = 'current')
-        order by c.code`);
-    return c.json(Object.fromEntries(rows.map((r) => [r.code, r.name ?? r.code])));
+    return c.json(Object.fromEntries((await currenciesInForce(db)).map((r) => [r.code, r.name])));
   });
   if (options.catchAll) {
     app.all('*', () => {

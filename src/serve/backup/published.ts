@@ -95,3 +95,12 @@ async function closes(db: Db, sourceId: number, days: { dateKey: number; quoteId
 }
 
 const keyToDay = (key: number) => `${String(key).slice(0, 4)}-${String(key).slice(4, 6)}-${String(key).slice(6, 8)}`;
+
+/** The currencies a source has in force now (and USD), with their names: each family's currency list. */
+export async function currenciesInForce(db: Db): Promise<{ code: string; name: string }[]> {
+  const rows = await db.query<{ code: string; name: string | null }>(
+    `select c.code, c.name from api.currencies c
+      where c.code = 'USD' or exists (select 1 from api.latest_rates l where l.base = 'USD' and l.quote = c.code and l.status = 'current')
+      order by c.code`);
+  return rows.map((r) => ({ code: r.code, name: r.name ?? r.code }));
+}
