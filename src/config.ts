@@ -267,6 +267,13 @@ export const settings = {
     secret: false,
     describe: 'time zone of the cron pattern',
   }),
+  embeddedPort: optional({
+    env: 'FXPIPE_PORT',
+    default: undefined,
+    ...numberSetting(1, 65_535, 'port number', true),
+    secret: false,
+    describe: 'the embedded server\'s port (default: the one it first started on, recorded in FXPIPE_HOME/port)',
+  }),
   lockWaitMs: setting({
     env: 'FXPIPE_LOCK_WAIT_MS',
     default: 5000,

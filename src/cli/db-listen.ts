@@ -1,23 +1,23 @@
 import { listenOn, currentListenAddresses } from '../warehouse/server/listen.js';
 import { parseListenAddress } from '../warehouse/server/listen-address.js';
 import { reachableHosts } from '../warehouse/server/local-addresses.js';
-import { embeddedPaths, type EmbeddedConnection } from '../warehouse/server/embedded.js';
+import { embeddedPaths, type EmbeddedConnection, type EmbeddedOptions } from '../warehouse/server/embedded.js';
 import { listReaders } from '../warehouse/readers/reader-roles.js';
 import type { CommandContext } from './context.js';
 
 const SUGGESTED_READER = 'make_reader';
 
 /** `db start --listen ADDRESS`: the embedded server reachable there, and the fields of a Make.com PostgreSQL connection. */
-export async function startListening(ctx: CommandContext, value: string): Promise<EmbeddedConnection> {
+export async function startListening(ctx: CommandContext, value: string, embedded: EmbeddedOptions = {}): Promise<EmbeddedConnection> {
   const address = parseListenAddress(value);
-  const { connection, listenAddresses, restarted } = await listenOn(ctx.config.home, address);
+  const { connection, listenAddresses, restarted } = await listenOn(ctx.config.home, address, embedded);
   const readers = await ctx.withDb((db) => listReaders(db));
   const state = connection.started ? 'started' : restarted ? 'restarted (its open sessions were closed)' : 'already running';
   console.log(`PostgreSQL ${state}, listening on ${listenAddresses} port ${connection.port}, a password (scram-sha-256) required for every connection; data in ${embeddedPaths(ctx.config.home).dataDir}`);
   const hosts = reachableHosts(address);
   const fields: [string, string][] = [
     ['Host', hosts.length > 0 ? `${hosts.join(' or ')} (this machine), or the address of your tunnel or agent` : "this machine's address as the Make.com agent or your tunnel reaches it (it has no non-loopback address)"],
-    ['Port', `${connection.port} (picked when the server starts: after \`fxpipe db stop\` and a new start it changes, and the connection needs the new one)`],
+    ['Port', `${connection.port} (kept across stops and starts: recorded in ${embeddedPaths(ctx.config.home).portFile}; --port N or FXPIPE_PORT moves it)`],
     ['Database name', connection.database],
     ['User name', readers.length > 0 ? `${readers[0]} (readers of this database: ${readers.join(', ')})` : `${SUGGESTED_READER} — create it first: fxpipe db grant-reader ${SUGGESTED_READER}`],
     ['Password', "the reader's: printed once by grant-reader, or the first line of the --password-file you gave it (fxpipe db url shows the owner's; do not give Make.com the owner)"],

@@ -8,6 +8,7 @@ import { ensureEmbedded, readRunning, stopEmbedded, embeddedPaths } from '../war
 import type { CommandContext } from './context.js';
 import { exposureWarning, startListening } from './db-listen.js';
 import { grantReaderCommand, revokeReaderCommand } from './db-readers.js';
+import { parseWholeNumberFlag } from './flags.js';
 import { printJson } from './output.js';
 
 type MakeContext = () => CommandContext;
@@ -70,10 +71,16 @@ export function dbCommand(context: MakeContext): Command {
   db.command('start')
     .description('run the embedded PostgreSQL in the foreground and print its connection string (Ctrl-C stops it)')
     .option('--listen <address>', 'also accept password (scram-sha-256) connections on this IP address of the machine, 0.0.0.0 or * (every address), and print the fields of a Make.com connection')
-    .action(async (options: { listen?: string }) => {
+    .option('--port <n>', 'the port to start on, kept from then on (default FXPIPE_PORT, else the one it first started on, recorded in FXPIPE_HOME/port)')
+    .action(async (options: { listen?: string; port?: string }) => {
       const ctx = context();
       if (ctx.config.databaseUrl) throw usageError('DATABASE_URL is set: fxpipe uses that server and starts none of its own');
-      const server = options.listen === undefined ? await ensureEmbedded(ctx.config.home) : await startListening(ctx, options.listen);
+      const port = options.port === undefined ? ctx.config.embeddedPort : parseWholeNumberFlag(options.port, '--port', 1, 65_535);
+      const embedded = port === undefined ? {} : { port };
+      const server = options.listen === undefined ? await ensureEmbedded(ctx.config.home, embedded) : await startListening(ctx, options.listen, embedded);
+      if (port !== undefined && server.port !== port) {
+        console.log(`The server was already running on port ${server.port}: \`fxpipe db stop\`, then start it again to move it to ${port}.`);
+      }
       if (options.listen === undefined) {
         console.log(`PostgreSQL ${server.started ? 'started' : 'already running'} on ${server.host}:${server.port}, data in ${embeddedPaths(ctx.config.home).dataDir}`);
         console.log(`Connection string (psql or any PostgreSQL client):`);

@@ -15,13 +15,13 @@ export interface Target {
 }
 
 /** DATABASE_URL when set; otherwise the embedded server under FXPIPE_HOME, started if needed. */
-export async function resolveTarget(config: Pick<Config, 'databaseUrl' | 'home'>): Promise<Target> {
+export async function resolveTarget(config: Pick<Config, 'databaseUrl' | 'home' | 'embeddedPort'>): Promise<Target> {
   if (config.databaseUrl) {
     return { url: config.databaseUrl, label: `${hostOf(config.databaseUrl)} (DATABASE_URL)`, embedded: false };
   }
   // Loaded only without DATABASE_URL: a command on the user's own server does not load the embedded server's modules.
   const { ensureEmbedded } = await import('./server/embedded.js');
-  const server = await ensureEmbedded(config.home);
+  const server = await ensureEmbedded(config.home, config.embeddedPort === undefined ? {} : { port: config.embeddedPort });
   return { url: server.url, label: `embedded server ${server.host}:${server.port} in ${config.home}`, embedded: true };
 }
 

@@ -22,6 +22,7 @@ Object.assign(VALID, {
   productionFormat: 'open-er-api',
   productionFile: 'production-rates.csv',
   productionLabel: 'processor',
+  embeddedPort: '5433',
   // Its default (milliseconds) as the environment spells it.
   maxRateAge: '7d',
 });

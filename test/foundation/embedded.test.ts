@@ -1,4 +1,5 @@
 import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -56,7 +57,7 @@ describe('the embedded PostgreSQL', () => {
     const total = migrationFiles().length;
     const applied = [a.stdout, b.stdout].map((out) => Number(new RegExp(`^Applied (\\d+) of ${total}`).exec(out)?.[1] ?? 0));
     expect(applied[0]! + applied[1]!).toBe(total);
-    expect(readdirSync(dir).sort()).toEqual(['password', 'pgdata']);
+    expect(readdirSync(dir).sort()).toEqual(['password', 'pgdata', 'port']);
   });
 
   // Five rounds of three commands: over a minute on two busy cores.
@@ -132,5 +133,44 @@ describe('the embedded PostgreSQL', () => {
     const url = (await runCli(['db', 'url'], { env: { FXPIPE_HOME: dir } })).stdout.trim();
     expect(await tablesAt(url)).toContain('pipeline_runs');
     expect(existsSync(lockFile)).toBe(false);
+  });
+
+  it('keeps the port it first started on across stops; --port and FXPIPE_PORT move it; a port taken at start is exit 2 naming it', async () => {
+    const dir = home();
+    const env = { FXPIPE_HOME: dir };
+    const first = new URL((await runCli(['db', 'url'], { env })).stdout.trim());
+    const { portFile } = embeddedPaths(dir);
+    expect(readFileSync(portFile, 'utf8').trim()).toBe(first.port);
+    for (let i = 0; i < 2; i++) {
+      expect((await runCli(['db', 'stop'], { env })).stdout).toContain('Stopped');
+      expect(new URL((await runCli(['db', 'url'], { env })).stdout.trim()).port).toBe(first.port);
+    }
+
+    // Another program holds the port while the server is down: fxpipe says so and does not move.
+    expect((await runCli(['db', 'stop'], { env })).stdout).toContain('Stopped');
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(Number(first.port), '127.0.0.1', resolve));
+    try {
+      const taken = await runCli(['db', 'url'], { env });
+      expect(taken.code).toBe(2);
+      expect(taken.stdout).toBe('');
+      expect(taken.stderr).toBe(`fxpipe: port ${first.port} on 127.0.0.1 is taken by another program: the embedded server keeps the port it first started on (${portFile}); free it, or choose another with --port N or FXPIPE_PORT\n`);
+      expect(readFileSync(portFile, 'utf8').trim()).toBe(first.port);
+
+      // FXPIPE_PORT chooses another, which is kept from then on.
+      const free = net.createServer();
+      await new Promise<void>((resolve) => free.listen(0, '127.0.0.1', resolve));
+      const other = (free.address() as net.AddressInfo).port;
+      await new Promise((resolve) => free.close(resolve));
+      const moved = new URL((await runCli(['db', 'url'], { env: { ...env, FXPIPE_PORT: String(other) } })).stdout.trim());
+      expect(moved.port).toBe(String(other));
+      expect(readFileSync(portFile, 'utf8').trim()).toBe(String(other));
+      expect((await runCli(['db', 'stop'], { env })).stdout).toContain('Stopped');
+      expect(new URL((await runCli(['db', 'url'], { env })).stdout.trim()).port).toBe(String(other));
+    } finally {
+      squatter.close();
+    }
+    const bad = await runCli(['db', 'url'], { env: { ...env, FXPIPE_PORT: '70000' } });
+    expect(bad).toMatchObject({ code: 2, stderr: 'fxpipe: invalid setting FXPIPE_PORT: "70000" expected port number between 1 and 65535\n' });
   });
 });

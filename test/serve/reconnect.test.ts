@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { stopEmbedded } from '../../src/warehouse/server/embedded.js';
 import { finished, runCli, startCli, waitForOutput } from '../helpers/cli.js';
 import { scratchDir } from '../helpers/database.js';
+import { closedPortOrigin } from '../helpers/webhook-receiver.js';
 
 /** The status of GET url, once the database answers again: polled a bounded number of times. */
 async function statusOnceAnswered(url: string, tries = 60): Promise<number> {
@@ -23,7 +24,7 @@ describe('fxpipe serve on the embedded server', () => {
     await stopEmbedded(home).catch(() => undefined);
   });
 
-  it('answers again after the server is stopped and comes back on another port, and starts it again itself', async () => {
+  it('answers again after the server is stopped and comes back, on its port or moved to another, and starts it again itself', async () => {
     expect((await runCli(['db', 'init'], { env })).code).toBe(0);
     const firstUrl = (await runCli(['db', 'url'], { env })).stdout.trim();
     const serve = startCli(['serve', '--port', '0'], { env });
@@ -32,19 +33,25 @@ describe('fxpipe serve on the embedded server', () => {
       const origin = /http:\/\/127\.0\.0\.1:\d+/.exec(serve.out.stdout)![0];
       expect((await fetch(`${origin}/api/v1/runs`)).status).toBe(200);
 
-      // What the issue did: stop it, and let another command start it again (on a new port).
+      // Stop it, and let another command start it again: on the same port, which the server keeps.
       expect((await runCli(['db', 'stop'], { env })).stdout).toContain('Stopped');
       const secondUrl = (await runCli(['db', 'url'], { env })).stdout.trim();
-      expect(secondUrl).toMatch(/^postgresql:\/\//);
-      expect(secondUrl).not.toBe(firstUrl); // a new port: the one serve's pool knows is gone
+      expect(secondUrl).toBe(firstUrl);
       expect(await statusOnceAnswered(`${origin}/api/v1/runs`)).toBe(200);
       const health = (await (await fetch(`${origin}/healthz`)).json()) as { database: string };
       expect(health.database).toBe('reachable');
 
-      // Stopped with no other command to start it: the next request finds it down and starts it.
+      // Moved to another port (FXPIPE_PORT): the port serve's pool knows is gone, and serve finds the new one.
+      expect((await runCli(['db', 'stop'], { env })).stdout).toContain('Stopped');
+      const other = Number(new URL(await closedPortOrigin()).port);
+      const thirdUrl = (await runCli(['db', 'url'], { env: { ...env, FXPIPE_PORT: String(other) } })).stdout.trim();
+      expect(new URL(thirdUrl).port).toBe(String(other));
+      expect(await statusOnceAnswered(`${origin}/api/v1/runs`)).toBe(200);
+
+      // Stopped with no other command to start it: the next request finds it down and starts it, on the port kept.
       expect((await runCli(['db', 'stop'], { env })).stdout).toContain('Stopped');
       expect(await statusOnceAnswered(`${origin}/api/v1/currencies`)).toBe(200);
-      expect((await runCli(['db', 'url'], { env })).stdout.trim()).not.toBe(secondUrl);
+      expect((await runCli(['db', 'url'], { env })).stdout.trim()).toBe(thirdUrl);
 
       serve.kill('SIGTERM');
       const result = await finished(serve, 30_000);

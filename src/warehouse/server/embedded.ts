@@ -27,6 +27,13 @@ export interface EmbeddedPaths {
   passwordFile: string;
   lockFile: string;
   logFile: string;
+  /** The port the server keeps across stops and starts: the one it first started on, or the one chosen. */
+  portFile: string;
+}
+
+export interface EmbeddedOptions {
+  /** The port to start on (FXPIPE_PORT, `db start --port`); else the recorded one, else a free one, then recorded. */
+  port?: number;
 }
 
 /**
@@ -43,6 +50,7 @@ export function embeddedPaths(home: string): EmbeddedPaths {
     passwordFile: path.join(home, 'password'),
     lockFile: path.join(home, 'server.lock'),
     logFile: path.join(dataDir, 'server.log'),
+    portFile: path.join(home, 'port'),
   };
 }
 
@@ -87,7 +95,7 @@ export async function readRunning(dataDir: string): Promise<RunningServer | null
  * Safe across processes: a lock file serialises initialisation and start, the data directory appears
  * only once fully initialised, and the server runs detached so a killed command does not take it down.
  */
-export async function ensureEmbedded(home: string): Promise<EmbeddedConnection> {
+export async function ensureEmbedded(home: string, options: EmbeddedOptions = {}): Promise<EmbeddedConnection> {
   await prepareHome(home);
   const seen = embeddedPaths(home);
   const running = await readRunning(seen.dataDir);
@@ -106,7 +114,7 @@ export async function ensureEmbedded(home: string): Promise<EmbeddedConnection> 
     }
     const current = await waitWhileTransient(paths.dataDir);
     if (current) return connectionFor(paths, current.port, false);
-    const port = await startServer(paths);
+    const port = await startServer(paths, undefined, await portToStartOn(paths, options));
     return connectionFor(paths, port, true);
   });
 }
@@ -231,7 +239,7 @@ async function initialise(paths: EmbeddedPaths): Promise<void> {
       const said = lastLine(error.stderr);
       throw usageError(`could not initialise the embedded PostgreSQL in ${scratch}: ${said}${rootHint(owner, said)}`, error);
     });
-    const port = await startServer({ ...paths, dataDir: scratch, logFile: path.join(scratch, 'server.log') }, owner);
+    const port = await startServer({ ...paths, dataDir: scratch, logFile: path.join(scratch, 'server.log') }, owner, null, false);
     const client = new pg.Client({ host: '127.0.0.1', port, user: EMBEDDED_USER, password, database: 'postgres' });
     await client.connect();
     try {
@@ -286,11 +294,29 @@ async function killProcessesMentioning(target: string): Promise<void> {
  * Another port is tried only when the server found its port taken; any other failure is reported with the
  * server's own FATAL/ERROR line from this start and the log's path.
  */
-async function startServer(paths: EmbeddedPaths, owner?: RunAs): Promise<number> {
+/** The port a start uses: the one chosen, else the one recorded, else none (a free one, then recorded). */
+async function portToStartOn(paths: EmbeddedPaths, options: EmbeddedOptions): Promise<{ port: number; recorded: boolean } | null> {
+  if (options.port !== undefined) return { port: options.port, recorded: (await recordedPort(paths)) === options.port };
+  const recorded = await recordedPort(paths);
+  return recorded === null ? null : { port: recorded, recorded: true };
+}
+
+async function recordedPort(paths: EmbeddedPaths): Promise<number | null> {
+  const text = await readFile(paths.portFile, 'utf8').catch(() => null);
+  const port = Number.parseInt(text?.trim() ?? '', 10);
+  return Number.isInteger(port) && port > 0 && port < 65_536 ? port : null;
+}
+
+/**
+ * Starts the server on `wanted` (and nowhere else: a port taken is a usage error naming it), or without one on a
+ * free port, which is then recorded in FXPIPE_HOME/port so the next start uses it again. A scratch server (initdb's)
+ * passes `record: false`.
+ */
+async function startServer(paths: EmbeddedPaths, owner?: RunAs, wanted: { port: number; recorded: boolean } | null = null, record = true): Promise<number> {
   owner ??= await runAs();
   const bin = await embeddedBinaries(owner);
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
+    const port = wanted?.port ?? (await freePort());
     const logStart = await logSize(paths.logFile);
     try {
       await run(
@@ -298,12 +324,21 @@ async function startServer(paths: EmbeddedPaths, owner?: RunAs): Promise<number>
         ['start', '-D', paths.dataDir, '-l', paths.logFile, '-w', '-t', String(START_TIMEOUT_S), '-s', '-o', `-p ${port}`],
         { ...owner, env: { ...process.env, LC_ALL: 'C' } },
       );
+      if (record && !wanted?.recorded) {
+        await writeFile(`${paths.portFile}.tmp`, `${port}\n`);
+        await rename(`${paths.portFile}.tmp`, paths.portFile);
+      }
       return port;
     } catch (error) {
       // A server another process (e.g. one killed mid-start) launched on this data directory won the race.
       const running = await waitWhileTransient(paths.dataDir);
       if (running) return running.port;
-      if (attempt < 5 && (await portWasTaken(paths.logFile, logStart))) continue;
+      const taken = await portWasTaken(paths.logFile, logStart);
+      if (taken && wanted) {
+        const why = wanted.recorded ? `the embedded server keeps the port it first started on (${paths.portFile})` : 'the port chosen (FXPIPE_PORT or --port)';
+        throw usageError(`port ${port} on 127.0.0.1 is taken by another program: ${why}; free it, or choose another with --port N or FXPIPE_PORT`, error);
+      }
+      if (attempt < 5 && taken) continue;
       const said = (await serverFailure(paths.logFile, logStart))
         ?? `${pgCtlSaid((error as { stderr?: string }).stderr) || 'pg_ctl failed'}, and the log has no FATAL or ERROR line from this start`;
       throw usageError(`could not start the embedded PostgreSQL in ${paths.dataDir}: ${said} (log: ${paths.logFile})${rootHint(owner, said)}`, error);

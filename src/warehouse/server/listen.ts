@@ -5,7 +5,7 @@ import pg from 'pg';
 import { usageError } from '../../errors.js';
 import { withFileLock } from '../../util/file-lock.js';
 import { embeddedBinaries } from './binaries.js';
-import { embeddedPaths, ensureEmbedded, readRunning, runAs, START_TIMEOUT_S, type EmbeddedConnection, type EmbeddedPaths } from './embedded.js';
+import { embeddedPaths, ensureEmbedded, readRunning, runAs, START_TIMEOUT_S, type EmbeddedConnection, type EmbeddedOptions, type EmbeddedPaths } from './embedded.js';
 import { listenAddressesFor } from './listen-address.js';
 import { allowRemotePasswordLogins } from './pg-hba.js';
 import { logSize, pgCtlSaid, serverFailure } from './server-log.js';
@@ -27,9 +27,9 @@ export interface ListeningServer {
  * -m fast: open sessions are closed, their transactions roll back), under the server lock.
  * Only until the server stops: the next start without --listen is loopback-only again.
  */
-export async function listenOn(home: string, address: string): Promise<ListeningServer> {
+export async function listenOn(home: string, address: string, options: EmbeddedOptions = {}): Promise<ListeningServer> {
   const wanted = listenAddressesFor(address);
-  const connection = await ensureEmbedded(home);
+  const connection = await ensureEmbedded(home, options);
   const paths = embeddedPaths(home);
   const restarted = await withFileLock(paths.lockFile, 3 * START_TIMEOUT_S * 1000, async () => {
     if ((await readRunning(paths.dataDir))?.status !== 'ready') {
