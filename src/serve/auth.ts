@@ -11,10 +11,11 @@ export function tokenMatches(expected: string, given: string | undefined): boole
   return given !== undefined && timingSafeEqual(digest(expected), digest(given));
 }
 
+/** The token of an `Authorization: Bearer …` header, if any. */
+export const bearerToken = (c: Context): string | undefined => c.req.header('authorization')?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+
 function presented(c: Context): string | undefined {
-  const header = c.req.header('authorization');
-  const bearer = header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
-  return bearer ?? getCookie(c, TOKEN_COOKIE);
+  return bearerToken(c) ?? getCookie(c, TOKEN_COOKIE);
 }
 
 /**

@@ -1,8 +1,8 @@
-import { isLosslessNumber, parse as parseLossless, type LosslessNumber } from 'lossless-json';
+import { parse as parseLossless, type LosslessNumber } from 'lossless-json';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RateDecimal } from '../../src/transform/decimal.js';
 import type { Db } from '../../src/warehouse/db.js';
-import { backupWarehouse, ecbDaily, ecbHistory, OPEN_ER, type BackupWarehouse } from './backup-support.js';
+import { backupWarehouse, digits, ecbDaily, ecbHistory, OPEN_ER, type BackupWarehouse } from './backup-support.js';
 import { startServe, type Served } from './support.js';
 
 /**
@@ -45,13 +45,6 @@ describe('fxpipe serve as Frankfurter v1', () => {
     const text = await response.text();
     return { status: response.status, body: JSON.parse(text) as Record<string, unknown>, text };
   }
-  /** The rates of an answer as the digits written, parsed without a float. */
-  const digits = (text: string, day?: string): Record<string, string> => {
-    const parsed = parseLossless(text) as { rates: Record<string, LosslessNumber | Record<string, LosslessNumber>> };
-    const rates = (day ? parsed.rates[day] : parsed.rates) as Record<string, LosslessNumber>;
-    return Object.fromEntries(Object.entries(rates).map(([code, value]) => [code, isLosslessNumber(value) ? value.toString() : String(value)]));
-  };
-
   it('a day open.er-api published: every rate exactly as it published it, fields in Frankfurter\'s order', async () => {
     const answer = await get('2024-01-09?base=USD&source=open-er-api');
     expect(answer.status).toBe(200);
@@ -60,9 +53,9 @@ describe('fxpipe serve as Frankfurter v1', () => {
     expect(answer.text.startsWith('{"amount":1.0,"base":"USD","date":"2024-01-09","rates":{')).toBe(true);
     const published = parseLossless(OPEN_ER.toString()) as { rates: Record<string, LosslessNumber> };
     const expected = Object.fromEntries(Object.entries(published.rates).filter(([code]) => code !== 'USD').map(([code, value]) => [code, value.toString()]));
-    expect(digits(answer.text)).toEqual(expected);
+    expect(digits(answer.text, 'rates')).toEqual(expected);
     // Alphabetical, as Frankfurter lists them.
-    expect(Object.keys(digits(answer.text))).toEqual(Object.keys(expected).sort());
+    expect(Object.keys(digits(answer.text, 'rates'))).toEqual(Object.keys(expected).sort());
   });
 
   it('a weekend answers the last publishing day with that day\'s own date', async () => {
@@ -79,9 +72,9 @@ describe('fxpipe serve as Frankfurter v1', () => {
     const expected = Object.fromEntries([...ecb].filter(([code]) => code !== 'USD').map(([code, eur]) => [code, five(eur.div(usd)).toFixed()]));
     expected.EUR = five(new RateDecimal(1).div(usd)).toFixed();
     expect(answer.body).toMatchObject({ amount: 1, base: 'USD', date: '2025-05-09' });
-    expect(digits(answer.text)).toEqual(Object.fromEntries(Object.entries(expected).sort(([a], [b]) => a.localeCompare(b))));
+    expect(digits(answer.text, 'rates')).toEqual(Object.fromEntries(Object.entries(expected).sort(([a], [b]) => a.localeCompare(b))));
     // The figure the provider's own documentation shows for that day.
-    expect(digits(answer.text).AUD).toBe('1.5617');
+    expect(digits(answer.text, 'rates').AUD).toBe('1.5617');
     // amount multiplies before the one rounding.
     const hundred = await get('2025-05-09?from=USD&to=JPY&amount=100&source=ecb');
     expect(hundred.text).toBe(`{"amount":100.0,"base":"USD","date":"2025-05-09","rates":{"JPY":${five(ecb.get('JPY')!.div(usd).times(100)).toFixed()}}}`);
@@ -95,7 +88,7 @@ describe('fxpipe serve as Frankfurter v1', () => {
     expect(Object.keys(answer.body.rates as object)).toEqual(days);
     for (const day of days) {
       const ecb = ecbHistory(day);
-      expect(digits(answer.text, day), day).toEqual({ JPY: five(ecb.get('JPY')!).toFixed(), USD: five(ecb.get('USD')!).toFixed() });
+      expect(digits(answer.text, 'rates', day), day).toEqual({ JPY: five(ecb.get('JPY')!).toFixed(), USD: five(ecb.get('USD')!).toFixed() });
     }
     // To today: the history's last days, then the daily file's day.
     const open = await get('2024-12-20..?base=EUR&symbols=USD&source=ecb');

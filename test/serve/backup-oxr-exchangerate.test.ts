@@ -2,14 +2,14 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isLosslessNumber, parse as parseLossless, type LosslessNumber } from 'lossless-json';
+import { parse as parseLossless, type LosslessNumber } from 'lossless-json';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { runPipeline } from '../../src/pipeline.js';
 import { defaultHttpPolicy } from '../../src/sources/http.js';
 import { RateDecimal } from '../../src/transform/decimal.js';
 import type { Db } from '../../src/warehouse/db.js';
-import { backupWarehouse, ecbHistory, OPEN_ER, type BackupWarehouse } from './backup-support.js';
+import { backupWarehouse, digits, ecbHistory, OPEN_ER, type BackupWarehouse } from './backup-support.js';
 import { startServe, type Served } from './support.js';
 
 /**
@@ -26,13 +26,6 @@ interface Answer {
   status: number;
   body: Record<string, unknown>;
   text: string;
-}
-
-/** The rates of a JSON text as the digits written. */
-function digits(text: string, ...path: string[]): Record<string, string> {
-  let node = parseLossless(text) as Record<string, unknown>;
-  for (const key of path) node = node[key] as Record<string, unknown>;
-  return Object.fromEntries(Object.entries(node).map(([code, value]) => [code, isLosslessNumber(value) ? (value as LosslessNumber).toString() : String(value)]));
 }
 
 describe('fxpipe serve as Open Exchange Rates and as ExchangeRate-API', () => {

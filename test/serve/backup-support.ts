@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { isLosslessNumber, parse as parseLossless } from 'lossless-json';
 import { expect } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { runPipeline } from '../../src/pipeline.js';
@@ -69,4 +70,11 @@ export async function backupWarehouse(): Promise<BackupWarehouse> {
     { env: { DATABASE_URL: database.url, FXPIPE_HOME: home }, timeoutMs: 120_000 });
   expect(backfill.code, backfill.stderr).toBe(0);
   return { database, db, home, close: () => database.drop() };
+}
+
+/** The numbers of a JSON text at path (keys, one per level) as the digits written, parsed without a float. */
+export function digits(text: string, ...path: string[]): Record<string, string> {
+  let node = parseLossless(text) as Record<string, unknown>;
+  for (const key of path) node = node[key] as Record<string, unknown>;
+  return Object.fromEntries(Object.entries(node).map(([code, value]) => [code, isLosslessNumber(value) ? value.toString() : String(value)]));
 }

@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import type { Db } from '../../warehouse/db.js';
-import { tokenMatches } from '../auth.js';
+import { bearerToken, tokenMatches } from '../auth.js';
 import type { LatestCache } from './latest-cache.js';
 import { exactJson, jsonNumber, publishedBase, rateFromUsd } from './numbers.js';
 import { currenciesInForce, publishedOn, type PublishedDay } from './published.js';
@@ -86,8 +86,7 @@ export function openErApiApp(db: Db, token: string | undefined, cache: LatestCac
   const app = new Hono();
   app.use(async (c, next) => {
     if (!token) return next();
-    const bearer = c.req.header('authorization')?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
-    if (tokenMatches(token, bearer ?? c.req.query('token'))) return next();
+    if (tokenMatches(token, bearerToken(c) ?? c.req.query('token'))) return next();
     throw new RateApiError('invalid-key');
   });
   app.get('/latest/:base', async (c) => {

@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import type { Db } from '../../warehouse/db.js';
-import { tokenMatches } from '../auth.js';
+import { bearerToken, tokenMatches } from '../auth.js';
 import type { LatestCache } from './latest-cache.js';
 import { exactJson, jsonNumber, publishedBase, rateFromUsd } from './numbers.js';
 import { currenciesInForce, publishedBetween, publishedOn, type PublishedDay } from './published.js';
@@ -38,8 +38,7 @@ export function frankfurterApp(db: Db, token: string | undefined, cache: LatestC
   const app = new Hono();
   app.use(async (c, next) => {
     if (!token) return next();
-    const bearer = c.req.header('authorization')?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
-    if (tokenMatches(token, bearer ?? c.req.query('token'))) return next();
+    if (tokenMatches(token, bearerToken(c) ?? c.req.query('token'))) return next();
     return c.json({ message: 'unauthorized: send Authorization: Bearer <token> or ?token=' }, 401);
   });
 
@@ -59,8 +58,9 @@ export function frankfurterApp(db: Db, token: string | undefined, cache: LatestC
   });
   app.get('/:path{\\d{4}-\\d{2}-\\d{2}(\\.\\.(\\d{4}-\\d{2}-\\d{2})?)?}', async (c) => {
     const [from, to] = c.req.param('path').split('..');
-    if (to === undefined) return jsonText(c, oneText(await publishedOn(db, { source: asked(c).source, day: day(from) }), asked(c)));
-    return range(c, day(from), to === '' ? new Date().toISOString().slice(0, 10) : day(to), asked(c), 'start_date', 'end_date');
+    const q = asked(c);
+    if (to === undefined) return jsonText(c, oneText(await publishedOn(db, { source: q.source, day: day(from) }), q));
+    return range(c, day(from), to === '' ? new Date().toISOString().slice(0, 10) : day(to), q, 'start_date', 'end_date');
   });
   app.all('*', (c) => c.json({ message: 'not found' }, 404));
   app.onError((error, c) => {
