@@ -274,6 +274,22 @@ export const settings = {
     secret: false,
     describe: 'the embedded server\'s port (default: the one it first started on, recorded in FXPIPE_HOME/port)',
   }),
+  tlsCert: optional({
+    env: 'FXPIPE_TLS_CERT',
+    default: undefined,
+    plain: plainText(1),
+    schema: (z) => z.string().min(1, 'a file name'),
+    secret: false,
+    describe: 'PEM certificate (chain) `db start --listen` serves TLS with, instead of the one fxpipe generates (with FXPIPE_TLS_KEY)',
+  }),
+  tlsKey: optional({
+    env: 'FXPIPE_TLS_KEY',
+    default: undefined,
+    plain: plainText(1),
+    schema: (z) => z.string().min(1, 'a file name'),
+    secret: false,
+    describe: "the unencrypted PEM private key of FXPIPE_TLS_CERT's certificate",
+  }),
   lockWaitMs: setting({
     env: 'FXPIPE_LOCK_WAIT_MS',
     default: 5000,

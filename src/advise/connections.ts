@@ -5,7 +5,7 @@ import type { Connections } from './types.js';
 /** Client connections to this database right now (this one excluded), and how many are reader roles'. */
 export async function measureConnections(db: Db): Promise<Connections> {
   const [row] = await db.query<{ clients: number; active: number; readers: number; reader_roles: number; max_connections: number }>(
-    `with readers as (select rolname from pg_roles where shobj_description(oid, 'pg_authid') = $1)
+    `with readers as (select rolname from pg_roles where starts_with(shobj_description(oid, 'pg_authid'), $1))
      select count(*) filter (where true)::int as clients,
             count(*) filter (where a.state = 'active')::int as active,
             count(*) filter (where a.usename in (select rolname from readers))::int as readers,

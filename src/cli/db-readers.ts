@@ -3,6 +3,8 @@ import { grantReader } from '../warehouse/readers/grant-reader.js';
 import { readPasswordFile } from '../warehouse/readers/reader-password.js';
 import { revokeReader } from '../warehouse/readers/revoke-reader.js';
 import { parseRoleName } from '../warehouse/readers/role-name.js';
+import { parseTimeout, type ReaderLimits } from '../warehouse/readers/reader-limits.js';
+import { parseWholeNumberFlag } from './flags.js';
 import { initWarehouse } from '../warehouse/init.js';
 import type { CommandContext } from './context.js';
 import { printJson } from './output.js';
@@ -14,30 +16,44 @@ export function grantReaderCommand(context: MakeContext): Command {
     .description('create or update a login role that can read the api schema and nothing else (for Make.com, BI tools)')
     .argument('<name>', 'role name: lower-case letters, digits and _')
     .option('--password-file <file>', "the role's password is this file's first line (default: a generated one, printed once)")
+    .option('--statement-timeout <duration>', 'longest query the reader may run, e.g. 30s, 2min (default: its current limit, else 30s)')
+    .option('--idle-in-transaction-timeout <duration>', 'longest the reader may sit idle inside a transaction (default: its current limit, else 60s)')
+    .option('--connection-limit <n>', 'most connections the reader may hold at once (default: its current limit, else 10)')
     .option('--json', 'print the result as one JSON object')
-    .action(async (name: string, options: { passwordFile?: string; json?: boolean }) => {
+    .action(async (name: string, options: { passwordFile?: string; statementTimeout?: string; idleInTransactionTimeout?: string; connectionLimit?: string; json?: boolean }) => {
       const role = parseRoleName(name);
+      const limits: Partial<ReaderLimits> = {
+        ...(options.statementTimeout === undefined ? {} : { statementTimeoutMs: parseTimeout(options.statementTimeout, '--statement-timeout') }),
+        ...(options.idleInTransactionTimeout === undefined ? {} : { idleInTransactionTimeoutMs: parseTimeout(options.idleInTransactionTimeout, '--idle-in-transaction-timeout') }),
+        ...(options.connectionLimit === undefined ? {} : { connectionLimit: parseWholeNumberFlag(options.connectionLimit, '--connection-limit', 1, 1000) }),
+      };
       const password = options.passwordFile === undefined ? undefined : await readPasswordFile(options.passwordFile);
       const ctx = context();
       const { result, server } = await ctx.withDb(
         async (db, target) => {
           await initWarehouse(db);
-          return { result: await grantReader(db, role, password), server: target.label };
+          return { result: await grantReader(db, role, password, limits), server: target.label };
         },
         { driver: 'direct' },
       );
       const passwordSource = result.generatedPassword ? 'generated' : password !== undefined ? 'file' : 'unchanged';
       if (options.json) {
-        printJson({ role, database: result.database, server, created: result.created, password: passwordSource, ...(result.generatedPassword ? { generatedPassword: result.generatedPassword } : {}) });
+        printJson({ role, database: result.database, server, created: result.created, password: passwordSource, limits: result.limits, ...(result.generatedPassword ? { generatedPassword: result.generatedPassword } : {}) });
         return;
       }
-      const grants = 'SELECT on the api views, EXECUTE on the api functions, nothing else';
+      const grants = 'SELECT on the api views, EXECUTE on the api functions, nothing else (no temporary tables)';
       const passwordNote = { generated: 'password generated', file: `password from ${options.passwordFile}`, unchanged: 'password unchanged (--password-file sets a new one)' }[passwordSource];
       console.log(`${result.created ? 'Created' : 'Updated'} reader ${role} in database ${result.database} (${server}): ${grants}; ${passwordNote}.`);
       if (result.generatedPassword) {
         console.log(`Password (shown this once; fxpipe keeps no copy — paste it into the Make.com connection or a secret store now): ${result.generatedPassword}`);
       }
+      const { statementTimeoutMs, idleInTransactionTimeoutMs, connectionLimit } = result.limits;
+      console.log(`Limits: queries up to ${duration(statementTimeoutMs)}, idle in a transaction up to ${duration(idleInTransactionTimeoutMs)} (enforced by the watchdog: see docs/make-com.md), at most ${connectionLimit} connections at once.`);
     });
+}
+
+function duration(ms: number): string {
+  return ms % 60_000 === 0 ? `${ms / 60_000} min` : ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }
 
 export function revokeReaderCommand(context: MakeContext): Command {

@@ -7,7 +7,11 @@ import { maintainPartitions } from '../warehouse/maintain.js';
 import { ensureEmbedded, readRunning, stopEmbedded, embeddedPaths } from '../warehouse/server/embedded.js';
 import type { CommandContext } from './context.js';
 import { exposureWarning, startListening } from './db-listen.js';
+import { renewCertificate } from '../warehouse/server/listen.js';
+import { tlsPaths, type GivenCertificate } from '../warehouse/server/tls.js';
 import { grantReaderCommand, revokeReaderCommand } from './db-readers.js';
+import { watchReadersCommand } from './db-watchdog.js';
+import { checkRemoteCommand } from './db-check-remote.js';
 import { parseWholeNumberFlag } from './flags.js';
 import { printJson } from './output.js';
 
@@ -70,14 +74,21 @@ export function dbCommand(context: MakeContext): Command {
 
   db.command('start')
     .description('run the embedded PostgreSQL in the foreground and print its connection string (Ctrl-C stops it)')
-    .option('--listen <address>', 'also accept password (scram-sha-256) connections on this IP address of the machine, 0.0.0.0 or * (every address), and print the fields of a Make.com connection')
+    .option('--listen <address>', 'also accept connections on this IP address of the machine, 0.0.0.0 or * (every address), each over TLS and by password (scram-sha-256), and print the fields of a Make.com connection')
     .option('--port <n>', 'the port to start on, kept from then on (default FXPIPE_PORT, else the one it first started on, recorded in FXPIPE_HOME/port)')
-    .action(async (options: { listen?: string; port?: string }) => {
+    .option('--tls-cert <file>', "with --listen: serve TLS with this PEM certificate (chain) instead of fxpipe's own self-signed one (default FXPIPE_TLS_CERT)")
+    .option('--tls-key <file>', "with --listen: the certificate's unencrypted PEM private key (default FXPIPE_TLS_KEY)")
+    .option('--tls-name <name...>', "with --listen: host names clients connect with, for fxpipe's own certificate (this machine's name and addresses are in it)")
+    .action(async (options: { listen?: string; port?: string } & TlsFlags) => {
       const ctx = context();
       if (ctx.config.databaseUrl) throw usageError('DATABASE_URL is set: fxpipe uses that server and starts none of its own');
       const port = options.port === undefined ? ctx.config.embeddedPort : parseWholeNumberFlag(options.port, '--port', 1, 65_535);
       const embedded = port === undefined ? {} : { port };
-      const server = options.listen === undefined ? await ensureEmbedded(ctx.config.home, embedded) : await startListening(ctx, options.listen, embedded);
+      const tls = tlsOptions(options, ctx);
+      if (options.listen === undefined && (options.tlsCert ?? options.tlsKey ?? options.tlsName) !== undefined) {
+        throw usageError('--tls-cert, --tls-key and --tls-name go with --listen (on loopback fxpipe uses its own certificate)');
+      }
+      const server = options.listen === undefined ? await ensureEmbedded(ctx.config.home, embedded) : await startListening(ctx, options.listen, { ...embedded, ...tls });
       if (port !== undefined && server.port !== port) {
         console.log(`The server was already running on port ${server.port}: \`fxpipe db stop\`, then start it again to move it to ${port}.`);
       }
@@ -103,7 +114,32 @@ export function dbCommand(context: MakeContext): Command {
       console.log((await stopEmbedded(ctx.config.home)) ? 'Stopped the embedded PostgreSQL.' : 'The embedded PostgreSQL is not running.');
     });
 
+  db.command('renew-cert')
+    .description("renew the embedded server's TLS certificate: fxpipe's own made anew, or a given one copied again from its files; a running server reloads it")
+    .option('--tls-cert <file>', 'use this PEM certificate (chain) from now on (default FXPIPE_TLS_CERT)')
+    .option('--tls-key <file>', "its unencrypted PEM private key (default FXPIPE_TLS_KEY)")
+    .option('--tls-name <name...>', "more host names for fxpipe's own certificate")
+    .option('--self-signed', "replace a given certificate by fxpipe's own")
+    .option('--json', 'print the result as one JSON object')
+    .action(async (options: TlsFlags & { selfSigned?: boolean; json?: boolean }) => {
+      const ctx = context();
+      if (ctx.config.databaseUrl) throw usageError("DATABASE_URL is set: that server's TLS is its own, fxpipe has no certificate to renew");
+      const tls = tlsOptions(options, ctx, !options.selfSigned);
+      if (options.selfSigned && tls.tls) throw usageError('--self-signed and --tls-cert/--tls-key are each other\'s opposite: give one');
+      const { certificate, reloaded } = await renewCertificate(ctx.config.home, { ...tls, ...(options.selfSigned ? { selfSigned: true } : {}) });
+      const file = tlsPaths(ctx.config.home).cert;
+      if (options.json) {
+        printJson({ file, ...certificate, validTo: certificate.validTo.toISOString(), reloaded });
+        return;
+      }
+      console.log(`${certificate.given ? `Copied ${certificate.given.cert} to` : 'Generated a new self-signed certificate in'} ${file}, for ${certificate.names.join(', ')}, valid until ${certificate.validTo.toISOString().slice(0, 10)}.`);
+      console.log(`SHA-256 fingerprint ${certificate.fingerprint}`);
+      console.log(reloaded ? 'The running server reloaded it: new connections use it.' : 'The server uses it from its next start.');
+    });
+
   db.addCommand(grantReaderCommand(context));
+  db.addCommand(watchReadersCommand(context));
+  db.addCommand(checkRemoteCommand());
   db.addCommand(revokeReaderCommand(context));
 
   db.command('url')
@@ -116,6 +152,31 @@ export function dbCommand(context: MakeContext): Command {
     });
 
   return db;
+}
+
+interface TlsFlags {
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsName?: string[];
+}
+
+/** The certificate of --tls-cert/--tls-key (else FXPIPE_TLS_CERT/FXPIPE_TLS_KEY when useSettings), and --tls-name's names. */
+function tlsOptions(flags: TlsFlags, ctx: CommandContext, useSettings = true): { tls?: GivenCertificate; tlsNames?: string[] } {
+  const cert = flags.tlsCert ?? (useSettings ? ctx.config.tlsCert : undefined);
+  const key = flags.tlsKey ?? (useSettings ? ctx.config.tlsKey : undefined);
+  if ((cert === undefined) !== (key === undefined)) {
+    throw usageError(cert === undefined ? 'a TLS key without its certificate: give --tls-cert (or FXPIPE_TLS_CERT) too' : 'a TLS certificate without its key: give --tls-key (or FXPIPE_TLS_KEY) too');
+  }
+  const names = flags.tlsName?.map((name) => parseTlsName(name));
+  return { ...(cert !== undefined && key !== undefined ? { tls: { cert, key } } : {}), ...(names ? { tlsNames: names } : {}) };
+}
+
+/** A host name or IP address for a certificate: letters, digits, dots, hyphens (and colons for IPv6). */
+function parseTlsName(value: string): string {
+  if (!/^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$/.test(value)) {
+    throw usageError(`invalid --tls-name ${JSON.stringify(value)}: expected a host name (letters, digits, dots, hyphens) or an IP address`);
+  }
+  return value.toLowerCase();
 }
 
 /** Resolves on SIGINT/SIGTERM, or when the server goes away underneath (stopped from another terminal). */

@@ -12,6 +12,13 @@ export interface Target {
   /** Where the URL came from, for messages: never holds the password. */
   label: string;
   embedded: boolean;
+  /** The embedded server speaks TLS: connect over it (see EmbeddedConnection.tls). A DATABASE_URL says so itself (sslmode). */
+  tls?: boolean;
+}
+
+/** node-postgres's settings for target: its URL, and TLS where the embedded server speaks it. */
+export function clientSettings(target: Pick<Target, 'url' | 'tls'>): pg.ClientConfig {
+  return { connectionString: target.url, ...(target.tls ? { ssl: { rejectUnauthorized: false } } : {}) };
 }
 
 /** DATABASE_URL when set; otherwise the embedded server under FXPIPE_HOME, started if needed. */
@@ -22,7 +29,7 @@ export async function resolveTarget(config: Pick<Config, 'databaseUrl' | 'home' 
   // Loaded only without DATABASE_URL: a command on the user's own server does not load the embedded server's modules.
   const { ensureEmbedded } = await import('./server/embedded.js');
   const server = await ensureEmbedded(config.home, config.embeddedPort === undefined ? {} : { port: config.embeddedPort });
-  return { url: server.url, label: `embedded server ${server.host}:${server.port} in ${config.home}`, embedded: true };
+  return { url: server.url, label: `embedded server ${server.host}:${server.port} in ${config.home}`, embedded: true, tls: server.tls };
 }
 
 export interface OpenOptions {
@@ -34,7 +41,7 @@ export interface OpenOptions {
 /** Opens the chosen access path and checks the server is PostgreSQL 14 or newer. */
 export async function openDb(target: Target, options: OpenOptions = {}): Promise<Db> {
   const settings: pg.ClientConfig = {
-    connectionString: target.url,
+    ...clientSettings(target),
     connectionTimeoutMillis: 10_000,
     application_name: options.applicationName ?? 'fxpipe',
   };

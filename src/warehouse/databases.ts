@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { usageError } from '../errors.js';
-import type { Target } from './connection.js';
+import { clientSettings, type Target } from './connection.js';
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -15,7 +15,7 @@ export function databaseTarget(target: Target, database: string): Target {
 /** Drops (disconnecting its sessions) and creates a database next to target's; returns its target. */
 export async function recreateDatabase(target: Target, database: string): Promise<Target> {
   const created = databaseTarget(target, database);
-  const client = new pg.Client({ connectionString: target.url, connectionTimeoutMillis: 10_000 });
+  const client = new pg.Client({ ...clientSettings(target), connectionTimeoutMillis: 10_000 });
   try {
     await client.connect();
     await client.query(`drop database if exists ${database} with (force)`);

@@ -85,7 +85,7 @@ describe('reader roles, injection and secrets', () => {
     const granted = await grant(readerRole, readerPassword);
     expect(granted.stderr).toBe('');
     expect(granted.code).toBe(0);
-    expect(granted.stdout).toMatch(new RegExp(`^Created reader ${readerRole} in database \\w+ \\(.*\\): SELECT on the api views, EXECUTE on the api functions, nothing else; password from .*\\.\\n$`));
+    expect(granted.stdout).toMatch(new RegExp(`^Created reader ${readerRole} in database \\w+ \\(.*\\): SELECT on the api views, EXECUTE on the api functions, nothing else \\(no temporary tables\\); password from .*\\.\\nLimits: queries up to 30 s, idle in a transaction up to 1 min \\(enforced by the watchdog: see docs/make-com\\.md\\), at most 10 connections at once\\.\\n$`));
     reader = await login(readerRole, readerPassword);
   });
 
@@ -249,11 +249,11 @@ describe('reader roles, injection and secrets', () => {
 
       const second = newPassword();
       const updated = await grant(role, second);
-      expect(updated.stdout).toMatch(new RegExp(`^Updated reader ${role} .*; password from .*\\.\\n$`));
+      expect(updated.stdout).toMatch(new RegExp(`^Updated reader ${role} .*; password from .*\\.\\nLimits: .*\\n$`));
       await expect(login(role, first)).rejects.toMatchObject({ code: '28P01' });
       await (await login(role, second)).query('select * from api.currencies limit 1');
       const unchanged = await grant(role);
-      expect(unchanged.stdout).toMatch(/password unchanged \(--password-file sets a new one\)\.\n$/);
+      expect(unchanged.stdout).toMatch(/password unchanged \(--password-file sets a new one\)\.\nLimits: .*\n$/);
       await login(role, second);
 
       const { rows: [{ oid }] } = await owner.query('select oid from pg_roles where rolname = $1', [role]);
@@ -304,14 +304,15 @@ describe('reader roles, injection and secrets', () => {
       const created = await grant(role);
       expect(created.code).toBe(0);
       const lines = created.stdout.trim().split('\n');
-      expect(lines).toHaveLength(2);
+      expect(lines).toHaveLength(3);
       expect(lines[0]).toMatch(/; password generated\.$/);
+      expect(lines[2]).toMatch(/^Limits: /);
       const password = /: (\S{32})$/.exec(lines[1]!)?.[1];
       expect(lines[1]).toMatch(/^Password \(shown this once; fxpipe keeps no copy/);
       await login(role, password!);
       const again = await grant(role);
       expect(again.stdout).not.toContain(password);
-      expect(again.stdout.trim().split('\n')).toHaveLength(1);
+      expect(again.stdout.trim().split('\n')).toHaveLength(2);
       await login(role, password!);
     });
 

@@ -3,7 +3,8 @@ import { usageError } from '../../errors.js';
 import type { Db } from '../db.js';
 import { readerLeaks } from './reader-leaks.js';
 import { generatePassword } from './reader-password.js';
-import { apiOwner, currentDatabase, findRole, READER_MARKER, READERS_LOCK } from './reader-roles.js';
+import { applyReaderLimits, currentLimits, DEFAULT_READER_LIMITS, type ReaderLimits } from './reader-limits.js';
+import { apiOwner, currentDatabase, findRole, READERS_LOCK } from './reader-roles.js';
 import { scramSha256Verifier } from './scram-verifier.js';
 
 export interface GrantReaderResult {
@@ -14,15 +15,18 @@ export interface GrantReaderResult {
   passwordSet: boolean;
   /** The password made up for a new role given none: to show the user once, never to store or log. */
   generatedPassword?: string;
+  /** The limits the role has now. */
+  limits: ReaderLimits;
 }
 
 /**
  * Creates (or updates) the LOGIN role `role` with read access to schema api and nothing else:
  * USAGE on api, SELECT on its views, EXECUTE on its functions, the same on api objects created later
- * (default privileges of the api schema's owner), CONNECT on this database. One transaction: a
- * failed check leaves everything as it was. role must come from parseRoleName.
+ * (default privileges of the api schema's owner), CONNECT on this database, no TEMP; and its limits
+ * (those given, else the role's current ones, else the defaults). One transaction: a failed check leaves
+ * everything as it was. role must come from parseRoleName.
  */
-export async function grantReader(db: Db, role: string, password?: string): Promise<GrantReaderResult> {
+export async function grantReader(db: Db, role: string, password?: string, limits: Partial<ReaderLimits> = {}): Promise<GrantReaderResult> {
   return db.transaction(async (tx) => {
     await tx.query('select pg_advisory_xact_lock(hashtext($1))', [READERS_LOCK]);
     const existing = await findRole(tx, role);
@@ -41,11 +45,18 @@ export async function grantReader(db: Db, role: string, password?: string): Prom
         ? `alter role ${name} with login${passwordClause}`
         : `create role ${name} with login nosuperuser nocreatedb nocreaterole noinherit noreplication nobypassrls${passwordClause}`,
     );
-    await tx.query(`comment on role ${name} is ${pg.escapeLiteral(READER_MARKER)}`);
+    const newLimits = { ...DEFAULT_READER_LIMITS, ...(existing ? await currentLimits(tx, role) : null), ...limits };
+    await applyReaderLimits(tx, role, newLimits);
     const database = await currentDatabase(tx);
     const owner = pg.escapeIdentifier(await apiOwner(tx));
+    const databaseName = pg.escapeIdentifier(database);
     for (const statement of [
-      `grant connect on database ${pg.escapeIdentifier(database)} to ${name}`,
+      `grant connect on database ${databaseName} to ${name}`,
+      // Every role holds TEMP through PUBLIC: a reader's temporary tables would fill the disk fxpipe loads into. fxpipe
+      // itself stages loads in temporary tables, so the role it connects as keeps TEMP by name.
+      `grant temporary on database ${databaseName} to current_user`,
+      `revoke temporary on database ${databaseName} from public`,
+      `revoke temporary on database ${databaseName} from ${name}`,
       `grant usage on schema api to ${name}`,
       `grant select on all tables in schema api to ${name}`,
       `grant execute on all functions in schema api to ${name}`,
@@ -58,6 +69,6 @@ export async function grantReader(db: Db, role: string, password?: string): Prom
     if (leaks.length > 0) {
       throw usageError(`${role} would be able to do more than read schema api, so nothing was changed: ${leaks.join('; ')}`);
     }
-    return { role, database, created: !existing, passwordSet: newPassword !== undefined, ...(generatedPassword ? { generatedPassword } : {}) };
+    return { role, database, created: !existing, passwordSet: newPassword !== undefined, ...(generatedPassword ? { generatedPassword } : {}), limits: newLimits };
   });
 }

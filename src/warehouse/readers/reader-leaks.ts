@@ -19,6 +19,9 @@ export async function readerLeaks(db: Db, role: string): Promise<string[]> {
      select 'CREATE on database ' || quote_ident(current_database())
       where has_database_privilege($1::name, current_database(), 'CREATE')
      union all
+     select 'TEMP on database ' || quote_ident(current_database())
+      where has_database_privilege($1::name, current_database(), 'TEMP')
+     union all
      select 'CREATE on schema ' || quote_ident(n.nspname)
        from pg_namespace n
       where n.nspname not like 'pg\\_%' and n.nspname <> 'information_schema'

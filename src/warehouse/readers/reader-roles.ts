@@ -1,6 +1,6 @@
 import type { Db } from '../db.js';
 
-/** COMMENT ON ROLE of every role grant-reader made: revoke-reader touches no other role. */
+/** How COMMENT ON ROLE of every role grant-reader made begins (its limits follow): revoke-reader touches no other role. */
 export const READER_MARKER = 'fxpipe api reader (created by fxpipe db grant-reader)';
 
 /** grant-reader and revoke-reader serialise on this transaction-level advisory lock. */
@@ -14,7 +14,7 @@ export interface ExistingRole {
 
 export async function findRole(db: Db, role: string): Promise<ExistingRole | null> {
   const [row] = await db.query<{ is_reader: boolean; is_current_user: boolean }>(
-    `select coalesce(shobj_description(oid, 'pg_authid') = $2, false) as is_reader, rolname = current_user as is_current_user
+    `select coalesce(starts_with(shobj_description(oid, 'pg_authid'), $2), false) as is_reader, rolname = current_user as is_current_user
        from pg_roles where rolname = $1`,
     [role, READER_MARKER],
   );
@@ -25,7 +25,7 @@ export async function findRole(db: Db, role: string): Promise<ExistingRole | nul
 export async function listReaders(db: Db): Promise<string[]> {
   const rows = await db.query<{ rolname: string }>(
     `select rolname from pg_roles
-      where shobj_description(oid, 'pg_authid') = $1 and has_schema_privilege(oid, to_regnamespace($2)::oid, 'USAGE')
+      where starts_with(shobj_description(oid, 'pg_authid'), $1) and has_schema_privilege(oid, to_regnamespace($2)::oid, 'USAGE')
       order by rolname`,
     [READER_MARKER, 'api'],
   );

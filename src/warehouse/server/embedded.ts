@@ -12,8 +12,11 @@ import { usageError } from '../../errors.js';
 import { processAlive, withFileLock } from '../../util/file-lock.js';
 import { embeddedBinaries, type RunAs } from './binaries.js';
 import { createFile, ownDirectory } from './no-follow.js';
+import { setRemoteAccess } from './pg-hba.js';
 import { prepareServerDir, searchableBy, serverDirOf } from './root-state.js';
 import { logSize, pgCtlSaid, portWasTaken, serverFailure } from './server-log.js';
+import { ensureCertificate, installForServer } from './tls.js';
+import { ensureWatchdog } from './watchdog.js';
 
 const run = promisify(execFile);
 
@@ -34,6 +37,8 @@ export interface EmbeddedPaths {
 export interface EmbeddedOptions {
   /** The port to start on (FXPIPE_PORT, `db start --port`); else the recorded one, else a free one, then recorded. */
   port?: number;
+  /** Names for the certificate fxpipe makes when it has none yet, besides this machine's (`db start --listen` passes its address). */
+  certificateNames?: string[];
 }
 
 /**
@@ -75,8 +80,19 @@ export interface EmbeddedConnection {
   password: string;
   database: string;
   url: string;
+  /**
+   * True when the server speaks TLS (every server fxpipe starts does): fxpipe's own connections then use it, as they must
+   * while it listens beyond loopback. Not verified on loopback: SCRAM already proves the server knows the password.
+   */
+  tls: boolean;
   /** True when this call started the server. */
   started: boolean;
+}
+
+/** The postgres options of a start: TLS on (TLS 1.2 at least), the port, and listen_addresses when listening beyond loopback. */
+export function serverOptions(port: number, listenAddresses?: string): string {
+  // pg_ctl runs the postmaster through a shell: listenAddresses holds only validated address characters, quoted.
+  return [`-p ${port}`, '-c ssl=on', '-c ssl_min_protocol_version=TLSv1.2', ...(listenAddresses ? [`-h '${listenAddresses}'`] : [])].join(' ');
 }
 
 /** What postmaster.pid says about the server on this data directory, if one is alive. */
@@ -100,6 +116,7 @@ export async function ensureEmbedded(home: string, options: EmbeddedOptions = {}
   const seen = embeddedPaths(home);
   const running = await readRunning(seen.dataDir);
   if (running?.status === 'ready' && existsSync(seen.passwordFile)) {
+    await ensureWatchdog(home);
     return connectionFor(seen, running.port, false);
   }
   return withFileLock(seen.lockFile, 3 * START_TIMEOUT_S * 1000, async () => {
@@ -113,9 +130,9 @@ export async function ensureEmbedded(home: string, options: EmbeddedOptions = {}
       throw usageError(`${paths.passwordFile} is missing: the embedded server's password is lost (move ${paths.dataDir} away to start afresh)`);
     }
     const current = await waitWhileTransient(paths.dataDir);
-    if (current) return connectionFor(paths, current.port, false);
-    const port = await startServer(paths, undefined, await portToStartOn(paths, options));
-    return connectionFor(paths, port, true);
+    const port = current?.port ?? (await startServer(paths, undefined, await portToStartOn(paths, options), true, options.certificateNames));
+    await ensureWatchdog(home);
+    return connectionFor(paths, port, !current);
   });
 }
 
@@ -137,7 +154,21 @@ async function connectionFor(paths: EmbeddedPaths, port: number, started: boolea
   const password = (await readFile(paths.passwordFile, 'utf8')).trim();
   const host = '127.0.0.1';
   const url = `postgresql://${EMBEDDED_USER}:${encodeURIComponent(password)}@${host}:${port}/${EMBEDDED_DATABASE}`;
-  return { host, port, user: EMBEDDED_USER, password, database: EMBEDDED_DATABASE, url, started };
+  return { host, port, user: EMBEDDED_USER, password, database: EMBEDDED_DATABASE, url, tls: await speaksTls(paths.dataDir), started };
+}
+
+/** The connection to the server running under home, without starting one: null when none is ready. */
+export async function runningConnection(home: string): Promise<EmbeddedConnection | null> {
+  const paths = embeddedPaths(home);
+  const running = await readRunning(paths.dataDir);
+  if (running?.status !== 'ready' || !existsSync(paths.passwordFile)) return null;
+  return connectionFor(paths, running.port, false);
+}
+
+/** Whether the running server was started with TLS on (postmaster.opts holds its command line); a server an older fxpipe started may not be. */
+async function speaksTls(dataDir: string): Promise<boolean> {
+  const opts = await readFile(path.join(dataDir, 'postmaster.opts'), 'utf8').catch(() => '');
+  return /"ssl=on"|\bssl=on\b/.test(opts);
 }
 
 async function prepareHome(home: string): Promise<void> {
@@ -289,11 +320,6 @@ async function killProcessesMentioning(target: string): Promise<void> {
   await sleep(100);
 }
 
-/**
- * Starts the server detached (pg_ctl puts it in its own session) on a free loopback port; returns the port.
- * Another port is tried only when the server found its port taken; any other failure is reported with the
- * server's own FATAL/ERROR line from this start and the log's path.
- */
 /** The port a start uses: the one chosen, else the one recorded, else none (a free one, then recorded). */
 async function portToStartOn(paths: EmbeddedPaths, options: EmbeddedOptions): Promise<{ port: number; recorded: boolean } | null> {
   if (options.port !== undefined) return { port: options.port, recorded: (await recordedPort(paths)) === options.port };
@@ -308,20 +334,29 @@ async function recordedPort(paths: EmbeddedPaths): Promise<number | null> {
 }
 
 /**
- * Starts the server on `wanted` (and nowhere else: a port taken is a usage error naming it), or without one on a
- * free port, which is then recorded in FXPIPE_HOME/port so the next start uses it again. A scratch server (initdb's)
- * passes `record: false`.
+ * Starts the server detached (pg_ctl puts it in its own session) on `wanted` and nowhere else (a port taken is a usage
+ * error naming it), or without one on a free port, then recorded in FXPIPE_HOME/port so the next start uses it again.
+ * Any other failure is reported with the server's own FATAL/ERROR line from this start. A scratch server (initdb's)
+ * passes `record: false`: no port recorded, no TLS.
  */
-async function startServer(paths: EmbeddedPaths, owner?: RunAs, wanted: { port: number; recorded: boolean } | null = null, record = true): Promise<number> {
+async function startServer(
+  paths: EmbeddedPaths, owner?: RunAs, wanted: { port: number; recorded: boolean } | null = null, record = true, certificateNames: string[] = [],
+): Promise<number> {
   owner ??= await runAs();
   const bin = await embeddedBinaries(owner);
+  if (record) {
+    // Every start is loopback-only (`db start --listen` widens it afterwards) and speaks TLS with FXPIPE_HOME/tls's certificate.
+    await ensureCertificate(paths.home, owner, certificateNames);
+    await installForServer(paths.home, paths.dataDir, owner);
+    await setRemoteAccess(path.join(paths.dataDir, 'pg_hba.conf'), false, owner);
+  }
   for (let attempt = 1; ; attempt++) {
     const port = wanted?.port ?? (await freePort());
     const logStart = await logSize(paths.logFile);
     try {
       await run(
         bin.pg_ctl,
-        ['start', '-D', paths.dataDir, '-l', paths.logFile, '-w', '-t', String(START_TIMEOUT_S), '-s', '-o', `-p ${port}`],
+        ['start', '-D', paths.dataDir, '-l', paths.logFile, '-w', '-t', String(START_TIMEOUT_S), '-s', '-o', record ? serverOptions(port) : `-p ${port}`],
         { ...owner, env: { ...process.env, LC_ALL: 'C' } },
       );
       if (record && !wanted?.recorded) {

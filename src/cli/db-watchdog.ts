@@ -1,0 +1,79 @@
+import { Command } from 'commander';
+import { usageError } from '../errors.js';
+import { createLogger } from '../log.js';
+import { openDb } from '../warehouse/connection.js';
+import { databaseTarget } from '../warehouse/databases.js';
+import { checkWatchdogRole, watchReaders, type Stopped } from '../warehouse/readers/reader-watchdog.js';
+import { parseTimeout } from '../warehouse/readers/reader-limits.js';
+import { embeddedPaths, readRunning, runningConnection } from '../warehouse/server/embedded.js';
+import { claimWatchdog, releaseWatchdog, stillWatchdog } from '../warehouse/server/watchdog.js';
+import type { CommandContext } from './context.js';
+
+type MakeContext = () => CommandContext;
+
+export function watchReadersCommand(context: MakeContext): Command {
+  return new Command('watch-readers')
+    .description("enforce reader roles' query and idle-transaction limits on the whole server, whatever a reader sets in its session (the embedded server runs one by itself); until Ctrl-C")
+    .option('--interval <duration>', 'how often to look, e.g. 1s, 500ms', '1s')
+    .option('--embedded', "run as the embedded server's own watchdog: detached, one per server, ending with it (fxpipe starts it)")
+    .action(async (options: { interval: string; embedded?: boolean }) => {
+      const ctx = context();
+      const intervalMs = parseTimeout(options.interval, '--interval');
+      // The embedded watchdog's log file is all it says: it keeps its findings whatever FXPIPE_LOG_LEVEL the starting command had.
+      const log = options.embedded ? createLogger('info', { watchdog: true }) : ctx.log;
+      const onStopped = (stopped: Stopped) =>
+        log.warn({ role: stopped.role, database: stopped.database, backendPid: stopped.pid, action: stopped.action, seconds: Math.round(stopped.seconds * 10) / 10 },
+          stopped.action === 'cancelled' ? 'reader query cancelled: it ran past the reader\'s statement timeout' : 'reader session ended: idle in a transaction past the reader\'s limit');
+      const onError = (error: unknown) => log.debug({ err: error }, 'watchdog sweep failed; reconnecting');
+      if (options.embedded) {
+        await watchEmbedded(ctx, intervalMs, onStopped, onError);
+        return;
+      }
+      const target = await ctx.target();
+      const open = () => openDb(target, { applicationName: 'fxpipe watchdog' });
+      const db = await open();
+      try {
+        await checkWatchdogRole(db);
+      } finally {
+        await db.close();
+      }
+      let stopping = false;
+      const stop = () => {
+        stopping = true;
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      console.log(`Watching reader roles on ${target.label} every ${options.interval}: a query past the reader's statement timeout is cancelled, a transaction idle past its limit ended. Ctrl-C stops.`);
+      await watchReaders(open, { intervalMs, keepGoing: () => !stopping, onStopped, onError });
+    });
+}
+
+/** The embedded server's watchdog: one per server (a pid file), connected to its postgres database, gone once the server is. */
+async function watchEmbedded(ctx: CommandContext, intervalMs: number, onStopped: (s: Stopped) => void, onError: (e: unknown) => void): Promise<void> {
+  const home = ctx.config.home;
+  if (ctx.config.databaseUrl) throw usageError('--embedded watches the embedded server: DATABASE_URL is set');
+  if (!(await claimWatchdog(home))) return;
+  let serverMissing = 0;
+  try {
+    await watchReaders(
+      async () => {
+        const connection = await runningConnection(home);
+        if (!connection) throw new Error('the embedded server is not running');
+        const target = { url: connection.url, label: 'embedded server', embedded: true, tls: connection.tls };
+        return openDb(databaseTarget(target, 'postgres'), { applicationName: 'fxpipe watchdog' });
+      },
+      {
+        intervalMs,
+        // A restart (`db start --listen`) leaves no server for a moment: only two looks in a row without one end the watch.
+        keepGoing: async () => {
+          serverMissing = (await readRunning(embeddedPaths(home).dataDir)) ? 0 : serverMissing + 1;
+          return serverMissing < 2 && (await stillWatchdog(home));
+        },
+        onStopped,
+        onError,
+      },
+    );
+  } finally {
+    await releaseWatchdog(home);
+  }
+}
