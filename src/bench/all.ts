@@ -33,6 +33,7 @@ const BENCHES: Bench[] = [
   { name: 'queries', sizes: { BENCH_SLOT_HOURS: '4', BENCH_EXPLAINS: '200', BENCH_CLIENTS: '32', BENCH_SECONDS: '12' } },
   { name: 'archive', sizes: { BENCH_REPEATS: '5' } },
   { name: 'serve', sizes: { BENCH_CONNECTIONS: '32', BENCH_SECONDS: '10' } },
+  { name: 'watchdog', sizes: { BENCH_READERS: '5', BENCH_SESSIONS: '8', BENCH_SWEEPS: '200', BENCH_CANCELS: '5' } },
 ];
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -57,7 +57,7 @@ describe('the embedded PostgreSQL', () => {
     const total = migrationFiles().length;
     const applied = [a.stdout, b.stdout].map((out) => Number(new RegExp(`^Applied (\\d+) of ${total}`).exec(out)?.[1] ?? 0));
     expect(applied[0]! + applied[1]!).toBe(total);
-    expect(readdirSync(dir).sort()).toEqual(['password', 'pgdata', 'port']);
+    expect(readdirSync(dir).sort()).toEqual(['password', 'pgdata', 'port', 'tls', 'watchdog.log', 'watchdog.pid']);
   });
 
   // Five rounds of three commands: over a minute on two busy cores.
