@@ -6,7 +6,6 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     pool: 'forks',
     maxWorkers: 2,
-    minWorkers: 1,
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: process.env.FXPIPE_TEST_JSON ? ['default', ['json', { outputFile: process.env.FXPIPE_TEST_JSON }]] : ['default'],

@@ -21,6 +21,7 @@ import { finishRun, startRun, type RunStatus } from './warehouse/runs.js';
 import { maintainReadModels } from './warehouse/read-models.js';
 import { insertPublications, maxRateAgeMs, noPublicationThrough, publicationsAround, setMaxRateAge, utcDay, type Publication, type TouchedDays } from './warehouse/publications.js';
 import { restateNext, valuesBefore } from './warehouse/loader.js';
+import { dateKeyOf } from './calendar/days.js';
 
 export interface BackfillOptions {
   /** Opened inside the backfill, so a download or a file that cannot be read is a failed backfill. */
@@ -310,8 +311,4 @@ function totals(outcomes: ChunkOutcome[]): BackfillCounts {
 
 function runCounts(counts: BackfillCounts) {
   return { extracted: counts.read, loaded: counts.loaded, unchanged: counts.unchanged, rejected: counts.rejected };
-}
-
-function dateKeyOf(day: string): number {
-  return Number(day.replaceAll('-', ''));
 }

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { z } from 'zod';
 import { usageError } from './errors.js';
-import { SOURCE_NAMES, type SourceName } from './sources/types.js';
+import { isSourceName, SOURCE_NAMES, type SourceName } from './sources/types.js';
 import { ALERT_KINDS, type AlertKind } from './alerts/kinds.js';
 import { PRODUCTION_FORMATS } from './verify/formats.js';
 
@@ -84,7 +84,7 @@ function listSchema<T>(z: Zod, error: string, checks: readonly ListCheck[], outp
 const SOURCE_LIST = `a comma-separated list of ${SOURCE_NAMES.join(', ')}`;
 const SOURCE_CHECKS: readonly ListCheck[] = [
   [(names) => names.length > 0, 'at least one source'],
-  [(names) => names.every((name) => (SOURCE_NAMES as readonly string[]).includes(name)), SOURCE_LIST],
+  [(names) => names.every(isSourceName), SOURCE_LIST],
   [(names) => new Set(names).size === names.length, 'each source at most once'],
 ];
 const asSources = (names: string[]) => names as SourceName[];

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from './log.js';
 import { FxpipeError, oneLine } from './errors.js';
-import type { SourceBreakers } from './sources/breaker.js';
+import { SourceBreakers } from './sources/breaker.js';
 import { extractLatest } from './sources/extract.js';
 import type { HttpPolicy } from './sources/http.js';
 import { getSource } from './sources/registry.js';
@@ -171,6 +171,8 @@ async function runSteps(db: Db, runId: string, started: Date, options: PipelineO
   const baseMethod: ExtractionMethod = options.kind === 'manual' ? 'manual' : 'scheduled';
   const outcomes: SourceOutcome[] = [];
   const delivered: Delivered[] = [];
+  // A one-off run starts with every circuit closed; a long-running process passes the set it keeps across runs.
+  const breakers = options.breakers ?? new SourceBreakers();
 
   const extractOne = async (source: SourceName, role: SourceRole): Promise<Delivered | null> => {
     const method: ExtractionMethod = role === 'failover' ? 'failover' : baseMethod;
@@ -196,7 +198,7 @@ async function runSteps(db: Db, runId: string, started: Date, options: PipelineO
     let batch: NormalizedBatch;
     let extraction: Extraction;
     try {
-      extraction = await extractLatest(getSource(source), options.settingsFor(source), options.http, onAttempt, options.breakers);
+      extraction = await extractLatest(getSource(source), options.settingsFor(source), options.http, onAttempt, breakers);
       checkAsOf(source, extraction.asOf, receivedAt, options.asOfSkewMs);
       batch = normalize(extraction);
     } catch (error) {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { FxpipeError, oneLine } from './errors.js';
 import type { Logger } from './log.js';
 import { getSource } from './sources/registry.js';
-import { SOURCE_NAMES, type SourceName } from './sources/types.js';
+import { isSourceName, type SourceName } from './sources/types.js';
 import { normalize, WAREHOUSE_BASE } from './transform/normalize.js';
 import { clearRejects, storedResponses, type ReplayFilter } from './warehouse/bronze-replay.js';
 import type { Db } from './warehouse/db.js';
@@ -57,7 +57,7 @@ export async function reprocess(db: Db, options: ReprocessOptions): Promise<Repr
       const touched: TouchedDays[] = [];
       for await (const stored of storedResponses(tx, options)) {
         responses++;
-        if (!(SOURCE_NAMES as readonly string[]).includes(stored.source)) continue;
+        if (!isSourceName(stored.source)) continue;
         const source = getSource(stored.source as SourceName);
         let batch;
         try {

@@ -19,7 +19,7 @@ export interface AdviseOptions {
   now?: Date;
 }
 
-/** Measures the warehouse (read-only) and decides the seed's table from what it measured. */
+/** Measures the warehouse (read-only) and decides the design record's growth table from what it measured. */
 export async function advise(db: Db, options: AdviseOptions): Promise<AdviseReport> {
   const now = options.now ?? new Date();
   const [schema] = await db.query<{ present: boolean }>(`select to_regclass('archive_manifest') is not null as present`);

@@ -1,4 +1,3 @@
-import { hashSeed, mulberry32 } from '../demo/prng.js';
 import type { Db } from '../warehouse/db.js';
 import type { QueryLatency } from './types.js';
 
@@ -70,7 +69,7 @@ const API_QUERIES: ApiQuery[] = [
  */
 export async function sampleApiQueries(db: Db, samples: number): Promise<QueryLatency[]> {
   const sample = await sampleFrame(db);
-  const rng = mulberry32(hashSeed(7, samples));
+  const rng = Math.random;
   const out: QueryLatency[] = [];
   for (const q of API_QUERIES) {
     if (!sample) {

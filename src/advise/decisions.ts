@@ -1,4 +1,4 @@
-import { formatBytes } from '../cli/table.js';
+import { formatBytes } from '../util/format-bytes.js';
 import { count, ms, months, rate, share } from './format.js';
 import type { Connections, Decision, HistoryGrowth, HotTier, AdviseThresholds, Verdict, ViewRefresh, WriteThroughput } from './types.js';
 
@@ -12,7 +12,7 @@ export interface Measured {
 }
 
 /**
- * The seed's table, decided from measurements: a value at or over its threshold → recommended; at half of it, or
+ * The design record's growth table, decided from measurements: a value at or over its threshold → recommended; at half of it, or
  * projected to reach it within the horizon → consider; otherwise not needed.
  */
 export function decide(m: Measured, t: AdviseThresholds): Decision[] {

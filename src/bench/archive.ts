@@ -27,7 +27,7 @@ import { loadSeed } from '../demo/seed.js';
 import { createLogger } from '../log.js';
 import { cutoffDay } from '../tiers/age.js';
 import { archiveHistory } from '../tiers/archive.js';
-import { lastDay } from '../tiers/months.js';
+import { lastDay } from '../calendar/months.js';
 import { monthlyPartitions } from '../tiers/history-partitions.js';
 import { openObjectStore } from '../tiers/open-store.js';
 import { runQuery } from '../tiers/query.js';

@@ -46,6 +46,7 @@ import { ensurePartitions } from '../warehouse/partitions.js';
 import { maintainReadModels } from '../warehouse/read-models.js';
 import { machineLine, report, type Figure } from './report.js';
 import { measureVerify, verifyDetails, verifyFigures, type VerifyMeasured, type VerifySample } from './verify-rows.js';
+import { dateKeyOf } from '../calendar/days.js';
 
 const YEARS = 5;
 const TODAY = new Date();
@@ -308,7 +309,7 @@ async function build(server: Target): Promise<Built> {
   );
   await db.query('select fx_derive_publications($1::smallint)', [fallbackId]);
   await db.query('select fx_derive_publications($1::smallint)', [referenceId]);
-  const keys = { fromDateKey: Number(isoDay(HISTORY_START).replaceAll('-', '')), toDateKey: Number(isoDay(HISTORY_END).replaceAll('-', '')), now: new Date(HISTORY_END) };
+  const keys = { fromDateKey: dateKeyOf(isoDay(HISTORY_START)), toDateKey: dateKeyOf(isoDay(HISTORY_END)), now: new Date(HISTORY_END) };
   await advanceCurrentFromHistory(db, { baseId: usd, sourceId: primaryId, ...keys });
   await advanceCurrentFromHistory(db, { baseId: usd, sourceId: fallbackId, ...keys });
   await advanceCurrentFromHistory(db, { baseId: usd, sourceId: referenceId, ...keys });

@@ -36,6 +36,7 @@ import { initWarehouse } from '../warehouse/init.js';
 import { ensurePartitions } from '../warehouse/partitions.js';
 import { maintainReadModels } from '../warehouse/read-models.js';
 import { machineLine, report, type Figure } from './report.js';
+import { dateKeyOf } from '../calendar/days.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const YEARS = Number(process.env.BENCH_YEARS ?? 10);
@@ -131,7 +132,7 @@ async function buildWarehouse(server: Target, database: string, label: string, d
   if (triggersOff) await db.query('set session_replication_role = origin');
   lap('history generated');
   const [derived] = await db.query<{ n: string }>('select fx_derive_publications($1::smallint)::text as n', [sourceId]);
-  await advanceCurrentFromHistory(db, { baseId, sourceId, fromDateKey: Number(to.replaceAll('-', '')), toDateKey: Number(to.replaceAll('-', '')), now: new Date(HISTORY_END) });
+  await advanceCurrentFromHistory(db, { baseId, sourceId, fromDateKey: dateKeyOf(to), toDateKey: dateKeyOf(to), now: new Date(HISTORY_END) });
   // Statistics, as a warehouse that has lived has them: planned without any, the rebuild's joins over 10 years of
   // history can take hours.
   await db.query('analyze');

@@ -6,11 +6,12 @@ import type { Config } from '../config.js';
 import type { CommandContext } from './context.js';
 import { parseWholeNumberFlag } from './flags.js';
 import { printJson } from './output.js';
-import { alignedTable, formatBytes, shortTime } from './table.js';
+import { formatBytes } from '../util/format-bytes.js';
+import { alignedTable, shortTime } from './table.js';
 
 export function adviseCommand(context: () => CommandContext): Command {
   return new Command('advise')
-    .description("measure this warehouse (writes, growth, refresh, query latency, tiers, connections) and decide the seed's table: Kafka, TimescaleDB, ClickHouse, Parquet + DuckDB, pooling")
+    .description("measure this warehouse (writes, growth, refresh, query latency, tiers, connections) and decide the design's growth table: Kafka, TimescaleDB, ClickHouse, Parquet + DuckDB, pooling")
     .option('--window <days>', 'days of runs and history the rates are measured over', '30')
     .option('--samples <n>', 'calls per api query for its p50/p99', '50')
     .option('--json', 'print the measurements and decisions as one JSON object')
@@ -68,7 +69,7 @@ function renderAdvice(database: string, r: AdviseReport): string[] {
   out.push('', 'History by month');
   out.push(...alignedTable(['month', 'hot', 'archived'], h.byMonth.map((m) => [m.month, count(m.hotRows), count(m.archivedRows)]), ['left', 'right', 'right']));
 
-  out.push('', 'Decisions (the seed\'s table, on this data)');
+  out.push('', 'Decisions (the design\'s growth table, on this data)');
   out.push(...alignedTable(
     ['option', 'measured', 'threshold', 'verdict', 'why', 'command'],
     r.decisions.map((d) => [d.option, d.measured, d.threshold, d.verdict, d.why, d.command ?? '-']),

@@ -8,7 +8,7 @@ import { DirectDb } from '../warehouse/direct.js';
 import { initWarehouse } from '../warehouse/init.js';
 import type { CommandContext } from './context.js';
 import { printJson } from './output.js';
-import { formatBytes } from './table.js';
+import { formatBytes } from '../util/format-bytes.js';
 
 interface ArchiveFlags {
   olderThan: string;

@@ -1,4 +1,5 @@
 import { loadConfig, type Config } from '../config.js';
+import { oneLine } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { openDb, resolveTarget, type OpenOptions, type Target } from '../warehouse/connection.js';
 import type { Db } from '../warehouse/db.js';
@@ -20,6 +21,7 @@ export function createContext(globals: { verbose?: boolean; quiet?: boolean } = 
   const level = globals.verbose ? 'debug' : globals.quiet ? 'error' : config.logLevel;
   let log: Logger | undefined;
   const locator = new DatabaseLocator(() => resolveTarget(config));
+  const logConnectionError = (error: Error) => (log ??= createLogger(level)).warn({ err: oneLine(error) }, 'PostgreSQL connection failed');
   return {
     config,
     // Made when first used: a command that never logs (`fxpipe query`) does not load pino.
@@ -29,7 +31,7 @@ export function createContext(globals: { verbose?: boolean; quiet?: boolean } = 
     locator,
     target: () => locator.current(),
     async withDb(fn, options = {}) {
-      const { db, target } = await openLocated(locator, (resolved) => openDb(resolved, { driver: config.driver, ...options }));
+      const { db, target } = await openLocated(locator, (resolved) => openDb(resolved, { driver: config.driver, onConnectionError: logConnectionError, ...options }));
       try {
         return await fn(db, target);
       } finally {

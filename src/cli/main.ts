@@ -1,9 +1,7 @@
 import type * as CommanderApi from 'commander';
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import path from 'node:path';
 import { ExitCode, FxpipeError, oneLine } from '../errors.js';
-import { packageRoot } from '../util/package-root.js';
+import { fxpipeVersion } from '../util/version.js';
 import { createContext, type CommandContext } from './context.js';
 
 // commander with require: as an ES module it loads through its ESM wrapper and the ES module loader, ~10 ms more
@@ -11,7 +9,6 @@ import { createContext, type CommandContext } from './context.js';
 const { Command, CommanderError } = createRequire(import.meta.url)('commander') as typeof CommanderApi;
 type Command = CommanderApi.Command;
 
-const version = (JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** commander's own errors ("error: unknown option …") as fxpipe's one-line errors. */
 const writeErr = (text: string) => process.stderr.write(text.startsWith('error:') ? `fxpipe: ${text}` : text);
@@ -45,7 +42,7 @@ const commandWord = (argv: string[]) => argv.slice(2).find((arg) => !arg.startsW
 export async function buildProgram(argv: string[] = []): Promise<Command> {
   const program = new Command('fxpipe')
     .description('Keeps a PostgreSQL warehouse of currency exchange rates (star schema, partitioned history, read models kept up to date by every load).')
-    .version(version)
+    .version(fxpipeVersion)
     .option('--verbose', 'debug logs, and stack traces on errors')
     .option('-q, --quiet', 'only errors in the logs')
     .showSuggestionAfterError(true)

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { parseMonth } from '../tiers/months.js';
+import { parseMonth } from '../calendar/months.js';
 import type { RestoreResult } from '../tiers/restore.js';
 import { DirectDb } from '../warehouse/direct.js';
 import { initWarehouse } from '../warehouse/init.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Command } from 'commander';
-import { FxpipeError } from '../errors.js';
+import { FxpipeError, oneLine } from '../errors.js';
 import { createApp } from '../serve/app.js';
 import { openDb } from '../warehouse/connection.js';
 import { ReconnectingDb } from '../warehouse/reconnect.js';
@@ -29,7 +29,7 @@ export function serveCommand(context: () => CommandContext): Command {
       const ctx = context();
       // The pool is re-created at the target located anew after a connection failure: serve outlives a
       // restart of the database (the embedded server comes back on another port, or is started again here).
-      const db = await ReconnectingDb.connect('pooled', ctx.locator, (at) => openDb(at, { driver: 'pooled', poolSize, applicationName: 'fxpipe-serve' }));
+      const db = await ReconnectingDb.connect('pooled', ctx.locator, (at) => openDb(at, { driver: 'pooled', poolSize, applicationName: 'fxpipe-serve', onConnectionError: (error) => ctx.log.warn({ err: oneLine(error) }, 'PostgreSQL connection failed') }));
       const target = await ctx.target();
       const token = ctx.config.apiToken;
       if (!token && !LOOPBACK.includes(address)) ctx.log.warn(`listening on ${address} without FXPIPE_API_TOKEN: anyone who reaches it can read the warehouse`);

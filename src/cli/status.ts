@@ -3,7 +3,8 @@ import { SCHEDULER_ALIVE_SECONDS, warehouseStatus, type WarehouseStatus } from '
 import type { CommandContext } from './context.js';
 import { parseWholeNumberFlag } from './flags.js';
 import { printJson } from './output.js';
-import { alignedTable, formatBytes, shortTime } from './table.js';
+import { formatBytes } from '../util/format-bytes.js';
+import { alignedTable, shortTime } from './table.js';
 
 const ERROR_WIDTH = 80;
 

@@ -12,18 +12,6 @@ export function alignedTable(header: string[], rows: string[][], align: Align[] 
   return [line(header), ...rows.map(line)];
 }
 
-/** 1536 → "1.5 KiB". */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
-
 /** An ISO instant as "2026-01-09 12:00:00Z"; "-" for none. */
 export function shortTime(iso: string | null): string {
   return iso ? `${iso.slice(0, 10)} ${iso.slice(11, 19)}Z` : '-';

@@ -5,7 +5,7 @@
  * for before: each day's moves come from a PRNG seeded with (seed, day), and levels are accumulated
  * from the start day in either direction.
  */
-import { addDays, dayOf, daysBetween, type IsoDay, weekdayOf } from './calendar.js';
+import { addDays, dayOf, daysBetween, type IsoDay, weekdayOf } from '../calendar/days.js';
 import { dynamicsOf } from './currency-dynamics.js';
 import { hashSeed, mulberry32, normalSampler } from './prng.js';
 import { loadSeed } from './seed.js';

@@ -1,11 +1,11 @@
-/** An answer other than 200 that a handler decides on: its status and a one-line JSON error. */
-export class HttpError extends Error {
-  constructor(readonly status: 400 | 401 | 404 | 413 | 503, message: string, readonly parameter?: string) {
-    super(message);
-  }
+import { HTTPException } from 'hono/http-exception';
 
-  body(): { error: string; parameter?: string } {
-    return this.parameter ? { error: this.message, parameter: this.parameter } : { error: this.message };
+export type ErrorStatus = 400 | 401 | 404 | 413 | 503;
+
+/** An answer other than 200 that a handler decides on: Hono's HTTPException, answered as a one-line JSON error. */
+export class HttpError extends HTTPException {
+  constructor(status: ErrorStatus, message: string, readonly parameter?: string) {
+    super(status, { message, res: Response.json(parameter ? { error: message, parameter } : { error: message }, { status }) });
   }
 }
 

@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { parse } from 'csv-parse';
 import { type DayRange, inRange, yearOfRange } from './day-range.js';
-import { ecbPublicationTime } from './ecb-time.js';
+import { ecbPublicationTime } from '../calendar/ecb.js';
 import { SourceError } from './errors.js';
 import { buildRequest } from './request.js';
 import { ExactNumber, type Extraction, type RawQuote, type SourceRequest, type SourceSettings } from './types.js';

@@ -1,6 +1,6 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { z } from 'zod';
-import { ecbPublicationTime } from './ecb-time.js';
+import { ecbPublicationTime } from '../calendar/ecb.js';
 import { SourceError } from './errors.js';
 import { describeBody, isSuccessStatus, parseShape, unexpectedStatus } from './payload.js';
 import { buildRequest } from './request.js';

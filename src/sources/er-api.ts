@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { SourceError } from './errors.js';
-import { isSuccessStatus, readJsonBody, unexpectedStatus } from './payload.js';
-import { ExactNumber, type HttpResponse, type SourceName } from './types.js';
+import { isSuccessStatus, parseShape, quotesFromRates, readJsonBody, unexpectedStatus } from './payload.js';
+import { ExactNumber, type Extraction, type HttpResponse, type SourceName } from './types.js';
 
 /** What ExchangeRate-API's error-types mean (both the open and the keyed endpoint). */
 const ERROR_TYPES: Record<string, string> = {
@@ -20,7 +20,7 @@ export const unixSeconds = z
   .refine((value) => /^\d+$/.test(value.text), 'expected whole seconds since 1970')
   .transform((value) => new Date(Number(value.text) * 1000));
 
-export const rateTable = z.record(z.string(), z.unknown());
+const rateTable = z.record(z.string(), z.unknown());
 
 /**
  * The response body as JSON, once it is known to be neither an ExchangeRate-API error payload
@@ -37,4 +37,19 @@ export function readErApiBody(source: SourceName, response: HttpResponse): unkno
   }
   if (!isSuccessStatus(response.status)) throw unexpectedStatus(source, response);
   return data;
+}
+
+/**
+ * A `latest` answer of ExchangeRate-API (keyed: rates under conversion_rates) or open.er-api (rates under rates), asked
+ * for in base: the same payload otherwise.
+ */
+export function parseErApiLatest(source: SourceName, response: HttpResponse, base: string, ratesKey: 'rates' | 'conversion_rates'): Extraction {
+  const shape = z.object({
+    result: z.literal('success'),
+    base_code: z.string(),
+    time_last_update_unix: unixSeconds,
+    [ratesKey]: rateTable,
+  });
+  const payload = parseShape(source, shape, readErApiBody(source, response)) as { base_code: string; time_last_update_unix: Date } & Record<string, Record<string, unknown>>;
+  return { source, base: payload.base_code, requestedBase: base, asOf: payload.time_last_update_unix, quotes: quotesFromRates(payload[ratesKey]!) };
 }

@@ -1,19 +1,10 @@
-import { z } from 'zod';
 import { SourceError } from './errors.js';
-import { rateTable, readErApiBody, unixSeconds } from './er-api.js';
-import { parseShape, quotesFromRates } from './payload.js';
+import { parseErApiLatest } from './er-api.js';
 import { buildRequest } from './request.js';
 import type { Extraction, HttpResponse, Source, SourceSettings } from './types.js';
 
 const NAME = 'exchangerate-api';
 const BASE = 'USD';
-
-const latestPayload = z.object({
-  result: z.literal('success'),
-  base_code: z.string(),
-  time_last_update_unix: unixSeconds,
-  conversion_rates: rateTable,
-});
 
 /** ExchangeRate-API with an API key (EXCHANGERATE_API_KEY), which goes in the URL path. */
 export const exchangerateApi: Source = {
@@ -36,13 +27,6 @@ export const exchangerateApi: Source = {
   },
 
   parseLatest(response: HttpResponse): Extraction {
-    const payload = parseShape(NAME, latestPayload, readErApiBody(NAME, response));
-    return {
-      source: NAME,
-      base: payload.base_code,
-      requestedBase: BASE,
-      asOf: payload.time_last_update_unix,
-      quotes: quotesFromRates(payload.conversion_rates),
-    };
+    return parseErApiLatest(NAME, response, BASE, 'conversion_rates');
   },
 };

@@ -1,9 +1,6 @@
-import { SourceBreakers } from './breaker.js';
+import type { SourceBreakers } from './breaker.js';
 import { fetchWithPolicy, type HttpPolicy } from './http.js';
 import type { Extraction, FetchAttempt, Source, SourceSettings } from './types.js';
-
-/** Shared across runs of a long-running process, so a failing source stays skipped between runs. */
-const sharedBreakers = new SourceBreakers();
 
 /**
  * Fetches and parses a source's latest rates behind its circuit breaker. Network, HTTP, provider and
@@ -15,13 +12,8 @@ export async function extractLatest(
   settings: SourceSettings,
   policy: HttpPolicy,
   onAttempt: (attempt: FetchAttempt) => Promise<void>,
-  breakers: SourceBreakers = sharedBreakers,
+  breakers: SourceBreakers,
 ): Promise<Extraction> {
   const request = source.latestRequest(settings);
   return breakers.run(source.name, async () => source.parseLatest(await fetchWithPolicy(source.name, request, policy, onAttempt)));
-}
-
-/** Closes every shared breaker and forgets its failures (tests, or an operator's reset). */
-export function resetBreakers(): void {
-  sharedBreakers.reset();
 }

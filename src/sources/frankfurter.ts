@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ecbPublicationTime } from './ecb-time.js';
+import { ecbPublicationTime } from '../calendar/ecb.js';
 import { SourceError } from './errors.js';
 import { isSuccessStatus, parseShape, quotesFromRates, readJsonBody, unexpectedStatus } from './payload.js';
 import { buildRequest } from './request.js';

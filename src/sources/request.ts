@@ -1,11 +1,7 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { packageRoot } from '../util/package-root.js';
+import { fxpipeVersion } from '../util/version.js';
 import type { SourceRequest } from './types.js';
 
-const version = (JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
-
-export const USER_AGENT = `fxpipe/${version}`;
+export const USER_AGENT = `fxpipe/${fxpipeVersion}`;
 
 export interface RequestParts {
   baseUrl: string;

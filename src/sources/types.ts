@@ -7,6 +7,11 @@
 export const SOURCE_NAMES = ['open-er-api', 'exchangerate-api', 'frankfurter', 'ecb'] as const;
 export type SourceName = (typeof SOURCE_NAMES)[number];
 
+/** The one check of a source's name, wherever one comes from (a flag, a setting, a stored row, a query string). */
+export function isSourceName(name: string): name is SourceName {
+  return (SOURCE_NAMES as readonly string[]).includes(name);
+}
+
 /**
  * A number exactly as the provider wrote it (JSON number token or XML attribute text), never passed
  * through a float. Validation (is it a number, finite, positive) happens in src/transform.

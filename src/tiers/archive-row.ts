@@ -3,7 +3,7 @@
  * ids stood for. Rates are DECIMAL(38,24) for readers, next to PostgreSQL's exact text (scale included),
  * which a restore loads back; the fingerprint proves the DECIMAL value equals the text for every row.
  */
-import { MONTHLY_PARTITION } from './months.js';
+import { MONTHLY_PARTITION } from './partition-names.js';
 
 /** The key order rows are written and fingerprinted in: fact_rates_history's primary key. */
 export const KEY_ORDER = 'base_currency_id, quote_currency_id, source_id, date_key, rate_timestamp';

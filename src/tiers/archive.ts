@@ -12,7 +12,7 @@ import { monthKey } from './layout.js';
 import { advanceState, manifestEntry, recordUploaded } from './manifest.js';
 import { exportPartition, writeParquet } from './month-export.js';
 import { MonthSkipped } from './month-skip.js';
-import { lastDay, type Month } from './months.js';
+import { lastDay, type Month } from '../calendar/months.js';
 import type { ObjectStore } from './object-store.js';
 import { LocksBusy, withTieringLock } from './tiering-lock.js';
 

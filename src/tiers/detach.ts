@@ -4,7 +4,8 @@ import { acquireRunLock } from '../warehouse/run-lock.js';
 import { fingerprintDifference, partitionFingerprint, type Fingerprint } from './fingerprint.js';
 import { checkedDetached, detachedName, detachedPartitions, referencedTables, type HistoryLocks } from './history-partitions.js';
 import { advanceState } from './manifest.js';
-import { partitionOf, type Month } from './months.js';
+import { type Month } from '../calendar/months.js';
+import { partitionOf } from './partition-names.js';
 import { LocksBusy, lockInOrder, RETRIES, retryGivingWay } from './tiering-lock.js';
 
 /**

@@ -8,7 +8,7 @@
 import type { Db } from '../warehouse/db.js';
 import type { Duck } from './duck.js';
 import { KEY_ORDER } from './archive-row.js';
-import { MONTHLY_PARTITION } from './months.js';
+import { MONTHLY_PARTITION } from './partition-names.js';
 
 export interface Fingerprint {
   rows: number;

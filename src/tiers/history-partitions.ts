@@ -1,5 +1,6 @@
 import type { Db } from '../warehouse/db.js';
-import { monthOfPartition, partitionOf, type Month } from './months.js';
+import { type Month } from '../calendar/months.js';
+import { monthOfPartition, partitionOf } from './partition-names.js';
 
 export interface MonthlyPartition {
   name: string;

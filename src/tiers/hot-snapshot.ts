@@ -20,7 +20,7 @@ import path from 'node:path';
 import { FxpipeError, usageError } from '../errors.js';
 import { processAlive } from '../util/file-lock.js';
 import type { HotState } from './hot-snapshot-key.js';
-import type { Month } from './months.js';
+import type { Month } from '../calendar/months.js';
 
 export const SNAPSHOT_FILES = ['history', 'currencies', 'sources', 'dates'] as const;
 export type SnapshotFile = (typeof SNAPSHOT_FILES)[number];

@@ -1,4 +1,4 @@
-import type { Month } from './months.js';
+import type { Month } from '../calendar/months.js';
 
 /** The Hive-style directory every archived month lives under, below the store's root. */
 export const ARCHIVE_TABLE_DIR = 'fact_rates_history';

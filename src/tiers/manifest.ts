@@ -1,6 +1,6 @@
 import type { Db } from '../warehouse/db.js';
 import type { Fingerprint } from './fingerprint.js';
-import { firstDay, type Month } from './months.js';
+import { firstDay, type Month } from '../calendar/months.js';
 
 /**
  * archive_manifest, one row per month ever archived:

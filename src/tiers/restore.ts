@@ -12,7 +12,8 @@ import { fingerprintDifference, parquetFingerprint, stagedRowsFingerprint, type 
 import { hasPartition, historyLocks } from './history-partitions.js';
 import { monthKey, splitArchiveUri } from './layout.js';
 import { advanceState, manifestEntry, type ManifestEntry } from './manifest.js';
-import { firstDay, lastDay, partitionOf, type Month } from './months.js';
+import { firstDay, lastDay, type Month } from '../calendar/months.js';
+import { partitionOf } from './partition-names.js';
 import { copyCsvToTable } from './pg-copy.js';
 import { withObjectStore } from './store-lifetime.js';
 import { lockInOrder, retryGivingWay, withTieringLock } from './tiering-lock.js';

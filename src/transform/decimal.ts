@@ -7,11 +7,6 @@ export type RateDecimal = InstanceType<typeof RateDecimal>;
 /** Digits kept for rates fxpipe computes (rebased, cross): well past the 10 a provider's own rounding allows. */
 export const DERIVED_SIGNIFICANT_DIGITS = 15;
 
-/** Plain decimal text (no exponent), as PostgreSQL numeric accepts and prints it. */
-export function toRateText(value: RateDecimal): string {
-  return value.toFixed();
-}
-
 /** A computed rate rounded to DERIVED_SIGNIFICANT_DIGITS, as text. */
 export function derivedRateText(value: RateDecimal): string {
   return value.toSignificantDigits(DERIVED_SIGNIFICANT_DIGITS).toFixed();

@@ -28,7 +28,8 @@ export interface NormalizedBatch {
 /**
  * Validates every quote (hard rejects never reach the facts) and rebases to USD when the provider
  * publishes another base: USD→X = (B→X) / (B→USD) and USD→B = 1 / (B→USD).
- * Throws SourceError when nothing usable remains or a non-USD payload lacks its USD rate.
+ * Throws SourceError when a non-USD payload lacks a usable USD rate; a payload with nothing usable gives no rates
+ * and every reject (the pipeline stores the rejects, then fails the source).
  */
 export function normalize(extraction: Extraction): NormalizedBatch {
   const rejects: Reject[] = [];

@@ -27,7 +27,8 @@ export function zScoreOutliers(rates: Rate[], history: Map<string, string[]>, th
     const sd = Math.sqrt(returns.reduce((a, b) => a + (b - mean) ** 2, 0) / (returns.length - 1));
     const move = Math.log(Number(rate.value) / series[series.length - 1]!);
     if (move === 0) continue;
-    const z = sd === 0 ? Infinity : (move - mean) / sd;
+    // A history that never varied: a move equal to its moves is no surprise, any other is infinitely surprising, in its direction.
+    const z = sd === 0 ? (move === mean ? 0 : Math.sign(move - mean) * Infinity) : (move - mean) / sd;
     if (Math.abs(z) > threshold) findings.push({ quote: rate.quote, z: Math.round(z * 100) / 100 });
   }
   return findings;

@@ -1,5 +1,4 @@
-import { open, readFile, rm } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
+import lockfile from 'proper-lockfile';
 import { oneLine, usageError } from '../errors.js';
 
 /** True when a process with this pid exists (signal 0 probes without signalling). */
@@ -13,47 +12,38 @@ export function processAlive(pid: number): boolean {
   }
 }
 
+/** A holder that stops refreshing its lock (killed) loses it after this long; proper-lockfile's floor is 2 s. */
+const STALE_MS = 4000;
+const RETRY_MS = 100;
+
 /**
- * Runs fn while holding an exclusive lock file between fxpipe processes on this host.
- * The file holds the owner's pid; a lock whose owner died (kill -9) is taken over.
+ * Runs fn while holding an exclusive lock between fxpipe processes on this host: proper-lockfile's lock directory at
+ * lockPath (an atomic mkdir), refreshed while fn runs, so a holder killed with -9 leaves a lock that goes stale and
+ * exactly one waiter takes over. Waits up to timeoutMs.
  */
 export async function withFileLock<T>(lockPath: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const handle = await open(lockPath, 'wx', 0o600);
-      try {
-        await handle.writeFile(String(process.pid));
-      } catch (error) {
-        // A full disk: the empty file would read as a lock left by a kill.
-        await rm(lockPath, { force: true });
-        throw error;
-      } finally {
-        await handle.close();
-      }
-      break;
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'EEXIST') throw usageError(`cannot write the lock file ${lockPath}: ${oneLine(error)}`, error);
-      const owner = Number.parseInt(await readFile(lockPath, 'utf8').catch(() => ''), 10);
-      if (Number.isNaN(owner)) {
-        // Created but not yet written by its owner, or left empty by a kill: give the owner a moment.
-        await sleep(50);
-        const again = await readFile(lockPath, 'utf8').catch(() => null);
-        if (again === '') await rm(lockPath, { force: true });
-        continue;
-      }
-      if (!processAlive(owner)) {
-        await rm(lockPath, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for lock ${lockPath} held by pid ${owner}`);
-      await sleep(100);
-    }
+  let compromised: Error | undefined;
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(lockPath, {
+      lockfilePath: lockPath,
+      realpath: false,
+      stale: STALE_MS,
+      retries: { retries: Math.max(1, Math.ceil(timeoutMs / RETRY_MS)), factor: 1, minTimeout: RETRY_MS, maxTimeout: RETRY_MS },
+      // The default throws from a timer, which would end the process mid-start: fail the work's end instead.
+      onCompromised: (error) => {
+        compromised = error;
+      },
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOCKED') throw new Error(`timed out waiting for lock ${lockPath}`, { cause: error });
+    throw usageError(`cannot write the lock file ${lockPath}: ${oneLine(error)}`, error);
   }
   try {
-    return await fn();
+    const result = await fn();
+    if (compromised) throw new Error(`lost the lock ${lockPath} while holding it: ${compromised.message}`, { cause: compromised });
+    return result;
   } finally {
-    await rm(lockPath, { force: true });
+    await release().catch(() => undefined);
   }
 }

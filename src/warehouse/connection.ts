@@ -36,6 +36,11 @@ export interface OpenOptions {
   driver?: Driver;
   poolSize?: number;
   applicationName?: string;
+  /**
+   * A connection that fails while idle, or under a query (the server restarted, a network drop): node-postgres emits it
+   * as an 'error' event, which must be listened to. The failing query itself still rejects with it.
+   */
+  onConnectionError?: (error: Error) => void;
 }
 
 /** Opens the chosen access path and checks the server is PostgreSQL 14 or newer. */
@@ -47,17 +52,18 @@ export async function openDb(target: Target, options: OpenOptions = {}): Promise
   };
   let db: Db;
   if ((options.driver ?? 'direct') === 'direct') {
-    db = await connectDirect(settings).catch((error: unknown) => {
+    db = await connectDirect(settings, options.onConnectionError).catch((error: unknown) => {
       throw connectError(target, error);
     });
   } else {
     // Kysely loads only for the pooled path (serve), not for every command.
     const { PooledDb } = await import('./pooled.js');
     const pool = new pg.Pool({ ...settings, max: options.poolSize ?? 10 });
-    pool.on('error', () => undefined);
+    const onError = options.onConnectionError ?? (() => undefined);
+    pool.on('error', onError);
     // The pool listens for errors of idle clients only: a connection lost while checked out (the server
     // stopped mid-query) must fail that query, not crash the process with an unhandled 'error' event.
-    pool.on('connect', (client) => client.on('error', () => undefined));
+    pool.on('connect', (client) => client.on('error', onError));
     db = PooledDb.fromPool(pool);
   }
   try {

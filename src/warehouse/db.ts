@@ -1,6 +1,6 @@
 /**
  * The one interface every piece of warehouse logic is written against. Two implementations mirror
- * the seed's psycopg2-vs-SQLAlchemy-Core decision: `direct` (one node-postgres connection, for batch
+ * the design record's psycopg2-vs-SQLAlchemy-Core decision: `direct` (one node-postgres connection, for batch
  * commands) and `pooled` (Kysely over a pg.Pool, for concurrent readers).
  */
 export type Driver = 'direct' | 'pooled';

@@ -73,10 +73,10 @@ export class SpareConnection {
 }
 
 /** One new connection on the direct path; the caller closes it. */
-export async function connectDirect(settings: pg.ClientConfig): Promise<DirectDb> {
+export async function connectDirect(settings: pg.ClientConfig, onError: (error: Error) => void = () => undefined): Promise<DirectDb> {
   const client = new pg.Client(settings);
-  // A dropped connection surfaces as the failing query's error; the event itself needs a listener.
-  client.on('error', () => undefined);
+  // A dropped connection surfaces as the failing query's error too; the event itself needs a listener.
+  client.on('error', onError);
   try {
     await client.connect();
   } catch (error) {

@@ -1,4 +1,5 @@
-import { addDays, dayOf, ecbBusinessDays, ecbLatestPublishedDay } from '../demo/calendar.js';
+import { addDays, dayOf } from '../calendar/days.js';
+import { ecbBusinessDays, ecbLatestPublishedDay } from '../calendar/ecb.js';
 import { SOURCE_NAMES, type SourceName } from '../sources/types.js';
 import { DEFAULT_AS_OF_SKEW_MS } from '../transform/as-of.js';
 import type { Db } from './db.js';

@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import { dateKeyOf } from '../calendar/days.js';
 
 /**
  * Each pair's last history rate of a source before an instant, as exact text, keyed by quote currency id; pairs with
@@ -13,7 +14,7 @@ export async function lastStoredRates(db: Db, baseId: number, sourceId: number, 
              where base_currency_id = $1 and quote_currency_id = q.id and source_id = $2
                and date_key <= $4 and rate_timestamp < $5
              order by date_key desc, rate_timestamp desc limit 1) h on true`,
-    [baseId, sourceId, quoteIds, Number(before.toISOString().slice(0, 10).replaceAll('-', '')), before],
+    [baseId, sourceId, quoteIds, dateKeyOf(before), before],
   );
   return new Map(rows.map((r) => [r.quote_id, r.rate]));
 }

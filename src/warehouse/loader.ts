@@ -6,6 +6,7 @@ import { upsertCurrencies } from './dimensions.js';
 import { lastStoredRates } from './last-stored.js';
 import { ensurePartitions } from './partitions.js';
 import { daysAround, insertPublications, maxRateAgeMs, publicationsAround, type Publication, type TouchedDays } from './publications.js';
+import { dateKeyOf, dayOf } from '../calendar/days.js';
 
 export type { ChangeReason } from '../transform/change-filter.js';
 
@@ -69,8 +70,7 @@ interface PairState {
 export async function loadRates(db: Db, input: LoadInput): Promise<LoadCounts> {
   const ids = await upsertCurrencies(db, [input.base, ...input.rates.map((r) => r.quote)]);
   const baseId = ids.get(input.base)!;
-  const asOfDate = input.asOf.toISOString().slice(0, 10);
-  const dateKey = Number(asOfDate.replaceAll('-', ''));
+  const dateKey = dateKeyOf(input.asOf);
   const around = await publicationsAround(db, input.sourceId, baseId, input.asOf);
   // A publication already loaded changes nothing, unless replayed (reprocess): then its values are decided again
   // (a lower change threshold stores what a higher one skipped) and the publication keeps what it was recorded with.
@@ -79,7 +79,7 @@ export async function loadRates(db: Db, input: LoadInput): Promise<LoadCounts> {
   if (around.exists && (!input.replay || (await inArchivedMonth(db, input.asOf)))) {
     return { loaded: 0, unchanged: input.rates.length, updated: 0, moves: [], touched: null };
   }
-  await ensurePartitions(db, asOfDate, asOfDate);
+  await ensurePartitions(db, dayOf(input.asOf), dayOf(input.asOf));
   const maxAgeMs = await maxRateAgeMs(db);
   const previousPublication = around.previous ? { asOf: around.previous.asOf, pairs: new Set(around.previous.quoteIds) } : null;
   const restated = around.next ? await valuesBefore(db, baseId, input.sourceId, around.next) : null;
@@ -234,8 +234,4 @@ export async function restateNext(
     [dateKeyOf(next.asOf), baseId, sourceId, next.asOf, rows.map((r) => r.quote), rows.map((r) => r.rate), rows.map((r) => r.previous)],
   );
   return inserted.length;
-}
-
-function dateKeyOf(at: Date): number {
-  return Number(at.toISOString().slice(0, 10).replaceAll('-', ''));
 }

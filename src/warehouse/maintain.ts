@@ -1,5 +1,6 @@
 import type { Db } from './db.js';
-import { ensurePartitions, ensureUpcomingPartitions, monthStart } from './partitions.js';
+import { firstDay, lastDay } from '../calendar/months.js';
+import { ensurePartitions, ensureUpcomingPartitions } from './partitions.js';
 
 export interface MaintainResult {
   /** Partitions created for this month and the next 3. */
@@ -23,20 +24,18 @@ export async function maintainPartitions(db: Db, now = new Date()): Promise<Main
     );
     const createdForDefault: string[] = [];
     for (const { month } of months) {
-      const first = new Date(Date.UTC(Math.floor(month / 100), (month % 100) - 1, 1));
-      createdForDefault.push(...(await ensurePartitions(tx, monthStart(first), lastDay(first))));
+      createdForDefault.push(...(await ensurePartitions(tx, firstDay(monthOfKey(month)), lastDay(monthOfKey(month)))));
     }
     const [left] = await tx.query<{ rows: number }>('select count(*)::int as rows from fact_rates_history_default');
     const found = months.reduce((sum, m) => sum + m.rows, 0);
     return {
       upcomingCreated,
-      foundInDefault: months.map((m) => ({ month: `${String(m.month).slice(0, 4)}-${String(m.month).slice(4)}`, rows: m.rows })),
+      foundInDefault: months.map((m) => ({ month: monthOfKey(m.month), rows: m.rows })),
       createdForDefault,
       movedRows: found - (left?.rows ?? 0),
     };
   });
 }
 
-function lastDay(first: Date): string {
-  return new Date(Date.UTC(first.getUTCFullYear(), first.getUTCMonth() + 1, 0)).toISOString().slice(0, 10);
-}
+/** 'YYYY-MM' of a date key's month part (date_key / 100, YYYYMM). */
+const monthOfKey = (yyyymm: number): string => `${String(yyyymm).slice(0, 4)}-${String(yyyymm).slice(4)}`;

@@ -16,20 +16,3 @@ export function ensureUpcomingPartitions(db: Db, now = new Date()): Promise<stri
   return ensurePartitions(db, monthStart(now), monthStart(now, 3));
 }
 
-export interface PartitionInfo {
-  name: string;
-  bound: string;
-  rows: number;
-}
-
-export async function listPartitions(db: Db): Promise<PartitionInfo[]> {
-  return db.query<PartitionInfo & Record<string, unknown>>(
-    `select c.relname as name, pg_get_expr(c.relpartbound, c.oid) as bound,
-            coalesce(s.n_live_tup, 0)::integer as rows
-       from pg_inherits i
-       join pg_class c on c.oid = i.inhrelid
-       left join pg_stat_user_tables s on s.relid = c.oid
-      where i.inhparent = 'fact_rates_history'::regclass
-      order by c.relname`,
-  );
-}

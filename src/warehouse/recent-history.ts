@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import { dateKeyOf } from '../calendar/days.js';
 
 /**
  * Each pair's last `perPair` stored rates for a source before `before`, oldest first (for z-scores).
@@ -6,6 +7,7 @@ import type { Db } from './db.js';
  */
 export async function recentHistory(db: Db, source: string, base: string, before: Date, perPair = 30): Promise<Map<string, string[]>> {
   const since = new Date(before.getTime() - 180 * 86_400_000);
+  // Both date-key bounds: the planner then reads only the window's partitions, not the empty upcoming ones.
   const rows = await db.query<{ quote: string; rates: string[] }>(
     `select q.currency_code as quote,
             array(select t.rate::text
@@ -20,12 +22,7 @@ export async function recentHistory(db: Db, source: string, base: string, before
        join dim_currency b on b.currency_id = c.base_currency_id and b.currency_code = $1
        join dim_source s on s.source_id = c.source_id and s.source_name = $2
        join dim_currency q on q.currency_id = c.quote_currency_id`,
-    [base, source, dateKey(since), before, perPair, dateKey(before)],
+    [base, source, dateKeyOf(since), before, perPair, dateKeyOf(before)],
   );
   return new Map(rows.map((r) => [r.quote, r.rates]));
-}
-
-/** yyyymmdd of an instant's UTC day: with both bounds the planner reads only the window's partitions, not the empty upcoming ones. */
-function dateKey(at: Date): number {
-  return Number(at.toISOString().slice(0, 10).replaceAll('-', ''));
 }

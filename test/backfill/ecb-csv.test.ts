@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ecbPublicationTime } from '../../src/sources/ecb-time.js';
+import { ecbPublicationTime } from '../../src/calendar/ecb.js';
 import type { Db } from '../../src/warehouse/db.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
 import { runCli } from '../helpers/cli.js';

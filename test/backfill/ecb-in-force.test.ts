@@ -1,8 +1,8 @@
 import { writeFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import Decimal from 'decimal.js';
+import { Decimal } from 'decimal.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ecbPublicationTime } from '../../src/sources/ecb-time.js';
+import { ecbPublicationTime } from '../../src/calendar/ecb.js';
 import type { Db } from '../../src/warehouse/db.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
 import { runCli } from '../helpers/cli.js';

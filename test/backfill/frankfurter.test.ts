@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ecbBusinessDays, isEcbBusinessDay } from '../../src/demo/calendar.js';
+import { ecbBusinessDays, isEcbBusinessDay } from '../../src/calendar/ecb.js';
 import { createMarket } from '../../src/demo/market.js';
 import { faults, startProviderServer, type ProviderServer } from '../../src/demo/provider-server.js';
-import { ecbPublicationTime } from '../../src/sources/ecb-time.js';
+import { ecbPublicationTime } from '../../src/calendar/ecb.js';
 import type { Db } from '../../src/warehouse/db.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
 import { runCli } from '../helpers/cli.js';

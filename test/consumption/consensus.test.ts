@@ -32,7 +32,7 @@ const median = (values: RateDecimal[]) => {
   return sorted.length % 2 ? sorted[mid]! : sorted[mid - 1]!.plus(sorted[mid]!).div(2);
 };
 
-interface Consensus {
+type Consensus = {
   base_currency: string;
   quote_currency: string;
   rate: string;
@@ -41,7 +41,7 @@ interface Consensus {
   sources: string[];
   spread_pct: string | null;
   excluded: { source: string; rate: number; deviation_pct: number; reason: string }[];
-}
+};
 
 describe('api.consensus_rate and api.consensus_rates', () => {
   let database: TestDatabase;

@@ -274,7 +274,7 @@ describe('reader roles, injection and secrets', () => {
       roles.push(role);
       const password = 'Some pass-word with spaces & punctuation: ~!@#$%^*()_+{}|"<>?`';
       await owner.query(`create role ${role} password ${pg.escapeLiteral(password)}`);
-      const { rows: [{ stored }] } = await owner.query<{ stored: string }>('select rolpassword as stored from pg_authid where rolname = $1', [role]);
+      const stored = (await owner.query<{ stored: string }>('select rolpassword as stored from pg_authid where rolname = $1', [role])).rows[0]!.stored;
       const [, iterations, salt] = /^SCRAM-SHA-256\$(\d+):([^$]+)\$/.exec(stored)!;
       expect(scramSha256Verifier(password, Buffer.from(salt!, 'base64'), Number(iterations))).toBe(stored);
     });

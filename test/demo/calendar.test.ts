@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ecbBusinessDays, ecbLatestPublishedDay, latestDailyPublication } from '../../src/demo/calendar.js';
+import { latestDailyPublication } from '../../src/calendar/days.js';
+import { ecbBusinessDays, ecbLatestPublishedDay } from '../../src/calendar/ecb.js';
 import { ecbHistory } from './fixtures.js';
 
 describe('the simulated publication calendars', () => {

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import Decimal from 'decimal.js';
+import { Decimal } from 'decimal.js';
 import { describe, expect, it } from 'vitest';
-import { addDays, ecbBusinessDays } from '../../src/demo/calendar.js';
+import { addDays } from '../../src/calendar/days.js';
+import { ecbBusinessDays } from '../../src/calendar/ecb.js';
 import { createMarket, ECB_DECIMALS } from '../../src/demo/market.js';
 import { ECB_SEED_FILE, OPEN_ER_API_SEED_FILE, SEED_DATA_DIR } from '../../src/demo/seed.js';
 import { ECB_FIXTURE, ecbHistory, ecbXmlRates, numberTokens, OPEN_ER_API_FIXTURE, readFixture } from './fixtures.js';

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, utimesSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExitCode, FxpipeError } from '../../src/errors.js';
@@ -14,10 +15,33 @@ describe('the file lock', () => {
     expect((error as FxpipeError).message).toMatch(new RegExp(`^cannot write the lock file ${lockPath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: ENOENT`));
   });
 
-  it('runs the work while holding the lock, and removes it after', async () => {
+  it('runs the work while holding the lock (another waiter times out), and removes it after', async () => {
     const lockPath = path.join(scratchDir(), 'server.lock');
-    expect(await withFileLock(lockPath, 1000, async () => readFileSync(lockPath, 'utf8'))).toBe(String(process.pid));
+    const waiter = await withFileLock(lockPath, 1000, async () => {
+      expect(existsSync(lockPath)).toBe(true);
+      return withFileLock(lockPath, 300, async () => 'entered').catch((error: Error) => error.message);
+    });
+    expect(waiter).toBe(`timed out waiting for lock ${lockPath}`);
     expect(existsSync(lockPath)).toBe(false);
     await expect(withFileLock(lockPath, 1000, async () => 'again')).resolves.toBe('again');
+  });
+
+  it("a killed holder's lock goes stale and the waiters then take it one at a time, never together", async () => {
+    const lockPath = path.join(scratchDir(), 'server.lock');
+    // What a holder killed with -9 leaves: the lock directory, no longer refreshed.
+    mkdirSync(lockPath);
+    const past = new Date(Date.now() - 60_000);
+    utimesSync(lockPath, past, past);
+    const spans: [number, number][] = [];
+    const work = () => withFileLock(lockPath, 20_000, async () => {
+      const start = performance.now();
+      await sleep(200);
+      spans.push([start, performance.now()]);
+    });
+    await Promise.all([work(), work(), work()]);
+    spans.sort((a, b) => a[0] - b[0]);
+    expect(spans).toHaveLength(3);
+    for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
+    expect(existsSync(lockPath)).toBe(false);
   });
 });

@@ -129,7 +129,7 @@ describe('reconnecting to the database', () => {
     });
 
     it('stopped, is found again (started again by resolving it) and the next statement is answered', async () => {
-      const locator = new DatabaseLocator(() => resolveTarget({ home, databaseUrl: undefined }));
+      const locator = new DatabaseLocator(() => resolveTarget({ home, databaseUrl: undefined, embeddedPort: undefined }));
       const db = await connect(locator, 4);
       await db.query('create table kept (x int)');
       await db.query('insert into kept values ($1)', [7]);

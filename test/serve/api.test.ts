@@ -232,6 +232,19 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
     expect(missing).toEqual({ status: 404, body: { error: 'no such route: GET /api/v1/nothing' } });
   });
 
+  it('every answer, errors included, carries the security headers: scripts, styles and images only from itself, no framing, no sniffing, no referrer', async () => {
+    for (const path of ['/', '/api/v1/latest', '/api/v1/latest?base=EURO', '/api/v1/nothing']) {
+      const { headers } = await get(path);
+      const policy = Object.fromEntries((headers.get('content-security-policy') ?? '').split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name, values]));
+      expect(policy, path).toMatchObject({
+        'default-src': ["'self'"], 'img-src': ["'self'", 'data:'], 'style-src': ["'self'"], 'script-src': ["'self'"], 'frame-ancestors': ["'none'"],
+      });
+      expect(headers.get('x-content-type-options'), path).toBe('nosniff');
+      expect(headers.get('referrer-policy'), path).toBe('no-referrer');
+      expect(headers.get('x-frame-options'), path).toBe('SAMEORIGIN');
+    }
+  });
+
   it('with FXPIPE_API_TOKEN, the API, metrics and dashboard need it; /healthz does not; the token is never printed', async () => {
     const guarded = await startServe(w.database, w.home, { FXPIPE_API_TOKEN: TOKEN, FXPIPE_LOG_LEVEL: 'debug' });
     try {
@@ -286,7 +299,7 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
       expect(await gone.json()).toMatchObject({ status: 'unreachable', database: 'unreachable' });
       const api = await fetch(`${stale.url}/api/v1/latest`);
       expect(api.status).toBe(503);
-      expect((await api.json()).error).toMatch(/^database unreachable: /);
+      expect(((await api.json()) as { error: string }).error).toMatch(/^database unreachable: /);
     } finally {
       await stale.stop();
     }

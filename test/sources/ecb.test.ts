@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ecb } from '../../src/sources/ecb.js';
-import { ecbPublicationTime } from '../../src/sources/ecb-time.js';
+import { ecbPublicationTime } from '../../src/calendar/ecb.js';
 import { ExactNumber } from '../../src/sources/types.js';
 import { extractFrom, extractionError, html, quoteTexts, readFixture, type Reply } from './support.js';
 

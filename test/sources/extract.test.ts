@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SourceBreakers } from '../../src/sources/breaker.js';
 import { exchangerateApi } from '../../src/sources/exchangerate-api.js';
-import { extractLatest, resetBreakers } from '../../src/sources/extract.js';
+import { extractLatest } from '../../src/sources/extract.js';
 import { frankfurter } from '../../src/sources/frankfurter.js';
 import { attemptLog, html, json, rejectionOf, replies, startServer, testPolicy } from './support.js';
 
@@ -9,12 +9,10 @@ const fastFail = { ...testPolicy, retries: 0 };
 const latest = '{"amount":1.0,"base":"USD","date":"2025-05-09","rates":{"EUR":0.88873}}';
 
 describe('extractLatest', () => {
-  afterEach(() => resetBreakers());
-
-  it('fetches and parses through the shared breaker', async () => {
+  it('fetches and parses through its breaker', async () => {
     const server = await startServer(replies(json(latest)));
     const log = attemptLog();
-    const extraction = await extractLatest(frankfurter, { baseUrl: server.url }, fastFail, log.onAttempt);
+    const extraction = await extractLatest(frankfurter, { baseUrl: server.url }, fastFail, log.onAttempt, new SourceBreakers());
     await server.close();
     expect(extraction.quotes).toHaveLength(1);
     expect(log.attempts).toHaveLength(1);
@@ -24,11 +22,12 @@ describe('extractLatest', () => {
     const server = await startServer(replies(html('<html>down</html>', 500)));
     const settings = { baseUrl: server.url };
     const log = attemptLog();
+    const breakers = new SourceBreakers();
     for (let run = 0; run < 3; run++) {
-      await expect(extractLatest(frankfurter, settings, fastFail, log.onAttempt)).rejects.toMatchObject({ kind: 'http' });
+      await expect(extractLatest(frankfurter, settings, fastFail, log.onAttempt, breakers)).rejects.toMatchObject({ kind: 'http' });
     }
     const started = Date.now();
-    const error = await rejectionOf(extractLatest(frankfurter, settings, fastFail, log.onAttempt));
+    const error = await rejectionOf(extractLatest(frankfurter, settings, fastFail, log.onAttempt, breakers));
     expect(Date.now() - started).toBeLessThan(50);
     expect(error).toMatchObject({ kind: 'circuit-open', source: 'frankfurter' });
     expect(error.message).toMatch(/^frankfurter: circuit open after 3 failures; retrying after \d{2}:\d{2}:\d{2} UTC$/);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { getSource, parseSourceList, sourceBaseUrl, sources } from '../../src/sources/registry.js';
-import { SOURCE_NAMES } from '../../src/sources/types.js';
+import { parseSourcesFlag } from '../../src/config.js';
+import { getSource, sourceBaseUrl, sources } from '../../src/sources/registry.js';
+import { isSourceName, SOURCE_NAMES } from '../../src/sources/types.js';
 
 describe('source registry', () => {
   it('holds every source under its name', () => {
@@ -15,16 +16,18 @@ describe('source registry', () => {
     expect(SOURCE_NAMES.filter((name) => getSource(name).needsKey)).toEqual(['exchangerate-api']);
   });
 
-  it('parses a comma-separated list in order', () => {
-    expect(parseSourceList('frankfurter, open-er-api,ecb')).toEqual(['frankfurter', 'open-er-api', 'ecb']);
+  it('parses a comma-separated list in order (--sources, as FXPIPE_SOURCES)', () => {
+    expect(parseSourcesFlag('frankfurter, open-er-api,ecb')).toEqual(['frankfurter', 'open-er-api', 'ecb']);
   });
 
   it('refuses unknown, repeated or no names, listing the valid ones', () => {
-    expect(() => parseSourceList('open-er-api,fixer')).toThrow(
-      'unknown source "fixer"; valid sources: open-er-api, exchangerate-api, frankfurter, ecb',
+    expect(() => parseSourcesFlag('open-er-api,fixer')).toThrow(
+      'invalid --sources "open-er-api,fixer": expected a comma-separated list of open-er-api, exchangerate-api, frankfurter, ecb',
     );
-    expect(() => parseSourceList(' , ')).toThrow('no source given; valid sources: open-er-api, exchangerate-api, frankfurter, ecb');
-    expect(() => parseSourceList('ecb,ecb')).toThrow('source "ecb" listed more than once');
+    expect(() => parseSourcesFlag(' , ')).toThrow('invalid --sources " , ": expected at least one source');
+    expect(() => parseSourcesFlag('ecb,ecb')).toThrow('invalid --sources "ecb,ecb": expected each source at most once');
+    expect(SOURCE_NAMES.filter(isSourceName)).toEqual([...SOURCE_NAMES]);
+    expect(['fixer', 'ECB', ''].filter(isSourceName)).toEqual([]);
   });
 
   it('reads base URLs from FXPIPE_<NAME>_URL, falling back to the real providers', () => {

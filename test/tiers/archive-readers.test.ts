@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cutoffDay } from '../../src/tiers/age.js';
-import { lastDay } from '../../src/tiers/months.js';
+import { lastDay } from '../../src/calendar/months.js';
 import { finished, startCli } from '../helpers/cli.js';
 import { scratchDir } from '../helpers/database.js';
 import { startServe, type Served } from '../serve/support.js';
@@ -143,7 +143,7 @@ describe('archive and restore while readers read', () => {
     const reader = new pg.Client({ connectionString: w.database.url });
     await reader.connect();
     try {
-      const { rows: [{ pid }] } = await reader.query<{ pid: number }>('select pg_backend_pid() as pid');
+      const pid = (await reader.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
       // api.usd_rate's first statement: dim_currency stays locked (ACCESS SHARE) until the reader's transaction ends.
       await reader.query('begin');
       await reader.query(`select currency_id from dim_currency where currency_code = 'USD'`);

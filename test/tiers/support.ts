@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { cutoffDay } from '../../src/tiers/age.js';
-import { lastDay } from '../../src/tiers/months.js';
+import { lastDay } from '../../src/calendar/months.js';
 import type { Db } from '../../src/warehouse/db.js';
 import { upsertCurrencies, upsertSource } from '../../src/warehouse/dimensions.js';
 import { initWarehouse } from '../../src/warehouse/init.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
-import { ecbPublicationTime } from '../../src/sources/ecb-time.js';
+import { ecbPublicationTime } from '../../src/calendar/ecb.js';
 import { archiveHistory } from '../../src/tiers/archive.js';
 import { openObjectStore } from '../../src/tiers/open-store.js';
 import { ensureDates } from '../../src/warehouse/calendar.js';

@@ -2,7 +2,8 @@
  * The ECB's daily reference rates file, GET /eurofxref-daily.xml: the seed file's exact bytes (envelope,
  * namespaces, tabs, single quotes) with the latest published business day's Cube in place of the seed's.
  */
-import { type IsoDay, ecbLatestPublishedDay } from '../calendar.js';
+import type { IsoDay } from '../../calendar/days.js';
+import { ecbLatestPublishedDay } from '../../calendar/ecb.js';
 import type { Market } from '../market.js';
 import { notFound, type ProviderHandler } from './response.js';
 

@@ -2,7 +2,7 @@
  * ExchangeRate-API's keyed endpoint (v6.exchangerate-api.com): GET /v6/{KEY}/latest/USD. Same data as
  * the open endpoint, but under conversion_rates, with 4 decimals, updated at 00:00:01 UTC.
  */
-import { addDays, type IsoDay, latestDailyPublication, utcInstant } from '../calendar.js';
+import { addDays, type IsoDay, latestDailyPublication, utcInstant } from '../../calendar/days.js';
 import { formatDecimal, type Market } from '../market.js';
 import { jsonObject, jsonResponse, notFound, type ProviderHandler, rfc1123, unixSeconds } from './response.js';
 

@@ -4,7 +4,8 @@
  * Frankfurter's source does: each EUR rate rounded by magnitude, then divided by the base's rounded
  * EUR rate and rounded again; keys alphabetical, the base left out, EUR included.
  */
-import { dayOf, ecbBusinessDayOnOrBefore, ecbBusinessDays, ecbLatestPublishedDay, isCalendarDay } from '../calendar.js';
+import { dayOf, isCalendarDay } from '../../calendar/days.js';
+import { ecbBusinessDayOnOrBefore, ecbBusinessDays, ecbLatestPublishedDay } from '../../calendar/ecb.js';
 import type { Market } from '../market.js';
 import { jsonObject, jsonResponse, notFound, type ProviderHandler, type ProviderResponse } from './response.js';
 

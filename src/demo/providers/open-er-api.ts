@@ -2,7 +2,7 @@
  * ExchangeRate-API's open-access endpoint (open.er-api.com): GET /v6/latest/USD, USD base only here,
  * rates with up to 6 decimals, updated once a day a few minutes after 00:00 UTC.
  */
-import { addDays, type IsoDay, latestDailyPublication, utcInstant } from '../calendar.js';
+import { addDays, type IsoDay, latestDailyPublication, utcInstant } from '../../calendar/days.js';
 import type { Market } from '../market.js';
 import { jsonObject, jsonResponse, notFound, type ProviderHandler, rfc1123, unixSeconds } from './response.js';
 

@@ -1,51 +1,39 @@
 /**
- * Days as ISO strings ('YYYY-MM-DD', UTC) and the two publication calendars the simulated providers follow:
- * a daily update at a fixed UTC time (ExchangeRate-API) and the ECB's 16:00 Frankfurt fix on TARGET
- * business days (which Frankfurter mirrors).
+ * The ECB's calendar: the reference rates are fixed on TARGET business days and published around 16:00 Frankfurt time
+ * (Frankfurter mirrors them).
  */
-import { ecbPublicationTime } from '../sources/ecb-time.js';
+import { addDays, dayOf, weekdayOf, type IsoDay } from './days.js';
 
-export type IsoDay = string;
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+/** Since 2016-07-01 the rates come out around 16:00 Frankfurt time; before, around 14:30 (after a 14:15 concertation). */
+const SIXTEEN_HUNDRED_SINCE = '2016-07-01';
+const publicationMinuteBerlin = (date: string) => (date >= SIXTEEN_HUNDRED_SINCE ? 16 * 60 : 14 * 60 + 30);
 
-const MS_PER_DAY = 86_400_000;
+const berlinOffset = new Intl.DateTimeFormat('en-US', { timeZone: 'Europe/Berlin', timeZoneName: 'longOffset' });
 
-export function dayOf(at: Date): IsoDay {
-  return at.toISOString().slice(0, 10);
+/**
+ * When the ECB publishes the reference rates of a business day (YYYY-MM-DD), in Frankfurt time: around
+ * 16:00 since 2016-07-01 (15:00 UTC in winter, CET; 14:00 UTC in summer, CEST), around 14:30 before.
+ */
+export function ecbPublicationTime(date: string): Date {
+  const match = ISO_DATE.exec(date);
+  const [year, month, day] = match ? [Number(match[1]), Number(match[2]), Number(match[3])] : [NaN, NaN, NaN];
+  const localAsUtc = Date.UTC(year, month - 1, day, 0, match ? publicationMinuteBerlin(date) : 0);
+  const check = new Date(localAsUtc);
+  if (!match || check.getUTCFullYear() !== year || check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day) {
+    throw new RangeError(`not a calendar date: ${JSON.stringify(date)}`);
+  }
+  // Summer time switches at 01:00 UTC, so the offset at 14:30 or 16:00 local equals the offset then in UTC.
+  return new Date(localAsUtc - berlinOffsetMinutes(check) * 60_000);
 }
 
-export function isCalendarDay(text: string): boolean {
-  const date = new Date(`${text}T00:00:00Z`);
-  return /^\d{4}-\d{2}-\d{2}$/.test(text) && !Number.isNaN(date.getTime()) && dayOf(date) === text;
-}
-
-/** Midnight UTC of day; throws on anything that is not a real calendar day. */
-export function startOfDay(day: IsoDay): Date {
-  if (!isCalendarDay(day)) throw new RangeError(`not a calendar day: ${day}`);
-  return new Date(`${day}T00:00:00Z`);
-}
-
-export function addDays(day: IsoDay, days: number): IsoDay {
-  return dayOf(new Date(startOfDay(day).getTime() + days * MS_PER_DAY));
-}
-
-export function daysBetween(from: IsoDay, to: IsoDay): number {
-  return Math.round((startOfDay(to).getTime() - startOfDay(from).getTime()) / MS_PER_DAY);
-}
-
-/** 0 = Sunday … 6 = Saturday. */
-export function weekdayOf(day: IsoDay): number {
-  return startOfDay(day).getUTCDay();
-}
-
-/** The instant `time` ('HH:MM:SS') UTC on day. */
-export function utcInstant(day: IsoDay, time: string): Date {
-  return new Date(`${day}T${time}Z`);
-}
-
-/** The UTC day of the latest daily publication made at `time` UTC, as seen at `at`. */
-export function latestDailyPublication(at: Date, time: string): IsoDay {
-  const today = dayOf(at);
-  return at < utcInstant(today, time) ? addDays(today, -1) : today;
+function berlinOffsetMinutes(at: Date): number {
+  const name = berlinOffset.formatToParts(at).find((part) => part.type === 'timeZoneName')?.value ?? '';
+  const match = /^GMT(?:([+-])(\d{2}):(\d{2}))?$/.exec(name);
+  if (!match) throw new Error(`unexpected time zone offset ${JSON.stringify(name)} for Europe/Berlin`);
+  if (!match[1]) return 0;
+  const minutes = Number(match[2]) * 60 + Number(match[3]);
+  return match[1] === '-' ? -minutes : minutes;
 }
 
 function easterSunday(year: number): IsoDay {
