@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { FxpipeError, oneLine } from './errors.js';
 import type { Logger } from './log.js';
 import type { DayRange } from './sources/day-range.js';
 import { dayOf, type ChunkedHistory, type HistoryChunk } from './sources/history-chunks.js';
@@ -16,8 +14,8 @@ import type { DirectDb } from './warehouse/direct.js';
 import { lastStoredRates } from './warehouse/last-stored.js';
 import { ensurePartitions } from './warehouse/partitions.js';
 import { storeRejects } from './warehouse/rejected.js';
-import { holdRunLock } from './warehouse/run-lock.js';
-import { finishRun, startRun, type RunStatus } from './warehouse/runs.js';
+import { traceRun } from './run-trace.js';
+import { finishRun, type RunStatus } from './warehouse/runs.js';
 import { maintainReadModels } from './warehouse/read-models.js';
 import { insertPublications, maxRateAgeMs, noPublicationThrough, publicationsAround, setMaxRateAge, utcDay, type Publication, type TouchedDays } from './warehouse/publications.js';
 import { restateNext, valuesBefore } from './warehouse/loader.js';
@@ -34,6 +32,8 @@ export interface BackfillOptions {
   /** FXPIPE_MAX_RATE_AGE: written into fxpipe_settings before the first chunk; absent: the warehouse's stays. */
   maxRateAgeMs?: number;
   log: Logger;
+  /** The job's clock (tests); real time by default. */
+  clock?: () => Date;
   onProgress?: (progress: BackfillProgress) => void;
 }
 
@@ -96,6 +96,7 @@ interface ChunkContext {
   source: string;
   sourceId: number;
   options: BackfillOptions;
+  clock: () => Date;
 }
 
 /**
@@ -107,90 +108,81 @@ interface ChunkContext {
  * fact_rates_current moves forward where the backfill holds newer rates, and the views are refreshed once.
  */
 export async function runBackfill(db: DirectDb, options: BackfillOptions): Promise<BackfillResult> {
-  const runId = randomUUID();
-  const started = new Date();
-  const t0 = performance.now();
-  const outcomes: ChunkOutcome[] = [];
-  // The run lock, held on its own connection for the whole backfill: no other loading job meanwhile, and
-  // `status` sees the backfill alive exactly as long as its process is.
-  const lock = await holdRunLock(db, options.lockWaitMs);
-  try {
-    await startRun(db, runId, 'backfill', started);
-  } catch (error) {
-    await lock.release();
-    throw error;
-  }
+  const trace = { kind: 'backfill' as const, noun: 'backfill', lockWaitMs: options.lockWaitMs, log: options.log, ...(options.clock ? { clock: options.clock } : {}) };
   let history: ChunkedHistory | null = null;
-  let chunk: DayRange | null = null;
   try {
-    const opened = (history = await options.history());
-    const sourceId = await db.transaction(async (tx) => {
-      // The chunks' change rule and read models read it.
-      if (options.maxRateAgeMs !== undefined) await setMaxRateAge(tx, options.maxRateAgeMs);
-      return existingSourceId(tx, opened.source, options.endpoint);
-    });
-    const context: ChunkContext = { runId, source: opened.source, sourceId, options };
-    const progress = () => options.onProgress?.({
-      chunksDone: outcomes.length, chunksTotal: opened.plan.length, rowsRead: totals(outcomes).read, elapsedMs: performance.now() - t0, chunk,
-    });
-    chunk = opened.plan[0] ?? null;
-    progress();
-    for (const days of opened.plan) {
-      chunk = days;
-      const outcome = await loadChunk(db, await opened.read(days), context);
-      outcomes.push(outcome);
-      options.log.debug({ runId, ...outcome }, 'backfill chunk done');
+    // The run lock is held on its own connection for the whole backfill: no other loading job meanwhile, and `status`
+    // sees the backfill alive exactly as long as its process is. A failed chunk rolls back; the chunks before it stay
+    // loaded and recorded, for the rerun to skip.
+    return await traceRun(db, trace, async (run) => {
+      await run.start(db);
+      const outcomes: ChunkOutcome[] = [];
+      const opened = (history = await options.history());
+      run.failure.sourceUsed = opened.source;
+      const sourceId = await db.transaction(async (tx) => {
+        // The chunks' change rule and read models read it.
+        if (options.maxRateAgeMs !== undefined) await setMaxRateAge(tx, options.maxRateAgeMs);
+        return existingSourceId(tx, opened.source, options.endpoint);
+      });
+      const context: ChunkContext = { runId: run.runId, source: opened.source, sourceId, options, clock: run.clock };
+      let chunk: DayRange | null = opened.plan[0] ?? null;
+      const progress = () => options.onProgress?.({
+        chunksDone: outcomes.length, chunksTotal: opened.plan.length, rowsRead: totals(outcomes).read, elapsedMs: run.stageMs().total, chunk,
+      });
       progress();
-    }
-    chunk = null;
-    const loadMs = performance.now() - t0;
+      for (const days of opened.plan) {
+        chunk = days;
+        run.failure.where = ` at chunk ${days.from}..${days.to}`;
+        const outcome = await loadChunk(db, await opened.read(days), context);
+        outcomes.push(outcome);
+        run.failure.counts = runCounts(totals(outcomes));
+        run.log.debug({ ...outcome }, 'backfill chunk done');
+        progress();
+      }
+      chunk = null;
+      delete run.failure.where;
+      run.lap('load');
 
-    return await db.transaction(async (tx) => {
-      const baseId = (await upsertCurrencies(tx, [WAREHOUSE_BASE])).get(WAREHOUSE_BASE)!;
-      const currentUpdated = await advanceCurrentFromHistory(tx, {
-        baseId, sourceId, fromDateKey: dateKeyOf(options.range.from), toDateKey: dateKeyOf(options.range.to), now: new Date(),
+      return db.transaction(async (tx) => {
+        const baseId = (await upsertCurrencies(tx, [WAREHOUSE_BASE])).get(WAREHOUSE_BASE)!;
+        const currentUpdated = await advanceCurrentFromHistory(tx, {
+          baseId, sourceId, fromDateKey: dateKeyOf(options.range.from), toDateKey: dateKeyOf(options.range.to), now: run.clock(),
+        });
+        // Each chunk rebuilt its days' read models inside its own load: that share of the load is the refresh stage.
+        const refreshMs = outcomes.reduce((ms, o) => ms + o.refreshMs, 0);
+        const stageMs = run.stageMs();
+        run.set('load', stageMs.load - refreshMs);
+        run.set('refresh', refreshMs);
+        // Keyed by source, as a run's are.
+        const viewRefreshMs = { [opened.source]: Math.round(refreshMs * 1000) / 1000 };
+        const elapsedMs = Math.round(stageMs.total);
+        const counts = totals(outcomes);
+        const result: BackfillResult = {
+          runId: run.runId,
+          status: counts.loaded > 0 || currentUpdated > 0 ? 'loaded' : 'unchanged',
+          source: opened.source,
+          location: opened.location,
+          from: options.range.from,
+          to: options.range.to,
+          changeThresholdPct: options.changeThresholdPct,
+          counts,
+          chunks: outcomes,
+          currentUpdated,
+          rowsPerSecond: Math.round(counts.read / Math.max(elapsedMs / 1000, 0.001)),
+          elapsedMs,
+          viewRefreshMs,
+          startedAt: run.startedAt.toISOString(),
+          finishedAt: run.clock().toISOString(),
+        };
+        await finishRun(tx, {
+          runId: run.runId, status: result.status, sourceUsed: result.source, failover: false, counts: runCounts(counts),
+          stageMs: run.stageMs(), viewRefreshMs, finishedAt: result.finishedAt,
+        });
+        return result;
       });
-      const refreshMs = outcomes.reduce((ms, o) => ms + o.refreshMs, 0);
-      // Keyed by source, as a run's are.
-      const viewRefreshMs = { [opened.source]: Math.round(refreshMs * 1000) / 1000 };
-      const elapsedMs = Math.round(performance.now() - t0);
-      const counts = totals(outcomes);
-      const result: BackfillResult = {
-        runId,
-        status: counts.loaded > 0 || currentUpdated > 0 ? 'loaded' : 'unchanged',
-        source: opened.source,
-        location: opened.location,
-        from: options.range.from,
-        to: options.range.to,
-        changeThresholdPct: options.changeThresholdPct,
-        counts,
-        chunks: outcomes,
-        currentUpdated,
-        rowsPerSecond: Math.round(counts.read / Math.max(elapsedMs / 1000, 0.001)),
-        elapsedMs,
-        viewRefreshMs,
-        startedAt: started.toISOString(),
-        finishedAt: new Date().toISOString(),
-      };
-      await finishRun(tx, {
-        runId, status: result.status, sourceUsed: result.source, failover: false, counts: runCounts(counts),
-        stageMs: { load: Math.round(loadMs), refresh: Math.round(refreshMs), total: elapsedMs }, viewRefreshMs, finishedAt: result.finishedAt,
-      });
-      return result;
     });
-  } catch (error) {
-    // The chunk that failed rolled back; the chunks before it stay loaded and recorded, for the rerun to skip.
-    const where = chunk ? ` at chunk ${chunk.from}..${chunk.to}` : '';
-    await finishRun(db, {
-      runId, status: 'failed', sourceUsed: history?.source ?? null, failover: false, counts: runCounts(totals(outcomes)),
-      stageMs: { total: Math.round(performance.now() - t0) }, viewRefreshMs: {}, finishedAt: new Date().toISOString(),
-      error: `${oneLine(error)}${where}`,
-    }).catch(() => undefined);
-    if (error instanceof FxpipeError) throw error;
-    throw new FxpipeError(`backfill ${runId} failed${where}: ${oneLine(error)}`, { cause: error });
   } finally {
-    await lock.release();
-    await history?.close();
+    await (history as ChunkedHistory | null)?.close();
   }
 }
 
@@ -211,7 +203,7 @@ async function loadChunk(db: DirectDb, chunk: HistoryChunk, context: ChunkContex
     await ensurePartitions(tx, days.from, days.to);
     const batches = (await chunk.parse()).map(normalize);
     const rejects = batches.flatMap((batch) => batch.rejects);
-    await storeRejects(tx, runId, source, extractionId, rejects, new Date());
+    await storeRejects(tx, runId, source, extractionId, rejects, context.clock());
 
     const ids = await upsertCurrencies(tx, [WAREHOUSE_BASE, ...batches.flatMap((batch) => batch.rates.map((rate) => rate.quote))]);
     const baseId = ids.get(WAREHOUSE_BASE)!;

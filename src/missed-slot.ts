@@ -23,7 +23,8 @@ export async function recordMissedSlot(db: Db, missed: MissedSlot, alerts: Alert
   // The run the pipeline began, when it got that far (its row may already exist, 'running'); else the slot's own id.
   const runId = missed.error instanceof RunFailedError ? missed.error.runId : missed.runId;
   const error = missedSlotReason(missed.error);
-  await recordFailedRun(db, runId, 'scheduled', missed.startedAt, missed.failedAt, error);
+  const stageMs = { lock: 0, extract: 0, normalize: 0, load: 0, refresh: 0, total: missed.failedAt.getTime() - missed.startedAt.getTime() };
+  await recordFailedRun(db, { runId, kind: 'scheduled', startedAt: missed.startedAt, finishedAt: missed.failedAt, error, sourceUsed: null, counts: null, stageMs });
   const result: RunResult = {
     runId,
     kind: 'scheduled',
@@ -36,7 +37,7 @@ export async function recordMissedSlot(db: Db, missed: MissedSlot, alerts: Alert
     sources: [],
     flags: { zscore: [], referenceDeviations: [] },
     moves: [],
-    stageMs: { lock: 0, extract: 0, normalize: 0, load: 0, refresh: 0, total: missed.failedAt.getTime() - missed.startedAt.getTime() },
+    stageMs,
     viewRefreshMs: {},
     startedAt: missed.startedAt.toISOString(),
     finishedAt: missed.failedAt.toISOString(),

@@ -1,6 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from './log.js';
-import { FxpipeError, oneLine } from './errors.js';
+export { RunFailedError } from './run-trace.js';
+import { oneLine } from './errors.js';
+import { DatabaseFailure, traceRun, type RunTrace } from './run-trace.js';
 import { SourceBreakers } from './sources/breaker.js';
 import { extractLatest } from './sources/extract.js';
 import type { HttpPolicy } from './sources/http.js';
@@ -15,9 +16,7 @@ import { loadRates, type LoadCounts, type PairMove } from './warehouse/loader.js
 import { ensureUpcomingPartitions } from './warehouse/partitions.js';
 import { recentHistory } from './warehouse/recent-history.js';
 import { storeRejects } from './warehouse/rejected.js';
-import { isConnectionError } from './warehouse/reconnect.js';
-import { holdRunLock } from './warehouse/run-lock.js';
-import { finishRun, startRun, recordFailedRun, type RunKind, type RunStatus } from './warehouse/runs.js';
+import { finishRun, type RunKind, type RunStatus } from './warehouse/runs.js';
 import { checkAsOf } from './transform/as-of.js';
 import { maintainReadModels } from './warehouse/read-models.js';
 import { setMaxRateAge, type TouchedDays } from './warehouse/publications.js';
@@ -105,12 +104,6 @@ class DryRunRollback extends Error {
   }
 }
 
-/** The warehouse's own failure (not a source's): it fails the run, and no provider is called after it. */
-class DatabaseFailure extends Error {
-  constructor(readonly error: unknown) {
-    super(oneLine(error), { cause: error });
-  }
-}
 
 /** A source whose values the warehouse would not take (a data or constraint error): that source's failure. */
 class SourceLoadFailure extends Error {
@@ -119,12 +112,6 @@ class SourceLoadFailure extends Error {
   }
 }
 
-/** A run that failed on the database: runId names it (its pipeline_runs row may still say 'running' when the database went away). */
-export class RunFailedError extends FxpipeError {
-  constructor(readonly runId: string, reason: string, cause: unknown) {
-    super(`run ${runId} failed: ${reason}`, { cause });
-  }
-}
 
 /**
  * One run, dlt-style explicit steps: lock → extract (each response to bronze, committed on its own before
@@ -134,39 +121,24 @@ export class RunFailedError extends FxpipeError {
  * own message. The run lock is held for the whole run on a connection of its own.
  */
 export async function runPipeline(db: Db, options: PipelineOptions): Promise<RunResult> {
-  const clock = options.clock ?? (() => new Date());
-  const runId = randomUUID();
-  const log = options.log.child({ runId });
-  const started = clock();
-  const timer = stageTimer();
-  const lock = await holdRunLock(db, options.lockWaitMs).catch((error: unknown) => {
-    if (error instanceof FxpipeError) throw error;
-    throw new RunFailedError(runId, `database error: ${oneLine(error)}`, error);
+  const trace = { kind: options.kind, noun: 'run', lockWaitMs: options.lockWaitMs, log: options.log, record: !options.dryRun, ...(options.clock ? { clock: options.clock } : {}) };
+  return traceRun(db, trace, async (run) => {
+    if (!options.dryRun) return runSteps(db, run, options);
+    // A dry run does everything in one transaction and rolls it back, bronze and the run's row included: nothing is stored.
+    try {
+      return await db.transaction(async (tx) => {
+        throw new DryRunRollback(await runSteps(tx, run, options));
+      });
+    } catch (error) {
+      if (error instanceof DryRunRollback) return error.result;
+      throw error;
+    }
   });
-  timer.lap('lock');
-  try {
-    if (!options.dryRun) return await runSteps(db, runId, started, options, clock, log, timer);
-    // A dry run does everything in one transaction and rolls it back, bronze included: nothing is stored.
-    return await db.transaction(async (tx) => {
-      throw new DryRunRollback(await runSteps(tx, runId, started, options, clock, log, timer));
-    });
-  } catch (error) {
-    if (error instanceof DryRunRollback) return error.result;
-    if (error instanceof FxpipeError) throw error;
-    const cause = error instanceof DatabaseFailure ? error.error : error;
-    // PostgreSQL's errors carry a severity; a lost connection has none but is the database's too.
-    const what = (cause as { severity?: unknown } | null)?.severity !== undefined || isConnectionError(cause) ? 'database error: ' : '';
-    const message = `${what}${oneLine(cause)}`;
-    log.error({ err: message }, 'run failed; its load rolled back');
-    if (!options.dryRun) await recordFailedRun(db, runId, options.kind, started, clock(), message).catch(() => undefined);
-    throw new RunFailedError(runId, message, cause);
-  } finally {
-    await lock.release();
-  }
 }
 
-async function runSteps(db: Db, runId: string, started: Date, options: PipelineOptions, clock: () => Date, log: Logger, timer: StageTimer): Promise<RunResult> {
-  await startRun(db, runId, options.kind, started);
+async function runSteps(db: Db, run: RunTrace, options: PipelineOptions): Promise<RunResult> {
+  const { runId, startedAt: started, clock, log } = run;
+  await run.start(db);
   await ensureUpcomingPartitions(db, started);
   const baseMethod: ExtractionMethod = options.kind === 'manual' ? 'manual' : 'scheduled';
   const outcomes: SourceOutcome[] = [];
@@ -236,13 +208,13 @@ async function runSteps(db: Db, runId: string, started: Date, options: PipelineO
       if (reference) delivered.push(reference);
     }
   }
-  timer.lap('extract');
+  run.lap('extract');
 
   for (;;) {
     const used = delivered.find((d) => d.outcome.status === 'ok') ?? null;
     if (!used && next < options.sources.length && (await extractUntilOneDelivers())) continue;
     try {
-      return await db.transaction((tx) => loadAndRecord(tx, runId, started, used, delivered, outcomes, options, clock, log, timer));
+      return await db.transaction((tx) => loadAndRecord(tx, run, used, delivered, outcomes, options));
     } catch (error) {
       if (!(error instanceof SourceLoadFailure)) throw error instanceof DatabaseFailure ? error : new DatabaseFailure(error);
       // The source used could not be loaded: the whole load rolled back; the next source serves.
@@ -254,9 +226,9 @@ async function runSteps(db: Db, runId: string, started: Date, options: PipelineO
 }
 
 async function loadAndRecord(
-  tx: Db, runId: string, started: Date, used: Delivered | null, delivered: Delivered[], outcomes: SourceOutcome[],
-  options: PipelineOptions, clock: () => Date, log: Logger, timer: StageTimer,
+  tx: Db, run: RunTrace, used: Delivered | null, delivered: Delivered[], outcomes: SourceOutcome[], options: PipelineOptions,
 ): Promise<RunResult> {
+  const { runId, startedAt: started, clock, log } = run;
   const zscore: ZScoreFinding[] = [];
   const referenceDeviations: RunResult['flags']['referenceDeviations'] = [];
   const flags = new Map<string, string[]>();
@@ -277,7 +249,7 @@ async function loadAndRecord(
       }
     }
   }
-  timer.lap('normalize');
+  run.lap('normalize');
 
   let moves: PairMove[] = [];
   let usedUpdated = 0;
@@ -319,10 +291,10 @@ async function loadAndRecord(
       moves = counts.moves;
     }
   }
-  timer.lap('load');
+  run.lap('load');
 
   const viewRefreshMs = await maintainReadModels(tx, touched, sourceNames);
-  timer.lap('refresh');
+  run.lap('refresh');
 
   const ok = outcomes.filter((o) => o.status === 'ok');
   const status: RunStatus = !used ? 'failed' : usedUpdated > 0 ? 'loaded' : 'unchanged';
@@ -344,7 +316,7 @@ async function loadAndRecord(
     sources: outcomes,
     flags: { zscore, referenceDeviations },
     moves,
-    stageMs: timer.result(),
+    stageMs: run.stageMs(),
     viewRefreshMs,
     startedAt: started.toISOString(),
     finishedAt: clock().toISOString(),
@@ -389,27 +361,3 @@ function tierOf(sources: SourceName[], source: SourceName): SourceTier {
 function sum(outcomes: SourceOutcome[], key: keyof RunCounts): number {
   return outcomes.reduce((total, o) => total + o[key], 0);
 }
-
-interface StageTimer {
-  lap(stage: keyof RunResult['stageMs']): void;
-  result(): RunResult['stageMs'];
-}
-
-function stageTimer(): StageTimer {
-  const start = performance.now();
-  let last = start;
-  const stages: RunResult['stageMs'] = { lock: 0, extract: 0, normalize: 0, load: 0, refresh: 0, total: 0 };
-  const round = (ms: number) => Math.round(ms * 10) / 10;
-  return {
-    lap(stage) {
-      const now = performance.now();
-      stages[stage] = round(now - last);
-      last = now;
-    },
-    result() {
-      stages.total = round(performance.now() - start);
-      return { ...stages };
-    },
-  };
-}
-

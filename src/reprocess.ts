@@ -1,16 +1,15 @@
-import { randomUUID } from 'node:crypto';
-import { FxpipeError, oneLine } from './errors.js';
+import { oneLine } from './errors.js';
 import type { Logger } from './log.js';
 import { getSource } from './sources/registry.js';
-import { isSourceName, type SourceName } from './sources/types.js';
+import { isSourceName } from './sources/types.js';
 import { normalize, WAREHOUSE_BASE } from './transform/normalize.js';
 import { clearRejects, storedResponses, type ReplayFilter } from './warehouse/bronze-replay.js';
 import type { Db } from './warehouse/db.js';
 import { existingSourceId } from './warehouse/dimensions.js';
 import { loadRates } from './warehouse/loader.js';
 import { storeRejects } from './warehouse/rejected.js';
-import { holdRunLock } from './warehouse/run-lock.js';
-import { finishRun, recordFailedRun, startRun, type RunStatus } from './warehouse/runs.js';
+import { traceRun } from './run-trace.js';
+import { finishRun, type RunStatus } from './warehouse/runs.js';
 import { checkAsOf } from './transform/as-of.js';
 import { maintainReadModels } from './warehouse/read-models.js';
 import { setMaxRateAge, type TouchedDays } from './warehouse/publications.js';
@@ -23,6 +22,8 @@ export interface ReprocessOptions extends ReplayFilter {
   /** FXPIPE_MAX_RATE_AGE: written into fxpipe_settings in the replay's transaction, before loading; absent: the warehouse's stays. */
   maxRateAgeMs?: number;
   log: Logger;
+  /** The job's clock (tests); real time by default. */
+  clock?: () => Date;
 }
 
 export interface ReprocessResult {
@@ -42,13 +43,10 @@ export interface ReprocessResult {
  * idempotent (history rows already stored conflict away, rejects of a replayed response are replaced).
  */
 export async function reprocess(db: Db, options: ReprocessOptions): Promise<ReprocessResult> {
-  const runId = randomUUID();
-  const started = new Date();
-  const t0 = performance.now();
-  const lock = await holdRunLock(db, options.lockWaitMs);
-  try {
-    await startRun(db, runId, 'reprocess', started);
-    return await db.transaction(async (tx) => {
+  const trace = { kind: 'reprocess' as const, noun: 'reprocess', lockWaitMs: options.lockWaitMs, log: options.log, ...(options.clock ? { clock: options.clock } : {}) };
+  return traceRun(db, trace, async (run) => {
+    await run.start(db);
+    return db.transaction(async (tx) => {
       if (options.maxRateAgeMs !== undefined) await setMaxRateAge(tx, options.maxRateAgeMs);
       const counts = { extracted: 0, loaded: 0, unchanged: 0, rejected: 0 };
       const unusable: ReprocessResult['unusable'] = [];
@@ -58,7 +56,7 @@ export async function reprocess(db: Db, options: ReprocessOptions): Promise<Repr
       for await (const stored of storedResponses(tx, options)) {
         responses++;
         if (!isSourceName(stored.source)) continue;
-        const source = getSource(stored.source as SourceName);
+        const source = getSource(stored.source);
         let batch;
         try {
           const extraction = source.parseLatest({ status: stored.status, headers: stored.headers, body: Buffer.from(stored.body), durationMs: 0 });
@@ -69,37 +67,35 @@ export async function reprocess(db: Db, options: ReprocessOptions): Promise<Repr
           continue;
         }
         await clearRejects(tx, stored.extractionId);
-        await storeRejects(tx, runId, stored.source, stored.extractionId, batch.rejects, stored.extractedAt);
+        await storeRejects(tx, run.runId, stored.source, stored.extractionId, batch.rejects, stored.extractedAt);
         counts.extracted += batch.rates.length + batch.rejects.length;
         counts.rejected += batch.rejects.length;
         if (batch.rates.length === 0) continue;
         const sourceId = await existingSourceId(tx, stored.source, new URL(stored.requestUrl).origin);
         const loaded = await loadRates(tx, {
-          runId, extractionId: stored.extractionId, sourceId, base: WAREHOUSE_BASE, asOf: batch.asOf, rates: batch.rates,
-          flags: new Map(), changeThresholdPct: options.changeThresholdPct, now: new Date(), replay: true,
+          runId: run.runId, extractionId: stored.extractionId, sourceId, base: WAREHOUSE_BASE, asOf: batch.asOf, rates: batch.rates,
+          flags: new Map(), changeThresholdPct: options.changeThresholdPct, now: run.clock(), replay: true,
         });
         counts.loaded += loaded.loaded;
         counts.unchanged += loaded.unchanged;
         changed += loaded.updated;
         if (loaded.touched) touched.push(loaded.touched);
       }
+      // Parsing the stored responses and loading them are one pass: its time is the load stage's.
+      run.lap('load');
       const viewRefreshMs = await maintainReadModels(tx, touched);
+      run.lap('refresh');
+      const stageMs = run.stageMs();
       const result: ReprocessResult = {
-        runId, status: changed > 0 ? 'loaded' : 'unchanged', responses, unusable, counts, viewRefreshMs,
-        elapsedMs: Math.round(performance.now() - t0),
+        runId: run.runId, status: changed > 0 ? 'loaded' : 'unchanged', responses, unusable, counts, viewRefreshMs,
+        elapsedMs: Math.round(stageMs.total),
       };
       await finishRun(tx, {
-        runId, status: result.status, sourceUsed: options.source ?? null, failover: false, counts,
-        stageMs: { total: result.elapsedMs }, viewRefreshMs, finishedAt: new Date().toISOString(),
+        runId: run.runId, status: result.status, sourceUsed: options.source ?? null, failover: false, counts,
+        stageMs, viewRefreshMs, finishedAt: run.clock().toISOString(),
       });
-      options.log.info({ runId, responses, ...counts }, 'reprocess finished');
+      run.log.info({ responses, ...counts }, 'reprocess finished');
       return result;
     });
-  } catch (error) {
-    if (error instanceof FxpipeError) throw error;
-    await recordFailedRun(db, runId, 'reprocess', started, new Date(), oneLine(error)).catch(() => undefined);
-    throw new FxpipeError(`reprocess ${runId} failed and was rolled back: ${oneLine(error)}`, { cause: error });
-  } finally {
-    await lock.release();
-  }
+  });
 }

@@ -42,11 +42,29 @@ export async function finishRun(db: Db, run: FinishedRun): Promise<void> {
   );
 }
 
-/** A run whose load rolled back still leaves one failed row (its 'running' row updated, or a new one), outside that transaction. */
-export async function recordFailedRun(db: Db, runId: string, kind: RunKind, startedAt: Date, finishedAt: Date, error: string): Promise<void> {
+/** A failed job's row, whatever it got to: the counts and stages so far, when it had any. */
+export interface FailedRun {
+  runId: string;
+  kind: RunKind;
+  startedAt: Date;
+  finishedAt: Date;
+  error: string;
+  sourceUsed: string | null;
+  counts: FinishedRun['counts'] | null;
+  stageMs: Record<string, number>;
+}
+
+/** A job whose work rolled back still leaves one failed row (its 'running' row updated, or a new one), outside that transaction. */
+export async function recordFailedRun(db: Db, run: FailedRun): Promise<void> {
   await db.query(
-    `insert into pipeline_runs (run_id, kind, started_at, finished_at, status, error) values ($1, $2, $3, $4, 'failed', $5)
-     on conflict (run_id) do update set status = 'failed', finished_at = excluded.finished_at, error = excluded.error`,
-    [runId, kind, startedAt, finishedAt, error],
+    `insert into pipeline_runs (run_id, kind, started_at, finished_at, status, error, source_used,
+                                extracted_count, loaded_count, unchanged_count, rejected_count, stage_ms)
+     values ($1, $2, $3, $4, 'failed', $5, $6, $7, $8, $9, $10, $11)
+     on conflict (run_id) do update
+        set status = 'failed', finished_at = excluded.finished_at, error = excluded.error, source_used = excluded.source_used,
+            extracted_count = excluded.extracted_count, loaded_count = excluded.loaded_count,
+            unchanged_count = excluded.unchanged_count, rejected_count = excluded.rejected_count, stage_ms = excluded.stage_ms`,
+    [run.runId, run.kind, run.startedAt, run.finishedAt, run.error, run.sourceUsed, run.counts?.extracted ?? 0, run.counts?.loaded ?? 0,
+      run.counts?.unchanged ?? 0, run.counts?.rejected ?? 0, JSON.stringify({ ...run.stageMs, views: {} })],
   );
 }
