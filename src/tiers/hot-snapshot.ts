@@ -18,7 +18,7 @@ import type { BigIntStats } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { FxpipeError, usageError } from '../errors.js';
-import { processAlive } from '../util/file-lock.js';
+import { processAlive } from '../util/process-alive.js';
 import type { HotState } from './hot-snapshot-key.js';
 import type { Month } from '../calendar/months.js';
 

@@ -1,17 +1,6 @@
 import lockfile from 'proper-lockfile';
 import { oneLine, usageError } from '../errors.js';
 
-/** True when a process with this pid exists (signal 0 probes without signalling). */
-export function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** A holder that stops refreshing its lock (killed) loses it after this long; proper-lockfile's floor is 2 s. */
 const STALE_MS = 4000;
 const RETRY_MS = 100;

@@ -1,4 +1,6 @@
+import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
+import { oneLine } from '../../errors.js';
 import type pg from 'pg';
 import { connectDirect, type DirectDb } from '../direct.js';
 import { readerLeaks } from './reader-leaks.js';
@@ -37,7 +39,7 @@ export async function checkRemote(server: RemoteServer): Promise<Check[]> {
   };
   checks.push(await unencryptedRefused(base));
 
-  const verified: ConnectionOptions = { servername: isIpLiteral(server.host) ? undefined : server.host, ...(server.ca ? { ca: server.ca } : {}) };
+  const verified: ConnectionOptions = { servername: isIP(server.host) !== 0 ? undefined : server.host, ...(server.ca ? { ca: server.ca } : {}) };
   let db: DirectDb | undefined;
   try {
     db = await connectDirect({ ...base, ssl: verified });
@@ -133,11 +135,9 @@ function isCertificateError(error: unknown): boolean {
   return /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME/.test(code);
 }
 
-function isIpLiteral(host: string): boolean {
-  return /^[0-9.]+$/.test(host) || host.includes(':');
-}
-
+/** The error in one line, with the TLS or SQLSTATE code when its message does not name it. */
 function messageOf(error: unknown): string {
-  const err = error as { code?: string; message?: string };
-  return (err.message ?? String(error)).split('\n')[0]!.trim() + (err.code && !err.message?.includes(err.code) ? ` (${err.code})` : '');
+  const code = (error as { code?: unknown }).code;
+  const text = oneLine(error);
+  return typeof code === 'string' && !text.includes(code) ? `${text} (${code})` : text;
 }

@@ -4,7 +4,7 @@ import { chmod, cp, readdir, readFile, rename, rm, stat } from 'node:fs/promises
 import { arch, platform } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { processAlive } from '../../util/file-lock.js';
+import { processAlive } from '../../util/process-alive.js';
 import { ROOT_STATE_DIR, rootStateDir } from './root-state.js';
 
 const run = promisify(execFile);

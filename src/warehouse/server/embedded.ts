@@ -9,7 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { usageError } from '../../errors.js';
-import { processAlive, withFileLock } from '../../util/file-lock.js';
+import { withFileLock } from '../../util/file-lock.js';
+import { processAlive } from '../../util/process-alive.js';
 import { embeddedBinaries, type RunAs } from './binaries.js';
 import { createFile, ownDirectory } from './no-follow.js';
 import { setRemoteAccess } from './pg-hba.js';
@@ -168,7 +169,7 @@ export async function runningConnection(home: string): Promise<EmbeddedConnectio
 /** Whether the running server was started with TLS on (postmaster.opts holds its command line); a server an older fxpipe started may not be. */
 async function speaksTls(dataDir: string): Promise<boolean> {
   const opts = await readFile(path.join(dataDir, 'postmaster.opts'), 'utf8').catch(() => '');
-  return /"ssl=on"|\bssl=on\b/.test(opts);
+  return /\bssl=on\b/.test(opts);
 }
 
 async function prepareHome(home: string): Promise<void> {

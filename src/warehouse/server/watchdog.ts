@@ -3,7 +3,7 @@ import { closeSync, constants, openSync } from 'node:fs';
 import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { packageRoot } from '../../util/package-root.js';
-import { processAlive } from '../../util/file-lock.js';
+import { processAlive } from '../../util/process-alive.js';
 
 /*
  * The reader watchdog of the embedded server: a detached fxpipe process (`fxpipe db watch-readers --embedded`) that
