@@ -222,7 +222,7 @@ async function loadChunk(db: DirectDb, chunk: HistoryChunk, context: ChunkContex
       const filter = new ChangeFilter(options.changeThresholdPct, await lastStoredRates(tx, baseId, sourceId, quoteIds, first.asOf), previous, maxAgeMs);
       const rows = historyRows(publications, filter, baseId, sourceId);
       const nothingStored = noPublicationThrough(before, last.asOf);
-      loadedRows = (await bulkLoadHistory(db, rows, { extractionId, runId, nothingStored })).inserted;
+      loadedRows = (await bulkLoadHistory(tx, rows, { extractionId, runId, nothingStored })).inserted;
       await insertPublications(tx, sourceId, baseId, publications);
       if (next && restated) await restateNext(tx, baseId, sourceId, last, last.values, next, restated, maxAgeMs);
       const touched: TouchedDays = { sourceId, baseId, from: utcDay(before.previous?.asOf ?? first.asOf), to: utcDay(next?.asOf ?? last.asOf) };

@@ -168,7 +168,7 @@ export const settings = {
     plain: plainChoice(DRIVERS),
     schema: (z) => z.enum(DRIVERS),
     secret: false,
-    describe: 'database access path for batch commands',
+    describe: 'database access path of the commands that work on either (run, db init, schedule, status…): direct or pooled',
   }),
   sources: setting({
     env: 'FXPIPE_SOURCES',

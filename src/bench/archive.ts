@@ -32,11 +32,10 @@ import { monthlyPartitions } from '../tiers/history-partitions.js';
 import { openObjectStore } from '../tiers/open-store.js';
 import { runQuery } from '../tiers/query.js';
 import { trimDecimal } from '../tiers/query-answer.js';
-import { openDb, resolveTarget } from '../warehouse/connection.js';
+import { openDirect, resolveTarget } from '../warehouse/connection.js';
 import type { Db } from '../warehouse/db.js';
 import { recreateDatabase } from '../warehouse/databases.js';
 import { upsertCurrencies, upsertSource } from '../warehouse/dimensions.js';
-import { DirectDb } from '../warehouse/direct.js';
 import { initWarehouse } from '../warehouse/init.js';
 import { ensurePartitions, monthStart } from '../warehouse/partitions.js';
 import { maintainReadModels } from '../warehouse/read-models.js';
@@ -128,8 +127,7 @@ async function main() {
   const yesterday = new Date(now.getTime() - 86_400_000).toISOString().slice(0, 10);
   const server = await resolveTarget(loadConfig());
   const target = await recreateDatabase(server, 'fxpipe_bench_archive');
-  const db = await openDb(target, { driver: 'direct' });
-  if (!(db instanceof DirectDb)) throw new Error('the direct access path is needed');
+  const db = await openDirect(target);
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'fxpipe-bench-archive-'));
   try {
     await initWarehouse(db);

@@ -24,11 +24,11 @@ import { loadConfig } from '../config.js';
 import { hashSeed, mulberry32, normalSampler } from '../demo/prng.js';
 import { loadSeed } from '../demo/seed.js';
 import { bulkLoadHistory, HISTORY_COPY_COLUMNS, historyCopyLine, type HistoryRow } from '../warehouse/bulk-load.js';
-import { openDb, resolveTarget, type Target } from '../warehouse/connection.js';
+import { openDirect, resolveTarget, type Target } from '../warehouse/connection.js';
 import type { Db } from '../warehouse/db.js';
 import { recreateDatabase } from '../warehouse/databases.js';
 import { upsertCurrencies, upsertSource } from '../warehouse/dimensions.js';
-import { DirectDb } from '../warehouse/direct.js';
+import type { DirectDb } from '../warehouse/direct.js';
 import { initWarehouse } from '../warehouse/init.js';
 import { ensurePartitions } from '../warehouse/partitions.js';
 import { insertPublications, noPublicationThrough, publicationsAround, utcDay, type Publication } from '../warehouse/publications.js';
@@ -85,7 +85,7 @@ function yearPublications(year: number, quoteIds: number[]): Publication[] {
 }
 
 interface Prepared {
-  db: Db;
+  db: DirectDb;
   target: Target;
   baseId: number;
   sourceId: number;
@@ -95,7 +95,7 @@ interface Prepared {
 /** A fresh warehouse with the currencies, a source and every partition of the years. */
 async function prepare(server: Target, database: string, firstYear: number): Promise<Prepared> {
   const target = await recreateDatabase(server, database);
-  const db = await openDb(target, { driver: 'direct' });
+  const db = await openDirect(target);
   await initWarehouse(db);
   const rates = loadSeed().usdRates;
   const ids = await upsertCurrencies(db, rates.keys());
@@ -198,7 +198,7 @@ async function main() {
         // As a backfill chunk decides it: nothing of the source stored at the year's as-ofs when it has no publication there.
         const around = await publicationsAround(tx, ours.sourceId, ours.baseId, publications[0]!.asOf);
         const nothingStored = noPublicationThrough(around, publications.at(-1)!.asOf);
-        const { inserted } = await bulkLoadHistory(ours.db as DirectDb, yearRows, { extractionId: null, runId, nothingStored });
+        const { inserted } = await bulkLoadHistory(tx, yearRows, { extractionId: null, runId, nothingStored });
         rows += inserted;
         await insertPublications(tx, ours.sourceId, ours.baseId, publications);
         const started = performance.now();

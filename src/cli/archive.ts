@@ -4,7 +4,6 @@ import { Command } from 'commander';
 import { ExitCode } from '../errors.js';
 import { cutoffDay } from '../tiers/age.js';
 import type { ArchiveProgress, ArchiveResult, MonthReport } from '../tiers/archive.js';
-import { DirectDb } from '../warehouse/direct.js';
 import { initWarehouse } from '../warehouse/init.js';
 import type { CommandContext } from './context.js';
 import { printJson } from './output.js';
@@ -37,13 +36,11 @@ export function archiveCommand(context: () => CommandContext): Command {
       let result: ArchiveResult;
       try {
         result = await withObjectStore(flags.to ?? path.join(ctx.config.home, 'archive'), (store) =>
-          ctx.withDb(
+          ctx.withDirectDb(
             async (db) => {
-              if (!(db instanceof DirectDb)) throw new Error('archive needs the direct access path');
               await initWarehouse(db);
               return archiveHistory(db, { store, cutoff, dryRun: flags.dryRun === true, lockWaitMs: ctx.config.lockWaitMs, log: ctx.log, onProgress: bar?.update });
             },
-            { driver: 'direct' },
           ),
         );
       } finally {

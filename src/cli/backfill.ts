@@ -6,7 +6,6 @@ import { runBackfill, type BackfillProgress, type BackfillResult } from '../back
 import { usageError } from '../errors.js';
 import type { DayRange } from '../sources/day-range.js';
 import { ecbHistory, frankfurterHistory } from '../sources/history-chunks.js';
-import { DirectDb } from '../warehouse/direct.js';
 import { initWarehouse } from '../warehouse/init.js';
 import type { CommandContext } from './context.js';
 import { parsePercentFlag } from './flags.js';
@@ -60,13 +59,11 @@ export function backfillCommand(context: () => CommandContext): Command {
       );
       let result: BackfillResult;
       try {
-        result = await ctx.withDb(
+        result = await ctx.withDirectDb(
           async (db) => {
-            if (!(db instanceof DirectDb)) throw new Error('backfill needs the direct access path');
             await initWarehouse(db);
             return runBackfill(db, { history, range, endpoint: settings.baseUrl, changeThresholdPct, lockWaitMs: ctx.config.lockWaitMs, maxRateAgeMs: ctx.config.maxRateAge, log: ctx.log, onProgress: bar?.update });
           },
-          { driver: 'direct' },
         );
       } finally {
         bar?.stop();

@@ -1,8 +1,9 @@
 import { loadConfig, type Config } from '../config.js';
 import { oneLine } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
-import { openDb, resolveTarget, type OpenOptions, type Target } from '../warehouse/connection.js';
+import { openDb, openDirect, resolveTarget, type PoolOptions, type Target } from '../warehouse/connection.js';
 import type { Db } from '../warehouse/db.js';
+import type { DirectDb } from '../warehouse/direct.js';
 import { DatabaseLocator, openLocated } from '../warehouse/reconnect.js';
 
 /** What every command gets: validated config, a logger, and a way to reach the database. */
@@ -13,7 +14,9 @@ export interface CommandContext {
   locator: DatabaseLocator;
   target(): Promise<Target>;
   /** A connection for fn; when it cannot connect, the target is resolved again (the embedded server restarted elsewhere) and retried. */
-  withDb<T>(fn: (db: Db, target: Target) => Promise<T>, options?: OpenOptions): Promise<T>;
+  withDb<T>(fn: (db: Db, target: Target) => Promise<T>, options?: PoolOptions & { driver?: Db['driver'] }): Promise<T>;
+  /** The same on the direct path, for the commands that stream COPY (backfill, archive, restore, query). */
+  withDirectDb<T>(fn: (db: DirectDb, target: Target) => Promise<T>): Promise<T>;
 }
 
 export function createContext(globals: { verbose?: boolean; quiet?: boolean } = {}): CommandContext {
@@ -22,6 +25,15 @@ export function createContext(globals: { verbose?: boolean; quiet?: boolean } = 
   let log: Logger | undefined;
   const locator = new DatabaseLocator(() => resolveTarget(config));
   const logConnectionError = (error: Error) => (log ??= createLogger(level)).warn({ err: oneLine(error) }, 'PostgreSQL connection failed');
+  /** A connection for fn, closed after it; when it cannot connect, the target is resolved again and the open retried. */
+  async function withOpened<D extends Db, T>(open: (target: Target) => Promise<D>, fn: (db: D, target: Target) => Promise<T>): Promise<T> {
+    const { db, target } = await openLocated(locator, open);
+    try {
+      return await fn(db, target);
+    } finally {
+      await db.close().catch(() => undefined);
+    }
+  }
   return {
     config,
     // Made when first used: a command that never logs (`fxpipe query`) does not load pino.
@@ -30,13 +42,11 @@ export function createContext(globals: { verbose?: boolean; quiet?: boolean } = 
     },
     locator,
     target: () => locator.current(),
-    async withDb(fn, options = {}) {
-      const { db, target } = await openLocated(locator, (resolved) => openDb(resolved, { driver: config.driver, onConnectionError: logConnectionError, ...options }));
-      try {
-        return await fn(db, target);
-      } finally {
-        await db.close().catch(() => undefined);
-      }
+    withDb(fn, options = {}) {
+      return withOpened((target) => openDb(target, { driver: config.driver, onConnectionError: logConnectionError, ...options }), fn);
+    },
+    withDirectDb(fn) {
+      return withOpened((target) => openDirect(target, { onConnectionError: logConnectionError }), fn);
     },
   };
 }

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { DirectDb } from '../warehouse/direct.js';
 import type { CommandContext } from './context.js';
 import { formatAnswer, QUERY_FORMATS, type QueryFormat } from './query-format.js';
 
@@ -19,14 +18,12 @@ export function queryCommand(context: () => CommandContext): Command {
       let started = false;
       let result;
       try {
-        result = await ctx.withDb(
+        result = await ctx.withDirectDb(
           async (db) => {
-            if (!(db instanceof DirectDb)) throw new Error('query needs the direct access path');
             const { runQuery } = await engine;
             started = true;
             return runQuery(db, sql, { cacheDir: path.join(ctx.config.home, 'cache'), duck });
           },
-          { driver: 'direct' },
         );
       } finally {
         // runQuery closes the DuckDB it was given; not reached (no connection), it is closed here.

@@ -1,7 +1,6 @@
 import { Command } from 'commander';
 import { parseMonth } from '../calendar/months.js';
 import type { RestoreResult } from '../tiers/restore.js';
-import { DirectDb } from '../warehouse/direct.js';
 import { initWarehouse } from '../warehouse/init.js';
 import type { CommandContext } from './context.js';
 import { printJson } from './output.js';
@@ -22,13 +21,11 @@ export function restoreCommand(context: () => CommandContext): Command {
       const ctx = context();
       // DuckDB and the S3 client load only for the commands that use them.
       const { restoreMonth } = await import('../tiers/restore.js');
-      const result = await ctx.withDb(
+      const result = await ctx.withDirectDb(
         async (db) => {
-          if (!(db instanceof DirectDb)) throw new Error('restore needs the direct access path');
           await initWarehouse(db);
           return restoreMonth(db, { month, ...(flags.from === undefined ? {} : { from: flags.from }), lockWaitMs: ctx.config.lockWaitMs, log: ctx.log });
         },
-        { driver: 'direct' },
       );
       if (flags.json) printJson(result);
       else printSummary(result);

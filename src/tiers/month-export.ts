@@ -17,7 +17,7 @@ export function exportPartition(db: DirectDb, partition: string, csvFile: string
     const unfit = await unfitValue(tx, partition);
     if (unfit) throw new MonthSkipped(unfit);
     const fingerprint = await partitionFingerprint(tx, partition);
-    await copyQueryToCsv(db.client, pgArchiveRowQuery(partition), csvFile);
+    await copyQueryToCsv(tx.client, pgArchiveRowQuery(partition), csvFile);
     return fingerprint;
   });
 }

@@ -111,7 +111,7 @@ async function loadVerified(db: DirectDb, entry: ManifestEntry, csv: string, opt
           { tables: locks.referenced, mode: 'share row exclusive' },
         ]);
         await ensurePartitions(tx, firstDay(month), lastDay(month));
-        const inserted = await db.client.query(
+        const inserted = await tx.client.query(
           `insert into fact_rates_history (${RESTORE_COLUMNS.join(', ')})
            select ${RESTORE_COLUMNS.map((column) => (column === 'flags' ? 'array(select json_array_elements_text(flags::json))' : column)).join(', ')}
              from ${STAGE} order by ${KEY_ORDER}

@@ -1,4 +1,4 @@
-import type { Db } from '../warehouse/db.js';
+import type { ClientDb } from '../warehouse/client-db.js';
 
 /** What inSnapshot runs first in its transaction, for a caller that sends it along with its own first statements. */
 export const SNAPSHOT_SETTINGS = `set transaction isolation level repeatable read, read only;
@@ -13,9 +13,9 @@ export const SNAPSHOT_SETTINGS = `set transaction isolation level repeatable rea
  * partitions are locked (ACCESS SHARE) before the snapshot is taken, so no partition can be detached
  * between the snapshot and the reads: a month is then either in the snapshot's partitions or, archived,
  * in its manifest, never in neither. No parallel workers: starting them costs more than the scans here (the
- * hot tier's key, one month's partition) take.
+ * hot tier's key, one month's partition) take. On one connection (fn may COPY on tx.client).
  */
-export function inSnapshot<T>(db: Db, fn: (tx: Db) => Promise<T>): Promise<T> {
+export function inSnapshot<D extends ClientDb, T>(db: D, fn: (tx: D) => Promise<T>): Promise<T> {
   return db.transaction(async (tx) => {
     // One round trip: statements without parameters go as one simple query.
     await tx.query(SNAPSHOT_SETTINGS);

@@ -58,29 +58,29 @@ export async function bulkLoadHistory(
   options: BulkLoadOptions,
 ): Promise<{ staged: number; inserted: number }> {
   if (options.nothingStored) {
-    return db.transaction(async () => {
-      const copy = db.client.query(copyFrom(`copy fact_rates_history (${HISTORY_COPY_COLUMNS.join(', ')}, extraction_id, run_id) from stdin`));
+    return db.transaction(async (tx) => {
+      const copy = tx.client.query(copyFrom(`copy fact_rates_history (${HISTORY_COPY_COLUMNS.join(', ')}, extraction_id, run_id) from stdin`));
       const provenance = `\t${options.extractionId ?? NULL}\t${options.runId ?? NULL}`;
       await pipeline(Readable.from(copyPieces(rows, (row) => historyCopyLine(row, provenance))), copy);
       return { staged: copy.rowCount, inserted: copy.rowCount };
     });
   }
-  return db.transaction(async () => {
-    await db.query(
+  return db.transaction(async (tx) => {
+    await tx.query(
       `create temp table ${STAGE} (
          date_key integer, base_currency_id smallint, quote_currency_id smallint, source_id smallint,
          rate_timestamp timestamptz, rate numeric, previous_rate numeric, change_pct numeric
        )`,
     );
-    const copy = db.client.query(copyFrom(`copy ${STAGE} (${HISTORY_COPY_COLUMNS.join(', ')}) from stdin`));
+    const copy = tx.client.query(copyFrom(`copy ${STAGE} (${HISTORY_COPY_COLUMNS.join(', ')}) from stdin`));
     await pipeline(Readable.from(copyPieces(rows, (row) => historyCopyLine(row))), copy);
-    const inserted = await db.client.query(
+    const inserted = await tx.client.query(
       `insert into fact_rates_history (${HISTORY_COPY_COLUMNS.join(', ')}, extraction_id, run_id)
        select ${HISTORY_COPY_COLUMNS.join(', ')}, $1::uuid, $2::uuid from ${STAGE}
        on conflict do nothing`,
       [options.extractionId, options.runId],
     );
-    await db.query(`drop table ${STAGE}`);
+    await tx.query(`drop table ${STAGE}`);
     return { staged: copy.rowCount, inserted: inserted.rowCount ?? 0 };
   });
 }

@@ -3,7 +3,8 @@ import type { Config } from '../config.js';
 import { usageError } from '../errors.js';
 import { redactUrl } from '../util/secrets.js';
 import type { Db, Driver } from './db.js';
-import { connectDirect } from './direct.js';
+import { connectDirect, type DirectDb } from './direct.js';
+import { PooledDb } from './pooled.js';
 
 const MIN_SERVER_VERSION = 140000;
 
@@ -33,8 +34,6 @@ export async function resolveTarget(config: Pick<Config, 'databaseUrl' | 'home' 
 }
 
 export interface OpenOptions {
-  driver?: Driver;
-  poolSize?: number;
   applicationName?: string;
   /**
    * A connection that fails while idle, or under a query (the server restarted, a network drop): node-postgres emits it
@@ -43,29 +42,39 @@ export interface OpenOptions {
   onConnectionError?: (error: Error) => void;
 }
 
-/** Opens the chosen access path and checks the server is PostgreSQL 14 or newer. */
-export async function openDb(target: Target, options: OpenOptions = {}): Promise<Db> {
-  const settings: pg.ClientConfig = {
-    ...clientSettings(target),
-    connectionTimeoutMillis: 10_000,
-    application_name: options.applicationName ?? 'fxpipe',
-  };
-  let db: Db;
-  if ((options.driver ?? 'direct') === 'direct') {
-    db = await connectDirect(settings, options.onConnectionError).catch((error: unknown) => {
-      throw connectError(target, error);
-    });
-  } else {
-    // Kysely loads only for the pooled path (serve), not for every command.
-    const { PooledDb } = await import('./pooled.js');
-    const pool = new pg.Pool({ ...settings, max: options.poolSize ?? 10 });
-    const onError = options.onConnectionError ?? (() => undefined);
-    pool.on('error', onError);
-    // The pool listens for errors of idle clients only: a connection lost while checked out (the server
-    // stopped mid-query) must fail that query, not crash the process with an unhandled 'error' event.
-    pool.on('connect', (client) => client.on('error', onError));
-    db = PooledDb.fromPool(pool);
-  }
+export interface PoolOptions extends OpenOptions {
+  poolSize?: number;
+}
+
+/** The direct path: one connection, checked to be PostgreSQL 14 or newer. Bulk commands (COPY) take this. */
+export async function openDirect(target: Target, options: OpenOptions = {}): Promise<DirectDb> {
+  const db = await connectDirect(connectionSettings(target, options), options.onConnectionError).catch((error: unknown) => {
+    throw connectError(target, error);
+  });
+  return checkServer(db, target);
+}
+
+/** The pooled path: a pg.Pool for concurrent readers (serve), checked like the direct one. */
+export async function openPooled(target: Target, options: PoolOptions = {}): Promise<PooledDb> {
+  const pool = new pg.Pool({ ...connectionSettings(target, options), max: options.poolSize ?? 10 });
+  const onError = options.onConnectionError ?? (() => undefined);
+  pool.on('error', onError);
+  // The pool listens for errors of idle clients only: a connection lost while checked out (the server
+  // stopped mid-query) must fail that query, not crash the process with an unhandled 'error' event.
+  pool.on('connect', (client) => client.on('error', onError));
+  return checkServer(new PooledDb(pool), target);
+}
+
+/** The access path driver names (`db init --driver`, FXPIPE_DRIVER). */
+export function openDb(target: Target, options: PoolOptions & { driver?: Driver } = {}): Promise<Db> {
+  return (options.driver ?? 'direct') === 'direct' ? openDirect(target, options) : openPooled(target, options);
+}
+
+function connectionSettings(target: Target, options: OpenOptions): pg.ClientConfig {
+  return { ...clientSettings(target), connectionTimeoutMillis: 10_000, application_name: options.applicationName ?? 'fxpipe' };
+}
+
+async function checkServer<D extends Db>(db: D, target: Target): Promise<D> {
   try {
     const [row] = await db.query<{ v: string }>('select current_setting($1) as v', ['server_version_num']);
     if (Number(row?.v) < MIN_SERVER_VERSION) {

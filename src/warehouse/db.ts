@@ -1,14 +1,13 @@
 /**
- * The one interface every piece of warehouse logic is written against. Two implementations mirror
- * the design record's psycopg2-vs-SQLAlchemy-Core decision: `direct` (one node-postgres connection, for batch
- * commands) and `pooled` (Kysely over a pg.Pool, for concurrent readers).
+ * The one interface warehouse logic is written against. Both access paths are node-postgres: `direct` (one
+ * connection, for batch commands; it also streams COPY) and `pooled` (a pg.Pool, for concurrent readers).
  */
 export type Driver = 'direct' | 'pooled';
 export type Row = Record<string, unknown>;
 
 export interface Db {
   readonly driver: Driver;
-  /** Runs one statement; every value goes in params. */
+  /** Runs one statement; every value goes in params. Without params, text may hold several statements (a migration). */
   query<R extends Row = Row>(text: string, params?: readonly unknown[]): Promise<R[]>;
   /** Runs fn in one transaction (BEGIN … COMMIT, ROLLBACK on throw). Nested calls join the outer one. */
   transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;

@@ -1,17 +1,14 @@
 import pg from 'pg';
-import type { Db, Row } from './db.js';
+import { ClientDb } from './client-db.js';
+import type { Db } from './db.js';
 
-/** The direct access path: one node-postgres connection and hand-written SQL. */
-export class DirectDb implements Db {
-  readonly driver = 'direct' as const;
-  #inTransaction = false;
+/** The direct access path: one node-postgres connection, which bulk commands also use for COPY (`client`). */
+export class DirectDb extends ClientDb<pg.Client> {
   #ended = false;
   readonly #lockSession: SpareConnection;
 
-  constructor(
-    readonly client: pg.Client,
-    settings: pg.ClientConfig = {},
-  ) {
+  constructor(client: pg.Client, settings: pg.ClientConfig = {}) {
+    super(client, 'direct');
     client.once('end', () => (this.#ended = true));
     this.#lockSession = new SpareConnection(settings);
   }
@@ -21,32 +18,11 @@ export class DirectDb implements Db {
     return this.#ended;
   }
 
-  async query<R extends Row = Row>(text: string, params: readonly unknown[] = []): Promise<R[]> {
-    const result = await this.client.query<R>(text, params as unknown[]);
-    return result.rows;
-  }
-
-  async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
-    if (this.#inTransaction) return fn(this);
-    await this.client.query('begin');
-    this.#inTransaction = true;
-    try {
-      const result = await fn(this);
-      await this.client.query('commit');
-      return result;
-    } catch (error) {
-      await this.client.query('rollback').catch(() => undefined);
-      throw error;
-    } finally {
-      this.#inTransaction = false;
-    }
-  }
-
-  lockSession(): Promise<Db> {
+  override lockSession(): Promise<Db> {
     return this.#lockSession.get();
   }
 
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     await this.#lockSession.close();
     await this.client.end();
   }

@@ -1,42 +1,38 @@
-import { CompiledQuery, Kysely, PostgresDialect, type Transaction } from 'kysely';
 import type pg from 'pg';
-import { SpareConnection } from './direct.js';
+import { ClientDb } from './client-db.js';
 import type { Db, Row } from './db.js';
+import { SpareConnection } from './direct.js';
 
-/** The pooled access path: Kysely over a pg.Pool; raw SQL runs as compiled queries with parameters. */
+/** The pooled access path: a pg.Pool; each statement on any idle connection, each transaction on one it lends. */
 export class PooledDb implements Db {
   readonly driver = 'pooled' as const;
-  readonly #lockSession: SpareConnection | null;
+  readonly #lockSession: SpareConnection;
 
-  constructor(
-    readonly kysely: Kysely<any>,
-    pool: pg.Pool | null,
-  ) {
-    this.#lockSession = pool ? new SpareConnection(pool.options) : null;
-  }
-
-  static fromPool(pool: pg.Pool): PooledDb {
-    return new PooledDb(new Kysely<any>({ dialect: new PostgresDialect({ pool }) }), pool);
+  constructor(readonly pool: pg.Pool) {
+    this.#lockSession = new SpareConnection(pool.options);
   }
 
   async query<R extends Row = Row>(text: string, params: readonly unknown[] = []): Promise<R[]> {
-    const result = await this.kysely.executeQuery<R>(CompiledQuery.raw(text, [...params]));
-    return [...result.rows];
+    const result = await this.pool.query<R>(text, params as unknown[]);
+    return result.rows;
   }
 
   async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
-    if (this.kysely.isTransaction) return fn(this);
-    return this.kysely.transaction().execute((trx: Transaction<any>) => fn(new PooledDb(trx, null)));
+    const client = await this.pool.connect();
+    try {
+      return await new ClientDb(client, 'pooled').transaction(fn);
+    } finally {
+      // A connection that broke meanwhile is dropped by the pool, not lent again.
+      client.release();
+    }
   }
 
-  async lockSession(): Promise<Db> {
-    if (!this.#lockSession) throw new Error('a transaction has no lock session of its own');
+  lockSession(): Promise<Db> {
     return this.#lockSession.get();
   }
 
   async close(): Promise<void> {
-    if (!this.#lockSession) return;
     await this.#lockSession.close();
-    await this.kysely.destroy();
+    await this.pool.end();
   }
 }

@@ -82,7 +82,7 @@ const QUICK_BACKOFF: Backoff = { retries: 3, minTimeout: 100, maxTimeout: 1000 }
  * open retried, with backoff; a connect that timed out, and any other failure (authentication, version,
  * the server not starting), is final.
  */
-export async function openLocated(locator: DatabaseLocator, open: (target: Target) => Promise<Db>, backoff: Backoff = QUICK_BACKOFF): Promise<{ db: Db; target: Target }> {
+export async function openLocated<D extends Db>(locator: DatabaseLocator, open: (target: Target) => Promise<D>, backoff: Backoff = QUICK_BACKOFF): Promise<{ db: D; target: Target }> {
   return pRetry(
     async () => {
       const target = await locator.current();

@@ -8,8 +8,9 @@ import { runCli } from '../helpers/cli.js';
 
 describe('schema migrations', () => {
   const dbs: TestDatabase[] = [];
+  // Empty databases: these tests are of the migrations themselves.
   const fresh = async () => {
-    const db = await createTestDatabase();
+    const db = await createTestDatabase('fxtest', { empty: true });
     dbs.push(db);
     return db;
   };

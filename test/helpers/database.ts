@@ -5,30 +5,43 @@ import path from 'node:path';
 import pg from 'pg';
 import { inject } from 'vitest';
 import type { Db, Driver } from '../../src/warehouse/db.js';
+import type { DirectDb } from '../../src/warehouse/direct.js';
 import { openDb } from '../../src/warehouse/connection.js';
 
 export interface TestDatabase {
   name: string;
   url: string;
-  open(driver?: Driver): Promise<Db>;
+  /** The direct path by default, typed as such (bulk loads take it); the pooled one when asked. */
+  open(driver?: 'direct'): Promise<DirectDb>;
+  open(driver: Driver): Promise<Db>;
   drop(): Promise<void>;
 }
 
-/** A fresh, empty database on the suite's server; drop() removes it. */
-export async function createTestDatabase(prefix = 'fxtest'): Promise<TestDatabase> {
+export interface CreateOptions {
+  /** An empty database, for tests of the migrations themselves; otherwise a clone of the suite's migrated warehouse. */
+  empty?: boolean;
+}
+
+/**
+ * A fresh database on the suite's server: a clone of the warehouse the global setup migrated once (as `db init`
+ * leaves it), or empty. drop() removes it.
+ */
+export async function createTestDatabase(prefix = 'fxtest', options: CreateOptions = {}): Promise<TestDatabase> {
   const adminUrl = inject('adminUrl');
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
-  await withAdmin(adminUrl, (client) => client.query(`create database ${name}`));
+  const template = options.empty ? '' : ` template ${inject('templateDatabase')}`;
+  await withAdmin(adminUrl, (client) => client.query(`create database ${name}${template}`));
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   const opened: Db[] = [];
   return {
     name,
     url: url.toString(),
-    async open(driver: Driver = 'direct') {
+    async open(driver: Driver = 'direct'): Promise<DirectDb & Db> {
       const db = await openDb({ url: url.toString(), label: name, embedded: false }, { driver });
       opened.push(db);
-      return db;
+      // openDb gives the direct path's DirectDb for 'direct'; the overloads above say which the caller gets.
+      return db as DirectDb;
     },
     async drop() {
       await Promise.all(opened.map((db) => db.close().catch(() => undefined)));

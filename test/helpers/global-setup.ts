@@ -1,34 +1,75 @@
 import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import type { TestProject } from 'vitest/node';
+import { openDirect } from '../../src/warehouse/connection.js';
 import { ensureEmbedded, stopEmbedded } from '../../src/warehouse/server/embedded.js';
+import { initWarehouse } from '../../src/warehouse/init.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     adminUrl: string;
     serverLabel: string;
+    /** A database migrated once for the whole suite, which test databases are cloned from. */
+    templateDatabase: string;
   }
 }
 
 /**
  * One PostgreSQL for the whole suite: DATABASE_URL when CI points the suite at another server
- * (Debian's PostgreSQL 15), otherwise a fresh embedded server in a throwaway directory.
- * Each test file then creates its own database on it.
+ * (Debian's PostgreSQL 15), otherwise a fresh embedded server in a throwaway directory. On it, one
+ * migrated warehouse that each test file's databases are cloned from (CREATE DATABASE … TEMPLATE).
+ * Every scratch directory of the run (tests' and CLI processes') goes under one TMPDIR, removed at the end.
  */
 export default async function setup(project: TestProject) {
-  if (process.env.DATABASE_URL) {
-    project.provide('adminUrl', process.env.DATABASE_URL);
+  const scratch = mkdtempSync(path.join(tmpdir(), 'fxpipe-suite-'));
+  // The embedded server runs as the postgres user under root: it must traverse the directories above its own.
+  chmodSync(scratch, 0o711);
+  const outerTmp = process.env.TMPDIR;
+  process.env.TMPDIR = scratch;
+
+  let home: string | null = null;
+  let adminUrl = process.env.DATABASE_URL;
+  if (adminUrl) {
     project.provide('serverLabel', 'DATABASE_URL');
-    return;
+  } else {
+    home = mkdtempSync(path.join(scratch, 'fxpipe-test-'));
+    chmodSync(home, 0o711);
+    adminUrl = (await ensureEmbedded(home)).url;
+    project.provide('serverLabel', `embedded ${new URL(adminUrl).port}`);
   }
-  const home = mkdtempSync(path.join(tmpdir(), 'fxpipe-test-'));
-  chmodSync(home, 0o711);
-  const server = await ensureEmbedded(home);
-  project.provide('adminUrl', server.url);
-  project.provide('serverLabel', `embedded ${server.port}`);
+  project.provide('adminUrl', adminUrl);
+  const template = `fxtemplate_${process.pid}`;
+  await admin(adminUrl, async (client) => {
+    await client.query(`drop database if exists ${template}`);
+    await client.query(`create database ${template}`);
+  });
+  const url = new URL(adminUrl);
+  url.pathname = `/${template}`;
+  const db = await openDirect({ url: url.toString(), label: template, embedded: false });
+  try {
+    await initWarehouse(db);
+  } finally {
+    await db.close();
+  }
+  project.provide('templateDatabase', template);
+
   return async () => {
-    await stopEmbedded(home);
-    rmSync(home, { recursive: true, force: true });
+    await admin(adminUrl, (client) => client.query(`drop database if exists ${template} with (force)`)).catch(() => undefined);
+    if (home) await stopEmbedded(home);
+    if (outerTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = outerTmp;
+    rmSync(scratch, { recursive: true, force: true });
   };
+}
+
+async function admin<T>(adminUrl: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
 }

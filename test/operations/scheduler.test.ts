@@ -1,10 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createMarket } from '../../src/demo/market.js';
 import { startProviderServer, type ProviderServer } from '../../src/demo/provider-server.js';
 import { createLogger } from '../../src/log.js';
+import { runPipeline, type PipelineOptions } from '../../src/pipeline.js';
 import { Scheduler } from '../../src/scheduler.js';
+import { SourceBreakers } from '../../src/sources/breaker.js';
+import { defaultHttpPolicy } from '../../src/sources/http.js';
 import type { Db } from '../../src/warehouse/db.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
 import { recentRuns } from '../../src/warehouse/status.js';
@@ -14,6 +17,18 @@ import { finished, startCli, waitForOutput } from '../helpers/cli.js';
 import { pauseRunsAfterHistoryInsert } from '../helpers/pause-runs.js';
 import { createTestDatabase, scratchDir, type TestDatabase } from '../helpers/database.js';
 import { startReceiver } from '../helpers/webhook-receiver.js';
+
+/** What `fxpipe schedule` runs each slot, against the provider server (its defaults: two sources, verify). */
+function pipelineOptions(server: ProviderServer): PipelineOptions {
+  return {
+    kind: 'scheduled', sources: ['open-er-api', 'frankfurter'], verify: true, dryRun: false,
+    changeThresholdPct: 0.01, deviationTolerancePct: 0.5, zScoreThreshold: 4, lockWaitMs: 5000,
+    http: { ...defaultHttpPolicy, retries: 0 },
+    settingsFor: (source) => ({ baseUrl: server.baseUrls[source] }),
+    breakers: new SourceBreakers(),
+    log: createLogger('silent'),
+  };
+}
 
 describe('fxpipe schedule', () => {
   let database: TestDatabase;
@@ -37,31 +52,67 @@ describe('fxpipe schedule', () => {
 
   const rows = async <T extends pg.QueryResultRow>(sql: string) => (await client.query<T>(sql)).rows;
 
-  it('two schedulers at once run each slot exactly once, and stop cleanly on SIGTERM', async () => {
-    const a = startCli(['schedule', '--cron', '*/2 * * * * *'], { env });
-    const b = startCli(['schedule', '--cron', '*/2 * * * * *'], { env });
-    await Promise.all([waitForOutput(a, 'Scheduler '), waitForOutput(b, 'Scheduler ')]);
-    await sleep(7000);
-    a.kill('SIGTERM');
-    b.kill('SIGTERM');
-    const [ra, rb] = await Promise.all([finished(a), finished(b)]);
-    expect([ra.code, rb.code]).toEqual([0, 0]);
-    expect(ra.stdout).toContain('Scheduler stopped.');
-    const slots = await rows<{ slot_at: Date; run_id: string | null; claimed_by: string }>('select slot_at, run_id, claimed_by from scheduler_slots order by slot_at');
+  it('two schedulers at once run each slot exactly once, driven by their clock, and stop cleanly', async () => {
+    // The schedulers' clock and timers are vitest's: each advance fires the slots it passes, with no waiting.
+    const firstSlot = Math.floor(Date.now() / 2000) * 2000;
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'], now: firstSlot + 1000 });
+    const opened: Db[] = [];
+    const scheduler = () => new Scheduler({
+      cron: '*/2 * * * * *',
+      timezone: 'UTC',
+      heartbeatMs: 1000,
+      log: createLogger('silent'),
+      async withDb(fn) {
+        const db = await database.open();
+        opened.push(db);
+        try {
+          return await fn(db);
+        } finally {
+          await db.close();
+        }
+      },
+      runSlot: async (db) => {
+        const result = await runPipeline(db, { ...pipelineOptions(server), kind: 'scheduled' });
+        return { runId: result.runId, status: result.status };
+      },
+      recordMissedSlot: async () => ({ runId: null, status: 'failed' }),
+    });
+    const [a, b] = [scheduler(), scheduler()];
+    try {
+      await Promise.all([a.start(), b.start()]);
+      for (let slot = 0; slot < 4; slot++) {
+        await vi.advanceTimersByTimeAsync(2000);
+        await vi.waitFor(() => expect(a.busy || b.busy).toBe(false), { timeout: 20_000, interval: 20 });
+      }
+      await Promise.all([a.stop(), b.stop()]);
+    } finally {
+      vi.useRealTimers();
+    }
+    const slots = await rows<{ slot_at: Date; run_id: string | null; catch_up: boolean }>('select slot_at, run_id, catch_up from scheduler_slots order by slot_at');
     const runs = await rows<{ run_id: string; kind: string }>(`select run_id, kind from pipeline_runs`);
-    expect(slots.length).toBeGreaterThanOrEqual(3);
+    // The catch-up slot at start, then each of the four slots the clock passed.
+    expect(slots.map((s) => s.slot_at.getTime())).toEqual([0, 1, 2, 3, 4].map((i) => firstSlot + i * 2000));
     expect(runs.every((r) => r.kind === 'scheduled')).toBe(true);
-    // Every run belongs to exactly one slot and no slot ran twice.
-    const finishedSlots = slots.filter((s) => s.run_id);
-    expect(new Set(finishedSlots.map((s) => s.run_id)).size).toBe(finishedSlots.length);
-    expect(runs.length).toBe(finishedSlots.length);
-    // Which scheduler claims a slot is a race: one may win them all. Each slot still ran once.
+    // Every run belongs to exactly one slot and no slot ran twice; which scheduler claims a slot is a race.
     expect(slots.every((s) => s.run_id !== null)).toBe(true);
+    expect(new Set(slots.map((s) => s.run_id)).size).toBe(slots.length);
+    expect(runs.map((r) => r.run_id).sort()).toEqual(slots.map((s) => s.run_id).sort());
     expect(await rows('select * from scheduler_instances')).toEqual([]);
-  }, 30_000);
+  });
+
+  it('stops cleanly on SIGTERM as a process', async () => {
+    const child = startCli(['schedule', '--cron', '0 0 1 1 *'], { env });
+    await waitForOutput(child, 'Scheduler ');
+    expect(await rows('select * from scheduler_instances')).toHaveLength(1);
+    child.kill('SIGTERM');
+    const result = await finished(child);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Scheduler stopped.');
+    expect(await rows('select * from scheduler_instances')).toEqual([]);
+  });
 
   it('stop() waits for a heartbeat in flight, so the instance row it deletes stays deleted', async () => {
-    const db = await database.open();
+    const db: Db = await database.open();
     let slowBeats = false;
     // Holds every heartbeat insert for 400 ms once slowBeats is set: stop() comes while one is in flight.
     const slowed: Db = {

@@ -32,7 +32,7 @@ describe('a pipeline run', () => {
     expect(tiers?.tiers).toBe('frankfurter:fallback,open-er-api:primary');
   });
 
-  it('runs the same on the pooled access path (Kysely over a pg.Pool)', async () => {
+  it('runs the same on the pooled access path (a pg.Pool)', async () => {
     h = await harness(undefined, undefined, 'pooled');
     expect(h.db.driver).toBe('pooled');
     const first = await h.run();

@@ -1,6 +1,9 @@
 import { renameSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Decimal } from 'decimal.js';
+import { parse } from 'lossless-json';
+import { createMarket } from '../../src/demo/market.js';
+import { startProviderServer } from '../../src/demo/provider-server.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, scratchDir } from '../helpers/database.js';
@@ -37,19 +40,35 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
   });
 
   it('GET /api/v1/latest: the providers\' USD rates exactly, and cross rates for another base', async () => {
+    // The oracle: open-er-api's (the primary's) file as its simulated server published it at the demo's last run.
+    const market = createMarket({ seed: w.demo.seed, start: new Date(Date.parse(w.demo.firstRun) - 86_400_000) });
+    const provider = await startProviderServer({ market, clock: () => new Date(Date.parse(w.demo.lastRun) + 60_000) });
+    let published: Map<string, string>;
+    try {
+      const file = parse(await (await fetch(`${provider.baseUrls['open-er-api']}/v6/latest/USD`)).text(), null, (text) => text) as { rates: Record<string, string> };
+      published = new Map(Object.entries(file.rates).filter(([quote]) => quote !== 'USD'));
+    } finally {
+      await provider.close();
+    }
+    expect(published.size).toBeGreaterThan(150);
+
     const usd = await json('/api/v1/latest?base=USD');
     expect(usd.status).toBe(200);
-    const stored = await w.db.query<{ quote: string; rate: string; source: string }>(
-      `select quote, rate::text as rate, source from api.latest_rates where base = 'USD' and preferred order by quote`);
     expect(usd.body.base).toBe('USD');
-    expect(usd.body.rates.map((r: { quote: string; rate: string; source: string }) => ({ quote: r.quote, rate: r.rate, source: r.source }))).toEqual(stored);
-    expect(stored.length).toBeGreaterThan(150);
+    const served = new Map<string, { rate: string; source: string }>(usd.body.rates.map((r: { quote: string; rate: string; source: string }) => [r.quote, r]));
+    expect([...served.keys()].sort()).toEqual([...published.keys()].sort());
+    for (const [quote, rate] of published) expect(served.get(quote), quote).toEqual(expect.objectContaining({ rate, source: 'open-er-api' }));
 
+    // EUR→X by arithmetic done here, in decimal.js: USD→X / USD→EUR from the same file, to 15 significant digits.
     const eur = await json('/api/v1/latest?base=eur');
-    const cross = await w.db.query<{ quote: string; rate: string }>(
-      `select to_currency as quote, rate::text as rate from api.cross_rates where from_currency = 'EUR' and to_currency <> 'EUR' order by 1`);
     expect(eur.body.base).toBe('EUR');
-    expect(eur.body.rates.map((r: { quote: string; rate: string }) => ({ quote: r.quote, rate: r.rate }))).toEqual(cross);
+    const crosses = eur.body.rates as { quote: string; rate: string }[];
+    expect(crosses.map((r) => r.quote).sort()).toEqual([...published.keys(), 'USD'].filter((q) => q !== 'EUR').sort());
+    const usdEur = new Decimal(published.get('EUR')!);
+    for (const { quote, rate } of crosses) {
+      const expected = new Decimal(quote === 'USD' ? 1 : published.get(quote)!).div(usdEur);
+      expect(new Decimal(rate).toSignificantDigits(15).toFixed(), quote).toBe(expected.toSignificantDigits(15).toFixed());
+    }
   });
 
   it('GET /api/v1/convert: api.convert\'s answer, now and at a past time', async () => {

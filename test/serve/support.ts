@@ -37,6 +37,8 @@ export interface ServedWarehouse {
    * two publications that day (only the archived history holds its value).
    */
   convertBeforeArchive: Record<'daily' | 'intraday', Conversion>;
+  /** The demo's runs: its seed's market and its last run's time say what each provider published last. */
+  demo: { seed: number; firstRun: string; lastRun: string };
 }
 
 export interface Conversion {
@@ -60,7 +62,7 @@ export async function servedWarehouse(dir: string): Promise<ServedWarehouse> {
   const database = await createTestDatabase();
   const db = await database.open();
   await initWarehouse(db);
-  await runDemo(db, { days: 45, seed: 7, end: new Date(), log: createLogger('silent') });
+  const demo = await runDemo(db, { days: 45, seed: 7, end: new Date(), log: createLogger('silent') });
   // 35 days ago is in an earlier month than today's, which `archive --older-than 1d` moves to Parquet.
   const day = new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000 - 35 * 86_400_000);
   await publishTwiceOn(db, day);
@@ -81,7 +83,7 @@ export async function servedWarehouse(dir: string): Promise<ServedWarehouse> {
   expect(archived.code).toBe(0);
   const months = await db.query<{ month: string }>(`select to_char(month, 'YYYY-MM') as month from archive_manifest where state = 'archived' order by month`);
   expect(months.length).toBeGreaterThan(0);
-  return { database, db, home, dailyBeforeArchive, archivedMonths: months.map((m) => m.month), convertBeforeArchive };
+  return { database, db, home, dailyBeforeArchive, archivedMonths: months.map((m) => m.month), convertBeforeArchive, demo: { seed: 7, firstRun: demo.firstRun, lastRun: demo.lastRun } };
 }
 
 /**

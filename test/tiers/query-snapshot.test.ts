@@ -36,7 +36,7 @@ describe('fxpipe query: the hot snapshot', () => {
   const home = path.join(dir, 'home');
   const root = path.join(home, 'cache', 'hot-snapshot');
   let database: TestDatabase;
-  let db: Db;
+  let db: DirectDb;
   let server: ProviderServer;
   let env: Record<string, string>;
   /** The totals once 2023-01 is loaded and the first run is in, before anything is archived. */
@@ -70,7 +70,7 @@ describe('fxpipe query: the hot snapshot', () => {
 
   /** The JSON answer of sql as `fxpipe query --format json` gives it, run in this process (runQuery, the command's whole work). */
   async function answer(sql: string): Promise<unknown> {
-    const result = await runQuery(db as DirectDb, sql, { cacheDir: path.join(home, 'cache') });
+    const result = await runQuery(db, sql, { cacheDir: path.join(home, 'cache') });
     expect(result.shadowed).toEqual([]);
     return JSON.parse(formatAnswer(result, 'json'));
   }

@@ -273,7 +273,7 @@ describe('a warehouse of the previous version converts in place', () => {
     await fc.assert(
       fc.asyncProperty(worldArb(ecbPublicationTime), fc.integer({ min: 20, max: 80 }), async (world, splitDay) => {
         const split = WINDOW_FROM + splitDay * DAY_MS;
-        const database = await createTestDatabase('fxrm_previous');
+        const database = await createTestDatabase('fxrm_previous', { empty: true });
         try {
           const previous = await database.open();
           await migrate(previous, migrationFiles().filter((file) => file.name < '0012'));
