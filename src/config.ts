@@ -176,7 +176,7 @@ export const settings = {
     plain: plainList(SOURCE_CHECKS, asSources),
     schema: (z) => listSchema(z, SOURCE_LIST, SOURCE_CHECKS, asSources),
     secret: false,
-    describe: 'sources in order: the first is the primary, the next serve failover and verification',
+    describe: 'sources in order, which is their rank: the first is the primary, the second the fallback, the rest references; when the primary fails the next ones are tried in turn',
   }),
   exchangerateApiKey: optional({
     env: 'EXCHANGERATE_API_KEY',

@@ -11,7 +11,7 @@ import { normalize, WAREHOUSE_BASE, type NormalizedBatch } from './transform/nor
 import { compareWithReference, FLAG_REFERENCE_DEVIATION, FLAG_ZSCORE, zScoreOutliers, type Deviation, type ZScoreFinding } from './transform/soft-checks.js';
 import { storeAttempt, type ExtractionMethod } from './warehouse/bronze.js';
 import type { Db } from './warehouse/db.js';
-import { upsertSource, type SourceTier } from './warehouse/dimensions.js';
+import { upsertSource, type SourceRank } from './warehouse/dimensions.js';
 import { loadRates, type LoadCounts, type PairMove } from './warehouse/loader.js';
 import { ensureUpcomingPartitions } from './warehouse/partitions.js';
 import { recentHistory } from './warehouse/recent-history.js';
@@ -23,7 +23,7 @@ import { setMaxRateAge, type TouchedDays } from './warehouse/publications.js';
 
 export interface PipelineOptions {
   kind: RunKind;
-  /** In order: the first is the primary; the next serve failover; the rest (and unused ones) verify. */
+  /** In order: the first is the primary; the next are fallbacks; the rest (and unused ones) verify. */
   sources: SourceName[];
   /** Extract the other sources as references to check the primary against. */
   verify: boolean;
@@ -46,7 +46,8 @@ export interface PipelineOptions {
   log: Logger;
 }
 
-export type SourceRole = 'primary' | 'failover' | 'reference';
+/** A source's role in one run, in rank's words: a fallback is tried after the primary failed; one serving the run is a failover. */
+export type SourceRole = 'primary' | 'fallback' | 'reference';
 
 export interface SourceOutcome {
   source: SourceName;
@@ -147,7 +148,8 @@ async function runSteps(db: Db, run: RunTrace, options: PipelineOptions): Promis
   const breakers = options.breakers ?? new SourceBreakers();
 
   const extractOne = async (source: SourceName, role: SourceRole): Promise<Delivered | null> => {
-    const method: ExtractionMethod = role === 'failover' ? 'failover' : baseMethod;
+    // Bronze's stored word for a fallback's extraction stays 'failover'.
+    const method: ExtractionMethod = role === 'fallback' ? 'failover' : baseMethod;
     const outcome: SourceOutcome = { source, role, status: 'failed', attempts: 0, extracted: 0, loaded: 0, unchanged: 0, rejected: 0 };
     outcomes.push(outcome);
     let extractionId: string | null = null;
@@ -193,7 +195,7 @@ async function runSteps(db: Db, run: RunTrace, options: PipelineOptions): Promis
   const extractUntilOneDelivers = async (): Promise<boolean> => {
     while (next < options.sources.length) {
       const source = options.sources[next]!;
-      const d = await extractOne(source, next++ === 0 ? 'primary' : 'failover');
+      const d = await extractOne(source, next++ === 0 ? 'primary' : 'fallback');
       if (d) {
         delivered.push(d);
         return true;
@@ -220,7 +222,7 @@ async function runSteps(db: Db, run: RunTrace, options: PipelineOptions): Promis
       // The source used could not be loaded: the whole load rolled back; the next source serves.
       failSource(error.delivered.outcome, refusedValues(error.delivered.source, error.error), log);
       const successor = delivered.find((d) => d.outcome.status === 'ok');
-      if (successor?.role === 'reference') successor.role = successor.outcome.role = 'failover';
+      if (successor?.role === 'reference') successor.role = successor.outcome.role = 'fallback';
     }
   }
 }
@@ -262,7 +264,7 @@ async function loadAndRecord(
     let counts: LoadCounts;
     try {
       counts = await inSavepoint(tx, async () => {
-        const sourceId = await upsertSource(tx, d.source, tierOf(options.sources, d.source), options.settingsFor(d.source).baseUrl);
+        const sourceId = await upsertSource(tx, d.source, rankOf(options.sources, d.source), options.settingsFor(d.source).baseUrl);
         sourceNames.set(sourceId, d.source);
         return loadRates(tx, {
           runId,
@@ -305,7 +307,7 @@ async function loadAndRecord(
     status,
     dryRun: options.dryRun,
     sourceUsed: used?.source ?? null,
-    failover: used?.role === 'failover',
+    failover: used?.role === 'fallback',
     asOf: used?.batch.asOf.toISOString() ?? null,
     counts: {
       extracted: sum(ok, 'extracted'),
@@ -352,8 +354,8 @@ async function inSavepoint<T>(tx: Db, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** A source's tier by its configured position: the first is primary, the second fallback, the rest reference. */
-function tierOf(sources: SourceName[], source: SourceName): SourceTier {
+/** A source's rank by its configured position: the first is primary, the second fallback, the rest reference. */
+function rankOf(sources: SourceName[], source: SourceName): SourceRank {
   const index = sources.indexOf(source);
   return index === 0 ? 'primary' : index === 1 ? 'fallback' : 'reference';
 }

@@ -22,7 +22,7 @@ interface RunFlags {
 export function runCommand(context: () => CommandContext): Command {
   return new Command('run')
     .description('run the pipeline once: extract, validate, load, refresh views (exit 0 loaded/unchanged, 1 failed, 3 busy)')
-    .option('--sources <list>', 'sources in order, comma-separated: primary first, then failover/reference (default FXPIPE_SOURCES or open-er-api,frankfurter)')
+    .option('--sources <list>', 'sources in order, comma-separated, ranked by position: primary, fallback, then references (default FXPIPE_SOURCES or open-er-api,frankfurter)')
     .option('--no-verify', 'do not extract the other sources as references')
     .option('--dry-run', 'do everything, then roll back: nothing is stored')
     .option('--json', 'print the result as one JSON object')

@@ -24,7 +24,7 @@ export function scheduleCommand(context: () => CommandContext): Command {
     .description('stay running and run the pipeline on a cron (default every 4 hours), then the configured production check (FXPIPE_PRODUCTION_URL or _FILE); SIGINT/SIGTERM stop it cleanly')
     .option('--cron <pattern>', 'cron pattern, 5 or 6 fields (default FXPIPE_CRON or "0 */4 * * *")')
     .option('--timezone <zone>', 'IANA time zone of the pattern (default FXPIPE_TIMEZONE or UTC)')
-    .option('--sources <list>', 'sources in order, comma-separated (default FXPIPE_SOURCES)')
+    .option('--sources <list>', 'sources in order, comma-separated, ranked by position: primary, fallback, then references (default FXPIPE_SOURCES)')
     .option('--no-verify', 'do not extract the other sources as references')
     .action(async (flags: ScheduleFlags) => {
       const ctx = context();

@@ -15,8 +15,8 @@ export const DIMENSIONS: readonly DimensionExport[] = [
   },
   {
     table: 'sources',
-    pg: 'select source_id, source_name, tier, endpoint, is_active::text from dim_source',
-    columns: { source_id: 'SMALLINT', source: 'VARCHAR', tier: 'VARCHAR', endpoint: 'VARCHAR', is_active: 'BOOLEAN' },
+    pg: 'select source_id, source_name, rank, endpoint, is_active::text from dim_source',
+    columns: { source_id: 'SMALLINT', source: 'VARCHAR', rank: 'VARCHAR', endpoint: 'VARCHAR', is_active: 'BOOLEAN' },
   },
   {
     table: 'dates',

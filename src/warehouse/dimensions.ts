@@ -2,32 +2,32 @@ import type { SourceName } from '../sources/types.js';
 import { currencyInfo } from './currencies.js';
 import type { Db } from './db.js';
 
-export type SourceTier = 'primary' | 'fallback' | 'reference';
+export type SourceRank = 'primary' | 'fallback' | 'reference';
 
 /**
  * Upserts the source's row; returns its id. Existing rows are updated in place: an INSERT … ON CONFLICT
  * would burn a value of the smallint identity on every run.
  */
-export async function upsertSource(db: Db, name: SourceName | string, tier: SourceTier, endpoint: string): Promise<number> {
+export async function upsertSource(db: Db, name: SourceName | string, rank: SourceRank, endpoint: string): Promise<number> {
   const [updated] = await db.query<{ source_id: number }>(
     `update dim_source
-        set tier = $2, endpoint = $3, is_active = true,
-            updated_at = case when (tier, endpoint, is_active) is distinct from ($2, $3, true) then now() else updated_at end
+        set rank = $2, endpoint = $3, is_active = true,
+            updated_at = case when (rank, endpoint, is_active) is distinct from ($2, $3, true) then now() else updated_at end
       where source_name = $1
       returning source_id`,
-    [name, tier, endpoint],
+    [name, rank, endpoint],
   );
   if (updated) return updated.source_id;
   const [row] = await db.query<{ source_id: number }>(
-    `insert into dim_source (source_name, tier, endpoint) values ($1, $2, $3)
-     on conflict (source_name) do update set tier = excluded.tier
+    `insert into dim_source (source_name, rank, endpoint) values ($1, $2, $3)
+     on conflict (source_name) do update set rank = excluded.rank
      returning source_id`,
-    [name, tier, endpoint],
+    [name, rank, endpoint],
   );
   return row!.source_id;
 }
 
-/** The source's id, keeping its tier; a source never seen before is added as a reference. */
+/** The source's id, keeping its rank; a source never seen before is added as a reference. */
 export async function existingSourceId(db: Db, name: string, endpoint: string): Promise<number> {
   const [row] = await db.query<{ source_id: number }>('select source_id from dim_source where source_name = $1', [name]);
   return row?.source_id ?? upsertSource(db, name, 'reference', endpoint);

@@ -74,11 +74,11 @@ describe('the api schema', () => {
     const preferred = await h.db.query<{ quote: string; source: string }>(
       `select quote, source from api.latest_rates where base = 'USD' and preferred and quote in ('EUR', 'AED') order by quote`);
     expect(preferred).toEqual([{ quote: 'AED', source: 'open-er-api' }, { quote: 'EUR', source: 'open-er-api' }]);
-    await h.db.query(`update dim_source set tier = case source_name when 'frankfurter' then 'primary' else 'fallback' end`);
+    await h.db.query(`update dim_source set rank = case source_name when 'frankfurter' then 'primary' else 'fallback' end`);
     const swapped = await h.db.query<{ quote: string; source: string }>(
       `select quote, source from api.latest_rates where base = 'USD' and preferred and quote in ('EUR', 'AED') order by quote`);
     expect(swapped).toEqual([{ quote: 'AED', source: 'open-er-api' }, { quote: 'EUR', source: 'frankfurter' }]);
-    await h.db.query(`update dim_source set tier = case source_name when 'open-er-api' then 'primary' else 'fallback' end`);
+    await h.db.query(`update dim_source set rank = case source_name when 'open-er-api' then 'primary' else 'fallback' end`);
   });
 
   it('the change feed id strictly increases in load order, so a poller sees each change exactly once', async () => {

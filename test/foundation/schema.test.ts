@@ -87,7 +87,7 @@ describe('schema migrations', () => {
     const db = await target.open();
     await initWarehouse(db);
     await db.query(`insert into dim_currency (currency_code, currency_name) values ('USD', 'US Dollar'), ('EUR', 'Euro')`);
-    await db.query(`insert into dim_source (source_name, tier, endpoint) values ('ecb', 'primary', 'http://127.0.0.1')`);
+    await db.query(`insert into dim_source (source_name, rank, endpoint) values ('ecb', 'primary', 'http://127.0.0.1')`);
     await db.query(`insert into fact_rates_history (date_key, base_currency_id, quote_currency_id, source_id, rate_timestamp, rate)
                     values (20100315, 1, 2, 1, '2010-03-15T14:00:00Z', 0.7352)`);
     const [caught] = await db.query<{ n: number }>('select count(*)::int as n from fact_rates_history_default');

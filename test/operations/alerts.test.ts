@@ -110,7 +110,7 @@ describe('alerts', () => {
         error: result.error,
         sources: [
           { source: 'open-er-api', role: 'primary', attempts: 3, error: expect.stringMatching(/HTTP 503/) },
-          { source: 'frankfurter', role: 'failover', attempts: 3, error: expect.stringMatching(/HTTP 503/) },
+          { source: 'frankfurter', role: 'fallback', attempts: 3, error: expect.stringMatching(/HTTP 503/) },
         ],
       },
       fxpipe: { version: VERSION },

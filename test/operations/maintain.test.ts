@@ -16,7 +16,7 @@ describe('fxpipe db maintain', () => {
 
   it('reports rows the default partition caught and moves them into proper monthly partitions', async () => {
     await db.query(`insert into dim_currency (currency_code, currency_name) values ('USD', 'US Dollar'), ('EUR', 'Euro')`);
-    await db.query(`insert into dim_source (source_name, tier, endpoint) values ('ecb', 'primary', 'http://127.0.0.1')`);
+    await db.query(`insert into dim_source (source_name, rank, endpoint) values ('ecb', 'primary', 'http://127.0.0.1')`);
     await db.query(`insert into fact_rates_history (date_key, base_currency_id, quote_currency_id, source_id, rate_timestamp, rate)
                     values (20100315, 1, 2, 1, '2010-03-15T15:00:00Z', 0.7352), (20100316, 1, 2, 1, '2010-03-16T15:00:00Z', 0.7311),
                            (20111201, 1, 2, 1, '2011-12-01T15:00:00Z', 0.7420)`);

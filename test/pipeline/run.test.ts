@@ -28,8 +28,8 @@ describe('a pipeline run', () => {
     expect(result.counts.loaded).toBe(await count(h.db, 'select * from fact_rates_history'));
     expect(await count(h.db, 'select * from bronze_extraction')).toBe(2);
     expect(await count(h.db, `select * from pipeline_runs where status = 'loaded'`)).toBe(1);
-    const [tiers] = await h.db.query<{ tiers: string }>(`select string_agg(source_name || ':' || tier, ',' order by source_name) as tiers from dim_source`);
-    expect(tiers?.tiers).toBe('frankfurter:fallback,open-er-api:primary');
+    const [ranks] = await h.db.query<{ ranks: string }>(`select string_agg(source_name || ':' || rank, ',' order by source_name) as ranks from dim_source`);
+    expect(ranks?.ranks).toBe('frankfurter:fallback,open-er-api:primary');
   });
 
   it('runs the same on the pooled access path (a pg.Pool)', async () => {

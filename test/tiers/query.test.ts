@@ -56,7 +56,7 @@ describe('fxpipe query', () => {
     `select date, base, quote, source, rate_timestamp, rate, previous_rate, change_pct, flags from rates_history
       where quote = 'JPY' and date in ('2023-01-01', '2023-02-13', '2023-03-31') order by date`,
     `select rate, cast(rate as varchar) as text from rates_history where quote = 'CHF' order by rate_timestamp`,
-    `select c.name is not null as named, s.tier, d.is_weekend, count(*) as n from rates_history r
+    `select c.name is not null as named, s.rank, d.is_weekend, count(*) as n from rates_history r
        join currencies c on c.code = r.quote join sources s on s.source = r.source join dates d on d.date = r.date group by all order by all`,
   ];
 

@@ -57,6 +57,13 @@ export function derivedPublications(rows: PreviousRows): OraclePublication[] {
 
 export const historyKeys = (rows: PreviousRows): Set<string> => new Set(rows.history.map((h) => historyKey(h.quote, h.asOf)));
 
+/** The source's row as the previous version stored it: its rank was in dim_source.tier (renamed rank by 0020). */
+export async function insertPreviousSource(db: Db, name: string, rank: string, endpoint: string): Promise<number> {
+  const [row] = await db.query<{ source_id: number }>(
+    'insert into dim_source (source_name, tier, endpoint) values ($1, $2, $3) returning source_id', [name, rank, endpoint]);
+  return row!.source_id;
+}
+
 /** Writes the rows as the previous version's loader did (dimensions and partitions must exist). */
 export async function insertPreviousRows(db: Db, sourceId: number, ids: Map<string, number>, rows: PreviousRows): Promise<void> {
   const usd = ids.get('USD')!;

@@ -16,10 +16,10 @@ export const MAX_RATE_AGE_MS = 2 * DAY_MS;
 export const MAX_RATE_AGE_SQL = '2 days';
 
 export type SourceKey = 'ecb' | 'open-er-api';
-/** Their tiers: convert and usd_rate prefer the primary. */
-export const SOURCES: { name: SourceKey; tier: 'primary' | 'fallback' }[] = [
-  { name: 'open-er-api', tier: 'primary' },
-  { name: 'ecb', tier: 'fallback' },
+/** Their ranks: convert and usd_rate prefer the primary. */
+export const SOURCES: { name: SourceKey; rank: 'primary' | 'fallback' }[] = [
+  { name: 'open-er-api', rank: 'primary' },
+  { name: 'ecb', rank: 'fallback' },
 ];
 
 export const QUOTES = ['EUR', 'JPY', 'GBP', 'CHF'] as const;

@@ -16,7 +16,7 @@ import { ensurePartitions } from '../../src/warehouse/partitions.js';
 import { rebuildDays } from '../../src/warehouse/publications.js';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, scratchDir, type TestDatabase } from '../helpers/database.js';
-import { derivedPublications, historyKeys, insertPreviousRows, previousRows, type PreviousRows } from './previous-version.js';
+import { derivedPublications, historyKeys, insertPreviousRows, insertPreviousSource, previousRows, type PreviousRows } from './previous-version.js';
 import { dailyMismatches, monthlyMismatches } from './read-models-compare.js';
 import { applyChangeRule, closeEnough, D, dailyRows, monthlyRows, type OraclePublication } from './read-models-oracle.js';
 import { WarehouseModel } from './read-models-model.js';
@@ -158,7 +158,7 @@ describe('rates_daily and rates_monthly, maintained by every writer, equal a rec
     db = opened;
     await initWarehouse(db);
     await db.query(`update fxpipe_settings set max_rate_age = $1::interval`, [MAX_RATE_AGE_SQL]);
-    for (const { name, tier } of SOURCES) await upsertSource(db, name, tier, `http://127.0.0.1:9/${name}`);
+    for (const { name, rank } of SOURCES) await upsertSource(db, name, rank, `http://127.0.0.1:9/${name}`);
     await upsertCurrencies(db, ['USD', ...QUOTES]);
   });
 
@@ -281,8 +281,8 @@ describe('a warehouse of the previous version converts in place', () => {
           await ensurePartitions(previous, '2024-02-01', '2024-04-30');
           const ids = await upsertCurrencies(previous, ['USD', ...QUOTES]);
           const rows = new Map<SourceKey, PreviousRows>();
-          for (const { name, tier } of SOURCES) {
-            const sourceId = await upsertSource(previous, name, tier, `http://127.0.0.1:9/${name}`);
+          for (const { name, rank } of SOURCES) {
+            const sourceId = await insertPreviousSource(previous, name, rank, `http://127.0.0.1:9/${name}`);
             const loaded = (name === 'ecb' ? world.ecb : world.openErApi).filter((pub) => pub.asOf < split);
             rows.set(name, previousRows(loaded));
             await insertPreviousRows(previous, sourceId, ids, rows.get(name)!);

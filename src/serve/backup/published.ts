@@ -37,7 +37,7 @@ export async function publishedOn(db: Db, query: DayQuery): Promise<PublishedDay
                            order by x.as_of desc limit 1) p
       where ($1::text is null or s.source_name = $1)
         and coalesce(($2::date + 1)::timestamptz, now()) - p.as_of <= fx_max_rate_age()
-      order by api.source_rank(s.tier), s.source_name
+      order by api.source_rank(s.rank), s.source_name
       limit 1`,
     [query.source, query.day],
   );
@@ -58,7 +58,7 @@ export async function publishedBetween(db: Db, source: string | null, from: stri
         where ($1::text is null or s.source_name = $1)
           and exists (select 1 from source_publications x where x.source_id = s.source_id
                          and x.as_of >= $2::date and x.as_of < $3::date + 1)
-        order by api.source_rank(s.tier), s.source_name
+        order by api.source_rank(s.rank), s.source_name
         limit 1
      )
      select distinct on (fx_date_key(p.as_of)) c.source_id, c.source_name as source, p.as_of, fx_date_key(p.as_of) as date_key, p.quote_ids

@@ -130,7 +130,7 @@ async function legsInForce(db: Db, codes: string[], at: Date): Promise<LegInForc
                             order by x.as_of desc limit 1) p
       where q.currency_code = any ($1::text[]) and usd.currency_code = 'USD'
         and q.currency_id = any (p.quote_ids) and $2 - p.as_of <= (select max_rate_age from fxpipe_settings)
-      order by q.currency_code, api.source_rank(s.tier), s.source_name`,
+      order by q.currency_code, api.source_rank(s.rank), s.source_name`,
     [codes, at],
   );
   return rows.map((r) => ({ code: r.code, source: r.source, asOf: r.as_of, archived: r.archived }));

@@ -18,6 +18,7 @@ export async function sourceComparison(db: Db, base: string, quote: string) {
     pair: `${base}/${quote}`,
     legs: legs.map((leg) => ({
       base: 'USD', quote: leg,
+      // `tier` holds the source's rank: the key keeps api.source_comparison's name, like the api, for stability.
       sources: rows.filter((r) => r.quote === leg).map((r) => ({
         source: r.source, tier: r.source_tier, rate: r.rate, asOf: r.as_of.toISOString(), referenceRate: r.reference_rate,
         sourceCount: r.source_count, deviationPct: r.deviation_pct, flags: r.flags,
