@@ -12,9 +12,14 @@ export class PooledDb implements Db {
     this.#lockSession = new SpareConnection(pool.options);
   }
 
+  /** Not pool.query: that drops the connection after any error, a statement's own (a division by zero) included. */
   async query<R extends Row = Row>(text: string, params: readonly unknown[] = []): Promise<R[]> {
-    const result = await this.pool.query<R>(text, params as unknown[]);
-    return result.rows;
+    const client = await this.pool.connect();
+    try {
+      return await new ClientDb(client, 'pooled').query<R>(text, params);
+    } finally {
+      client.release();
+    }
   }
 
   async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {

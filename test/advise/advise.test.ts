@@ -192,7 +192,7 @@ describe('fxpipe advise: a fresh 30-day demo against a 5-year backfill', () => {
     expect(window.code).toBe(2);
     expect(window.stderr).toBe('fxpipe: invalid --window "0": expected a whole number from 1 to 3650\n');
 
-    const empty = await createTestDatabase();
+    const empty = await createTestDatabase('fxtest', { empty: true });
     try {
       const none = await runCli(['advise'], { env: { DATABASE_URL: empty.url } });
       expect(none.code).toBe(2);

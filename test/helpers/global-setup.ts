@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -23,9 +23,8 @@ declare module 'vitest' {
  * Every scratch directory of the run (tests' and CLI processes') goes under one TMPDIR, removed at the end.
  */
 export default async function setup(project: TestProject) {
-  const scratch = mkdtempSync(path.join(tmpdir(), 'fxpipe-suite-'));
-  // The embedded server runs as the postgres user under root: it must traverse the directories above its own.
-  chmodSync(scratch, 0o711);
+  // Made by vitest.config.ts, which hands it to the workers as their TMPDIR.
+  const scratch = process.env.FXPIPE_SUITE_TMP ?? tmpdir();
   const outerTmp = process.env.TMPDIR;
   process.env.TMPDIR = scratch;
 
@@ -60,7 +59,7 @@ export default async function setup(project: TestProject) {
     if (home) await stopEmbedded(home);
     if (outerTmp === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = outerTmp;
-    rmSync(scratch, { recursive: true, force: true });
+    if (process.env.FXPIPE_SUITE_TMP) rmSync(process.env.FXPIPE_SUITE_TMP, { recursive: true, force: true });
   };
 }
 

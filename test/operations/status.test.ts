@@ -184,7 +184,7 @@ describe('fxpipe status, from the CLI', () => {
   });
 
   it('a bad --runs is one line and exit 2; a database without the schema is one line and exit 2', async () => {
-    database = await createTestDatabase();
+    database = await createTestDatabase('fxtest', { empty: true });
     server = await startProviderServer({ market: createMarket({ seed: 3, start: new Date('2026-01-01T00:00:00Z') }), clock: () => new Date() });
     const bad = await runCli(['status', '--runs', '0'], { env: { DATABASE_URL: database.url } });
     expect(bad.code).toBe(2);

@@ -47,7 +47,7 @@ describe('a source\'s rank (migration 0020)', () => {
       ['\\mtier\\M']);
 
   it('renames the column on a warehouse that has sources, keeping their values, the api\'s columns and the functions\' rights', async () => {
-    const database = await createTestDatabase();
+    const database = await createTestDatabase('fxtest', { empty: true });
     databases.push(database);
     const db = await database.open();
     const files = migrationFiles();
