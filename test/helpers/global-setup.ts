@@ -36,6 +36,11 @@ export default async function setup(project: TestProject) {
     home = mkdtempSync(path.join(scratch, 'fxpipe-test-'));
     chmodSync(home, 0o711);
     adminUrl = (await ensureEmbedded(home)).url;
+    // A throwaway server: commits need not reach the disk (nothing here outlives the run, and no test crashes the OS).
+    await admin(adminUrl, async (client) => {
+      for (const setting of ['fsync', 'synchronous_commit', 'full_page_writes']) await client.query(`alter system set ${setting} = off`);
+      await client.query('select pg_reload_conf()');
+    });
     project.provide('serverLabel', `embedded ${new URL(adminUrl).port}`);
   }
   project.provide('adminUrl', adminUrl);

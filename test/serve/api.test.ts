@@ -27,6 +27,24 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
     return { status: r.status, body: JSON.parse(r.text) };
   };
 
+  /**
+   * The oracle: open-er-api's (the primary's) file as its simulated server published it at the demo's last run, the
+   * numbers as their text.
+   */
+  let primary: Promise<{ rates: Map<string, string>; asOf: Date }> | undefined;
+  const primaryFile = () => (primary ??= (async () => {
+    const market = createMarket({ seed: w.demo.seed, start: new Date(Date.parse(w.demo.firstRun) - 86_400_000) });
+    const provider = await startProviderServer({ market, clock: () => new Date(Date.parse(w.demo.lastRun) + 60_000) });
+    try {
+      const text = await (await fetch(`${provider.baseUrls['open-er-api']}/v6/latest/USD`)).text();
+      const file = parse(text, null, (number) => number) as { rates: Record<string, string>; time_last_update_unix: string };
+      return { rates: new Map(Object.entries(file.rates).filter(([quote]) => quote !== 'USD')), asOf: new Date(Number(file.time_last_update_unix) * 1000) };
+    } finally {
+      await provider.close();
+    }
+  })());
+  const digits15 = (value: Decimal.Value) => new Decimal(value).toSignificantDigits(15).toFixed();
+
   beforeAll(async () => {
     dir = scratchDir('fxpipe-serve-');
     w = await servedWarehouse(dir);
@@ -40,16 +58,7 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
   });
 
   it('GET /api/v1/latest: the providers\' USD rates exactly, and cross rates for another base', async () => {
-    // The oracle: open-er-api's (the primary's) file as its simulated server published it at the demo's last run.
-    const market = createMarket({ seed: w.demo.seed, start: new Date(Date.parse(w.demo.firstRun) - 86_400_000) });
-    const provider = await startProviderServer({ market, clock: () => new Date(Date.parse(w.demo.lastRun) + 60_000) });
-    let published: Map<string, string>;
-    try {
-      const file = parse(await (await fetch(`${provider.baseUrls['open-er-api']}/v6/latest/USD`)).text(), null, (text) => text) as { rates: Record<string, string> };
-      published = new Map(Object.entries(file.rates).filter(([quote]) => quote !== 'USD'));
-    } finally {
-      await provider.close();
-    }
+    const published = (await primaryFile()).rates;
     expect(published.size).toBeGreaterThan(150);
 
     const usd = await json('/api/v1/latest?base=USD');
@@ -66,17 +75,19 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
     expect(crosses.map((r) => r.quote).sort()).toEqual([...published.keys(), 'USD'].filter((q) => q !== 'EUR').sort());
     const usdEur = new Decimal(published.get('EUR')!);
     for (const { quote, rate } of crosses) {
-      const expected = new Decimal(quote === 'USD' ? 1 : published.get(quote)!).div(usdEur);
-      expect(new Decimal(rate).toSignificantDigits(15).toFixed(), quote).toBe(expected.toSignificantDigits(15).toFixed());
+      expect(digits15(rate), quote).toBe(digits15(new Decimal(quote === 'USD' ? 1 : published.get(quote)!).div(usdEur)));
     }
   });
 
-  it('GET /api/v1/convert: api.convert\'s answer, now and at a past time', async () => {
+  it('GET /api/v1/convert: the primary\'s file by arithmetic now, api.convert\'s answer at a past time', async () => {
+    // Now: the primary's file, by arithmetic done here (USD→JPY / USD→EUR, times 100), and its publication time.
     const now = await json('/api/v1/convert?from=EUR&to=JPY&amount=100');
-    const [expected] = await w.db.query<{ rate: string; converted: string; as_of: Date }>(
-      `select rate::text as rate, converted::text as converted, as_of from api.convert(100, 'EUR', 'JPY')`);
+    const file = await primaryFile();
+    const rate = new Decimal(file.rates.get('JPY')!).div(file.rates.get('EUR')!);
     expect(now.status).toBe(200);
-    expect(now.body).toMatchObject({ amount: '100', from: 'EUR', to: 'JPY', rate: expected!.rate, converted: expected!.converted, asOf: expected!.as_of.toISOString(), at: null });
+    expect(now.body).toMatchObject({ amount: '100', from: 'EUR', to: 'JPY', asOf: file.asOf.toISOString(), at: null, fromSource: 'open-er-api', toSource: 'open-er-api' });
+    expect(digits15(now.body.rate)).toBe(digits15(rate));
+    expect(digits15(now.body.converted)).toBe(digits15(rate.times(100)));
 
     const at = new Date(Date.now() - 3 * 86_400_000).toISOString();
     const past = await json(`/api/v1/convert?from=GBP&to=CHF&amount=12.50&at=${encodeURIComponent(at)}`);
