@@ -1,11 +1,11 @@
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { openDirect } from '../../src/warehouse/connection.js';
 import { ensureEmbedded, stopEmbedded } from '../../src/warehouse/server/embedded.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
+import { withAdmin } from './database.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -37,7 +37,7 @@ export default async function setup(project: TestProject) {
     chmodSync(home, 0o711);
     adminUrl = (await ensureEmbedded(home)).url;
     // A throwaway server: commits need not reach the disk (nothing here outlives the run, and no test crashes the OS).
-    await admin(adminUrl, async (client) => {
+    await withAdmin(adminUrl, async (client) => {
       for (const setting of ['fsync', 'synchronous_commit', 'full_page_writes']) await client.query(`alter system set ${setting} = off`);
       await client.query('select pg_reload_conf()');
     });
@@ -45,7 +45,7 @@ export default async function setup(project: TestProject) {
   }
   project.provide('adminUrl', adminUrl);
   const template = `fxtemplate_${process.pid}`;
-  await admin(adminUrl, async (client) => {
+  await withAdmin(adminUrl, async (client) => {
     await client.query(`drop database if exists ${template}`);
     await client.query(`create database ${template}`);
   });
@@ -60,20 +60,10 @@ export default async function setup(project: TestProject) {
   project.provide('templateDatabase', template);
 
   return async () => {
-    await admin(adminUrl, (client) => client.query(`drop database if exists ${template} with (force)`)).catch(() => undefined);
+    await withAdmin(adminUrl, (client) => client.query(`drop database if exists ${template} with (force)`)).catch(() => undefined);
     if (home) await stopEmbedded(home);
     if (outerTmp === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = outerTmp;
     if (process.env.FXPIPE_SUITE_TMP) rmSync(process.env.FXPIPE_SUITE_TMP, { recursive: true, force: true });
   };
-}
-
-async function admin<T>(adminUrl: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
 }
