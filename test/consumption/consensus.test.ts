@@ -4,7 +4,6 @@ import { createLogger } from '../../src/log.js';
 import { createApp } from '../../src/serve/app.js';
 import { RateDecimal } from '../../src/transform/decimal.js';
 import { bulkLoadHistory, type HistoryRow } from '../../src/warehouse/bulk-load.js';
-import type { Db } from '../../src/warehouse/db.js';
 import { upsertCurrencies, upsertSource } from '../../src/warehouse/dimensions.js';
 import type { DirectDb } from '../../src/warehouse/direct.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
@@ -45,7 +44,7 @@ type Consensus = {
 
 describe('api.consensus_rate and api.consensus_rates', () => {
   let database: TestDatabase;
-  let db: Db;
+  let db: DirectDb;
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -59,7 +58,7 @@ describe('api.consensus_rate and api.consensus_rates', () => {
         dateKey: 20240305, baseId: ids.get('USD')!, quoteId: ids.get(quote)!, sourceId, rateTimestamp: AS_OF,
         rate, previousRate: null, changePct: null,
       }));
-      await bulkLoadHistory(db as DirectDb, rows, { extractionId: null, runId: randomUUID(), nothingStored: true });
+      await bulkLoadHistory(db, rows, { extractionId: null, runId: randomUUID(), nothingStored: true });
       await db.query('select fx_derive_publications($1::smallint)', [sourceId]);
     }
   }, 120_000);

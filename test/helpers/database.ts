@@ -29,7 +29,9 @@ export interface CreateOptions {
 export async function createTestDatabase(prefix = 'fxtest', options: CreateOptions = {}): Promise<TestDatabase> {
   const adminUrl = inject('adminUrl');
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
-  const template = options.empty ? '' : ` template ${inject('templateDatabase')}`;
+  const made = inject('templateDatabase');
+  if (!options.empty && made.startsWith('unavailable: ')) throw new Error(`the suite's template database could not be made: ${made.slice(13)}`);
+  const template = options.empty ? '' : ` template ${made}`;
   await withAdmin(adminUrl, (client) => client.query(`create database ${name}${template}`));
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;

@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { oneLine } from '../../src/errors.js';
 import { openDirect } from '../../src/warehouse/connection.js';
 import { ensureEmbedded, stopEmbedded } from '../../src/warehouse/server/embedded.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
@@ -45,6 +46,21 @@ export default async function setup(project: TestProject) {
   }
   project.provide('adminUrl', adminUrl);
   const template = `fxtemplate_${process.pid}`;
+  // A server that cannot be reached fails the tests that need a database, each naming why; the rest still run.
+  const made = await migratedTemplate(adminUrl, template).then(() => null, (error: unknown) => oneLine(error));
+  project.provide('templateDatabase', made === null ? template : `unavailable: ${made}`);
+
+  return async () => {
+    await withAdmin(adminUrl, (client) => client.query(`drop database if exists ${template} with (force)`)).catch(() => undefined);
+    if (home) await stopEmbedded(home);
+    if (outerTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = outerTmp;
+    if (process.env.FXPIPE_SUITE_TMP) rmSync(process.env.FXPIPE_SUITE_TMP, { recursive: true, force: true });
+  };
+}
+
+/** The warehouse every test database is cloned from, made as `fxpipe db init` makes one. */
+async function migratedTemplate(adminUrl: string, template: string): Promise<void> {
   await withAdmin(adminUrl, async (client) => {
     await client.query(`drop database if exists ${template}`);
     await client.query(`create database ${template}`);
@@ -57,13 +73,4 @@ export default async function setup(project: TestProject) {
   } finally {
     await db.close();
   }
-  project.provide('templateDatabase', template);
-
-  return async () => {
-    await withAdmin(adminUrl, (client) => client.query(`drop database if exists ${template} with (force)`)).catch(() => undefined);
-    if (home) await stopEmbedded(home);
-    if (outerTmp === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = outerTmp;
-    if (process.env.FXPIPE_SUITE_TMP) rmSync(process.env.FXPIPE_SUITE_TMP, { recursive: true, force: true });
-  };
 }

@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatAnswer } from '../../src/cli/query-format.js';
 import { ExitCode, FxpipeError, oneLine } from '../../src/errors.js';
 import { runQuery } from '../../src/tiers/query.js';
-import type { Db } from '../../src/warehouse/db.js';
 import type { DirectDb } from '../../src/warehouse/direct.js';
 import { upsertCurrencies, upsertSource } from '../../src/warehouse/dimensions.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
@@ -29,9 +28,9 @@ function snapshot(dir: string): Record<string, string> {
  * the exit code, the CSV on stdout, and the one line main() prints for an error. The CLI itself is run for the first
  * query and for one refusal.
  */
-async function queryIn(db: Db, cacheDir: string, sql: string): Promise<CliResult> {
+async function queryIn(db: DirectDb, cacheDir: string, sql: string): Promise<CliResult> {
   try {
-    const result = await runQuery(db as DirectDb, sql, { cacheDir });
+    const result = await runQuery(db, sql, { cacheDir });
     expect(result.shadowed).toEqual([]);
     return { code: ExitCode.ok, signal: null, stdout: formatAnswer(result, 'csv'), stderr: '' };
   } catch (error) {
@@ -51,7 +50,7 @@ describe('fxpipe query is read-only and confined', () => {
   const tmp = path.join(dir, 'tmp');
   const secret = `secret-${randomBytes(12).toString('hex')}`;
   let database: TestDatabase;
-  let db: Db;
+  let db: DirectDb;
   let env: Record<string, string>;
   let archiveFile: string;
   /** The hot snapshot's history file, which the views read, and a copy of it, which they do not. */

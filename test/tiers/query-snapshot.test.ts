@@ -11,7 +11,6 @@ import { hotStateOf, STATE_SQL } from '../../src/tiers/hot-snapshot-key.js';
 import { entriesOfJson } from '../../src/tiers/manifest.js';
 import { runQuery } from '../../src/tiers/query.js';
 import { inSnapshot } from '../../src/tiers/snapshot.js';
-import type { Db } from '../../src/warehouse/db.js';
 import type { DirectDb } from '../../src/warehouse/direct.js';
 import { upsertCurrencies, upsertSource } from '../../src/warehouse/dimensions.js';
 import { initWarehouse } from '../../src/warehouse/init.js';

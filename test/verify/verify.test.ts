@@ -9,7 +9,6 @@ import { RateDecimal } from '../../src/transform/decimal.js';
 import { checkProductionRates } from '../../src/verify/check.js';
 import { parseProductionRates } from '../../src/verify/production-rates.js';
 import { bulkLoadHistory, type HistoryRow } from '../../src/warehouse/bulk-load.js';
-import type { Db } from '../../src/warehouse/db.js';
 import { upsertCurrencies, upsertSource } from '../../src/warehouse/dimensions.js';
 import type { DirectDb } from '../../src/warehouse/direct.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
@@ -74,7 +73,7 @@ interface CheckJson {
 
 describe('fxpipe verify --file', () => {
   let database: TestDatabase;
-  let db: Db;
+  let db: DirectDb;
   let env: Record<string, string>;
   let dir: string;
   const rows = productionRows();
@@ -93,7 +92,7 @@ describe('fxpipe verify --file', () => {
         dateKey: 20240305, baseId: ids.get('USD')!, quoteId: ids.get(quote)!, sourceId, rateTimestamp: AS_OF,
         rate: published(source, i).toFixed(), previousRate: null, changePct: null,
       }));
-      await bulkLoadHistory(db as DirectDb, history, { extractionId: null, runId: randomUUID(), nothingStored: true });
+      await bulkLoadHistory(db, history, { extractionId: null, runId: randomUUID(), nothingStored: true });
       await db.query('select fx_derive_publications($1::smallint)', [sourceId]);
     }
     dir = scratchDir('fxpipe-verify-');

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bulkLoadHistory, type HistoryRow } from '../../src/warehouse/bulk-load.js';
-import type { Db } from '../../src/warehouse/db.js';
 import { upsertCurrencies, upsertSource } from '../../src/warehouse/dimensions.js';
 import type { DirectDb } from '../../src/warehouse/direct.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
@@ -14,7 +13,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
  */
 describe('bulkLoadHistory', () => {
   let database: TestDatabase;
-  let db: Db;
+  let db: DirectDb;
   let ids: Map<string, number>;
   let sourceId: number;
 
@@ -57,7 +56,7 @@ describe('bulkLoadHistory', () => {
   it('COPYs straight in when nothing is stored: every row, exactly as given, with its run and no extraction', async () => {
     const runId = randomUUID();
     const given = rows('2023-01-30', 4);
-    const result = await bulkLoadHistory(db as DirectDb, given, { extractionId: null, runId, nothingStored: true });
+    const result = await bulkLoadHistory(db, given, { extractionId: null, runId, nothingStored: true });
     expect(result).toEqual({ staged: given.length, inserted: given.length });
     const got = await stored();
     expect(got.map((r) => [r.at.toISOString(), r.quote, r.rate])).toEqual(given.map((r) => [r.rateTimestamp, r.quoteId, r.rate]));
@@ -68,7 +67,7 @@ describe('bulkLoadHistory', () => {
   it('through the staging table, rows stored already add nothing and the rest are appended', async () => {
     const before = await stored();
     const overlapping = rows('2023-02-01', 4);
-    const result = await bulkLoadHistory(db as DirectDb, overlapping, { extractionId: null, runId: randomUUID(), nothingStored: false });
+    const result = await bulkLoadHistory(db, overlapping, { extractionId: null, runId: randomUUID(), nothingStored: false });
     const newOnes = overlapping.filter((r) => !before.some((b) => b.at.toISOString() === r.rateTimestamp && b.quote === r.quoteId));
     expect(newOnes.length).toBe(8);
     expect(result).toEqual({ staged: overlapping.length, inserted: newOnes.length });
@@ -78,7 +77,7 @@ describe('bulkLoadHistory', () => {
   it('a row stored already on the straight path fails the whole load and leaves nothing of it (the caller must know)', async () => {
     const before = await stored();
     const clashing = [...rows('2023-03-01', 1), ...rows('2023-02-04', 1)];
-    await expect(bulkLoadHistory(db as DirectDb, clashing, { extractionId: null, runId: randomUUID(), nothingStored: true })).rejects.toMatchObject({ code: '23505' });
+    await expect(bulkLoadHistory(db, clashing, { extractionId: null, runId: randomUUID(), nothingStored: true })).rejects.toMatchObject({ code: '23505' });
     expect(await stored()).toEqual(before);
     expect((await db.query(`select 1 from pg_class where relname = 'backfill_stage'`)).length).toBe(0);
   });

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bulkLoadHistory, type HistoryRow } from '../../src/warehouse/bulk-load.js';
-import type { Db } from '../../src/warehouse/db.js';
 import { upsertCurrencies, upsertSource } from '../../src/warehouse/dimensions.js';
 import type { DirectDb } from '../../src/warehouse/direct.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
@@ -15,7 +14,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
  */
 describe('fx_rebuild_days and the session it runs in', () => {
   let database: TestDatabase;
-  let db: Db;
+  let db: DirectDb;
   let sourceId: number;
   let baseId: number;
 
@@ -38,7 +37,7 @@ describe('fx_rebuild_days and the session it runs in', () => {
         });
       }
     }
-    await bulkLoadHistory(db as DirectDb, rows, { extractionId: null, runId: randomUUID(), nothingStored: true });
+    await bulkLoadHistory(db, rows, { extractionId: null, runId: randomUUID(), nothingStored: true });
     await db.query('select fx_derive_publications($1::smallint)', [sourceId]);
   }, 120_000);
 
