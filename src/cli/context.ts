@@ -1,6 +1,7 @@
 import { loadConfig, type Config } from '../config.js';
 import { oneLine } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
+import { runsInProgress } from '../run-trace.js';
 import { openDb, openDirect, resolveTarget, type PoolOptions, type Target } from '../warehouse/connection.js';
 import type { Db } from '../warehouse/db.js';
 import type { DirectDb } from '../warehouse/direct.js';
@@ -24,7 +25,10 @@ export function createContext(globals: { verbose?: boolean; quiet?: boolean } = 
   const level = globals.verbose ? 'debug' : globals.quiet ? 'error' : config.logLevel;
   let log: Logger | undefined;
   const locator = new DatabaseLocator(() => resolveTarget(config));
-  const logConnectionError = (error: Error) => (log ??= createLogger(level)).warn({ err: oneLine(error) }, 'PostgreSQL connection failed');
+  const logConnectionError = (error: Error) => {
+    const runId = runsInProgress().at(-1);
+    (log ??= createLogger(level)).warn({ err: oneLine(error), ...(runId ? { runId } : {}) }, 'PostgreSQL connection failed');
+  };
   /** A connection for fn, closed after it; when it cannot connect, the target is resolved again and the open retried. */
   async function withOpened<D extends Db, T>(open: (target: Target) => Promise<D>, fn: (db: D, target: Target) => Promise<T>): Promise<T> {
     const { db, target } = await openLocated(locator, open);

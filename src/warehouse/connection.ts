@@ -62,7 +62,7 @@ export async function openPooled(target: Target, options: PoolOptions = {}): Pro
   // The pool listens for errors of idle clients only: a connection lost while checked out (the server
   // stopped mid-query) must fail that query, not crash the process with an unhandled 'error' event.
   pool.on('connect', (client) => client.on('error', onError));
-  return checkServer(new PooledDb(pool), target);
+  return checkServer(new PooledDb(pool, onError), target);
 }
 
 /** The access path driver names (`db init --driver`, FXPIPE_DRIVER). */

@@ -7,10 +7,10 @@ export class DirectDb extends ClientDb<pg.Client> {
   #ended = false;
   readonly #lockSession: SpareConnection;
 
-  constructor(client: pg.Client, settings: pg.ClientConfig = {}) {
+  constructor(client: pg.Client, settings: pg.ClientConfig = {}, onError: (error: Error) => void = () => undefined) {
     super(client, 'direct');
     client.once('end', () => (this.#ended = true));
-    this.#lockSession = new SpareConnection(settings);
+    this.#lockSession = new SpareConnection(settings, onError);
   }
 
   /** The connection is gone (closed, or dropped by the server). */
@@ -32,12 +32,15 @@ export class DirectDb extends ClientDb<pg.Client> {
 export class SpareConnection {
   #db: Promise<DirectDb> | null = null;
 
-  constructor(private readonly settings: pg.ClientConfig) {}
+  constructor(
+    private readonly settings: pg.ClientConfig,
+    private readonly onError: (error: Error) => void = () => undefined,
+  ) {}
 
   async get(): Promise<DirectDb> {
     const db = await this.#db?.catch(() => null);
     if (db && !db.ended) return db;
-    this.#db = connectDirect(this.settings);
+    this.#db = connectDirect(this.settings, this.onError);
     return this.#db;
   }
 
@@ -59,5 +62,5 @@ export async function connectDirect(settings: pg.ClientConfig, onError: (error: 
     await client.end().catch(() => undefined);
     throw error;
   }
-  return new DirectDb(client, settings);
+  return new DirectDb(client, settings, onError);
 }

@@ -8,8 +8,11 @@ export class PooledDb implements Db {
   readonly driver = 'pooled' as const;
   readonly #lockSession: SpareConnection;
 
-  constructor(readonly pool: pg.Pool) {
-    this.#lockSession = new SpareConnection(pool.options);
+  constructor(
+    readonly pool: pg.Pool,
+    onError: (error: Error) => void = () => undefined,
+  ) {
+    this.#lockSession = new SpareConnection(pool.options, onError);
   }
 
   /** Not pool.query: that drops the connection after any error, a statement's own (a division by zero) included. */

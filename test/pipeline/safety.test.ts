@@ -77,6 +77,29 @@ describe('run safety, from the CLI', () => {
     expect(after).toEqual([{ status: 'failed', error: 'interrupted: the process ended before the job finished' }, { status: 'loaded', error: null }]);
   });
 
+  it('a connection lost while idle during a run is logged as a warning naming the run', async () => {
+    const pause = await pauseRunsAfterHistoryInsert(database.url);
+    const watcher = await connect();
+    const run = startCli(['run', '--json'], { env: { ...env, FXPIPE_LOG_LEVEL: 'warn' } });
+    const backend = await pause.waitUntilPaused();
+    // The run's other connection: the session holding the run lock, idle while the run loads.
+    const { rows: [session] } = await watcher.query<{ pid: number }>(
+      `select pid from pg_stat_activity
+        where datname = current_database() and application_name = 'fxpipe' and pid <> $1 and state = 'idle in transaction'`, [backend]);
+    expect(session).toBeDefined();
+    await watcher.query('select pg_terminate_backend($1)', [session!.pid]);
+    await sleep(300);
+    await pause.release();
+    const result = await finished(run);
+    expect(result.code, result.stderr).toBe(0);
+    const { runId } = JSON.parse(result.stdout) as { runId: string };
+    const warnings = result.stderr.split('\n').filter((line) => line.includes('PostgreSQL connection failed')).map((line) => JSON.parse(line) as { level: number; runId?: string; err: string });
+    // node-postgres reports the server's FATAL, then the socket's end: each one line, each naming the run.
+    expect(warnings.length, result.stderr).toBeGreaterThanOrEqual(1);
+    expect(warnings[0]).toMatchObject({ level: 40, runId, err: 'terminating connection due to administrator command' });
+    for (const warning of warnings) expect(warning.runId).toBe(runId);
+  });
+
   it('two runs at once: the second waits briefly, then exits with "another run is in progress"; never both load', async () => {
     const pause = await pauseRunsAfterHistoryInsert(database.url);
     const watcher = await connect();
