@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { FxpipeError, oneLine } from './errors.js';
 import type { Logger } from './log.js';
+import { markInProgress } from './runs-in-progress.js';
 import type { Db } from './warehouse/db.js';
 import { isConnectionError } from './warehouse/reconnect.js';
 import { holdRunLock } from './warehouse/run-lock.js';
@@ -50,10 +51,6 @@ export interface TraceOptions {
   record?: boolean;
 }
 
-/** The jobs in progress in this process: a log line that comes from no job (a connection's error event) names them. */
-const inProgress = new Set<string>();
-export const runsInProgress = (): string[] => [...inProgress];
-
 /** A job that failed on the database: runId names it (its pipeline_runs row may still say 'running' when the database went away). */
 export class RunFailedError extends FxpipeError {
   constructor(readonly runId: string, readonly reason: string, message: string, cause: unknown) {
@@ -90,7 +87,7 @@ export async function traceRun<T>(db: Db, options: TraceOptions, job: (run: RunT
     throw fail(`database error: ${oneLine(error)}`, error);
   });
   timer.lap('lock');
-  inProgress.add(runId);
+  const done = markInProgress(runId);
   try {
     return await job(trace);
   } catch (error) {
@@ -109,7 +106,7 @@ export async function traceRun<T>(db: Db, options: TraceOptions, job: (run: RunT
     // fxpipe's own errors (a usage error, another run holding the lock) already say what happened, in one line.
     throw error instanceof FxpipeError ? error : fail(reason, cause);
   } finally {
-    inProgress.delete(runId);
+    done();
     await lock.release();
   }
 }

@@ -1,7 +1,7 @@
 import { loadConfig, type Config } from '../config.js';
 import { oneLine } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
-import { runsInProgress } from '../run-trace.js';
+import { runsInProgress } from '../runs-in-progress.js';
 import { openDb, openDirect, resolveTarget, type PoolOptions, type Target } from '../warehouse/connection.js';
 import type { Db } from '../warehouse/db.js';
 import type { DirectDb } from '../warehouse/direct.js';
