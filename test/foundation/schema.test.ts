@@ -105,8 +105,8 @@ describe('schema migrations', () => {
   it('the direct and pooled paths produce identical catalogs', async () => {
     const a = await fresh();
     const b = await fresh();
-    const direct = await a.open('direct');
-    const pooled = await b.open('pooled');
+    const direct = await a.openAs('direct');
+    const pooled = await b.openAs('pooled');
     const viaDirect = await initWarehouse(direct);
     const viaPooled = await initWarehouse(pooled);
     expect(viaDirect.applied).toEqual(viaPooled.applied);
@@ -114,9 +114,9 @@ describe('schema migrations', () => {
     for (const section of Object.keys(left).filter((s) => s !== 'triggers')) expect(left[section]!.length, section).toBeGreaterThan(0);
     expect(right).toEqual(left);
     // The bookkeeping is shared too: each path sees the other's migrations as applied.
-    const crossed = await initWarehouse(await a.open('pooled'));
+    const crossed = await initWarehouse(await a.openAs('pooled'));
     expect(crossed.applied).toEqual([]);
-    const crossedBack = await initWarehouse(await b.open('direct'));
+    const crossedBack = await initWarehouse(await b.openAs('direct'));
     expect(crossedBack.applied).toEqual([]);
   });
 

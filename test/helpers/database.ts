@@ -6,14 +6,15 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import type { Db, Driver } from '../../src/warehouse/db.js';
 import type { DirectDb } from '../../src/warehouse/direct.js';
-import { openDb } from '../../src/warehouse/connection.js';
+import { openDb, openDirect } from '../../src/warehouse/connection.js';
 
 export interface TestDatabase {
   name: string;
   url: string;
-  /** The direct path by default, typed as such (bulk loads take it); the pooled one when asked. */
-  open(driver?: 'direct'): Promise<DirectDb>;
-  open(driver: Driver): Promise<Db>;
+  /** The direct path, typed as such (bulk loads take it). */
+  open(): Promise<DirectDb>;
+  /** The access path a test chooses. */
+  openAs(driver: Driver): Promise<Db>;
   drop(): Promise<void>;
 }
 
@@ -36,14 +37,19 @@ export async function createTestDatabase(prefix = 'fxtest', options: CreateOptio
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   const opened: Db[] = [];
+  const target = { url: url.toString(), label: name, embedded: false };
   return {
     name,
     url: url.toString(),
-    async open(driver: Driver = 'direct'): Promise<DirectDb & Db> {
-      const db = await openDb({ url: url.toString(), label: name, embedded: false }, { driver });
+    async open() {
+      const db = await openDirect(target);
       opened.push(db);
-      // openDb gives the direct path's DirectDb for 'direct'; the overloads above say which the caller gets.
-      return db as DirectDb;
+      return db;
+    },
+    async openAs(driver: Driver) {
+      const db = await openDb(target, { driver });
+      opened.push(db);
+      return db;
     },
     async drop() {
       await Promise.all(opened.map((db) => db.close().catch(() => undefined)));

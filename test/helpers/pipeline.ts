@@ -39,7 +39,7 @@ export async function harness(
   driver: Driver = 'direct',
 ): Promise<Harness> {
   const database = await createTestDatabase();
-  const db = await database.open(driver);
+  const db = await database.openAs(driver);
   await initWarehouse(db);
   // The simulated clock starts in 2024 while the database's now() is today: rates the runs load stay in force now.
   await db.query(`update fxpipe_settings set max_rate_age = interval '100 years'`);
