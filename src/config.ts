@@ -38,7 +38,7 @@ type Defined<T, D> = Omit<Setting<T>, 'default' | 'schema'> & { default: D; sche
 const setting = <T>(definition: Defined<T, NoInfer<T>>) => definition;
 const optional = <T>(definition: Defined<T, undefined>) => definition;
 
-const POSTGRES_URL = 'a URL of the form postgres://user:password@host:port/database';
+const POSTGRES_URL = 'a URL of the form postgres://host:port/database, with user:password@ before the host';
 function isPostgresUrl(value: string): boolean {
   try {
     const url = new URL(value);
@@ -375,6 +375,20 @@ export const settings = {
     ...numberSetting(0, 100, 'a percentage'),
     secret: false,
     describe: 'a production rate within this % of the consensus is ok (fxpipe verify\'s default --tolerance)',
+  }),
+  verifyTimeoutMs: setting({
+    env: 'FXPIPE_VERIFY_TIMEOUT_MS',
+    default: 900_000,
+    ...numberSetting(1000, 3_600_000, 'number of milliseconds', true),
+    secret: false,
+    describe: 'the longest one production check (fxpipe verify, POST /api/v1/verify, the scheduled check) may take; beyond it, it is cancelled and nothing is stored',
+  }),
+  verifyMaxRows: setting({
+    env: 'FXPIPE_VERIFY_MAX_ROWS',
+    default: 1_000_000,
+    ...numberSetting(1, 10_000_000, 'number of rows', true),
+    secret: false,
+    describe: 'the most rows one production check takes; a file with more is refused whole (exit 2), before any row is compared',
   }),
   productionLabel: optional({
     env: 'FXPIPE_PRODUCTION_LABEL',

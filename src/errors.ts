@@ -1,3 +1,5 @@
+import { withoutUserInfo } from './util/secrets.js';
+
 /** Exit codes fxpipe uses; schedulers (cron, systemd, Kubernetes, Airflow) act on them. */
 export const ExitCode = {
   ok: 0,
@@ -25,8 +27,11 @@ export class FxpipeError extends Error {
 export const usageError = (message: string, cause?: unknown) =>
   new FxpipeError(message, { exitCode: ExitCode.usage, cause });
 
-/** The message of anything thrown, on one line. */
+/**
+ * The message of anything thrown, on one line, without any URL's user-info (src/util/secrets.ts): a library's error may
+ * quote the URL it was given (fetch's "Request cannot be constructed from a URL that includes credentials: …").
+ */
 export function oneLine(error: unknown): string {
   const text = error instanceof Error ? error.message || error.name : String(error);
-  return text.replace(/\s*\n\s*/g, ' ').trim();
+  return withoutUserInfo(text.replace(/\s*\n\s*/g, ' ').trim());
 }

@@ -16,7 +16,7 @@ import { loadRates, type LoadCounts, type PairMove } from './warehouse/loader.js
 import { ensureUpcomingPartitions } from './warehouse/partitions.js';
 import { recentHistory } from './warehouse/recent-history.js';
 import { storeRejects } from './warehouse/rejected.js';
-import { finishRun, type RunKind, type RunStatus } from './warehouse/runs.js';
+import { finishRun, type FailedRun, type RunKind, type RunStatus } from './warehouse/runs.js';
 import { checkAsOf } from './transform/as-of.js';
 import { maintainReadModels } from './warehouse/read-models.js';
 import { setMaxRateAge, type TouchedDays } from './warehouse/publications.js';
@@ -89,6 +89,32 @@ export interface RunResult {
   startedAt: string;
   finishedAt: string;
   error?: string;
+}
+
+/**
+ * The result of a run that could not finish (the database failed it, or kept a scheduled slot from running), as its
+ * row records it: what `run --json` prints and run_failed reports. sources[] is empty: what the sources did went with
+ * the run's transaction.
+ */
+export function failedRunResult(run: FailedRun, dryRun = false): RunResult {
+  return {
+    runId: run.runId,
+    kind: run.kind,
+    status: 'failed',
+    dryRun,
+    sourceUsed: null,
+    failover: false,
+    asOf: null,
+    counts: run.counts ?? { extracted: 0, loaded: 0, unchanged: 0, rejected: 0 },
+    sources: [],
+    flags: { zscore: [], referenceDeviations: [] },
+    moves: [],
+    stageMs: { lock: 0, extract: 0, normalize: 0, load: 0, refresh: 0, total: 0, ...run.stageMs },
+    viewRefreshMs: {},
+    startedAt: run.startedAt.toISOString(),
+    finishedAt: run.finishedAt.toISOString(),
+    error: run.error,
+  };
 }
 
 interface Delivered {

@@ -5,7 +5,7 @@ import { markInProgress } from './runs-in-progress.js';
 import type { Db } from './warehouse/db.js';
 import { isConnectionError } from './warehouse/reconnect.js';
 import { holdRunLock } from './warehouse/run-lock.js';
-import { recordFailedRun, startRun, type FinishedRun, type RunKind } from './warehouse/runs.js';
+import { recordFailedRun, startRun, type FailedRun, type FinishedRun, type RunKind } from './warehouse/runs.js';
 
 /*
  * The one lifecycle of every job that records a run (run, backfill, reprocess), in the manner of dlt's pipeline trace:
@@ -53,7 +53,16 @@ export interface TraceOptions {
 
 /** A job that failed on the database: runId names it (its pipeline_runs row may still say 'running' when the database went away). */
 export class RunFailedError extends FxpipeError {
-  constructor(readonly runId: string, readonly reason: string, message: string, cause: unknown) {
+  constructor(
+    readonly runId: string,
+    readonly reason: string,
+    message: string,
+    cause: unknown,
+    /** The failed run as its pipeline_runs row records it (or would: see unrecorded). */
+    readonly run: FailedRun,
+    /** The row is still to be written: the database failed to record it (a dry run records nothing, and so is false). */
+    readonly unrecorded: boolean,
+  ) {
     super(message, { cause });
   }
 }
@@ -80,8 +89,12 @@ export async function traceRun<T>(db: Db, options: TraceOptions, job: (run: RunT
     stageMs: timer.result,
     failure: {},
   };
-  const fail = (reason: string, cause: unknown) =>
-    new RunFailedError(runId, reason, `${options.noun} ${runId} failed${trace.failure.where ?? ''}: ${reason}`, cause);
+  const failedRun = (reason: string): FailedRun => ({
+    runId, kind: options.kind, startedAt, finishedAt: clock(), error: `${reason}${trace.failure.where ?? ''}`,
+    sourceUsed: trace.failure.sourceUsed ?? null, counts: trace.failure.counts ?? null, stageMs: timer.result(),
+  });
+  const fail = (reason: string, cause: unknown, run = failedRun(reason), unrecorded = false) =>
+    new RunFailedError(runId, reason, `${options.noun} ${runId} failed${trace.failure.where ?? ''}: ${reason}`, cause, run, unrecorded);
   const lock = await holdRunLock(db, options.lockWaitMs).catch((error: unknown) => {
     if (error instanceof FxpipeError) throw error;
     throw fail(`database error: ${oneLine(error)}`, error);
@@ -97,14 +110,11 @@ export async function traceRun<T>(db: Db, options: TraceOptions, job: (run: RunT
     const reason = `${what}${oneLine(cause)}`;
     // Debug only: the error thrown says it, in one line, to whoever called (a command prints it, the scheduler logs it).
     if (!(error instanceof FxpipeError)) log.debug({ err: reason, where: trace.failure.where }, `${options.noun} failed; its open transaction rolled back`);
-    if (record) {
-      await recordFailedRun(db, {
-        runId, kind: options.kind, startedAt, finishedAt: clock(), error: `${reason}${trace.failure.where ?? ''}`,
-        sourceUsed: trace.failure.sourceUsed ?? null, counts: trace.failure.counts ?? null, stageMs: timer.result(),
-      }).catch(() => undefined);
-    }
+    const run = failedRun(reason);
+    // A database that failed the job may fail this too: the error says so, for the caller to record it later.
+    const unrecorded = record && !(await recordFailedRun(db, run).then(() => true, () => false));
     // fxpipe's own errors (a usage error, another run holding the lock) already say what happened, in one line.
-    throw error instanceof FxpipeError ? error : fail(reason, cause);
+    throw error instanceof FxpipeError ? error : fail(reason, cause, run, unrecorded);
   } finally {
     done();
     await lock.release();

@@ -34,6 +34,8 @@ export interface SchedulerOptions {
   runSlot(db: Db, slot: Date, catchUp: boolean): Promise<SlotOutcome>;
   /** Records a missed slot as a failed run, with its alerts; called once the database answers again. */
   recordMissedSlot(db: Db, missed: MissedSlot): Promise<SlotOutcome>;
+  /** Told at once of a missed slot, while the database may still be down (to alert without it). */
+  onMissed?(missed: MissedSlot): void;
   log: Logger;
   heartbeatMs?: number;
 }
@@ -163,6 +165,9 @@ export class Scheduler {
           outcome = await this.options.runSlot(db, slot, catchUp);
         } catch (error) {
           runError = error;
+          // A run the database failed names itself (RunFailedError): the slot's outcome is that run.
+          const runId = (error as { runId?: unknown }).runId;
+          if (typeof runId === 'string') outcome = { runId, status: 'failed' };
           this.options.log.error({ slot: slot.toISOString(), err: oneLine(error) }, 'scheduled run failed');
         } finally {
           await finishSlot(db, slot, outcome.runId, outcome.status);
@@ -189,6 +194,7 @@ export class Scheduler {
       { slot: missed.slot.toISOString(), err: oneLine(missed.error) },
       'slot missed: the database failed; it is recorded as a failed run once the database answers',
     );
+    this.options.onMissed?.(missed);
     this.#recovery ??= this.#recover();
   }
 

@@ -3,7 +3,7 @@ import { oneLine } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RunResult } from '../pipeline.js';
 import type { ProductionCheck } from '../verify/check.js';
-import { recordAlert } from '../warehouse/alert-log.js';
+import { recordAlert, type UnrecordedAlerts } from '../warehouse/alert-log.js';
 import type { Db } from '../warehouse/db.js';
 import type { AlertOutcome, AlertPayload } from './kinds.js';
 import { productionDeviationAlert } from './production-alerts.js';
@@ -16,21 +16,29 @@ export type AlertSettings = Pick<Config, 'webhookUrl' | 'alerts' | 'watchPairs' 
 export interface NotifyOptions {
   /** The clock staleness is judged on (real time by default; a test's or the demo's simulated one). */
   now?: Date;
+  /** Where an alert goes whose alert_log row the database failed to write, to be recorded once it answers again. */
+  unrecorded?: UnrecordedAlerts;
 }
 
 /**
  * Evaluates the alerts of a finished run and POSTs each to the webhook, all at once. Call it after the
  * run's transaction committed: it never throws, logs failures as warnings, and returns within one
  * delivery budget (deliveryBudgetMs of the webhook timeout) plus a few queries. A dry run alerts nothing.
+ * db null: the database cannot be reached; the run's own alerts (run_failed) are delivered all the same, the stale
+ * check (which reads it) is left for later, and their alert_log rows go to options.unrecorded.
  */
-export async function notifyAfterRun(db: Db, config: AlertSettings, result: RunResult, parentLog: Logger, options: NotifyOptions = {}): Promise<AlertOutcome[]> {
+export async function notifyAfterRun(
+  db: Db | null, config: AlertSettings, result: RunResult, parentLog: Logger, options: NotifyOptions = {},
+): Promise<AlertOutcome[]> {
   const log = parentLog.child({ runId: result.runId });
   const url = config.webhookUrl;
   if (!url || config.alerts.length === 0 || result.dryRun) return [];
   try {
     const alerts = runAlerts(result, { enabled: config.alerts, watchPairs: config.watchPairs, movePct: config.alertMovePct });
-    if (config.alerts.includes('stale')) alerts.push(...(await staleAlertsOrNone(db, config, result, options.now ?? new Date(), log)));
-    return await Promise.all(alerts.map((alert) => deliver(db, url, config.webhookTimeoutMs, alert, log)));
+    if (db && config.alerts.includes('stale')) {
+      alerts.push(...(await staleAlertsOrNone(db, config, result, options.now ?? new Date(), log)));
+    }
+    return await Promise.all(alerts.map((alert) => deliver(db, url, config.webhookTimeoutMs, alert, log, options.unrecorded)));
   } catch (error) {
     log.warn({ err: oneLine(error) }, 'alerts failed');
     return [];
@@ -62,22 +70,30 @@ async function staleAlertsOrNone(db: Db, config: AlertSettings, result: RunResul
   }
 }
 
-async function deliver(db: Db, url: string, timeoutMs: number, alert: AlertPayload, log: Logger): Promise<AlertOutcome> {
+/** POSTs the alert (no database involved), then records it in alert_log. */
+async function deliver(
+  db: Db | null, url: string, timeoutMs: number, alert: AlertPayload, log: Logger, unrecorded?: UnrecordedAlerts,
+): Promise<AlertOutcome> {
   const sentAt = new Date();
   const delivery = await postJson(url, alert, timeoutMs);
   const outcome: AlertOutcome = { kind: alert.kind, source: alert.source, ...delivery };
   const fields = { kind: alert.kind, source: alert.source, webhook: new URL(url).host, attempts: outcome.attempts };
   if (outcome.delivered) log.info(fields, 'alert sent');
   else log.warn({ ...fields, err: outcome.error }, 'alert not delivered');
-  if (!outcome.delivered && alert.kind === 'stale' && alert.source) await lowerStale(db, alert.source, log);
-  await record(db, alert, outcome, sentAt, log);
+  if (db && !outcome.delivered && alert.kind === 'stale' && alert.source) await lowerStale(db, alert.source, log);
+  await record(db, alert, outcome, sentAt, log, unrecorded);
   return outcome;
 }
 
-async function record(db: Db, alert: AlertPayload, outcome: AlertOutcome, sentAt: Date, log: Logger): Promise<void> {
+async function record(
+  db: Db | null, alert: AlertPayload, outcome: AlertOutcome, sentAt: Date, log: Logger, unrecorded?: UnrecordedAlerts,
+): Promise<void> {
+  if (!db) return void unrecorded?.add(alert, outcome, sentAt);
   try {
     await recordAlert(db, alert, outcome, sentAt);
   } catch (error) {
-    log.warn({ kind: alert.kind, err: oneLine(error) }, 'could not record the alert in alert_log');
+    if (!unrecorded) return void log.warn({ kind: alert.kind, err: oneLine(error) }, 'could not record the alert in alert_log');
+    unrecorded.add(alert, outcome, sentAt);
+    log.warn({ kind: alert.kind, err: oneLine(error) }, 'could not record the alert in alert_log yet: recorded once the database answers');
   }
 }

@@ -1,6 +1,6 @@
 import pRetry, { AbortError } from 'p-retry';
 import { oneLine } from '../errors.js';
-import { scrub } from '../util/secrets.js';
+import { requestTarget, scrub } from '../util/secrets.js';
 import { fxpipeVersion } from '../util/version.js';
 
 const WEBHOOK_ATTEMPTS = 3;
@@ -27,12 +27,15 @@ export interface Delivery {
  */
 export async function postJson(url: string, body: unknown, timeoutMs: number): Promise<Delivery> {
   const deadline = AbortSignal.timeout(deliveryBudgetMs(timeoutMs));
+  // user:password@ in the URL is sent as basic authentication (fetch refuses a URL holding it): src/util/secrets.ts.
+  const target = requestTarget(url);
+  const headers = { 'content-type': 'application/json', 'user-agent': `fxpipe/${fxpipeVersion}`, ...target.headers };
   let attempts = 0;
   const attempt = async () => {
     attempts++;
-    const response = await fetch(url, {
+    const response = await fetch(target.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': `fxpipe/${fxpipeVersion}` },
+      headers,
       body: JSON.stringify(body),
       redirect: 'error',
       signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), deadline]),
@@ -47,7 +50,7 @@ export async function postJson(url: string, body: unknown, timeoutMs: number): P
     await pRetry(attempt, { retries: WEBHOOK_ATTEMPTS - 1, minTimeout: FIRST_BACKOFF_MS, factor: 2, randomize: false, signal: deadline });
     return { delivered: true, attempts };
   } catch (error) {
-    return { delivered: false, attempts, error: describeFailure(error, url, timeoutMs) };
+    return { delivered: false, attempts, error: scrub(describeFailure(error, target.url, timeoutMs), [url, ...target.secrets]) };
   }
 }
 

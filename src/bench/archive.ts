@@ -96,7 +96,7 @@ async function generateHistory(db: Db, first: string, last: string): Promise<num
   const quotes = [...rates].filter(([code]) => code !== 'USD');
   await db.query(
     `insert into fact_rates_history (date_key, base_currency_id, quote_currency_id, source_id, rate_timestamp, rate, previous_rate, change_pct)
-     select date_key, $1, quote_id, $2, at, rate, previous, round((rate / previous - 1) * 100, 8)
+     select date_key, $1, quote_id, $2, at, rate, previous, fx_change_pct(previous, rate)
        from (select to_char(d, 'YYYYMMDD')::int as date_key, q.quote_id, d + interval '16 hours' as at, r.rate,
                     lag(r.rate) over (partition by q.quote_id order by d) as previous
                from unnest($3::smallint[], $4::numeric[]) as q(quote_id, level)

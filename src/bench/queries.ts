@@ -45,8 +45,11 @@ import { initWarehouse } from '../warehouse/init.js';
 import { ensurePartitions } from '../warehouse/partitions.js';
 import { maintainReadModels } from '../warehouse/read-models.js';
 import { machineLine, report, type Figure } from './report.js';
-import { measureVerify, verifyDetails, verifyFigures, type VerifyMeasured, type VerifySample } from './verify-rows.js';
+import {
+  measureVerify, measureVerifyScaling, scalingDetails, scalingFigures, verifyDetails, verifyFigures, type ScalingRow, type VerifyMeasured, type VerifySample,
+} from './verify-rows.js';
 import { dateKeyOf } from '../calendar/days.js';
+import { RateDecimal } from '../transform/decimal.js';
 
 const YEARS = 5;
 const TODAY = new Date();
@@ -70,6 +73,8 @@ const FALLBACK = 'frankfurter';
 /** A third source, so the consensus fxpipe verify compares with is a median of three for most pairs. */
 const REFERENCE = 'exchangerate-api';
 const VERIFY_ROWS = 10_000;
+/** The sizes of the scaling run (issue 26: 10k, 100k and 1M rows; 40k for its 5× limit): BENCH_VERIFY_SIZES=10000,40000 to shorten it. */
+const VERIFY_SIZES = (process.env.BENCH_VERIFY_SIZES ?? '10000,40000,100000,1000000').split(',').map(Number);
 const DATABASE = 'fxpipe_bench_queries';
 /**
  * Currencies pegged to the USD: their rate never changes, so the history holds only their first observation while
@@ -201,6 +206,26 @@ function verifySamples(u: Universe): VerifySample[] {
       }),
     };
   });
+}
+
+/**
+ * Row i of the scaling run's production files: a random pair at a random instant of the last 30 days, at the pair's
+ * latest cross rate (the check's work does not depend on its verdicts). Row i is the same row in every size.
+ */
+async function scalingRows(db: Db, u: Universe): Promise<(i: number) => ScalingRow> {
+  const latest = await db.query<{ quote: string; rate: string }>(`select quote, rate::text as rate from api.latest_rates where base = 'USD' and preferred`);
+  const usd = new Map(latest.map((r) => [r.quote, new RateDecimal(r.rate)]));
+  usd.set('USD', new RateDecimal(1));
+  const codes = u.codes.filter((c) => usd.has(c));
+  const spanS = 30 * 86_400 - 1;
+  return (i) => {
+    const rng = mulberry32(hashSeed(26, i));
+    const base = pick(rng, codes);
+    let quote = pick(rng, codes);
+    while (quote === base) quote = pick(rng, codes);
+    const at = new Date(HISTORY_END - Math.floor(rng() * spanS) * 1000 - 1000);
+    return { base, quote, at, rate: usd.get(quote)!.div(usd.get(base)!).toSignificantDigits(10).toFixed() };
+  };
 }
 
 const PEER: QuerySpec = { key: 'select1', label: 'select 1', sql: 'select 1', params: () => [], rows: 1, script: () => 'select 1;\n' };
@@ -556,6 +581,8 @@ async function main() {
       verified.push(await measureVerify(target, sample));
     }
 
+    const scaling = await measureVerifyScaling(target, VERIFY_SIZES, await scalingRows(db, universe));
+
     const moving = universe.moving.length;
     const title = `${YEARS} years (${isoDay(HISTORY_START)}..${isoDay(HISTORY_END - 86_400_000)}), ${universe.codes.length} currencies: ${SLOT_HOURS}-hourly ${PRIMARY} history for ${moving} USD pairs, ${PEGGED.length} pegged pairs with only their first observation, daily ${FALLBACK} for ${universe.fallbackCodes.size}, daily ${REFERENCE} (a reference) for ${moving}; ${built.historyRows} history rows, built in ${built.seconds.toFixed(0)} s`;
     const details: string[] = [];
@@ -611,6 +638,9 @@ async function main() {
     details.push('');
     details.push(...verifyDetails(verified));
     figures.push(...verifyFigures(verified));
+    details.push('');
+    details.push(...scalingDetails(scaling));
+    figures.push(...scalingFigures(scaling));
     report({ bench: 'queries', title, machine: await machineLine(db, server.label), details, figures });
     console.error(`bench:queries: done in ${((performance.now() - total) / 1000).toFixed(0)} s`);
   } finally {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { progressBar, wantsProgress } from './progress.js';
 import { Command, Option } from 'commander';
 import { runBackfill, type BackfillProgress, type BackfillResult } from '../backfill.js';
+import { isCalendarDay } from '../calendar/days.js';
 import { usageError } from '../errors.js';
 import type { DayRange } from '../sources/day-range.js';
 import { ecbHistory, frankfurterHistory } from '../sources/history-chunks.js';
@@ -16,7 +17,6 @@ const INPUTS = ['frankfurter', 'ecb-csv'] as const;
 type Input = (typeof INPUTS)[number];
 /** The ECB's reference rates, which both inputs carry, start in January 1999. */
 const FIRST_DAY = '1999-01-01';
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 interface BackfillFlags {
   from: string;
@@ -85,8 +85,7 @@ function parseRange(fromFlag: string, toFlag: string): DayRange {
 }
 
 function calendarDay(value: string, flag: string): string {
-  const date = new Date(`${value}T00:00:00Z`);
-  if (!DAY.test(value) || Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== value) {
+  if (!isCalendarDay(value)) {
     throw usageError(`invalid ${flag} ${JSON.stringify(value)}: expected a calendar date YYYY-MM-DD`);
   }
   return value;

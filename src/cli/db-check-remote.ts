@@ -11,7 +11,7 @@ const MARK = { true: '✓', false: '✗', null: '!' } as const;
 
 export function checkRemoteCommand(): Command {
   return new Command('check-remote')
-    .description('check from this machine what Make.com will meet at a PostgreSQL server: TLS required, the reader logs in, api.convert answers, nothing outside api readable')
+    .description('check from this machine what Make.com will meet at a PostgreSQL server: TLS required, the reader logs in, api.convert answers, nothing outside api readable, no other database of the server reachable, its limits')
     .requiredOption('--host <host>', 'the host name or address Make.com connects to')
     .option('--port <n>', 'its port', '5432')
     .option('--database <name>', 'the database', 'fxpipe')

@@ -13,6 +13,7 @@ import { grantReaderCommand, revokeReaderCommand } from './db-readers.js';
 import { watchReadersCommand } from './db-watchdog.js';
 import { checkRemoteCommand } from './db-check-remote.js';
 import { parseWholeNumberFlag } from './flags.js';
+import { superviseEmbeddedWatchdog } from './supervise-watchdog.js';
 import { printJson } from './output.js';
 
 type MakeContext = () => CommandContext;
@@ -101,8 +102,10 @@ export function dbCommand(context: MakeContext): Command {
       }
       // Listen before saying so: whoever reads the line may press Ctrl-C at once.
       const stopped = waitForSignalOrExit(ctx.config.home);
+      const stopSupervising = await superviseEmbeddedWatchdog(ctx);
       console.log(server.started ? 'Press Ctrl-C to stop it.' : 'Press Ctrl-C to leave; the server keeps running (`fxpipe db stop` stops it).');
       await stopped;
+      stopSupervising();
       if (server.started && (await stopEmbedded(ctx.config.home))) console.log('Stopped.');
     });
 

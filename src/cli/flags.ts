@@ -1,12 +1,11 @@
+import { parseInstant } from '../calendar/days.js';
 import { usageError } from '../errors.js';
 
-const DATE = /^\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$/;
-
-/** A date or ISO 8601 instant flag; a bare date is midnight UTC. */
+/** A date or ISO 8601 instant flag (parseInstant in src/calendar/days.ts): a bare date is midnight UTC, a time without offset local. */
 export function parseDateFlag(value: string, flag: string): Date {
-  const date = new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
-  if (!DATE.test(value) || Number.isNaN(date.getTime())) {
-    throw usageError(`invalid ${flag} ${JSON.stringify(value)}: expected a date YYYY-MM-DD or an ISO 8601 time`);
+  const date = parseInstant(value, { offset: 'local' });
+  if (!date) {
+    throw usageError(`invalid ${flag} ${JSON.stringify(value)}: expected a date YYYY-MM-DD or an ISO 8601 time, years 0001 to 9999`);
   }
   return date;
 }
@@ -14,7 +13,8 @@ export function parseDateFlag(value: string, flag: string): Date {
 /** A percentage flag between 0 and 100. */
 export function parsePercentFlag(value: string, flag: string): number {
   const pct = Number(value);
-  if (value.trim() === '' || !Number.isFinite(pct) || pct < 0 || pct > 100) {
+  // Plain decimals only: Number() also reads 0x10, 1e1 and ' 5'.
+  if (!/^(?:\d{1,3}(?:\.\d{0,12})?|\.\d{1,12})$/.test(value) || pct > 100) {
     throw usageError(`invalid ${flag} ${JSON.stringify(value)}: expected a percentage between 0 and 100`);
   }
   return pct;

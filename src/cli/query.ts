@@ -32,6 +32,12 @@ export function queryCommand(context: () => CommandContext): Command {
       for (const { month, hotRows } of result.shadowed) {
         process.stderr.write(`fxpipe: warning: ${month} is archived, yet PostgreSQL holds ${hotRows} rows of it loaded after archiving; rates_history shows the archive only (fxpipe restore ${month} merges them)\n`);
       }
+      if (result.unfit) {
+        const { rows, first } = result.unfit;
+        const more = rows > 1 ? ` (and ${rows - 1} more rows)` : '';
+        process.stderr.write(`fxpipe: warning: ${first}${more} does not fit DECIMAL(38,24) exactly ` +
+          '(at most 14 integer digits and 24 decimals): rates_history shows it as null; PostgreSQL keeps it as it is\n');
+      }
       process.stdout.write(formatAnswer(result, flags.format));
     });
 }

@@ -2,10 +2,12 @@ import { Command, Option } from 'commander';
 import type { AlertOutcome } from '../alerts/kinds.js';
 import { notifyAfterRun } from '../alerts/notify.js';
 import { parseSourcesFlag } from '../config.js';
-import { ExitCode } from '../errors.js';
+import { ExitCode, oneLine } from '../errors.js';
 import { parsePercentFlag } from './flags.js';
-import { runPipeline, type RunResult } from '../pipeline.js';
+import { failedRunResult, RunFailedError, runPipeline, type RunResult } from '../pipeline.js';
+import { UnrecordedAlerts } from '../warehouse/alert-log.js';
 import { initWarehouse } from '../warehouse/init.js';
+import { recordFailedRun } from '../warehouse/runs.js';
 import type { CommandContext } from './context.js';
 import { printJson } from './output.js';
 import { pipelineOptionsFrom } from './pipeline-options.js';
@@ -38,23 +40,56 @@ export function runCommand(context: () => CommandContext): Command {
         dryRun: Boolean(flags.dryRun),
         changeThresholdPct,
       });
-      const { result, alerts } = await ctx.withDb(async (db) => {
+      const unrecorded = new UnrecordedAlerts();
+      const { result, failure, alerts } = await ctx.withDb(async (db) => {
         await initWarehouse(db); // a fresh database needs no separate `db init`
-        const result = await runPipeline(db, options);
+        let result: RunResult;
+        let failure: RunFailedError | null = null;
+        try {
+          result = await runPipeline(db, options);
+        } catch (error) {
+          // The database failed the run: its record and its alerts all the same (the webhook needs no database).
+          if (!(error instanceof RunFailedError)) throw error;
+          failure = error;
+          result = failedRunResult(error.run, options.dryRun);
+        }
         // After the commit; never throws, bounded by the webhook's delivery budget.
-        return { result, alerts: await notifyAfterRun(db, { ...ctx.config, sources: options.sources }, result, ctx.log) };
+        const alerts = await notifyAfterRun(db, { ...ctx.config, sources: options.sources }, result, ctx.log, { unrecorded });
+        return { result, failure, alerts };
       });
+      if (failure?.unrecorded || unrecorded.size > 0) await recordOnceMore(ctx, failure, unrecorded);
       if (flags.json) {
         printJson({ ...result, alerts });
       } else {
-        printSummary(result);
+        if (!failure) printSummary(result);
         printAlerts(alerts);
       }
+      // The database's own message, in one line on stderr (exit 1).
+      if (failure) throw failure;
       if (result.status === 'failed') {
         if (!flags.json) process.stderr.write(`fxpipe: run failed: ${result.error}\n`);
         process.exitCode = ExitCode.failed;
       }
     });
+}
+
+/**
+ * What the database failed to record during a failed run (its row, the alerts sent), tried once more on a new
+ * connection: a connection that was terminated, or a server that restarted, answers again. Else each is logged.
+ */
+async function recordOnceMore(ctx: CommandContext, failure: RunFailedError | null, unrecorded: UnrecordedAlerts): Promise<void> {
+  try {
+    await ctx.withDb(async (db) => {
+      if (failure?.unrecorded) await recordFailedRun(db, failure.run);
+      await unrecorded.record(db);
+    });
+  } catch (error) {
+    const err = oneLine(error);
+    if (failure?.unrecorded) ctx.log.warn({ runId: failure.runId, err }, 'could not record the failed run: the database did not answer');
+    for (const alert of unrecorded.drain()) {
+      ctx.log.warn({ kind: alert.kind, runId: alert.runId, err }, 'could not record the alert in alert_log: the database did not answer');
+    }
+  }
 }
 
 export function printSummary(result: RunResult): void {

@@ -2,8 +2,8 @@ import { Command } from 'commander';
 import { parseSourcesFlag } from '../config.js';
 import { FxpipeError } from '../errors.js';
 import { notifyAfterRun } from '../alerts/notify.js';
-import { recordMissedSlot } from '../missed-slot.js';
-import { runPipeline } from '../pipeline.js';
+import { ScheduledFailures } from '../missed-slot.js';
+import { RunFailedError, runPipeline, type RunResult } from '../pipeline.js';
 import { Scheduler, checkSchedule } from '../scheduler.js';
 import { SourceBreakers } from '../sources/breaker.js';
 import { configuredProductionInput } from '../verify/production-input.js';
@@ -11,6 +11,7 @@ import { runScheduledCheck } from '../verify/scheduled-check.js';
 import { initWarehouse } from '../warehouse/init.js';
 import type { CommandContext } from './context.js';
 import { pipelineOptionsFrom } from './pipeline-options.js';
+import { superviseEmbeddedWatchdog } from './supervise-watchdog.js';
 
 interface ScheduleFlags {
   cron?: string;
@@ -40,8 +41,10 @@ export function scheduleCommand(context: () => CommandContext): Command {
         breakers: new SourceBreakers(),
       });
       await ctx.withDb((db) => initWarehouse(db));
+      const stopSupervising = await superviseEmbeddedWatchdog(ctx);
 
       const alertSettings = { ...ctx.config, sources: options.sources };
+      const failures = new ScheduledFailures(alertSettings, ctx.log);
       const scheduler = new Scheduler({
         cron,
         timezone,
@@ -49,17 +52,23 @@ export function scheduleCommand(context: () => CommandContext): Command {
         // (the embedded server restarted on another port, or started here when it is down).
         withDb: (fn) => ctx.withDb(fn),
         log: ctx.log,
-        recordMissedSlot: (db, missed) => recordMissedSlot(db, missed, alertSettings, ctx.log),
+        recordMissedSlot: (db, missed) => failures.recordMissedSlot(db, missed),
+        onMissed: (missed) => failures.slotMissed(missed),
         async runSlot(db) {
+          // Alerts sent while the database failed are recorded now that it answers.
+          await failures.recordPending(db);
+          let result: RunResult;
           try {
-            const result = await runPipeline(db, options);
-            await notifyAfterRun(db, alertSettings, result, ctx.log);
-            if (production !== null) await runScheduledCheck(db, production, ctx.config, ctx.log);
-            return { runId: result.runId, status: result.status };
+            result = await runPipeline(db, options);
           } catch (error) {
             if (error instanceof FxpipeError && error.exitCode === 3) return { runId: null, status: 'busy' };
+            // The database failed the run: run_failed goes out now, even while it stays down.
+            if (error instanceof RunFailedError) await failures.runFailed(db, error);
             throw error;
           }
+          await notifyAfterRun(db, alertSettings, result, ctx.log, { unrecorded: failures.unrecorded });
+          if (production !== null) await runScheduledCheck(db, production, ctx.config, ctx.log);
+          return { runId: result.runId, status: result.status };
         },
       });
       // Signals are handled from the start: the catch-up run inside start() is stopped cleanly too.
@@ -69,6 +78,8 @@ export function scheduleCommand(context: () => CommandContext): Command {
         console.log(`Scheduler ${scheduler.instanceId} running "${cron}" (${timezone}); next run ${scheduler.nextRun()?.toISOString() ?? 'never'}. Ctrl-C stops it.`);
       }
       await stopped;
+      await failures.abandon();
+      stopSupervising();
       console.log('Scheduler stopped.');
     });
 }

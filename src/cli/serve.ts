@@ -5,11 +5,13 @@ import { serve } from '@hono/node-server';
 import { Command } from 'commander';
 import { FxpipeError, oneLine } from '../errors.js';
 import { createApp } from '../serve/app.js';
+import { verifyPlaces } from '../serve/data/verify.js';
 import { openDb } from '../warehouse/connection.js';
 import { ReconnectingDb } from '../warehouse/reconnect.js';
 import { parseListenAddress } from '../warehouse/server/listen-address.js';
 import type { CommandContext } from './context.js';
 import { parseWholeNumberFlag } from './flags.js';
+import { superviseEmbeddedWatchdog } from './supervise-watchdog.js';
 
 const LOOPBACK = ['127.0.0.1', '::1'];
 
@@ -31,11 +33,12 @@ export function serveCommand(context: () => CommandContext): Command {
       // restart of the database (the embedded server comes back on another port, or is started again here).
       const db = await ReconnectingDb.connect('pooled', ctx.locator, (at) => openDb(at, { driver: 'pooled', poolSize, applicationName: 'fxpipe-serve', onConnectionError: (error) => ctx.log.warn({ err: oneLine(error) }, 'PostgreSQL connection failed') }));
       const target = await ctx.target();
+      const stopSupervising = await superviseEmbeddedWatchdog(ctx);
       const token = ctx.config.apiToken;
       if (!token && !LOOPBACK.includes(address)) ctx.log.warn(`listening on ${address} without FXPIPE_API_TOKEN: anyone who reaches it can read the warehouse`);
       const app = createApp({
         db, sources: ctx.config.sources, token, cacheDir: path.join(ctx.config.home, 'cache'), log: ctx.log,
-        verify: { tolerancePct: String(ctx.config.productionTolerancePct), alerts: ctx.config },
+        verify: { tolerancePct: String(ctx.config.productionTolerancePct), timeoutMs: ctx.config.verifyTimeoutMs, maxRows: ctx.config.verifyMaxRows, alerts: ctx.config, places: verifyPlaces(poolSize) },
       });
       const server = serve({ fetch: app.fetch, port, hostname: address === '*' ? '::' : address });
       try {
@@ -60,6 +63,7 @@ export function serveCommand(context: () => CommandContext): Command {
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
       });
+      stopSupervising();
       await db.close();
     });
 }

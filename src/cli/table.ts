@@ -1,8 +1,7 @@
 type Align = 'left' | 'right';
 
-/** Rows of cells as aligned columns two spaces apart, under a header, each line indented. */
-export function alignedTable(header: string[], rows: string[][], align: Align[] = [], indent = '  '): string[] {
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+/** Rows of cells as aligned columns two spaces apart, under a header, each line indented; widths: measured elsewhere. */
+export function alignedTable(header: string[], rows: string[][], align: Align[] = [], indent = '  ', widths = columnWidths(header, rows)): string[] {
   const line = (cells: string[]) =>
     indent +
     cells
@@ -10,6 +9,10 @@ export function alignedTable(header: string[], rows: string[][], align: Align[] 
       .join('  ')
       .trimEnd();
   return [line(header), ...rows.map(line)];
+}
+
+function columnWidths(header: string[], rows: string[][]): number[] {
+  return header.map((title, column) => rows.reduce((width, row) => Math.max(width, (row[column] ?? '').length), title.length));
 }
 
 /** An ISO instant as "2026-01-09 12:00:00Z"; "-" for none. */

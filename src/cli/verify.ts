@@ -1,13 +1,13 @@
 import { Command, Option } from 'commander';
 import { notifyAfterCheck } from '../alerts/notify.js';
-import { ExitCode, usageError } from '../errors.js';
-import { checkProductionRates, type ProductionCheck } from '../verify/check.js';
+import { ExitCode, FxpipeError, usageError } from '../errors.js';
+import { CheckCancelledError, checkProductionRates, checkRows, type CheckedRate, type ProductionCheck } from '../verify/check.js';
 import { PRODUCTION_FORMATS, type ProductionFormat } from '../verify/formats.js';
-import { configuredProductionInput, readProductionRates, type ProductionInput } from '../verify/production-input.js';
-import { ProductionRateError, type ProductionRate } from '../verify/production-rates.js';
+import { configuredProductionInput, ratesFrom, shownInput, type ProductionInput } from '../verify/production-input.js';
+import { ProductionRateError } from '../verify/production-rates.js';
 import { initWarehouse } from '../warehouse/init.js';
 import type { CommandContext } from './context.js';
-import { printJson } from './output.js';
+import { printJsonWithRows } from './output.js';
 import { alignedTable, shortTime } from './table.js';
 
 interface VerifyFlags {
@@ -32,20 +32,31 @@ export function verifyCommand(context: () => CommandContext): Command {
     .action(async (flags: VerifyFlags) => {
       if (flags.tolerance !== undefined && !/^\d+(\.\d+)?$/.test(flags.tolerance)) throw usageError(`--tolerance ${JSON.stringify(flags.tolerance)}: expected a percentage ≥ 0, e.g. 0.5`);
       const ctx = context();
-      const rates = await readRates(inputOf(flags, ctx));
+      const input = inputOf(flags, ctx);
       const check = await ctx.withDb(async (db) => {
         await initWarehouse(db);
-        const done = await checkProductionRates(db, rates, {
+        const done = await checked(() => checkProductionRates(db, ratesFrom(input), {
           tolerancePct: flags.tolerance ?? String(ctx.config.productionTolerancePct),
           label: flags.label ?? null,
           now: new Date(),
-        });
-        return { ...done, alerts: await notifyAfterCheck(db, ctx.config, done, ctx.log) };
+          timeoutMs: ctx.config.verifyTimeoutMs,
+          maxRows: ctx.config.verifyMaxRows,
+          name: shownInput(input),
+        }));
+        const alerts = await notifyAfterCheck(db, ctx.config, done, ctx.log);
+        // Every row, read back from where it is stored: a check of a million rows is never held in memory whole.
+        if (flags.json) await printJsonWithRows({ ...checkHead(done) }, 'rows', checkRows(db, done.checkId), { alerts });
+        else await printCheck(done, () => checkRows(db, done.checkId));
+        return done;
       });
-      if (flags.json) printJson(check);
-      else printCheck(check);
-      if (check.counts.ok < check.rows.length) process.exitCode = ExitCode.deviations;
+      if (check.counts.ok < check.total) process.exitCode = ExitCode.deviations;
     });
+}
+
+/** A check's fields as --json gives them before its rows. */
+function checkHead(check: ProductionCheck) {
+  const { checkId, label, checkedAt, tolerancePct, counts, total } = check;
+  return { checkId, label, checkedAt, tolerancePct, counts, total };
 }
 
 function inputOf(flags: VerifyFlags, ctx: CommandContext): ProductionInput {
@@ -60,22 +71,35 @@ function inputOf(flags: VerifyFlags, ctx: CommandContext): ProductionInput {
   return configured;
 }
 
-async function readRates(input: ProductionInput): Promise<ProductionRate[]> {
+/** The check, with a row it cannot read (or too many rows) as a usage error and a cancelled check as one line. */
+async function checked<T>(check: () => Promise<T>): Promise<T> {
   try {
-    return await readProductionRates(input);
+    return await check();
   } catch (error) {
     if (error instanceof ProductionRateError) throw usageError(`${error.message}; nothing was checked or stored`);
+    if (error instanceof CheckCancelledError) throw new FxpipeError(error.message, { exitCode: ExitCode.failed });
     throw error;
   }
 }
 
-function printCheck(check: ProductionCheck): void {
-  const rows = check.rows.map((r) => [
+async function printCheck(check: ProductionCheck, rows: () => AsyncIterable<CheckedRate[]>): Promise<void> {
+  const cells = (r: CheckedRate) => [
     String(r.line), `${r.base}/${r.quote}`, r.rate, r.consensusRate ?? '-', r.deviationPct === null ? '-' : `${r.deviationPct} %`,
     r.verdict, r.sources === null ? '-' : `${r.sourceCount}: ${r.sources.join(', ')}`, shortTime(r.at),
-  ]);
-  const lines = alignedTable(['line', 'pair', 'rate', 'consensus', 'deviation', 'verdict', 'sources', 'at'], rows, ['right', 'left', 'right', 'right', 'right']);
+  ];
+  const header = ['line', 'pair', 'rate', 'consensus', 'deviation', 'verdict', 'sources', 'at'];
+  const align = ['right', 'left', 'right', 'right', 'right'] as const;
+  // Two reads of the stored rows: the columns' widths first, then the lines.
+  const widths = header.map((title) => title.length);
+  for await (const page of rows()) {
+    for (const row of page) cells(row).forEach((cell, i) => (widths[i] = Math.max(widths[i]!, cell.length)));
+  }
+  let first = true;
+  for await (const page of rows()) {
+    const lines = alignedTable(header, page.map(cells), [...align], '  ', widths);
+    process.stdout.write(`${(first ? lines : lines.slice(1)).join('\n')}\n`);
+    first = false;
+  }
   const { ok, deviates, no_rate: noRate } = check.counts;
-  console.log(lines.join('\n'));
-  console.log(`${check.rows.length} rates checked against the consensus (tolerance ${check.tolerancePct} %): ${ok} ok, ${deviates} deviate, ${noRate} with no rate in force; stored as check ${check.checkId}${check.label ? ` (${check.label})` : ''} in api.production_checks.`);
+  console.log(`${check.total} rates checked against the consensus (tolerance ${check.tolerancePct} %): ${ok} ok, ${deviates} deviate, ${noRate} with no rate in force; stored as check ${check.checkId}${check.label ? ` (${check.label})` : ''} in api.production_checks.`);
 }

@@ -1,10 +1,11 @@
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { addDays, dayOf, FIRST_DAY } from '../calendar/days.js';
 import { oneLine } from '../errors.js';
 import type { Logger } from '../log.js';
 import { isSourceName, SOURCE_NAMES, type SourceName } from '../sources/types.js';
 import type { Db } from '../warehouse/db.js';
-import { isConnectionError } from '../warehouse/reconnect.js';
+import { DatabaseUnavailableError, isConnectionError } from '../warehouse/reconnect.js';
 import { sourceFreshness } from '../warehouse/freshness.js';
 import { recentProductionChecks } from '../warehouse/production-checks.js';
 import { recentRuns } from '../warehouse/status.js';
@@ -20,8 +21,10 @@ import { frankfurterApp } from './backup/frankfurter.js';
 import { LatestCache } from './backup/latest-cache.js';
 import { oxrApp } from './backup/oxr.js';
 import { archiveStatus, recentRejects, sourceComparison } from './data/panels.js';
-import { verifyPosted, type VerifySettings } from './data/verify.js';
+import { verifyParameters, verifyPosted, type VerifySettings } from './data/verify.js';
+import { Gate } from './gate.js';
 import { health } from './health.js';
+import { loggedPath } from './logged-path.js';
 import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
 import { HttpError } from './http-error.js';
@@ -35,28 +38,34 @@ export interface ServeOptions {
   token: string | undefined;
   /** Where archived months on S3 are downloaded once (FXPIPE_HOME/cache). */
   cacheDir: string;
-  /** POST /api/v1/verify: its default tolerance and where its alert goes. */
-  verify: VerifySettings;
+  /** POST /api/v1/verify: its default tolerance, its time limit, where its alert goes, and how many may run at once. */
+  verify: VerifySettings & { places: number };
   log: Logger;
 }
 
 /** The largest production file POST /api/v1/verify accepts, as `fxpipe verify --url` does. */
 const MAX_VERIFY_BYTES = 5 * 1024 * 1024;
+/** How long a check's body may take to arrive: a client trickling it in would hold a place meanwhile. */
+const VERIFY_BODY_TIMEOUT_MS = 30_000;
+/** What a check turned away for want of a place is told: about the time a large check takes. */
+const VERIFY_RETRY_AFTER_S = 10;
 
-const DAY_MS = 86_400_000;
 /**
  * The backup endpoints (docs/backup.md): each checks the token where its provider carries its key. OXR's paths are
  * also answered at the root (/api/latest.json, …): some of its clients let only the host be set.
  */
 const OXR_ROOT_PATHS = ['/api/latest.json', '/api/historical/', '/api/time-series.json', '/api/convert/', '/api/currencies.json'];
 const BACKUP_PREFIXES = ['/frankfurter/', '/openexchangerates/', '/exchangerate-api/', '/open-er-api/', ...OXR_ROOT_PATHS];
-const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /** Besides connection failures: the database was dropped or the password changed; the request is not wrong. */
 const UNUSABLE = new Set(['3D000', '28P01']);
 
-/** The database is down, unreachable or unusable (also when reconnecting failed: the cause says why). */
+/**
+ * The database is down, unreachable or unusable: no connection could be opened (whatever the cause: the embedded
+ * server not starting again, a refused password), or the one in use failed.
+ */
 function databaseDown(error: unknown): boolean {
+  if (error instanceof DatabaseUnavailableError) return true;
   for (let e: unknown = error; e instanceof Error; e = e.cause) {
     if (UNUSABLE.has(String((e as { code?: unknown }).code))) return true;
   }
@@ -79,8 +88,9 @@ export function createApp(options: ServeOptions): Hono {
     await next();
     const route = c.req.routePath || 'unmatched';
     metrics.requests.inc({ route, status: String(c.res.status) });
-    // The path only: a query string may carry anything, and tokens never travel there.
-    log.debug({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
+    // The path only, a key in it hidden: a query string may carry anything (OXR's app_id, ?token=).
+    const ms = Math.round(performance.now() - started);
+    log.debug({ method: c.req.method, path: loggedPath(c.req.path), status: c.res.status, ms }, 'request');
   });
   app.use(
     secureHeaders({
@@ -101,7 +111,7 @@ export function createApp(options: ServeOptions): Hono {
   }
 
   app.get('/healthz', async (c) => {
-    const h = await health(db, sources);
+    const h = await health(db, sources, log);
     return c.json(h, h.status === 'ok' ? 200 : 503);
   });
   app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }));
@@ -116,16 +126,37 @@ export function createApp(options: ServeOptions): Hono {
     const query = q(c);
     return c.json(await consensus(db, p.currency(query, 'base'), p.currency(query, 'quote'), p.instant(query, 'at')));
   });
+  // A check holds a pool connection while it runs: at most verify.places at once, the rest of the pool stays for the
+  // read routes; one more is told to come back (503, Retry-After) rather than queued behind them.
+  const verifying = new Gate(options.verify.places);
   api.post(
     '/verify',
     bodyLimit({ maxSize: MAX_VERIFY_BYTES, onError: (c) => c.json({ error: `the body is larger than ${MAX_VERIFY_BYTES} bytes; nothing was checked or stored` }, 413) }),
-    async (c) => c.json(await verifyPosted(db, await c.req.text(), q(c), options.verify, log)),
+    async (c) => {
+      const parameters = verifyParameters(q(c), options.verify);
+      const leave = verifying.tryEnter();
+      if (leave === null) {
+        const error = options.verify.places === 0
+          ? 'production checks need a pool of 2 or more connections (fxpipe serve --pool); nothing was checked or stored'
+          : `${options.verify.places} production ${options.verify.places === 1 ? 'check is' : 'checks are'} running: try again later; nothing was checked or stored`;
+        // Read to its end first, unkept: a client still sending its body would otherwise see the connection cut.
+        await within(drain(c.req.raw.body), VERIFY_BODY_TIMEOUT_MS).catch(() => undefined);
+        return c.json({ error }, 503, { 'Retry-After': String(VERIFY_RETRY_AFTER_S) });
+      }
+      try {
+        const body = await within(c.req.text(), VERIFY_BODY_TIMEOUT_MS);
+        return c.json(await verifyPosted(db, body, parameters, options.verify, log, c.req.raw.signal));
+      } finally {
+        leave();
+      }
+    },
   );
   api.get('/production-checks', async (c) => c.json({ checks: await recentProductionChecks(db, p.wholeNumber(q(c), 'limit', 1, 100, 10)) }));
   api.get('/history', async (c) => {
     const query = q(c);
-    const to = p.day(query, 'to', isoDay(Date.now()));
-    const from = p.day(query, 'from', isoDay(Date.parse(to) - 90 * DAY_MS));
+    const to = p.day(query, 'to', dayOf(new Date()));
+    // 90 days before `to`, or the first day there is.
+    const from = p.day(query, 'from', [addDays(to, -90), FIRST_DAY].sort().at(-1)!);
     const source = query.source?.trim() || null;
     if (source !== null && !isSourceName(source)) {
       throw new HttpError(400, `invalid parameter source: expected one of ${SOURCE_NAMES.join(', ')}, got ${JSON.stringify(source.slice(0, 40))}`, 'source');
@@ -154,16 +185,34 @@ export function createApp(options: ServeOptions): Hono {
   app.route('/open-er-api/v6', openErApiApp(db, options.token, cache));
 
   app.notFound((c) => c.json({ error: `no such route: ${c.req.method} ${c.req.path}` }, 404));
+  // What went wrong inside (hosts, ports, paths, database names) goes to the log, never to the caller.
   app.onError((error, c) => {
     if (error instanceof HTTPException) return error.getResponse();
     if (databaseDown(error)) {
       log.warn({ err: oneLine(error) }, 'database unreachable');
-      return c.json({ error: `database unreachable: ${oneLine(error)}` }, 503);
+      return c.json({ error: 'database unreachable' }, 503);
     }
-    log.error({ err: oneLine(error), path: c.req.path }, 'request failed');
-    return c.json({ error: `internal error: ${oneLine(error)}` }, 500);
+    log.error({ err: oneLine(error), path: loggedPath(c.req.path) }, 'request failed');
+    return c.json({ error: 'internal error' }, 500);
   });
   return app;
+}
+
+/** What reading a request's body gives, or a 408 when it has not all arrived within ms. */
+async function within<T>(reading: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HttpError(408, `the body did not arrive within ${ms / 1000} s; nothing was checked or stored`)), ms);
+  });
+  try {
+    return await Promise.race([reading, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function drain(body: ReadableStream<Uint8Array> | null): Promise<void> {
+  if (body) for await (const _ of body as unknown as AsyncIterable<Uint8Array>) void _;
 }
 
 function q(c: Context): Record<string, string | undefined> {

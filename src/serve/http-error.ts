@@ -1,6 +1,6 @@
 import { HTTPException } from 'hono/http-exception';
 
-export type ErrorStatus = 400 | 401 | 404 | 413 | 503;
+export type ErrorStatus = 400 | 401 | 404 | 408 | 413 | 503;
 
 /** An answer other than 200 that a handler decides on: Hono's HTTPException, answered as a one-line JSON error. */
 export class HttpError extends HTTPException {

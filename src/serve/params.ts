@@ -1,12 +1,10 @@
+import { isCalendarDay, parseInstant } from '../calendar/days.js';
 import { badParameter } from './http-error.js';
 
 /** Query-string parsing for the JSON API: every failure is a 400 naming the parameter. */
 type Query = Record<string, string | undefined>;
 
 const CODE = /^[A-Z]{3}$/;
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
-/** An ISO-8601 instant (or a day): 2024-03-01, 2024-03-01T12:00Z, 2024-03-01T12:00:00.000+01:00. */
-const INSTANT = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2}))?$/;
 const AMOUNT = /^-?\d{1,20}(?:\.\d{1,20})?$/;
 
 export function required(query: Query, name: string): string {
@@ -38,21 +36,24 @@ export function amount(query: Query, name: string, fallback: string): string {
   return raw;
 }
 
+/** An ISO-8601 instant (or a day, midnight UTC): 2024-03-01, 2024-03-01T12:00Z, 2024-03-01T12:00:00.000+01:00. */
 export function instant(query: Query, name: string): Date | null {
   const raw = query[name]?.trim();
   if (!raw) return null;
-  const date = new Date(DAY.test(raw) ? `${raw}T00:00:00Z` : raw);
-  if (!INSTANT.test(raw) || Number.isNaN(date.getTime()) || !sameDay(raw, date)) {
-    throw badParameter(name, `expected an ISO-8601 date or time such as 2024-03-01 or 2024-03-01T12:00:00Z, got ${JSON.stringify(raw.slice(0, 40))}`);
+  const date = parseInstant(raw, { offset: 'required' });
+  if (!date) {
+    const expected = 'an ISO-8601 date or time with its offset, years 0001 to 9999, such as 2024-03-01 or 2024-03-01T12:00:00Z';
+    throw badParameter(name, `expected ${expected}, got ${JSON.stringify(raw.slice(0, 40))}`);
   }
   return date;
 }
 
-/** A calendar day (YYYY-MM-DD) or the fallback. */
+/** A calendar day (YYYY-MM-DD, 0001-01-01 to 9999-12-31) or the fallback. */
 export function day(query: Query, name: string, fallback: string): string {
   const raw = query[name]?.trim() || fallback;
-  if (!DAY.test(raw) || !sameDay(raw, new Date(`${raw}T00:00:00Z`))) {
-    throw badParameter(name, `expected a day YYYY-MM-DD such as 2024-03-01, got ${JSON.stringify(raw.slice(0, 40))}`);
+  if (!isCalendarDay(raw)) {
+    const expected = 'a day YYYY-MM-DD from 0001-01-01 to 9999-12-31 such as 2024-03-01';
+    throw badParameter(name, `expected ${expected}, got ${JSON.stringify(raw.slice(0, 40))}`);
   }
   return raw;
 }
@@ -69,13 +70,4 @@ export function wholeNumber(query: Query, name: string, min: number, max: number
   const n = Number(raw);
   if (!/^\d+$/.test(raw) || n < min || n > max) throw badParameter(name, `expected a whole number from ${min} to ${max}, got ${JSON.stringify(raw.slice(0, 40))}`);
   return n;
-}
-
-/** "2024-02-30" parses as 1 March: the date must read back as the day given. */
-function sameDay(raw: string, date: Date): boolean {
-  if (Number.isNaN(date.getTime())) return false;
-  const given = raw.slice(0, 10);
-  if (raw.length === 10) return date.toISOString().slice(0, 10) === given;
-  const [y, m, d] = given.split('-').map(Number);
-  return m! >= 1 && m! <= 12 && d! >= 1 && d! <= new Date(Date.UTC(y!, m!, 0)).getUTCDate();
 }

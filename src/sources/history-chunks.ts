@@ -14,6 +14,7 @@ import { fetchWithPolicy, type HttpPolicy } from './http.js';
 import { isSuccessStatus, unexpectedStatus } from './payload.js';
 import type { Extraction, FetchAttempt, SourceName, SourceSettings } from './types.js';
 import { extractZipEntry, isZipFile } from './zip.js';
+import { redactUrl } from '../util/secrets.js';
 
 /** The ECB's archive is larger than any latest-rates payload: its size cap is at least this. */
 const ECB_HISTORY_MAX_BYTES = 64 * 1024 * 1024;
@@ -48,7 +49,7 @@ export interface ChunkedHistory {
 export function frankfurterHistory(settings: SourceSettings, http: HttpPolicy, range: DayRange): ChunkedHistory {
   return {
     source: 'frankfurter',
-    location: settings.baseUrl,
+    location: redactUrl(settings.baseUrl),
     plan: yearsOfRange(range),
     async read(days) {
       const attempts: FetchAttempt[] = [];

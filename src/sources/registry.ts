@@ -3,6 +3,7 @@ import { exchangerateApi } from './exchangerate-api.js';
 import { frankfurter } from './frankfurter.js';
 import { openErApi } from './open-er-api.js';
 import type { Source, SourceName } from './types.js';
+import { redactUrl } from '../util/secrets.js';
 
 export const sources: Record<SourceName, Source> = {
   'open-er-api': openErApi,
@@ -23,10 +24,10 @@ export function sourceBaseUrl(source: Source, env: NodeJS.ProcessEnv = process.e
   try {
     parsed = new URL(url);
   } catch {
-    throw new Error(`${source.urlEnv} is not a URL: ${JSON.stringify(url)}`);
+    throw new Error(`${source.urlEnv} is not a URL: ${JSON.stringify(redactUrl(url))}`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new Error(`${source.urlEnv} must be an http or https URL, got ${JSON.stringify(url)}`);
+    throw new Error(`${source.urlEnv} must be an http or https URL, got ${JSON.stringify(redactUrl(url))}`);
   }
   return url.replace(/\/+$/, '');
 }

@@ -1,3 +1,4 @@
+import { requestTarget } from '../util/secrets.js';
 import { fxpipeVersion } from '../util/version.js';
 import type { SourceRequest } from './types.js';
 
@@ -16,16 +17,20 @@ export interface RequestParts {
   accept?: string;
 }
 
-/** A GET request to baseUrl + path (+ query); tolerates trailing slashes on the base URL. */
+/**
+ * A GET request to baseUrl + path (+ query); tolerates trailing slashes on the base URL. A base URL's user-info is sent
+ * as HTTP basic authentication, never as part of the URL (src/util/secrets.ts): neither URL holds it.
+ */
 export function buildRequest(parts: RequestParts): SourceRequest {
-  const base = parts.baseUrl.replace(/\/+$/, '');
+  const target = requestTarget(parts.baseUrl);
+  const base = target.url.replace(/\/+$/, '');
   const params = parts.params ?? {};
   const query = Object.keys(params).length > 0 ? `?${new URLSearchParams(params).toString()}` : '';
   return {
     url: `${base}${parts.path}${query}`,
     redactedUrl: `${base}${parts.redactedPath ?? parts.path}${query}`,
-    headers: { 'user-agent': USER_AGENT, accept: parts.accept ?? 'application/json' },
+    headers: { 'user-agent': USER_AGENT, accept: parts.accept ?? 'application/json', ...target.headers },
     params,
-    secrets: parts.secrets ?? [],
+    secrets: [...(parts.secrets ?? []), ...target.secrets],
   };
 }

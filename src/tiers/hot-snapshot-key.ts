@@ -5,7 +5,7 @@ import { entriesJson, type ManifestEntry } from './manifest.js';
  * Bumped whenever what a snapshot holds changes (its columns, their types, the files): snapshots written by an
  * earlier version then have another key and are never read.
  */
-const SNAPSHOT_FORMAT = 3;
+const SNAPSHOT_FORMAT = 4;
 
 /** What the hot tier holds in one PostgreSQL snapshot: 64 hex digits; equal keys mean equal rows (see hotStateOf). */
 export interface HotState {

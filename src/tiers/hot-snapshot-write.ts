@@ -3,13 +3,13 @@ import path from 'node:path';
 import type pg from 'pg';
 import { duckArchiveRows, pgArchiveRowQuery } from './archive-row.js';
 import { sqlPath, type Duck } from './duck.js';
-import { parquetName, SNAPSHOT_FILES, type ShadowedMonth, type SnapshotFile } from './hot-snapshot.js';
+import { parquetName, SNAPSHOT_FILES, type ShadowedMonth, type SnapshotFile, type UnfitRows } from './hot-snapshot.js';
 import { copyQueryToCsv } from './pg-copy.js';
 import { DIMENSIONS, duckDimensionRows } from './query-dimensions.js';
 
-/** The columns of the history's archive rows that rates_history reads. */
+/** The columns of the history's archive rows that rates_history reads, and `unfit` (pgArchiveRowQuery's hot option). */
 const HISTORY_COLUMNS = `date_key, base_code, quote_code, source_name, rate_timestamp, rate, previous_rate, change_pct, flags,
-  extraction_id, run_id, loaded_at, change_id`;
+  extraction_id, run_id, loaded_at, change_id, unfit`;
 
 const csvOf = (dir: string, file: SnapshotFile) => path.join(dir, `${file}.csv`);
 
@@ -18,7 +18,8 @@ const csvOf = (dir: string, file: SnapshotFile) => path.join(dir, `${file}.csv`)
  * returns the rows PostgreSQL sent for each file, which the Parquet files must hold.
  */
 export async function exportHotCsv(client: pg.Client, dir: string): Promise<Record<SnapshotFile, number>> {
-  const rows = { history: await copyQueryToCsv(client, pgArchiveRowQuery('fact_rates_history'), csvOf(dir, 'history')) } as Record<SnapshotFile, number>;
+  const history = await copyQueryToCsv(client, pgArchiveRowQuery('fact_rates_history', { hot: true }), csvOf(dir, 'history'));
+  const rows = { history } as Record<SnapshotFile, number>;
   for (const dimension of DIMENSIONS) rows[dimension.table] = await copyQueryToCsv(client, dimension.pg, csvOf(dir, dimension.table));
   return rows;
 }
@@ -29,7 +30,8 @@ export async function exportHotCsv(client: pg.Client, dir: string): Promise<Reco
  */
 export async function writeHotParquet(duck: Duck, dir: string): Promise<void> {
   const to = (file: SnapshotFile) => `to ${sqlPath(path.join(dir, parquetName(file)))} (format parquet, compression snappy)`;
-  await duck.run(`copy (select ${HISTORY_COLUMNS} from (${duckArchiveRows(sqlPath(csvOf(dir, 'history')))})) ${to('history')}`);
+  const history = duckArchiveRows(sqlPath(csvOf(dir, 'history')), { hot: true });
+  await duck.run(`copy (select ${HISTORY_COLUMNS} from (${history})) ${to('history')}`);
   for (const dimension of DIMENSIONS) {
     await duck.run(`copy (${duckDimensionRows(dimension, sqlPath(csvOf(dir, dimension.table)))}) ${to(dimension.table)}`);
   }
@@ -51,4 +53,14 @@ export async function shadowedMonths(duck: Duck, dir: string, months: readonly n
     [path.join(dir, parquetName('history')), JSON.stringify(months)],
   );
   return rows.map((r) => ({ month: `${String(r.month_key).slice(0, 4)}-${String(r.month_key).slice(4)}`, hotRows: Number(r.hot_rows) }));
+}
+
+/** The hot rows holding a value DECIMAL(38,24) cannot hold exactly (null in the file), and the first of them; null when none. */
+export async function unfitRows(duck: Duck, dir: string): Promise<UnfitRows | null> {
+  const [row] = await duck.rows<{ rows: string; first: string | null }>(
+    `select count(unfit)::varchar as rows, arg_min(unfit, (rate_timestamp, base_code, quote_code, source_name)) as first
+       from read_parquet($1) where unfit is not null`,
+    [path.join(dir, parquetName('history'))],
+  );
+  return row?.first ? { rows: Number(row.rows), first: row.first } : null;
 }

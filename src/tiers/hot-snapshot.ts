@@ -51,6 +51,15 @@ interface Meta {
   cold: Record<string, FileIdentity & { rows: number }>;
   /** Hot rows of archived months, by month, in this state (a function of it, like everything here). */
   shadowed: ShadowedMonth[];
+  /** Hot rows whose values the snapshot holds as null (they do not fit DECIMAL(38,24)); null when none. */
+  unfit: UnfitRows | null;
+}
+
+/** Hot rows holding a value DECIMAL(38,24) cannot hold exactly, which the snapshot holds as null: how many, and the first named. */
+export interface UnfitRows {
+  rows: number;
+  /** "rate 120000000000000000000000000000 of USD/CHF from ecb at 2023-02-14T20:30:00.000Z" */
+  first: string;
 }
 
 /** An archived month's local file and the rows the manifest says it holds. */
@@ -76,6 +85,8 @@ export class OpenSnapshot {
     private readonly cold: Meta['cold'],
     /** The archived months the hot rows of this state hold some of. */
     readonly shadowed: readonly ShadowedMonth[],
+    /** The hot rows whose values do not fit DECIMAL(38,24), held as null; null when none. */
+    readonly unfit: UnfitRows | null,
     /** Whether this query wrote it. */
     readonly written: boolean,
   ) {}
@@ -100,6 +111,7 @@ export class OpenSnapshot {
   static async open(dir: string, state: HotState, written = false): Promise<OpenSnapshot | null> {
     const meta = await readMeta(dir);
     if (!meta || meta.key !== state.key || typeof meta.cold !== 'object' || meta.cold === null || !Array.isArray(meta.shadowed)) return null;
+    if (meta.unfit !== null && (typeof meta.unfit?.rows !== 'number' || typeof meta.unfit.first !== 'string')) return null;
     const handles: Partial<Record<SnapshotFile, FileHandle>> = {};
     try {
       for (const file of SNAPSHOT_FILES) {
@@ -110,7 +122,7 @@ export class OpenSnapshot {
         handles[file] = handle;
         if (!(await matches(handle, expected))) return null;
       }
-      const opened = new OpenSnapshot({ ...handles } as Record<SnapshotFile, FileHandle>, meta.cold, meta.shadowed, written);
+      const opened = new OpenSnapshot({ ...handles } as Record<SnapshotFile, FileHandle>, meta.cold, meta.shadowed, meta.unfit, written);
       for (const file of SNAPSHOT_FILES) delete handles[file];
       return opened;
     } finally {
@@ -181,6 +193,7 @@ export async function installSnapshot(
   root: string, build: string, state: HotState, exported: Record<SnapshotFile, number>, rowsIn: (file: string) => Promise<number>,
   coldFiles: readonly ColdFile[],
   shadowed: ShadowedMonth[],
+  unfit: UnfitRows | null,
 ): Promise<OpenSnapshot> {
   const files = {} as Record<SnapshotFile, FileMeta>;
   for (const file of SNAPSHOT_FILES) {
@@ -203,7 +216,7 @@ export async function installSnapshot(
   for (const { file, rows } of coldFiles) cold[file] = { rows, ...identityOfStats(await stat(file, { bigint: true })) };
   const meta = await open(path.join(build, 'meta.json'), 'wx', 0o600);
   try {
-    await meta.writeFile(`${JSON.stringify({ key: state.key, files, cold, shadowed } satisfies Meta, null, 2)}\n`);
+    await meta.writeFile(`${JSON.stringify({ key: state.key, files, cold, shadowed, unfit } satisfies Meta, null, 2)}\n`);
     await meta.sync();
   } finally {
     await meta.close();

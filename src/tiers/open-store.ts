@@ -5,11 +5,12 @@ import { oneLine, usageError } from '../errors.js';
 import { LocalStore } from './local-store.js';
 import type { ObjectStore } from './object-store.js';
 import { S3Store, s3SettingsFromEnv } from './s3-store.js';
+import { redactUrl } from '../util/secrets.js';
 
 const EXPECTED = 'expected s3://bucket/prefix or a directory';
 
-/** dest as shown in an error: never with the user:password@ part of a URL. */
-const shown = (dest: string) => JSON.stringify(dest.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1…@'));
+/** dest as shown in an error: never with the user:password@ part of a URL (src/util/secrets.ts). */
+const shown = (dest: string) => JSON.stringify(redactUrl(dest));
 
 /** Bucket naming rules of S3: 3–63 of a-z 0-9 . -, starting and ending with a letter or digit, no "..". */
 const BUCKET = /^(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;

@@ -5,7 +5,10 @@ import { usageError } from '../errors.js';
 import type { DirectDb } from '../warehouse/direct.js';
 import { coldFiles } from './cold-files.js';
 import { Duck, sqlPath } from './duck.js';
-import { buildDir, findSnapshot, installSnapshot, snapshotRoot, type ColdFile, type OpenSnapshot, type ShadowedMonth, type SnapshotFile } from './hot-snapshot.js';
+import {
+  buildDir, findSnapshot, installSnapshot, snapshotRoot,
+  type ColdFile, type OpenSnapshot, type ShadowedMonth, type SnapshotFile, type UnfitRows,
+} from './hot-snapshot.js';
 import { hotStateOf, STATE_SQL, type HotState } from './hot-snapshot-key.js';
 import { entriesOfJson, type ManifestEntry } from './manifest.js';
 import { answerOf, type QueryAnswer } from './query-answer.js';
@@ -13,7 +16,7 @@ import { DIMENSIONS } from './query-dimensions.js';
 import { duckQueryError, guardedSelect } from './query-guard.js';
 import { SNAPSHOT_SETTINGS } from './snapshot.js';
 
-export type { ShadowedMonth } from './hot-snapshot.js';
+export type { ShadowedMonth, UnfitRows } from './hot-snapshot.js';
 
 export interface QueryOptions {
   /** FXPIPE_HOME/cache: archives from S3 are downloaded there once, and the hot snapshot kept in hot-snapshot/. */
@@ -25,6 +28,8 @@ export interface QueryOptions {
 export interface QueryResult extends QueryAnswer {
   /** Archived months for which PostgreSQL holds rows again (loaded after archiving); rates_history leaves those rows out. */
   shadowed: ShadowedMonth[];
+  /** Hot rows holding a value DECIMAL(38,24) cannot hold exactly: rates_history shows that value as null. */
+  unfit: UnfitRows | null;
   /** Whether this query wrote the hot snapshot (the hot data changed since the last one, or it was missing or damaged). */
   snapshotWritten: boolean;
 }
@@ -98,7 +103,7 @@ export async function runQuery(db: DirectDb, sql: string, options: QueryOptions)
     } catch (error) {
       throw duckQueryError(error);
     }
-    return { ...answer, shadowed: [...snapshot.shadowed], snapshotWritten: snapshot.written };
+    return { ...answer, shadowed: [...snapshot.shadowed], unfit: snapshot.unfit, snapshotWritten: snapshot.written };
   } finally {
     (duck ?? (await opening.catch(() => undefined)))?.close();
     await snapshot?.close();
@@ -163,7 +168,9 @@ async function readPostgres(db: DirectDb, root: string): Promise<PostgresRead> {
 
 /** The CSV files exported into build as the snapshot's Parquet files, installed with the archived files checked meanwhile. */
 async function writeSnapshot(duck: Duck, root: string, build: HotExport, state: HotState, cold: ColdFile[], months: number[]): Promise<OpenSnapshot> {
-  const { parquetRows, shadowedMonths, writeHotParquet } = await import('./hot-snapshot-write.js');
+  const { parquetRows, shadowedMonths, unfitRows, writeHotParquet } = await import('./hot-snapshot-write.js');
   await writeHotParquet(duck, build.dir);
-  return installSnapshot(root, build.dir, state, build.rows, (file) => parquetRows(duck, file), cold, await shadowedMonths(duck, build.dir, months));
+  const shadowed = await shadowedMonths(duck, build.dir, months);
+  const unfit = await unfitRows(duck, build.dir);
+  return installSnapshot(root, build.dir, state, build.rows, (file) => parquetRows(duck, file), cold, shadowed, unfit);
 }

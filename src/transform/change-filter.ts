@@ -1,4 +1,4 @@
-import { RateDecimal } from './decimal.js';
+import { MAX_INTEGER_DIGITS, RateDecimal } from './decimal.js';
 
 /**
  * Why an observation was, or was not, added to the history:
@@ -23,6 +23,43 @@ export interface ChangeDecision {
 /** (to − from) / from × 100, exactly. */
 export function percentChange(from: RateDecimal, to: RateDecimal): RateDecimal {
   return to.minus(from).div(from).times(100);
+}
+
+/** The decimals change_pct is stored with. */
+const CHANGE_PCT_DECIMALS = 8;
+
+/** |change_pct| × 10^8 must stay below this: 10^14 %, as DECIMAL(38,24)'s 14 integer digits allow. */
+const CHANGE_PCT_UNITS_LIMIT = 10n ** BigInt(MAX_INTEGER_DIGITS + CHANGE_PCT_DECIMALS);
+
+/** A positive decimal's text (plain, or with an exponent) as coef × 10^-scale, exactly. */
+function scaled(text: string): { coef: bigint; scale: number } {
+  const m = /^(\d+)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text.trim());
+  if (!m) throw new Error(`not a rate: ${text}`);
+  const [, int, frac = '', exp = '0'] = m;
+  const scale = frac.length - Number(exp);
+  const coef = BigInt(`${int}${frac}`);
+  return scale >= 0 ? { coef, scale } : { coef: coef * 10n ** BigInt(-scale), scale: 0 };
+}
+
+/**
+ * change_pct as fxpipe stores it: the move from one rate to the next in %, (to − from) / from × 100, from the exact
+ * quotient rounded to 8 decimals, ties away from zero (as PostgreSQL's round); null when that is 1e14 % or more, a
+ * value every tier could not hold (the archive's DECIMAL(38,24) has 14 integer digits): a rate that grew over a
+ * trillion-fold, which only a provider's error publishes, and rate and previous_rate still give it. The same rule as
+ * the SQL function fx_change_pct (migration 0021), which the writers in SQL use; a CHECK constraint holds both tables to it.
+ */
+export function storedChangePct(from: string, to: string): string | null {
+  const a = scaled(from);
+  const b = scaled(to);
+  const scale = Math.max(a.scale, b.scale);
+  const previous = a.coef * 10n ** BigInt(scale - a.scale);
+  const move = b.coef * 10n ** BigInt(scale - b.scale) - previous;
+  if (previous <= 0n) throw new Error(`not a positive rate: ${from}`);
+  // round(|move| × 10^10 / previous) = floor((2 × |move| × 10^10 + previous) / (2 × previous)), in integers.
+  const units = (2n * (move < 0n ? -move : move) * 10n ** 10n + previous) / (2n * previous);
+  if (units >= CHANGE_PCT_UNITS_LIMIT) return null;
+  const digits = units.toString().padStart(CHANGE_PCT_DECIMALS + 1, '0');
+  return `${move < 0n && units > 0n ? '-' : ''}${digits.slice(0, -CHANGE_PCT_DECIMALS)}.${digits.slice(-CHANGE_PCT_DECIMALS)}`;
 }
 
 /**
@@ -81,7 +118,7 @@ export class ChangeFilter<Pair> {
     const decision = decideChange(previous, rate, this.#threshold, this.#current !== null && resumes(pair, this.#current.asOf, this.#previous, this.#maxAgeMs));
     if (!decision.kept) return null;
     this.#lastKept.set(pair, rate);
-    return { previous, changePct: decision.changePct?.toFixed(8) ?? null };
+    return { previous, changePct: previous === null ? null : storedChangePct(previous, rate) };
   }
 }
 

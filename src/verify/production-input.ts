@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 import type { Config } from '../config.js';
 import { usageError } from '../errors.js';
 import type { ProductionFormat } from './formats.js';
-import { ProductionRateError, parseProductionRates, type ProductionRate } from './production-rates.js';
+import { ProductionRateError, productionRatesIn, type ProductionRate } from './production-rates.js';
 import { fetchProductionRates, shownUrl } from './production-url.js';
 
 /** Where a check's production rates come from: a file, or an endpoint answering in a provider's format. */
@@ -11,22 +11,24 @@ export type ProductionInput = { file: string } | { url: string; format: Producti
 /** The input as it may be shown: a URL without its key. */
 export const shownInput = (input: ProductionInput): string => ('file' in input ? input.file : shownUrl(input.url));
 
-/** The rates of the input; ProductionRateError naming it (and the row) when they cannot be read, or there are none. */
-export async function readProductionRates(input: ProductionInput): Promise<ProductionRate[]> {
-  let rates: ProductionRate[];
+/**
+ * The rates of the input, row by row: a file is read as it streams, never whole; an endpoint's answer is at most a
+ * few megabytes. ProductionRateError naming the input (and the row) when they cannot be read.
+ */
+export async function* ratesFrom(input: ProductionInput): AsyncGenerator<ProductionRate> {
   if ('url' in input) {
-    rates = await fetchProductionRates(input.url, input.format);
-  } else {
-    let text: string;
-    try {
-      text = await readFile(input.file, 'utf8');
-    } catch (error) {
-      throw new ProductionRateError(input.file, `cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-    }
-    rates = parseProductionRates(text, input.file);
+    yield* await fetchProductionRates(input.url, input.format);
+    return;
   }
-  if (rates.length === 0) throw new ProductionRateError(shownInput(input), 'no rates in it');
-  return rates;
+  yield* productionRatesIn(fileChunks(input.file), input.file);
+}
+
+async function* fileChunks(file: string): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of createReadStream(file)) yield chunk as Buffer;
+  } catch (error) {
+    throw new ProductionRateError(file, `cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
 }
 
 /** The check `fxpipe schedule` runs after each run (FXPIPE_PRODUCTION_URL + _FORMAT, or _FILE); null when none is set. */

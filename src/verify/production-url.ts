@@ -5,6 +5,7 @@ import { frankfurter } from '../sources/frankfurter.js';
 import { parseJsonExact } from '../sources/json.js';
 import { openErApi } from '../sources/open-er-api.js';
 import { ExactNumber, type Extraction, type HttpResponse } from '../sources/types.js';
+import { requestTarget, scrub } from '../util/secrets.js';
 import { ProductionRateError, type ProductionRate } from './production-rates.js';
 
 import type { ProductionFormat } from './formats.js';
@@ -80,13 +81,18 @@ async function get(url: string, shown: string): Promise<HttpResponse> {
     throw new ProductionRateError(shown, 'not a URL');
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ProductionRateError(shown, 'not an http(s) URL');
+  // user:password@ is sent as basic authentication: fetch refuses a URL holding it, quoting the URL in its error.
+  const target = requestTarget(url);
+  const headers = { accept: 'application/json', ...target.headers };
   const started = performance.now();
   let response: Response;
   try {
-    response = await fetch(parsed, { signal: AbortSignal.timeout(TIMEOUT_MS), headers: { accept: 'application/json' } });
+    response = await fetch(target.url, { signal: AbortSignal.timeout(TIMEOUT_MS), headers });
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    throw new ProductionRateError(shown, `no answer: ${cause?.code ?? cause?.message ?? (error as Error).message}`);
+    // The URL is the whole request, key included: a message quoting it is not shown.
+    const why = cause?.code ?? cause?.message ?? (error as Error).message;
+    throw new ProductionRateError(shown, `no answer: ${scrub(why, [url, target.url, ...target.secrets])}`);
   }
   const length = Number(response.headers.get('content-length') ?? 0);
   if (length > MAX_BYTES) throw new ProductionRateError(shown, `answer larger than ${MAX_BYTES} bytes`);

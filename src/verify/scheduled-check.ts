@@ -5,9 +5,9 @@ import { oneLine } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../warehouse/db.js';
 import { checkProductionRates, type ProductionCheck } from './check.js';
-import { readProductionRates, shownInput, type ProductionInput } from './production-input.js';
+import { ratesFrom, shownInput, type ProductionInput } from './production-input.js';
 
-export type ScheduledCheckSettings = Pick<AlertSettings, 'webhookUrl' | 'alerts' | 'webhookTimeoutMs'> & Pick<Config, 'productionTolerancePct' | 'productionLabel'>;
+export type ScheduledCheckSettings = Pick<AlertSettings, 'webhookUrl' | 'alerts' | 'webhookTimeoutMs'> & Pick<Config, 'productionTolerancePct' | 'productionLabel' | 'verifyTimeoutMs' | 'verifyMaxRows'>;
 
 /**
  * The production check `fxpipe schedule` runs after each run: the configured rates against the consensus, stored and
@@ -16,14 +16,16 @@ export type ScheduledCheckSettings = Pick<AlertSettings, 'webhookUrl' | 'alerts'
  */
 export async function runScheduledCheck(db: Db, input: ProductionInput, settings: ScheduledCheckSettings, log: Logger, now = new Date()): Promise<ProductionCheck | null> {
   try {
-    const rates = await readProductionRates(input);
-    const check = await checkProductionRates(db, rates, {
+    const check = await checkProductionRates(db, ratesFrom(input), {
       tolerancePct: String(settings.productionTolerancePct),
       label: settings.productionLabel ?? 'scheduled',
       now,
+      timeoutMs: settings.verifyTimeoutMs,
+      maxRows: settings.verifyMaxRows,
+      name: shownInput(input),
     });
     const { ok, deviates, no_rate: noRate } = check.counts;
-    log.info({ checkId: check.checkId, rows: check.rows.length, ok, deviates, noRate }, 'production check');
+    log.info({ checkId: check.checkId, rows: check.total, ok, deviates, noRate }, 'production check');
     await notifyAfterCheck(db, settings, check, log);
     return check;
   } catch (error) {

@@ -9,6 +9,39 @@ export async function recordAlert(db: Db, payload: AlertPayload, outcome: AlertO
   );
 }
 
+/**
+ * Alerts delivered while the database failed (their alert_log insert failed with it): delivery never waits for the
+ * database, and these are recorded once it answers again (record), or logged as never recorded (drain).
+ */
+export class UnrecordedAlerts {
+  readonly #pending: { payload: AlertPayload; outcome: AlertOutcome; sentAt: Date }[] = [];
+
+  get size(): number {
+    return this.#pending.length;
+  }
+
+  add(payload: AlertPayload, outcome: AlertOutcome, sentAt: Date): void {
+    this.#pending.push({ payload, outcome, sentAt });
+  }
+
+  /** Records them on db, oldest first; when the database fails again, throws and keeps the ones not recorded. */
+  async record(db: Db): Promise<number> {
+    let recorded = 0;
+    while (this.#pending.length > 0) {
+      const { payload, outcome, sentAt } = this.#pending[0]!;
+      await recordAlert(db, payload, outcome, sentAt);
+      this.#pending.shift();
+      recorded++;
+    }
+    return recorded;
+  }
+
+  /** The alerts still unrecorded, which are forgotten: the caller logs them. */
+  drain(): AlertPayload[] {
+    return this.#pending.splice(0).map((entry) => entry.payload);
+  }
+}
+
 export interface AlertLogEntry {
   kind: string;
   source: string | null;

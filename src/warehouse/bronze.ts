@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FetchAttempt } from '../sources/types.js';
-import { scrub } from '../util/secrets.js';
+import { redactUrl, scrub } from '../util/secrets.js';
 import type { Db } from './db.js';
 
 export type ExtractionMethod = 'scheduled' | 'manual' | 'backfill' | 'failover';
@@ -38,7 +38,7 @@ export async function storeAttempt(db: Db, runId: string, method: ExtractionMeth
       extractedAt,
       method,
       response?.status ?? null,
-      scrub(request.redactedUrl, secrets),
+      redactUrl(scrub(request.redactedUrl, secrets)),
       JSON.stringify(safeHeaders(request.headers, secrets)),
       JSON.stringify(request.params),
       JSON.stringify(safeHeaders(response?.headers ?? {}, secrets)),
@@ -76,7 +76,7 @@ export async function storeFileExtract(db: Db, runId: string, method: Extraction
       extract.source,
       extract.extractedAt,
       method,
-      extract.location,
+      redactUrl(extract.location),
       JSON.stringify(extract.params),
       extract.body.toString('utf8').replace(/\u0000/g, ''),
       extract.body.length,

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Db, Driver, Row } from './db.js';
+import type { Db, Driver, Row, TransactionOptions } from './db.js';
 
 /** A Db on one connection: the direct path's own, or one a pool lent for a transaction. */
 export class ClientDb<C extends pg.ClientBase = pg.ClientBase> implements Db {
@@ -17,8 +17,20 @@ export class ClientDb<C extends pg.ClientBase = pg.ClientBase> implements Db {
   }
 
   /** fn gets this same connection, typed as it is: a transaction on the direct path can stream COPY on tx.client. */
-  async transaction<T>(fn: (tx: this) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: this) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     if (this.#inTransaction) return fn(this);
+    const { signal } = options;
+    signal?.throwIfAborted();
+    const abandon = () => this.abandon();
+    signal?.addEventListener('abort', abandon, { once: true });
+    try {
+      return await this.#transaction(fn);
+    } finally {
+      signal?.removeEventListener('abort', abandon);
+    }
+  }
+
+  async #transaction<T>(fn: (tx: this) => Promise<T>): Promise<T> {
     await this.client.query('begin');
     this.#inTransaction = true;
     try {
@@ -31,6 +43,11 @@ export class ClientDb<C extends pg.ClientBase = pg.ClientBase> implements Db {
     } finally {
       this.#inTransaction = false;
     }
+  }
+
+  /** Drops the connection at once (no goodbye to the server): what a statement in progress was doing is abandoned. */
+  abandon(): void {
+    (this.client as unknown as Partial<pg.Client>).connection?.stream.destroy();
   }
 
   lockSession(): Promise<Db> {

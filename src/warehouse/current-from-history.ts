@@ -34,7 +34,7 @@ export async function advanceCurrentFromHistory(db: Db, range: HistoryRange): Pr
              order by date_key desc, rate_timestamp desc limit 1) h on true
      on conflict (base_currency_id, quote_currency_id, source_id) do update
         set rate = excluded.rate, rate_timestamp = excluded.rate_timestamp, previous_rate = f.rate,
-            change_pct = round((excluded.rate - f.rate) / f.rate * 100, 8), change_reason = excluded.change_reason,
+            change_pct = fx_change_pct(f.rate, excluded.rate), change_reason = excluded.change_reason,
             flags = '{}', last_extraction_id = excluded.last_extraction_id, updated_at = excluded.updated_at
       where f.rate_timestamp < excluded.rate_timestamp
      returning 1`,

@@ -5,12 +5,21 @@
 export type Driver = 'direct' | 'pooled';
 export type Row = Record<string, unknown>;
 
+export interface TransactionOptions {
+  /**
+   * Abandons the transaction when it aborts: its connection is dropped at once, so a statement in progress fails here
+   * and the server rolls back as soon as it notices (at once when idle; within client_connection_check_interval
+   * while a statement runs, when the transaction set it).
+   */
+  signal?: AbortSignal;
+}
+
 export interface Db {
   readonly driver: Driver;
   /** Runs one statement; every value goes in params. Without params, text may hold several statements (a migration). */
   query<R extends Row = Row>(text: string, params?: readonly unknown[]): Promise<R[]>;
   /** Runs fn in one transaction (BEGIN … COMMIT, ROLLBACK on throw). Nested calls join the outer one. */
-  transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Db) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /**
    * A second connection to the same database, for a lock a job holds for its whole life while its own
    * transactions commit on this one. Opened on first use, reused by later jobs, closed with this Db.

@@ -1,6 +1,7 @@
 import type { SourceName } from '../sources/types.js';
 import { currencyInfo } from './currencies.js';
 import type { Db } from './db.js';
+import { redactUrl } from '../util/secrets.js';
 
 export type SourceRank = 'primary' | 'fallback' | 'reference';
 
@@ -8,7 +9,9 @@ export type SourceRank = 'primary' | 'fallback' | 'reference';
  * Upserts the source's row; returns its id. Existing rows are updated in place: an INSERT … ON CONFLICT
  * would burn a value of the smallint identity on every run.
  */
-export async function upsertSource(db: Db, name: SourceName | string, rank: SourceRank, endpoint: string): Promise<number> {
+export async function upsertSource(db: Db, name: SourceName | string, rank: SourceRank, baseUrl: string): Promise<number> {
+  // Stored without its user-info (a credential: src/util/secrets.ts).
+  const endpoint = redactUrl(baseUrl);
   const [updated] = await db.query<{ source_id: number }>(
     `update dim_source
         set rank = $2, endpoint = $3, is_active = true,

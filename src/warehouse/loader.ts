@@ -1,5 +1,5 @@
 import { RateDecimal } from '../transform/decimal.js';
-import { decideChange, percentChange, resumes, type ChangeReason } from '../transform/change-filter.js';
+import { decideChange, resumes, storedChangePct, type ChangeReason } from '../transform/change-filter.js';
 import type { Rate } from '../transform/normalize.js';
 import type { Db } from './db.js';
 import { upsertCurrencies } from './dimensions.js';
@@ -125,18 +125,18 @@ export async function loadRates(db: Db, input: LoadInput): Promise<LoadCounts> {
     // A publication older than the current row (loaded out of order) is still decided by the change rule: it is
     // recorded as carrying the pair, so its value must be in the history; only the current row never moves back.
     const seen = state?.current_ts && state.current_ts.getTime() >= input.asOf.getTime();
-    const value = new RateDecimal(rate.value);
     const previous = state?.current_rate ?? null;
-    const changeVsPrevious = previous ? percentChange(new RateDecimal(previous), value) : null;
     // A plain repeat of the current value with no stored row in the last weeks: its last stored value is older, equal
     // to it or within the threshold of it, so the repeat is not stored either way.
     const lastStored = state?.last_stored_rate ?? (plainRepeat(state, rate.value, quote) ? state!.current_rate : null);
     const { reason, kept, changePct: changeVsStored } = decideChange(lastStored, rate.value, threshold, resumedAt(quote));
-    if (!seen) current.push({ quote, rate: rate.value, previous, changePct: changeVsPrevious?.toFixed(8) ?? null, reason, flags });
+    const changeVsPrevious = previous === null ? null : storedChangePct(previous, rate.value);
+    if (!seen) current.push({ quote, rate: rate.value, previous, changePct: changeVsPrevious, reason, flags });
     if (!kept) {
       unchanged++;
     } else {
-      history.push({ quote, rate: rate.value, previous: lastStored, changePct: changeVsStored?.toFixed(8) ?? null, flags });
+      const changePct = lastStored === null ? null : storedChangePct(lastStored, rate.value);
+      history.push({ quote, rate: rate.value, previous: lastStored, changePct, flags });
     }
     if (lastStored !== null && !seen) moves.push({ quote: rate.quote, previous: lastStored, rate: rate.value, changePct: changeVsStored!.toNumber() });
   });
@@ -227,7 +227,7 @@ export async function restateNext(
   if (rows.length === 0) return 0;
   const inserted = await db.query(
     `insert into fact_rates_history (date_key, base_currency_id, quote_currency_id, source_id, rate_timestamp, rate, previous_rate, change_pct)
-     select $1, $2, q, $3, $4, r::numeric, p::numeric, round((r::numeric - p::numeric) / p::numeric * 100, 8)
+     select $1, $2, q, $3, $4, r::numeric, p::numeric, fx_change_pct(p::numeric, r::numeric)
        from unnest($5::smallint[], $6::text[], $7::text[]) as t(q, r, p)
      on conflict do nothing
      returning 1`,

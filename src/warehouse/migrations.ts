@@ -19,9 +19,22 @@ export interface MigrationFile {
   checksum: string;
 }
 
+/** NNNN_name.sql: four digits, an underscore, then lower-case letters, digits and underscores. */
+const MIGRATION_NAME = /^\d{4}_[a-z0-9_]+\.sql$/;
+
+/**
+ * The migration files, in order. Every file in the folder must be one: a file named otherwise (0004a_new.sql) is
+ * refused rather than silently never applied.
+ */
 export function migrationFiles(dir = MIGRATIONS_DIR): MigrationFile[] {
-  return readdirSync(dir)
-    .filter((file) => /^\d{4}_[a-z0-9_]+\.sql$/.test(file))
+  const files = readdirSync(dir);
+  const stray = files.filter((file) => !MIGRATION_NAME.test(file)).sort();
+  if (stray.length > 0) {
+    const more = stray.length > 1 ? `; ${stray.length - 1} more such file${stray.length > 2 ? 's' : ''}` : '';
+    throw usageError(`${path.join(dir, stray[0]!)} is not a migration file name (expected NNNN_name.sql: four digits, an underscore, ` +
+      `lower-case letters, digits and underscores${more}): rename or remove it`);
+  }
+  return files
     .sort()
     .map((file) => {
       const sql = readFileSync(path.join(dir, file), 'utf8');

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { ClientDb } from './client-db.js';
-import type { Db, Row } from './db.js';
+import type { Db, Row, TransactionOptions } from './db.js';
 import { SpareConnection } from './direct.js';
 
 /** The pooled access path: a pg.Pool; each statement on any idle connection, each transaction on one it lends. */
@@ -25,13 +25,14 @@ export class PooledDb implements Db {
     }
   }
 
-  async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: Db) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    options.signal?.throwIfAborted();
     const client = await this.pool.connect();
     try {
-      return await new ClientDb(client, 'pooled').transaction(fn);
+      return await new ClientDb(client, 'pooled').transaction(fn, options);
     } finally {
-      // A connection that broke meanwhile is dropped by the pool, not lent again.
-      client.release();
+      // A connection that broke meanwhile, or was abandoned, is dropped by the pool, not lent again.
+      client.release(options.signal?.aborted === true);
     }
   }
 

@@ -97,6 +97,17 @@ export async function openLocated<D extends Db>(locator: DatabaseLocator, open: 
   );
 }
 
+/**
+ * No connection to the database could be opened: it is down, could not be located or started again (the embedded
+ * server's port taken), or refused fxpipe (the database dropped, the password changed). The cause says which.
+ */
+export class DatabaseUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = 'DatabaseUnavailableError';
+  }
+}
+
 /** One opening of the connection: compared by identity, so only the first user to see it fail discards it. */
 type Opened = Promise<{ db: Db; target: Target }>;
 
@@ -158,7 +169,7 @@ export class ReconnectingDb implements Db {
 
   async #use<T>(work: (db: Db) => Promise<T>, resend: boolean): Promise<T> {
     const opened = this.#connection();
-    const { db, target } = await opened;
+    const { db, target } = await unavailableIfFails(opened);
     try {
       return await work(db);
     } catch (error) {
@@ -170,8 +181,17 @@ export class ReconnectingDb implements Db {
         void db.close().catch(() => undefined);
       }
       if (!resend || !neverSent(error)) throw error;
-      const next = await this.#connection();
+      const next = await unavailableIfFails(this.#connection());
       return work(next.db);
     }
+  }
+}
+
+/** A failure to open a connection, whatever its cause, as DatabaseUnavailableError. */
+async function unavailableIfFails<T>(opening: Promise<T>): Promise<T> {
+  try {
+    return await opening;
+  } catch (error) {
+    throw new DatabaseUnavailableError(error);
   }
 }

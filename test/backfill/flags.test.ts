@@ -23,6 +23,8 @@ describe('fxpipe backfill flags', () => {
     ['a directory as --file', ['--from', '2024-01-01', '--to', '2024-12-31', '--source', 'ecb-csv', '--file', '/tmp'], /^fxpipe: invalid --file "\/tmp": not a file$/],
     ['--file with frankfurter', ['--from', '2024-01-01', '--to', '2024-12-31', '--file', FIXTURE_CSV], /^fxpipe: --file is only for --source ecb-csv \(--source is frankfurter\)$/],
     ['a bad --change-threshold', ['--from', '2024-01-01', '--to', '2024-12-31', ...ECB, '--change-threshold', 'lots'], /^fxpipe: invalid --change-threshold "lots": expected a percentage between 0 and 100$/],
+    ['a hexadecimal --change-threshold', ['--from', '2024-01-01', '--to', '2024-12-31', ...ECB, '--change-threshold', '0x10'], /^fxpipe: invalid --change-threshold "0x10": expected a percentage/],
+    ['a year 0000 --from', ['--from', '0000-01-01', '--to', '2024-12-31', ...ECB], /^fxpipe: invalid --from "0000-01-01": expected a calendar date YYYY-MM-DD$/],
   ])('%s: exit 2, one line naming the flag', async (_, args, message) => {
     const result = await runCli(['backfill', ...args], { env: NO_DATABASE });
     expect(result.stdout).toBe('');

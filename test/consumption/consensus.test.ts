@@ -136,7 +136,7 @@ describe('api.consensus_rate and api.consensus_rates', () => {
   it('fxpipe serve answers GET /api/v1/consensus with the same consensus; 400 names a bad or unknown code, 404 when none is in force', async () => {
     const app = createApp({
       db, sources: [], token: undefined, cacheDir: scratchDir('fxpipe-consensus-'), log: createLogger('error'),
-      verify: { tolerancePct: '0.5', alerts: { webhookUrl: undefined, alerts: [], webhookTimeoutMs: 3000 } },
+      verify: { tolerancePct: '0.5', timeoutMs: 60_000, maxRows: 1000, places: 2, alerts: { webhookUrl: undefined, alerts: [], webhookTimeoutMs: 3000 } },
     });
     const get = async (query: string) => {
       const response = await app.request(`/api/v1/consensus?${query}`);

@@ -263,8 +263,10 @@ describe.skipIf(process.env.DATABASE_URL)('db start --listen: the embedded serve
     const report = JSON.parse(trusted.stdout) as { ok: boolean; checks: { name: string; ok: boolean | null; detail: string }[] };
     expect(report.ok).toBe(true);
     expect(Object.fromEntries(report.checks.map((c) => [c.name, c.ok]))).toEqual({
-      'unencrypted refused': true, certificate: true, TLS: true, 'api.convert': true, 'functions listed': true, 'only api readable': true, limits: true,
+      'unencrypted refused': true, certificate: true, TLS: true, 'api.convert': true, 'functions listed': true, 'only api readable': true,
+      'other databases': true, limits: true, 'temp file limit': true,
     });
+    expect(report.checks.find((c) => c.name === 'other databases')!.detail).toBe(`${reader} connects to no other database (tried postgres, template1)`);
     const convert = /= ([0-9.]+) \(rate ([0-9.]+)\)$/.exec(report.checks.find((c) => c.name === 'api.convert')!.detail)!;
     expect(convert[2]).toBe(published('EUR'));
     expect(new Decimal(convert[1]!).eq(new Decimal(published('EUR')).times(100))).toBe(true);

@@ -85,7 +85,7 @@ describe('reader roles, injection and secrets', () => {
     const granted = await grant(readerRole, readerPassword);
     expect(granted.stderr).toBe('');
     expect(granted.code).toBe(0);
-    expect(granted.stdout).toMatch(new RegExp(`^Created reader ${readerRole} in database \\w+ \\(.*\\): SELECT on the api views, EXECUTE on the api functions, nothing else \\(no temporary tables\\); password from .*\\.\\nLimits: queries up to 30 s, idle in a transaction up to 1 min \\(enforced by the watchdog: see docs/make-com\\.md\\), at most 10 connections at once\\.\\n$`));
+    expect(granted.stdout).toMatch(new RegExp(`^Created reader ${readerRole} in database \\w+ \\(.*\\): SELECT on the api views, EXECUTE on the api functions, nothing else \\(no temporary tables\\); password from .*\\.\\nLimits: queries up to 30 s, idle in a transaction up to 1 min \\(enforced by the watchdog: see docs/make-com\\.md\\), at most 10 connections at once, temporary files up to 1 GB; memory bounded only on fxpipe's embedded server \\(docs/make-com\\.md\\)\\.\\n$`));
     reader = await login(readerRole, readerPassword);
   });
 
@@ -362,7 +362,7 @@ describe('reader roles, injection and secrets', () => {
     const intact = async () => {
       const { rows: [row] } = await owner.query(
         `select to_regclass('dim_currency') is not null as present,
-                (select count(*) from pg_roles where rolname !~ '^(fxr|plain)_[0-9a-f]{10}$')::int as roles,
+                (select count(*) from pg_roles where rolname !~ '^(fxr|plain|fxplain|fxadm)_[0-9a-f]{10}$')::int as roles,
                 (select count(*) from pg_roles where rolname = any ($1::text[]))::int as tried`, [TRIED]);
       return row;
     };

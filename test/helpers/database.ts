@@ -7,6 +7,7 @@ import { inject } from 'vitest';
 import type { Db, Driver } from '../../src/warehouse/db.js';
 import type { DirectDb } from '../../src/warehouse/direct.js';
 import { openDb, openDirect } from '../../src/warehouse/connection.js';
+import { createClosedDatabase } from '../../src/warehouse/databases.js';
 
 export interface TestDatabase {
   name: string;
@@ -32,8 +33,8 @@ export async function createTestDatabase(prefix = 'fxtest', options: CreateOptio
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   const made = inject('templateDatabase');
   if (!options.empty && made.startsWith('unavailable: ')) throw new Error(`the suite's template database could not be made: ${made.slice(13)}`);
-  const template = options.empty ? '' : ` template ${made}`;
-  await withAdmin(adminUrl, (client) => client.query(`create database ${name}${template}`));
+  // Closed to PUBLIC, as fxpipe makes its databases: a reader granted in another test file's database must not reach it.
+  await withAdmin(adminUrl, (client) => createClosedDatabase(client, name, options.empty ? undefined : made));
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   const opened: Db[] = [];

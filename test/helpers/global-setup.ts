@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { oneLine } from '../../src/errors.js';
 import { openDirect } from '../../src/warehouse/connection.js';
+import { createClosedDatabase } from '../../src/warehouse/databases.js';
 import { ensureEmbedded, stopEmbedded } from '../../src/warehouse/server/embedded.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
 import { withAdmin } from './database.js';
@@ -63,7 +64,7 @@ export default async function setup(project: TestProject) {
 async function migratedTemplate(adminUrl: string, template: string): Promise<void> {
   await withAdmin(adminUrl, async (client) => {
     await client.query(`drop database if exists ${template}`);
-    await client.query(`create database ${template}`);
+    await createClosedDatabase(client, template);
   });
   const url = new URL(adminUrl);
   url.pathname = `/${template}`;

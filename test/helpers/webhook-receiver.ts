@@ -6,6 +6,8 @@ export interface Received {
   path: string;
   headers: IncomingHttpHeaders;
   body: unknown;
+  /** When it arrived (Date.now()). */
+  at: number;
 }
 
 /** A webhook receiver on 127.0.0.1 that records every request; answers 200 "Accepted" like a Make.com custom webhook. */
@@ -28,7 +30,8 @@ export async function startReceiver(): Promise<Receiver> {
     let text = '';
     request.on('data', (chunk: Buffer) => (text += chunk.toString()));
     request.on('end', () => {
-      received.push({ method: request.method ?? '', path: request.url ?? '', headers: request.headers, body: JSON.parse(text || 'null') });
+      const body: unknown = JSON.parse(text || 'null');
+      received.push({ method: request.method ?? '', path: request.url ?? '', headers: request.headers, body, at: Date.now() });
       if (hang) return void hanging.push(response);
       response.writeHead(statuses.shift() ?? 200, { 'content-type': 'text/plain' }).end('Accepted');
     });

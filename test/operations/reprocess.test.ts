@@ -60,9 +60,12 @@ describe('reprocess', () => {
     expect(one.responses).toBe(1);
   });
 
-  it('the CLI rejects a bad --since with exit 2', async () => {
-    const result = await runCli(['reprocess', '--since', 'yesterday']);
-    expect(result.code).toBe(2);
-    expect(result.stderr).toBe('fxpipe: invalid --since "yesterday": expected a date YYYY-MM-DD or an ISO 8601 time\n');
+  it('the CLI rejects a bad --since with exit 2: not a date, a day the calendar has not, a year it cannot store', async () => {
+    // 2024-02-30 is not read as 1 March, nor 24:00 as the next day; PostgreSQL has no year 0 (src/calendar/days.ts).
+    for (const since of ['yesterday', '2024-02-30', '2023-02-29T12:00:00Z', '2024-01-01T24:00:00Z', '0000-01-01', '9999-12-31T23:00:00-14:00']) {
+      const result = await runCli(['reprocess', '--since', since]);
+      expect(result.code, since).toBe(2);
+      expect(result.stderr, since).toBe(`fxpipe: invalid --since "${since}": expected a date YYYY-MM-DD or an ISO 8601 time, years 0001 to 9999\n`);
+    }
   });
 });

@@ -326,10 +326,10 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
       await empty.drop();
       const gone = await fetch(`${stale.url}/healthz`);
       expect(gone.status).toBe(503);
-      expect(await gone.json()).toMatchObject({ status: 'unreachable', database: 'unreachable' });
+      expect(await gone.json()).toEqual({ status: 'unreachable', database: 'unreachable', error: 'database unreachable', freshness: [] });
       const api = await fetch(`${stale.url}/api/v1/latest`);
       expect(api.status).toBe(503);
-      expect(((await api.json()) as { error: string }).error).toMatch(/^database unreachable: /);
+      expect(await api.json()).toEqual({ error: 'database unreachable' });
     } finally {
       await stale.stop();
     }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ChangeFilter, decideChange } from '../../src/transform/change-filter.js';
+import { ChangeFilter, decideChange, storedChangePct } from '../../src/transform/change-filter.js';
 import { RateDecimal } from '../../src/transform/decimal.js';
+import { CHANGE_PCT_CASES, changePctOracle } from './change-pct-cases.js';
 
 const zero = new RateDecimal(0);
 
@@ -33,5 +34,17 @@ describe('the change rule', () => {
     expect(filter.observe('EUR', '0.91')).toBeNull();
     expect(filter.observe('JPY', '150')).toEqual({ previous: null, changePct: null });
     expect(filter.observe('EUR', '0.9')).toEqual({ previous: '0.91', changePct: '-1.09890110' });
+    // A move DECIMAL(38,24) cannot hold is stored as null, the rates as they are.
+    expect(filter.observe('EUR', '10000000000000')).toEqual({ previous: '0.9', changePct: null });
+  });
+
+  it('stores the move to 8 decimals from the exact quotient, ties away from zero; a move of 1e14 % or more as null', () => {
+    expect(CHANGE_PCT_CASES.length).toBeGreaterThan(200);
+    for (const [from, to] of CHANGE_PCT_CASES) expect(storedChangePct(from, to), `${from} → ${to}`).toBe(changePctOracle(from, to));
+    expect(storedChangePct('0.0000000000001', '1')).toBeNull();
+    expect(storedChangePct('1', '1000000000000')).toBe('99999999999900.00000000');
+    expect(storedChangePct('1', '1.00000000005')).toBe('0.00000001');
+    expect(storedChangePct('1', '0.99999999995')).toBe('-0.00000001');
+    expect(storedChangePct('1e-13', '1.0')).toBeNull();
   });
 });

@@ -305,9 +305,9 @@ describe('fxpipe verify --file', () => {
   it('checks stored at the same time each hold a contiguous run of check_row_id, so a reader polling by it misses none', async () => {
     const sessions = await Promise.all([0, 1, 2, 3].map(() => database.open()));
     try {
-      const rates = parseProductionRates(csv(rows), 'concurrent.csv');
+      const rates = await parseProductionRates(csv(rows), 'concurrent.csv');
       const checks = await Promise.all(sessions.map((session, i) =>
-        checkProductionRates(session, rates, { tolerancePct: '0.5', label: `concurrent-${i}`, now: new Date() })));
+        checkProductionRates(session, rates, { tolerancePct: '0.5', label: `concurrent-${i}`, now: new Date(), timeoutMs: 60_000, maxRows: 1000 })));
       for (const check of checks) {
         const [span] = await db.query<{ n: number; first: string; last: string }>(
           'select count(*)::int as n, min(check_row_id)::text as first, max(check_row_id)::text as last from production_checks where check_id = $1', [check.checkId]);

@@ -1,6 +1,7 @@
 import { copyFileSync, mkdirSync, readdirSync, writeFileSync, appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ExitCode, FxpipeError } from '../../src/errors.js';
 import { migrate, migrationFiles, MIGRATIONS_DIR } from '../../src/warehouse/migrations.js';
 import type { DirectDb } from '../../src/warehouse/direct.js';
 import { createTestDatabase, scratchDir, type TestDatabase } from '../helpers/database.js';
@@ -80,5 +81,26 @@ describe('the migrator: checksums, order, one transaction', () => {
     } finally {
       await fresh.drop();
     }
+  });
+});
+
+describe('the migrations folder', () => {
+  it('refuses a file not named NNNN_name.sql in one line naming it, exit code 2, rather than never applying it', () => {
+    const dir = migrationsCopy((d) => writeFileSync(path.join(d, '0004a_new.sql'), 'create table stray_one (id int);'));
+    let refused: unknown;
+    try {
+      migrationFiles(dir);
+    } catch (error) {
+      refused = error;
+    }
+    expect(refused).toBeInstanceOf(FxpipeError);
+    expect((refused as FxpipeError).exitCode).toBe(ExitCode.usage);
+    expect((refused as FxpipeError).message).toBe(
+      `${path.join(dir, '0004a_new.sql')} is not a migration file name (expected NNNN_name.sql: four digits, an underscore, ` +
+        'lower-case letters, digits and underscores): rename or remove it');
+    const notes = migrationsCopy((d) => writeFileSync(path.join(d, 'notes.txt'), 'x'));
+    expect(() => migrationFiles(notes)).toThrow(/notes\.txt is not a migration file name/);
+    const names = readdirSync(MIGRATIONS_DIR).sort().map((file) => file.replace(/\.sql$/, ''));
+    expect(migrationFiles(migrationsCopy()).map((file) => file.name)).toEqual(names);
   });
 });

@@ -50,10 +50,10 @@ describe('a source\'s rank (migration 0020)', () => {
     const database = await createTestDatabase('fxtest', { empty: true });
     databases.push(database);
     const db = await database.open();
-    const files = migrationFiles();
-    const before0020 = files.filter((file) => file.name < '0020');
-    expect(before0020.length).toBe(files.length - 1);
-    await migrate(db, before0020);
+    // The migrations through 0020 (later ones change the api in their own ways).
+    const through0020 = migrationFiles().filter((file) => file.name <= '0020_source_rank');
+    expect(through0020.at(-1)?.name).toBe('0020_source_rank');
+    await migrate(db, through0020.slice(0, -1));
     await db.query(
       `insert into dim_source (source_name, tier, endpoint) select * from unnest($1::text[], $2::text[], $3::text[])`,
       [['open-er-api', 'frankfurter', 'ecb'], ['primary', 'fallback', 'reference'], ['http://127.0.0.1:9/a', 'http://127.0.0.1:9/b', 'http://127.0.0.1:9/c']]);
@@ -66,7 +66,7 @@ describe('a source\'s rank (migration 0020)', () => {
     const functionsBefore = await recreated(db);
     expect((await readingTier(db)).map((r) => r.fn).sort()).toEqual(['api.convert', 'api.usd_rate']);
 
-    expect((await migrate(db)).applied).toEqual(['0020_source_rank']);
+    expect((await migrate(db, through0020)).applied).toEqual(['0020_source_rank']);
 
     expect(await columnsOf(db, 'public', 'dim_source')).toEqual(['source_id', 'source_name', 'rank', 'endpoint', 'is_active', 'updated_at']);
     expect(await db.query('select source_name, rank from dim_source order by source_id')).toEqual([

@@ -1,4 +1,5 @@
 import { Hono, type Context } from 'hono';
+import { isCalendarDay } from '../../calendar/days.js';
 import type { Db } from '../../warehouse/db.js';
 import { bearerToken, tokenMatches } from '../auth.js';
 import type { LatestCache } from './latest-cache.js';
@@ -56,12 +57,9 @@ export function exchangerateApiApp(db: Db, token: string | undefined, cache: Lat
   });
   app.get('/:key/history/:base/:year/:month/:day', async (c) => {
     const base = code(c.req.param('base'));
-    const [year, month, day] = [c.req.param('year'), c.req.param('month'), c.req.param('day')].map(Number) as [number, number, number];
-    const date = new Date(Date.UTC(year, month - 1, day));
-    if (![year, month, day].every(Number.isInteger) || date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) {
-      throw new RateApiError('malformed-request');
-    }
-    const published = await publishedOn(db, { source: c.req.query('source')?.trim() || null, day: date.toISOString().slice(0, 10) });
+    const date = historyDay(c.req.param('year'), c.req.param('month'), c.req.param('day'));
+    const [year, month, day] = date.split('-').map(Number) as [number, number, number];
+    const published = await publishedOn(db, { source: c.req.query('source')?.trim() || null, day: date });
     if (!published) throw new RateApiError('no-data-available');
     return jsonText(c, exactJson({ result: 'success', documentation: DOCUMENTATION, terms_of_use: TERMS, year, month, day, base_code: base, conversion_rates: ratesOf(published, base) }));
   });
@@ -114,6 +112,14 @@ function code(text: string): string {
   const upper = text.toUpperCase();
   if (!CODE.test(upper)) throw new RateApiError('unsupported-code');
   return upper;
+}
+
+/** `{year}/{month}/{day}` in digits (2024/1/9 or 2024/01/09) as YYYY-MM-DD; malformed-request unless a day of the calendar. */
+function historyDay(year: string, month: string, day: string): string {
+  if (!/^\d{4}$/.test(year) || !/^\d{1,2}$/.test(month) || !/^\d{1,2}$/.test(day)) throw new RateApiError('malformed-request');
+  const date = `${year}-${month.padStart(2, '0')}-${day.padStart(2, '0')}`;
+  if (!isCalendarDay(date)) throw new RateApiError('malformed-request');
+  return date;
 }
 
 async function latest(db: Db, source: string | null): Promise<PublishedDay> {

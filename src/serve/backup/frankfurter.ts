@@ -1,4 +1,5 @@
 import { Hono, type Context } from 'hono';
+import { isCalendarDay } from '../../calendar/days.js';
 import type { Db } from '../../warehouse/db.js';
 import { bearerToken, tokenMatches } from '../auth.js';
 import type { LatestCache } from './latest-cache.js';
@@ -7,8 +8,8 @@ import { currenciesInForce, publishedBetween, publishedOn, type PublishedDay } f
 
 /**
  * Frankfurter v1 (api.frankfurter.dev/v1, and the exchangeratesapi.io paths its older clients call), answered from
- * fxpipe's stored rates: docs/backup.md. Errors are Frankfurter's: 404 `{"message":"not found"}`, 422 for a parameter
- * it cannot read.
+ * fxpipe's stored rates: docs/backup.md. Errors are Frankfurter's (lineofflight/frankfurter, lib/versions/v1.rb): 404
+ * `{"message":"not found"}` when nothing matches, 422 `{"message": …}` for a date or amount it cannot read.
  */
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const CODE = /^[A-Z]{3}$/;
@@ -69,7 +70,8 @@ export function frankfurterApp(db: Db, token: string | undefined, cache: LatestC
   });
 
   async function range(c: Context, from: string, to: string, q: Asked, startKey: string, endKey: string) {
-    if (from > to) throw new FrankfurterError(422, 'start date after end date');
+    // A range that ends before it starts holds no day: Frankfurter's query finds nothing (lib/rate_scopes.rb, between).
+    if (from > to) throw notFound();
     const found = await publishedBetween(db, q.source, from, to);
     if (!found) throw notFound();
     const rates = Object.fromEntries(found.days.map((d) => [d.date, ratesOf(d, q)]));
@@ -93,9 +95,17 @@ function asked(c: Context): Asked {
   return { base, symbols, amount, source };
 }
 
+/**
+ * A day asked for. Not written YYYY-MM-DD: no such route (404). Written so but not a day of the calendar (2025-13-01,
+ * 2023-02-29): 422 `invalid date`, Ruby's Date.parse refusing it in Frankfurter. Year 0000, a day in Ruby's calendar
+ * (which has a year 0) but in neither PostgreSQL's nor fxpipe's: 404, as Frankfurter finds no rates that old.
+ */
 function day(text: string | undefined): string {
-  if (text === undefined || !DAY.test(text) || new Date(`${text}T00:00:00Z`).toISOString().slice(0, 10) !== text) throw notFound();
-  return text;
+  if (text === undefined || !DAY.test(text)) throw notFound();
+  if (isCalendarDay(text)) return text;
+  // Year 0 keeps the leap years of year 400 (both divisible by 400).
+  if (text.startsWith('0000-') && isCalendarDay(`0400${text.slice(4)}`)) throw notFound();
+  throw new FrankfurterError(422, 'invalid date');
 }
 
 /** The day's rates against base, alphabetical, base left out; 404 when base or a symbol is not among them. */

@@ -1,4 +1,5 @@
 import { Hono, type Context } from 'hono';
+import { isCalendarDay } from '../../calendar/days.js';
 import type { Db } from '../../warehouse/db.js';
 import { tokenMatches } from '../auth.js';
 import type { LatestCache } from './latest-cache.js';
@@ -11,7 +12,6 @@ import { currenciesInForce, publishedBetween, publishedOn, type PublishedDay } f
  */
 const DISCLAIMER = 'Usage subject to terms: https://openexchangerates.org/terms';
 const LICENSE = 'https://openexchangerates.org/license';
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const CODE = /^[A-Z]{3}$/;
 const AMOUNT = /^\d{1,15}(\.\d{1,15})?$/;
 /** OXR writes its rates to at most 6 decimal places; so does this, for every rate the source did not publish as such. */
@@ -132,8 +132,9 @@ function asked(c: Context): Asked {
   return { base, symbols, source: c.req.query('source')?.trim() || null };
 }
 
+/** A day asked for: the calendar's (isCalendarDay: no month 13, no 29 February outside leap years, years 0001 to 9999). */
 function day(text: string | undefined): string {
-  if (text === undefined || !DAY.test(text) || new Date(`${text}T00:00:00Z`).toISOString().slice(0, 10) !== text) throw new OxrError('invalid_date');
+  if (text === undefined || !isCalendarDay(text)) throw new OxrError('invalid_date');
   return text;
 }
 

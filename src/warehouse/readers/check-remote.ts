@@ -4,7 +4,7 @@ import { oneLine } from '../../errors.js';
 import type pg from 'pg';
 import { connectDirect, type DirectDb } from '../direct.js';
 import { readerLeaks } from './reader-leaks.js';
-import { currentLimits } from './reader-limits.js';
+import { currentLimits, DEFAULT_READER_LIMITS, formatSize } from './reader-limits.js';
 
 export interface RemoteServer {
   host: string;
@@ -29,7 +29,8 @@ const CONNECT_TIMEOUT_MS = 10_000;
  * What Make.com's PostgreSQL app will meet at server, checked from this machine as the reader: unencrypted logins
  * refused, TLS 1.2 or newer, the certificate trusted (a warning only without a CA given: whether Make.com verifies it is
  * not documented), the login, api.convert answering, the api functions listed in information_schema, nothing but api
- * readable, and the reader's limits. Never throws for what it checks: each finding is a Check.
+ * readable, no other database reachable (tried for real), and the reader's limits. Never throws for what it checks: each
+ * finding is a Check.
  */
 export async function checkRemote(server: RemoteServer): Promise<Check[]> {
   const checks: Check[] = [];
@@ -41,6 +42,7 @@ export async function checkRemote(server: RemoteServer): Promise<Check[]> {
 
   const verified: ConnectionOptions = { servername: isIP(server.host) !== 0 ? undefined : server.host, ...(server.ca ? { ca: server.ca } : {}) };
   let db: DirectDb | undefined;
+  let ssl: pg.ClientConfig['ssl'] = verified;
   try {
     db = await connectDirect({ ...base, ssl: verified });
     checks.push({ name: 'certificate', ok: true, detail: `trusted for ${server.host} (${server.ca ? 'by the CA given' : "by this machine's CAs"})` });
@@ -58,7 +60,8 @@ export async function checkRemote(server: RemoteServer): Promise<Check[]> {
         : `not trusted by this machine's CAs (${reason}): a Make.com connection that verifies certificates would refuse it; use a CA's certificate (db start --listen --tls-cert/--tls-key), or check fxpipe's own with --ca FXPIPE_HOME/tls/server.crt`,
     });
     try {
-      db = await connectDirect({ ...base, ssl: { rejectUnauthorized: false } });
+      ssl = { rejectUnauthorized: false };
+      db = await connectDirect({ ...base, ssl });
     } catch (retry) {
       checks.push({ name: 'TLS login', ok: false, detail: `${server.user} cannot connect over TLS: ${messageOf(retry)}` });
       return checks;
@@ -68,9 +71,11 @@ export async function checkRemote(server: RemoteServer): Promise<Check[]> {
     checks.push(await tlsInUse(db));
     checks.push(await convertAnswers(db));
     checks.push(await functionsListed(db));
-    const leaks = await readerLeaks(db, server.user);
+    const leaks = await readerLeaks(db, server.user, { otherDatabases: false });
     checks.push({ name: 'only api readable', ok: leaks.length === 0, detail: leaks.length === 0 ? `${server.user} reads schema api and nothing else` : `${server.user} can do more: ${leaks.join('; ')}` });
+    checks.push(await otherDatabases(db, { ...base, ssl }, server.user));
     checks.push(await limitsSet(db, server.user));
+    checks.push(await tempFilesBounded(db, server.user));
   } finally {
     await db.close();
   }
@@ -119,6 +124,59 @@ async function functionsListed(db: DirectDb): Promise<Check> {
     : { name: 'functions listed', ok: false, detail: 'information_schema.routines shows no api function: Make.com could not list them' };
 }
 
+/**
+ * Connects as the reader, for real, to every other database of the server that takes connections: one it reaches without
+ * a grant by name (PUBLIC's CONNECT, which every new database has) is a way out of the api schema, where it could create
+ * temporary tables or take advisory locks; and one it reaches by name (a reader of two fxpipe databases) must not give it TEMP.
+ */
+async function otherDatabases(db: DirectDb, settings: pg.ClientConfig, user: string): Promise<Check> {
+  const name = 'other databases';
+  const databases = await db.query<{ name: string; by_name: boolean }>(
+    `select d.datname as name,
+            exists (select 1 from aclexplode(d.datacl) a where a.grantee = (select oid from pg_roles where rolname = current_user)
+                                                          and a.privilege_type = 'CONNECT') as by_name
+       from pg_database d where d.datallowconn and d.datname <> current_database() order by 1`);
+  const open: string[] = [];
+  const withTemp: string[] = [];
+  const granted: string[] = [];
+  for (const database of databases) {
+    let other: DirectDb;
+    try {
+      other = await connectDirect({ ...settings, database: database.name });
+    } catch {
+      continue; // refused: no CONNECT (42501), or pg_hba.conf (28000)
+    }
+    try {
+      const [row] = await other.query<{ temp: boolean }>(`select has_database_privilege(current_database(), 'TEMP') as temp`);
+      (database.by_name ? granted : open).push(database.name);
+      if (row?.temp) withTemp.push(database.name);
+    } finally {
+      await other.close();
+    }
+  }
+  const tried = databases.length === 0 ? 'there is none' : `tried ${databases.map((d) => d.name).join(', ')}`;
+  if (open.length === 0 && withTemp.length === 0) {
+    return { name, ok: true, detail: `${user} connects to no other database (${tried})${granted.length > 0 ? `, but to ${granted.join(', ')}, where it is granted as a reader too` : ''}` };
+  }
+  const tempOnly = withTemp.filter((d) => !open.includes(d)).join(', ');
+  const problems = [
+    ...(open.length > 0 ? [`${user} connects to ${open.join(', ')} (fix, as their owner: revoke connect, temporary on database ${open.join(', ')} from public)`] : []),
+    ...(tempOnly ? [`${user} can create temporary tables in ${tempOnly} (fix, as their owner: revoke temporary on database ${tempOnly} from public, ${user})`] : []),
+  ];
+  return { name, ok: false, detail: problems.join('; ') };
+}
+
+/** temp_file_limit as the reader's session has it: set on the role by grant-reader when fxpipe's role may (a superuser-only setting). */
+async function tempFilesBounded(db: DirectDb, user: string): Promise<Check> {
+  const name = 'temp file limit';
+  const [row] = await db.query<{ limit: string }>(`select current_setting('temp_file_limit') as limit`);
+  if (row?.limit === '-1') {
+    const wanted = formatSize((await currentLimits(db, user))?.tempFileLimitKb ?? DEFAULT_READER_LIMITS.tempFileLimitKb).replace(' ', '');
+    return { name, ok: null, detail: `${user}'s temporary files are not bounded (temp_file_limit -1): a superuser runs: alter role ${user} set temp_file_limit = '${wanted}'` };
+  }
+  return { name, ok: true, detail: `temporary files up to ${row?.limit} a session (temp_file_limit: a superuser-only setting the reader cannot lift)` };
+}
+
 async function limitsSet(db: DirectDb, user: string): Promise<Check> {
   const limits = await currentLimits(db, user);
   const [row] = await db.query<{ connlimit: number }>('select rolconnlimit as connlimit from pg_roles where rolname = current_user');
@@ -126,7 +184,8 @@ async function limitsSet(db: DirectDb, user: string): Promise<Check> {
   return {
     name: 'limits',
     ok: true,
-    detail: `queries up to ${limits.statementTimeoutMs / 1000} s, idle in a transaction up to ${limits.idleInTransactionTimeoutMs / 1000} s, ${row?.connlimit} connections at once`,
+    detail: `queries up to ${limits.statementTimeoutMs / 1000} s, idle in a transaction up to ${limits.idleInTransactionTimeoutMs / 1000} s, ${row?.connlimit} connections at once, `
+      + `memory up to ${formatSize(limits.memoryLimitKb)} a session (measured only by the embedded server's watchdog)`,
   };
 }
 

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { usageError } from '../../errors.js';
 import type { Db } from '../db.js';
+import { closeDatabasesToPublic } from './close-databases.js';
 import { readerLeaks } from './reader-leaks.js';
 import { generatePassword } from './reader-password.js';
 import { applyReaderLimits, currentLimits, DEFAULT_READER_LIMITS, type ReaderLimits } from './reader-limits.js';
@@ -17,16 +18,31 @@ export interface GrantReaderResult {
   generatedPassword?: string;
   /** The limits the role has now. */
   limits: ReaderLimits;
+  /** False when fxpipe's role may not set temp_file_limit (a superuser-only setting): the reader's temporary files are not bounded by it. */
+  tempFileLimitSet: boolean;
+  /** The databases closed to PUBLIC on the way (closeServer). */
+  closed: string[];
+}
+
+export interface GrantReaderOptions {
+  /**
+   * The server is fxpipe's own (the embedded one): every database on it is closed to PUBLIC first (CONNECT and TEMP),
+   * so the reader connects to its own database only. On a user's server the check names them instead.
+   */
+  closeServer?: boolean;
 }
 
 /**
  * Creates (or updates) the LOGIN role `role` with read access to schema api and nothing else:
  * USAGE on api, SELECT on its views, EXECUTE on its functions, the same on api objects created later
  * (default privileges of the api schema's owner), CONNECT on this database, no TEMP; and its limits
- * (those given, else the role's current ones, else the defaults). One transaction: a failed check leaves
+ * (those given, else the role's current ones, else the defaults). Then it checks the whole server: no CONNECT to another
+ * database through PUBLIC, TEMP nowhere, no advisory locks (readerLeaks). One transaction: a failed check leaves
  * everything as it was. role must come from parseRoleName.
  */
-export async function grantReader(db: Db, role: string, password?: string, limits: Partial<ReaderLimits> = {}): Promise<GrantReaderResult> {
+export async function grantReader(
+  db: Db, role: string, password?: string, limits: Partial<ReaderLimits> = {}, options: GrantReaderOptions = {},
+): Promise<GrantReaderResult> {
   return db.transaction(async (tx) => {
     await tx.query('select pg_advisory_xact_lock(hashtext($1))', [READERS_LOCK]);
     const existing = await findRole(tx, role);
@@ -46,7 +62,7 @@ export async function grantReader(db: Db, role: string, password?: string, limit
         : `create role ${name} with login nosuperuser nocreatedb nocreaterole noinherit noreplication nobypassrls${passwordClause}`,
     );
     const newLimits = { ...DEFAULT_READER_LIMITS, ...(existing ? await currentLimits(tx, role) : null), ...limits };
-    await applyReaderLimits(tx, role, newLimits);
+    const { tempFileLimitSet } = await applyReaderLimits(tx, role, newLimits);
     const database = await currentDatabase(tx);
     const owner = pg.escapeIdentifier(await apiOwner(tx));
     const databaseName = pg.escapeIdentifier(database);
@@ -65,10 +81,14 @@ export async function grantReader(db: Db, role: string, password?: string, limit
     ]) {
       await tx.query(statement);
     }
+    const closed = options.closeServer ? await closeDatabasesToPublic(tx) : [];
     const leaks = await readerLeaks(tx, role);
     if (leaks.length > 0) {
       throw usageError(`${role} would be able to do more than read schema api, so nothing was changed: ${leaks.join('; ')}`);
     }
-    return { role, database, created: !existing, passwordSet: newPassword !== undefined, ...(generatedPassword ? { generatedPassword } : {}), limits: newLimits };
+    return {
+      role, database, created: !existing, passwordSet: newPassword !== undefined, ...(generatedPassword ? { generatedPassword } : {}), limits: newLimits,
+      tempFileLimitSet, closed,
+    };
   });
 }

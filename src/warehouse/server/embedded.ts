@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { usageError } from '../../errors.js';
+import { createClosedDatabase } from '../databases.js';
 import { withFileLock } from '../../util/file-lock.js';
 import { processAlive } from '../../util/process-alive.js';
 import { embeddedBinaries, type RunAs } from './binaries.js';
@@ -275,7 +276,9 @@ async function initialise(paths: EmbeddedPaths): Promise<void> {
     const client = new pg.Client({ host: '127.0.0.1', port, user: EMBEDDED_USER, password, database: 'postgres' });
     await client.connect();
     try {
-      await client.query(`create database ${EMBEDDED_DATABASE}`);
+      await createClosedDatabase(client, EMBEDDED_DATABASE);
+      // fxpipe's own server: no database open to PUBLIC, so a reader connects only where it was granted (docs/make-com.md).
+      await client.query('revoke connect, temporary on database postgres, template1 from public');
     } finally {
       await client.end();
     }
