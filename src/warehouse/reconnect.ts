@@ -1,6 +1,6 @@
 import pRetry from 'p-retry';
 import type { Target } from './connection.js';
-import type { Db, Driver, Row } from './db.js';
+import type { Db, Driver, Row, TransactionOptions } from './db.js';
 
 /** Node socket errors and SQLSTATEs (57P01-03 shutdown / crash / starting, class 08) that mean the connection, not the statement, failed. */
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03']);
@@ -139,8 +139,8 @@ export class ReconnectingDb implements Db {
     return this.#use((db) => db.query<R>(text, params), true);
   }
 
-  transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
-    return this.#use((db) => db.transaction(fn), false);
+  transaction<T>(fn: (tx: Db) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    return this.#use((db) => db.transaction(fn, options), false);
   }
 
   lockSession(): Promise<Db> {

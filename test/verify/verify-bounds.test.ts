@@ -181,13 +181,19 @@ describe('fxpipe verify: bounded', () => {
       await served?.stop();
     });
 
-    it('a client that goes away mid-check leaves no statement running and no lock', async () => {
+    it('a client that goes away mid-check leaves no statement running and no lock: its connection is dropped', async () => {
       const abort = new AbortController();
-      const posted = fetch(`${served.url}/api/v1/verify?label=abandoned`, { method: 'POST', body, signal: abort.signal }).catch((error: unknown) => error);
-      await until(async () => (await checking()) > 0, 30_000, 'the posted check never started');
+      const posted = fetch(`${served.url}/api/v1/verify?label=abandoned`, { method: 'POST', body: productionCsv(60_000, 5), signal: abort.signal })
+        .catch((error: unknown) => error);
+      await until(async () => (await computing()) > 0, 30_000, 'the posted check never started');
+      const [running] = await db.query<{ pid: number }>(
+        `select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and state = 'active' and query ilike '%fxpipe_check%'`);
+      const pid = running!.pid;
       abort.abort();
       expect(await posted).toBeInstanceOf(Error);
-      await until(async () => (await checking()) === 0 && (await locks()) === 0, 10_000, 'the abandoned check is still running on the server');
+      // Its backend ends (serve drops the connection, the server notices): not left to finish the statement and idle in the pool.
+      await until(async () => (await db.query('select 1 from pg_stat_activity where pid = $1', [pid])).length === 0, 10_000, 'the abandoned check\'s backend lives on');
+      expect(await locks()).toBe(0);
       expect((await db.query<{ n: number }>(`select count(*)::int as n from production_checks where label = 'abandoned'`))[0]!.n).toBe(0);
     });
 
