@@ -1,4 +1,5 @@
-# The seed's `make docker-up`: PostgreSQL + `fxpipe schedule` in containers (needs a Docker engine).
+# `make docker-up`: examples/docker-compose.yml in containers (needs a Docker engine): PostgreSQL and a streaming
+# standby, `fxpipe schedule`, and two `fxpipe serve` replicas behind HAProxy on 127.0.0.1:8080 (examples/README.md).
 COMPOSE = docker compose -f examples/docker-compose.yml
 
 docker-up:

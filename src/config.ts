@@ -6,6 +6,7 @@ import { usageError } from './errors.js';
 import { isSourceName, SOURCE_NAMES, type SourceName } from './sources/types.js';
 import { ALERT_KINDS, type AlertKind } from './alerts/kinds.js';
 import { PRODUCTION_FORMATS } from './verify/formats.js';
+import { isPostgresUrl, postgresUrlProblem } from './warehouse/postgres-url.js';
 
 type Zod = typeof z;
 
@@ -38,15 +39,13 @@ type Defined<T, D> = Omit<Setting<T>, 'default' | 'schema'> & { default: D; sche
 const setting = <T>(definition: Defined<T, NoInfer<T>>) => definition;
 const optional = <T>(definition: Defined<T, undefined>) => definition;
 
-const POSTGRES_URL = 'a URL of the form postgres://host:port/database, with user:password@ before the host';
-function isPostgresUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';
-  } catch {
-    return false;
-  }
-}
+const POSTGRES_URL =
+  'a URL of the form postgres://host:port/database (several hosts: host1:port1,host2:port2), with user:password@ before the host';
+/** The schema's check: why the value is not a connection URL, never quoting it (it holds the password). */
+const postgresUrlSchema = (z: Zod) => z.string({ error: POSTGRES_URL }).superRefine((value, ctx) => {
+  const problem = postgresUrlProblem(value);
+  if (problem !== null) ctx.addIssue({ code: 'custom', message: `${POSTGRES_URL}; ${problem}` });
+});
 
 /** A string of min to max characters. */
 const plainText = (min: number, max = Infinity) => (raw: unknown) =>
@@ -103,6 +102,14 @@ const PAIR_CHECKS: readonly ListCheck[] = [
 ];
 const asPairs = (pairs: string[]) => pairs;
 
+/** An origin as browsers send it: scheme, host and optional port, nothing after (https://shop.example:8443). */
+const ORIGIN = /^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$|^\*$/i;
+const CORS_CHECKS: readonly ListCheck[] = [
+  [(origins) => origins.length > 0, 'at least one origin, or *'],
+  [(origins) => origins.every((origin) => ORIGIN.test(origin)), 'origins such as https://shop.example or http://localhost:3000 (scheme, host, port; no path), or *'],
+];
+const asOrigins = (origins: string[]) => (origins.includes('*') ? ['*'] : origins.map((origin) => origin.toLowerCase()));
+
 /** An http(s) URL as written: no surrounding space, tab or line break (which z.url would strip), a lower-case scheme. */
 function plainWebhookUrl(raw: unknown): string | undefined {
   if (typeof raw !== 'string' || raw !== raw.trim() || /[\t\n\r]/.test(raw) || !/^https?:\/\//.test(raw) || !URL.canParse(raw)) return undefined;
@@ -142,9 +149,19 @@ export const settings = {
     env: 'DATABASE_URL',
     default: undefined,
     plain: (raw) => (typeof raw === 'string' && isPostgresUrl(raw) ? raw : undefined),
-    schema: (z) => z.string({ error: POSTGRES_URL }).refine(isPostgresUrl, POSTGRES_URL),
+    schema: postgresUrlSchema,
     secret: true,
-    describe: 'PostgreSQL to use instead of the embedded server',
+    describe: 'PostgreSQL to use instead of the embedded server; several hosts (libpq\'s form) are tried in turn, '
+      + 'target_session_attrs says which one writes',
+  }),
+  readDatabaseUrl: optional({
+    env: 'FXPIPE_READ_DATABASE_URL',
+    default: undefined,
+    plain: (raw) => (typeof raw === 'string' && isPostgresUrl(raw) ? raw : undefined),
+    schema: postgresUrlSchema,
+    secret: true,
+    describe: 'where serve\'s reads and the commands that only read (status, query, advise) go: a standby, '
+      + 'e.g. with target_session_attrs=prefer-standby',
   }),
   home: setting({
     env: 'FXPIPE_HOME',
@@ -344,6 +361,29 @@ export const settings = {
     secret: true,
     describe: 'bearer token fxpipe serve requires for its API, metrics and dashboard (none: open)',
   }),
+  corsOrigins: optional({
+    env: 'FXPIPE_CORS_ORIGINS',
+    default: undefined,
+    plain: plainList(CORS_CHECKS, asOrigins),
+    schema: (z) => listSchema(z, 'a comma-separated list', CORS_CHECKS, asOrigins),
+    secret: false,
+    describe: 'serve: the web origins (https://shop.example) whose pages may call the backup families and /api/v1 from a browser, comma-separated, or * for any; default * without FXPIPE_API_TOKEN, none with it',
+  }),
+  lastGoodDir: optional({
+    env: 'FXPIPE_LAST_GOOD_DIR',
+    default: undefined,
+    plain: plainText(1),
+    schema: (z) => z.string().min(1, 'a directory path'),
+    secret: false,
+    describe: 'serve: where the last good latest answers are kept, to be answered while the database is down (default FXPIPE_HOME/last-good; instances may share it)',
+  }),
+  serveDatabaseTimeoutMs: setting({
+    env: 'FXPIPE_SERVE_DB_TIMEOUT_MS',
+    default: 2000,
+    ...numberSetting(100, 60_000, 'number of milliseconds', true),
+    secret: false,
+    describe: 'serve: a latest answer the database has not given within this long is answered from the last good ones',
+  }),
   productionUrl: optional({
     env: 'FXPIPE_PRODUCTION_URL',
     default: undefined,
@@ -477,6 +517,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       const shown = setting.secret ? '' : ` ${JSON.stringify(raw)}`;
       return `invalid setting ${where}:${shown} expected ${allowed}`;
     });
+  }
+  if (out.readDatabaseUrl !== undefined && out.databaseUrl === undefined) {
+    throw usageError('FXPIPE_READ_DATABASE_URL is set without DATABASE_URL: a standby replicates your own PostgreSQL, '
+      + 'not the embedded server; set DATABASE_URL to the primary (or to every host)');
   }
   out.home = path.resolve(cwd, out.home as string);
   return out as Config;

@@ -34,6 +34,7 @@ const BENCHES: Bench[] = [
   { name: 'archive', sizes: { BENCH_REPEATS: '5' } },
   { name: 'serve', sizes: { BENCH_CONNECTIONS: '32', BENCH_SECONDS: '10' } },
   { name: 'watchdog', sizes: { BENCH_READERS: '5', BENCH_SESSIONS: '8', BENCH_SWEEPS: '200', BENCH_CANCELS: '5' } },
+  { name: 'outage', sizes: { BENCH_CONNECTIONS: '32', BENCH_PHASE_SECONDS: '8' } },
 ];
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

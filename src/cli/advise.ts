@@ -20,7 +20,7 @@ export function adviseCommand(context: () => CommandContext): Command {
       const windowDays = parseWholeNumberFlag(flags.window, '--window', 1, 3650);
       const samples = parseWholeNumberFlag(flags.samples, '--samples', 1, 10_000);
       const ctx = context();
-      const { report, database } = await ctx.withDb(async (db, target) => ({
+      const { report, database } = await ctx.withReadDb(async (db, target) => ({
         report: await advise(db, { thresholds: thresholdsOf(ctx.config), windowDays, samples }),
         database: target.label,
       }));

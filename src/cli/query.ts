@@ -18,7 +18,7 @@ export function queryCommand(context: () => CommandContext): Command {
       let started = false;
       let result;
       try {
-        result = await ctx.withDirectDb(
+        result = await ctx.withReadDirectDb(
           async (db) => {
             const { runQuery } = await engine;
             started = true;

@@ -16,7 +16,7 @@ export function statusCommand(context: () => CommandContext): Command {
     .action(async (flags: { runs: string; json?: boolean }) => {
       const ctx = context();
       const runs = parseWholeNumberFlag(flags.runs, '--runs', 1, 1000);
-      const { status, database } = await ctx.withDb(async (db, target) => ({
+      const { status, database } = await ctx.withReadDb(async (db, target) => ({
         status: await warehouseStatus(db, { sources: ctx.config.sources, runs }),
         database: target.label,
       }));

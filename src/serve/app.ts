@@ -18,28 +18,44 @@ import { INTERVALS, pairHistory } from './data/history.js';
 import { latestRates } from './data/latest.js';
 import { exchangerateApiApp, openErApiApp } from './backup/exchangerate-api.js';
 import { frankfurterApp } from './backup/frankfurter.js';
-import { LatestCache } from './backup/latest-cache.js';
 import { oxrApp } from './backup/oxr.js';
 import { archiveStatus, recentRejects, sourceComparison } from './data/panels.js';
 import { verifyParameters, verifyPosted, type VerifySettings } from './data/verify.js';
 import { Gate } from './gate.js';
 import { health } from './health.js';
 import { loggedPath } from './logged-path.js';
+import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
+import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
+import { DatabaseBreaker } from './database-breaker.js';
+import { BACKUP_PREFIXES, crossOriginPath, familyOf, unavailableAnswer } from './families.js';
+import { dayCacheControl, httpCaching, REVALIDATE, sendAnswer } from './http-cache.js';
+import { LatestAnswers } from './last-good/latest-answers.js';
+import { LastGoodStore } from './last-good/store.js';
 import { HttpError } from './http-error.js';
 import { createMetrics } from './metrics.js';
 import * as p from './params.js';
 
 export interface ServeOptions {
-  /** The pooled access path. */
+  /** The pooled access path every read goes through (FXPIPE_READ_DATABASE_URL's standby when set). */
   db: Db;
+  /** What writes (POST /api/v1/verify: its check and its alert): DATABASE_URL's primary when reads go to a standby; db when absent. */
+  writeDb?: Db;
   sources: readonly SourceName[];
   token: string | undefined;
   /** Where archived months on S3 are downloaded once (FXPIPE_HOME/cache). */
   cacheDir: string;
   /** POST /api/v1/verify: its default tolerance, its time limit, where its alert goes, and how many may run at once. */
   verify: VerifySettings & { places: number };
+  /** Where the last good latest answers are kept (FXPIPE_LAST_GOOD_DIR, default FXPIPE_HOME/last-good). */
+  lastGoodDir: string;
+  /** The warehouse they are kept for (the configured database, without credentials): instances over others may share the directory. */
+  lastGoodScope: string;
+  /** A latest answer the database has not given within this long comes from the last good ones (FXPIPE_SERVE_DB_TIMEOUT_MS). */
+  databaseWaitMs: number;
+  /** The origins browsers may call the read routes from (FXPIPE_CORS_ORIGINS); undefined: any without a token, none with one. */
+  corsOrigins: readonly string[] | undefined;
   log: Logger;
 }
 
@@ -49,13 +65,6 @@ const MAX_VERIFY_BYTES = 5 * 1024 * 1024;
 const VERIFY_BODY_TIMEOUT_MS = 30_000;
 /** What a check turned away for want of a place is told: about the time a large check takes. */
 const VERIFY_RETRY_AFTER_S = 10;
-
-/**
- * The backup endpoints (docs/backup.md): each checks the token where its provider carries its key. OXR's paths are
- * also answered at the root (/api/latest.json, …): some of its clients let only the host be set.
- */
-const OXR_ROOT_PATHS = ['/api/latest.json', '/api/historical/', '/api/time-series.json', '/api/convert/', '/api/currencies.json'];
-const BACKUP_PREFIXES = ['/frankfurter/', '/openexchangerates/', '/exchangerate-api/', '/open-er-api/', ...OXR_ROOT_PATHS];
 
 /** Besides connection failures: the database was dropped or the password changed; the request is not wrong. */
 const UNUSABLE = new Set(['3D000', '28P01']);
@@ -77,12 +86,18 @@ function databaseDown(error: unknown): boolean {
  * check in production_checks as `fxpipe verify` does.
  */
 export function createApp(options: ServeOptions): Hono {
-  const { db, sources, log } = options;
+  const { sources, log } = options;
+  // Once the database cannot be reached, requests stop trying it for a moment (and the latest answers come from the
+  // last good ones) rather than each reconnecting: the breaker.
+  const db = new DatabaseBreaker().guard(options.db);
+  // Writes (POST /api/v1/verify) through DATABASE_URL when reads have their own URL: a breaker of their own.
+  const writeDb = options.writeDb ? new DatabaseBreaker().guard(options.writeDb) : db;
   const assets = loadAssets();
   const metrics = createMetrics(db, sources);
-  const cache = new LatestCache(db);
-  const app = new Hono();
+  const answers = new LatestAnswers(db, new LastGoodStore(options.lastGoodDir, options.lastGoodScope), options.databaseWaitMs);
+  const app = new Hono<{ Variables: { requestId: string } }>();
 
+  app.use(requestId());
   app.use(async (c, next) => {
     const started = performance.now();
     await next();
@@ -90,8 +105,28 @@ export function createApp(options: ServeOptions): Hono {
     metrics.requests.inc({ route, status: String(c.res.status) });
     // The path only, a key in it hidden: a query string may carry anything (OXR's app_id, ?token=).
     const ms = Math.round(performance.now() - started);
-    log.debug({ method: c.req.method, path: loggedPath(c.req.path), status: c.res.status, ms }, 'request');
+    log.debug({ requestId: c.get('requestId'), method: c.req.method, path: loggedPath(c.req.path), status: c.res.status, ms }, 'request');
   });
+  // The read routes (the backup families, /api/v1) may be called from any web page's script where no token guards
+  // them, from the listed origins otherwise (Frankfurter allows any origin: lib/app.rb); the dashboard keeps its
+  // strict same-origin headers.
+  const crossOrigin = cors({
+    origin: options.corsOrigins?.includes('*') || (options.corsOrigins === undefined && !options.token) ? '*' : [...(options.corsOrigins ?? [])],
+    allowMethods: ['GET', 'HEAD', 'OPTIONS'],
+    allowHeaders: ['Authorization', 'If-None-Match', 'If-Modified-Since'],
+    exposeHeaders: ['ETag', 'Last-Modified', 'Age', 'Retry-After', 'X-Request-Id', 'X-Fxpipe-As-Of', 'X-Fxpipe-Served-From'],
+    maxAge: 86_400,
+  });
+  app.use(async (c, next) => {
+    if (!crossOriginPath(c.req.path) || c.req.method === 'POST') return next();
+    return crossOrigin(c, next);
+  });
+  // Registered before secureHeaders, so that it runs after it on the way out.
+  app.use(async (c, next) => {
+    await next();
+    if (crossOriginPath(c.req.path)) c.res.headers.set('Cross-Origin-Resource-Policy', 'cross-origin');
+  });
+  app.use(...httpCaching(Boolean(options.token)));
   app.use(
     secureHeaders({
       contentSecurityPolicy: {
@@ -111,16 +146,41 @@ export function createApp(options: ServeOptions): Hono {
   }
 
   app.get('/healthz', async (c) => {
-    const h = await health(db, sources, log);
-    return c.json(h, h.status === 'ok' ? 200 : 503);
+    const h = await health(db, sources, answers.store, log);
+    return c.json(h, h.serving === 'none' ? 503 : 200, { 'Cache-Control': 'no-store' });
   });
-  app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }));
+  app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType, 'Cache-Control': 'no-store' }));
 
   const api = new Hono();
-  api.get('/latest', async (c) => c.json(await latestRates(db, p.currency(q(c), 'base', 'USD'))));
+  api.use(async (c, next) => {
+    await next();
+    // What changes with any run (runs, freshness, checks): a cache keeps it but asks again each time.
+    if (c.req.method === 'GET' && c.res.status === 200 && !c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', REVALIDATE);
+  });
+  api.get('/latest', async (c) => {
+    const base = p.currency(q(c), 'base', 'USD');
+    const answer = await answers.answer(`api latest ${base}`, async () => {
+      const latest = await latestRates(db, base);
+      const asOfs = latest.rates.flatMap((r) => (r.asOf ? [Date.parse(r.asOf)] : [])).sort((a, b) => a - b);
+      return {
+        body: JSON.stringify(latest), contentType: 'application/json',
+        ...(asOfs.length ? { asOf: new Date(asOfs.at(-1)!), oldestAsOf: new Date(asOfs[0]!) } : {}),
+      };
+    });
+    return sendAnswer(c, answer, answers.nextRunAt);
+  });
   api.get('/convert', async (c) => {
     const query = q(c);
-    return c.json(await convert(db, p.amount(query, 'amount', '1'), p.currency(query, 'from'), p.currency(query, 'to'), p.instant(query, 'at'), options.cacheDir));
+    const [amount, from, to, at] = [p.amount(query, 'amount', '1'), p.currency(query, 'from'), p.currency(query, 'to'), p.instant(query, 'at')];
+    if (at !== null) {
+      const converted = await convert(db, amount, from, to, at, options.cacheDir);
+      return c.json(converted, 200, { 'Cache-Control': dayCacheControl(at.toISOString().slice(0, 10)) });
+    }
+    const answer = await answers.answer(`api convert ${JSON.stringify([amount, from, to])}`, async () => {
+      const converted = await convert(db, amount, from, to, null, options.cacheDir);
+      return { body: JSON.stringify(converted), contentType: 'application/json', ...(converted.asOf ? { asOf: new Date(converted.asOf) } : {}) };
+    });
+    return sendAnswer(c, answer, answers.nextRunAt);
   });
   api.get('/consensus', async (c) => {
     const query = q(c);
@@ -145,7 +205,7 @@ export function createApp(options: ServeOptions): Hono {
       }
       try {
         const body = await within(c.req.text(), VERIFY_BODY_TIMEOUT_MS);
-        return c.json(await verifyPosted(db, body, parameters, options.verify, log, c.req.raw.signal));
+        return c.json(await verifyPosted(writeDb, body, parameters, options.verify, log, c.req.raw.signal));
       } finally {
         leave();
       }
@@ -161,7 +221,8 @@ export function createApp(options: ServeOptions): Hono {
     if (source !== null && !isSourceName(source)) {
       throw new HttpError(400, `invalid parameter source: expected one of ${SOURCE_NAMES.join(', ')}, got ${JSON.stringify(source.slice(0, 40))}`, 'source');
     }
-    return c.json(await pairHistory(db, p.pair(query, 'pair'), { from, to }, p.oneOf(query, 'interval', INTERVALS, 'day'), source));
+    const history = await pairHistory(db, p.pair(query, 'pair'), { from, to }, p.oneOf(query, 'interval', INTERVALS, 'day'), source);
+    return c.json(history, 200, { 'Cache-Control': dayCacheControl(to) });
   });
   api.get('/runs', async (c) => c.json({ runs: await recentRuns(db, p.wholeNumber(q(c), 'limit', 1, 1000, 20)) }));
   api.get('/freshness', async (c) => c.json({ freshness: await sourceFreshness(db, sources, new Date()) }));
@@ -174,28 +235,30 @@ export function createApp(options: ServeOptions): Hono {
   api.get('/archive', async (c) => c.json(await archiveStatus(db)));
   app.route('/api/v1', api);
   // After /api/v1: its routes only (no catch-all), for clients that let only the host be set.
-  app.route('/api', oxrApp(db, options.token, cache, { catchAll: false }));
+  app.route('/api', oxrApp(db, options.token, answers, { catchAll: false }));
 
   // Stand in for the providers production systems call, in their own formats (docs/backup.md).
-  const frankfurter = frankfurterApp(db, options.token, cache);
+  const frankfurter = frankfurterApp(db, options.token, answers);
   app.route('/frankfurter/v1', frankfurter);
   app.route('/frankfurter', frankfurter);
-  app.route('/openexchangerates/api', oxrApp(db, options.token, cache, { catchAll: true }));
-  app.route('/exchangerate-api/v6', exchangerateApiApp(db, options.token, cache));
-  app.route('/open-er-api/v6', openErApiApp(db, options.token, cache));
+  app.route('/openexchangerates/api', oxrApp(db, options.token, answers, { catchAll: true }));
+  app.route('/exchangerate-api/v6', exchangerateApiApp(db, options.token, answers));
+  app.route('/open-er-api/v6', openErApiApp(db, options.token, answers));
 
   app.notFound((c) => c.json({ error: `no such route: ${c.req.method} ${c.req.path}` }, 404));
-  // What went wrong inside (hosts, ports, paths, database names) goes to the log, never to the caller.
+  // What went wrong inside (hosts, ports, paths, database names) goes to the log with the request's id, never to the
+  // caller: a down database is a 503 in the route's own family's shape.
   app.onError((error, c) => {
     if (error instanceof HTTPException) return error.getResponse();
+    const logged = { requestId: c.get('requestId'), path: loggedPath(c.req.path), err: oneLine(error) };
     if (databaseDown(error)) {
-      log.warn({ err: oneLine(error) }, 'database unreachable');
-      return c.json({ error: 'database unreachable' }, 503);
+      log.warn(logged, 'database unreachable');
+      return unavailableAnswer(familyOf(c.req.path));
     }
-    log.error({ err: oneLine(error), path: loggedPath(c.req.path) }, 'request failed');
-    return c.json({ error: 'internal error' }, 500);
+    log.error(logged, 'request failed');
+    return c.json({ error: 'internal error', requestId: c.get('requestId') }, 500);
   });
-  return app;
+  return app as unknown as Hono;
 }
 
 /** What reading a request's body gives, or a 408 when it has not all arrived within ms. */

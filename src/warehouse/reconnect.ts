@@ -4,12 +4,12 @@ import type { Db, Driver, Row, TransactionOptions } from './db.js';
 
 /** Node socket errors and SQLSTATEs (57P01-03 shutdown / crash / starting, class 08) that mean the connection, not the statement, failed. */
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03']);
-/** node-postgres raises these without a code. */
-const CONNECTION_MESSAGES = /^(Connection terminated|Client has encountered a connection error|timeout expired$)/;
+/** node-postgres (and pg-pool: no connection to be had within connectionTimeoutMillis) raises these without a code. */
+const CONNECTION_MESSAGES = /^(Connection terminated|Client has encountered a connection error|timeout expired$|timeout exceeded when trying to connect$)/;
 /** Connections refused or never made: the statement never reached a server, so it can be sent again elsewhere. */
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P03', '08001', '08004']);
 /** A connect that timed out already waited its full timeout: trying again at once would only multiply the wait. */
-const TIMED_OUT = (e: Error & { code?: unknown }) => e.code === 'ETIMEDOUT' || /^(timeout expired$|Connection terminated due to connection timeout)/.test(e.message);
+const TIMED_OUT = (e: Error & { code?: unknown }) => e.code === 'ETIMEDOUT' || /^(timeout expired$|timeout exceeded when trying to connect$|Connection terminated due to connection timeout)/.test(e.message);
 
 /** The first error in error's cause chain (and an AggregateError's errors) that test accepts. */
 function findInChain(error: unknown, test: (e: Error & { code?: unknown }) => boolean, depth = 0): (Error & { code?: unknown }) | null {
@@ -40,7 +40,8 @@ function neverSent(error: unknown): boolean {
 
 /**
  * Where the database is now. Resolved once, and again after a connection to it failed: the embedded
- * server may be back on another port (resolving starts it when it is down); DATABASE_URL is re-read as is.
+ * server may be back on another port (resolving starts it when it is down); a URL with several hosts is
+ * located anew (the new primary after a failover, the primary when the standby that was read is gone).
  */
 export class DatabaseLocator {
   #current: Promise<Target> | null = null;
@@ -66,6 +67,22 @@ export class DatabaseLocator {
   }
 }
 
+/**
+ * The host a URL was located at no longer fits its target_session_attrs (a primary back as a standby after a failover,
+ * at the same address): like a connection failure, it makes the locator locate again.
+ */
+export class StaleTargetError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StaleTargetError';
+  }
+}
+
+/** A failure after which the target must be located again: the connection failed, or the host changed role. */
+function relocates(error: unknown): boolean {
+  return isConnectionError(error) || findInChain(error, (e) => e instanceof StaleTargetError) !== null;
+}
+
 /** How long to keep trying to reach the database: p-retry's exponential backoff. */
 export interface Backoff {
   retries: number;
@@ -89,11 +106,11 @@ export async function openLocated<D extends Db>(locator: DatabaseLocator, open: 
       try {
         return { db: await open(target), target };
       } catch (error) {
-        if (isConnectionError(error)) await locator.forget(target);
+        if (relocates(error)) await locator.forget(target);
         throw error;
       }
     },
-    { ...backoff, shouldRetry: ({ error }) => isConnectionError(error) && findInChain(error, TIMED_OUT) === null },
+    { ...backoff, shouldRetry: ({ error }) => relocates(error) && findInChain(error, TIMED_OUT) === null },
   );
 }
 
@@ -133,6 +150,11 @@ export class ReconnectingDb implements Db {
     const db = new ReconnectingDb(driver, locator, open, backoff);
     await db.#connection();
     return db;
+  }
+
+  /** Connects on the first statement: a process that must start while the database is down (serve, with its last good answers). */
+  static later(driver: Driver, locator: DatabaseLocator, open: (target: Target) => Promise<Db>, backoff: Backoff = QUICK_BACKOFF): ReconnectingDb {
+    return new ReconnectingDb(driver, locator, open, backoff);
   }
 
   query<R extends Row = Row>(text: string, params: readonly unknown[] = []): Promise<R[]> {

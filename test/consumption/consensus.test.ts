@@ -137,6 +137,7 @@ describe('api.consensus_rate and api.consensus_rates', () => {
     const app = createApp({
       db, sources: [], token: undefined, cacheDir: scratchDir('fxpipe-consensus-'), log: createLogger('error'),
       verify: { tolerancePct: '0.5', timeoutMs: 60_000, maxRows: 1000, places: 2, alerts: { webhookUrl: undefined, alerts: [], webhookTimeoutMs: 3000 } },
+      lastGoodDir: scratchDir('fxpipe-consensus-last-good-'), lastGoodScope: 'test', databaseWaitMs: 2000, corsOrigins: undefined,
     });
     const get = async (query: string) => {
       const response = await app.request(`/api/v1/consensus?${query}`);

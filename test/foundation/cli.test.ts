@@ -109,7 +109,7 @@ describe('the fxpipe CLI', () => {
     writeFileSync(path.join(dir, 'fxpipe.config.json'), JSON.stringify({ databaseUrl: 5432 }));
     const url = await runCli(['db', 'url'], { cwd: dir });
     expect(url.code).toBe(2);
-    expectOneLineError(url.stderr, /invalid setting databaseUrl in .*fxpipe\.config\.json: expected a URL of the form postgres:\/\/host:port\/database, with user:password@ before the host$/);
+    expectOneLineError(url.stderr, /invalid setting databaseUrl in .*fxpipe\.config\.json: expected a URL of the form postgres:\/\/host:port\/database \(several hosts: host1:port1,host2:port2\), with user:password@ before the host$/);
     writeFileSync(path.join(dir, 'fxpipe.config.json'), JSON.stringify({ sources: 7, logLevel: 'info' }));
     const sources = await runCli(['db', 'url'], { cwd: dir });
     expect(sources.code).toBe(2);

@@ -15,6 +15,7 @@ const VALID: Record<SettingName, string> = Object.fromEntries(
 ) as Record<SettingName, string>;
 Object.assign(VALID, {
   databaseUrl: 'postgres://fx:secret@127.0.0.1:5432/fx',
+  readDatabaseUrl: 'postgres://fx:secret@127.0.0.1:5432,127.0.0.1:5433/fx?target_session_attrs=prefer-standby',
   exchangerateApiKey: 'abcdefgh1234',
   webhookUrl: 'https://hook.eu1.make.com/abc123',
   apiToken: 'x'.repeat(32),
@@ -23,6 +24,8 @@ Object.assign(VALID, {
   productionFile: 'production-rates.csv',
   productionLabel: 'processor',
   embeddedPort: '5433',
+  corsOrigins: 'https://shop.example,http://localhost:3000',
+  lastGoodDir: '/var/lib/fxpipe/last-good',
   // Its default (milliseconds) as the environment spells it.
   maxRateAge: '7d',
 });
@@ -32,6 +35,8 @@ const SAMPLES: unknown[] = [
   '', ' ', 'x', '0', '-0', '00', '007', '1', '3', '10', '99', '100', '101', '0.5', '1.5', '.5', '5.', '1e3', ' 3', '3 ', '+3', 'NaN',
   'Infinity', '0x10', '1_000', 'true', 'info', 'INFO', 'silent', 'direct', 'pooled', 'orm', 'UTC', '0 */4 * * *',
   'postgres://fx:pw@db:5432/fx', 'postgresql://db/fx', 'postgres://', 'postgres:///fx', 'mysql://db/fx', 'postgres//fx:pw@db',
+  'postgres://db1,db2:5433/fx?target_session_attrs=read-write', 'postgres://[::1]:5432/fx', 'postgres://db/fx?target_session_attrs=master',
+  'postgres:///fx?host=db1,db2&port=5432', 'postgres://db1,db2/fx?port=1,2,3',
   'http://hooks.example', 'https://hook.eu1.make.com/abc', 'HTTPS://hook.example', ' https://hook.example', 'https://hook.example\n',
   'https://ho\tok.example', 'http:hook.example', 'ftp://files.example', 'https://', 'open-er-api', 'open-er-api,frankfurter',
   'ecb,ecb', ' ecb , frankfurter ', 'ecb,,frankfurter', ',', 'bogus', 'none', 'none,stale', 'stale,none', 'run_failed,stale,stale',
@@ -40,6 +45,7 @@ const SAMPLES: unknown[] = [
   ['ecb', 'ecb'], ['ecb', 1], [' ecb '], ['USD/EUR'], ['none'], {}, { a: 1 },
   '7d', '1d', '36h', '90m', '1m', '0m', '0d', '3650d', '3651d', '7 days', '1 day', '1 hour', '2 minutes', '7D', ' 7d', '7d ', '7  days',
   '1.5d', '1w', '7dd', 'd', '-1d', '87600h', '87601h',
+  '*', 'https://shop.example', 'https://shop.example/', 'HTTPS://Shop.Example:8443', 'https://a.example,*', 'shop.example', 'https://shop.example/path',
   ...Object.values(VALID),
 ];
 

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMarket } from '../../src/demo/market.js';
@@ -34,9 +35,11 @@ describe('the container image, run outside Docker', () => {
     expect(compose).toMatch(/dockerfile: examples\/Dockerfile/);
     expect(compose).toMatch(/DATABASE_URL: postgres:\/\/fxpipe:/);
 
+    // The image's FXPIPE_HOME is a volume (/var/lib/fxpipe); outside Docker, a scratch directory stands in for it.
+    const home = mkdtempSync(path.join(tmpdir(), 'fxpipe-image-home-'));
     const child = spawn(command === 'node' ? process.execPath : command!, args, {
       cwd: packageRoot,
-      env: { PATH: process.env.PATH, NODE_ENV: 'production', FXPIPE_HOME: '/tmp/fxpipe', DATABASE_URL: database.url, ...server.env, FXPIPE_LOG_LEVEL: 'error' },
+      env: { PATH: process.env.PATH, NODE_ENV: 'production', FXPIPE_HOME: home, DATABASE_URL: database.url, ...server.env, FXPIPE_LOG_LEVEL: 'error' },
       stdio: ['ignore', 'pipe', 'pipe'],
     }) as ReturnType<typeof startCli>;
     child.out = { stdout: '', stderr: '' };

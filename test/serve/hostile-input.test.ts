@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { runPipeline } from '../../src/pipeline.js';
 import { createApp } from '../../src/serve/app.js';
+import { familyOf, unavailableAnswer } from '../../src/serve/families.js';
 import { defaultHttpPolicy } from '../../src/sources/http.js';
 import { openDb, resolveTarget } from '../../src/warehouse/connection.js';
 import type { Db } from '../../src/warehouse/db.js';
@@ -33,7 +34,9 @@ const verify = {
   tolerancePct: '0.5', timeoutMs: 60_000, maxRows: 1000, places: 2, alerts: { webhookUrl: undefined, alerts: [], webhookTimeoutMs: 3000 },
 };
 /** createApp's options but the database and the log. */
-const options = (token: string | undefined, cacheDir: string) => ({ sources: ['open-er-api' as const], token, cacheDir, verify });
+const options = (token: string | undefined, cacheDir: string) => ({
+  sources: ['open-er-api' as const], token, cacheDir, verify, lastGoodDir: path.join(cacheDir, 'last-good'), lastGoodScope: 'test', databaseWaitMs: 2000, corsOrigins: undefined,
+});
 
 /**
  * `fxpipe serve`'s routes, in process, given what no provider and no fxpipe client sends: days the calendar has not,
@@ -210,8 +213,8 @@ describe('fxpipe serve: a database that cannot be brought back', () => {
         expect(text, route).not.toContain(String(port));
         expect(text, route).not.toContain(home);
         expect(text, route).not.toMatch(/127\.0\.0\.1|embedded|fxpipe\b|postgres/i);
-        const health = { status: 'unreachable', database: 'unreachable', error: 'database unreachable', freshness: [] };
-        expect(JSON.parse(text), route).toEqual(route === '/healthz' ? health : { error: 'database unreachable' });
+        const health = { status: 'down', serving: 'none', database: 'unreachable', freshness: [] };
+        expect(JSON.parse(text), route).toEqual(route === '/healthz' ? health : await unavailableAnswer(familyOf(route)).json());
       }
       // The first request finds the pool's connection hung up on; each one after it, the server not starting again.
       const warnings = lines.filter((line) => line.msg === 'database unreachable');

@@ -1,8 +1,9 @@
-import { Hono, type Context } from 'hono';
+import { Hono } from 'hono';
 import { isCalendarDay } from '../../calendar/days.js';
 import type { Db } from '../../warehouse/db.js';
 import { bearerToken, tokenMatches } from '../auth.js';
-import type { LatestCache } from './latest-cache.js';
+import { dayCacheControl, sendAnswer } from '../http-cache.js';
+import type { LatestAnswers } from '../last-good/latest-answers.js';
 import { exactJson, jsonNumber, publishedBase, rateFromUsd } from './numbers.js';
 import { currenciesInForce, publishedOn, type PublishedDay } from './published.js';
 
@@ -28,7 +29,7 @@ class RateApiError extends Error {
 }
 
 /** `{key}/latest/{base}`, `{key}/pair/{base}/{target}[/{amount}]`, `{key}/history/{base}/{y}/{m}/{d}`, `{key}/codes`. */
-export function exchangerateApiApp(db: Db, token: string | undefined, cache: LatestCache): Hono {
+export function exchangerateApiApp(db: Db, token: string | undefined, answers: LatestAnswers): Hono {
   const app = new Hono();
   app.use('/:key/*', async (c, next) => {
     if (token && !tokenMatches(token, c.req.param('key'))) throw new RateApiError('invalid-key');
@@ -37,23 +38,30 @@ export function exchangerateApiApp(db: Db, token: string | undefined, cache: Lat
   app.get('/:key/latest/:base', async (c) => {
     const base = code(c.req.param('base'));
     const source = c.req.query('source')?.trim() || null;
-    return jsonText(c, await cache.get(`exchangerate-api ${base} ${source}`, async () => {
+    const answer = await answers.answer(`exchangerate-api latest ${JSON.stringify([base, source])}`, async () => {
       const published = await latest(db, source);
-      return exactJson({ result: 'success', documentation: DOCUMENTATION, terms_of_use: TERMS, ...updateTimes(published), base_code: base, conversion_rates: ratesOf(published, base) });
-    }));
+      const body = exactJson({ result: 'success', documentation: DOCUMENTATION, terms_of_use: TERMS, ...updateTimes(published), base_code: base, conversion_rates: ratesOf(published, base) });
+      return { body, contentType: JSON_TYPE, asOf: published.asOf };
+    });
+    return sendAnswer(c, answer, answers.nextRunAt);
   });
   app.get('/:key/pair/:base/:target/:amount?', async (c) => {
     const base = code(c.req.param('base'));
     const target = code(c.req.param('target'));
     const amount = c.req.param('amount');
     if (amount !== undefined && (!AMOUNT.test(amount) || Number(amount) <= 0)) throw new RateApiError('malformed-request');
-    const published = await latest(db, c.req.query('source')?.trim() || null);
-    const rate = rateOf(published, base, target, '1');
-    return jsonText(c, exactJson({
-      result: 'success', documentation: DOCUMENTATION, terms_of_use: TERMS, ...updateTimes(published), base_code: base, target_code: target,
-      conversion_rate: jsonNumber(rate),
-      ...(amount === undefined ? {} : { conversion_result: jsonNumber(rateOf(published, base, target, amount)) }),
-    }));
+    const source = c.req.query('source')?.trim() || null;
+    const answer = await answers.answer(`exchangerate-api pair ${JSON.stringify([base, target, amount ?? null, source])}`, async () => {
+      const published = await latest(db, source);
+      const rate = rateOf(published, base, target, '1');
+      const body = exactJson({
+        result: 'success', documentation: DOCUMENTATION, terms_of_use: TERMS, ...updateTimes(published), base_code: base, target_code: target,
+        conversion_rate: jsonNumber(rate),
+        ...(amount === undefined ? {} : { conversion_result: jsonNumber(rateOf(published, base, target, amount)) }),
+      });
+      return { body, contentType: JSON_TYPE, asOf: published.asOf };
+    });
+    return sendAnswer(c, answer, answers.nextRunAt);
   });
   app.get('/:key/history/:base/:year/:month/:day', async (c) => {
     const base = code(c.req.param('base'));
@@ -61,10 +69,16 @@ export function exchangerateApiApp(db: Db, token: string | undefined, cache: Lat
     const [year, month, day] = date.split('-').map(Number) as [number, number, number];
     const published = await publishedOn(db, { source: c.req.query('source')?.trim() || null, day: date });
     if (!published) throw new RateApiError('no-data-available');
-    return jsonText(c, exactJson({ result: 'success', documentation: DOCUMENTATION, terms_of_use: TERMS, year, month, day, base_code: base, conversion_rates: ratesOf(published, base) }));
+    return c.body(exactJson({ result: 'success', documentation: DOCUMENTATION, terms_of_use: TERMS, year, month, day, base_code: base, conversion_rates: ratesOf(published, base) }), 200, {
+      'Content-Type': JSON_TYPE, 'Last-Modified': published.asOf.toUTCString(), 'Cache-Control': dayCacheControl(date),
+    });
   });
   app.get('/:key/codes', async (c) => {
-    return c.json({ result: 'success', documentation: DOCUMENTATION, terms_of_use: TERMS, supported_codes: (await currenciesInForce(db)).map((r) => [r.code, r.name]) });
+    const answer = await answers.answer('exchangerate-api codes', async () => ({
+      body: JSON.stringify({ result: 'success', documentation: DOCUMENTATION, terms_of_use: TERMS, supported_codes: (await currenciesInForce(db)).map((r) => [r.code, r.name]) }),
+      contentType: JSON_TYPE,
+    }));
+    return sendAnswer(c, answer, answers.nextRunAt);
   });
   app.all('*', () => {
     throw new RateApiError('malformed-request');
@@ -80,7 +94,7 @@ export function exchangerateApiApp(db: Db, token: string | undefined, cache: Lat
  * open.er-api.com's `latest/{base}`: keyless. With a token set it is taken as a bearer header or ?token= (the open
  * access carries no key of its own).
  */
-export function openErApiApp(db: Db, token: string | undefined, cache: LatestCache): Hono {
+export function openErApiApp(db: Db, token: string | undefined, answers: LatestAnswers): Hono {
   const app = new Hono();
   app.use(async (c, next) => {
     if (!token) return next();
@@ -90,13 +104,15 @@ export function openErApiApp(db: Db, token: string | undefined, cache: LatestCac
   app.get('/latest/:base', async (c) => {
     const base = code(c.req.param('base'));
     const source = c.req.query('source')?.trim() || null;
-    return jsonText(c, await cache.get(`open-er-api ${base} ${source}`, async () => {
+    const answer = await answers.answer(`open-er-api latest ${JSON.stringify([base, source])}`, async () => {
       const published = await latest(db, source);
-      return exactJson({
+      const body = exactJson({
         result: 'success', provider: 'https://www.exchangerate-api.com', documentation: 'https://www.exchangerate-api.com/docs/free', terms_of_use: TERMS,
         ...updateTimes(published), time_eol_unix: 0, base_code: base, rates: ratesOf(published, base),
       });
-    }));
+      return { body, contentType: JSON_TYPE, asOf: published.asOf };
+    });
+    return sendAnswer(c, answer, answers.nextRunAt);
   });
   app.all('*', () => {
     throw new RateApiError('malformed-request');
@@ -156,6 +172,4 @@ function rateOf(published: PublishedDay, base: string, target: string, amount: s
   return rateFromUsd(usdToTarget, usdToBase, amount, exact, { decimalPlaces: DECIMAL_PLACES });
 }
 
-function jsonText(c: Context, text: string): Response {
-  return c.body(text, 200, { 'Content-Type': 'application/json' });
-}
+const JSON_TYPE = 'application/json';

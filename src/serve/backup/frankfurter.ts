@@ -2,7 +2,8 @@ import { Hono, type Context } from 'hono';
 import { isCalendarDay } from '../../calendar/days.js';
 import type { Db } from '../../warehouse/db.js';
 import { bearerToken, tokenMatches } from '../auth.js';
-import type { LatestCache } from './latest-cache.js';
+import { dayCacheControl, sendAnswer } from '../http-cache.js';
+import type { LatestAnswers } from '../last-good/latest-answers.js';
 import { exactJson, jsonNumber, publishedBase, rateFromUsd } from './numbers.js';
 import { currenciesInForce, publishedBetween, publishedOn, type PublishedDay } from './published.js';
 
@@ -35,7 +36,7 @@ interface Asked {
   source: string | null;
 }
 
-export function frankfurterApp(db: Db, token: string | undefined, cache: LatestCache): Hono {
+export function frankfurterApp(db: Db, token: string | undefined, answers: LatestAnswers): Hono {
   const app = new Hono();
   app.use(async (c, next) => {
     if (!token) return next();
@@ -45,11 +46,17 @@ export function frankfurterApp(db: Db, token: string | undefined, cache: LatestC
 
   app.get('/latest', async (c) => {
     const q = asked(c);
-    const text = await cache.get(`frankfurter ${new URL(c.req.url).search}`, async () => oneText(await publishedOn(db, { source: q.source, day: null }), q));
-    return jsonText(c, text);
+    const answer = await answers.answer(`frankfurter latest ${questionOf(q)}`, async () => {
+      const published = await publishedOn(db, { source: q.source, day: null });
+      return { body: oneText(published, q), contentType: JSON_TYPE, asOf: published?.asOf };
+    });
+    return sendAnswer(c, answer, answers.nextRunAt);
   });
   app.get('/currencies', async (c) => {
-    return c.json(Object.fromEntries((await currenciesInForce(db)).map((r) => [r.code, r.name])));
+    const answer = await answers.answer('frankfurter currencies', async () => ({
+      body: JSON.stringify(Object.fromEntries((await currenciesInForce(db)).map((r) => [r.code, r.name]))), contentType: JSON_TYPE,
+    }));
+    return sendAnswer(c, answer, answers.nextRunAt);
   });
   // exchangeratesapi.io's time series, which its clients (and Frankfurter's first version) call.
   app.get('/history', async (c) => {
@@ -60,7 +67,12 @@ export function frankfurterApp(db: Db, token: string | undefined, cache: LatestC
   app.get('/:path{\\d{4}-\\d{2}-\\d{2}(\\.\\.(\\d{4}-\\d{2}-\\d{2})?)?}', async (c) => {
     const [from, to] = c.req.param('path').split('..');
     const q = asked(c);
-    if (to === undefined) return jsonText(c, oneText(await publishedOn(db, { source: q.source, day: day(from) }), q));
+    if (to === undefined) {
+      const date = day(from);
+      const published = await publishedOn(db, { source: q.source, day: date });
+      if (!published) throw notFound();
+      return jsonText(c, oneText(published, q), published, date);
+    }
     return range(c, day(from), to === '' ? new Date().toISOString().slice(0, 10) : day(to), q, 'start_date', 'end_date');
   });
   app.all('*', (c) => c.json({ message: 'not found' }, 404));
@@ -76,7 +88,7 @@ export function frankfurterApp(db: Db, token: string | undefined, cache: LatestC
     if (!found) throw notFound();
     const rates = Object.fromEntries(found.days.map((d) => [d.date, ratesOf(d, q)]));
     const body = { amount: amountNumber(q.amount), base: q.base, [startKey]: found.days[0]!.date, [endKey]: found.days.at(-1)!.date, rates };
-    return jsonText(c, exactJson(body));
+    return jsonText(c, exactJson(body), found.days.at(-1)!, to);
   }
 
   return app;
@@ -126,6 +138,17 @@ function oneText(published: PublishedDay | null, q: Asked): string {
   return exactJson({ amount: amountNumber(q.amount), base: q.base, date: published.date, rates: ratesOf(published, q) });
 }
 
-function jsonText(c: Context, text: string): Response {
-  return c.body(text, 200, { 'Content-Type': 'application/json; charset=UTF-8' });
+const JSON_TYPE = 'application/json; charset=UTF-8';
+
+/**
+ * A day's or a range's answer, with its last publication as Last-Modified and kept as long as that day (or the range's
+ * last day asked for) is closed.
+ */
+function jsonText(c: Context, text: string, last: PublishedDay, lastAsked = last.date): Response {
+  return c.body(text, 200, {
+    'Content-Type': JSON_TYPE, 'Last-Modified': last.asOf.toUTCString(), 'Cache-Control': dayCacheControl(lastAsked),
+  });
 }
+
+/** A latest question, told apart from every other whatever the order or case of its parameters. */
+const questionOf = (q: Asked) => JSON.stringify([q.base, q.symbols ? [...q.symbols].sort() : null, q.amount, q.source]);

@@ -2,7 +2,8 @@ import { Hono, type Context } from 'hono';
 import { isCalendarDay } from '../../calendar/days.js';
 import type { Db } from '../../warehouse/db.js';
 import { tokenMatches } from '../auth.js';
-import type { LatestCache } from './latest-cache.js';
+import { dayCacheControl, sendAnswer } from '../http-cache.js';
+import type { LatestAnswers } from '../last-good/latest-answers.js';
 import { exactJson, jsonNumber, publishedBase, rateFromUsd } from './numbers.js';
 import { currenciesInForce, publishedBetween, publishedOn, type PublishedDay } from './published.js';
 
@@ -45,7 +46,7 @@ interface Asked {
  * `catchAll`: answer every other path under the mount with OXR's not_found (not where the routes are mounted at the
  * root's /api, beside fxpipe's own /api/v1).
  */
-export function oxrApp(db: Db, token: string | undefined, cache: LatestCache, options: { catchAll: boolean }): Hono {
+export function oxrApp(db: Db, token: string | undefined, answers: LatestAnswers, options: { catchAll: boolean }): Hono {
   const app = new Hono();
   // currencies.json is open on OXR too; every other route needs the App ID, here the token when one is set. Checked
   // per route, not as middleware: mounted at /api, middleware would run for fxpipe's /api/v1 too.
@@ -59,18 +60,21 @@ export function oxrApp(db: Db, token: string | undefined, cache: LatestCache, op
   app.get('/latest.json', async (c) => {
     authorized(c);
     const q = asked(c);
-    return jsonText(c, await cache.get(`oxr ${c.req.url.replace(/^[^?]*/, '')}`, async () => {
+    const answer = await answers.answer(`oxr latest ${questionOf(q)}`, async () => {
       const published = await publishedOn(db, { source: q.source, day: null });
       if (!published) throw new OxrError('not_available');
-      return exactJson({ disclaimer: DISCLAIMER, license: LICENSE, timestamp: seconds(published), base: q.base, rates: ratesOf(published, q) });
-    }));
+      const body = exactJson({ disclaimer: DISCLAIMER, license: LICENSE, timestamp: seconds(published), base: q.base, rates: ratesOf(published, q) });
+      return { body, contentType: JSON_TYPE, asOf: published.asOf };
+    });
+    return sendAnswer(c, answer, answers.nextRunAt);
   });
   app.get('/historical/:file{\\d{4}-\\d{2}-\\d{2}\\.json}', async (c) => {
     authorized(c);
     const q = asked(c);
-    const published = await publishedOn(db, { source: q.source, day: day(c.req.param('file').slice(0, 10)) });
+    const date = day(c.req.param('file').slice(0, 10));
+    const published = await publishedOn(db, { source: q.source, day: date });
     if (!published) throw new OxrError('not_available');
-    return jsonText(c, exactJson({ disclaimer: DISCLAIMER, license: LICENSE, timestamp: seconds(published), base: q.base, rates: ratesOf(published, q) }));
+    return jsonText(c, exactJson({ disclaimer: DISCLAIMER, license: LICENSE, timestamp: seconds(published), base: q.base, rates: ratesOf(published, q) }), published, date);
   });
   app.get('/time-series.json', async (c) => {
     authorized(c);
@@ -83,7 +87,7 @@ export function oxrApp(db: Db, token: string | undefined, cache: LatestCache, op
     return jsonText(c, exactJson({
       disclaimer: DISCLAIMER, license: LICENSE, start_date: from, end_date: to, base: q.base,
       rates: Object.fromEntries(found.days.map((d) => [d.date, ratesOf(d, q)])),
-    }));
+    }), found.days.at(-1)!, to);
   });
   app.get('/convert/:value/:from/:to', async (c) => {
     authorized(c);
@@ -93,23 +97,30 @@ export function oxrApp(db: Db, token: string | undefined, cache: LatestCache, op
     if (!AMOUNT.test(value) || Number(value) <= 0) throw new OxrError('invalid_amount');
     if (!CODE.test(from) || !CODE.test(to)) throw new OxrError('invalid_currency');
     const source = c.req.query('source')?.trim() || null;
-    const published = await publishedOn(db, { source, day: null });
-    if (!published) throw new OxrError('not_available');
-    const usdToFrom = published.usd.get(from);
-    const usdToTo = published.usd.get(to);
-    if (usdToFrom === undefined || usdToTo === undefined) throw new OxrError('invalid_currency');
-    const exact = from === 'USD' && publishedBase(published.source) === 'USD';
-    const rate = rateText(usdToTo, usdToFrom, '1', exact);
-    const response = rateText(usdToTo, usdToFrom, value, exact);
-    return jsonText(c, exactJson({
-      disclaimer: DISCLAIMER, license: LICENSE,
-      request: { query: `/convert/${value}/${from}/${to}`, amount: jsonNumber(value), from, to },
-      meta: { timestamp: seconds(published), rate: jsonNumber(rate) },
-      response: jsonNumber(response),
-    }));
+    const answer = await answers.answer(`oxr convert ${JSON.stringify([value, from, to, source])}`, async () => {
+      const published = await publishedOn(db, { source, day: null });
+      if (!published) throw new OxrError('not_available');
+      const usdToFrom = published.usd.get(from);
+      const usdToTo = published.usd.get(to);
+      if (usdToFrom === undefined || usdToTo === undefined) throw new OxrError('invalid_currency');
+      const exact = from === 'USD' && publishedBase(published.source) === 'USD';
+      const rate = rateText(usdToTo, usdToFrom, '1', exact);
+      const response = rateText(usdToTo, usdToFrom, value, exact);
+      const body = exactJson({
+        disclaimer: DISCLAIMER, license: LICENSE,
+        request: { query: `/convert/${value}/${from}/${to}`, amount: jsonNumber(value), from, to },
+        meta: { timestamp: seconds(published), rate: jsonNumber(rate) },
+        response: jsonNumber(response),
+      });
+      return { body, contentType: JSON_TYPE, asOf: published.asOf };
+    });
+    return sendAnswer(c, answer, answers.nextRunAt);
   });
   app.get('/currencies.json', async (c) => {
-    return c.json(Object.fromEntries((await currenciesInForce(db)).map((r) => [r.code, r.name])));
+    const answer = await answers.answer('oxr currencies', async () => ({
+      body: JSON.stringify(Object.fromEntries((await currenciesInForce(db)).map((r) => [r.code, r.name]))), contentType: JSON_TYPE,
+    }));
+    return sendAnswer(c, answer, answers.nextRunAt);
   });
   if (options.catchAll) {
     app.all('*', () => {
@@ -152,6 +163,12 @@ function ratesOf(published: PublishedDay, q: Asked): Record<string, unknown> {
 const rateText = (usdToQuote: string, usdToBase: string, amount: string, exact: boolean): string =>
   rateFromUsd(usdToQuote, usdToBase, amount, exact, { decimalPlaces: DECIMAL_PLACES });
 
-function jsonText(c: Context, text: string): Response {
-  return c.body(text, 200, { 'Content-Type': 'application/json; charset=utf-8' });
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** A day's or a range's answer: Last-Modified its last publication, kept long once its last day asked for is closed. */
+function jsonText(c: Context, text: string, last: PublishedDay, lastAsked: string): Response {
+  return c.body(text, 200, { 'Content-Type': JSON_TYPE, 'Last-Modified': last.asOf.toUTCString(), 'Cache-Control': dayCacheControl(lastAsked) });
 }
+
+/** A latest question, told apart from every other whatever the order or case of its parameters (never the app_id). */
+const questionOf = (q: Asked) => JSON.stringify([q.base, q.symbols ? [...q.symbols].sort() : null, q.source]);
