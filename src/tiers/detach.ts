@@ -56,10 +56,28 @@ export function detachVerified(db: Db, month: Month, verified: Fingerprint, lock
 /** Quick tries for the drop right after a detach; the sweep at the end of the archive tries as long as a detach. */
 const QUICK_DROP_RETRIES = 2;
 
-/** Drops a detached partition; false when readers kept the locks (the table is left for a later sweep). */
+/**
+ * Drops a detached partition; false when readers kept the locks (the table is left for a later sweep).
+ *
+ * Its foreign keys go first, one referenced table per transaction: dropping one removes triggers on the referenced
+ * table (ACCESS EXCLUSIVE there), and a transaction that waits for that one lock while holding only the detached table,
+ * which nothing reads, can be in no cycle with a reader, so it may wait the longest bound. Waiting for all the
+ * dimension tables in one transaction held the first while waiting for the next, which readers can hold while they
+ * wait for the first: under steady reads every attempt gave way. The table, without foreign keys, then drops alone.
+ */
 export async function dropDetached(db: Db, table: string, log: Logger, retries = QUICK_DROP_RETRIES): Promise<boolean> {
   const name = checkedDetached(table);
   try {
+    for (const referenced of await referencedTables(db, name)) {
+      await retryGivingWay(`drop the foreign keys of ${name} on ${referenced}`, log, () =>
+        db.transaction(async (tx) => {
+          await lockInOrder(tx, [
+            { tables: [name], mode: 'access exclusive' },
+            { tables: [referenced], mode: 'access exclusive' },
+          ]);
+          for (const constraint of await foreignKeys(tx, name, referenced)) await tx.query(`alter table ${name} drop constraint ${constraint}`);
+        }), retries);
+    }
     await retryGivingWay(`drop ${name}`, log, () =>
       db.transaction(async (tx) => {
         await lockInOrder(tx, [
@@ -74,6 +92,15 @@ export async function dropDetached(db: Db, table: string, log: Logger, retries =
     log.debug({ table: name }, 'drop of a detached partition deferred: readers keep the dimension tables busy');
     return false;
   }
+}
+
+/** The foreign keys of a table on one referenced table, as quoted identifiers from the catalog. */
+async function foreignKeys(tx: Db, table: string, referenced: string): Promise<string[]> {
+  const rows = await tx.query<{ name: string }>(
+    `select quote_ident(conname) as name from pg_constraint where conrelid = $1::regclass and confrelid = $2::regclass and contype = 'f' order by 1`,
+    [table, referenced],
+  );
+  return rows.map((r) => r.name);
 }
 
 /** Drops every detached partition left; returns the ones readers kept from being dropped. */
