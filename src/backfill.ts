@@ -1,25 +1,19 @@
 import type { Logger } from './log.js';
 import type { DayRange } from './sources/day-range.js';
-import { dayOf, type ChunkedHistory, type HistoryChunk } from './sources/history-chunks.js';
-import { ChangeFilter } from './transform/change-filter.js';
+import type { ChunkedHistory, HistoryChunk } from './sources/history-chunks.js';
 import { normalize, WAREHOUSE_BASE, type NormalizedBatch } from './transform/normalize.js';
 import { isChunkLoaded, recordChunk, type ChunkKey } from './warehouse/backfill-chunks.js';
 import { storeAttempt, storeFileExtract } from './warehouse/bronze.js';
-import { bulkLoadHistory, type HistoryRow } from './warehouse/bulk-load.js';
 import { ensureDates } from './warehouse/calendar.js';
-import { advanceCurrentFromHistory } from './warehouse/current-from-history.js';
 import type { Db } from './warehouse/db.js';
 import { existingSourceId, upsertCurrencies } from './warehouse/dimensions.js';
 import type { DirectDb } from './warehouse/direct.js';
-import { lastStoredRates } from './warehouse/last-stored.js';
 import { ensurePartitions } from './warehouse/partitions.js';
 import { storeRejects } from './warehouse/rejected.js';
 import { traceRun } from './run-trace.js';
 import { finishRun, type RunStatus } from './warehouse/runs.js';
 import { maintainReadModels } from './warehouse/read-models.js';
-import { insertPublications, maxRateAgeMs, noPublicationThrough, publicationsAround, setMaxRateAge, utcDay, type Publication, type TouchedDays } from './warehouse/publications.js';
-import { restateNext, valuesBefore } from './warehouse/loader.js';
-import { dateKeyOf } from './calendar/days.js';
+import { writePublications, type PublicationToWrite } from './warehouse/publication-writer.js';
 
 export interface BackfillOptions {
   /** Opened inside the backfill, so a download or a file that cannot be read is a failed backfill. */
@@ -29,8 +23,6 @@ export interface BackfillOptions {
   endpoint: string;
   changeThresholdPct: number;
   lockWaitMs: number;
-  /** FXPIPE_MAX_RATE_AGE: written into fxpipe_settings before the first chunk; absent: the warehouse's stays. */
-  maxRateAgeMs?: number;
   log: Logger;
   /** The job's clock (tests); real time by default. */
   clock?: () => Date;
@@ -58,6 +50,8 @@ export interface ChunkOutcome {
   extractionId: string | null;
   /** Time spent rebuilding the chunk's days in rates_daily and rates_monthly. */
   refreshMs: number;
+  /** fact_rates_current rows the chunk moved forward to a newer rate (or added). */
+  currentUpdated: number;
 }
 
 export interface BackfillCounts {
@@ -119,11 +113,7 @@ export async function runBackfill(db: DirectDb, options: BackfillOptions): Promi
       const outcomes: ChunkOutcome[] = [];
       const opened = (history = await options.history());
       run.failure.sourceUsed = opened.source;
-      const sourceId = await db.transaction(async (tx) => {
-        // The chunks' change rule and read models read it.
-        if (options.maxRateAgeMs !== undefined) await setMaxRateAge(tx, options.maxRateAgeMs);
-        return existingSourceId(tx, opened.source, options.endpoint);
-      });
+      const sourceId = await db.transaction((tx) => existingSourceId(tx, opened.source, options.endpoint));
       const context: ChunkContext = { runId: run.runId, source: opened.source, sourceId, options, clock: run.clock };
       let chunk: DayRange | null = opened.plan[0] ?? null;
       const progress = () => options.onProgress?.({
@@ -144,10 +134,8 @@ export async function runBackfill(db: DirectDb, options: BackfillOptions): Promi
       run.lap('load');
 
       return db.transaction(async (tx) => {
-        const baseId = (await upsertCurrencies(tx, [WAREHOUSE_BASE])).get(WAREHOUSE_BASE)!;
-        const currentUpdated = await advanceCurrentFromHistory(tx, {
-          baseId, sourceId, fromDateKey: dateKeyOf(options.range.from), toDateKey: dateKeyOf(options.range.to), now: run.clock(),
-        });
+        // Each chunk moved the current rates to its own latest values, in the one publication writer.
+        const currentUpdated = outcomes.reduce((n, o) => n + o.currentUpdated, 0);
         // Each chunk rebuilt its days' read models inside its own load: that share of the load is the refresh stage.
         const refreshMs = outcomes.reduce((ms, o) => ms + o.refreshMs, 0);
         const stageMs = run.stageMs();
@@ -195,7 +183,7 @@ async function loadChunk(db: DirectDb, chunk: HistoryChunk, context: ChunkContex
   const { days } = chunk;
   const key: ChunkKey = { source, from: days.from, to: days.to, contentSha256: chunk.contentSha256, changeThresholdPct: options.changeThresholdPct };
   if (await isChunkLoaded(db, key)) {
-    return { from: days.from, to: days.to, status: 'skipped', read: 0, loaded: 0, unchanged: 0, rejected: 0, extractionId: null, refreshMs: 0 };
+    return { from: days.from, to: days.to, status: 'skipped', read: 0, loaded: 0, unchanged: 0, rejected: 0, extractionId: null, refreshMs: 0, currentUpdated: 0 };
   }
   const extractionId = await storeRaw(db, runId, source, chunk);
   return db.transaction(async (tx) => {
@@ -206,72 +194,34 @@ async function loadChunk(db: DirectDb, chunk: HistoryChunk, context: ChunkContex
     await storeRejects(tx, runId, source, extractionId, rejects, context.clock());
 
     const ids = await upsertCurrencies(tx, [WAREHOUSE_BASE, ...batches.flatMap((batch) => batch.rates.map((rate) => rate.quote))]);
-    const baseId = ids.get(WAREHOUSE_BASE)!;
-    const quoteIds = [...ids].filter(([code]) => code !== WAREHOUSE_BASE).map(([, id]) => id);
-    const publications = chunkPublications(batches, (quote) => ids.get(quote)!);
-    const first = publications[0];
-    const last = publications.at(-1);
-    let loadedRows = 0;
+    // The chunk's publications through the one publication writer, its history rows streamed with COPY; as-ofs already
+    // loaded are decided again (a backfill under a lower change threshold adds the values a higher one skipped).
+    const written = await writePublications(tx, chunkPublications(batches, (quote) => ids.get(quote)!), {
+      sourceId, baseId: ids.get(WAREHOUSE_BASE)!, changeThresholdPct: options.changeThresholdPct, runId, extractionId,
+      now: context.clock(), decideAgain: true, reloadArchived: true, copy: tx,
+    });
     let refreshMs = 0;
-    if (first && last) {
-      const before = await publicationsAround(tx, sourceId, baseId, first.asOf);
-      const { next } = await publicationsAround(tx, sourceId, baseId, last.asOf);
-      const restated = next ? await valuesBefore(tx, baseId, sourceId, next) : null;
-      const maxAgeMs = await maxRateAgeMs(tx);
-      const previous = before.previous ? { asOf: before.previous.asOf, pairs: new Set(before.previous.quoteIds) } : null;
-      const filter = new ChangeFilter(options.changeThresholdPct, await lastStoredRates(tx, baseId, sourceId, quoteIds, first.asOf), previous, maxAgeMs);
-      const rows = historyRows(publications, filter, baseId, sourceId);
-      const nothingStored = noPublicationThrough(before, last.asOf);
-      loadedRows = (await bulkLoadHistory(tx, rows, { extractionId, runId, nothingStored })).inserted;
-      await insertPublications(tx, sourceId, baseId, publications);
-      if (next && restated) await restateNext(tx, baseId, sourceId, last, last.values, next, restated, maxAgeMs);
-      const touched: TouchedDays = { sourceId, baseId, from: utcDay(before.previous?.asOf ?? first.asOf), to: utcDay(next?.asOf ?? last.asOf) };
+    if (written.touched) {
       const started = performance.now();
-      await maintainReadModels(tx, [touched]);
+      await maintainReadModels(tx, [written.touched]);
       refreshMs = performance.now() - started;
     }
-
+    const loadedRows = written.historyRows - written.restatedRows;
     const values = batches.reduce((n, batch) => n + batch.rates.length, 0);
     await recordChunk(tx, { ...key, rowsRead: values + rejects.length, rowsLoaded: loadedRows, rowsRejected: rejects.length, extractionId, runId });
     return {
       from: days.from, to: days.to, status: 'loaded',
       read: values + rejects.length, loaded: loadedRows, unchanged: values - loadedRows, rejected: rejects.length, extractionId, refreshMs,
+      currentUpdated: written.currentRows,
     };
   });
 }
 
-/** A chunk's publication: its as-of, the pairs it carried, and their values by quote id. */
-interface ChunkPublication extends Publication {
-  values: Map<number, string>;
-}
-
-/**
- * The chunk's batches with rates as publications, oldest first. As-ofs already loaded are decided again (a backfill
- * under a lower change threshold adds the values a higher one skipped); their publication keeps what it was first
- * recorded with.
- */
-function chunkPublications(batches: NormalizedBatch[], quoteId: (code: string) => number): ChunkPublication[] {
+/** The chunk's batches with rates as publications: each its as-of and its values by quote id. */
+function chunkPublications(batches: NormalizedBatch[], quoteId: (code: string) => number): PublicationToWrite[] {
   return batches
     .filter((batch) => batch.rates.length > 0)
-    .sort((a, b) => a.asOf.getTime() - b.asOf.getTime())
-    .map((batch) => {
-      const values = new Map(batch.rates.map((rate) => [quoteId(rate.quote), rate.value]));
-      return { asOf: batch.asOf, quoteIds: [...values.keys()], values };
-    });
-}
-
-/** The rows the change rule keeps, streamed in date order. */
-function* historyRows(publications: ChunkPublication[], filter: ChangeFilter<number>, baseId: number, sourceId: number): Generator<HistoryRow> {
-  for (const publication of publications) {
-    const dateKey = dateKeyOf(dayOf(publication.asOf));
-    const rateTimestamp = publication.asOf.toISOString();
-    filter.publication(publication.asOf, new Set(publication.quoteIds));
-    for (const [quote, rate] of publication.values) {
-      const kept = filter.observe(quote, rate);
-      if (!kept) continue;
-      yield { dateKey, baseId, quoteId: quote, sourceId, rateTimestamp, rate, previousRate: kept.previous, changePct: kept.changePct };
-    }
-  }
+    .map((batch) => ({ asOf: batch.asOf, values: new Map(batch.rates.map((rate) => [quoteId(rate.quote), rate.value])) }));
 }
 
 /** The chunk's raw input in bronze, before it is parsed: each HTTP attempt, or the file's text. Returns the extraction id of what is loaded. */

@@ -119,12 +119,18 @@ function plainWebhookUrl(raw: unknown): string | undefined {
 /** A duration in whole days, hours or minutes: 7d, 36h, 90m, or spelled as PostgreSQL writes intervals, 7 days, 1 hour. */
 const DURATION = /^(\d{1,7}) ?(d|days?|h|hours?|m|minutes?)$/;
 const DURATION_MS: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000 };
-const MAX_RATE_AGE = 'a duration of whole days, hours or minutes from 1m to 3650d, such as 7d, 36h, 90m or "7 days"';
-/** The duration's milliseconds when it is one from 1 minute to 3650 days. */
-function maxRateAgeMs(text: string): number | undefined {
+export const MAX_RATE_AGE = 'a duration of whole days, hours or minutes from 1m to 3650d, such as 7d, 36h, 90m or "7 days"';
+/** The duration's milliseconds when it is one from 1 minute to 3650 days (FXPIPE_MAX_RATE_AGE, `db settings --max-rate-age`). */
+export function parseMaxRateAge(text: string): number | undefined {
   const match = DURATION.exec(text);
   const ms = match ? Number(match[1]) * DURATION_MS[match[2]![0]!]! : NaN;
   return ms >= 60_000 && ms <= 3650 * 86_400_000 ? ms : undefined;
+}
+
+/** A whole number of minutes as parseMaxRateAge reads it, in the largest unit that divides it: 7d, 36h, 90m. */
+export function durationText(ms: number): string {
+  const unit = (['d', 'h', 'm'] as const).find((u) => ms % DURATION_MS[u]! === 0) ?? 'm';
+  return `${Math.round(ms / DURATION_MS[unit]!)}${unit}`;
 }
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -217,14 +223,16 @@ export const settings = {
     secret: false,
     describe: "a payload whose as-of is later than its arrival plus this many minutes (clock skew) is that source's failure",
   }),
-  maxRateAge: setting({
+  maxRateAge: optional({
     env: 'FXPIPE_MAX_RATE_AGE',
-    // In milliseconds; written into the warehouse (fxpipe_settings.max_rate_age) by every loading command and db init.
-    default: 7 * 86_400_000,
-    plain: (raw) => (typeof raw === 'string' ? maxRateAgeMs(raw) : undefined),
-    schema: (z) => z.string({ error: MAX_RATE_AGE }).refine((text) => maxRateAgeMs(text) !== undefined, MAX_RATE_AGE).transform((text) => maxRateAgeMs(text)!),
+    // In milliseconds. The warehouse's own setting (fxpipe_settings.max_rate_age) is what counts: this is the value
+    // `db init` gives a warehouse it creates; a job whose value differs says so and uses the warehouse's.
+    default: undefined,
+    plain: (raw) => (typeof raw === 'string' ? parseMaxRateAge(raw) : undefined),
+    schema: (z) => z.string({ error: MAX_RATE_AGE }).refine((text) => parseMaxRateAge(text) !== undefined, MAX_RATE_AGE).transform((text) => parseMaxRateAge(text)!),
     secret: false,
-    describe: "a rate is in force while its source's latest publication carries it and is at most this old (7d: long enough for the ECB's Easter and Christmas closures); older, it is stale",
+    describe: "the max_rate_age `fxpipe db init` gives a warehouse it creates (default 7d: long enough for the ECB's Easter and Christmas closures): "
+      + "a rate is in force while its source's latest publication carries it and is at most this old; `fxpipe db settings` changes a warehouse's",
   }),
   deviationTolerancePct: setting({
     env: 'FXPIPE_DEVIATION_TOLERANCE_PCT',

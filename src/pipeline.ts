@@ -19,7 +19,7 @@ import { storeRejects } from './warehouse/rejected.js';
 import { finishRun, type FailedRun, type RunKind, type RunStatus } from './warehouse/runs.js';
 import { checkAsOf } from './transform/as-of.js';
 import { maintainReadModels } from './warehouse/read-models.js';
-import { setMaxRateAge, type TouchedDays } from './warehouse/publications.js';
+import type { TouchedDays } from './warehouse/publications.js';
 
 export interface PipelineOptions {
   kind: RunKind;
@@ -41,8 +41,6 @@ export interface PipelineOptions {
   clock?: () => Date;
   /** How far past the time it was received a payload's as-of may lie (clock skew); default 10 minutes. */
   asOfSkewMs?: number;
-  /** FXPIPE_MAX_RATE_AGE: written into fxpipe_settings in the load's transaction, before loading; absent: the warehouse's stays. */
-  maxRateAgeMs?: number;
   log: Logger;
 }
 
@@ -284,8 +282,6 @@ async function loadAndRecord(
   const touched: (TouchedDays | null)[] = [];
   const sourceNames = new Map<number, string>();
   const now = clock();
-  // The change rule (a stretch in force resumed) and the read models read it.
-  if (options.maxRateAgeMs !== undefined) await setMaxRateAge(tx, options.maxRateAgeMs);
   for (const d of used ? [used, ...references] : []) {
     let counts: LoadCounts;
     try {

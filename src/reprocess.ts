@@ -12,15 +12,13 @@ import { traceRun } from './run-trace.js';
 import { finishRun, type RunStatus } from './warehouse/runs.js';
 import { checkAsOf } from './transform/as-of.js';
 import { maintainReadModels } from './warehouse/read-models.js';
-import { setMaxRateAge, type TouchedDays } from './warehouse/publications.js';
+import type { TouchedDays } from './warehouse/publications.js';
 
 export interface ReprocessOptions extends ReplayFilter {
   changeThresholdPct: number;
   lockWaitMs: number;
   /** How far past the time it was received a payload's as-of may lie; default 10 minutes. */
   asOfSkewMs?: number;
-  /** FXPIPE_MAX_RATE_AGE: written into fxpipe_settings in the replay's transaction, before loading; absent: the warehouse's stays. */
-  maxRateAgeMs?: number;
   log: Logger;
   /** The job's clock (tests); real time by default. */
   clock?: () => Date;
@@ -47,7 +45,6 @@ export async function reprocess(db: Db, options: ReprocessOptions): Promise<Repr
   return traceRun(db, trace, async (run) => {
     await run.start(db);
     return db.transaction(async (tx) => {
-      if (options.maxRateAgeMs !== undefined) await setMaxRateAge(tx, options.maxRateAgeMs);
       const counts = { extracted: 0, loaded: 0, unchanged: 0, rejected: 0 };
       const unusable: ReprocessResult['unusable'] = [];
       let responses = 0;

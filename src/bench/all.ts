@@ -30,7 +30,7 @@ interface Bench {
 const BENCHES: Bench[] = [
   { name: 'run', sizes: { BENCH_RUNS: '20', BENCH_YEARS: '10', BENCH_FRESH_RUNS: '5' } },
   { name: 'backfill', sizes: { BENCH_YEARS: '2' } },
-  { name: 'queries', sizes: { BENCH_SLOT_HOURS: '4', BENCH_EXPLAINS: '200', BENCH_CLIENTS: '32', BENCH_SECONDS: '12' } },
+  { name: 'queries', sizes: { BENCH_YEARS: '27', BENCH_SLOT_HOURS: '24', BENCH_EXPLAINS: '100', BENCH_CLIENTS: '32', BENCH_SECONDS: '10' } },
   { name: 'archive', sizes: { BENCH_REPEATS: '5' } },
   { name: 'serve', sizes: { BENCH_CONNECTIONS: '32', BENCH_SECONDS: '10' } },
   { name: 'watchdog', sizes: { BENCH_READERS: '5', BENCH_SESSIONS: '8', BENCH_SWEEPS: '200', BENCH_CANCELS: '5' } },

@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { Db } from '../warehouse/db.js';
 
 export interface HistoryRange {
   baseId: number;
@@ -10,7 +10,8 @@ export interface HistoryRange {
 }
 
 /**
- * Moves fact_rates_current forward, for each pair, to the source's latest publication within the range that carried
+ * For the benches and tests that generate history straight into fact_rates_history (too much for the writer): moves
+ * fact_rates_current forward, for each pair, to the source's latest publication within the range that carried
  * it (its value: the pair's last history row at or before that publication), where that publication is newer than
  * what the current row holds (or there is none); the replaced rate becomes previous_rate. Returns how many current
  * rows were written.
@@ -40,5 +41,7 @@ export async function advanceCurrentFromHistory(db: Db, range: HistoryRange): Pr
      returning 1`,
     [range.baseId, range.sourceId, range.fromDateKey, range.toDateKey, range.now],
   );
+  // Whether each is in force now, as the publication writer leaves it.
+  await db.query('select fx_refresh_current($1::smallint)', [range.sourceId]);
   return rows.length;
 }

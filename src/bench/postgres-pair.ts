@@ -6,13 +6,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { asPostgres, debianUnavailable, postgresUid as postgresUserId } from '../warehouse/server/debian.js';
 
 /**
  * A primary and a streaming hot standby of Debian's PostgreSQL 15 (initdb, pg_basebackup -R) on free loopback ports,
  * for the tests and benchmarks of what happens when a server fails (test/operations/standby.test.ts,
  * npm run bench:outage). As root only: PostgreSQL's programs run as the postgres user (runuser).
  */
-export const DEBIAN_BIN = '/usr/lib/postgresql/15/bin';
 const execFileP = promisify(execFile);
 
 export type Server = 'primary' | 'standby';
@@ -39,9 +39,7 @@ export interface PostgresPair {
 
 /** Why a pair cannot be made here, or null when it can. */
 export function pairUnavailable(): string | null {
-  if (process.getuid?.() !== 0) return "needs root: PostgreSQL's programs run as the postgres user (runuser)";
-  if (!['initdb', 'pg_ctl', 'pg_basebackup'].every((bin) => existsSync(path.join(DEBIAN_BIN, bin)))) return `needs Debian's PostgreSQL 15 (${DEBIAN_BIN})`;
-  return null;
+  return debianUnavailable(['initdb', 'pg_ctl', 'pg_basebackup']);
 }
 
 async function freePort(): Promise<number> {
@@ -50,11 +48,6 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise((resolve) => server.close(resolve));
   return port;
-}
-
-/** A PostgreSQL program, as the postgres user. */
-async function asPostgres(bin: string, args: string[], env: Record<string, string> = {}): Promise<void> {
-  await execFileP('runuser', ['-u', 'postgres', '--', path.join(DEBIAN_BIN, bin), ...args], { env: { ...process.env, ...env }, timeout: 120_000 });
 }
 
 export async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -72,7 +65,7 @@ export async function makePostgresPair(options: { user?: string; database?: stri
   const database = options.database ?? 'fxpipe';
   const dir = mkdtempSync(path.join(process.env.TMPDIR ?? tmpdir(), 'fxpipe-pair-'));
   chmodSync(dir, 0o755);
-  const postgresUid = Number((await execFileP('id', ['-u', 'postgres'])).stdout.trim());
+  const postgresUid = await postgresUserId();
   chownSync(dir, postgresUid, -1);
   const password = randomBytes(12).toString('hex');
   const pwfile = path.join(dir, 'pwfile');

@@ -1,12 +1,13 @@
 /**
- * npm run bench:queries — the read paths of the `api` schema against 5 years of history for 162 currencies:
+ * npm run bench:queries — the read paths of the `api` schema against BENCH_YEARS (5; `npm run bench` 27, the span of
+ * the ECB's file, one monthly partition each) years of history for 162 currencies:
  * the latest rate of a pair (api.latest_rates, api.cross_rates), api.convert (latest and at a past time), and
  * one pair's daily aggregates over a year (api.daily_rates) and monthly aggregates over a year (api.monthly_rates);
  * then `fxpipe verify` on 10,000 production rows against the same rows' api.convert (verify-rows.ts).
  *
  * 1. A scratch database on the configured server (embedded by default), generated in SQL (INSERT … SELECT over
  *    generate_series, foreign-key triggers off where the role may): a primary source (open-er-api) every
- *    BENCH_SLOT_HOURS (4) hours for the 5 years up to the start of today (UTC) for 155 USD pairs, 6 pegged
+ *    BENCH_SLOT_HOURS (4) hours for the years up to the start of today (UTC) for 155 USD pairs, 6 pegged
  *    currencies with only their first observation (what the change rule stores for a peg: its value never
  *    changes), a fallback source (frankfurter) publishing the ECB's 30 currencies once a day, its latest rate
  *    newer than the primary's, so source preference decides, and a reference (exchangerate-api) publishing every
@@ -20,11 +21,13 @@
  *    Time" against the issue's 1 ms; and the first call on each of 10 new connections (planning + execution).
  * 3. Under load: BENCH_CLIENTS (32) clients for BENCH_SECONDS (12) s per query with pgbench (-M prepared, per-
  *    transaction logs for p50/p99), or a Node load generator when pgbench is missing (BENCH_LOAD=node forces it);
- *    the peer, in the same run under the same load, is `select 1`: the floor of a round trip.
+ *    the peer, in the same run under the same load, is `select 1`: the floor of a round trip. The daily and monthly
+ *    reads have a second peer, the same rows straight from their table by index; and every query's planning has one,
+ *    the floor: one row of fact_rates_current by its primary key.
  *
  * BENCH_REUSE=1 measures the scratch database of the previous run again (pending migrations applied) instead of
  * building it: only while its history is recent enough to be in force (built less than max_rate_age, 7 days, ago).
- * About 2 minutes on 2 cores.
+ * About 5 minutes on 2 cores at the defaults; at 27 years of daily slots about 15.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -36,7 +39,7 @@ import { loadConfig } from '../config.js';
 import { hashSeed, mulberry32 } from '../demo/prng.js';
 import { loadSeed } from '../demo/seed.js';
 import { ensureDates } from '../warehouse/calendar.js';
-import { advanceCurrentFromHistory } from '../warehouse/current-from-history.js';
+import { advanceCurrentFromHistory } from './current-from-history.js';
 import { openDb, resolveTarget, type Target } from '../warehouse/connection.js';
 import type { Db } from '../warehouse/db.js';
 import { databaseTarget, recreateDatabase } from '../warehouse/databases.js';
@@ -51,9 +54,9 @@ import {
 import { dateKeyOf } from '../calendar/days.js';
 import { RateDecimal } from '../transform/decimal.js';
 
-const YEARS = 5;
+const YEARS = Number(process.env.BENCH_YEARS ?? 5);
 const TODAY = new Date();
-/** The history's 5 years end at the start of today (UTC): its newest publications are in force now. */
+/** The history's years end at the start of today (UTC): its newest publications are in force now. */
 const HISTORY_END = Date.UTC(TODAY.getUTCFullYear(), TODAY.getUTCMonth(), TODAY.getUTCDate());
 const HISTORY_START = Date.UTC(TODAY.getUTCFullYear() - YEARS, TODAY.getUTCMonth(), TODAY.getUTCDate());
 const DAYS = (HISTORY_END - HISTORY_START) / 86_400_000;
@@ -93,6 +96,9 @@ interface Universe {
   fallbackCodes: Set<string>;
   /** Quotes with a full history (not pegged): the ones with daily aggregates every day. */
   moving: string[];
+  /** dim_currency and dim_source ids, for the direct reads of rates_daily / rates_monthly. */
+  currencyIds: Map<string, number>;
+  sourceIds: Map<string, number>;
 }
 
 /** One measured query: its SQL with $n parameters, random parameters, and a pgbench script per pair. */
@@ -105,6 +111,8 @@ interface QuerySpec {
   rows: number;
   /** A pgbench script (pairs as literals, numbers as :variables) for the draw rng gives. */
   script: (rng: Rng) => string;
+  /** The random stream it draws from (its key unless it is a peer drawing what its query draws). */
+  stream?: string;
 }
 
 const pick = <T>(rng: Rng, items: readonly T[]): T => items[Math.floor(rng() * items.length)]!;
@@ -150,7 +158,7 @@ function querySpecs(u: Universe): QuerySpec[] {
       },
     },
     {
-      key: 'convert_at', label: 'api.convert(100, from, to, at): at a random time in the 5 years',
+      key: 'convert_at', label: `api.convert(100, from, to, at): at a random time in the ${YEARS} years`,
       sql: `select * from api.convert(100, $1, $2, $3::timestamptz)`,
       params: (rng) => [...pairOf(rng, u), new Date(HISTORY_START + Math.floor(rng() * spanSeconds) * 1000).toISOString()], rows: 1,
       script: (rng) => {
@@ -193,7 +201,62 @@ function querySpecs(u: Universe): QuerySpec[] {
   ];
 }
 
-/** The production rows bench:queries verifies: random pairs at random instants of the last 30 days, and of the 5 years. */
+const DAILY_COLUMNS = 'date_key, open, high, low, close, average, stddev, observations, carried';
+const MONTHLY_COLUMNS = 'month_key, open, high, low, close, average, stddev, observations, volatility_pct, publishing_days, days_in_force';
+
+/**
+ * The peers of the daily and monthly reads: the same rows (the same draws: a query's spec and its peer share a random
+ * stream) straight from rates_daily / rates_monthly by their pair index, ids instead of codes, no view.
+ */
+function directSpecs(u: Universe): Record<'daily' | 'monthly', QuerySpec> {
+  const usd = u.currencyIds.get('USD')!;
+  const ids = (quote: string, source: string) => `${usd}, ${u.currencyIds.get(quote)!}, ${u.sourceIds.get(source)!}`;
+  const [daily, monthly] = querySpecs(u).filter((s) => s.key === 'daily' || s.key === 'monthly');
+  const dayExpr = 'make_date(date_key / 10000, date_key / 100 % 100, date_key % 100)';
+  const pairOfDraw = (params: unknown[]) => [usd, u.currencyIds.get(params[0] as string)!, u.sourceIds.get(params[1] as string)!];
+  return {
+    daily: {
+      key: 'daily_direct', stream: 'daily', label: 'the same daily rows straight from rates_daily by its pair index (the peer)',
+      sql: `select ${DAILY_COLUMNS} from rates_daily where base_currency_id = $1 and quote_currency_id = $2 and source_id = $3 and ${dayExpr} between $4::date and $4::date + 364`,
+      params: (rng) => {
+        const drawn = daily!.params(rng);
+        return [...pairOfDraw(drawn), drawn[2]];
+      },
+      rows: 365,
+      script: (rng) => {
+        const quote = pick(rng, u.moving);
+        const source = u.fallbackCodes.has(quote) && rng() < 0.5 ? FALLBACK : PRIMARY;
+        const first = `date '${isoDay(HISTORY_START)}' + :d::integer`;
+        const [b, q, src] = ids(quote, source).split(', ');
+        return `\\set d random(0, ${DAYS - 365 - 1})\n` +
+          `select ${DAILY_COLUMNS} from rates_daily where base_currency_id = ${b} and quote_currency_id = ${q} and source_id = ${src} and ${dayExpr} between ${first} and ${first} + 364;\n`;
+      },
+    },
+    monthly: {
+      key: 'monthly_direct', stream: 'monthly', label: 'the same monthly rows straight from rates_monthly by its pair index (the peer)',
+      sql: `select ${MONTHLY_COLUMNS} from rates_monthly where base_currency_id = $1 and quote_currency_id = $2 and source_id = $3 and month_key between $4 and $5`,
+      params: (rng) => {
+        const drawn = monthly!.params(rng);
+        const first = new Date(`${drawn[2] as string}T00:00:00Z`);
+        const last = new Date(Date.UTC(first.getUTCFullYear(), first.getUTCMonth() + 11, 1));
+        const key = (d: Date) => d.getUTCFullYear() * 100 + d.getUTCMonth() + 1;
+        return [...pairOfDraw(drawn), key(first), key(last)];
+      },
+      rows: 12,
+      script: (rng) => {
+        const quote = pick(rng, u.moving);
+        const source = u.fallbackCodes.has(quote) && rng() < 0.5 ? FALLBACK : PRIMARY;
+        const first = `(date '${isoDay(FIRST_MONTH)}' + make_interval(months => :m))`;
+        const [b, q, src] = ids(quote, source).split(', ');
+        return `\\set m random(0, ${MONTHS - 12})\n` +
+          `select ${MONTHLY_COLUMNS} from rates_monthly where base_currency_id = ${b} and quote_currency_id = ${q} and source_id = ${src}` +
+          ` and month_key between to_char(${first}, 'YYYYMM')::integer and to_char(${first} + interval '11 months', 'YYYYMM')::integer;\n`;
+      },
+    },
+  };
+}
+
+/** The production rows bench:queries verifies: random pairs at random instants of the last 30 days, and of the history. */
 function verifySamples(u: Universe): VerifySample[] {
   const spans: [string, number][] = [['random instants of the last 30 days', 30 * 86_400_000], [`random instants of the ${YEARS} years`, HISTORY_END - HISTORY_START - 86_400_000]];
   return spans.map(([label, spanMs], k) => {
@@ -230,6 +293,22 @@ async function scalingRows(db: Db, u: Universe): Promise<(i: number) => ScalingR
 
 const PEER: QuerySpec = { key: 'select1', label: 'select 1', sql: 'select 1', params: () => [], rows: 1, script: () => 'select 1;\n' };
 
+/**
+ * The floor of a read that plans: one row of fact_rates_current by its primary key (ids, no view, no function).
+ * What PostgreSQL itself spends planning and executing the least a rate lookup can be, beside each query's.
+ */
+function floorSpec(u: Universe): QuerySpec {
+  const usd = u.currencyIds.get('USD')!;
+  const primary = u.sourceIds.get(PRIMARY)!;
+  return {
+    key: 'floor', label: 'the floor: one row of fact_rates_current by its primary key (the peer of planning)',
+    sql: 'select rate from fact_rates_current where base_currency_id = $1 and quote_currency_id = $2 and source_id = $3',
+    params: (rng) => [usd, u.currencyIds.get(pick(rng, u.moving))!, primary],
+    rows: 1,
+    script: (rng) => `select rate from fact_rates_current where base_currency_id = ${usd} and quote_currency_id = ${u.currencyIds.get(pick(rng, u.moving))!} and source_id = ${primary};\n`,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // The data
 
@@ -254,7 +333,10 @@ async function reuse(server: Target): Promise<Built> {
   if (!codes.length || !Number(count!.n)) throw new Error(`BENCH_REUSE: ${DATABASE} holds no history; run without BENCH_REUSE first`);
   return {
     db, target, historyRows: Number(count!.n), seconds: (performance.now() - started) / 1000,
-    universe: { codes, fallbackCodes: new Set(fallback.map((r) => r.q)), moving: codes.filter((c) => c !== 'USD' && !PEGGED.includes(c)) },
+    universe: {
+      codes, fallbackCodes: new Set(fallback.map((r) => r.q)), moving: codes.filter((c) => c !== 'USD' && !PEGGED.includes(c)),
+      ...(await dimensionIds(db)),
+    },
   };
 }
 
@@ -347,7 +429,16 @@ async function build(server: Target): Promise<Built> {
   console.error(`bench:queries: vacuum analyze (${lap()})`);
   const [count] = await db.query<{ n: string }>('select count(*)::text as n from fact_rates_history');
   const codes = [...ids.keys()].sort();
-  return { db, target, universe: { codes, fallbackCodes: new Set(fallbackQuotes.map(([code]) => code)), moving: moving.map(([code]) => code) }, historyRows: Number(count!.n), seconds: (performance.now() - started) / 1000 };
+  return {
+    db, target, historyRows: Number(count!.n), seconds: (performance.now() - started) / 1000,
+    universe: { codes, fallbackCodes: new Set(fallbackQuotes.map(([code]) => code)), moving: moving.map(([code]) => code), ...(await dimensionIds(db)) },
+  };
+}
+
+async function dimensionIds(db: Db): Promise<Pick<Universe, 'currencyIds' | 'sourceIds'>> {
+  const currencies = await db.query<{ code: string; id: number }>('select currency_code as code, currency_id as id from dim_currency');
+  const sources = await db.query<{ name: string; id: number }>('select source_name as name, source_id as id from dim_source');
+  return { currencyIds: new Map(currencies.map((r) => [r.code, r.id])), sourceIds: new Map(sources.map((r) => [r.name, r.id])) };
 }
 
 /** Source preference must decide where the fallback's rate is the newer one. */
@@ -556,12 +647,15 @@ async function main() {
   try {
     await checkPreference(db, universe);
     console.error(`bench:queries: ${built.historyRows} history rows built in ${built.seconds.toFixed(1)} s; EXPLAIN ANALYZE …`);
-    const specs = querySpecs(universe);
+    const queries = querySpecs(universe);
+    const direct = directSpecs(universe);
+    const floor = floorSpec(universe);
+    const specs = [...queries, direct.daily, direct.monthly, floor];
     const serverSide: Record<string, ServerStats> = {};
     const fresh: Record<string, number[]> = {};
     for (const spec of specs) {
-      serverSide[spec.key] = await explain(db, spec, rngFor(spec.key, 1));
-      fresh[spec.key] = await firstCalls(target, spec, rngFor(spec.key, 2));
+      serverSide[spec.key] = await explain(db, spec, rngFor(spec.stream ?? spec.key, 1));
+      fresh[spec.key] = await firstCalls(target, spec, rngFor(spec.stream ?? spec.key, 2));
     }
 
     const load: Record<string, LoadStats> = {};
@@ -570,7 +664,7 @@ async function main() {
       temp = await mkdtemp(path.join(os.tmpdir(), 'fxpipe-bench-queries-'));
       for (const spec of [PEER, ...specs]) {
         console.error(`bench:queries: ${CLIENTS} clients × ${SECONDS} s: ${spec.key} (${bench ? 'pgbench' : 'node'}) …`);
-        const rng = rngFor(spec.key, 3);
+        const rng = rngFor(spec.stream ?? spec.key, 3);
         load[spec.key] = bench ? await pgbench(bench.bin, target, spec, temp, rng) : await nodeLoad(target, spec, rng);
       }
     }
@@ -612,22 +706,50 @@ async function main() {
         details.push(`| ${spec.label} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.mean)} ± ${ms(l.stddev)} | ${ms(littleMs(l))} | ${Math.round(l.qps)} |`);
       }
     }
-    for (const spec of specs) {
+    for (const spec of queries) {
       const s = serverSide[spec.key]!;
       const p50 = percentile(s.execMs, 0.5);
       figures.push({
         figure: `${spec.key}: server-side execution p50 (p99) vs the issue's limit`,
         ours: `${ms(p50)} ms (${ms(percentile(s.execMs, 0.99))})`, peer: `${LIMIT_MS} ms`, ratio: (p50 / LIMIT_MS).toFixed(2),
       });
+      // Issue 28: planning no longer than execution.
+      const plan = percentile(s.planMs, 0.5);
+      figures.push({
+        figure: `${spec.key}: planning p50 vs execution p50 (limit 1)`,
+        ours: `${ms(plan)} ms`, peer: `${ms(p50)} ms`, ratio: (plan / p50).toFixed(2),
+      });
+    }
+    {
+      const f = serverSide[floor.key]!;
+      const plan = percentile(f.planMs, 0.5);
+      const exec = percentile(f.execMs, 0.5);
+      figures.push({
+        figure: 'floor (one row by primary key): planning p50 vs execution p50 — what PostgreSQL itself spends',
+        ours: `${ms(plan)} ms`, peer: `${ms(exec)} ms`, ratio: (plan / exec).toFixed(2),
+      });
     }
     if (SECONDS > 0) {
       const peer = load[PEER.key]!;
-      for (const spec of specs) {
+      const f = load[floor.key]!;
+      figures.push({
+        figure: `floor (one row by primary key): queries/s under ${CLIENTS} clients vs select 1`,
+        ours: `${Math.round(f.qps)}`, peer: `${Math.round(peer.qps)}`, ratio: (f.qps / peer.qps).toFixed(3),
+      });
+      for (const spec of queries) {
         const l = load[spec.key]!;
         figures.push({
           figure: `${spec.key}: queries/s under ${CLIENTS} clients vs select 1`,
           ours: `${Math.round(l.qps)}`, peer: `${Math.round(peer.qps)}`, ratio: (l.qps / peer.qps).toFixed(3),
         });
+        const own = spec.key === 'daily' ? direct.daily : spec.key === 'monthly' ? direct.monthly : undefined;
+        if (own) {
+          const d = load[own.key]!;
+          figures.push({
+            figure: `${spec.key}: queries/s under ${CLIENTS} clients vs ${own.key} (the same rows from ${spec.key === 'daily' ? 'rates_daily' : 'rates_monthly'} by index)`,
+            ours: `${Math.round(l.qps)}`, peer: `${Math.round(d.qps)}`, ratio: (l.qps / d.qps).toFixed(3),
+          });
+        }
         figures.push({
           figure: `${spec.key}: latency under ${CLIENTS} clients, mean (p50 / p99) vs select 1`,
           ours: `${ms(littleMs(l))} ms (${ms(l.p50)} / ${ms(l.p99)})`, peer: `${ms(littleMs(peer))} ms (${ms(peer.p50)} / ${ms(peer.p99)})`,

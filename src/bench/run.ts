@@ -29,7 +29,7 @@ import { SourceBreakers } from '../sources/breaker.js';
 import { defaultHttpPolicy } from '../sources/http.js';
 import { ensureDates } from '../warehouse/calendar.js';
 import { openDb, resolveTarget, type Target } from '../warehouse/connection.js';
-import { advanceCurrentFromHistory } from '../warehouse/current-from-history.js';
+import { advanceCurrentFromHistory } from './current-from-history.js';
 import type { Db } from '../warehouse/db.js';
 import { recreateDatabase } from '../warehouse/databases.js';
 import { initWarehouse } from '../warehouse/init.js';

@@ -12,6 +12,7 @@ import type { CommandContext } from './context.js';
 import { parsePercentFlag } from './flags.js';
 import { printJson } from './output.js';
 import { httpPolicyFrom, sourceSettingsFrom } from './pipeline-options.js';
+import { noteSettingsFromEnvironment } from './settings-note.js';
 
 const INPUTS = ['frankfurter', 'ecb-csv'] as const;
 type Input = (typeof INPUTS)[number];
@@ -62,7 +63,8 @@ export function backfillCommand(context: () => CommandContext): Command {
         result = await ctx.withDirectDb(
           async (db) => {
             await initWarehouse(db);
-            return runBackfill(db, { history, range, endpoint: settings.baseUrl, changeThresholdPct, lockWaitMs: ctx.config.lockWaitMs, maxRateAgeMs: ctx.config.maxRateAge, log: ctx.log, onProgress: bar?.update });
+            await noteSettingsFromEnvironment(db, ctx.config, ctx.log);
+            return runBackfill(db, { history, range, endpoint: settings.baseUrl, changeThresholdPct, lockWaitMs: ctx.config.lockWaitMs, log: ctx.log, onProgress: bar?.update });
           },
         );
       } finally {

@@ -2,7 +2,6 @@ import { Command, Option } from 'commander';
 import { usageError } from '../errors.js';
 import { databaseTarget } from '../warehouse/databases.js';
 import { initWarehouse } from '../warehouse/init.js';
-import { setMaxRateAge } from '../warehouse/publications.js';
 import { maintainPartitions } from '../warehouse/maintain.js';
 import { ensureEmbedded, readRunning, stopEmbedded, embeddedPaths } from '../warehouse/server/embedded.js';
 import type { CommandContext } from './context.js';
@@ -15,6 +14,8 @@ import { checkRemoteCommand } from './db-check-remote.js';
 import { parseWholeNumberFlag } from './flags.js';
 import { superviseEmbeddedWatchdog } from './supervise-watchdog.js';
 import { printJson } from './output.js';
+import { settingsCommand } from './db-settings.js';
+import { noteSettingsFromEnvironment } from './settings-note.js';
 
 type MakeContext = () => CommandContext;
 
@@ -22,15 +23,16 @@ export function dbCommand(context: MakeContext): Command {
   const db = new Command('db').description('manage the warehouse database: schema, embedded server, connection string');
 
   db.command('init')
-    .description('apply pending schema migrations and ensure this month\'s and the next 3 history partitions')
+    .description("apply pending schema migrations and ensure this month's and the next 3 history partitions; a warehouse it creates takes FXPIPE_MAX_RATE_AGE as its max rate age (`db settings` changes it later)")
     .addOption(new Option('--driver <driver>', 'access path that applies the migrations').choices(['direct', 'pooled']))
     .option('--json', 'print the result as one JSON object')
     .action(async (options: { driver?: 'direct' | 'pooled'; json?: boolean }) => {
       const ctx = context();
       const driver = options.driver ?? ctx.config.driver;
       const result = await ctx.withDb(async (conn) => {
-        const applied = await initWarehouse(conn);
-        await setMaxRateAge(conn, ctx.config.maxRateAge);
+        // A warehouse created now takes FXPIPE_MAX_RATE_AGE; one that exists keeps its own (`db settings` changes it).
+        const applied = await initWarehouse(conn, new Date(), { maxRateAgeMs: ctx.config.maxRateAge });
+        await noteSettingsFromEnvironment(conn, ctx.config, ctx.log);
         return applied;
       }, { driver });
       const target = await ctx.target();
@@ -46,6 +48,8 @@ export function dbCommand(context: MakeContext): Command {
       );
       if (result.partitionsCreated.length > 0) console.log(`Created partitions: ${result.partitionsCreated.join(', ')}.`);
     });
+
+  db.addCommand(settingsCommand(context));
 
   db.command('maintain')
     .description("ensure this month's and the next 3 history partitions; move rows the default partition caught into proper partitions")

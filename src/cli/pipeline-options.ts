@@ -54,7 +54,6 @@ export function pipelineOptionsFrom(
     zScoreThreshold: config.zScoreThreshold,
     lockWaitMs: config.lockWaitMs,
     asOfSkewMs: config.asOfSkewMinutes * 60_000,
-    maxRateAgeMs: config.maxRateAge,
     http: httpPolicyFrom(config),
     settingsFor: sourceSettingsFrom(config, sources),
     log,

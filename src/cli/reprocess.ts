@@ -5,6 +5,7 @@ import { initWarehouse } from '../warehouse/init.js';
 import type { CommandContext } from './context.js';
 import { parseDateFlag, parsePercentFlag } from './flags.js';
 import { printJson } from './output.js';
+import { noteSettingsFromEnvironment } from './settings-note.js';
 
 interface ReprocessFlags {
   since?: string;
@@ -26,7 +27,8 @@ export function reprocessCommand(context: () => CommandContext): Command {
       const changeThresholdPct = flags.changeThreshold === undefined ? ctx.config.changeThresholdPct : parsePercentFlag(flags.changeThreshold, '--change-threshold');
       const result = await ctx.withDb(async (db) => {
         await initWarehouse(db);
-        return reprocess(db, { since, source: flags.source, changeThresholdPct, lockWaitMs: ctx.config.lockWaitMs, asOfSkewMs: ctx.config.asOfSkewMinutes * 60_000, maxRateAgeMs: ctx.config.maxRateAge, log: ctx.log });
+        await noteSettingsFromEnvironment(db, ctx.config, ctx.log);
+        return reprocess(db, { since, source: flags.source, changeThresholdPct, lockWaitMs: ctx.config.lockWaitMs, asOfSkewMs: ctx.config.asOfSkewMinutes * 60_000, log: ctx.log });
       });
       if (flags.json) {
         printJson(result);

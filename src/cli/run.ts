@@ -11,6 +11,7 @@ import { recordFailedRun } from '../warehouse/runs.js';
 import type { CommandContext } from './context.js';
 import { printJson } from './output.js';
 import { pipelineOptionsFrom } from './pipeline-options.js';
+import { noteSettingsFromEnvironment } from './settings-note.js';
 
 interface RunFlags {
   sources?: string;
@@ -43,6 +44,7 @@ export function runCommand(context: () => CommandContext): Command {
       const unrecorded = new UnrecordedAlerts();
       const { result, failure, alerts } = await ctx.withDb(async (db) => {
         await initWarehouse(db); // a fresh database needs no separate `db init`
+        await noteSettingsFromEnvironment(db, ctx.config, ctx.log);
         let result: RunResult;
         let failure: RunFailedError | null = null;
         try {

@@ -11,6 +11,7 @@ import { runScheduledCheck } from '../verify/scheduled-check.js';
 import { initWarehouse } from '../warehouse/init.js';
 import type { CommandContext } from './context.js';
 import { pipelineOptionsFrom } from './pipeline-options.js';
+import { noteSettingsFromEnvironment } from './settings-note.js';
 import { superviseEmbeddedWatchdog } from './supervise-watchdog.js';
 
 interface ScheduleFlags {
@@ -40,7 +41,11 @@ export function scheduleCommand(context: () => CommandContext): Command {
         // One set of circuit breakers for the life of the scheduler: a failing source stays skipped between runs.
         breakers: new SourceBreakers(),
       });
-      await ctx.withDb((db) => initWarehouse(db));
+      await ctx.withDb(async (db) => {
+        await initWarehouse(db);
+        // Once, at the start: every run of this scheduler uses the warehouse's settings.
+        await noteSettingsFromEnvironment(db, ctx.config, ctx.log);
+      });
       const stopSupervising = await superviseEmbeddedWatchdog(ctx);
 
       const alertSettings = { ...ctx.config, sources: options.sources };

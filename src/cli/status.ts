@@ -10,7 +10,7 @@ const ERROR_WIDTH = 80;
 
 export function statusCommand(context: () => CommandContext): Command {
   return new Command('status')
-    .description('recent runs, freshness per source, table and partition sizes, rejects, the scheduler, the last production check, recent alerts')
+    .description('recent runs, freshness per source, table and partition sizes, rejects, the scheduler, the warehouse settings, the last production check, recent alerts')
     .option('--runs <n>', 'how many recent runs to show', '10')
     .option('--json', 'print the status as one JSON object')
     .action(async (flags: { runs: string; json?: boolean }) => {
@@ -77,6 +77,11 @@ function renderStatus(database: string, status: WarehouseStatus): string[] {
       ? `Scheduler: alive on ${s.hostname} (pid ${s.pid}), "${s.cron}" ${s.timezone}, last seen ${shortTime(s.lastSeenAt)}; next run ${shortTime(s.nextRunAt)}`
       : `Scheduler: none alive (no heartbeat in the last ${SCHEDULER_ALIVE_SECONDS / 60} minutes)`,
   );
+
+  const settings = status.settings;
+  if (settings) {
+    out.push('', `Settings: max_rate_age ${settings.maxRateAge}, consensus_tolerance_pct ${settings.consensusTolerancePct} % (\`fxpipe db settings\` changes them)`);
+  }
 
   const check = status.productionCheck;
   if (check) {

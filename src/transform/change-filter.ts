@@ -82,47 +82,45 @@ export interface KeptObservation {
   changePct: string | null;
 }
 
-/** A publication as the change rule sees it: when, and which pairs it carried. */
-export interface PublicationSeen<Pair> {
-  asOf: Date;
-  pairs: ReadonlySet<Pair>;
-}
+/**
+ * Whether a pair starts a stretch in force at a publication (the one before did not carry it, or was no longer in
+ * force at it): the warehouse's rule decides it (fx_resumed_pairs, migration 0023), never this code.
+ */
+export type Resumed<Pair> = (pair: Pair, asOf: Date) => boolean;
 
 /**
- * The change rule applied to publications fed in date order (a backfill), starting from the pairs' last stored
- * values and the publication before the first one fed.
+ * The change rule applied to publications fed in date order (a run's one, a backfill chunk's many), starting from the
+ * pairs' last stored values.
  */
 export class ChangeFilter<Pair> {
   readonly #threshold: RateDecimal;
   readonly #lastKept: Map<Pair, string>;
-  readonly #maxAgeMs: number;
-  #previous: PublicationSeen<Pair> | null;
-  #current: PublicationSeen<Pair> | null = null;
+  readonly #resumed: Resumed<Pair>;
+  #asOf: Date | null = null;
 
-  constructor(thresholdPct: number, lastStored: ReadonlyMap<Pair, string>, previous: PublicationSeen<Pair> | null = null, maxAgeMs = Infinity) {
+  constructor(thresholdPct: number, lastStored: ReadonlyMap<Pair, string>, resumed: Resumed<Pair> = () => false) {
     this.#threshold = new RateDecimal(thresholdPct);
     this.#lastKept = new Map(lastStored);
-    this.#previous = previous;
-    this.#maxAgeMs = maxAgeMs;
+    this.#resumed = resumed;
   }
 
-  /** Starts the next publication; the observe calls that follow are its values. */
-  publication(asOf: Date, pairs: ReadonlySet<Pair>): void {
-    if (this.#current) this.#previous = this.#current;
-    this.#current = { asOf, pairs };
+  /** Starts the next publication; the decide calls that follow are its values. */
+  publication(asOf: Date): void {
+    this.#asOf = asOf;
+  }
+
+  /** The change rule's decision on the observation, and the pair's last kept value it was made against (a kept value replaces it). */
+  decide(pair: Pair, rate: string): { decision: ChangeDecision; previous: string | null } {
+    const previous = this.#lastKept.get(pair) ?? null;
+    const decision = decideChange(previous, rate, this.#threshold, this.#asOf !== null && this.#resumed(pair, this.#asOf));
+    if (decision.kept) this.#lastKept.set(pair, rate);
+    return { decision, previous };
   }
 
   /** The observation's previous rate and move when it is kept; null when the rule skips it. */
   observe(pair: Pair, rate: string): KeptObservation | null {
-    const previous = this.#lastKept.get(pair) ?? null;
-    const decision = decideChange(previous, rate, this.#threshold, this.#current !== null && resumes(pair, this.#current.asOf, this.#previous, this.#maxAgeMs));
+    const { decision, previous } = this.decide(pair, rate);
     if (!decision.kept) return null;
-    this.#lastKept.set(pair, rate);
     return { previous, changePct: previous === null ? null : storedChangePct(previous, rate) };
   }
-}
-
-/** Whether a pair carried at asOf starts a stretch in force: the publication before did not carry it, or is too old. */
-export function resumes<Pair>(pair: Pair, asOf: Date, previous: PublicationSeen<Pair> | null, maxAgeMs: number): boolean {
-  return previous === null || !previous.pairs.has(pair) || asOf.getTime() - previous.asOf.getTime() > maxAgeMs;
 }

@@ -50,8 +50,11 @@ export interface MigrateResult {
 /** A migration recorded as applied; checksum null when an fxpipe that kept none applied it. */
 type Applied = Map<string, string | null>;
 
-/** Applies the pending files in one transaction, under an advisory lock, so concurrent callers apply each once. */
-export async function migrate(db: Db, files = migrationFiles()): Promise<MigrateResult> {
+/**
+ * Applies the pending files in one transaction, under an advisory lock, so concurrent callers apply each once; then, in
+ * the same transaction, afterwards with the names applied (when there were any).
+ */
+export async function migrate(db: Db, files = migrationFiles(), afterwards?: (tx: Db, applied: string[]) => Promise<void>): Promise<MigrateResult> {
   // Nothing pending (every run): no lock is taken, nothing is written.
   const seen = await appliedMigrations(db);
   if (seen && checkApplied(seen, files).length === 0 && [...seen.values()].every((sum) => sum !== null)) {
@@ -70,6 +73,7 @@ export async function migrate(db: Db, files = migrationFiles()): Promise<Migrate
       await tx.query(file.sql); // no parameters: the simple protocol, which runs a file's many statements
       await tx.query(`insert into ${MIGRATION_TABLE} (name, timestamp, checksum) values ($1, $2, $3)`, [file.name, new Date().toISOString(), file.checksum]);
     }
+    if (pending.length > 0) await afterwards?.(tx, pending.map((file) => file.name));
     return { applied: pending.map((file) => file.name), alreadyApplied: files.filter((file) => applied.has(file.name)).map((file) => file.name) };
   });
 }

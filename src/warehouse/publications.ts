@@ -65,7 +65,10 @@ export async function maxRateAgeMs(db: Db): Promise<number> {
   return Number(row!.ms);
 }
 
-/** Sets the maximum age of a rate in force (from FXPIPE_MAX_RATE_AGE), rebuilding the read models when it changed; returns whether it did. */
+/**
+ * Sets the maximum age of a rate in force (`fxpipe db settings`, or `db init` creating the warehouse: settings.ts),
+ * rebuilding the read models when it changed; returns whether it did.
+ */
 export async function setMaxRateAge(db: Db, ms: number): Promise<boolean> {
   // justify_hours: 1d reads '1 day' (in fxpipe_settings and P0002's hint), not '24:00:00'.
   const rows = await db.query(
@@ -74,14 +77,9 @@ export async function setMaxRateAge(db: Db, ms: number): Promise<boolean> {
      returning 1`,
     [ms],
   );
-  if (rows.length === 0) return false;
-  // Which days a rate is in force on depends on the age: every day is computed again under the new one, once, in the
-  // writer's transaction (days of archived months keep theirs).
-  await db.query(
-    `select fx_rebuild_days(source_id, base_currency_id, (min(as_of) at time zone 'UTC')::date, (max(as_of) at time zone 'UTC')::date)
-       from source_publications group by source_id, base_currency_id`,
-  );
-  return true;
+  // Which days a rate is in force on, and until when each current row is, follow in the same transaction: the
+  // warehouse's own trigger on the setting (migration 0023) rebuilds them, whoever changes it.
+  return rows.length > 0;
 }
 
 /** Rebuilds rates_daily and rates_monthly of one source over the days touched; returns the daily rows written. */

@@ -6,6 +6,7 @@ import type { Db } from './db.js';
 import { sourceFreshness, type SourceFreshness } from './freshness.js';
 import { runLockHeld } from './run-lock.js';
 import { INTERRUPTED, type RunKind, type RunStatus } from './runs.js';
+import { warehouseSettings, type WarehouseSettings } from './settings.js';
 
 /** A scheduler whose heartbeat is older than this is presumed dead. */
 export const SCHEDULER_ALIVE_SECONDS = 120;
@@ -72,6 +73,8 @@ export interface WarehouseStatus {
   alerts: AlertLogEntry[];
   /** The last `fxpipe verify` check; null before the first. */
   productionCheck: ProductionCheckSummary | null;
+  /** The warehouse's own settings (`fxpipe db settings`); null before migration 0012 made them. */
+  settings: WarehouseSettings | null;
 }
 
 export interface StatusOptions {
@@ -97,7 +100,13 @@ export async function warehouseStatus(db: Db, options: StatusOptions): Promise<W
     scheduler: await liveScheduler(db),
     alerts: await recentAlerts(db, options.alerts ?? 5),
     productionCheck: await lastProductionCheck(db),
+    settings: await settingsIfAny(db),
   };
+}
+
+async function settingsIfAny(db: Db): Promise<WarehouseSettings | null> {
+  const [table] = await db.query<{ present: boolean }>(`select to_regclass('fxpipe_settings') is not null as present`);
+  return table?.present ? warehouseSettings(db) : null;
 }
 
 export async function recentRuns(db: Db, limit: number): Promise<RunSummary[]> {

@@ -121,7 +121,7 @@ describe('reader roles, injection and secrets', () => {
       const { rows: routines } = await reader.query<{ name: string }>(
         `select routine_schema || '.' || routine_name as name from information_schema.routines
           where routine_schema not in ('pg_catalog', 'information_schema') order by 1`);
-      expect(routines.map((r) => r.name)).toEqual(['api.consensus_rate', 'api.convert', 'api.source_rank', 'api.usd_rate']);
+      expect(routines.map((r) => r.name)).toEqual(['api.consensus_rate', 'api.convert', 'api.currencies_in_force', 'api.source_rank', 'api.usd_rate']);
       const { rows: parameters } = await reader.query<{ name: string }>(
         `select p.parameter_name as name from information_schema.parameters p join information_schema.routines r using (specific_schema, specific_name)
           where r.routine_schema = 'api' and r.routine_name = 'convert' and p.parameter_mode = 'IN' order by p.ordinal_position`);

@@ -26,7 +26,7 @@ Object.assign(VALID, {
   embeddedPort: '5433',
   corsOrigins: 'https://shop.example,http://localhost:3000',
   lastGoodDir: '/var/lib/fxpipe/last-good',
-  // Its default (milliseconds) as the environment spells it.
+  // A usual value as the environment spells it (unset, the warehouse's own max_rate_age stands).
   maxRateAge: '7d',
 });
 

@@ -160,11 +160,12 @@ describe('fxpipe status, from the CLI', () => {
     expect(text).toMatch(/\n\s+fact_rates_history_default\s+default\s+0\s+[\d.]+ (B|KiB)\n/);
     expect(text).toContain('\nRejected in the last 24 h: 5 (non_positive 2, bad_code 1, not_a_number 1, not_finite 1)\n');
     expect(text).toMatch(/\nScheduler: alive on worker-1 \(pid 4242\), "0 \*\/4 \* \* \*" UTC, last seen .*; next run 2031-05-06 08:00:00Z\n/);
+    expect(text).toContain('\nSettings: max_rate_age 7 days, consensus_tolerance_pct 1 % (`fxpipe db settings` changes them)\n');
 
     const json = await runCli(['status', '--json', '--runs', '1'], { env });
     expect(json.code).toBe(0);
     const status = JSON.parse(json.stdout);
-    expect(Object.keys(status)).toEqual(['database', 'generatedAt', 'runs', 'freshness', 'tables', 'partitions', 'rejectedLast24h', 'scheduler', 'alerts', 'productionCheck']);
+    expect(Object.keys(status)).toEqual(['database', 'generatedAt', 'runs', 'freshness', 'tables', 'partitions', 'rejectedLast24h', 'scheduler', 'alerts', 'productionCheck', 'settings']);
     expect(status.database).toMatch(/^127\.0\.0\.1:\d+\/fxtest_\w+ \(DATABASE_URL\)$/);
     expect(status.runs).toHaveLength(1);
     expect(Object.keys(status.runs[0])).toEqual(['runId', 'kind', 'startedAt', 'finishedAt', 'status', 'sourceUsed', 'failover', 'counts', 'error']);
@@ -173,6 +174,7 @@ describe('fxpipe status, from the CLI', () => {
     expect(status.rejectedLast24h.total).toBe(5);
     expect(status.scheduler).toMatchObject({ hostname: 'worker-1', nextRunAt: '2031-05-06T08:00:00.000Z' });
     expect(status.alerts).toEqual([]);
+    expect(status.settings).toEqual({ maxRateAge: '7 days', maxRateAgeMs: 7 * 86_400_000, consensusTolerancePct: 1, updatedAt: expect.any(String) });
 
     await db.query(`update scheduler_instances set last_seen_at = now() - interval '3 minutes'`);
     const gone = await runCli(['status'], { env });

@@ -27,17 +27,12 @@ export interface DayQuery {
  * the providers do; none when no source (or not the one asked for) published within the maximum rate age before it.
  */
 export async function publishedOn(db: Db, query: DayQuery): Promise<PublishedDay | null> {
+  // The instant asked about: the last moment of the day, or now. What is in force then is the warehouse's one rule.
   const [publication] = await db.query<{ source_id: number; source: string; as_of: Date; date_key: number; quote_ids: number[] }>(
-    `select s.source_id, s.source_name as source, p.as_of, fx_date_key(p.as_of) as date_key, p.quote_ids
-       from dim_source s
-      cross join (select currency_id as usd from dim_currency where currency_code = 'USD') u
-      cross join lateral (select x.as_of, x.quote_ids from source_publications x
-                           where x.source_id = s.source_id and x.base_currency_id = u.usd
-                             and x.as_of < coalesce($2::date + 1, 'infinity')
-                           order by x.as_of desc limit 1) p
-      where ($1::text is null or s.source_name = $1)
-        and coalesce(($2::date + 1)::timestamptz, now()) - p.as_of <= fx_max_rate_age()
-      order by api.source_rank(s.rank), s.source_name
+    `select p.source_id, p.source_name as source, p.as_of, fx_date_key(p.as_of) as date_key, p.quote_ids
+       from fx_publications_at(coalesce(($2::date + 1)::timestamptz - interval '1 microsecond', now())) p
+      where p.in_force and ($1::text is null or p.source_name = $1)
+      order by p.source_order, p.source_name
       limit 1`,
     [query.source, query.day],
   );

@@ -113,24 +113,18 @@ async function convertWithArchive(db: Db, amount: string, from: string, to: stri
 }
 
 /**
- * Every (code, source) in force at `at`, best-ranked source first (api.usd_rate's order): the source's latest
- * publication at or before `at` carried the code and is at most fxpipe_settings.max_rate_age old.
+ * Every (code, source) in force at `at`, best-ranked source first (api.usd_rate's order), by the warehouse's one rule
+ * (fx_publications_at, migration 0023), with whether the publication's month is in the archive.
  */
 async function legsInForce(db: Db, codes: string[], at: Date): Promise<LegInForce[]> {
   if (codes.length === 0) return [];
   const rows = await db.query<{ code: string; source: string; as_of: Date; archived: boolean }>(
-    `select q.currency_code as code, s.source_name as source, p.as_of,
-            exists (select 1 from archive_manifest m
-                     where m.state = 'archived' and m.month = date_trunc('month', p.as_of at time zone 'UTC')::date) as archived
-       from dim_currency q
-       cross join dim_currency usd
-       cross join dim_source s
-       cross join lateral (select x.as_of, x.quote_ids from source_publications x
-                            where x.source_id = s.source_id and x.base_currency_id = usd.currency_id and x.as_of <= $2
-                            order by x.as_of desc limit 1) p
-      where q.currency_code = any ($1::text[]) and usd.currency_code = 'USD'
-        and q.currency_id = any (p.quote_ids) and $2 - p.as_of <= (select max_rate_age from fxpipe_settings)
-      order by q.currency_code, api.source_rank(s.rank), s.source_name`,
+    `select q.currency_code as code, p.source_name as source, p.as_of,
+            fx_month_archived(date_trunc('month', p.as_of at time zone 'UTC')::date) as archived
+       from fx_publications_at($2) p
+       join dim_currency q on q.currency_id = any (p.quote_ids)
+      where q.currency_code = any ($1::text[]) and p.in_force
+      order by q.currency_code, p.source_order, p.source_name`,
     [codes, at],
   );
   return rows.map((r) => ({ code: r.code, source: r.source, asOf: r.as_of, archived: r.archived }));
