@@ -16,6 +16,7 @@ import { convert } from './data/convert.js';
 import { ratedCurrencies } from './data/currencies.js';
 import { INTERVALS, pairHistory } from './data/history.js';
 import { latestRates } from './data/latest.js';
+import { LatestConversions } from './data/latest-pairs.js';
 import { exchangerateApiApp, openErApiApp } from './backup/exchangerate-api.js';
 import { frankfurterApp } from './backup/frankfurter.js';
 import { oxrApp } from './backup/oxr.js';
@@ -95,6 +96,7 @@ export function createApp(options: ServeOptions): Hono {
   const assets = loadAssets();
   const metrics = createMetrics(db, sources);
   const answers = new LatestAnswers(db, new LastGoodStore(options.lastGoodDir, options.lastGoodScope), options.databaseWaitMs);
+  const conversions = new LatestConversions(db, answers);
   const app = new Hono<{ Variables: { requestId: string } }>();
 
   app.use(requestId());
@@ -176,6 +178,8 @@ export function createApp(options: ServeOptions): Hono {
       const converted = await convert(db, amount, from, to, at, options.cacheDir);
       return c.json(converted, 200, { 'Cache-Control': dayCacheControl(at.toISOString().slice(0, 10)) });
     }
+    const computed = await conversions.answer(amount, from, to);
+    if (computed) return sendAnswer(c, computed, answers.nextRunAt);
     const answer = await answers.answer(`api convert ${JSON.stringify([amount, from, to])}`, async () => {
       const converted = await convert(db, amount, from, to, null, options.cacheDir);
       return { body: JSON.stringify(converted), contentType: 'application/json', ...(converted.asOf ? { asOf: new Date(converted.asOf) } : {}) };

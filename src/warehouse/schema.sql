@@ -89,41 +89,36 @@ begin
                 using errcode = '22023', hint = 'api.currencies lists the known codes';
         end if;
     end loop;
-    if v_from <> 'USD' and v_to <> 'USD' and convert."at" is null then
-        -- Now: both legs from the current rows of the best ranked source that has both in force.
-        select l.rate_from, l.rate_to, l.as_of, l.source into f
-          from (select fa.rate as rate_from, ta.rate as rate_to, least(fa.rate_timestamp, ta.rate_timestamp) as as_of, fa.source_name as source,
-                       api.source_rank(fa.source_tier) as source_order, fa.source_name as name
-                  from vw_rates_latest fa
-                  join vw_rates_latest ta on ta.source_name = fa.source_name and ta.base_code = fa.base_code
-                 where fa.base_code = 'USD' and fa.quote_code = v_from and ta.quote_code = v_to
-                   and fa.status = 'current' and ta.status = 'current') l
-         order by l.source_order, l.name limit 1;
+    if convert."at" is null and not (v_from = 'USD' and v_to = 'USD') then
+        -- Now: the pair's legs as vw_latest_pairs chooses them; a pair not there has a leg not in force (below, named).
+        select p.rate_from, p.rate_to, p.as_of, p.from_source, p.to_source into l
+          from vw_latest_pairs p where p.from_currency = v_from and p.to_currency = v_to;
         if found then
-            return query select convert.amount, v_from, v_to, trim_scale(f.rate_to / f.rate_from),
-                                trim_scale(convert.amount * f.rate_to / f.rate_from), f.as_of, f.source, f.source;
+            return query select convert.amount, v_from, v_to, trim_scale(l.rate_to / l.rate_from),
+                                trim_scale(convert.amount * l.rate_to / l.rate_from), l.as_of,
+                                case when v_from <> 'USD' then l.from_source end, case when v_to <> 'USD' then l.to_source end;
             return;
         end if;
-    elsif v_from <> 'USD' and v_to <> 'USD' then
+    elsif convert."at" is not null and v_from <> 'USD' and v_to <> 'USD' then
         select currency_id into v_from_id from dim_currency where currency_code = v_from;
         select currency_id into v_to_id from dim_currency where currency_code = v_to;
-        -- In rank order: the first source with both in force; one with `from` in force but archived refuses, as
-        -- api.usd_rate would.
-        for l in select * from fx_publications_at(v_at) p where p.in_force and v_from_id = any (p.quote_ids)
-                  order by p.source_order, p.source_name loop
-            v_from_rate := fx_leg_value(v_from_id, l.source_id, l.as_of, l.quote_ids);
+        select * into f from fx_chosen_legs(v_from_id, v_to_id, v_at) c where c.leg = 'from';
+        select * into t from fx_chosen_legs(v_from_id, v_to_id, v_at) c where c.leg = 'to';
+        -- Both legs in force: their values (a value only the archive holds refuses, naming it); else api.usd_rate
+        -- below names the leg not in force.
+        if f.source_id is not null and t.source_id is not null then
+            v_from_rate := fx_leg_value(v_from_id, f.source_id, f.as_of, f.quote_ids);
             if v_from_rate is null then
-                perform fx_raise_archived(v_from_id, l.source_id, l.as_of);
+                perform fx_raise_archived(v_from_id, f.source_id, f.as_of);
             end if;
-            continue when not (v_to_id = any (l.quote_ids));
-            v_to_rate := fx_leg_value(v_to_id, l.source_id, l.as_of, l.quote_ids);
+            v_to_rate := fx_leg_value(v_to_id, t.source_id, t.as_of, t.quote_ids);
             if v_to_rate is null then
-                perform fx_raise_archived(v_to_id, l.source_id, l.as_of);
+                perform fx_raise_archived(v_to_id, t.source_id, t.as_of);
             end if;
             return query select convert.amount, v_from, v_to, trim_scale(v_to_rate / v_from_rate),
-                                trim_scale(convert.amount * v_to_rate / v_from_rate), l.as_of, l.source_name, l.source_name;
+                                trim_scale(convert.amount * v_to_rate / v_from_rate), least(f.as_of, t.as_of), f.source_name, t.source_name;
             return;
-        end loop;
+        end if;
     end if;
     f := api.usd_rate(v_from, convert."at");
     t := api.usd_rate(v_to, convert."at");
@@ -223,6 +218,27 @@ CREATE FUNCTION public.fx_change_pct(p_from numeric, p_to numeric) RETURNS numer
     -- round(move / from * 100, 8) would first round the quotient to the scale numeric division picks (as few as 4 decimals).
     select case when units < 1e22 then sign(p_to - p_from) * units * 0.00000001 end
       from (select div(2 * abs(p_to - p_from) * 10000000000 + p_from, 2 * p_from) as units) u
+$$;
+
+
+--
+-- Name: fx_chosen_legs(smallint, smallint, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.fx_chosen_legs(p_from smallint, p_to smallint, p_at timestamp with time zone) RETURNS TABLE(leg text, currency_id smallint, source_id smallint, source_name text, as_of timestamp with time zone, quote_ids smallint[])
+    LANGUAGE sql STABLE
+    AS $$
+    with pubs as (select * from public.fx_publications_at(p_at) p where p.in_force),
+    common as (select * from pubs p where p_from = any (p.quote_ids) and p_to = any (p.quote_ids)
+                order by p.source_order, p.source_name limit 1)
+    select c.leg, c.id, x.source_id, x.source_name, x.as_of, x.quote_ids
+      from (values ('from', p_from), ('to', p_to)) c(leg, id)
+     cross join lateral (
+        select m.source_id, m.source_name, m.as_of, m.quote_ids from common m
+        union all
+        (select p.source_id, p.source_name, p.as_of, p.quote_ids from pubs p
+          where c.id = any (p.quote_ids) and not exists (select 1 from common)
+          order by p.source_order, p.source_name limit 1)) x
 $$;
 
 
@@ -1256,10 +1272,10 @@ CREATE VIEW public.vw_rates_latest AS
 
 
 --
--- Name: cross_rates; Type: VIEW; Schema: api; Owner: -
+-- Name: vw_latest_pairs; Type: VIEW; Schema: public; Owner: -
 --
 
-CREATE VIEW api.cross_rates AS
+CREATE VIEW public.vw_latest_pairs AS
  WITH legs AS NOT MATERIALIZED (
          SELECT v.quote_code AS currency,
             v.source_name AS source,
@@ -1281,7 +1297,8 @@ CREATE VIEW api.cross_rates AS
         ), pairs AS (
          SELECT a.currency AS from_currency,
             b.currency AS to_currency,
-            trim_scale((b.rate / a.rate)) AS rate,
+            a.rate AS rate_from,
+            b.rate AS rate_to,
                 CASE
                     WHEN (a.currency = 'USD'::text) THEN b.as_of
                     WHEN (b.currency = 'USD'::text) THEN a.as_of
@@ -1295,12 +1312,28 @@ CREATE VIEW api.cross_rates AS
         )
  SELECT pairs.from_currency,
     pairs.to_currency,
-    pairs.rate,
+    pairs.rate_from,
+    pairs.rate_to,
+    trim_scale((pairs.rate_to / pairs.rate_from)) AS rate,
     pairs.as_of,
     pairs.from_source,
     pairs.to_source
    FROM pairs
   WHERE (pairs.choice = 1);
+
+
+--
+-- Name: cross_rates; Type: VIEW; Schema: api; Owner: -
+--
+
+CREATE VIEW api.cross_rates AS
+ SELECT vw_latest_pairs.from_currency,
+    vw_latest_pairs.to_currency,
+    vw_latest_pairs.rate,
+    vw_latest_pairs.as_of,
+    vw_latest_pairs.from_source,
+    vw_latest_pairs.to_source
+   FROM public.vw_latest_pairs;
 
 
 --
@@ -2707,6 +2740,13 @@ GRANT ALL ON FUNCTION pg_catalog.pg_try_advisory_xact_lock_shared(integer, integ
 --
 
 REVOKE ALL ON FUNCTION public.fx_change_pct(p_from numeric, p_to numeric) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION fx_chosen_legs(p_from smallint, p_to smallint, p_at timestamp with time zone); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.fx_chosen_legs(p_from smallint, p_to smallint, p_at timestamp with time zone) FROM PUBLIC;
 
 
 --

@@ -123,6 +123,27 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
     expect(notYet.status).toBe(400);
   });
 
+  it('GET /api/v1/convert at the latest rates: every digit, source and as-of api.convert gives, for any amount', async () => {
+    const codes = [...(await primaryFile()).rates.keys()];
+    const pairs: [string, string, string][] = [['USD', 'EUR', '1'], ['EUR', 'USD', '0.01'], ['JPY', 'EUR', '-250.125'], ['EUR', 'EUR', '3']];
+    for (let i = 0; pairs.length < 60; i++) {
+      const from = codes[(i * 37) % codes.length]!;
+      const to = codes[(i * 53 + 11) % codes.length]!;
+      pairs.push([from, to, ['100', '0', '12.50', '99999999999999999999.99999999999999999999', '0.00000001'][i % 5]!]);
+    }
+    for (const [from, to, amount] of pairs) {
+      const served = await json(`/api/v1/convert?from=${from}&to=${to}&amount=${amount}`);
+      const [row] = await w.db.query<{ amount: string; rate: string; converted: string; as_of: Date; from_source: string | null; to_source: string | null }>(
+        `select from_amount::text as amount, rate::text as rate, converted::text as converted, as_of, from_source, to_source from api.convert($1::numeric, $2, $3)`,
+        [amount, from, to],
+      );
+      expect(served.body, `${amount} ${from}→${to}`).toEqual({
+        amount: row!.amount, from, to, rate: row!.rate, converted: row!.converted, asOf: row!.as_of.toISOString(), at: null,
+        fromSource: row!.from_source, toSource: row!.to_source, archived: false,
+      });
+    }
+  });
+
   it('a currency not in force is a 404 naming it: /latest and /convert, now and at past times, hot or archived', async () => {
     await setMaxRateAge(w.db, 60_000); // every rate is older than a minute: none is in force
     try {

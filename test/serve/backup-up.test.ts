@@ -14,7 +14,7 @@ import { scratchDir } from '../helpers/database.js';
  * the demo loaded, and `fxpipe serve` processes reading it through DATABASE_URL, so that stopping the server is an
  * outage they cannot mend by starting it again.
  */
-const LATEST = ['/frankfurter/v1/latest?base=USD', '/openexchangerates/api/latest.json', '/exchangerate-api/v6/any-key/latest/USD', '/api/v1/latest'];
+const LATEST = ['/frankfurter/v1/latest?base=USD', '/openexchangerates/api/latest.json', '/exchangerate-api/v6/any-key/latest/USD', '/api/v1/latest', '/api/v1/convert?from=EUR&to=JPY&amount=100'];
 /** Routes that need the database, each in its family's shape when it is down. */
 const HISTORY: [string, (body: Record<string, unknown>) => void][] = [
   ['/frankfurter/v1/2024-01-02..2024-01-05', (body) => expect(Object.keys(body)).toEqual(['message'])],
@@ -137,6 +137,12 @@ describe('fxpipe serve: the backup stays up', () => {
       const response = await fetch(`${running.url}${route}`);
       before.set(route, { body: await response.text(), etag: response.headers.get('etag'), asOf: response.headers.get('x-fxpipe-as-of')! });
     }
+    // A conversion never asked of serve, of another pair and amount: api.convert's answer, asked before the outage.
+    const unasked = '/api/v1/convert?from=GBP&to=CHF&amount=7.25';
+    const warehouse = await openDirect({ url: serverUrl, label: 'test', embedded: false });
+    const expected = await warehouse
+      .query<{ rate: string; converted: string }>(`select rate::text as rate, converted::text as converted from api.convert(7.25, 'GBP', 'CHF')`)
+      .finally(() => warehouse.close());
     expect(await stopEmbedded(home)).toBe(true);
     const later = await serve();
     for (const one of [running, later]) {
@@ -150,6 +156,11 @@ describe('fxpipe serve: the backup stays up', () => {
         expect(Number(response.headers.get('age')), route).toBeGreaterThanOrEqual(0);
         expect(response.headers.get('cache-control'), route).toMatch(/^public, max-age=0, stale-if-error=\d+$/);
       }
+      // Answered from every pair's legs kept per data version, not from an answer kept for that question.
+      const conversion = await fetch(`${one.url}${unasked}`);
+      expect(conversion.status).toBe(200);
+      expect(conversion.headers.get('x-fxpipe-served-from')).toBe('last-good');
+      expect(await conversion.json()).toMatchObject({ amount: '7.25', from: 'GBP', to: 'CHF', ...expected[0] });
       for (const [route, shape] of HISTORY) {
         const response = await fetch(`${one.url}${route}`);
         expect(response.status, route).toBe(503);

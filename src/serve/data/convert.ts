@@ -18,13 +18,13 @@ export interface Conversion {
 }
 
 /** A USD leg in force at an instant: from which source, and the publication its value is that of. */
-interface LegInForce {
+type LegInForce = {
   code: string;
   source: string;
   asOf: Date;
   /** The publication's month is archived to Parquet (its publications and daily rows stay in PostgreSQL). */
   archived: boolean;
-}
+};
 
 /**
  * api.convert: the amount in `from` expressed in `to`, exactly as the database computes it for every reader. A
@@ -80,25 +80,24 @@ async function convertInPostgres(db: Db, amount: string, from: string, to: strin
 /** The conversion at `at` when a leg's publication is in an archived month; null otherwise (api.convert answers). */
 async function convertWithArchive(db: Db, amount: string, from: string, to: string, at: Date, cacheDir: string): Promise<Conversion | null> {
   const codes = [...new Set([from, to])].filter((code) => code !== 'USD');
-  const inForce = await legsInForce(db, codes, at);
-  const options = codes.map((code) => inForce.filter((leg) => leg.code === code));
+  const legs = await chosenLegs(db, codes, at);
+  const chosen = codes.map((code) => legs.find((leg) => leg.code === code));
   // A currency unknown or not in force: api.convert's refusal says which.
-  if (options.some((legs) => legs.length === 0)) return null;
-  const common = options.length === 2 ? options[0]!.find((a) => options[1]!.some((b) => b.source === a.source))?.source : undefined;
-  const chosen = options.map((legs) => legs.find((leg) => common === undefined || leg.source === common)!);
-  if (!chosen.some((leg) => leg.archived)) return null;
+  if (chosen.some((leg) => leg === undefined)) return null;
+  if (!chosen.some((leg) => leg!.archived)) return null;
 
-  const rates = await Promise.all(chosen.map((leg) => valueInPostgres(db, leg)));
-  const missing = chosen.filter((_, i) => rates[i] === null);
+  const inForce = chosen as LegInForce[];
+  const rates = await Promise.all(inForce.map((leg) => valueInPostgres(db, leg)));
+  const missing = inForce.filter((_, i) => rates[i] === null);
   const cold = await archivedValuesAt(db, missing.map((leg) => ({ code: leg.code, source: leg.source, at: leg.asOf })), cacheDir);
-  const legs = new Map<string, { rate: string; asOf: Date | null; source: string | null }>([['USD', { rate: '1', asOf: null, source: null }]]);
-  chosen.forEach((leg, i) => {
+  const values = new Map<string, { rate: string; asOf: Date | null; source: string | null }>([['USD', { rate: '1', asOf: null, source: null }]]);
+  inForce.forEach((leg, i) => {
     const rate = rates[i] ?? cold[missing.indexOf(leg)]?.rate;
     if (!rate) throw new HttpError(404, `no stored value of ${leg.code} from ${leg.source} at ${leg.asOf.toISOString()} (hot or archived)`);
-    legs.set(leg.code, { rate, asOf: leg.asOf, source: leg.source });
+    values.set(leg.code, { rate, asOf: leg.asOf, source: leg.source });
   });
-  const f = legs.get(from)!;
-  const t = legs.get(to)!;
+  const f = values.get(from)!;
+  const t = values.get(to)!;
   // api.convert's arithmetic, in PostgreSQL's numeric.
   const [row] = await db.query<{ amount: string; rate: string; converted: string }>(
     `select $3::numeric::text as amount, trim_scale($2::numeric / $1::numeric)::text as rate,
@@ -113,21 +112,20 @@ async function convertWithArchive(db: Db, amount: string, from: string, to: stri
 }
 
 /**
- * Every (code, source) in force at `at`, best-ranked source first (api.usd_rate's order), by the warehouse's one rule
- * (fx_publications_at, migration 0023), with whether the publication's month is in the archive.
+ * The legs api.convert takes at `at` (fx_chosen_legs, migration 0023: both from the best ranked source that has both
+ * in force, else each from its own), with whether the publication's month is in the archive. codes: one or two
+ * currencies other than USD.
  */
-async function legsInForce(db: Db, codes: string[], at: Date): Promise<LegInForce[]> {
+async function chosenLegs(db: Db, codes: string[], at: Date): Promise<LegInForce[]> {
   if (codes.length === 0) return [];
-  const rows = await db.query<{ code: string; source: string; as_of: Date; archived: boolean }>(
-    `select q.currency_code as code, p.source_name as source, p.as_of,
-            fx_month_archived(date_trunc('month', p.as_of at time zone 'UTC')::date) as archived
-       from fx_publications_at($2) p
-       join dim_currency q on q.currency_id = any (p.quote_ids)
-      where q.currency_code = any ($1::text[]) and p.in_force
-      order by q.currency_code, p.source_order, p.source_name`,
-    [codes, at],
+  return db.query<LegInForce>(
+    `select q.currency_code as code, c.source_name as source, c.as_of as "asOf",
+            fx_month_archived(date_trunc('month', c.as_of at time zone 'UTC')::date) as archived
+       from fx_chosen_legs((select currency_id from dim_currency where currency_code = $1),
+                           (select currency_id from dim_currency where currency_code = $2), $3) c
+       join dim_currency q on q.currency_id = c.currency_id`,
+    [codes[0], codes.at(-1), at],
   );
-  return rows.map((r) => ({ code: r.code, source: r.source, asOf: r.as_of, archived: r.archived }));
 }
 
 /**

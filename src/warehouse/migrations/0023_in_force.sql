@@ -178,6 +178,26 @@ begin
 end
 $$;
 
+-- The publications a conversion between two currencies other than USD takes its legs from at p_at: both from the best
+-- ranked source whose publication in force carries both, else each from the best ranked source whose publication in
+-- force carries it. One row per leg in force (leg 'from' or 'to'); a leg not in force has none. The one place of that
+-- choice at an instant: api.convert asks it, and serve, when a leg's month is archived, reads the values it names.
+create function fx_chosen_legs(p_from smallint, p_to smallint, p_at timestamptz)
+returns table (leg text, currency_id smallint, source_id smallint, source_name text, as_of timestamptz, quote_ids smallint[])
+language sql stable as $$
+    with pubs as (select * from public.fx_publications_at(p_at) p where p.in_force),
+    common as (select * from pubs p where p_from = any (p.quote_ids) and p_to = any (p.quote_ids)
+                order by p.source_order, p.source_name limit 1)
+    select c.leg, c.id, x.source_id, x.source_name, x.as_of, x.quote_ids
+      from (values ('from', p_from), ('to', p_to)) c(leg, id)
+     cross join lateral (
+        select m.source_id, m.source_name, m.as_of, m.quote_ids from common m
+        union all
+        (select p.source_id, p.source_name, p.as_of, p.quote_ids from pubs p
+          where c.id = any (p.quote_ids) and not exists (select 1 from common)
+          order by p.source_order, p.source_name limit 1)) x
+$$;
+
 -- USD→code in force at p_at (now when null) from the best ranked source that has it in force. Raises P0002 naming the
 -- currency, its last value's time and source when no source has it in force (its value archived: naming the month).
 create or replace function api.usd_rate(p_code text, p_at timestamptz default null,
@@ -253,41 +273,36 @@ begin
                 using errcode = '22023', hint = 'api.currencies lists the known codes';
         end if;
     end loop;
-    if v_from <> 'USD' and v_to <> 'USD' and convert."at" is null then
-        -- Now: both legs from the current rows of the best ranked source that has both in force.
-        select l.rate_from, l.rate_to, l.as_of, l.source into f
-          from (select fa.rate as rate_from, ta.rate as rate_to, least(fa.rate_timestamp, ta.rate_timestamp) as as_of, fa.source_name as source,
-                       api.source_rank(fa.source_tier) as source_order, fa.source_name as name
-                  from vw_rates_latest fa
-                  join vw_rates_latest ta on ta.source_name = fa.source_name and ta.base_code = fa.base_code
-                 where fa.base_code = 'USD' and fa.quote_code = v_from and ta.quote_code = v_to
-                   and fa.status = 'current' and ta.status = 'current') l
-         order by l.source_order, l.name limit 1;
+    if convert."at" is null and not (v_from = 'USD' and v_to = 'USD') then
+        -- Now: the pair's legs as vw_latest_pairs chooses them; a pair not there has a leg not in force (below, named).
+        select p.rate_from, p.rate_to, p.as_of, p.from_source, p.to_source into l
+          from vw_latest_pairs p where p.from_currency = v_from and p.to_currency = v_to;
         if found then
-            return query select convert.amount, v_from, v_to, trim_scale(f.rate_to / f.rate_from),
-                                trim_scale(convert.amount * f.rate_to / f.rate_from), f.as_of, f.source, f.source;
+            return query select convert.amount, v_from, v_to, trim_scale(l.rate_to / l.rate_from),
+                                trim_scale(convert.amount * l.rate_to / l.rate_from), l.as_of,
+                                case when v_from <> 'USD' then l.from_source end, case when v_to <> 'USD' then l.to_source end;
             return;
         end if;
-    elsif v_from <> 'USD' and v_to <> 'USD' then
+    elsif convert."at" is not null and v_from <> 'USD' and v_to <> 'USD' then
         select currency_id into v_from_id from dim_currency where currency_code = v_from;
         select currency_id into v_to_id from dim_currency where currency_code = v_to;
-        -- In rank order: the first source with both in force; one with `from` in force but archived refuses, as
-        -- api.usd_rate would.
-        for l in select * from fx_publications_at(v_at) p where p.in_force and v_from_id = any (p.quote_ids)
-                  order by p.source_order, p.source_name loop
-            v_from_rate := fx_leg_value(v_from_id, l.source_id, l.as_of, l.quote_ids);
+        select * into f from fx_chosen_legs(v_from_id, v_to_id, v_at) c where c.leg = 'from';
+        select * into t from fx_chosen_legs(v_from_id, v_to_id, v_at) c where c.leg = 'to';
+        -- Both legs in force: their values (a value only the archive holds refuses, naming it); else api.usd_rate
+        -- below names the leg not in force.
+        if f.source_id is not null and t.source_id is not null then
+            v_from_rate := fx_leg_value(v_from_id, f.source_id, f.as_of, f.quote_ids);
             if v_from_rate is null then
-                perform fx_raise_archived(v_from_id, l.source_id, l.as_of);
+                perform fx_raise_archived(v_from_id, f.source_id, f.as_of);
             end if;
-            continue when not (v_to_id = any (l.quote_ids));
-            v_to_rate := fx_leg_value(v_to_id, l.source_id, l.as_of, l.quote_ids);
+            v_to_rate := fx_leg_value(v_to_id, t.source_id, t.as_of, t.quote_ids);
             if v_to_rate is null then
-                perform fx_raise_archived(v_to_id, l.source_id, l.as_of);
+                perform fx_raise_archived(v_to_id, t.source_id, t.as_of);
             end if;
             return query select convert.amount, v_from, v_to, trim_scale(v_to_rate / v_from_rate),
-                                trim_scale(convert.amount * v_to_rate / v_from_rate), l.as_of, l.source_name, l.source_name;
+                                trim_scale(convert.amount * v_to_rate / v_from_rate), least(f.as_of, t.as_of), f.source_name, t.source_name;
             return;
-        end loop;
+        end if;
     end if;
     f := api.usd_rate(v_from, convert."at");
     t := api.usd_rate(v_to, convert."at");
@@ -403,8 +418,11 @@ select f.base_code,
        case when f.retired then 'retired' when now() > f.in_force_until then 'stale' else 'current' end as status
 from fact_rates_current f;
 
--- Any → any from the USD rates in force (0012's rule), on the current rows alone.
-create or replace view api.cross_rates as
+-- Every ordered pair of currencies whose two USD legs are in force now, with the legs chosen: both from one source when
+-- one source has both (the best ranked such), else each from its own best ranked source. The one place of that choice
+-- now: api.cross_rates lists it, api.convert converts with it, and serve keeps it per data version to convert at the
+-- latest rates without asking again.
+create view vw_latest_pairs as
 with legs as not materialized (
     select v.quote_code as currency, v.source_name as source, v.source_tier, v.rate, v.rate_timestamp as as_of
       from public.vw_rates_latest v
@@ -414,8 +432,7 @@ with legs as not materialized (
      where exists (select 1 from public.vw_rates_latest v where v.source_name = s.source_name and v.status = 'current')
 ),
 pairs as (
-    select a.currency as from_currency, b.currency as to_currency,
-           trim_scale(b.rate / a.rate) as rate,
+    select a.currency as from_currency, b.currency as to_currency, a.rate as rate_from, b.rate as rate_to,
            case when a.currency = 'USD' then b.as_of when b.currency = 'USD' then a.as_of else least(a.as_of, b.as_of) end as as_of,
            a.source as from_source, b.source as to_source,
            row_number() over (partition by a.currency, b.currency
@@ -424,8 +441,12 @@ pairs as (
                                        api.source_rank(a.source_tier), a.source, b.source) as choice
       from legs a cross join legs b
 )
-select from_currency, to_currency, rate, as_of, from_source, to_source
+select from_currency, to_currency, rate_from, rate_to, trim_scale(rate_to / rate_from) as rate, as_of, from_source, to_source
   from pairs where choice = 1;
+
+-- Any → any from the USD rates in force (0012's rule), on the current rows alone.
+create or replace view api.cross_rates as
+select from_currency, to_currency, rate, as_of, from_source, to_source from public.vw_latest_pairs;
 
 -- A year of one pair's months read by its index (the view filters on the month's date).
 create index rates_monthly_pair_month on rates_monthly
@@ -685,7 +706,7 @@ begin
 end
 $$;
 
-revoke execute on function fx_in_force_until(timestamptz), fx_publications_at(timestamptz), fx_leg_value(smallint, smallint, timestamptz, smallint[]),
+revoke execute on function fx_in_force_until(timestamptz), fx_publications_at(timestamptz), fx_leg_value(smallint, smallint, timestamptz, smallint[]), fx_chosen_legs(smallint, smallint, timestamptz),
     fx_in_force(smallint, smallint, timestamptz), fx_resumed_pairs(smallint, timestamptz, timestamptz),
     fx_consensus_at(smallint, smallint, timestamptz), fx_raise_archived(smallint, smallint, timestamptz),
     fx_refresh_current(smallint), fx_max_rate_age_changed(), fx_current_codes(), fx_source_tier_changed() from public;
