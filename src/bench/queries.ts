@@ -635,7 +635,7 @@ async function nodeLoad(target: Target, spec: QuerySpec, rng: Rng): Promise<Load
 const ms = (v: number) => (v >= 10 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v.toFixed(3));
 
 async function main() {
-  for (const [name, value, min, max] of [['BENCH_SLOT_HOURS', SLOT_HOURS, 1, 24], ['BENCH_EXPLAINS', EXPLAINS, 10, 100000],
+  for (const [name, value, min, max] of [['BENCH_YEARS', YEARS, 2, 40], ['BENCH_SLOT_HOURS', SLOT_HOURS, 1, 24], ['BENCH_EXPLAINS', EXPLAINS, 10, 100000],
     ['BENCH_CLIENTS', CLIENTS, 1, 90], ['BENCH_SECONDS', SECONDS, 0, 3600]] as const) {
     if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be a whole number from ${min} to ${max}`);
   }

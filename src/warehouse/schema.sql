@@ -84,13 +84,14 @@ begin
         raise exception 'api.convert: amount is null' using errcode = '22004';
     end if;
     foreach code in array array[v_from, v_to] loop
-        if code is null or code !~ '^[A-Z]{3}$' or not exists (select 1 from dim_currency where currency_code = code) then
+        if code is null or code !~ '^[A-Z]{3}$' then
             raise exception 'unknown currency: %', coalesce(code, 'null')
                 using errcode = '22023', hint = 'api.currencies lists the known codes';
         end if;
     end loop;
     if convert."at" is null and not (v_from = 'USD' and v_to = 'USD') then
-        -- Now: the pair's legs as vw_latest_pairs chooses them; a pair not there has a leg not in force (below, named).
+        -- Now: the pair's legs as vw_latest_pairs chooses them (two known currencies, then); a pair not there is
+        -- unknown or has a leg not in force (below, named).
         select p.rate_from, p.rate_to, p.as_of, p.from_source, p.to_source into l
           from vw_latest_pairs p where p.from_currency = v_from and p.to_currency = v_to;
         if found then
@@ -99,24 +100,33 @@ begin
                                 case when v_from <> 'USD' then l.from_source end, case when v_to <> 'USD' then l.to_source end;
             return;
         end if;
-    elsif convert."at" is not null and v_from <> 'USD' and v_to <> 'USD' then
+    end if;
+    foreach code in array array[v_from, v_to] loop
+        if not exists (select 1 from dim_currency where currency_code = code) then
+            raise exception 'unknown currency: %', code
+                using errcode = '22023', hint = 'api.currencies lists the known codes';
+        end if;
+    end loop;
+    if convert."at" is not null and v_from <> 'USD' and v_to <> 'USD' then
         select currency_id into v_from_id from dim_currency where currency_code = v_from;
         select currency_id into v_to_id from dim_currency where currency_code = v_to;
-        select * into f from fx_chosen_legs(v_from_id, v_to_id, v_at) c where c.leg = 'from';
-        select * into t from fx_chosen_legs(v_from_id, v_to_id, v_at) c where c.leg = 'to';
+        with c as materialized (select * from fx_chosen_legs(v_from_id, v_to_id, v_at))
+        select fl.source_id as f_source, fl.source_name as f_name, fl.as_of as f_as_of, fl.quote_ids as f_quotes,
+               tl.source_id as t_source, tl.source_name as t_name, tl.as_of as t_as_of, tl.quote_ids as t_quotes into l
+          from c fl join c tl on fl.leg = 'from' and tl.leg = 'to';
         -- Both legs in force: their values (a value only the archive holds refuses, naming it); else api.usd_rate
         -- below names the leg not in force.
-        if f.source_id is not null and t.source_id is not null then
-            v_from_rate := fx_leg_value(v_from_id, f.source_id, f.as_of, f.quote_ids);
+        if found then
+            v_from_rate := fx_leg_value(v_from_id, l.f_source, l.f_as_of, l.f_quotes);
             if v_from_rate is null then
-                perform fx_raise_archived(v_from_id, f.source_id, f.as_of);
+                perform fx_raise_archived(v_from_id, l.f_source, l.f_as_of);
             end if;
-            v_to_rate := fx_leg_value(v_to_id, t.source_id, t.as_of, t.quote_ids);
+            v_to_rate := fx_leg_value(v_to_id, l.t_source, l.t_as_of, l.t_quotes);
             if v_to_rate is null then
-                perform fx_raise_archived(v_to_id, t.source_id, t.as_of);
+                perform fx_raise_archived(v_to_id, l.t_source, l.t_as_of);
             end if;
             return query select convert.amount, v_from, v_to, trim_scale(v_to_rate / v_from_rate),
-                                trim_scale(convert.amount * v_to_rate / v_from_rate), least(f.as_of, t.as_of), f.source_name, t.source_name;
+                                trim_scale(convert.amount * v_to_rate / v_from_rate), least(l.f_as_of, l.t_as_of), l.f_name, l.t_name;
             return;
         end if;
     end if;
