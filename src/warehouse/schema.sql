@@ -665,6 +665,7 @@ declare
     v_key  integer := fx_date_key(p_as_of);
     v_rate numeric;
     v_day  record;
+    v_have_day boolean;
     v_moved_that_day boolean;
 begin
     if p_currency = v_usd then
@@ -673,22 +674,21 @@ begin
     if not coalesce(p_currency = any (p_quote_ids), false) then
         return null;
     end if;
+    select d.close_as_of, d.close, d.open, d.changes into v_day from rates_daily d
+     where d.source_id = p_source and d.base_currency_id = v_usd and d.date_key = v_key and d.quote_currency_id = p_currency;
+    v_have_day := found;
+    if v_have_day and v_day.close_as_of = p_as_of then
+        return v_day.close;
+    elsif v_have_day and v_day.changes = 0 then
+        return v_day.open;
+    end if;
     execute 'select h.rate from fact_rates_history h
               where h.base_currency_id = $1 and h.quote_currency_id = $2 and h.source_id = $3
                 and h.date_key = $4 and h.rate_timestamp <= $5
               order by h.rate_timestamp desc limit 1'
        into v_rate using v_usd, p_currency, p_source, v_key, p_as_of;
-    if v_rate is not null then
+    if v_rate is not null or not v_have_day then
         return v_rate;
-    end if;
-    select d.close_as_of, d.close, d.open, d.changes into v_day from rates_daily d
-     where d.source_id = p_source and d.base_currency_id = v_usd and d.date_key = v_key and d.quote_currency_id = p_currency;
-    if not found then
-        return null;
-    elsif v_day.close_as_of = p_as_of then
-        return v_day.close;
-    elsif v_day.changes = 0 then
-        return v_day.open;
     end if;
     execute 'select exists (select 1 from fact_rates_history h
                              where h.base_currency_id = $1 and h.quote_currency_id = $2 and h.source_id = $3 and h.date_key = $4)'

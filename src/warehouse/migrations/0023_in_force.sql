@@ -35,11 +35,12 @@ language sql stable as $$
 $$;
 
 -- The USD→currency value a source's publication at p_as_of carried (USD itself: 1); null when the publication did
--- not carry it (p_quote_ids null or without it) or its day's history is archived. The history row of the publication's
--- day at or before it, else that day's read-model row: its close when the close is the publication's own, its open
--- when nothing moved that day or the day's moves all came later.
+-- not carry it (p_quote_ids null or without it) or its day's history is archived. The day's read-model row answers
+-- first (its primary key, a plan cached once): its close when the close is the publication's own (a source publishing
+-- once a day, every day: the ECB, Frankfurter, open.er-api), its open when nothing moved that day. Else the history
+-- row of the publication's day at or before it, else the day's open when the day's moves all came later.
 --
--- Its history lookup is planned for the day's one partition each call (EXECUTE … USING: the values are constants to
+-- The history lookup is planned for the day's one partition each call (EXECUTE … USING: the values are constants to
 -- the planner, ~0.15 ms whatever the length of history). A cached plan over fact_rates_history would lock every
 -- monthly partition on each call, and building it once per session plans them all: its cost grew with the history
 -- (27 years: 1 ms a call, and 0.35 s to build).
@@ -51,6 +52,7 @@ declare
     v_key  integer := fx_date_key(p_as_of);
     v_rate numeric;
     v_day  record;
+    v_have_day boolean;
     v_moved_that_day boolean;
 begin
     if p_currency = v_usd then
@@ -59,22 +61,21 @@ begin
     if not coalesce(p_currency = any (p_quote_ids), false) then
         return null;
     end if;
+    select d.close_as_of, d.close, d.open, d.changes into v_day from rates_daily d
+     where d.source_id = p_source and d.base_currency_id = v_usd and d.date_key = v_key and d.quote_currency_id = p_currency;
+    v_have_day := found;
+    if v_have_day and v_day.close_as_of = p_as_of then
+        return v_day.close;
+    elsif v_have_day and v_day.changes = 0 then
+        return v_day.open;
+    end if;
     execute 'select h.rate from fact_rates_history h
               where h.base_currency_id = $1 and h.quote_currency_id = $2 and h.source_id = $3
                 and h.date_key = $4 and h.rate_timestamp <= $5
               order by h.rate_timestamp desc limit 1'
        into v_rate using v_usd, p_currency, p_source, v_key, p_as_of;
-    if v_rate is not null then
+    if v_rate is not null or not v_have_day then
         return v_rate;
-    end if;
-    select d.close_as_of, d.close, d.open, d.changes into v_day from rates_daily d
-     where d.source_id = p_source and d.base_currency_id = v_usd and d.date_key = v_key and d.quote_currency_id = p_currency;
-    if not found then
-        return null;
-    elsif v_day.close_as_of = p_as_of then
-        return v_day.close;
-    elsif v_day.changes = 0 then
-        return v_day.open;
     end if;
     execute 'select exists (select 1 from fact_rates_history h
                              where h.base_currency_id = $1 and h.quote_currency_id = $2 and h.source_id = $3 and h.date_key = $4)'
