@@ -42,7 +42,7 @@ describe('schema migrations', () => {
     }
     expect(await db.query(`select matviewname from pg_matviews`)).toEqual([]);
     const views = (await db.query<{ v: string }>(`select viewname as v from pg_views where schemaname = 'public' order by 1`)).map((r) => r.v);
-    expect(views).toEqual(['vw_rates_comparison', 'vw_rates_daily_agg', 'vw_rates_latest', 'vw_rates_monthly_agg']);
+    expect(views).toEqual(['vw_latest_pairs', 'vw_rates_comparison', 'vw_rates_daily_agg', 'vw_rates_latest', 'vw_rates_monthly_agg']);
 
     const [kind] = await db.query<{ strategy: string }>(
       `select partstrat as strategy from pg_partitioned_table where partrelid = 'fact_rates_history'::regclass`);

@@ -137,11 +137,12 @@ describe('fxpipe serve: the backup stays up', () => {
       const response = await fetch(`${running.url}${route}`);
       before.set(route, { body: await response.text(), etag: response.headers.get('etag'), asOf: response.headers.get('x-fxpipe-as-of')! });
     }
-    // A conversion never asked of serve, of another pair and amount: api.convert's answer, asked before the outage.
-    const unasked = '/api/v1/convert?from=GBP&to=CHF&amount=7.25';
+    // A conversion never asked of serve, to another currency and of another amount (from a currency asked before):
+    // api.convert's answer, asked before the outage.
+    const unasked = '/api/v1/convert?from=EUR&to=CHF&amount=7.25';
     const warehouse = await openDirect({ url: serverUrl, label: 'test', embedded: false });
     const expected = await warehouse
-      .query<{ rate: string; converted: string }>(`select rate::text as rate, converted::text as converted from api.convert(7.25, 'GBP', 'CHF')`)
+      .query<{ rate: string; converted: string }>(`select rate::text as rate, converted::text as converted from api.convert(7.25, 'EUR', 'CHF')`)
       .finally(() => warehouse.close());
     expect(await stopEmbedded(home)).toBe(true);
     const later = await serve();
@@ -156,11 +157,11 @@ describe('fxpipe serve: the backup stays up', () => {
         expect(Number(response.headers.get('age')), route).toBeGreaterThanOrEqual(0);
         expect(response.headers.get('cache-control'), route).toMatch(/^public, max-age=0, stale-if-error=\d+$/);
       }
-      // Answered from every pair's legs kept per data version, not from an answer kept for that question.
+      // Answered from the legs of every pair from EUR kept per data version, not from an answer kept for that question.
       const conversion = await fetch(`${one.url}${unasked}`);
       expect(conversion.status).toBe(200);
       expect(conversion.headers.get('x-fxpipe-served-from')).toBe('last-good');
-      expect(await conversion.json()).toMatchObject({ amount: '7.25', from: 'GBP', to: 'CHF', ...expected[0] });
+      expect(await conversion.json()).toMatchObject({ amount: '7.25', from: 'EUR', to: 'CHF', ...expected[0] });
       for (const [route, shape] of HISTORY) {
         const response = await fetch(`${one.url}${route}`);
         expect(response.status, route).toBe(503);

@@ -6,22 +6,28 @@ import type { Conversion } from './convert.js';
 /** A pair's legs now: rate_from, rate_to (PostgreSQL's text, every digit of its scale), as_of, from_source, to_source. */
 type Legs = [rateFrom: string, rateTo: string, asOf: string | null, fromSource: string, toSource: string];
 
-/** Every pair in force now, as vw_latest_pairs chooses its legs (keyed 'FROM/TO'), and its oldest publication. */
+/** The pairs from one currency in force now, as vw_latest_pairs chooses their legs (keyed 'FROM/TO'), and their oldest publication. */
 export interface LatestPairs {
   pairs: Record<string, Legs>;
   oldestAsOf: string | null;
   newestAsOf: string | null;
 }
 
+/** `from` is not a currency in force now: nothing to keep, api.convert answers (or refuses) it. */
+class NoPairs extends Error {}
+
 /**
- * Every pair's legs as the warehouse chooses them now (vw_latest_pairs, migration 0023: the choice api.convert makes):
- * one query per data version, from which any conversion at the latest rates is computed without asking again.
+ * The legs of every pair from `from` as the warehouse chooses them now (vw_latest_pairs, migration 0023: the choice
+ * api.convert makes): one query per currency and data version, from which any conversion from it at the latest rates
+ * is computed without asking again.
  */
-export async function latestPairs(db: Db): Promise<LatestPairs> {
+export async function latestPairs(db: Db, from: string): Promise<LatestPairs> {
   const rows = await db.query<{ f: string; t: string; rate_from: string; rate_to: string; as_of: Date | null; from_source: string; to_source: string }>(
     `select from_currency as f, to_currency as t, rate_from::text as rate_from, rate_to::text as rate_to, as_of, from_source, to_source
-       from vw_latest_pairs`,
+       from vw_latest_pairs where from_currency = $1`,
+    [from],
   );
+  if (rows.length === 0) throw new NoPairs();
   const pairs: Record<string, Legs> = {};
   let oldest: number | null = null;
   let newest: number | null = null;
@@ -59,12 +65,13 @@ export function convertAtLatest(latest: LatestPairs, amount: string, from: strin
 }
 
 /**
- * /api/v1/convert without `at`: every pair's legs kept as one of the per-version answers (so a conversion of any amount
+ * /api/v1/convert without `at`: the legs of every pair from a currency kept as one of the per-version answers (so a conversion of any amount
  * is answered from them, through a database outage too, while they are in force), parsed once per version; each
  * conversion computed from them. Null when api.convert must answer (convertAtLatest).
  */
 export class LatestConversions {
-  #parsed: { etag: string; latest: LatestPairs } | null = null;
+  /** Each currency's pairs, parsed once per kept answer (its ETag). */
+  readonly #parsed = new Map<string, { etag: string; latest: LatestPairs }>();
 
   constructor(
     private readonly db: Db,
@@ -72,15 +79,25 @@ export class LatestConversions {
   ) {}
 
   async answer(amount: string, from: string, to: string): Promise<Answer | null> {
-    const kept = await this.answers.answer('api convert latest pairs', async () => {
-      const latest = await latestPairs(this.db);
-      return {
-        body: JSON.stringify(latest), contentType: 'application/json',
-        ...(latest.newestAsOf && latest.oldestAsOf ? { asOf: new Date(latest.newestAsOf), oldestAsOf: new Date(latest.oldestAsOf) } : {}),
-      };
-    });
-    if (this.#parsed?.etag !== kept.etag) this.#parsed = { etag: kept.etag, latest: JSON.parse(kept.body) as LatestPairs };
-    const { latest } = this.#parsed;
+    let kept: Answer;
+    try {
+      kept = await this.answers.answer(`api convert latest pairs from ${from}`, async () => {
+        const latest = await latestPairs(this.db, from);
+        return {
+          body: JSON.stringify(latest), contentType: 'application/json',
+          ...(latest.newestAsOf && latest.oldestAsOf ? { asOf: new Date(latest.newestAsOf), oldestAsOf: new Date(latest.oldestAsOf) } : {}),
+        };
+      });
+    } catch (error) {
+      if (error instanceof NoPairs) return null;
+      throw error;
+    }
+    let parsed = this.#parsed.get(from);
+    if (parsed?.etag !== kept.etag) {
+      parsed = { etag: kept.etag, latest: JSON.parse(kept.body) as LatestPairs };
+      this.#parsed.set(from, parsed);
+    }
+    const { latest } = parsed;
     const converted = convertAtLatest(latest, amount, from, to);
     if (!converted || !latest.oldestAsOf) return null;
     const body = JSON.stringify(converted);
