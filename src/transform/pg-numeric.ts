@@ -90,3 +90,11 @@ export function trimScale(n: Numeric): Numeric {
   }
   return { units, scale };
 }
+
+/** api.convert's arithmetic on PostgreSQL's text of its inputs: trim_scale(amount * to / from), trim_scale(to / from). */
+export function conversionText(amount: string, rateFrom: string, rateTo: string): { amount: string; rate: string; converted: string } {
+  const given = parseNumeric(amount);
+  const f = parseNumeric(rateFrom);
+  const t = parseNumeric(rateTo);
+  return { amount: numericText(given), rate: numericText(trimScale(divide(t, f))), converted: numericText(trimScale(divide(multiply(given, t), f))) };
+}

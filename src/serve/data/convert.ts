@@ -1,4 +1,5 @@
 import { archivedValuesAt } from '../../tiers/cold-rate.js';
+import { conversionText } from '../../transform/pg-numeric.js';
 import type { Db } from '../../warehouse/db.js';
 import { HttpError } from '../http-error.js';
 import { requireKnown } from './currencies.js';
@@ -98,15 +99,11 @@ async function convertWithArchive(db: Db, amount: string, from: string, to: stri
   });
   const f = values.get(from)!;
   const t = values.get(to)!;
-  // api.convert's arithmetic, in PostgreSQL's numeric.
-  const [row] = await db.query<{ amount: string; rate: string; converted: string }>(
-    `select $3::numeric::text as amount, trim_scale($2::numeric / $1::numeric)::text as rate,
-            trim_scale($3::numeric * $2::numeric / $1::numeric)::text as converted`,
-    [f.rate, t.rate, amount],
-  );
+  // api.convert's arithmetic: PostgreSQL's numeric, in TypeScript (pg-numeric.ts).
+  const row = conversionText(amount, f.rate, t.rate);
   const asOf = from === 'USD' ? t.asOf : to === 'USD' ? f.asOf : [f.asOf!, t.asOf!].sort((a, b) => a.getTime() - b.getTime())[0]!;
   return {
-    amount: row!.amount, from, to, rate: row!.rate, converted: row!.converted, asOf: asOf?.toISOString() ?? null, at: at.toISOString(),
+    amount: row.amount, from, to, rate: row.rate, converted: row.converted, asOf: asOf?.toISOString() ?? null, at: at.toISOString(),
     fromSource: f.source, toSource: t.source, archived: missing.length > 0,
   };
 }

@@ -1,4 +1,4 @@
-import { divide, multiply, numericText, parseNumeric, trimScale } from '../../transform/pg-numeric.js';
+import { conversionText } from '../../transform/pg-numeric.js';
 import type { Db } from '../../warehouse/db.js';
 import { etagOf, type Answer, type LatestAnswers } from '../last-good/latest-answers.js';
 import type { Conversion } from './convert.js';
@@ -53,13 +53,9 @@ export function convertAtLatest(latest: LatestPairs, amount: string, from: strin
   const legs = latest.pairs[`${from}/${to}`];
   if (!legs) return null;
   const [rateFrom, rateTo, asOf, fromSource, toSource] = legs;
-  const given = parseNumeric(amount);
-  const f = parseNumeric(rateFrom);
-  const t = parseNumeric(rateTo);
+  const { amount: given, rate, converted } = conversionText(amount, rateFrom, rateTo);
   return {
-    amount: numericText(given), from, to,
-    rate: numericText(trimScale(divide(t, f))),
-    converted: numericText(trimScale(divide(multiply(given, t), f))),
+    amount: given, from, to, rate, converted,
     asOf, at: null, fromSource: from === 'USD' ? null : fromSource, toSource: to === 'USD' ? null : toSource, archived: false,
   };
 }
