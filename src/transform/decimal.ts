@@ -13,6 +13,15 @@ export function derivedRateText(value: RateDecimal): string {
 }
 
 /**
+ * USD→quote from a payload in another base: (base→quote) / (base→USD), as stored (USD→base itself: 1 / (base→USD)).
+ * The one rebasing rule: normalize() stores with it, and recovering a source's published digits (published-digits.ts)
+ * inverts it.
+ */
+export function rebasedRateText(baseToQuote: Decimal.Value, baseToUsd: Decimal.Value): string {
+  return derivedRateText(new RateDecimal(baseToQuote).div(baseToUsd));
+}
+
+/**
  * The widest rate every tier stores exactly: the archive's Parquet DECIMAL(38,24) holds 14 integer and
  * 24 decimal digits (PostgreSQL's numeric holds more). Real rates need far less: a value outside this
  * is a provider's error, rejected as out_of_range.

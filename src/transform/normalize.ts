@@ -1,6 +1,6 @@
 import { ExactNumber, type Extraction } from '../sources/types.js';
 import { SourceError } from '../sources/errors.js';
-import { RateDecimal, derivedRateText, storableRate } from './decimal.js';
+import { RateDecimal, rebasedRateText, storableRate } from './decimal.js';
 import { REJECT_REASONS, type Reject, type RejectReason } from './rejects.js';
 
 export const WAREHOUSE_BASE = 'USD';
@@ -74,14 +74,14 @@ export function normalize(extraction: Extraction): NormalizedBatch {
     }
     rates = [];
     const derive = (quote: string, value: RateDecimal, raw: unknown) => {
-      const text = derivedRateText(value);
+      const text = rebasedRateText(value, usd.value);
       if (storableRate(new RateDecimal(text))) rates.push({ quote, value: text });
       else reject(quote, raw, 'out_of_range', `${REJECT_REASONS.out_of_range}: ${quote} rebased to ${WAREHOUSE_BASE} is ${text}`);
     };
-    derive(base, new RateDecimal(1).div(usd.value), usd.raw);
+    derive(base, new RateDecimal(1), usd.raw);
     for (const [quote, { value, raw }] of valid) {
       if (quote === WAREHOUSE_BASE || quote === base) continue;
-      derive(quote, value.div(usd.value), raw);
+      derive(quote, value, raw);
     }
   }
   return { source: extraction.source, asOf: extraction.asOf, base: WAREHOUSE_BASE, rates, rejects, rebased: base !== WAREHOUSE_BASE };

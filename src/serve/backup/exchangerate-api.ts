@@ -4,7 +4,7 @@ import type { Db } from '../../warehouse/db.js';
 import { bearerToken, tokenMatches } from '../auth.js';
 import { dayCacheControl, sendAnswer } from '../http-cache.js';
 import type { LatestAnswers } from '../last-good/latest-answers.js';
-import { exactJson, jsonNumber, publishedBase, rateFromUsd } from './numbers.js';
+import { answeredRate, decimalPlaces, exactJson, jsonNumber } from './numbers.js';
 import { currenciesInForce, publishedOn, type PublishedDay } from './published.js';
 
 /**
@@ -16,7 +16,7 @@ const TERMS = 'https://www.exchangerate-api.com/terms';
 const CODE = /^[A-Z]{3}$/;
 const AMOUNT = /^\d{1,15}(\.\d{1,15})?$/;
 /** ExchangeRate-API's rates carry at most 6 decimal places; so do the ones computed here. */
-const DECIMAL_PLACES = 6;
+const ROUNDING = decimalPlaces(6);
 const DAY_SECONDS = 86_400;
 
 type ErrorType = 'unsupported-code' | 'malformed-request' | 'invalid-key' | 'no-data-available';
@@ -165,11 +165,9 @@ function ratesOf(published: PublishedDay, base: string): Record<string, unknown>
 }
 
 function rateOf(published: PublishedDay, base: string, target: string, amount: string): string {
-  const usdToBase = published.usd.get(base);
-  const usdToTarget = published.usd.get(target);
-  if (usdToBase === undefined || usdToTarget === undefined) throw new RateApiError('unsupported-code');
-  const exact = base === 'USD' && publishedBase(published.source) === 'USD';
-  return rateFromUsd(usdToTarget, usdToBase, amount, exact, { decimalPlaces: DECIMAL_PLACES });
+  const rate = answeredRate(published, base, target, amount, ROUNDING);
+  if (rate === null) throw new RateApiError('unsupported-code');
+  return rate;
 }
 
 const JSON_TYPE = 'application/json';

@@ -4,7 +4,7 @@ import type { Db } from '../../warehouse/db.js';
 import { bearerToken, tokenMatches } from '../auth.js';
 import { dayCacheControl, sendAnswer } from '../http-cache.js';
 import type { LatestAnswers } from '../last-good/latest-answers.js';
-import { exactJson, jsonNumber, publishedBase, rateFromUsd } from './numbers.js';
+import { FRANKFURTER_ROUNDING, answeredRate, exactJson, jsonNumber } from './numbers.js';
 import { currenciesInForce, publishedBetween, publishedOn, type PublishedDay } from './published.js';
 
 /**
@@ -15,11 +15,6 @@ import { currenciesInForce, publishedBetween, publishedOn, type PublishedDay } f
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const CODE = /^[A-Z]{3}$/;
 const AMOUNT = /^\d{1,15}(\.\d{1,15})?$/;
-/**
- * Frankfurter rounds every rate it computes (any base but the one it stores) to 5 significant digits; so does this, for
- * every rate the source did not publish as such.
- */
-const SIGNIFICANT_DIGITS = 5;
 
 class FrankfurterError extends Error {
   constructor(readonly status: 404 | 422, message: string) {
@@ -122,12 +117,10 @@ function day(text: string | undefined): string {
 
 /** The day's rates against base, alphabetical, base left out; 404 when base or a symbol is not among them. */
 function ratesOf(published: PublishedDay, q: Asked): Record<string, unknown> {
-  const usdToBase = published.usd.get(q.base);
-  if (usdToBase === undefined) throw notFound();
+  if (!published.usd.has(q.base)) throw notFound();
   const codes = [...published.usd.keys()].filter((code) => code !== q.base && (q.symbols === null || q.symbols.includes(code))).sort();
   if (q.symbols?.some((s) => s !== q.base && !published.usd.has(s))) throw notFound();
-  const asPublished = q.base === 'USD' && publishedBase(published.source) === 'USD';
-  return Object.fromEntries(codes.map((code) => [code, jsonNumber(rateFromUsd(published.usd.get(code)!, usdToBase, q.amount, asPublished, { significantDigits: SIGNIFICANT_DIGITS }))]));
+  return Object.fromEntries(codes.map((code) => [code, jsonNumber(answeredRate(published, q.base, code, q.amount, FRANKFURTER_ROUNDING)!)]));
 }
 
 /** Frankfurter writes the amount as a float: 1.0, 100.0, 12.5. */

@@ -1,6 +1,6 @@
 import { LosslessNumber, stringify } from 'lossless-json';
-import { sources } from '../../sources/registry.js';
 import { RateDecimal } from '../../transform/decimal.js';
+import { exactRate, type PublishedDay } from './published.js';
 
 /** A decimal written into JSON as a number with exactly these digits (no float on the way). */
 export const jsonNumber = (text: string): LosslessNumber => new LosslessNumber(text);
@@ -8,20 +8,48 @@ export const jsonNumber = (text: string): LosslessNumber => new LosslessNumber(t
 /** JSON text with LosslessNumber values written as the digits they hold. */
 export const exactJson = (value: unknown): string => stringify(value) ?? 'null';
 
-/** How a family rounds the rates it computes: Frankfurter to significant digits, OXR and ExchangeRate-API to decimal places. */
-export type Rounding = { significantDigits: number } | { decimalPlaces: number };
-
 /**
- * base→quote from the USD legs as stored, times amount. `published`: the stored USD→quote is what the source
- * published (its base is USD and so is the one asked for), written exactly, times amount. Else the rate is one fxpipe
- * computes (a cross, an inverse, a rebased ECB value), rounded once as the family rounds.
+ * How a family rounds the rates it computes (a cross, an inverse, a rate times an amount). A rate the source published
+ * as such, asked for in the source's own base and for an amount of 1, is never rounded: it is answered with the digits
+ * the source published (published.ts, exactRate).
  */
-export function rateFromUsd(usdToQuote: string, usdToBase: string, amount: string, published: boolean, rounding: Rounding): string {
-  const quote = new RateDecimal(usdToQuote);
-  if (published) return quote.times(amount).toFixed();
-  const value = quote.div(usdToBase).times(amount);
-  return ('significantDigits' in rounding ? value.toSignificantDigits(rounding.significantDigits) : value.toDecimalPlaces(rounding.decimalPlaces)).toFixed();
+export interface FamilyRounding {
+  round(value: RateDecimal): string;
+  /** Whether a published rate times an amount other than 1 is rounded too (Frankfurter: yes, lib/versions/v1/quote/base.rb). */
+  roundsAmounts: boolean;
 }
 
-/** The base a source publishes in (the ECB: EUR); USD for a source fxpipe does not know. */
-export const publishedBase = (source: string): string => (sources as Record<string, { requestedBase: string } | undefined>)[source]?.requestedBase ?? 'USD';
+/**
+ * Frankfurter's rounding (lineofflight/frankfurter, lib/roundable.rb): decimal places chosen by the value's magnitude —
+ * more than 5000: 0, more than 80: 2, more than 20: 3, more than 1: 4, more than 0.0001: 5, else 6. Frankfurter rounds
+ * a binary float (Ruby's Float#round, half away from zero, and format('%.2f')); this rounds the exact decimal half away
+ * from zero, which is the same except where the float's own error decides a tie.
+ */
+export function magnitudeRound(value: RateDecimal): string {
+  const places = value.gt(5000) ? 0 : value.gt(80) ? 2 : value.gt(20) ? 3 : value.gt(1) ? 4 : value.gt('0.0001') ? 5 : 6;
+  return value.toDecimalPlaces(places, RateDecimal.ROUND_HALF_UP).toFixed();
+}
+
+export const FRANKFURTER_ROUNDING: FamilyRounding = { round: magnitudeRound, roundsAmounts: true };
+
+/** A family that writes at most `places` decimal places (OXR, ExchangeRate-API), half to even. */
+export const decimalPlaces = (places: number): FamilyRounding => ({
+  round: (value) => value.toDecimalPlaces(places, RateDecimal.ROUND_HALF_EVEN).toFixed(),
+  roundsAmounts: false,
+});
+
+/** An amount of exactly one unit, however written (1, 1.0, 1.00). */
+export const isOne = (amount: string): boolean => new RateDecimal(amount).eq(1);
+
+/**
+ * base→quote of a day's publication times amount, as a family answers it: the source's own digits when it published
+ * that rate (its base asked for) for one unit, else the exact rate from the published values, rounded once as the
+ * family rounds. Null when the day has no rate for base or quote.
+ */
+export function answeredRate(day: PublishedDay, base: string, quote: string, amount: string, rounding: FamilyRounding): string | null {
+  const exact = exactRate(day, base, quote);
+  if (exact === null) return null;
+  const value = exact.rate.times(amount);
+  if (exact.published && (isOne(amount) || !rounding.roundsAmounts)) return value.toFixed();
+  return rounding.round(value);
+}

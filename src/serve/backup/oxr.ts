@@ -4,7 +4,7 @@ import type { Db } from '../../warehouse/db.js';
 import { tokenMatches } from '../auth.js';
 import { dayCacheControl, sendAnswer } from '../http-cache.js';
 import type { LatestAnswers } from '../last-good/latest-answers.js';
-import { exactJson, jsonNumber, publishedBase, rateFromUsd } from './numbers.js';
+import { answeredRate, decimalPlaces, exactJson, jsonNumber } from './numbers.js';
 import { currenciesInForce, publishedBetween, publishedOn, type PublishedDay } from './published.js';
 
 /**
@@ -16,7 +16,7 @@ const LICENSE = 'https://openexchangerates.org/license';
 const CODE = /^[A-Z]{3}$/;
 const AMOUNT = /^\d{1,15}(\.\d{1,15})?$/;
 /** OXR writes its rates to at most 6 decimal places; so does this, for every rate the source did not publish as such. */
-const DECIMAL_PLACES = 6;
+const ROUNDING = decimalPlaces(6);
 
 const ERRORS = {
   not_found: [404, 'Client requested a non-existent resource/route.'],
@@ -100,12 +100,9 @@ export function oxrApp(db: Db, token: string | undefined, answers: LatestAnswers
     const answer = await answers.answer(`oxr convert ${JSON.stringify([value, from, to, source])}`, async () => {
       const published = await publishedOn(db, { source, day: null });
       if (!published) throw new OxrError('not_available');
-      const usdToFrom = published.usd.get(from);
-      const usdToTo = published.usd.get(to);
-      if (usdToFrom === undefined || usdToTo === undefined) throw new OxrError('invalid_currency');
-      const exact = from === 'USD' && publishedBase(published.source) === 'USD';
-      const rate = rateText(usdToTo, usdToFrom, '1', exact);
-      const response = rateText(usdToTo, usdToFrom, value, exact);
+      const rate = answeredRate(published, from, to, '1', ROUNDING);
+      const response = answeredRate(published, from, to, value, ROUNDING);
+      if (rate === null || response === null) throw new OxrError('invalid_currency');
       const body = exactJson({
         disclaimer: DISCLAIMER, license: LICENSE,
         request: { query: `/convert/${value}/${from}/${to}`, amount: jsonNumber(value), from, to },
@@ -153,15 +150,10 @@ const seconds = (published: PublishedDay) => Math.floor(published.asOf.getTime()
 
 /** The rates against base, base itself included (1), as OXR lists them; symbols it does not know are left out, as OXR does. */
 function ratesOf(published: PublishedDay, q: Asked): Record<string, unknown> {
-  const usdToBase = published.usd.get(q.base);
-  if (usdToBase === undefined) throw new OxrError('invalid_base');
-  const exact = q.base === 'USD' && publishedBase(published.source) === 'USD';
+  if (!published.usd.has(q.base)) throw new OxrError('invalid_base');
   const codes = [...published.usd.keys()].filter((code) => q.symbols === null || q.symbols.includes(code)).sort();
-  return Object.fromEntries(codes.map((code) => [code, jsonNumber(code === q.base ? '1' : rateText(published.usd.get(code)!, usdToBase, '1', exact))]));
+  return Object.fromEntries(codes.map((code) => [code, jsonNumber(code === q.base ? '1' : answeredRate(published, q.base, code, '1', ROUNDING)!)]));
 }
-
-const rateText = (usdToQuote: string, usdToBase: string, amount: string, exact: boolean): string =>
-  rateFromUsd(usdToQuote, usdToBase, amount, exact, { decimalPlaces: DECIMAL_PLACES });
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 

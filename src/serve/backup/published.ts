@@ -1,4 +1,7 @@
+import { RateDecimal } from '../../transform/decimal.js';
+import { publishedValues } from '../../transform/published-digits.js';
 import type { Db } from '../../warehouse/db.js';
+import { sources } from '../../sources/registry.js';
 
 /**
  * What a source published, as the providers' own APIs answer it: one day's rates (the values in force at the end of a
@@ -12,6 +15,30 @@ export interface PublishedDay {
   asOf: Date;
   /** USD→code as stored, USD itself included (1). */
   usd: Map<string, string>;
+  /** The base the source publishes in (the ECB: EUR). */
+  base: string;
+  /** base→code exactly as the source published it (recovered from the stored USD rates), base itself 1. */
+  published: Map<string, string>;
+}
+
+/** A day of a source's rates: the USD rates as stored, and the same rates in the source's own base as it published them. */
+function publishedDay(source: string, date: string, asOf: Date, usd: Map<string, string>): PublishedDay {
+  const base = publishedBase(source);
+  return { source, date, asOf, usd, base, published: publishedValues(usd, base) };
+}
+
+/**
+ * base→quote on the day: exact, from the values the source published (published: true when the source published this
+ * very rate, i.e. base is its own), or from the stored USD rates for a code whose published digits are not known.
+ */
+export function exactRate(day: PublishedDay, base: string, quote: string): { rate: RateDecimal; published: boolean } | null {
+  const [toBase, toQuote] = [day.published.get(base), day.published.get(quote)];
+  if (toBase !== undefined && toQuote !== undefined) {
+    return { rate: base === day.base ? new RateDecimal(toQuote) : new RateDecimal(toQuote).div(toBase), published: base === day.base };
+  }
+  const [usdToBase, usdToQuote] = [day.usd.get(base), day.usd.get(quote)];
+  if (usdToBase === undefined || usdToQuote === undefined) return null;
+  return { rate: new RateDecimal(usdToQuote).div(usdToBase), published: false };
 }
 
 /** Which source answers, and up to when: `source` null for the preferred (primary, then fallback, then references). */
@@ -38,7 +65,7 @@ export async function publishedOn(db: Db, query: DayQuery): Promise<PublishedDay
   );
   if (!publication) return null;
   const days = await closes(db, publication.source_id, [{ dateKey: publication.date_key, quoteIds: publication.quote_ids }]);
-  return { source: publication.source, date: keyToDay(publication.date_key), asOf: publication.as_of, usd: days.get(publication.date_key) ?? new Map() };
+  return publishedDay(publication.source, keyToDay(publication.date_key), publication.as_of, days.get(publication.date_key) ?? new Map());
 }
 
 /**
@@ -68,7 +95,7 @@ export async function publishedBetween(db: Db, source: string | null, from: stri
   const values = await closes(db, rows[0]!.source_id, rows.map((r) => ({ dateKey: r.date_key, quoteIds: r.quote_ids })));
   return {
     source: rows[0]!.source,
-    days: rows.map((r) => ({ source: r.source, date: keyToDay(r.date_key), asOf: r.as_of, usd: values.get(r.date_key) ?? new Map() })),
+    days: rows.map((r) => publishedDay(r.source, keyToDay(r.date_key), r.as_of, values.get(r.date_key) ?? new Map())),
   };
 }
 
@@ -99,3 +126,6 @@ export async function currenciesInForce(db: Db): Promise<{ code: string; name: s
       order by c.code`);
   return rows.map((r) => ({ code: r.code, name: r.name ?? r.code }));
 }
+
+/** The base a source publishes in (the ECB: EUR); USD for a source fxpipe does not know. */
+const publishedBase = (source: string): string => (sources as Record<string, { requestedBase: string } | undefined>)[source]?.requestedBase ?? 'USD';
