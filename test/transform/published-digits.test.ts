@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { ExactNumber, type Extraction } from '../../src/sources/types.js';
 import { RateDecimal } from '../../src/transform/decimal.js';
 import { normalize } from '../../src/transform/normalize.js';
-import { publishedValues } from '../../src/transform/published-digits.js';
+import { PublishedValues } from '../../src/transform/published-digits.js';
+
+const publishedValues = (usd: Map<string, string>, base: string) => new PublishedValues(usd, base).all();
 
 /** What normalize() stores for a EUR-based payload: USD→code, the base included, USD itself 1. */
 function storedUsd(eurTo: Map<string, string>): Map<string, string> {

@@ -1,5 +1,5 @@
 import { RateDecimal } from '../../transform/decimal.js';
-import { publishedValues } from '../../transform/published-digits.js';
+import { PublishedValues } from '../../transform/published-digits.js';
 import type { Db } from '../../warehouse/db.js';
 import { sources } from '../../sources/registry.js';
 
@@ -18,13 +18,13 @@ export interface PublishedDay {
   /** The base the source publishes in (the ECB: EUR). */
   base: string;
   /** base→code exactly as the source published it (recovered from the stored USD rates), base itself 1. */
-  published: Map<string, string>;
+  published: PublishedValues;
 }
 
 /** A day of a source's rates: the USD rates as stored, and the same rates in the source's own base as it published them. */
 function publishedDay(source: string, date: string, asOf: Date, usd: Map<string, string>): PublishedDay {
   const base = publishedBase(source);
-  return { source, date, asOf, usd, base, published: publishedValues(usd, base) };
+  return { source, date, asOf, usd, base, published: new PublishedValues(usd, base) };
 }
 
 /**
@@ -43,7 +43,8 @@ export function exactRate(day: PublishedDay, base: string, quote: string): { rat
 
 /** Which source answers, and up to when: `source` null for the preferred (primary, then fallback, then references). */
 export interface DayQuery {
-  source: string | null;
+  /** One source, the preferred among several (Frankfurter v2's `providers`), or null for the preferred of all. */
+  source: SourceChoice;
   /** The day asked for (YYYY-MM-DD); null: the latest publication in force now. */
   day: string | null;
 }
@@ -58,10 +59,10 @@ export async function publishedOn(db: Db, query: DayQuery): Promise<PublishedDay
   const [publication] = await db.query<{ source_id: number; source: string; as_of: Date; date_key: number; quote_ids: number[] }>(
     `select p.source_id, p.source_name as source, p.as_of, fx_date_key(p.as_of) as date_key, p.quote_ids
        from fx_publications_at(coalesce(($2::date + 1)::timestamptz - interval '1 microsecond', now())) p
-      where p.in_force and ($1::text is null or p.source_name = $1)
+      where p.in_force and ($1::text[] is null or p.source_name = any ($1::text[]))
       order by p.source_order, p.source_name
       limit 1`,
-    [query.source, query.day],
+    [names(query.source), query.day],
   );
   if (!publication) return null;
   const days = await closes(db, publication.source_id, [{ dateKey: publication.date_key, quoteIds: publication.quote_ids }]);
@@ -72,24 +73,16 @@ export async function publishedOn(db: Db, query: DayQuery): Promise<PublishedDay
  * Every publishing day of one source from `from` to `to` (inclusive), each with its rates at the day's close; the
  * source is the one asked for or the preferred one among those that published in the range.
  */
-export async function publishedBetween(db: Db, source: string | null, from: string, to: string): Promise<{ source: string; days: PublishedDay[] } | null> {
+export async function publishedBetween(db: Db, source: SourceChoice, from: string, to: string): Promise<{ source: string; days: PublishedDay[] } | null> {
   const rows = await db.query<{ source_id: number; source: string; as_of: Date; date_key: number; quote_ids: number[] }>(
-    `with chosen as (
-       select s.source_id, s.source_name
-         from dim_source s
-        where ($1::text is null or s.source_name = $1)
-          and exists (select 1 from source_publications x where x.source_id = s.source_id
-                         and x.as_of >= $2::date and x.as_of < $3::date + 1)
-        order by api.source_rank(s.rank), s.source_name
-        limit 1
-     )
+    `with chosen as (${CHOSEN_BETWEEN})
      select distinct on (fx_date_key(p.as_of)) c.source_id, c.source_name as source, p.as_of, fx_date_key(p.as_of) as date_key, p.quote_ids
        from chosen c
        join source_publications p on p.source_id = c.source_id
         and p.base_currency_id = (select currency_id from dim_currency where currency_code = 'USD')
         and p.as_of >= $2::date and p.as_of < $3::date + 1
       order by fx_date_key(p.as_of), p.as_of desc`,
-    [source, from, to],
+    [names(source), from, to],
   );
   if (rows.length === 0) return null;
   const values = await closes(db, rows[0]!.source_id, rows.map((r) => ({ dateKey: r.date_key, quoteIds: r.quote_ids })));
@@ -98,6 +91,26 @@ export async function publishedBetween(db: Db, source: string | null, from: stri
     days: rows.map((r) => publishedDay(r.source, keyToDay(r.date_key), r.as_of, values.get(r.date_key) ?? new Map())),
   };
 }
+
+/** The source publishedBetween answers from, without its days: so a long range can be read in parts from one source. */
+export async function preferredSourceBetween(db: Db, source: SourceChoice, from: string, to: string): Promise<string | null> {
+  const [row] = await db.query<{ source_name: string }>(CHOSEN_BETWEEN, [names(source), from, to]);
+  return row?.source_name ?? null;
+}
+
+/** One source, several (the preferred of them answers), or null: the preferred of all. */
+export type SourceChoice = string | readonly string[] | null;
+const names = (source: SourceChoice): string[] | null => (source === null ? null : typeof source === 'string' ? [source] : [...source]);
+
+/** The preferred source ($1: the names allowed, or null) that published from $2 to $3 (days, inclusive). */
+const CHOSEN_BETWEEN = `
+  select s.source_id, s.source_name
+    from dim_source s
+   where ($1::text[] is null or s.source_name = any ($1::text[]))
+     and exists (select 1 from source_publications x where x.source_id = s.source_id
+                    and x.as_of >= $2::date and x.as_of < $3::date + 1)
+   order by api.source_rank(s.rank), s.source_name
+   limit 1`;
 
 /** USD→code at each day's close for the codes its last publication carried (USD itself: 1), by date key. */
 async function closes(db: Db, sourceId: number, days: { dateKey: number; quoteIds: number[] }[]): Promise<Map<number, Map<string, string>>> {
