@@ -9,11 +9,14 @@ import type { CommandContext } from './context.js';
 const SUGGESTED_READER = 'make_reader';
 
 /** `db start --listen ADDRESS`: the embedded server reachable there, and the fields of a Make.com PostgreSQL connection. */
-export async function startListening(ctx: CommandContext, value: string, options: ListenOptions = {}): Promise<EmbeddedConnection> {
+export async function startListening(
+  ctx: CommandContext, value: string, options: ListenOptions = {},
+): Promise<{ connection: EmbeddedConnection; movedFrom?: number }> {
   const address = parseListenAddress(value);
-  const { connection, listenAddresses, restarted, certificate, generated } = await listenOn(ctx.config.home, address, options);
+  const { connection, listenAddresses, restarted, movedFrom, certificate, generated } = await listenOn(ctx.config.home, address, options);
   const readers = await ctx.withDb((db) => listReaders(db));
-  const state = connection.started ? 'started' : restarted ? 'restarted (its open sessions were closed)' : 'already running';
+  const moved = movedFrom === undefined ? '' : `, moved from port ${movedFrom} to ${connection.port}`;
+  const state = connection.started ? 'started' : restarted ? `restarted (its open sessions were closed)${moved}` : 'already running';
   console.log(`PostgreSQL ${state}, listening on ${listenAddresses} port ${connection.port}, TLS (1.2 or newer) and a password (scram-sha-256) required for every TCP connection; data in ${embeddedPaths(ctx.config.home).dataDir}`);
   const tls = tlsPaths(ctx.config.home);
   if (certificate.given) {
@@ -36,7 +39,7 @@ export async function startListening(ctx: CommandContext, value: string, options
   ];
   console.log('Make.com PostgreSQL connection:');
   for (const [name, value] of fields) console.log(`  ${name.padEnd(15)}${value}`);
-  return connection;
+  return { connection, ...(movedFrom === undefined ? {} : { movedFrom }) };
 }
 
 /** A warning for `db start` without --listen when an earlier --listen left the server reachable beyond loopback. */

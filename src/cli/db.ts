@@ -6,7 +6,7 @@ import { maintainPartitions } from '../warehouse/maintain.js';
 import { ensureEmbedded, readRunning, stopEmbedded, embeddedPaths } from '../warehouse/server/embedded.js';
 import type { CommandContext } from './context.js';
 import { exposureWarning, startListening } from './db-listen.js';
-import { renewCertificate } from '../warehouse/server/listen.js';
+import { moveEmbedded, renewCertificate } from '../warehouse/server/listen.js';
 import { tlsPaths, type GivenCertificate } from '../warehouse/server/tls.js';
 import { grantReaderCommand, revokeReaderCommand } from './db-readers.js';
 import { watchReadersCommand } from './db-watchdog.js';
@@ -80,7 +80,7 @@ export function dbCommand(context: MakeContext): Command {
   db.command('start')
     .description('run the embedded PostgreSQL in the foreground and print its connection string (Ctrl-C stops it)')
     .option('--listen <address>', 'also accept connections on this IP address of the machine, 0.0.0.0 or * (every address), each over TLS and by password (scram-sha-256), and print the fields of a Make.com connection')
-    .option('--port <n>', 'the port to start on, kept from then on (default FXPIPE_PORT, else the one it first started on, recorded in FXPIPE_HOME/port)')
+    .option('--port <n>', 'the port to run on, kept from then on (default FXPIPE_PORT, else the one it first started on, recorded in FXPIPE_HOME/port); a server running on another port is restarted once there (with --listen, in the same restart)')
     .option('--tls-cert <file>', "with --listen: serve TLS with this PEM certificate (chain) instead of fxpipe's own self-signed one (default FXPIPE_TLS_CERT)")
     .option('--tls-key <file>', "with --listen: the certificate's unencrypted PEM private key (default FXPIPE_TLS_KEY)")
     .option('--tls-name <name...>', "with --listen: host names clients connect with, for fxpipe's own certificate (this machine's name and addresses are in it)")
@@ -93,12 +93,13 @@ export function dbCommand(context: MakeContext): Command {
       if (options.listen === undefined && (options.tlsCert ?? options.tlsKey ?? options.tlsName) !== undefined) {
         throw usageError('--tls-cert, --tls-key and --tls-name go with --listen (on loopback fxpipe uses its own certificate)');
       }
-      const server = options.listen === undefined ? await ensureEmbedded(ctx.config.home, embedded) : await startListening(ctx, options.listen, { ...embedded, ...tls });
-      if (port !== undefined && server.port !== port) {
-        console.log(`The server was already running on port ${server.port}: \`fxpipe db stop\`, then start it again to move it to ${port}.`);
-      }
+      const { connection: server, movedFrom } = options.listen === undefined
+        ? port === undefined ? { connection: await ensureEmbedded(ctx.config.home) } : await moveEmbedded(ctx.config.home, port)
+        : await startListening(ctx, options.listen, { ...embedded, ...tls });
       if (options.listen === undefined) {
-        console.log(`PostgreSQL ${server.started ? 'started' : 'already running'} on ${server.host}:${server.port}, data in ${embeddedPaths(ctx.config.home).dataDir}`);
+        const state = movedFrom === undefined ? (server.started ? 'started' : 'already running') : 'restarted';
+        const moved = movedFrom === undefined ? '' : ` (moved from port ${movedFrom} to ${server.port}; its open sessions were closed)`;
+        console.log(`PostgreSQL ${state} on ${server.host}:${server.port}${moved}, data in ${embeddedPaths(ctx.config.home).dataDir}`);
         console.log(`Connection string (psql or any PostgreSQL client):`);
         console.log(server.url);
         const warning = await exposureWarning(server);

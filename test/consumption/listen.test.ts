@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
@@ -55,6 +55,15 @@ async function fileServer(files: Record<string, Buffer>): Promise<{ origin: stri
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+/** A port nothing listens on at 127.0.0.1 now. */
+async function unusedPort(): Promise<number> {
+  const probe = createNetServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
 }
 
 async function setting(url: string | pg.ClientConfig, name: string): Promise<string> {
@@ -338,6 +347,56 @@ describe.skipIf(process.env.DATABASE_URL)('db start --listen: the embedded serve
     expect(await setting(url, 'listen_addresses')).toBe('127.0.0.1');
     expect(activeHbaLines(home).join('\n')).not.toContain('hostnossl');
     expect(await runningWatchdog(home)).not.toBeNull();
+  });
+
+  it(`db start --listen ${remoteAddress} --port N moves the running server in its one restart; later commands reach it there; a port taken or out of range changes nothing`, async () => {
+    const moved = await unusedPort();
+    const ownerAt = (at: number) => ({ host: '127.0.0.1', port: at, user: 'fxpipe', password: ownerPassword, database: 'fxpipe', ssl: { rejectUnauthorized: false } });
+    listening = startCli(['db', 'start', '--listen', remoteAddress, '--port', String(moved)], { env });
+    await waitForOutput(listening, 'Press Ctrl-C');
+    const out = listening.out.stdout;
+    expect(out).toMatch(new RegExp(`^PostgreSQL restarted \\(its open sessions were closed\\), moved from port ${port} to ${moved}, listening on 127\\.0\\.0\\.1,127\\.0\\.0\\.2 port ${moved}, TLS`));
+    expect(out).not.toContain('already running on port');
+    expect(makeFields(out).Port).toMatch(new RegExp(`^${moved} \\(kept across stops and starts`));
+    expect(readFileSync(embeddedPaths(home).portFile, 'utf8').trim()).toBe(String(moved));
+    expect(await psql(`host=${remoteAddress} port=${moved} dbname=fxpipe user=${reader} sslmode=require`, readerPassword, 'select 1')).toEqual({ ok: true, out: '1' });
+    expect(new URL((await runCli(['db', 'url'], { env })).stdout.trim()).port).toBe(String(moved));
+    const status = await runCli(['status', '--json'], { env });
+    expect(status.code, status.stderr).toBe(0);
+    expect(await runningWatchdog(home)).not.toBeNull();
+
+    // Bad input: one line, exit 2, the server left where it runs.
+    const squatter = createNetServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const taken = (squatter.address() as AddressInfo).port;
+    try {
+      for (const listen of [[], ['--listen', remoteAddress]]) {
+        const refused = await runCli(['db', 'start', ...listen, '--port', String(taken)], { env });
+        expect(refused).toMatchObject({ code: 2, stdout: '' });
+        expect(refused.stderr).toBe(`fxpipe: port ${taken} on 127.0.0.1 is taken by another program: the embedded server keeps running on port ${moved}, unchanged; free it, or choose another with --port N\n`);
+      }
+    } finally {
+      squatter.close();
+    }
+    const outOfRange = await runCli(['db', 'start', '--listen', remoteAddress, '--port', '70000'], { env });
+    expect(outOfRange).toMatchObject({ code: 2, stdout: '', stderr: 'fxpipe: invalid --port "70000": expected a whole number from 1 to 65535\n' });
+    expect((await readRunning(embeddedPaths(home).dataDir))?.port).toBe(moved);
+    expect(readFileSync(embeddedPaths(home).portFile, 'utf8').trim()).toBe(String(moved));
+    expect(await setting(ownerAt(moved), 'listen_addresses')).toBe('127.0.0.1,127.0.0.2');
+
+    // Without --listen, --port alone moves it back, listening where it listened.
+    listening.kill('SIGINT');
+    await finished(listening);
+    listening = undefined;
+    const back = startCli(['db', 'start', '--port', String(port)], { env });
+    await waitForOutput(back, 'Press Ctrl-C');
+    back.kill('SIGINT');
+    const backOut = (await finished(back)).stdout.split('\n');
+    expect(backOut[0]).toBe(`PostgreSQL restarted on 127.0.0.1:${port} (moved from port ${moved} to ${port}; its open sessions were closed), data in ${embeddedPaths(home).dataDir}`);
+    expect(backOut).toContain(`Note: it also listens on 127.0.0.1,127.0.0.2 (db start --listen); \`fxpipe db stop\` and start it again for loopback only.`);
+    expect(readFileSync(embeddedPaths(home).portFile, 'utf8').trim()).toBe(String(port));
+    expect((await runCli(['db', 'stop'], { env })).stdout).toBe('Stopped the embedded PostgreSQL.\n');
+    expect(new URL((await runCli(['db', 'url'], { env })).stdout.trim()).port).toBe(String(port));
   });
 
   it('refuses anything but an IP address of this machine, 0.0.0.0, :: or *, and a certificate without its key, before touching the server', async () => {

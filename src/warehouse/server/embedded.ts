@@ -331,6 +331,12 @@ async function portToStartOn(paths: EmbeddedPaths, options: EmbeddedOptions): Pr
   return recorded === null ? null : { port: recorded, recorded: true };
 }
 
+/** Records port in FXPIPE_HOME/port: every later start uses it. */
+export async function recordPort(paths: EmbeddedPaths, port: number): Promise<void> {
+  await writeFile(`${paths.portFile}.tmp`, `${port}\n`);
+  await rename(`${paths.portFile}.tmp`, paths.portFile);
+}
+
 async function recordedPort(paths: EmbeddedPaths): Promise<number | null> {
   const text = await readFile(paths.portFile, 'utf8').catch(() => null);
   const port = Number.parseInt(text?.trim() ?? '', 10);
@@ -363,10 +369,7 @@ async function startServer(
         ['start', '-D', paths.dataDir, '-l', paths.logFile, '-w', '-t', String(START_TIMEOUT_S), '-s', '-o', record ? serverOptions(port) : `-p ${port}`],
         { ...owner, env: { ...process.env, LC_ALL: 'C' } },
       );
-      if (record && !wanted?.recorded) {
-        await writeFile(`${paths.portFile}.tmp`, `${port}\n`);
-        await rename(`${paths.portFile}.tmp`, paths.portFile);
-      }
+      if (record && !wanted?.recorded) await recordPort(paths, port);
       return port;
     } catch (error) {
       // A server another process (e.g. one killed mid-start) launched on this data directory won the race.

@@ -1,19 +1,14 @@
-import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import pg from 'pg';
 import { usageError } from '../../errors.js';
 import { clientSettings } from '../connection.js';
 import { withFileLock } from '../../util/file-lock.js';
-import { embeddedBinaries } from './binaries.js';
-import { embeddedPaths, ensureEmbedded, readRunning, runAs, serverOptions, START_TIMEOUT_S, type EmbeddedConnection, type EmbeddedOptions, type EmbeddedPaths } from './embedded.js';
+import { embeddedPaths, ensureEmbedded, readRunning, runAs, runningConnection, START_TIMEOUT_S, type EmbeddedConnection, type EmbeddedOptions } from './embedded.js';
 import { isWildcard, listenAddressesFor } from './listen-address.js';
 import { setRemoteAccess } from './pg-hba.js';
-import { logSize, pgCtlSaid, serverFailure } from './server-log.js';
+import { pgCtl, refuseTakenPort, restartAt } from './restart.js';
 import { ensureWatchdog } from './watchdog.js';
-import { canonicalName, currentCertificate, generateCertificate, installForServer, installGivenCertificate, type CertificateSummary, type GivenCertificate } from './tls.js';
-
-const run = promisify(execFile);
+import { canonicalName, currentCertificate, ensureCertificate, generateCertificate, installForServer, installGivenCertificate, type CertificateSummary, type GivenCertificate } from './tls.js';
 
 export interface ListenOptions extends EmbeddedOptions {
   /** A certificate and key to use (--tls-cert/--tls-key, FXPIPE_TLS_CERT/FXPIPE_TLS_KEY) instead of fxpipe's own. */
@@ -28,6 +23,8 @@ export interface ListeningServer {
   listenAddresses: string;
   /** True when a running server was restarted to listen there. */
   restarted: boolean;
+  /** The port a running server was moved from by this restart (options.port differed). */
+  movedFrom?: number;
   certificate: CertificateSummary;
   /** Why fxpipe made a new certificate of its own this time, if it did. */
   generated?: string;
@@ -37,8 +34,9 @@ export interface ListeningServer {
  * Makes the embedded server under home listen on address (from parseListenAddress) besides loopback, every TCP
  * connection over TLS and by password (scram-sha-256): starts it when needed, puts the certificate in place (the one
  * given, else fxpipe's own, made anew when it lacks a name clients will use), writes pg_hba.conf's TLS-only block, and
- * restarts a server listening elsewhere (pg_ctl restart -m fast: open sessions are closed, their transactions roll
- * back), under the server lock. Only until the server stops: the next start without --listen is loopback-only again.
+ * restarts a server listening elsewhere or on another port than options.port (pg_ctl restart -m fast: open sessions are
+ * closed, their transactions roll back; a port moved to is recorded), under the server lock. Only until the server stops:
+ * the next start without --listen is loopback-only again.
  */
 export async function listenOn(home: string, address: string, options: ListenOptions = {}): Promise<ListeningServer> {
   const wanted = listenAddressesFor(address);
@@ -46,24 +44,61 @@ export async function listenOn(home: string, address: string, options: ListenOpt
   const paths = embeddedPaths(home);
   const owner = await runAs();
   return withFileLock(paths.lockFile, 3 * START_TIMEOUT_S * 1000, async () => {
-    if ((await readRunning(paths.dataDir))?.status !== 'ready') {
+    const current = await readRunning(paths.dataDir);
+    if (current?.status !== 'ready') {
       throw usageError('the embedded PostgreSQL stopped while fxpipe was configuring it: run the command again');
     }
+    const port = options.port ?? current.port;
+    const running = await serverSettings(connection);
+    const from = { port: current.port, listenAddresses: running.listenAddresses };
+    await refuseTakenPort(from, { port, listenAddresses: wanted });
     const { certificate, generated } = await listenCertificate(home, address, options);
     const certChanged = await installForServer(home, paths.dataDir, owner);
     const hbaChanged = await setRemoteAccess(path.join(paths.dataDir, 'pg_hba.conf'), true, owner);
-    const running = await serverSettings(connection);
     const result = { listenAddresses: wanted, certificate, ...(generated ? { generated } : {}) };
-    if (running.listenAddresses === wanted && running.ssl) {
+    if (running.listenAddresses === wanted && running.ssl && port === current.port) {
       // PostgreSQL reads pg_hba.conf and the certificate files again on reload.
       if (hbaChanged || certChanged) await pgCtl(paths, ['reload', '-D', paths.dataDir, '-s']);
       return { connection, restarted: false, ...result };
     }
-    await pgCtl(paths, ['restart', '-D', paths.dataDir, '-m', 'fast', '-w', '-t', String(START_TIMEOUT_S), '-s',
-      '-l', paths.logFile, '-o', serverOptions(connection.port, wanted)]);
+    await restartAt(paths, from, { port, listenAddresses: wanted });
     await ensureWatchdog(home);
-    return { connection: { ...connection, tls: true }, restarted: true, ...result };
+    const moved = port === current.port ? {} : { movedFrom: current.port };
+    return { connection: { ...(await connectionNow(home)), tls: true }, restarted: true, ...moved, ...result };
   });
+}
+
+/**
+ * `db start --port N` (or FXPIPE_PORT) while the server runs on another port: restarts it once on N, listening where it
+ * listens now (an earlier --listen stays in force), and records N; open sessions are closed. Returns the new
+ * connection and the port it left, or movedFrom undefined when it already runs on N (or was not running: then started there).
+ */
+export async function moveEmbedded(home: string, port: number): Promise<{ connection: EmbeddedConnection; movedFrom?: number }> {
+  const connection = await ensureEmbedded(home, { port });
+  if (connection.port === port) return { connection };
+  const paths = embeddedPaths(home);
+  return withFileLock(paths.lockFile, 3 * START_TIMEOUT_S * 1000, async () => {
+    const current = await readRunning(paths.dataDir);
+    if (current?.status !== 'ready') throw usageError('the embedded PostgreSQL stopped while fxpipe was moving it: run the command again');
+    if (current.port === port) return { connection: await connectionNow(home) };
+    const { listenAddresses } = await serverSettings(connection);
+    const from = { port: current.port, listenAddresses };
+    await refuseTakenPort(from, { port, listenAddresses });
+    // Every start speaks TLS (serverOptions): a server an older fxpipe started without it gets its certificate in place first.
+    const owner = await runAs();
+    await ensureCertificate(home, owner, []);
+    await installForServer(home, paths.dataDir, owner);
+    await restartAt(paths, from, { port, listenAddresses });
+    await ensureWatchdog(home);
+    return { connection: await connectionNow(home), movedFrom: current.port };
+  });
+}
+
+/** The connection to the server as it runs now (after a restart: its new port, from postmaster.pid). */
+async function connectionNow(home: string): Promise<EmbeddedConnection> {
+  const connection = await runningConnection(home);
+  if (!connection) throw usageError('the embedded PostgreSQL stopped right after its restart: see its log, then run the command again');
+  return connection;
 }
 
 /** The names fxpipe's own certificate must carry for clients of address: the address itself (unless a wildcard), and --tls-name's. */
@@ -98,18 +133,6 @@ async function serverSettings(connection: EmbeddedConnection): Promise<{ listenA
     return { listenAddresses: rows[0]!.listen, ssl: rows[0]!.ssl === 'on' };
   } finally {
     await client.end();
-  }
-}
-
-async function pgCtl(paths: EmbeddedPaths, args: string[]): Promise<void> {
-  const owner = await runAs();
-  const bin = await embeddedBinaries(owner);
-  const logStart = await logSize(paths.logFile);
-  try {
-    await run(bin.pg_ctl, args, { ...owner, env: { ...process.env, LC_ALL: 'C' } });
-  } catch (error) {
-    const reason = (await serverFailure(paths.logFile, logStart)) ?? pgCtlSaid((error as { stderr?: string }).stderr);
-    throw usageError(`pg_ctl ${args[0]} of the embedded PostgreSQL in ${paths.dataDir} failed: ${reason || 'see its log'} (log: ${paths.logFile})`, error);
   }
 }
 
