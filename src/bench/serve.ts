@@ -110,7 +110,13 @@ async function main() {
     ['Open Exchange Rates /openexchangerates/api/latest.json', (base) => `/openexchangerates/api/latest.json?app_id=bench&base=${base}`],
     ['ExchangeRate-API /exchangerate-api/v6/{key}/latest', (base) => `/exchangerate-api/v6/bench-key/latest/${base}`],
     ['open.er-api /open-er-api/v6/latest', (base) => `/open-er-api/v6/latest/${base}`],
+    ['Frankfurter v2 /frankfurter/v2/rates', (base) => `/frankfurter/v2/rates?base=${base}`],
+    ['Fixer /fixer/latest', (base) => `/fixer/latest?access_key=bench&base=${base}`],
   ];
+  // The 30 days of one pair's history in each format /api/v1/history answers (all three streamed the same way).
+  const formats: [name: string, path: string][] = ['json', 'csv', 'ndjson'].map((format) => [
+    `GET /api/v1/history?format=${format}`, `/api/v1/history?pair=USD/EUR&format=${format}`,
+  ]);
   const sql = (i: number) => direct.query('select * from api.convert(100, $1, $2)', [pairs[i % pairs.length]![0], pairs[i % pairs.length]![1]]).then(() => undefined);
 
   try {
@@ -134,6 +140,15 @@ async function main() {
       latest.push([name, measured]);
     }
 
+    const history: [string, Load][] = [];
+    for (const [name, path] of formats) {
+      await load(() => get(path), WARMUP_SECONDS, CONNECTIONS);
+      const measured = await load(() => get(path), SECONDS, CONNECTIONS);
+      if (measured.errors) throw new Error(`errors under load: ${name} ${measured.errors}`);
+      console.error(`${name}: ${Math.round(measured.perSecond)} requests/s`);
+      history.push([name, measured]);
+    }
+
     const ms = (v: number) => `${v.toFixed(2)} ms`;
     report({
       bench: 'serve',
@@ -148,6 +163,7 @@ async function main() {
         `| GET /assets/dashboard.css (same server, no database) | ${asset.requests} | ${Math.round(asset.perSecond)} | ${ms(asset.p50)} | ${ms(asset.p99)} |`,
         `| select * from api.convert(100, $1, $2) over PostgreSQL (pg.Pool of ${CONNECTIONS}, no HTTP) | ${database.requests} | ${Math.round(database.perSecond)} | ${ms(database.p50)} | ${ms(database.p99)} |`,
         ...latest.map(([name, l]) => `| backup: ${name} (${bases.length} bases in turn, every rate) | ${l.requests} | ${Math.round(l.perSecond)} | ${ms(l.p50)} | ${ms(l.p99)} |`),
+        ...history.map(([name, l]) => `| ${name} (USD/EUR, 30 days) | ${l.requests} | ${Math.round(l.perSecond)} | ${ms(l.p50)} | ${ms(l.p99)} |`),
       ],
       figures: [
         { figure: `convert requests/s under ${CONNECTIONS} connections vs the same server's static asset`, ours: `${Math.round(convert.perSecond)}`, peer: `${Math.round(asset.perSecond)}`, ratio: (convert.perSecond / asset.perSecond).toFixed(3) },
@@ -157,6 +173,10 @@ async function main() {
         ...latest.map(([name, l]) => ({
           figure: `backup ${name}: requests/s vs the same server's static asset (target ≥ 0.5)`,
           ours: `${Math.round(l.perSecond)}`, peer: `${Math.round(asset.perSecond)}`, ratio: (l.perSecond / asset.perSecond).toFixed(3),
+        })),
+        ...history.slice(1).map(([name, l]) => ({
+          figure: `${name}: requests/s vs the same history as JSON`,
+          ours: `${Math.round(l.perSecond)}`, peer: `${Math.round(history[0]![1].perSecond)}`, ratio: (l.perSecond / history[0]![1].perSecond).toFixed(3),
         })),
       ],
     });

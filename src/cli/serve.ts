@@ -24,7 +24,7 @@ export function serveCommand(context: () => CommandContext): Command {
     .option('--pool <n>', 'database connections in the pool', '10')
     .addHelpText('after', '\nFXPIPE_API_TOKEN (16+ characters) makes every route but /healthz require it: Authorization: Bearer <token>, or the dashboard\'s sign-in form.\n' +
       'As a backup for the providers, in their own formats (docs/backup.md): /frankfurter/v1/, /openexchangerates/api/ (and /api/latest.json, …),\n' +
-      '/exchangerate-api/v6/{key}/, /open-er-api/v6/; each takes the token where its provider carries its key.\n' +
+      '/exchangerate-api/v6/{key}/, /open-er-api/v6/, /fixer/; each takes the token where its provider carries its key.\n' +
       'FXPIPE_READ_DATABASE_URL (e.g. every host with target_session_attrs=prefer-standby) takes the reads to a standby;\n' +
       'POST /api/v1/verify writes through DATABASE_URL (docs/backup.md, "Keeping the backup up").')
     .action(async (flags: { port: string; listen: string; pool: string }) => {

@@ -14,17 +14,21 @@ import { login, requireToken } from './auth.js';
 import { consensus } from './data/consensus.js';
 import { convert } from './data/convert.js';
 import { ratedCurrencies } from './data/currencies.js';
-import { INTERVALS, pairHistory } from './data/history.js';
+import { INTERVALS, pairHistory, planHistory } from './data/history.js';
+import { historyFormat, streamedHistory } from './history-formats.js';
 import { latestRates } from './data/latest.js';
 import { LatestConversions } from './data/latest-pairs.js';
 import { exchangerateApiApp, openErApiApp } from './backup/exchangerate-api.js';
+import { fixerApp } from './backup/fixer.js';
 import { frankfurterApp } from './backup/frankfurter.js';
+import { frankfurterV2App } from './backup/frankfurter-v2/routes.js';
 import { oxrApp } from './backup/oxr.js';
-import { archiveStatus, recentRejects, sourceComparison } from './data/panels.js';
+import { archiveStatus, historyRange, recentRejects, sourceComparison } from './data/panels.js';
 import { verifyParameters, verifyPosted, type VerifySettings } from './data/verify.js';
 import { Gate } from './gate.js';
 import { health } from './health.js';
 import { loggedPath } from './logged-path.js';
+import { openApiDocument } from './openapi/document.js';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
@@ -94,6 +98,7 @@ export function createApp(options: ServeOptions): Hono {
   // Writes (POST /api/v1/verify) through DATABASE_URL when reads have their own URL: a breaker of their own.
   const writeDb = options.writeDb ? new DatabaseBreaker().guard(options.writeDb) : db;
   const assets = loadAssets();
+  const openApi = JSON.stringify(openApiDocument());
   const metrics = createMetrics(db, sources);
   const answers = new LatestAnswers(db, new LastGoodStore(options.lastGoodDir, options.lastGoodScope), options.databaseWaitMs);
   const conversions = new LatestConversions(db, answers);
@@ -137,6 +142,8 @@ export function createApp(options: ServeOptions): Hono {
       referrerPolicy: 'no-referrer',
     }),
   );
+  // Before the token check: the description names no data, and a client reads it to learn where the token goes.
+  app.get('/openapi.json', (c) => c.body(openApi, 200, { 'Content-Type': 'application/json', 'Cache-Control': 'public, max-age=3600' }));
   app.use(requireToken(options.token, BACKUP_PREFIXES));
   app.post('/login', login(options.token));
 
@@ -225,8 +232,10 @@ export function createApp(options: ServeOptions): Hono {
     if (source !== null && !isSourceName(source)) {
       throw new HttpError(400, `invalid parameter source: expected one of ${SOURCE_NAMES.join(', ')}, got ${JSON.stringify(source.slice(0, 40))}`, 'source');
     }
-    const history = await pairHistory(db, p.pair(query, 'pair'), { from, to }, p.oneOf(query, 'interval', INTERVALS, 'day'), source);
-    return c.json(history, 200, { 'Cache-Control': dayCacheControl(to) });
+    const [pair, interval, format] = [p.pair(query, 'pair'), p.oneOf(query, 'interval', INTERVALS, 'day'), historyFormat(c, query)];
+    if (format !== 'json') return streamedHistory(c, db, await planHistory(db, pair, { from, to }, interval, source), format, log);
+    const history = await pairHistory(db, pair, { from, to }, interval, source);
+    return c.json(history, 200, { 'Cache-Control': dayCacheControl(to), Vary: 'Accept' });
   });
   api.get('/runs', async (c) => c.json({ runs: await recentRuns(db, p.wholeNumber(q(c), 'limit', 1, 1000, 20)) }));
   api.get('/freshness', async (c) => c.json({ freshness: await sourceFreshness(db, sources, new Date()) }));
@@ -234,6 +243,10 @@ export function createApp(options: ServeOptions): Hono {
   api.get('/comparison', async (c) => {
     const pair = p.pair(q(c), 'pair');
     return c.json(await sourceComparison(db, pair.base, pair.quote));
+  });
+  api.get('/history-range', async (c) => {
+    const pair = p.pair(q(c), 'pair');
+    return c.json(await historyRange(db, pair.base, pair.quote));
   });
   api.get('/rejected', async (c) => c.json(await recentRejects(db, p.wholeNumber(q(c), 'hours', 1, 24 * 366, 24))));
   api.get('/archive', async (c) => c.json(await archiveStatus(db)));
@@ -243,11 +256,14 @@ export function createApp(options: ServeOptions): Hono {
 
   // Stand in for the providers production systems call, in their own formats (docs/backup.md).
   const frankfurter = frankfurterApp(db, options.token, answers);
+  // Before /frankfurter, which would take /frankfurter/v2/… for v1's routes.
+  app.route('/frankfurter/v2', frankfurterV2App(db, options.token, answers));
   app.route('/frankfurter/v1', frankfurter);
   app.route('/frankfurter', frankfurter);
   app.route('/openexchangerates/api', oxrApp(db, options.token, answers, { catchAll: true }));
   app.route('/exchangerate-api/v6', exchangerateApiApp(db, options.token, answers));
   app.route('/open-er-api/v6', openErApiApp(db, options.token, answers));
+  app.route('/fixer', fixerApp(db, options.token, answers));
 
   app.notFound((c) => c.json({ error: `no such route: ${c.req.method} ${c.req.path}` }, 404));
   // What went wrong inside (hosts, ports, paths, database names) goes to the log with the request's id, never to the

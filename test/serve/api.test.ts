@@ -1,5 +1,7 @@
 import { renameSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse as parseCsv } from 'csv-parse/sync';
 import { Decimal } from 'decimal.js';
 import { parse } from 'lossless-json';
 import { createMarket } from '../../src/demo/market.js';
@@ -10,6 +12,10 @@ import { createTestDatabase, scratchDir } from '../helpers/database.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
 import { setMaxRateAge } from '../../src/warehouse/publications.js';
 import { servedWarehouse, startServe, type Served, type ServedWarehouse } from './support.js';
+import { createLogger } from '../../src/log.js';
+import { createApp } from '../../src/serve/app.js';
+import { historyPoints, planHistory, type HistoryPoint } from '../../src/serve/data/history.js';
+import { SOURCE_NAMES } from '../../src/sources/types.js';
 
 const TOKEN = 'test-token-7f3a9c1e5b2d8f40';
 
@@ -223,6 +229,132 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
     expect(lastMonth.close.replace(/^0\.0*/, '').replace('.', '').length).toBeLessThanOrEqual(15);
   });
 
+  /** `fxpipe serve`'s app in process, over the same warehouse. */
+  const inProcess = () => createApp({
+    db: w.db, sources: SOURCE_NAMES, token: undefined, cacheDir: path.join(dir, 'cache'), lastGoodDir: path.join(dir, 'last-good'), lastGoodScope: 'api-test',
+    verify: { tolerancePct: '0.5', timeoutMs: 60_000, maxRows: 1000, places: 2, alerts: { webhookUrl: undefined, alerts: [], webhookTimeoutMs: 3000 } },
+    databaseWaitMs: 2000, corsOrigins: undefined, log: createLogger('silent'),
+  });
+  const historyRange = () => ({ from: w.dailyBeforeArchive.get('EUR')![0]!.date, to: new Date().toISOString().slice(0, 10) });
+
+  it('GET /api/v1/history?interval=week: ISO weeks from Monday, equal to the daily answer aggregated here in decimal.js', async () => {
+    const app = inProcess();
+    const { to } = historyRange();
+    // From a Wednesday: the first week's point is dated the Monday before, as a month's is its first day.
+    let from = historyRange().from;
+    while (new Date(`${from}T00:00:00Z`).getUTCDay() !== 3) from = new Date(Date.parse(`${from}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+    const mondayOf = (day: string) => {
+      const at = new Date(`${day}T00:00:00Z`);
+      return new Date(at.getTime() - ((at.getUTCDay() + 6) % 7) * 86_400_000).toISOString().slice(0, 10);
+    };
+    for (const pair of ['USD/EUR', 'EUR/USD', 'EUR/JPY']) {
+      const daily = (await (await app.request(`/api/v1/history?pair=${pair}&from=${from}&to=${to}&interval=day`)).json()) as { points: HistoryPoint[] };
+      const oracle: HistoryPoint[] = [];
+      for (const day of daily.points) {
+        const week = oracle.at(-1);
+        if (week?.date !== mondayOf(day.date)) {
+          oracle.push({ ...day, date: mondayOf(day.date) });
+          continue;
+        }
+        // The highest and lowest day's value as that day's text: decimal.js compares, the digits stay the answer's.
+        week.high = day.high === null || week.high === null ? null : new Decimal(day.high).gt(week.high) ? day.high : week.high;
+        week.low = day.low === null || week.low === null ? null : new Decimal(day.low).lt(week.low) ? day.low : week.low;
+        week.close = day.close;
+        week.observations += day.observations;
+        week.carried = week.carried && day.carried;
+        week.tier = week.tier === 'cold' || day.tier === 'cold' ? 'cold' : 'hot';
+      }
+      const weekly = await app.request(`/api/v1/history?pair=${pair}&from=${from}&to=${to}&interval=week`);
+      expect(weekly.status).toBe(200);
+      const body = (await weekly.json()) as { interval: string; points: HistoryPoint[] };
+      expect(body.interval).toBe('week');
+      expect(body.points, pair).toEqual(oracle);
+      expect(body.points.length).toBeGreaterThanOrEqual(6);
+      expect(body.points.every((p) => new Date(`${p.date}T00:00:00Z`).getUTCDay() === 1)).toBe(true);
+      expect(body.points[0]!.date < from).toBe(true);
+      if (pair === 'USD/EUR') expect(new Set(body.points.map((p) => p.tier))).toEqual(new Set(['cold', 'hot']));
+    }
+
+    // Read in pages (here of 4 stored days: weeks and months straddle them), the points are the same as in one page.
+    for (const interval of ['day', 'week', 'month'] as const) {
+      const plan = await planHistory(w.db, { base: 'EUR', quote: 'JPY' }, { from, to }, interval, null);
+      const read = async (pageDays?: number) => {
+        const points: HistoryPoint[] = [];
+        for await (const point of historyPoints(w.db, plan, pageDays)) points.push(point);
+        return points;
+      };
+      expect(await read(4), interval).toEqual(await read());
+    }
+  });
+
+  it('GET /api/v1/history as CSV and NDJSON (Accept or format=, format= winning): the JSON answer\'s points, digit for digit, streamed', async () => {
+    const app = inProcess();
+    const { from, to } = historyRange();
+    for (const [pair, interval] of [['USD/EUR', 'day'], ['EUR/JPY', 'week'], ['JPY/USD', 'month']] as const) {
+      const query = `/api/v1/history?pair=${pair}&from=${from}&to=${to}&interval=${interval}`;
+      const json = await app.request(query);
+      const points = ((await json.json()) as { points: HistoryPoint[] }).points;
+      expect(points.length, query).toBeGreaterThan(0);
+
+      const csv = await app.request(`${query}&format=csv`);
+      expect(csv.status).toBe(200);
+      expect(csv.headers.get('content-type')).toBe('text/csv; charset=utf-8; header=present');
+      const text = await csv.text();
+      expect(text.split('\r\n')[0]).toBe('date,open,high,low,close,observations,carried,tier');
+      expect(text.endsWith('\r\n')).toBe(true);
+      const records = parseCsv(text, { columns: true }) as Record<string, string>[];
+      expect(records, query).toEqual(points.map((point) => Object.fromEntries(Object.entries(point).map(([k, v]) => [k, v === null ? '' : String(v)]))));
+
+      const ndjson = await app.request(query, { headers: { Accept: 'application/x-ndjson' } });
+      expect(ndjson.headers.get('content-type')).toBe('application/x-ndjson');
+      const lines = (await ndjson.text()).split('\n');
+      expect(lines.pop()).toBe('');
+      expect(lines.map((line) => JSON.parse(line)), query).toEqual(points);
+
+      // The JSON answer's caching: the same Cache-Control, a strong ETag of its own (a 304 for it), Vary: Accept on each.
+      for (const response of [csv, ndjson, json]) {
+        expect(response.headers.get('cache-control')).toBe(json.headers.get('cache-control'));
+        expect(response.headers.get('vary')).toBe('Accept');
+        expect(response.headers.get('etag')).toMatch(/^"[^"]+"$/);
+      }
+      expect(new Set([csv, ndjson, json].map((r) => r.headers.get('etag'))).size).toBe(3);
+      const again = await app.request(`${query}&format=csv`, { headers: { 'If-None-Match': csv.headers.get('etag')! } });
+      expect(again.status).toBe(304);
+      expect(await again.text()).toBe('');
+      expect((await app.request(`${query}&format=csv`)).headers.get('etag')).toBe(csv.headers.get('etag'));
+    }
+
+    // Which format: format= whatever Accept says; else Accept's best; else JSON.
+    const base = `/api/v1/history?pair=USD/EUR&from=${from}&to=${to}`;
+    const cases: [string, string | undefined, string][] = [
+      ['', undefined, 'application/json'],
+      ['', '*/*', 'application/json'],
+      ['', 'text/html,application/xhtml+xml,*/*;q=0.8', 'application/json'],
+      ['', 'text/csv', 'text/csv'],
+      ['', 'application/json;q=0.5, text/csv', 'text/csv'],
+      ['', 'application/x-ndjson', 'application/x-ndjson'],
+      ['&format=json', 'text/csv', 'application/json'],
+      ['&format=csv', 'application/x-ndjson', 'text/csv'],
+      ['&format=ndjson', 'application/json', 'application/x-ndjson'],
+    ];
+    for (const [format, accept, type] of cases) {
+      const response = await app.request(`${base}${format}`, accept ? { headers: { Accept: accept } } : {});
+      expect(response.headers.get('content-type'), `${format} ${accept}`).toContain(type);
+      await response.body?.cancel();
+    }
+
+    // A bad request is a 400 in /api/v1's shape, before any byte of CSV: an unknown format, or a pair asked as CSV.
+    for (const [query, accept, parameter] of [['&format=xml', 'text/csv', 'format'], ['&format=CSV', undefined, 'format']] as const) {
+      const response = await app.request(`${base}${query}`, accept ? { headers: { Accept: accept } } : {});
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({ error: `invalid parameter ${parameter}: expected one of json, csv, ndjson, got ${JSON.stringify(query.slice(8))}`, parameter });
+    }
+    const unknown = await app.request(`/api/v1/history?pair=USD/ZZZ&format=csv`);
+    expect(unknown.status).toBe(400);
+    expect(unknown.headers.get('content-type')).toContain('application/json');
+    expect(await unknown.json()).toMatchObject({ parameter: 'pair' });
+  });
+
   it('GET /api/v1/runs, the dashboard panels\' endpoints, /healthz and /metrics', async () => {
     const runs = await json('/api/v1/runs?limit=5');
     const stored = await w.db.query<{ run_id: string }>('select run_id from pipeline_runs order by started_at desc, finished_at desc nulls first limit 5');
@@ -271,7 +403,8 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
       ['/api/v1/history?pair=USD/ZZZ', 'pair', /unknown currency ZZZ/],
       ['/api/v1/history?pair=USD/EUR&from=2024-13-01', 'from', /YYYY-MM-DD/],
       ['/api/v1/history?pair=USD/EUR&from=2024-05-01&to=2024-04-01', 'from', /after to=2024-04-01/],
-      ['/api/v1/history?pair=USD/EUR&interval=hour', 'interval', /one of day, month/],
+      ['/api/v1/history?pair=USD/EUR&interval=hour', 'interval', /one of day, week, month/],
+      ['/api/v1/history?pair=USD/EUR&format=xml', 'format', /one of json, csv, ndjson/],
       ['/api/v1/history?pair=USD/EUR&source=bank', 'source', /one of/],
       ['/api/v1/runs?limit=0', 'limit', /1 to 1000/],
     ];

@@ -1,6 +1,8 @@
 import type { Db } from '../../warehouse/db.js';
+import { requireKnown } from './currencies.js';
+import { legSourceOf } from './history.js';
 
-/** The dashboard's smaller panels: source comparison, recent rejects, the archive. */
+/** The dashboard's smaller panels: source comparison, recent rejects, the archive, the days a pair's history has. */
 
 export async function sourceComparison(db: Db, base: string, quote: string) {
   // Stored rates are USD-based: a pair's legs are its non-USD currencies.
@@ -9,7 +11,8 @@ export async function sourceComparison(db: Db, base: string, quote: string) {
     quote: string; source: string; source_tier: string; rate: string; as_of: Date; reference_rate: string | null;
     source_count: number; deviation_pct: string | null; flags: string[];
   }>(
-    `select quote, source, source_tier, rate::text as rate, as_of, reference_rate::text as reference_rate, source_count,
+    `select quote, source, source_tier, rate::text as rate, as_of, reference_rate::text as reference_rate,
+            source_count::int as source_count,
             deviation_pct::text as deviation_pct, flags
        from api.source_comparison where base = 'USD' and quote = any($1::text[]) order by quote, source`,
     [legs],
@@ -60,4 +63,33 @@ export async function archiveStatus(db: Db) {
       archivedAt: m.archived_at?.toISOString() ?? null, restoredAt: m.restored_at?.toISOString() ?? null,
     })),
   };
+}
+
+/**
+ * The first and last day GET /api/v1/history has for a pair when no source is asked: the days both USD legs have
+ * in api.daily_rates, each leg from the source history reads it from. Null when there are none. The dashboard
+ * opens its history on them.
+ */
+export async function historyRange(db: Db, base: string, quote: string) {
+  await requireKnown(db, 'pair', [base, quote]);
+  const pair = `${base}/${quote}`;
+  const sources: Record<string, string> = {};
+  let firstDay = '';
+  let lastDay = '9999-12-31';
+  for (const leg of [base, quote].filter((code) => code !== 'USD')) {
+    const source = await legSourceOf(db, leg);
+    if (!source) return { pair, sources, firstDay: null, lastDay: null };
+    sources[leg] = source;
+    // min/max of date_key (the table's key) rather than of the view's date: an index scan stops at the first row.
+    const [days] = await db.query<{ first: string | null; last: string | null }>(
+      `select to_char(to_date(min(date_key)::text, 'YYYYMMDD'), 'YYYY-MM-DD') as first,
+              to_char(to_date(max(date_key)::text, 'YYYYMMDD'), 'YYYY-MM-DD') as last
+         from api.daily_rates where base = 'USD' and quote = $1 and source = $2`,
+      [leg, source],
+    );
+    if (!days?.first || !days.last) return { pair, sources, firstDay: null, lastDay: null };
+    if (days.first > firstDay) firstDay = days.first;
+    if (days.last < lastDay) lastDay = days.last;
+  }
+  return firstDay && firstDay <= lastDay ? { pair, sources, firstDay, lastDay } : { pair, sources, firstDay: null, lastDay: null };
 }

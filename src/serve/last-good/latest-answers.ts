@@ -87,6 +87,11 @@ export class LatestAnswers {
     }
   }
 
+  /** The data version every kept answer is computed for: what an answer streamed rather than kept (a long range) is tagged with. */
+  async dataVersion(): Promise<string> {
+    return (await this.#currentVersion()).key;
+  }
+
   #fresh(key: string, compute: () => Promise<Computed>): Promise<GoodAnswer> {
     return this.#currentVersion().then((version) => {
       const kept = this.#computed.get(key);
