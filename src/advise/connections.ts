@@ -1,5 +1,5 @@
 import type { Db } from '../warehouse/db.js';
-import { READER_MARKER } from '../warehouse/readers/reader-roles.js';
+import { READER_MARKER } from '../postgres/readers/reader-roles.js';
 import type { Connections } from './types.js';
 
 /** Client connections to this database right now (this one excluded), and how many are reader roles'. */

@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 import { oneLine } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { RunResult } from '../pipeline.js';
+import type { RunResult } from '../jobs/pipeline.js';
 import type { ProductionCheck } from '../verify/check.js';
 import { recordAlert, type UnrecordedAlerts } from '../warehouse/alert-log.js';
 import type { Db } from '../warehouse/db.js';

@@ -1,4 +1,4 @@
-import type { RunResult } from '../pipeline.js';
+import type { RunResult } from '../jobs/pipeline.js';
 import { WAREHOUSE_BASE } from '../transform/normalize.js';
 import type { AlertKind, AlertPayload } from './kinds.js';
 import { alertPayload } from './payload.js';

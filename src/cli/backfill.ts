@@ -2,7 +2,7 @@ import { access, constants, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { progressBar, wantsProgress } from './progress.js';
 import { Command, Option } from 'commander';
-import { runBackfill, type BackfillProgress, type BackfillResult } from '../backfill.js';
+import { runBackfill, type BackfillProgress, type BackfillResult } from '../jobs/backfill.js';
 import { isCalendarDay } from '../calendar/days.js';
 import { usageError } from '../errors.js';
 import type { DayRange } from '../sources/day-range.js';

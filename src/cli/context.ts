@@ -1,7 +1,7 @@
 import { loadConfig, type Config } from '../config.js';
 import { oneLine } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
-import { runsInProgress } from '../runs-in-progress.js';
+import { runsInProgress } from '../jobs/runs-in-progress.js';
 import { openDb, openDirect, resolveReadTarget, resolveTarget, type PoolOptions, type Target } from '../warehouse/connection.js';
 import type { Db } from '../warehouse/db.js';
 import type { DirectDb } from '../warehouse/direct.js';

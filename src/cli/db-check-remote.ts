@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { usageError } from '../errors.js';
-import { checkRemote } from '../warehouse/readers/check-remote.js';
-import { readPasswordFile } from '../warehouse/readers/reader-password.js';
-import { parseRoleName } from '../warehouse/readers/role-name.js';
+import { checkRemote } from '../postgres/readers/check-remote.js';
+import { readPasswordFile } from '../postgres/readers/reader-password.js';
+import { parseRoleName } from '../postgres/readers/role-name.js';
 import { parseWholeNumberFlag } from './flags.js';
 import { printJson } from './output.js';
 

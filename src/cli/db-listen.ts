@@ -1,9 +1,9 @@
-import { listenOn, currentListenAddresses, type ListenOptions } from '../warehouse/server/listen.js';
-import { parseListenAddress } from '../warehouse/server/listen-address.js';
-import { reachableHosts } from '../warehouse/server/local-addresses.js';
-import { embeddedPaths, type EmbeddedConnection } from '../warehouse/server/embedded.js';
-import { listReaders } from '../warehouse/readers/reader-roles.js';
-import { tlsPaths } from '../warehouse/server/tls.js';
+import { listenOn, currentListenAddresses, type ListenOptions } from '../postgres/server/listen.js';
+import { parseListenAddress } from '../postgres/server/listen-address.js';
+import { reachableHosts } from '../postgres/server/local-addresses.js';
+import { embeddedPaths, type EmbeddedConnection } from '../postgres/server/embedded.js';
+import { listReaders } from '../postgres/readers/reader-roles.js';
+import { tlsPaths } from '../postgres/server/tls.js';
 import type { CommandContext } from './context.js';
 
 const SUGGESTED_READER = 'make_reader';

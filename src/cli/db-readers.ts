@@ -1,9 +1,9 @@
 import { Command } from 'commander';
-import { grantReader } from '../warehouse/readers/grant-reader.js';
-import { readPasswordFile } from '../warehouse/readers/reader-password.js';
-import { revokeReader } from '../warehouse/readers/revoke-reader.js';
-import { parseRoleName } from '../warehouse/readers/role-name.js';
-import { formatSize, parseSize, parseTimeout, type ReaderLimits } from '../warehouse/readers/reader-limits.js';
+import { grantReader } from '../postgres/readers/grant-reader.js';
+import { readPasswordFile } from '../postgres/readers/reader-password.js';
+import { revokeReader } from '../postgres/readers/revoke-reader.js';
+import { parseRoleName } from '../postgres/readers/role-name.js';
+import { formatSize, parseSize, parseTimeout, type ReaderLimits } from '../postgres/readers/reader-limits.js';
 import { parseWholeNumberFlag } from './flags.js';
 import { initWarehouse } from '../warehouse/init.js';
 import type { CommandContext } from './context.js';

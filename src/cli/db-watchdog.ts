@@ -3,12 +3,12 @@ import { usageError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { openDb } from '../warehouse/connection.js';
 import { databaseTarget } from '../warehouse/databases.js';
-import { checkWatchdogRole, watchReaders, type Stopped } from '../warehouse/readers/reader-watchdog.js';
-import { parseTimeout } from '../warehouse/readers/reader-limits.js';
-import { closeDatabasesToPublic } from '../warehouse/readers/close-databases.js';
-import { backendMemoryKb } from '../warehouse/server/backend-memory.js';
-import { embeddedPaths, readRunning, runningConnection } from '../warehouse/server/embedded.js';
-import { claimWatchdog, releaseWatchdog, stillWatchdog } from '../warehouse/server/watchdog.js';
+import { checkWatchdogRole, watchReaders, type Stopped } from '../postgres/readers/reader-watchdog.js';
+import { parseTimeout } from '../postgres/readers/reader-limits.js';
+import { closeDatabasesToPublic } from '../postgres/readers/close-databases.js';
+import { backendMemoryKb } from '../postgres/server/backend-memory.js';
+import { embeddedPaths, readRunning, runningConnection } from '../postgres/server/embedded.js';
+import { claimWatchdog, releaseWatchdog, stillWatchdog } from '../postgres/server/watchdog.js';
 import type { CommandContext } from './context.js';
 
 type MakeContext = () => CommandContext;

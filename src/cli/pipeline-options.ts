@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Config } from '../config.js';
 import { usageError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { PipelineOptions } from '../pipeline.js';
+import type { PipelineOptions } from '../jobs/pipeline.js';
 import { defaultHttpPolicy, type HttpPolicy } from '../sources/http.js';
 import { getSource, sourceBaseUrl } from '../sources/registry.js';
 import type { SourceName, SourceSettings } from '../sources/types.js';

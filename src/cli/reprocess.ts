@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { reprocess } from '../reprocess.js';
+import { reprocess } from '../jobs/reprocess.js';
 import { SOURCE_NAMES, type SourceName } from '../sources/types.js';
 import { initWarehouse } from '../warehouse/init.js';
 import type { CommandContext } from './context.js';

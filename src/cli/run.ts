@@ -4,7 +4,7 @@ import { notifyAfterRun } from '../alerts/notify.js';
 import { parseSourcesFlag } from '../config.js';
 import { ExitCode, oneLine } from '../errors.js';
 import { parsePercentFlag } from './flags.js';
-import { failedRunResult, RunFailedError, runPipeline, type RunResult } from '../pipeline.js';
+import { failedRunResult, RunFailedError, runPipeline, type RunResult } from '../jobs/pipeline.js';
 import { UnrecordedAlerts } from '../warehouse/alert-log.js';
 import { initWarehouse } from '../warehouse/init.js';
 import { recordFailedRun } from '../warehouse/runs.js';

@@ -9,7 +9,7 @@ import { createApp } from '../serve/app.js';
 import { verifyPlaces } from '../serve/data/verify.js';
 import { openDb, type Target } from '../warehouse/connection.js';
 import { ReconnectingDb } from '../warehouse/reconnect.js';
-import { parseListenAddress } from '../warehouse/server/listen-address.js';
+import { parseListenAddress } from '../postgres/server/listen-address.js';
 import type { CommandContext } from './context.js';
 import { parseWholeNumberFlag } from './flags.js';
 import { superviseEmbeddedWatchdog } from './supervise-watchdog.js';

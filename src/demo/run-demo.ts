@@ -1,5 +1,5 @@
 import type { Logger } from '../log.js';
-import { runPipeline, type RunResult } from '../pipeline.js';
+import { runPipeline, type RunResult } from '../jobs/pipeline.js';
 import { defaultBreakerOptions, SourceBreakers } from '../sources/breaker.js';
 import { defaultHttpPolicy } from '../sources/http.js';
 import type { SourceName } from '../sources/types.js';

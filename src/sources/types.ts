@@ -1,7 +1,7 @@
 /**
  * The contract every rate provider implements. A provider module only knows its own URLs and payload
  * format; HTTP policy (timeouts, retries, size cap, circuit breaker) lives in http.ts and orchestration
- * (primary, fallbacks, references) in src/pipeline.ts.
+ * (primary, fallbacks, references) in src/jobs/pipeline.ts.
  */
 
 export const SOURCE_NAMES = ['open-er-api', 'exchangerate-api', 'frankfurter', 'ecb'] as const;

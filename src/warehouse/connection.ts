@@ -35,7 +35,7 @@ export function clientSettings(target: Pick<Target, 'url' | 'tls'>): pg.ClientCo
 export async function resolveTarget(config: Pick<Config, 'databaseUrl' | 'home' | 'embeddedPort'>): Promise<Target> {
   if (config.databaseUrl) return locateUrl(config.databaseUrl, 'DATABASE_URL');
   // Loaded only without DATABASE_URL: a command on the user's own server does not load the embedded server's modules.
-  const { ensureEmbedded } = await import('./server/embedded.js');
+  const { ensureEmbedded } = await import('../postgres/server/embedded.js');
   const server = await ensureEmbedded(config.home, config.embeddedPort === undefined ? {} : { port: config.embeddedPort });
   return { url: server.url, label: `embedded server ${server.host}:${server.port} in ${config.home}`, embedded: true, tls: server.tls };
 }

@@ -10,7 +10,7 @@ import { packageRoot } from '../util/package-root.js';
 import { locateUrl, openDirect } from './connection.js';
 import { createClosedDatabase, databaseTarget } from './databases.js';
 import { migrate } from './migrations.js';
-import { asPostgres, DEBIAN_BIN, DEBIAN_MAJOR, debianUnavailable, postgresUid } from './server/debian.js';
+import { asPostgres, DEBIAN_BIN, DEBIAN_MAJOR, debianUnavailable, postgresUid } from '../postgres/server/debian.js';
 
 /*
  * src/warehouse/schema.sql: the schema as the migrations leave it, in one file, so that a reader sees each function and

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_READER_LIMITS, formatSize, limitsInComment, parseSize, readerComment } from '../../src/warehouse/readers/reader-limits.js';
-import { READER_MARKER } from '../../src/warehouse/readers/reader-roles.js';
+import { DEFAULT_READER_LIMITS, formatSize, limitsInComment, parseSize, readerComment } from '../../src/postgres/readers/reader-limits.js';
+import { READER_MARKER } from '../../src/postgres/readers/reader-roles.js';
 
 describe('reader limit values', () => {
   it('sizes take PostgreSQL units (kB, MB, GB, TB, case-sensitive), from the minimum to 2 TB, in kB', () => {

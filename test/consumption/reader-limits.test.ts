@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { finished, runCli, startCli, waitForOutput } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { openDb } from '../../src/warehouse/connection.js';
-import { applyReaderLimits, currentLimits, DEFAULT_READER_LIMITS } from '../../src/warehouse/readers/reader-limits.js';
+import { applyReaderLimits, currentLimits, DEFAULT_READER_LIMITS } from '../../src/postgres/readers/reader-limits.js';
 import { connect, dropRoles, passwordFile, sqlState, uniqueRole, urlAs } from './support.js';
 
 /**

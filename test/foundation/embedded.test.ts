@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrationFiles } from '../../src/warehouse/migrations.js';
-import { embeddedPaths, readRunning, stopEmbedded } from '../../src/warehouse/server/embedded.js';
+import { embeddedPaths, readRunning, stopEmbedded } from '../../src/postgres/server/embedded.js';
 import { finished, runCli, startCli, waitForOutput } from '../helpers/cli.js';
 import { scratchDir } from '../helpers/database.js';
 

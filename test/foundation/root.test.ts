@@ -5,8 +5,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/util/package-root.js';
-import { embeddedPaths, readRunning, runAs, stopEmbedded } from '../../src/warehouse/server/embedded.js';
-import { ROOT_STATE_DIR } from '../../src/warehouse/server/root-state.js';
+import { embeddedPaths, readRunning, runAs, stopEmbedded } from '../../src/postgres/server/embedded.js';
+import { ROOT_STATE_DIR } from '../../src/postgres/server/root-state.js';
 import { finished, runCli, startCli, waitForOutput } from '../helpers/cli.js';
 
 /**

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postJson } from '../../src/alerts/webhook.js';
 import { oneLine } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
-import { runPipeline } from '../../src/pipeline.js';
+import { runPipeline } from '../../src/jobs/pipeline.js';
 import { defaultHttpPolicy } from '../../src/sources/http.js';
 import { redactUrl, requestTarget, withoutUserInfo } from '../../src/util/secrets.js';
 import { fetchProductionRates } from '../../src/verify/production-url.js';

@@ -5,7 +5,7 @@ import type { TestProject } from 'vitest/node';
 import { oneLine } from '../../src/errors.js';
 import { openDirect } from '../../src/warehouse/connection.js';
 import { createClosedDatabase } from '../../src/warehouse/databases.js';
-import { ensureEmbedded, stopEmbedded } from '../../src/warehouse/server/embedded.js';
+import { ensureEmbedded, stopEmbedded } from '../../src/postgres/server/embedded.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
 import { withAdmin } from './database.js';
 

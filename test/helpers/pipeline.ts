@@ -1,5 +1,5 @@
 import { createLogger } from '../../src/log.js';
-import { runPipeline, type PipelineOptions, type RunResult } from '../../src/pipeline.js';
+import { runPipeline, type PipelineOptions, type RunResult } from '../../src/jobs/pipeline.js';
 import { SourceBreakers } from '../../src/sources/breaker.js';
 import { defaultHttpPolicy } from '../../src/sources/http.js';
 import type { SourceName } from '../../src/sources/types.js';

@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/config.js';
 import { createMarket } from '../../src/demo/market.js';
 import { faults, startProviderServer, type ProviderServer } from '../../src/demo/provider-server.js';
 import { createLogger } from '../../src/log.js';
-import type { RunResult } from '../../src/pipeline.js';
+import type { RunResult } from '../../src/jobs/pipeline.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, scratchDir, type TestDatabase } from '../helpers/database.js';

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, resolveTarget, type Target } from '../../src/warehouse/connection.js';
 import { DirectDb } from '../../src/warehouse/direct.js';
 import { DatabaseLocator, isConnectionError, openLocated, ReconnectingDb } from '../../src/warehouse/reconnect.js';
-import { stopEmbedded } from '../../src/warehouse/server/embedded.js';
+import { stopEmbedded } from '../../src/postgres/server/embedded.js';
 import { closedPortOrigin } from '../helpers/webhook-receiver.js';
 import { createTestDatabase, scratchDir, type TestDatabase } from '../helpers/database.js';
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { faults } from '../../src/demo/provider-server.js';
 import { createLogger } from '../../src/log.js';
-import { reprocess } from '../../src/reprocess.js';
+import { reprocess } from '../../src/jobs/reprocess.js';
 import { runCli } from '../helpers/cli.js';
 import { count, harness, type Harness } from '../helpers/pipeline.js';
 

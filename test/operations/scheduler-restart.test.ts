@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMarket } from '../../src/demo/market.js';
 import { startProviderServer, type ProviderServer } from '../../src/demo/provider-server.js';
-import { embeddedPaths, stopEmbedded } from '../../src/warehouse/server/embedded.js';
+import { embeddedPaths, stopEmbedded } from '../../src/postgres/server/embedded.js';
 import { finished, runCli, startCli } from '../helpers/cli.js';
 import { scratchDir } from '../helpers/database.js';
 import { startReceiver, type Receiver } from '../helpers/webhook-receiver.js';

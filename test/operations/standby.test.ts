@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMarket } from '../../src/demo/market.js';
 import { startProviderServer, type ProviderServer } from '../../src/demo/provider-server.js';
-import { makePostgresPair, pairUnavailable, withClient, type PostgresPair, type Server } from '../../src/bench/postgres-pair.js';
+import { makePostgresPair, pairUnavailable, withClient, type PostgresPair, type Server } from '../../bench/postgres-pair.js';
 import { locateUrl, openDirect } from '../../src/warehouse/connection.js';
 import { SESSION_ATTRS } from '../../src/warehouse/postgres-url.js';
 import { DatabaseLocator, openLocated } from '../../src/warehouse/reconnect.js';

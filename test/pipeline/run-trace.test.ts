@@ -1,18 +1,18 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBackfill } from '../../src/backfill.js';
+import { runBackfill } from '../../src/jobs/backfill.js';
 import { createLogger } from '../../src/log.js';
-import { reprocess } from '../../src/reprocess.js';
+import { reprocess } from '../../src/jobs/reprocess.js';
 import { ecbHistory } from '../../src/sources/history-chunks.js';
-import { STAGES } from '../../src/run-trace.js';
+import { STAGES } from '../../src/jobs/run-trace.js';
 import type { DirectDb } from '../../src/warehouse/direct.js';
 import { INTERRUPTED } from '../../src/warehouse/runs.js';
 import { scratchDir } from '../helpers/database.js';
 import { harness, type Harness } from '../helpers/pipeline.js';
 
 /**
- * run, backfill and reprocess share one lifecycle (src/run-trace.ts): the same stages in every run row, the injected
+ * run, backfill and reprocess share one lifecycle (src/jobs/run-trace.ts): the same stages in every run row, the injected
  * clock for their times, runs of dead processes marked interrupted whichever job starts next, one failure shape.
  */
 describe('one run lifecycle for run, backfill and reprocess', () => {

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseLossless, type LosslessNumber } from 'lossless-json';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
-import { runPipeline } from '../../src/pipeline.js';
+import { runPipeline } from '../../src/jobs/pipeline.js';
 import { defaultHttpPolicy } from '../../src/sources/http.js';
 import { RateDecimal } from '../../src/transform/decimal.js';
 import type { Db } from '../../src/warehouse/db.js';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { isLosslessNumber, parse as parseLossless } from 'lossless-json';
 import { expect } from 'vitest';
 import { createLogger } from '../../src/log.js';
-import { runPipeline } from '../../src/pipeline.js';
+import { runPipeline } from '../../src/jobs/pipeline.js';
 import { defaultHttpPolicy } from '../../src/sources/http.js';
 import type { SourceName } from '../../src/sources/types.js';
 import { RateDecimal } from '../../src/transform/decimal.js';

@@ -5,7 +5,7 @@ import { runDemo } from '../../src/demo/run-demo.js';
 import { createLogger } from '../../src/log.js';
 import { openDirect } from '../../src/warehouse/connection.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
-import { ensureEmbedded, stopEmbedded } from '../../src/warehouse/server/embedded.js';
+import { ensureEmbedded, stopEmbedded } from '../../src/postgres/server/embedded.js';
 import { finished, startCli, waitForOutput } from '../helpers/cli.js';
 import { scratchDir } from '../helpers/database.js';
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
-import { runPipeline } from '../../src/pipeline.js';
+import { runPipeline } from '../../src/jobs/pipeline.js';
 import { createApp } from '../../src/serve/app.js';
 import { familyOf, unavailableAnswer } from '../../src/serve/families.js';
 import { defaultHttpPolicy } from '../../src/sources/http.js';
@@ -14,7 +14,7 @@ import { openDb, resolveTarget } from '../../src/warehouse/connection.js';
 import type { Db } from '../../src/warehouse/db.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
 import { DatabaseLocator, ReconnectingDb } from '../../src/warehouse/reconnect.js';
-import { stopEmbedded } from '../../src/warehouse/server/embedded.js';
+import { stopEmbedded } from '../../src/postgres/server/embedded.js';
 import { createTestDatabase, scratchDir, type TestDatabase } from '../helpers/database.js';
 import { OPEN_ER } from './backup-support.js';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { failures, runOutage, type PhaseCounts } from '../../src/bench/outage-scenario.js';
-import { outageSetup, type OutageSetup } from '../../src/bench/outage-setup.js';
+import { failures, runOutage, type PhaseCounts } from '../../bench/outage-scenario.js';
+import { outageSetup, type OutageSetup } from '../../bench/outage-setup.js';
 
 /**
  * npm run bench:outage's scenario, short (issue 27): 8 connections on each family's latest and two history routes while

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { stopEmbedded } from '../../src/warehouse/server/embedded.js';
+import { stopEmbedded } from '../../src/postgres/server/embedded.js';
 import { finished, runCli, startCli, waitForOutput } from '../helpers/cli.js';
 import { scratchDir } from '../helpers/database.js';
 import { closedPortOrigin } from '../helpers/webhook-receiver.js';

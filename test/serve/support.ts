@@ -6,7 +6,7 @@ import { faults, startProviderServer } from '../../src/demo/provider-server.js';
 import { renderExchangerateApiLatest } from '../../src/demo/providers/exchangerate-api.js';
 import { runDemo } from '../../src/demo/run-demo.js';
 import { createLogger } from '../../src/log.js';
-import { runPipeline } from '../../src/pipeline.js';
+import { runPipeline } from '../../src/jobs/pipeline.js';
 import { defaultHttpPolicy } from '../../src/sources/http.js';
 import type { Db } from '../../src/warehouse/db.js';
 import { initWarehouse } from '../../src/warehouse/init.js';

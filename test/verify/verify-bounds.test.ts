@@ -9,7 +9,7 @@ import { RateDecimal } from '../../src/transform/decimal.js';
 import { checkProductionRates } from '../../src/verify/check.js';
 import { parseProductionRates } from '../../src/verify/production-rates.js';
 import { bulkLoadHistory, type HistoryRow } from '../../src/warehouse/bulk-load.js';
-import { advanceCurrentFromHistory } from '../../src/bench/current-from-history.js';
+import { advanceCurrentFromHistory } from '../../bench/current-from-history.js';
 import { upsertCurrencies, upsertSource } from '../../src/warehouse/dimensions.js';
 import type { DirectDb } from '../../src/warehouse/direct.js';
 import { initWarehouse } from '../../src/warehouse/init.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { runBackfill } from '../../src/backfill.js';
+import { runBackfill } from '../../src/jobs/backfill.js';
 import type { Logger } from '../../src/log.js';
-import { reprocess } from '../../src/reprocess.js';
+import { reprocess } from '../../src/jobs/reprocess.js';
 import { ecbHistory } from '../../src/sources/history-chunks.js';
 import { getSource } from '../../src/sources/registry.js';
 import type { FetchAttempt } from '../../src/sources/types.js';
