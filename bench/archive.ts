@@ -186,7 +186,7 @@ async function main() {
         },
         ...fixedCost.figures,
         {
-          figure: `USD/EUR daily aggregate over ${YEARS} years (${pgDays.length} days): fxpipe query's engine, ${tierRows.rows.map((r) => `${r[1]} ${r[0]}`).join(' + ')} rows, vs PostgreSQL all hot (median of ${REPEATS})`,
+          figure: `USD/EUR daily aggregate over ${YEARS} years (${pgDays.length} days): fxpipe query's engine, ${tierRows.rows.map(([tier, n]) => `${n as number} ${tier as string}`).join(' + ')} rows, vs PostgreSQL all hot (median of ${REPEATS})`,
           ours: `${tiered.ms.toFixed(0)} ms`, peer: `${allHot.ms.toFixed(0)} ms`, ratio: (tiered.ms / allHot.ms).toFixed(2),
         },
         {

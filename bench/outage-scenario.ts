@@ -4,7 +4,7 @@ import { Pool } from 'undici';
  * What `fxpipe serve` answers while its PostgreSQL fails (issue 27): steady load on each backup family's `latest` and on
  * history routes, split into phases, each opened by an action on the servers (stop, SIGKILL, start, fail over) taken
  * while the load goes on. Every answer is counted by phase, route and status, with its latency. npm run bench:outage
- * runs it at length; test/serve/outage.test.ts runs it short and asserts the counts.
+ * runs it at length; test/serve/outage.e2e.test.ts runs it short and asserts the counts.
  */
 export interface OutageRoute {
   name: string;
@@ -57,7 +57,7 @@ export function outageRoutes(from: string, to: string): OutageRoute[] {
  */
 export async function runOutage(baseUrl: string, routes: OutageRoute[], phases: Phase[], options: { connections: number; phaseMs: number }): Promise<PhaseCounts[]> {
   const pool = new Pool(baseUrl, { connections: options.connections, headersTimeout: 30_000, bodyTimeout: 30_000 });
-  const samples = phases.map(() => routes.map(() => ({ latencies: [] as number[], statuses: {} as Record<string, number>, failed: 0 })));
+  const samples = phases.map(() => routes.map((): Pick<RouteCounts, 'statuses' | 'failed'> & { latencies: number[] } => ({ latencies: [], statuses: {}, failed: 0 })));
   const actionMs = phases.map(() => 0);
   let phase = 0;
   let running = true;

@@ -10,7 +10,7 @@ import { asPostgres, debianUnavailable, postgresUid as postgresUserId } from '..
 
 /**
  * A primary and a streaming hot standby of Debian's PostgreSQL 15 (initdb, pg_basebackup -R) on free loopback ports,
- * for the tests and benchmarks of what happens when a server fails (test/operations/standby.test.ts,
+ * for the tests and benchmarks of what happens when a server fails (test/operations/standby.e2e.test.ts,
  * npm run bench:outage). As root only: PostgreSQL's programs run as the postgres user (runuser).
  */
 const execFileP = promisify(execFile);

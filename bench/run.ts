@@ -30,7 +30,7 @@ import { defaultHttpPolicy } from '../src/sources/http.js';
 import { ensureDates } from '../src/warehouse/calendar.js';
 import { openDb, resolveTarget, type Target } from '../src/warehouse/connection.js';
 import { advanceCurrentFromHistory } from './current-from-history.js';
-import type { Db } from '../src/warehouse/db.js';
+import type { SessionDb } from '../src/warehouse/db.js';
 import { recreateDatabase } from '../src/warehouse/databases.js';
 import { initWarehouse } from '../src/warehouse/init.js';
 import { ensurePartitions } from '../src/warehouse/partitions.js';
@@ -65,7 +65,7 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 interface Warehouse {
   label: string;
   target: Target;
-  db: Db;
+  db: SessionDb;
   days: number;
   historyRows: number;
   publications: number;
@@ -77,7 +77,7 @@ interface Warehouse {
   fresh: RunResult[];
 }
 
-type Run = (db: Db) => Promise<RunResult>;
+type Run = (db: SessionDb) => Promise<RunResult>;
 
 /**
  * A warehouse holding `days` days of 4-hourly history of SOURCE before HISTORY_END, with its publications,

@@ -18,6 +18,7 @@ import { stopReadersOverLimits } from '../src/postgres/readers/reader-watchdog.j
 import { revokeReader } from '../src/postgres/readers/revoke-reader.js';
 import { initWarehouse } from '../src/warehouse/init.js';
 import { recreateDatabase } from '../src/warehouse/databases.js';
+import { hasSqlState, SqlState } from '../src/warehouse/sqlstate.js';
 import { machineLine, report } from './report.js';
 
 const READERS = Number(process.env.BENCH_READERS ?? 5);
@@ -76,10 +77,10 @@ async function main() {
       // of an interval each time, to sample every phase of the tick.
       await sleep(((i + 0.5) * INTERVAL_MS) / CANCELS);
       const t0 = performance.now();
-      const error = await client.query('select pg_sleep(60)').then(() => null, (e: { code?: string; message?: string }) => e);
-      // 57014 with "user request" is pg_cancel_backend's (the watchdog's); the session's own timeout says "statement timeout".
-      if (error?.code !== '57014' || !error.message?.includes('user request')) {
-        throw new Error(`pg_sleep(60) was not cancelled by the watchdog (${error?.message ?? 'it finished'}): is the embedded server's watchdog running?`);
+      const error = await client.query('select pg_sleep(60)').then(() => null, (e: unknown) => e);
+      // query_canceled with "user request" is pg_cancel_backend's (the watchdog's); the session's own timeout says "statement timeout".
+      if (!hasSqlState(error, SqlState.query_canceled) || !(error as Error).message.includes('user request')) {
+        throw new Error(`pg_sleep(60) was not cancelled by the watchdog (${(error as Error | null)?.message ?? 'it finished'}): is the embedded server's watchdog running?`);
       }
       cancelled.push(performance.now() - t0);
     }

@@ -5,9 +5,10 @@ import type { RunResult } from '../jobs/pipeline.js';
 import type { ProductionCheck } from '../verify/check.js';
 import { recordAlert, type UnrecordedAlerts } from '../warehouse/alert-log.js';
 import type { Db } from '../warehouse/db.js';
+import type { FailedRun } from '../warehouse/runs.js';
 import type { AlertOutcome, AlertPayload } from './kinds.js';
 import { productionDeviationAlert } from './production-alerts.js';
-import { runAlerts } from './run-alerts.js';
+import { runAlerts, runFailedAlert } from './run-alerts.js';
 import { lowerStale, staleAlerts } from './stale-alerts.js';
 import { postJson } from './webhook.js';
 
@@ -33,12 +34,39 @@ export async function notifyAfterRun(
   const log = parentLog.child({ runId: result.runId });
   const url = config.webhookUrl;
   if (!url || config.alerts.length === 0 || result.dryRun) return [];
+  const alerts = () => runAlerts(result, { enabled: config.alerts, watchPairs: config.watchPairs, movePct: config.alertMovePct });
+  return deliverWithStale(db, { ...config, webhookUrl: url }, result, alerts, log, options);
+}
+
+/**
+ * A run known only by its failed row (a slot `fxpipe schedule` missed, a run the database failed: src/jobs/missed-slot.ts):
+ * what notifyAfterRun sends for failedRunResult(run), without making one: run_failed (sources[] empty: what they did went
+ * with the run's transaction) and the stale alerts when db answers. It never throws either.
+ */
+export async function notifyFailedRun(
+  db: Db | null, config: AlertSettings, run: Pick<FailedRun, 'runId' | 'kind' | 'finishedAt' | 'error'>, parentLog: Logger,
+  options: NotifyOptions = {},
+): Promise<AlertOutcome[]> {
+  const log = parentLog.child({ runId: run.runId });
+  const url = config.webhookUrl;
+  if (!url || config.alerts.length === 0) return [];
+  const facts = { runId: run.runId, kind: run.kind, finishedAt: run.finishedAt.toISOString(), error: run.error, sources: [] };
+  const alerts = () => (config.alerts.includes('run_failed') ? [runFailedAlert(facts)] : []);
+  return deliverWithStale(db, { ...config, webhookUrl: url }, facts, alerts, log, options);
+}
+
+/** The run's own alerts and, when db answers, the stale ones, each POSTed and recorded; never throws. */
+async function deliverWithStale(
+  db: Db | null, config: AlertSettings & { webhookUrl: string }, run: Pick<RunResult, 'runId' | 'sources'>,
+  runOwn: () => AlertPayload[], log: Logger, options: NotifyOptions,
+): Promise<AlertOutcome[]> {
   try {
-    const alerts = runAlerts(result, { enabled: config.alerts, watchPairs: config.watchPairs, movePct: config.alertMovePct });
+    const alerts = runOwn();
     if (db && config.alerts.includes('stale')) {
-      alerts.push(...(await staleAlertsOrNone(db, config, result, options.now ?? new Date(), log)));
+      alerts.push(...(await staleAlertsOrNone(db, config, run, options.now ?? new Date(), log)));
     }
-    return await Promise.all(alerts.map((alert) => deliver(db, url, config.webhookTimeoutMs, alert, log, options.unrecorded)));
+    const { webhookUrl, webhookTimeoutMs } = config;
+    return await Promise.all(alerts.map((alert) => deliver(db, webhookUrl, webhookTimeoutMs, alert, log, options.unrecorded)));
   } catch (error) {
     log.warn({ err: oneLine(error) }, 'alerts failed');
     return [];
@@ -60,7 +88,9 @@ export async function notifyAfterCheck(db: Db, config: Pick<AlertSettings, 'webh
   }
 }
 
-async function staleAlertsOrNone(db: Db, config: AlertSettings, result: RunResult, now: Date, log: Logger): Promise<AlertPayload[]> {
+async function staleAlertsOrNone(
+  db: Db, config: AlertSettings, result: Pick<RunResult, 'runId' | 'sources'>, now: Date, log: Logger,
+): Promise<AlertPayload[]> {
   const sources = [...new Set([...config.sources, ...result.sources.map((s) => s.source)])];
   try {
     return await staleAlerts(db, sources, result.runId, now, log);

@@ -13,24 +13,31 @@ export interface RunAlertRules {
 
 const SHOWN_IN_MESSAGE = 5;
 
+/** What run_failed reports of a failed run: a run's result, or a run that never got as far as one (a missed slot). */
+export type FailedRunFacts = Pick<RunResult, 'runId' | 'kind' | 'finishedAt' | 'error' | 'sources'>;
+
+/** run_failed for a run that failed. */
+export function runFailedAlert(run: FailedRunFacts): AlertPayload {
+  return alertPayload('run_failed', {
+    runId: run.runId,
+    occurredAt: run.finishedAt,
+    message: `fxpipe run ${run.runId} failed: ${run.error ?? 'no source delivered'}`,
+    source: null,
+    details: {
+      runKind: run.kind,
+      error: run.error ?? null,
+      sources: run.sources.map((s) => ({ source: s.source, role: s.role, attempts: s.attempts, error: s.error ?? null })),
+    },
+  });
+}
+
 /** The alerts a finished run raises on its own: run_failed, failover, pair_moved, reference_deviation. */
 export function runAlerts(result: RunResult, rules: RunAlertRules): AlertPayload[] {
   const on = (kind: AlertKind) => rules.enabled.includes(kind);
   const common = { runId: result.runId, occurredAt: result.finishedAt };
   const alerts: AlertPayload[] = [];
 
-  if (on('run_failed') && result.status === 'failed') {
-    alerts.push(alertPayload('run_failed', {
-      ...common,
-      message: `fxpipe run ${result.runId} failed: ${result.error ?? 'no source delivered'}`,
-      source: null,
-      details: {
-        runKind: result.kind,
-        error: result.error ?? null,
-        sources: result.sources.map((s) => ({ source: s.source, role: s.role, attempts: s.attempts, error: s.error ?? null })),
-      },
-    }));
-  }
+  if (on('run_failed') && result.status === 'failed') alerts.push(runFailedAlert(result));
 
   const primary = result.sources.find((s) => s.role === 'primary');
   if (on('failover') && result.failover && result.sourceUsed) {

@@ -3,7 +3,7 @@ import { oneLine } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { runsInProgress } from '../jobs/runs-in-progress.js';
 import { openDb, openDirect, resolveReadTarget, resolveTarget, type PoolOptions, type Target } from '../warehouse/connection.js';
-import type { Db } from '../warehouse/db.js';
+import type { Db, SessionDb } from '../warehouse/db.js';
 import type { DirectDb } from '../warehouse/direct.js';
 import { DatabaseLocator, openLocated } from '../warehouse/reconnect.js';
 
@@ -15,7 +15,7 @@ export interface CommandContext {
   locator: DatabaseLocator;
   target(): Promise<Target>;
   /** A connection for fn; when it cannot connect, the target is resolved again (the embedded server restarted elsewhere) and retried. */
-  withDb<T>(fn: (db: Db, target: Target) => Promise<T>, options?: PoolOptions & { driver?: Db['driver'] }): Promise<T>;
+  withDb<T>(fn: (db: SessionDb, target: Target) => Promise<T>, options?: PoolOptions & { driver?: Db['driver'] }): Promise<T>;
   /** The same on the direct path, for the commands that stream COPY (backfill, archive, restore, query). */
   withDirectDb<T>(fn: (db: DirectDb, target: Target) => Promise<T>): Promise<T>;
   /**

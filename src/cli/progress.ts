@@ -1,8 +1,8 @@
 import cliProgress from 'cli-progress';
 
 export interface ProgressBar<P> {
-  update(progress: P): void;
-  stop(): void;
+  update: (progress: P) => void;
+  stop: () => void;
 }
 
 /** Whether long work shows a bar: only on a terminal, never under --json or in CI. */
@@ -23,7 +23,7 @@ export function progressBar<P>(
   const bar = new cliProgress.SingleBar({ format, stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
   let started = false;
   return {
-    update(progress) {
+    update: (progress) => {
       const { done, total, fields } = view(progress);
       if (!started) bar.start(total, done, fields);
       else bar.update(done, fields);

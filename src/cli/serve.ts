@@ -67,7 +67,7 @@ export function serveCommand(context: () => CommandContext): Command {
       });
       const server = serve({ fetch: app.fetch, port, hostname: address === '*' ? '::' : address });
       try {
-        await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
+        await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]: unknown[]) => { throw error instanceof Error ? error : new Error(String(error)); })]);
       } catch (error) {
         await Promise.all([db.close(), writeDb === db ? null : writeDb.close()]);
         const code = (error as { code?: string }).code;

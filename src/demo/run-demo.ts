@@ -3,7 +3,7 @@ import { runPipeline, type RunResult } from '../jobs/pipeline.js';
 import { defaultBreakerOptions, SourceBreakers } from '../sources/breaker.js';
 import { defaultHttpPolicy } from '../sources/http.js';
 import type { SourceName } from '../sources/types.js';
-import type { Db } from '../warehouse/db.js';
+import type { SessionDb } from '../warehouse/db.js';
 import { createMarket } from './market.js';
 import { faults, startProviderServer } from './provider-server.js';
 
@@ -47,7 +47,7 @@ export interface DemoSummary {
  * 4 hours over `days`, with a primary outage two-fifths of the way in that fails over, and a day whose
  * payload carries invalid values.
  */
-export async function runDemo(db: Db, options: DemoOptions): Promise<DemoSummary> {
+export async function runDemo(db: SessionDb, options: DemoOptions): Promise<DemoSummary> {
   const started = performance.now();
   const last = new Date(Math.floor(options.end.getTime() / (SLOT_HOURS * 3_600_000)) * SLOT_HOURS * 3_600_000);
   const slots = options.days * (24 / SLOT_HOURS);

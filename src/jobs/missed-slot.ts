@@ -1,19 +1,20 @@
-import { notifyAfterRun, type AlertSettings } from '../alerts/notify.js';
+import { notifyFailedRun, type AlertSettings } from '../alerts/notify.js';
 import { oneLine } from '../errors.js';
 import type { Logger } from '../log.js';
-import { failedRunResult, RunFailedError } from './pipeline.js';
+import { RunFailedError } from './pipeline.js';
 import type { MissedSlot, SlotOutcome } from './scheduler.js';
 import { UnrecordedAlerts } from '../warehouse/alert-log.js';
 import type { Db } from '../warehouse/db.js';
 import { connectionFailure, isConnectionError } from '../warehouse/reconnect.js';
 import { recordFailedRun, type FailedRun } from '../warehouse/runs.js';
+import { sqlState } from '../warehouse/sqlstate.js';
 
 /** Why the slot did not run, naming the database's failure: "database unreachable: connect ECONNREFUSED 127.0.0.1:5432". */
 function missedSlotReason(error: unknown): string {
   const failure = connectionFailure(error) ?? error;
   const message = oneLine(failure);
-  const code = (failure as { code?: unknown }).code;
-  return `database unreachable: ${typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message}`;
+  const code = sqlState(failure);
+  return `database unreachable: ${code !== undefined && !message.includes(code) ? `${message} (${code})` : message}`;
 }
 
 /**
@@ -44,7 +45,7 @@ export class ScheduledFailures {
     const run: FailedRun = isConnectionError(error) ? { ...error.run, error: missedSlotReason(error) } : error.run;
     if (run !== error.run || error.unrecorded) await recordFailedRun(db, run).catch(() => undefined);
     this.#alerted.add(error);
-    await notifyAfterRun(db, this.alerts, failedRunResult(run), this.log, { unrecorded: this.unrecorded });
+    await notifyFailedRun(db, this.alerts, run, this.log, { unrecorded: this.unrecorded });
   }
 
   /**
@@ -54,8 +55,7 @@ export class ScheduledFailures {
   slotMissed(missed: MissedSlot): void {
     if (this.#alreadyAlerted(missed)) return;
     this.#alertedSlots.add(missed.slot.getTime());
-    const result = failedRunResult(this.#missedRun(missed));
-    const delivering = notifyAfterRun(null, this.alerts, result, this.log, { unrecorded: this.unrecorded });
+    const delivering = notifyFailedRun(null, this.alerts, this.#missedRun(missed), this.log, { unrecorded: this.unrecorded });
     this.#delivering.set(missed, delivering);
     void delivering.finally(() => this.#delivering.delete(missed));
   }
@@ -73,7 +73,7 @@ export class ScheduledFailures {
     const alerted = this.#alreadyAlerted(missed);
     this.#alertedSlots.add(missed.slot.getTime());
     const alerts = alerted ? { ...this.alerts, alerts: this.alerts.alerts.filter((kind) => kind !== 'run_failed') } : this.alerts;
-    await notifyAfterRun(db, alerts, failedRunResult(run), this.log, { unrecorded: this.unrecorded });
+    await notifyFailedRun(db, alerts, run, this.log, { unrecorded: this.unrecorded });
     await this.unrecorded.record(db);
     return { runId: run.runId, status: 'failed' };
   }

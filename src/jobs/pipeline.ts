@@ -10,7 +10,7 @@ import type { Extraction, FetchAttempt, SourceName, SourceSettings } from '../so
 import { normalize, WAREHOUSE_BASE, type NormalizedBatch } from '../transform/normalize.js';
 import { compareWithReference, FLAG_REFERENCE_DEVIATION, FLAG_ZSCORE, zScoreOutliers, type Deviation, type ZScoreFinding } from '../transform/soft-checks.js';
 import { storeAttempt, type ExtractionMethod } from '../warehouse/bronze.js';
-import type { Db } from '../warehouse/db.js';
+import type { Db, SessionDb } from '../warehouse/db.js';
 import { upsertSource, type SourceRank } from '../warehouse/dimensions.js';
 import { loadRates, type LoadCounts, type PairMove } from '../warehouse/loader.js';
 import { ensureUpcomingPartitions } from '../warehouse/partitions.js';
@@ -20,6 +20,7 @@ import { finishRun, type FailedRun, type RunKind, type RunStatus } from '../ware
 import { checkAsOf } from '../transform/as-of.js';
 import { maintainReadModels } from '../warehouse/read-models.js';
 import type { TouchedDays } from '../warehouse/publications.js';
+import { inSqlStateClass, SqlStateClass } from '../warehouse/sqlstate.js';
 
 export interface PipelineOptions {
   kind: RunKind;
@@ -145,7 +146,7 @@ class SourceLoadFailure extends Error {
  * source's failure and the next source serves; only a database failure fails the run, with the database's
  * own message. The run lock is held for the whole run on a connection of its own.
  */
-export async function runPipeline(db: Db, options: PipelineOptions): Promise<RunResult> {
+export async function runPipeline(db: SessionDb, options: PipelineOptions): Promise<RunResult> {
   const trace = { kind: options.kind, noun: 'run', lockWaitMs: options.lockWaitMs, log: options.log, record: !options.dryRun, ...(options.clock ? { clock: options.clock } : {}) };
   return traceRun(db, trace, async (run) => {
     if (!options.dryRun) return runSteps(db, run, options);
@@ -178,7 +179,8 @@ async function runSteps(db: Db, run: RunTrace, options: PipelineOptions): Promis
     outcomes.push(outcome);
     let extractionId: string | null = null;
     let receivedAt = clock();
-    let storeFailure: DatabaseFailure | null = null;
+    // Set by onAttempt: declared wider than its initial null, which TypeScript would otherwise narrow it to below.
+    let storeFailure = null as DatabaseFailure | null;
     // Each attempt is committed to bronze on its own, before parsing: kept whatever happens next.
     const onAttempt = async (attempt: FetchAttempt) => {
       outcome.attempts++;
@@ -295,7 +297,7 @@ async function loadAndRecord(
           base: WAREHOUSE_BASE,
           asOf: d.batch.asOf,
           rates: d.batch.rates,
-          flags: d === used ? flags : new Map(),
+          flags: d === used ? flags : new Map<string, string[]>(),
           changeThresholdPct: options.changeThresholdPct,
           now,
         });
@@ -358,10 +360,9 @@ function failSource(outcome: SourceOutcome, error: string, log: Logger): void {
 
 const refusedValues = (source: SourceName, error: unknown) => `${source}: the warehouse refused its values: ${oneLine(error)}`;
 
-/** SQLSTATE classes 22 (data exception) and 23 (integrity constraint violation): the values, not the database. */
+/** A data exception or an integrity constraint violation: the values, not the database. */
 function isDataError(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code);
+  return inSqlStateClass(error, SqlStateClass.data_exception, SqlStateClass.integrity_constraint_violation);
 }
 
 async function inSavepoint<T>(tx: Db, fn: () => Promise<T>): Promise<T> {

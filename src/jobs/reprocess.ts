@@ -4,7 +4,7 @@ import { getSource } from '../sources/registry.js';
 import { isSourceName } from '../sources/types.js';
 import { normalize, WAREHOUSE_BASE } from '../transform/normalize.js';
 import { clearRejects, storedResponses, type ReplayFilter } from '../warehouse/bronze-replay.js';
-import type { Db } from '../warehouse/db.js';
+import type { SessionDb } from '../warehouse/db.js';
 import { existingSourceId } from '../warehouse/dimensions.js';
 import { loadRates } from '../warehouse/loader.js';
 import { storeRejects } from '../warehouse/rejected.js';
@@ -40,7 +40,7 @@ export interface ReprocessResult {
  * a parser fix or a new change threshold applied to the past. One transaction, under the run lock;
  * idempotent (history rows already stored conflict away, rejects of a replayed response are replaced).
  */
-export async function reprocess(db: Db, options: ReprocessOptions): Promise<ReprocessResult> {
+export async function reprocess(db: SessionDb, options: ReprocessOptions): Promise<ReprocessResult> {
   const trace = { kind: 'reprocess' as const, noun: 'reprocess', lockWaitMs: options.lockWaitMs, log: options.log, ...(options.clock ? { clock: options.clock } : {}) };
   return traceRun(db, trace, async (run) => {
     await run.start(db);

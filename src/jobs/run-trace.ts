@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { FxpipeError, oneLine } from '../errors.js';
 import type { Logger } from '../log.js';
 import { markInProgress } from './runs-in-progress.js';
-import type { Db } from '../warehouse/db.js';
+import type { Db, SessionDb } from '../warehouse/db.js';
 import { isConnectionError } from '../warehouse/reconnect.js';
 import { holdRunLock } from '../warehouse/run-lock.js';
 import { recordFailedRun, startRun, type FailedRun, type FinishedRun, type RunKind } from '../warehouse/runs.js';
@@ -74,7 +74,7 @@ export class DatabaseFailure extends Error {
   }
 }
 
-export async function traceRun<T>(db: Db, options: TraceOptions, job: (run: RunTrace) => Promise<T>): Promise<T> {
+export async function traceRun<T>(db: SessionDb, options: TraceOptions, job: (run: RunTrace) => Promise<T>): Promise<T> {
   const clock = options.clock ?? (() => new Date());
   const runId = randomUUID();
   const log = options.log.child({ runId });
@@ -121,7 +121,7 @@ export async function traceRun<T>(db: Db, options: TraceOptions, job: (run: RunT
   }
 }
 
-function stageTimer(): { lap(stage: Stage): void; set(stage: Stage, ms: number): void; result(): StageMs } {
+function stageTimer(): { lap: (stage: Stage) => void; set: (stage: Stage, ms: number) => void; result: () => StageMs } {
   const start = performance.now();
   let last = start;
   const stages: StageMs = { lock: 0, extract: 0, normalize: 0, load: 0, refresh: 0, total: 0 };

@@ -3,7 +3,7 @@ import { Cron } from 'croner';
 import pRetry from 'p-retry';
 import { oneLine, usageError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Db } from '../warehouse/db.js';
+import type { Db, SessionDb } from '../warehouse/db.js';
 import { isConnectionError } from '../warehouse/reconnect.js';
 import { claimSlot, claimUnfinishedSlot, finishSlot, heartbeat, latestClaimedSlot, unregister } from '../warehouse/scheduler-state.js';
 
@@ -29,9 +29,9 @@ export interface SchedulerOptions {
   cron: string;
   timezone: string;
   /** A database connection for the duration of fn (each slot and heartbeat gets its own); it locates the database anew when it cannot connect. */
-  withDb<T>(fn: (db: Db) => Promise<T>): Promise<T>;
+  withDb<T>(fn: (db: SessionDb) => Promise<T>): Promise<T>;
   /** One run for a slot: the pipeline, then alerts. */
-  runSlot(db: Db, slot: Date, catchUp: boolean): Promise<SlotOutcome>;
+  runSlot(db: SessionDb, slot: Date, catchUp: boolean): Promise<SlotOutcome>;
   /** Records a missed slot as a failed run, with its alerts; called once the database answers again. */
   recordMissedSlot(db: Db, missed: MissedSlot): Promise<SlotOutcome>;
   /** Told at once of a missed slot, while the database may still be down (to alert without it). */

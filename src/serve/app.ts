@@ -41,6 +41,7 @@ import { LastGoodStore } from './last-good/store.js';
 import { HttpError } from './http-error.js';
 import { createMetrics } from './metrics.js';
 import * as p from './params.js';
+import { hasSqlState, SqlState } from '../warehouse/sqlstate.js';
 
 export interface ServeOptions {
   /** The pooled access path every read goes through (FXPIPE_READ_DATABASE_URL's standby when set). */
@@ -71,9 +72,6 @@ const VERIFY_BODY_TIMEOUT_MS = 30_000;
 /** What a check turned away for want of a place is told: about the time a large check takes. */
 const VERIFY_RETRY_AFTER_S = 10;
 
-/** Besides connection failures: the database was dropped or the password changed; the request is not wrong. */
-const UNUSABLE = new Set(['3D000', '28P01']);
-
 /**
  * The database is down, unreachable or unusable: no connection could be opened (whatever the cause: the embedded
  * server not starting again, a refused password), or the one in use failed.
@@ -81,7 +79,8 @@ const UNUSABLE = new Set(['3D000', '28P01']);
 function databaseDown(error: unknown): boolean {
   if (error instanceof DatabaseUnavailableError) return true;
   for (let e: unknown = error; e instanceof Error; e = e.cause) {
-    if (UNUSABLE.has(String((e as { code?: unknown }).code))) return true;
+    // Besides connection failures: the database was dropped or the password changed; the request is not wrong.
+    if (hasSqlState(e, SqlState.invalid_catalog_name, SqlState.invalid_password)) return true;
   }
   return isConnectionError(error);
 }

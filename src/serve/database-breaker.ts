@@ -55,7 +55,6 @@ export class DatabaseBreaker {
       driver: db.driver,
       query: <R extends Row = Row>(text: string, params?: readonly unknown[]) => this.run(() => db.query<R>(text, params)),
       transaction: <T>(fn: (tx: Db) => Promise<T>, options?: TransactionOptions) => this.run(() => db.transaction(fn, options)),
-      lockSession: () => this.run(() => db.lockSession()),
       close: () => {
         this.#breaker.shutdown();
         return db.close();

@@ -104,7 +104,7 @@ export async function ecbHistory(file: EcbHistoryFile, range: DayRange): Promise
 }
 
 /** A temporary directory made on first use (a local .csv needs none); remove() deletes it if it was made. */
-function scratchDir(): { path(): Promise<string>; remove(): Promise<void> } {
+function scratchDir(): { path: () => Promise<string>; remove: () => Promise<void> } {
   let made: Promise<string> | null = null;
   return {
     path: () => (made ??= mkdtemp(path.join(tmpdir(), 'fxpipe-backfill-'))),

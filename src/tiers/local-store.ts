@@ -166,7 +166,10 @@ export class LocalStore implements ObjectStore {
 
   async delete(key: string): Promise<void> {
     try {
-      const info = await stat(this.pathOf(key)).catch((error: unknown) => (isMissing(error) ? null : Promise.reject(error)));
+      const info = await stat(this.pathOf(key)).catch((error: unknown) => {
+        if (isMissing(error)) return null;
+        throw error;
+      });
       if (info === null || !info.isFile()) return; // like S3: deleting a missing key succeeds
       await rm(this.pathOf(key), { force: true });
       await fsyncDir(path.dirname(this.pathOf(key)));

@@ -15,6 +15,7 @@ import { answerOf, type QueryAnswer } from './query-answer.js';
 import { DIMENSIONS } from './query-dimensions.js';
 import { duckQueryError, guardedSelect } from './query-guard.js';
 import { SNAPSHOT_SETTINGS } from './snapshot.js';
+import { hasSqlState, SqlState } from '../warehouse/sqlstate.js';
 
 export type { ShadowedMonth, UnfitRows } from './hot-snapshot.js';
 
@@ -140,7 +141,7 @@ async function readPostgres(db: DirectDb, root: string): Promise<PostgresRead> {
   try {
     // Statements without parameters go as one simple query: one result each, the last one STATE_SQL's.
     const results = (await db.client.query(`begin; ${SNAPSHOT_SETTINGS}; ${STATE_SQL}`).catch((error: unknown) => {
-      throw (error as { code?: string }).code === '42P01' && String(error).includes('history_version')
+      throw hasSqlState(error, SqlState.undefined_table) && String(error).includes('history_version')
         ? usageError(`the warehouse predates this version of fxpipe (it has no history_version): run \`fxpipe db init\` to bring it up to date`, error)
         : error;
     })) as unknown as { rows: { state: string; archived: Parameters<typeof entriesOfJson>[0] }[] }[];

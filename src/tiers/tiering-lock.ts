@@ -2,6 +2,7 @@ import pRetry from 'p-retry';
 import { ExitCode, FxpipeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../warehouse/db.js';
+import { hasSqlState, sqlState, SqlState } from '../warehouse/sqlstate.js';
 
 /** One archive or restore at a time: a session lock, released at the end or when the connection drops (a killed process). */
 const TIERING_LOCK = 'fxpipe.tiering';
@@ -39,11 +40,9 @@ export interface TableLock {
 /** Beyond this a wait holds readers up for longer than it helps. */
 const MAX_LOCK_WAIT_MS = 250;
 
-/** deadlock_detected, lock_not_available (a lock_timeout): the transaction gave way and may be retried. */
-const GAVE_WAY = new Set(['40P01', '55P03']);
-
+/** A deadlock, or a lock_timeout: the transaction gave way and may be retried. */
 function gaveWay(error: unknown): boolean {
-  return GAVE_WAY.has(String((error as { code?: unknown } | null)?.code));
+  return hasSqlState(error, SqlState.deadlock_detected, SqlState.lock_not_available);
 }
 
 /**
@@ -92,7 +91,7 @@ export async function retryGivingWay<T>(what: string, log: Logger, attempt: () =
       retries,
       shouldRetry: ({ error }) => gaveWay(error),
       onFailedAttempt: ({ error, attemptNumber }) => {
-        if (gaveWay(error)) log.debug({ what, attempt: attemptNumber, code: (error as { code?: string }).code }, 'gave way to a lock holder; retrying');
+        if (gaveWay(error)) log.debug({ what, attempt: attemptNumber, code: sqlState(error) }, 'gave way to a lock holder; retrying');
       },
     });
   } catch (error) {

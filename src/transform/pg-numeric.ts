@@ -10,7 +10,7 @@
  *   digits after the point than either operand has, at most 1000 (NUMERIC_MAX_DISPLAY_SCALE);
  * - trim_scale drops trailing zeros after the point.
  *
- * Checked against PostgreSQL itself, on random values, in test/warehouse/pg-numeric.property.test.ts.
+ * Checked against PostgreSQL itself, on random values, in test/warehouse/pg-numeric.property.db.test.ts.
  */
 
 /** value = units / 10^scale */

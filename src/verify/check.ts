@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../warehouse/db.js';
 import { ProductionRateError, type ProductionRate } from './production-rates.js';
+import { hasSqlState, SqlState } from '../warehouse/sqlstate.js';
 
 export const VERDICTS = ['ok', 'deviates', 'no_rate'] as const;
 export type Verdict = (typeof VERDICTS)[number];
@@ -170,7 +171,7 @@ export async function checkProductionRates(
       };
     }, { signal });
   } catch (error) {
-    if (timeout.aborted || (error as { code?: string }).code === '57014') {
+    if (timeout.aborted || hasSqlState(error, SqlState.query_canceled)) {
       throw new CheckCancelledError(`the check took longer than ${options.timeoutMs / 1000} s (FXPIPE_VERIFY_TIMEOUT_MS) and was cancelled; nothing was stored`);
     }
     if (signal.aborted) throw new CheckCancelledError('the check was cancelled; nothing was stored');

@@ -188,7 +188,7 @@ function fromJsonObject(value: unknown, line: number, where: string): Production
 /** Its date and time of day exist (Date would read 2025-02-30 as 2025-03-02). */
 function calendarTime(text: string): boolean {
   const [year, month, day, hour, minute, second] = [0, 5, 8, 11, 14, 17].map((at) => Number(text.slice(at, at + (at === 0 ? 4 : 2)) || 0));
-  const date = new Date(Date.UTC(year!, month! - 1, day!));
+  const date = new Date(Date.UTC(year!, month! - 1, day));
   return date.getUTCMonth() === month! - 1 && date.getUTCDate() === day && hour! < 24 && minute! < 60 && second! < 60;
 }
 

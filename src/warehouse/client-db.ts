@@ -13,7 +13,7 @@ export class ClientDb<C extends pg.ClientBase = pg.ClientBase> implements Db {
   async query<R extends Row = Row>(text: string, params: readonly unknown[] = []): Promise<R[]> {
     const result: pg.QueryResult<R> | pg.QueryResult<R>[] = await this.client.query<R>(text, params as unknown[]);
     // Several statements (simple protocol, no params) answer with one result each.
-    return Array.isArray(result) ? (result.at(-1)?.rows ?? []) : result.rows;
+    return isResultList(result) ? (result.at(-1)?.rows ?? []) : result.rows;
   }
 
   /** fn gets this same connection, typed as it is: a transaction on the direct path can stream COPY on tx.client. */
@@ -50,9 +50,9 @@ export class ClientDb<C extends pg.ClientBase = pg.ClientBase> implements Db {
     (this.client as unknown as Partial<pg.Client>).connection?.stream.destroy();
   }
 
-  lockSession(): Promise<Db> {
-    return Promise.reject(new Error('a transaction has no lock session of its own'));
-  }
-
   async close(): Promise<void> {}
+}
+
+function isResultList<R extends Row>(result: pg.QueryResult<R> | pg.QueryResult<R>[]): result is pg.QueryResult<R>[] {
+  return Array.isArray(result);
 }

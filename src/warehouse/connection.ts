@@ -1,35 +1,22 @@
 import pg from 'pg';
 import type { Config } from '../config.js';
-import { usageError } from '../errors.js';
-import type { Db, Driver } from './db.js';
+import { FxpipeError, usageError } from '../errors.js';
+import type { Db, Driver, SessionDb } from './db.js';
 import { connectDirect, type DirectDb } from './direct.js';
 import { acceptable, chooseHost, HostRefusedError, NoAcceptableHostError, type ServerState } from './locate-host.js';
 import { PooledDb } from './pooled.js';
 import {
   describeHosts, hostPort, hostUrl, needsLocating, parsePostgresUrl, PostgresUrlError,
-  type PostgresHost, type PostgresUrl, type SessionAttrs,
+  type PostgresHost, type PostgresUrl,
 } from './postgres-url.js';
 import { StaleTargetError } from './reconnect.js';
+import { clientSettings, type Target } from './target.js';
+
+export { clientSettings, type Target } from './target.js';
 
 const MIN_SERVER_VERSION = 140000;
 /** How long a connection may take to open, per host (a URL's connect_timeout sets it for locating, as libpq reads it). */
 const CONNECT_TIMEOUT_MS = 10_000;
-
-export interface Target {
-  url: string;
-  /** Where the URL came from, for messages: never holds the password. */
-  label: string;
-  embedded: boolean;
-  /** The embedded server speaks TLS: connect over it (see EmbeddedConnection.tls). A DATABASE_URL says so itself (sslmode). */
-  tls?: boolean;
-  /** The URL's target_session_attrs, when it has one: each new connection checks the host still fits (StaleTargetError). */
-  sessionAttrs?: SessionAttrs;
-}
-
-/** node-postgres's settings for target: its URL, and TLS where the embedded server speaks it. */
-export function clientSettings(target: Pick<Target, 'url' | 'tls'>): pg.ClientConfig {
-  return { connectionString: target.url, ...(target.tls ? { ssl: { rejectUnauthorized: false } } : {}) };
-}
 
 /** DATABASE_URL when set (its host located: see locateUrl); otherwise the embedded server under FXPIPE_HOME, started if needed. */
 export async function resolveTarget(config: Pick<Config, 'databaseUrl' | 'home' | 'embeddedPort'>): Promise<Target> {
@@ -131,7 +118,7 @@ export async function openPooled(target: Target, options: PoolOptions = {}): Pro
 }
 
 /** The access path driver names (`db init --driver`, FXPIPE_DRIVER). */
-export function openDb(target: Target, options: PoolOptions & { driver?: Driver } = {}): Promise<Db> {
+export function openDb(target: Target, options: PoolOptions & { driver?: Driver } = {}): Promise<SessionDb> {
   return (options.driver ?? 'direct') === 'direct' ? openDirect(target, options) : openPooled(target, options);
 }
 
@@ -157,7 +144,7 @@ async function checkServer<D extends Db>(db: D, target: Target): Promise<D> {
     }
   } catch (error) {
     await db.close().catch(() => undefined);
-    const shown = error instanceof StaleTargetError || (error instanceof Error && error.name === 'FxpipeError');
+    const shown = error instanceof StaleTargetError || error instanceof FxpipeError;
     throw shown ? error : connectError(target, error);
   }
   return db;

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { usageError } from '../errors.js';
-import { clientSettings, type Target } from './connection.js';
+import { clientSettings, type Target } from './target.js';
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 

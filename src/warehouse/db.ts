@@ -20,10 +20,14 @@ export interface Db {
   query<R extends Row = Row>(text: string, params?: readonly unknown[]): Promise<R[]>;
   /** Runs fn in one transaction (BEGIN … COMMIT, ROLLBACK on throw). Nested calls join the outer one. */
   transaction<T>(fn: (tx: Db) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** A Db that holds its own connections (either access path; not a transaction's): the jobs run on one. */
+export interface SessionDb extends Db {
   /**
    * A second connection to the same database, for a lock a job holds for its whole life while its own
    * transactions commit on this one. Opened on first use, reused by later jobs, closed with this Db.
    */
   lockSession(): Promise<Db>;
-  close(): Promise<void>;
 }

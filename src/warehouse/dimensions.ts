@@ -1,4 +1,3 @@
-import type { SourceName } from '../sources/types.js';
 import { currencyInfo } from './currencies.js';
 import type { Db } from './db.js';
 import { redactUrl } from '../util/secrets.js';
@@ -6,10 +5,10 @@ import { redactUrl } from '../util/secrets.js';
 export type SourceRank = 'primary' | 'fallback' | 'reference';
 
 /**
- * Upserts the source's row; returns its id. Existing rows are updated in place: an INSERT … ON CONFLICT
+ * Upserts the source's row (name: a SourceName, or a test's own source); returns its id. Existing rows are updated in place: an INSERT … ON CONFLICT
  * would burn a value of the smallint identity on every run.
  */
-export async function upsertSource(db: Db, name: SourceName | string, rank: SourceRank, baseUrl: string): Promise<number> {
+export async function upsertSource(db: Db, name: string, rank: SourceRank, baseUrl: string): Promise<number> {
   // Stored without its user-info (a credential: src/util/secrets.ts).
   const endpoint = redactUrl(baseUrl);
   const [updated] = await db.query<{ source_id: number }>(

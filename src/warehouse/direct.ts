@@ -1,9 +1,9 @@
 import pg from 'pg';
 import { ClientDb } from './client-db.js';
-import type { Db } from './db.js';
+import type { Db, SessionDb } from './db.js';
 
 /** The direct access path: one node-postgres connection, which bulk commands also use for COPY (`client`). */
-export class DirectDb extends ClientDb<pg.Client> {
+export class DirectDb extends ClientDb<pg.Client> implements SessionDb {
   #ended = false;
   readonly #lockSession: SpareConnection;
 
@@ -18,7 +18,7 @@ export class DirectDb extends ClientDb<pg.Client> {
     return this.#ended;
   }
 
-  override lockSession(): Promise<Db> {
+  lockSession(): Promise<Db> {
     return this.#lockSession.get();
   }
 

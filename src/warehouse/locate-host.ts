@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { hostPort, type PostgresHost, type PostgresUrl, type SessionAttrs } from './postgres-url.js';
+import { SqlState } from './sqlstate.js';
 
 /**
  * How libpq picks a host from a list (PostgreSQL 15, fe-connect.c: PQconnectPoll, CONNECTION_CHECK_TARGET; libpq docs,
@@ -98,7 +99,7 @@ export class HostRefusedError extends Error {
  * (authentication, no such database), nor when SSL was required and the server has none.
  */
 export function triesNextHost(error: unknown): boolean {
-  if (error instanceof pg.DatabaseError) return error.code === '57P03';
+  if (error instanceof pg.DatabaseError) return error.code === SqlState.cannot_connect_now;
   return !(error instanceof Error && /does not support SSL/.test(error.message));
 }
 

@@ -1,10 +1,10 @@
 import type pg from 'pg';
 import { ClientDb } from './client-db.js';
-import type { Db, Row, TransactionOptions } from './db.js';
+import type { Db, Row, SessionDb, TransactionOptions } from './db.js';
 import { SpareConnection } from './direct.js';
 
 /** The pooled access path: a pg.Pool; each statement on any idle connection, each transaction on one it lends. */
-export class PooledDb implements Db {
+export class PooledDb implements SessionDb {
   readonly driver = 'pooled' as const;
   readonly #lockSession: SpareConnection;
 

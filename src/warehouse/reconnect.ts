@@ -1,13 +1,20 @@
 import pRetry from 'p-retry';
-import type { Target } from './connection.js';
-import type { Db, Driver, Row, TransactionOptions } from './db.js';
+import type { Target } from './target.js';
+import type { Db, Driver, Row, SessionDb, TransactionOptions } from './db.js';
+import { inSqlStateClass, SqlState, sqlState, SqlStateClass } from './sqlstate.js';
 
-/** Node socket errors and SQLSTATEs (57P01-03 shutdown / crash / starting, class 08) that mean the connection, not the statement, failed. */
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03']);
+/** Node socket errors and SQLSTATEs (shutdown, crash, starting; and class 08) that mean the connection, not the statement, failed. */
+const CONNECTION_CODES = new Set<string>([
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
+  SqlState.admin_shutdown, SqlState.crash_shutdown, SqlState.cannot_connect_now,
+]);
 /** node-postgres (and pg-pool: no connection to be had within connectionTimeoutMillis) raises these without a code. */
 const CONNECTION_MESSAGES = /^(Connection terminated|Client has encountered a connection error|timeout expired$|timeout exceeded when trying to connect$)/;
 /** Connections refused or never made: the statement never reached a server, so it can be sent again elsewhere. */
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P03', '08001', '08004']);
+const NOT_SENT_CODES = new Set<string>([
+  'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
+  SqlState.cannot_connect_now, SqlState.sqlclient_unable_to_establish_sqlconnection, SqlState.sqlserver_rejected_establishment_of_sqlconnection,
+]);
 /** A connect that timed out already waited its full timeout: trying again at once would only multiply the wait. */
 const TIMED_OUT = (e: Error & { code?: unknown }) => e.code === 'ETIMEDOUT' || /^(timeout expired$|timeout exceeded when trying to connect$|Connection terminated due to connection timeout)/.test(e.message);
 
@@ -15,18 +22,18 @@ const TIMED_OUT = (e: Error & { code?: unknown }) => e.code === 'ETIMEDOUT' || /
 function findInChain(error: unknown, test: (e: Error & { code?: unknown }) => boolean, depth = 0): (Error & { code?: unknown }) | null {
   if (!(error instanceof Error) || depth > 8) return null;
   if (test(error)) return error;
-  for (const inner of [error.cause, ...(error instanceof AggregateError ? error.errors : [])]) {
+  for (const inner of [error.cause, ...(error instanceof AggregateError ? (error.errors as unknown[]) : [])]) {
     const found = findInChain(inner, test, depth + 1);
     if (found) return found;
   }
   return null;
 }
 
-const codeOf = (e: { code?: unknown }) => (typeof e.code === 'string' ? e.code : '');
+const codeOf = (e: unknown) => sqlState(e) ?? '';
 
 /** The error (or its cause) that says the database connection failed, or null: the server went away, restarted or cannot be reached. */
 export function connectionFailure(error: unknown): Error | null {
-  return findInChain(error, (e) => CONNECTION_CODES.has(codeOf(e)) || codeOf(e).startsWith('08') || CONNECTION_MESSAGES.test(e.message));
+  return findInChain(error, (e) => CONNECTION_CODES.has(codeOf(e)) || inSqlStateClass(e, SqlStateClass.connection_exception) || CONNECTION_MESSAGES.test(e.message));
 }
 
 export function isConnectionError(error: unknown): boolean {
@@ -126,7 +133,7 @@ export class DatabaseUnavailableError extends Error {
 }
 
 /** One opening of the connection: compared by identity, so only the first user to see it fail discards it. */
-type Opened = Promise<{ db: Db; target: Target }>;
+type Opened = Promise<{ db: SessionDb; target: Target }>;
 
 /**
  * A Db that outlives its server: after a connection failure its connection (or pool) is discarded,
@@ -134,26 +141,26 @@ type Opened = Promise<{ db: Db; target: Target }>;
  * sent is retried once on the new connection; one that may have reached the old server, and every
  * transaction, fails with the connection error (the caller decides whether to repeat it).
  */
-export class ReconnectingDb implements Db {
+export class ReconnectingDb implements SessionDb {
   #opened: Opened | null = null;
   #closed = false;
 
   private constructor(
     readonly driver: Driver,
     private readonly locator: DatabaseLocator,
-    private readonly open: (target: Target) => Promise<Db>,
+    private readonly open: (target: Target) => Promise<SessionDb>,
     private readonly backoff: Backoff,
   ) {}
 
   /** Connects once now, so a database that cannot be reached at start-up fails at once. */
-  static async connect(driver: Driver, locator: DatabaseLocator, open: (target: Target) => Promise<Db>, backoff: Backoff = QUICK_BACKOFF): Promise<ReconnectingDb> {
+  static async connect(driver: Driver, locator: DatabaseLocator, open: (target: Target) => Promise<SessionDb>, backoff: Backoff = QUICK_BACKOFF): Promise<ReconnectingDb> {
     const db = new ReconnectingDb(driver, locator, open, backoff);
     await db.#connection();
     return db;
   }
 
   /** Connects on the first statement: a process that must start while the database is down (serve, with its last good answers). */
-  static later(driver: Driver, locator: DatabaseLocator, open: (target: Target) => Promise<Db>, backoff: Backoff = QUICK_BACKOFF): ReconnectingDb {
+  static later(driver: Driver, locator: DatabaseLocator, open: (target: Target) => Promise<SessionDb>, backoff: Backoff = QUICK_BACKOFF): ReconnectingDb {
     return new ReconnectingDb(driver, locator, open, backoff);
   }
 
@@ -189,7 +196,7 @@ export class ReconnectingDb implements Db {
     return this.#opened;
   }
 
-  async #use<T>(work: (db: Db) => Promise<T>, resend: boolean): Promise<T> {
+  async #use<T>(work: (db: SessionDb) => Promise<T>, resend: boolean): Promise<T> {
     const opened = this.#connection();
     const { db, target } = await unavailableIfFails(opened);
     try {

@@ -1,5 +1,6 @@
 import { ExitCode, FxpipeError } from '../errors.js';
-import type { Db } from './db.js';
+import type { Db, SessionDb } from './db.js';
+import { hasSqlState, SqlState } from './sqlstate.js';
 
 /**
  * One lock for every loading job (run, backfill, reprocess, archive and restore months): never two at
@@ -8,7 +9,6 @@ import type { Db } from './db.js';
  * Released by commit, rollback, or the connection dropping (a killed process): it is never left behind.
  */
 const LOCK_ROW = 'run';
-const LOCK_NOT_AVAILABLE = '55P03';
 
 /** Takes the run lock for the current transaction, waiting up to waitMs; exit code 3 when another job keeps it. */
 export async function acquireRunLock(tx: Db, waitMs: number): Promise<void> {
@@ -17,7 +17,7 @@ export async function acquireRunLock(tx: Db, waitMs: number): Promise<void> {
     if (waitMs > 0) await tx.query(`select set_config('lock_timeout', $1, true)`, [`${Math.ceil(waitMs)}ms`]);
     await tx.query(`select 1 from fxpipe_run_lock where lock_name = $1 for update${waitMs > 0 ? '' : ' nowait'}`, [LOCK_ROW]);
   } catch (error) {
-    if ((error as { code?: string }).code === LOCK_NOT_AVAILABLE) {
+    if (hasSqlState(error, SqlState.lock_not_available)) {
       throw new FxpipeError(`another run is in progress (waited ${Math.round(waitMs / 1000)} s for its lock)`, { exitCode: ExitCode.busy, cause: error });
     }
     throw error;
@@ -33,7 +33,7 @@ export interface HeldRunLock {
 /** Lock sessions whose transaction holds the lock now: a second job on the same Db would otherwise share it. */
 const holding = new WeakSet<Db>();
 
-export async function holdRunLock(db: Db, waitMs: number): Promise<HeldRunLock> {
+export async function holdRunLock(db: SessionDb, waitMs: number): Promise<HeldRunLock> {
   const session = await db.lockSession();
   if (holding.has(session)) throw new FxpipeError('another run is in progress (in this process)', { exitCode: ExitCode.busy });
   holding.add(session);

@@ -18,7 +18,7 @@ import { asPostgres, DEBIAN_BIN, DEBIAN_MAJOR, debianUnavailable, postgresUid } 
  * --schema-only of a database migrated from empty (migrations only: no calendar rows, no monthly partitions, which
  * `db init` adds by date), by Debian's pg_dump 15 from a PostgreSQL 15 server (a pg_dump refuses a newer server, and
  * another major version writes some things differently), normalised so that it reads the same whoever makes it and
- * when. `npm run db:schema` writes it; test/warehouse/schema-file.test.ts fails when it is stale.
+ * when. `npm run db:schema` writes it; test/warehouse/schema-file.e2e.test.ts fails when it is stale.
  */
 
 export const SCHEMA_FILE = path.join(packageRoot, 'src', 'warehouse', 'schema.sql');

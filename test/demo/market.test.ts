@@ -96,7 +96,7 @@ describe('the simulated market', () => {
         expect(decimals(value), code).toBeLessThanOrEqual(places);
         // open-er-api's 6 decimals add their own rounding to the half unit of the ECB's last decimal.
         const tolerance = new Decimal(10).pow(-places).div(2).plus(exact.times(2e-6));
-        expect(new Decimal(value).minus(exact).abs().lte(tolerance), `${day} ${code}: ${value} vs ${exact}`).toBe(true);
+        expect(new Decimal(value).minus(exact).abs().lte(tolerance), `${day} ${code}: ${value} vs ${exact.toString()}`).toBe(true);
       }
     }
   });

@@ -1,6 +1,5 @@
 import { Decimal } from 'decimal.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { addDays } from '../../src/calendar/days.js';
 import { ecbBusinessDays } from '../../src/calendar/ecb.js';
 import { createMarket, type Market } from '../../src/demo/market.js';
 import { faults, type ProviderServer, startProviderServer } from '../../src/demo/provider-server.js';

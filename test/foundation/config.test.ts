@@ -54,10 +54,10 @@ describe('settings', () => {
     let plain = 0;
     for (const [name, setting] of Object.entries(settings)) {
       for (const raw of SAMPLES) {
-        const value = (setting.plain as (raw: unknown) => unknown)(raw);
+        const value = (setting.rule.plain as (raw: unknown) => unknown)(raw);
         if (value === undefined) continue;
         plain++;
-        const parsed = (setting.schema(z) as z.ZodType).safeParse(raw);
+        const parsed = (setting.rule.schema(z) as z.ZodType).safeParse(raw);
         expect({ name, raw, accepted: parsed.success }).toEqual({ name, raw, accepted: true });
         expect({ name, raw, value }).toEqual({ name, raw, value: parsed.data });
       }
@@ -67,7 +67,7 @@ describe('settings', () => {
 
   it('every default, and a usual value of each optional setting, is plainly valid as the environment spells it', () => {
     for (const [name, setting] of Object.entries(settings)) {
-      const value = (setting.plain as (raw: unknown) => unknown)(VALID[name as SettingName]);
+      const value = (setting.rule.plain as (raw: unknown) => unknown)(VALID[name as SettingName]);
       expect({ name, plain: value !== undefined }).toEqual({ name, plain: true });
       if (setting.default !== undefined) expect({ name, value }).toEqual({ name, value: setting.default });
     }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { inject } from 'vitest';
-import type { Db, Driver } from '../../src/warehouse/db.js';
+import type { Db, Driver, SessionDb } from '../../src/warehouse/db.js';
 import type { DirectDb } from '../../src/warehouse/direct.js';
 import { openDb, openDirect } from '../../src/warehouse/connection.js';
 import { createClosedDatabase } from '../../src/warehouse/databases.js';
@@ -15,7 +15,7 @@ export interface TestDatabase {
   /** The direct path, typed as such (bulk loads take it). */
   open(): Promise<DirectDb>;
   /** The access path a test chooses. */
-  openAs(driver: Driver): Promise<Db>;
+  openAs(driver: Driver): Promise<SessionDb>;
   drop(): Promise<void>;
 }
 

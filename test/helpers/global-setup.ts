@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -18,13 +18,39 @@ declare module 'vitest' {
   }
 }
 
+interface SuiteServer {
+  adminUrl: string;
+  serverLabel: string;
+  templateDatabase: string;
+  stop(): Promise<void>;
+}
+
+/** The db and e2e projects each run this setup; the first starts the server, the last teardown stops it. */
+const shared = globalThis as { fxpipeSuiteServer?: { server: Promise<SuiteServer>; users: number } };
+
 /**
  * One PostgreSQL for the whole suite: DATABASE_URL when CI points the suite at another server
  * (Debian's PostgreSQL 15), otherwise a fresh embedded server in a throwaway directory. On it, one
  * migrated warehouse that each test file's databases are cloned from (CREATE DATABASE … TEMPLATE).
- * Every scratch directory of the run (tests' and CLI processes') goes under one TMPDIR, removed at the end.
+ * Every scratch directory of the run (tests' and CLI processes') goes under one TMPDIR (vitest.config.ts removes it).
  */
 export default async function setup(project: TestProject) {
+  shared.fxpipeSuiteServer ??= { server: startSuiteServer(), users: 0 };
+  const suite = shared.fxpipeSuiteServer;
+  suite.users += 1;
+  const server = await suite.server;
+  project.provide('adminUrl', server.adminUrl);
+  project.provide('serverLabel', server.serverLabel);
+  project.provide('templateDatabase', server.templateDatabase);
+  return async () => {
+    suite.users -= 1;
+    if (suite.users > 0) return;
+    delete shared.fxpipeSuiteServer;
+    await server.stop();
+  };
+}
+
+async function startSuiteServer(): Promise<SuiteServer> {
   // Made by vitest.config.ts, which hands it to the workers as their TMPDIR.
   const scratch = process.env.FXPIPE_SUITE_TMP ?? tmpdir();
   const outerTmp = process.env.TMPDIR;
@@ -32,9 +58,8 @@ export default async function setup(project: TestProject) {
 
   let home: string | null = null;
   let adminUrl = process.env.DATABASE_URL;
-  if (adminUrl) {
-    project.provide('serverLabel', 'DATABASE_URL');
-  } else {
+  let serverLabel = 'DATABASE_URL';
+  if (!adminUrl) {
     home = mkdtempSync(path.join(scratch, 'fxpipe-test-'));
     chmodSync(home, 0o711);
     adminUrl = (await ensureEmbedded(home)).url;
@@ -43,20 +68,23 @@ export default async function setup(project: TestProject) {
       for (const setting of ['fsync', 'synchronous_commit', 'full_page_writes']) await client.query(`alter system set ${setting} = off`);
       await client.query('select pg_reload_conf()');
     });
-    project.provide('serverLabel', `embedded ${new URL(adminUrl).port}`);
+    serverLabel = `embedded ${new URL(adminUrl).port}`;
   }
-  project.provide('adminUrl', adminUrl);
+  const url = adminUrl;
   const template = `fxtemplate_${process.pid}`;
   // A server that cannot be reached fails the tests that need a database, each naming why; the rest still run.
-  const made = await migratedTemplate(adminUrl, template).then(() => null, (error: unknown) => oneLine(error));
-  project.provide('templateDatabase', made === null ? template : `unavailable: ${made}`);
+  const made = await migratedTemplate(url, template).then(() => null, (error: unknown) => oneLine(error));
 
-  return async () => {
-    await withAdmin(adminUrl, (client) => client.query(`drop database if exists ${template} with (force)`)).catch(() => undefined);
-    if (home) await stopEmbedded(home);
-    if (outerTmp === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = outerTmp;
-    if (process.env.FXPIPE_SUITE_TMP) rmSync(process.env.FXPIPE_SUITE_TMP, { recursive: true, force: true });
+  return {
+    adminUrl: url,
+    serverLabel,
+    templateDatabase: made === null ? template : `unavailable: ${made}`,
+    async stop() {
+      await withAdmin(url, (client) => client.query(`drop database if exists ${template} with (force)`)).catch(() => undefined);
+      if (home) await stopEmbedded(home);
+      if (outerTmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = outerTmp;
+    },
   };
 }
 

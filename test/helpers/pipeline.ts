@@ -5,7 +5,7 @@ import { defaultHttpPolicy } from '../../src/sources/http.js';
 import type { SourceName } from '../../src/sources/types.js';
 import { createMarket } from '../../src/demo/market.js';
 import { startProviderServer, type ProviderServer } from '../../src/demo/provider-server.js';
-import type { Db, Driver } from '../../src/warehouse/db.js';
+import type { Db, Driver, SessionDb } from '../../src/warehouse/db.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
@@ -25,7 +25,7 @@ export class TestClock {
 
 export interface Harness {
   database: TestDatabase;
-  db: Db;
+  db: SessionDb;
   server: ProviderServer;
   clock: TestClock;
   run(overrides?: Partial<PipelineOptions>): Promise<RunResult>;

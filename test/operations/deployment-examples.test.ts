@@ -131,8 +131,10 @@ function interpolateDefaults(text: string): string {
   return text.replace(/\$\{[A-Za-z_][A-Za-z0-9_]*(?::?-([^}]*))?\}/g, (_, fallback: string | undefined) => fallback ?? '');
 }
 
-const compose: { services: Record<string, ComposeService>; volumes?: Record<string, unknown> } =
-  parse(interpolateDefaults(read('docker-compose.yml')), { merge: true });
+const compose = parse(interpolateDefaults(read('docker-compose.yml')), { merge: true }) as {
+  services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
+};
 const services = compose.services;
 const namedVolumes = new Set(Object.keys(compose.volumes ?? {}));
 
@@ -303,7 +305,7 @@ describe('docker-compose.yml', () => {
 const manifests: Manifest[] = readdirSync(path.join(examples, 'kubernetes')).filter((file) => file.endsWith('.yaml')).flatMap((file) =>
   parseAllDocuments(read('kubernetes', file)).map((document): Manifest => {
     expect(document.errors, file).toEqual([]);
-    return document.toJS();
+    return document.toJS() as Manifest;
   }));
 const ofKind = (kind: string) => manifests.filter((manifest) => manifest.kind === kind);
 
@@ -382,7 +384,7 @@ describe('kubernetes/', () => {
         const name = workload.metadata.name;
         expect({ name, file, claim: claim !== undefined }).toEqual({ name, file, claim: true });
         expect(ofKind('PersistentVolumeClaim').some((each) => each.metadata.name === claim), `claim ${claim} is defined`).toBe(true);
-        claimPods.set(claim!, (claimPods.get(claim!) ?? new Map()).set(workload.metadata.name, workload.spec?.replicas ?? 1));
+        claimPods.set(claim!, (claimPods.get(claim!) ?? new Map<string, number>()).set(workload.metadata.name, workload.spec?.replicas ?? 1));
       }
     }
     for (const [claim, workloads] of claimPods) {

@@ -9,7 +9,7 @@ import { runPipeline } from '../../src/jobs/pipeline.js';
 import { defaultHttpPolicy } from '../../src/sources/http.js';
 import type { SourceName } from '../../src/sources/types.js';
 import { RateDecimal } from '../../src/transform/decimal.js';
-import type { Db } from '../../src/warehouse/db.js';
+import type { SessionDb } from '../../src/warehouse/db.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, scratchDir, type TestDatabase } from '../helpers/database.js';
@@ -31,7 +31,7 @@ export function ecbHistory(day: string): Map<string, RateDecimal> {
   const line = lines.find((l) => l.startsWith(`${day},`));
   if (!line) throw new Error(`no ${day} in the ECB history`);
   const values = line.split(',').slice(1);
-  return new Map(codes.flatMap((code, i) => (code && values[i] && values[i] !== 'N/A' ? [[code.trim(), new RateDecimal(values[i]!)]] : [])));
+  return new Map(codes.flatMap((code, i) => (code && values[i] && values[i] !== 'N/A' ? [[code.trim(), new RateDecimal(values[i])]] : [])));
 }
 
 /** The ECB's EUR→code of its daily file. */
@@ -39,7 +39,7 @@ export const ecbDaily = () => new Map([...ECB_DAILY.toString().matchAll(/currenc
 
 export interface BackupWarehouse {
   database: TestDatabase;
-  db: Db;
+  db: SessionDb;
   home: string;
   close(): Promise<void>;
 }

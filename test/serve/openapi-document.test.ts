@@ -5,7 +5,7 @@ import { openApiDocument } from '../../src/serve/openapi/document.js';
 /**
  * GET /openapi.json's document is valid OpenAPI 3.1 (checked by @readme/openapi-parser against the specification's
  * own schema, plus its checks of path parameters and duplicate names), and names nothing inside: its one server is
- * relative. test/serve/openapi-answers.test.ts checks the real answers against it.
+ * relative. test/serve/openapi-answers.e2e.test.ts checks the real answers against it.
  */
 describe('the OpenAPI document', () => {
   it('is valid OpenAPI 3.1', async () => {

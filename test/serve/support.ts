@@ -8,7 +8,7 @@ import { runDemo } from '../../src/demo/run-demo.js';
 import { createLogger } from '../../src/log.js';
 import { runPipeline } from '../../src/jobs/pipeline.js';
 import { defaultHttpPolicy } from '../../src/sources/http.js';
-import type { Db } from '../../src/warehouse/db.js';
+import type { SessionDb } from '../../src/warehouse/db.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
 import { finished, runCli, startCli, waitForOutput } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -25,7 +25,7 @@ export interface DailyRow {
 
 export interface ServedWarehouse {
   database: TestDatabase;
-  db: Db;
+  db: SessionDb;
   home: string;
   /** USD/EUR's and USD/JPY's daily rows as api.daily_rates gave them before any month was archived. */
   dailyBeforeArchive: Map<string, DailyRow[]>;
@@ -91,7 +91,7 @@ export async function servedWarehouse(dir: string): Promise<ServedWarehouse> {
  * open-er-api by name) on `day` (UTC): its publication of the day, then one at noon with the next simulated day's
  * values, every value changed. Both stay the last of that source, so they are loaded in order.
  */
-async function publishTwiceOn(db: Db, day: Date): Promise<void> {
+async function publishTwiceOn(db: SessionDb, day: Date): Promise<void> {
   let now = new Date(day.getTime() + 30 * 60_000);
   const noon = new Date(day.getTime() + 12 * 3_600_000);
   const market = createMarket({ seed: 11, start: new Date(day.getTime() - 2 * 86_400_000) });

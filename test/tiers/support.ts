@@ -34,7 +34,7 @@ export interface Warehouse {
   db: Db;
   home: string;
   env: Record<string, string>;
-  cli(args: string[], extraEnv?: Record<string, string>): Promise<CliResult>;
+  cli: (args: string[], extraEnv?: Record<string, string>) => Promise<CliResult>;
 }
 
 /** A migrated test database loaded with multiYearCsv (every observation kept), and a CLI bound to it. */

@@ -32,7 +32,7 @@ describe('publishedValues: a source\'s own digits back from the USD rates stored
     let checked = 0;
     for (const line of lines) {
       const cells = line.split(',').slice(1);
-      const published = new Map(codes.flatMap((code, i) => (code && cells[i] && cells[i] !== 'N/A' ? [[code, cells[i]!] as [string, string]] : [])));
+      const published = new Map(codes.flatMap((code, i) => (code && cells[i] && cells[i] !== 'N/A' ? [[code, cells[i]] as [string, string]] : [])));
       sameNumbers(publishedValues(storedUsd(published), 'EUR'), new Map([['EUR', '1'], ...published]));
       checked += published.size;
     }

@@ -6,7 +6,7 @@ import {
 } from '../../src/warehouse/postgres-url.js';
 
 // The rules these tests hold fxpipe to are libpq's (PostgreSQL docs, "Connection Strings", "Parameter Key Words";
-// fe-connect.c). test/operations/standby.test.ts checks the same choices against psql (libpq itself) on real servers.
+// fe-connect.c). test/operations/standby.e2e.test.ts checks the same choices against psql (libpq itself) on real servers.
 
 const hostsOf = (url: string) => parsePostgresUrl(url).hosts.map(({ host, port }) => `${host}|${port}`);
 

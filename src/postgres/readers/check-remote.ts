@@ -5,6 +5,7 @@ import type pg from 'pg';
 import { connectDirect, type DirectDb } from '../../warehouse/direct.js';
 import { readerLeaks } from './reader-leaks.js';
 import { currentLimits, DEFAULT_READER_LIMITS, formatSize } from './reader-limits.js';
+import { hasSqlState, SqlState } from '../../warehouse/sqlstate.js';
 
 export interface RemoteServer {
   host: string;
@@ -91,7 +92,7 @@ async function unencryptedRefused(base: pg.ClientConfig): Promise<Check> {
   } catch (error) {
     const reason = messageOf(error);
     // 28000: pg_hba.conf rejected it (hostnossl … reject, or no line for an unencrypted connection).
-    const refused = (error as { code?: string }).code === '28000';
+    const refused = hasSqlState(error, SqlState.invalid_authorization_specification);
     return refused ? { name, ok: true, detail: `a login without TLS is refused (${reason})` } : { name, ok: false, detail: `cannot reach the server: ${reason}` };
   }
 }

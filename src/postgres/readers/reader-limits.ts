@@ -2,6 +2,7 @@ import pg from 'pg';
 import { usageError } from '../../errors.js';
 import type { Db } from '../../warehouse/db.js';
 import { READER_MARKER } from './reader-roles.js';
+import { hasSqlState, SqlState } from '../../warehouse/sqlstate.js';
 
 /** What a reader may hold of the server: set by grant-reader, kept in the role's comment, enforced by PostgreSQL and the watchdog. */
 export interface ReaderLimits {
@@ -109,7 +110,7 @@ export async function applyReaderLimits(tx: Db, role: string, limits: ReaderLimi
     return { tempFileLimitSet: true };
   } catch (error) {
     // 42501: only a superuser, or a role granted SET on the parameter (PostgreSQL 15+), may set a SUSET parameter on a role.
-    if ((error as { code?: string }).code !== '42501') throw error;
+    if (!hasSqlState(error, SqlState.insufficient_privilege)) throw error;
     await tx.query('rollback to savepoint temp_file_limit');
     return { tempFileLimitSet: false };
   }

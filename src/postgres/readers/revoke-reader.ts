@@ -2,6 +2,7 @@ import pg from 'pg';
 import { usageError } from '../../errors.js';
 import type { Db } from '../../warehouse/db.js';
 import { apiOwner, currentDatabase, findRole, READERS_LOCK } from './reader-roles.js';
+import { hasSqlState, SqlState } from '../../warehouse/sqlstate.js';
 
 export interface RevokeReaderResult {
   role: string;
@@ -41,8 +42,8 @@ export async function revokeReader(db: Db, role: string): Promise<RevokeReaderRe
       await tx.query(`drop role ${name}`);
       return { role, database, dropped: true };
     } catch (error) {
-      const pgError = error as { code?: string; detail?: string; message: string };
-      if (pgError.code !== '2BP01') throw error;
+      if (!hasSqlState(error, SqlState.dependent_objects_still_exist)) throw error;
+      const pgError = error as { detail?: string; message: string };
       await tx.query('rollback to savepoint drop_reader');
       return { role, database, dropped: false, remaining: (pgError.detail ?? pgError.message).replace(/\s*\n\s*/g, '; ') };
     }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import pg from 'pg';
 import { usageError } from '../../errors.js';
-import { clientSettings } from '../../warehouse/connection.js';
+import { clientSettings } from '../../warehouse/target.js';
 import { withFileLock } from '../../util/file-lock.js';
 import { embeddedPaths, ensureEmbedded, readRunning, runAs, runningConnection, START_TIMEOUT_S, type EmbeddedConnection, type EmbeddedOptions } from './embedded.js';
 import { isWildcard, listenAddressesFor } from './listen-address.js';

@@ -9,7 +9,7 @@ import type { RunAs } from './binaries.js';
  * only root or the home's owner can change).
  */
 
-const { O_WRONLY, O_RDONLY, O_CREAT, O_EXCL, O_APPEND, O_NOFOLLOW, O_DIRECTORY } = constants;
+const { O_WRONLY, O_RDONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY } = constants;
 
 /** Creates file afresh (replacing what was there) with text, mode, and owner's ownership. */
 export async function createFile(file: string, text: string, mode: number, owner: RunAs = {}): Promise<void> {
@@ -38,15 +38,6 @@ export async function readFileNoFollow(file: string): Promise<string> {
   const handle = await open(file, O_RDONLY | O_NOFOLLOW);
   try {
     return await handle.readFile('utf8');
-  } finally {
-    await handle.close();
-  }
-}
-
-export async function appendFileNoFollow(file: string, text: string): Promise<void> {
-  const handle = await open(file, O_WRONLY | O_APPEND | O_NOFOLLOW);
-  try {
-    await handle.writeFile(text);
   } finally {
     await handle.close();
   }

@@ -161,7 +161,7 @@ const utc = (seconds: number) => new Date(seconds * 1000).toUTCString().replace(
 function ratesOf(published: PublishedDay, base: string): Record<string, unknown> {
   if (!published.usd.has(base)) throw new RateApiError('unsupported-code');
   const codes = [...published.usd.keys()].filter((c) => c !== base).sort();
-  return Object.fromEntries([[base, jsonNumber('1')], ...codes.map((c) => [c, jsonNumber(rateOf(published, base, c, '1'))])]);
+  return Object.fromEntries([[base, jsonNumber('1')], ...codes.map((c): [string, unknown] => [c, jsonNumber(rateOf(published, base, c, '1'))])]);
 }
 
 function rateOf(published: PublishedDay, base: string, target: string, amount: string): string {

@@ -66,7 +66,7 @@ export async function publishedOn(db: Db, query: DayQuery): Promise<PublishedDay
   );
   if (!publication) return null;
   const days = await closes(db, publication.source_id, [{ dateKey: publication.date_key, quoteIds: publication.quote_ids }]);
-  return publishedDay(publication.source, keyToDay(publication.date_key), publication.as_of, days.get(publication.date_key) ?? new Map());
+  return publishedDay(publication.source, keyToDay(publication.date_key), publication.as_of, days.get(publication.date_key) ?? new Map<string, string>());
 }
 
 /**
@@ -88,7 +88,7 @@ export async function publishedBetween(db: Db, source: SourceChoice, from: strin
   const values = await closes(db, rows[0]!.source_id, rows.map((r) => ({ dateKey: r.date_key, quoteIds: r.quote_ids })));
   return {
     source: rows[0]!.source,
-    days: rows.map((r) => publishedDay(r.source, keyToDay(r.date_key), r.as_of, values.get(r.date_key) ?? new Map())),
+    days: rows.map((r) => publishedDay(r.source, keyToDay(r.date_key), r.as_of, values.get(r.date_key) ?? new Map<string, string>())),
   };
 }
 

@@ -3,6 +3,7 @@ import { conversionText } from '../../transform/pg-numeric.js';
 import type { Db } from '../../warehouse/db.js';
 import { HttpError } from '../http-error.js';
 import { requireKnown } from './currencies.js';
+import { hasSqlState, SqlState } from '../../warehouse/sqlstate.js';
 
 export interface Conversion {
   amount: string;
@@ -60,11 +61,10 @@ async function convertInPostgres(db: Db, amount: string, from: string, to: strin
       [amount, from, to, at],
     );
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    // P0002: no rate in force at `at` (or now) for one of the currencies; the message names it.
-    if (code === 'P0002') throw new HttpError(404, (error as Error).message);
-    // 22023: unknown currency: XXX. One query per request: the codes are checked only when api.convert refuses one.
-    if (code === '22023') {
+    // No rate in force at `at` (or now) for one of the currencies; the message names it.
+    if (hasSqlState(error, SqlState.no_data_found)) throw new HttpError(404, (error as Error).message);
+    // Unknown currency: XXX. One query per request: the codes are checked only when api.convert refuses one.
+    if (hasSqlState(error, SqlState.invalid_parameter_value)) {
       await requireKnown(db, 'from', [from]);
       await requireKnown(db, 'to', [to]);
     }
@@ -140,7 +140,7 @@ async function valueInPostgres(db: Db, leg: LegInForce): Promise<string | null> 
     );
     return row?.rate ?? null;
   } catch (error) {
-    if ((error as { code?: string }).code === 'P0002') return null;
+    if (hasSqlState(error, SqlState.no_data_found)) return null;
     throw error;
   }
 }

@@ -1,6 +1,7 @@
 import type { Db } from '../../warehouse/db.js';
 import { HttpError } from '../http-error.js';
 import { requireKnown } from './currencies.js';
+import { hasSqlState, SqlState } from '../../warehouse/sqlstate.js';
 
 export interface LatestRates {
   base: string;
@@ -31,7 +32,7 @@ async function requireInForce(db: Db, code: string): Promise<void> {
   try {
     await db.query('select rate from api.usd_rate($1)', [code]);
   } catch (error) {
-    if ((error as { code?: string }).code === 'P0002') throw new HttpError(404, (error as Error).message);
+    if (hasSqlState(error, SqlState.no_data_found)) throw new HttpError(404, (error as Error).message);
     throw error;
   }
 }

@@ -4,7 +4,7 @@
  * To add a family: write src/serve/openapi/<family>.ts exporting an OpenApiFamily (shared.ts) — its tags, its paths
  * (every route, parameter, success and error answer, built with shared.ts's `responses`) and the schemas and security
  * schemes they name (schema names prefixed by the family: they share one namespace) — and list it in FAMILIES below.
- * test/serve/openapi-answers.test.ts then fails until it has a real request for each of the family's operations and
+ * test/serve/openapi-answers.e2e.test.ts then fails until it has a real request for each of the family's operations and
  * statuses, and until every route the app mounts is described.
  */
 import { apiV1 } from './api-v1.js';
