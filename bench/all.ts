@@ -31,7 +31,17 @@ interface Bench {
 const BENCHES: Bench[] = [
   { name: 'run', sizes: { BENCH_RUNS: '20', BENCH_YEARS: '10', BENCH_FRESH_RUNS: '5' } },
   { name: 'backfill', sizes: { BENCH_YEARS: '2' } },
-  { name: 'queries', sizes: { BENCH_YEARS: '27', BENCH_SLOT_HOURS: '24', BENCH_EXPLAINS: '100', BENCH_CLIENTS: '32', BENCH_SECONDS: '10', BENCH_VERIFY_SIZES: '10000,40000,100000' } },
+  {
+    name: 'queries',
+    sizes: {
+      BENCH_YEARS: '27',
+      BENCH_SLOT_HOURS: '24',
+      BENCH_EXPLAINS: '100',
+      BENCH_CLIENTS: '32',
+      BENCH_SECONDS: '10',
+      BENCH_VERIFY_SIZES: '10000,40000,100000',
+    },
+  },
   { name: 'archive', sizes: { BENCH_REPEATS: '5' } },
   { name: 'serve', sizes: { BENCH_CONNECTIONS: '32', BENCH_SECONDS: '10' } },
   { name: 'watchdog', sizes: { BENCH_READERS: '5', BENCH_SESSIONS: '8', BENCH_SWEEPS: '200', BENCH_CANCELS: '5' } },
@@ -53,7 +63,10 @@ interface Ran {
 const sizesOf = (bench: Bench): Record<string, string> =>
   Object.fromEntries(Object.entries(bench.sizes).map(([name, value]) => [name, process.env[name] ?? value]));
 
-const envText = (sizes: Record<string, string>) => Object.entries(sizes).map(([name, value]) => `${name}=${value}`).join(' ');
+const envText = (sizes: Record<string, string>) =>
+  Object.entries(sizes)
+    .map(([name, value]) => `${name}=${value}`)
+    .join(' ');
 
 async function runOne(bench: Bench, index: number, dir: string): Promise<Ran> {
   const sizes = sizesOf(bench);
@@ -71,17 +84,25 @@ async function runOne(bench: Bench, index: number, dir: string): Promise<Ran> {
   try {
     result = JSON.parse(await readFile(file, 'utf8')) as BenchResult;
   } catch (error) {
-    throw new BenchFailed(`bench:${bench.name} wrote no readable result to BENCH_RESULT_FILE (${error instanceof Error ? error.message : String(error)})`);
+    throw new BenchFailed(
+      `bench:${bench.name} wrote no readable result to BENCH_RESULT_FILE (${error instanceof Error ? error.message : String(error)})`,
+    );
   }
-  if (result.bench !== bench.name || !Array.isArray(result.figures)) throw new BenchFailed(`bench:${bench.name} wrote a result that is not its own`);
+  if (result.bench !== bench.name || !Array.isArray(result.figures))
+    throw new BenchFailed(`bench:${bench.name} wrote a result that is not its own`);
   console.error(`npm run bench: bench:${bench.name} done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   return { bench, sizes, result };
 }
 
 const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
-const duration = (seconds: number) => (seconds >= 60 ? `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s` : `${seconds.toFixed(0)} s`);
+const duration = (seconds: number) =>
+  seconds >= 60 ? `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s` : `${seconds.toFixed(0)} s`;
 /** GitHub's anchor of a `## bench:<name>` heading. */
-const anchor = (name: string) => `bench${name.toLowerCase().replace(/[^a-z0-9 _-]/g, '').replaceAll(' ', '-')}`;
+const anchor = (name: string) =>
+  `bench${name
+    .toLowerCase()
+    .replace(/[^a-z0-9 _-]/g, '')
+    .replaceAll(' ', '-')}`;
 
 function render(ran: Ran[], startedAt: Date, seconds: number): string {
   const machines = [...new Set(ran.map((r) => r.result.machine))];
@@ -104,12 +125,15 @@ function render(ran: Ran[], startedAt: Date, seconds: number): string {
     '|---|---|---|---|---|',
   ];
   for (const { bench, result } of ran) {
-    for (const f of result.figures) lines.push(`| [${bench.name}](#${anchor(bench.name)}) | ${cell(f.figure)} | ${cell(f.ours)} | ${cell(f.peer)} | ${cell(f.ratio)} |`);
+    for (const f of result.figures)
+      lines.push(`| [${bench.name}](#${anchor(bench.name)}) | ${cell(f.figure)} | ${cell(f.ours)} | ${cell(f.peer)} | ${cell(f.ratio)} |`);
   }
   for (const { bench, sizes, result } of ran) {
     lines.push('', `## bench:${bench.name}`, '', `${result.title}.`, '');
     if (machines.length > 1) lines.push(`machine: ${result.machine}`, '');
-    lines.push(`Took ${duration(result.seconds)}. Alone, at the same sizes: \`${envText(sizes) ? `${envText(sizes)} ` : ''}npm run bench:${bench.name}\`.`);
+    lines.push(
+      `Took ${duration(result.seconds)}. Alone, at the same sizes: \`${envText(sizes) ? `${envText(sizes)} ` : ''}npm run bench:${bench.name}\`.`,
+    );
     if (result.details.trim()) lines.push('', result.details.trim());
   }
   return `${lines.join('\n')}\n`;
@@ -126,7 +150,9 @@ async function main() {
     const temp = `${OUTPUT}.${process.pid}.tmp`;
     await writeFile(temp, render(ran, startedAt, seconds));
     await rename(temp, OUTPUT);
-    console.error(`npm run bench: ${ran.length} benches, ${ran.reduce((n, r) => n + r.result.figures.length, 0)} figures in ${duration(seconds)}; wrote ${path.relative(process.cwd(), OUTPUT) || OUTPUT}`);
+    console.error(
+      `npm run bench: ${ran.length} benches, ${ran.reduce((n, r) => n + r.result.figures.length, 0)} figures in ${duration(seconds)}; wrote ${path.relative(process.cwd(), OUTPUT) || OUTPUT}`,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -112,7 +112,8 @@ async function generateHistory(db: Db, first: string, last: string): Promise<num
 /** The source's publications (one per as-of, carrying every pair) and rates_daily / rates_monthly, as the writers leave them. */
 async function buildReadModels(db: Db, first: string, last: string): Promise<number> {
   const [ids] = await db.query<{ source_id: number; base_id: number }>(
-    `select s.source_id, c.currency_id as base_id from dim_source s, dim_currency c where s.source_name = 'bench' and c.currency_code = 'USD'`);
+    `select s.source_id, c.currency_id as base_id from dim_source s, dim_currency c where s.source_name = 'bench' and c.currency_code = 'USD'`,
+  );
   await db.query('select fx_derive_publications($1::smallint)', [ids!.source_id]);
   await maintainReadModels(db, [{ sourceId: ids!.source_id, baseId: ids!.base_id, from: first, to: last }]);
   await db.query('vacuum analyze rates_daily, rates_monthly, source_publications');
@@ -121,7 +122,8 @@ async function buildReadModels(db: Db, first: string, last: string): Promise<num
 }
 
 async function main() {
-  if (!Number.isInteger(REPEATS) || REPEATS < 1 || REPEATS > 100) throw new Error(`BENCH_REPEATS must be a whole number from 1 to 100, got ${process.env.BENCH_REPEATS}`);
+  if (!Number.isInteger(REPEATS) || REPEATS < 1 || REPEATS > 100)
+    throw new Error(`BENCH_REPEATS must be a whole number from 1 to 100, got ${process.env.BENCH_REPEATS}`);
   const now = new Date();
   const first = monthStart(now, -(YEARS * 12 - 1));
   const yesterday = new Date(now.getTime() - 86_400_000).toISOString().slice(0, 10);
@@ -143,20 +145,24 @@ async function main() {
       [cold.map((p) => p.name)],
     );
     const pgBytes = Number(sizes?.bytes);
-    const allHot = await repeated(() => db.query<{ date_key: number; low: string; high: string; n: string; open: string; close: string }>(PG_AGGREGATE));
+    const allHot = await repeated(() =>
+      db.query<{ date_key: number; low: string; high: string; n: string; open: string; close: string }>(PG_AGGREGATE),
+    );
     console.error(`PostgreSQL, all hot: ${allHot.value.length} days, median ${allHot.ms.toFixed(1)} ms`);
     const dailyHot = await repeated(() => db.query(PG_DAILY_RATES, [first, yesterday]));
-    if (dailyHot.value.length !== allHot.value.length) throw new Error(`api.daily_rates gave ${dailyHot.value.length} days, the history holds ${allHot.value.length}`);
+    if (dailyHot.value.length !== allHot.value.length)
+      throw new Error(`api.daily_rates gave ${dailyHot.value.length} days, the history holds ${allHot.value.length}`);
 
     const store = openObjectStore(path.join(scratch, 'archive'));
-    const archived = await timed(() =>
-      archiveHistory(db, { store, cutoff, dryRun: false, lockWaitMs: 5000, log: createLogger('silent') }),
-    );
+    const archived = await timed(() => archiveHistory(db, { store, cutoff, dryRun: false, lockWaitMs: 5000, log: createLogger('silent') }));
     const result = archived.value;
     console.error(`archived ${result.months.length} months, ${result.rowsArchived} rows in ${Math.round(archived.ms)} ms`);
     const dailyArchived = await repeated(() => db.query(PG_DAILY_RATES, [first, yesterday]));
-    if (JSON.stringify(dailyArchived.value) !== JSON.stringify(dailyHot.value)) throw new Error('api.daily_rates answered differently once the months were archived');
-    console.error(`api.daily_rates over ${dailyHot.value.length} days: ${dailyHot.ms.toFixed(1)} ms all hot, ${dailyArchived.ms.toFixed(1)} ms archived`);
+    if (JSON.stringify(dailyArchived.value) !== JSON.stringify(dailyHot.value))
+      throw new Error('api.daily_rates answered differently once the months were archived');
+    console.error(
+      `api.daily_rates over ${dailyHot.value.length} days: ${dailyHot.ms.toFixed(1)} ms all hot, ${dailyArchived.ms.toFixed(1)} ms archived`,
+    );
 
     const home = path.join(scratch, 'home');
     const cacheDir = path.join(home, 'cache');
@@ -164,8 +170,10 @@ async function main() {
 
     const tiered = await repeated(() => runQuery(db, DUCK_AGGREGATE, { cacheDir }));
     const duckDays = tiered.value.rows.map((row) => row.map(String).join(' '));
-    const pgDays = allHot.value.map((r) => [r.date_key, trimDecimal(r.low), trimDecimal(r.high), r.n, trimDecimal(r.open), trimDecimal(r.close)].join(' '));
-    if (JSON.stringify(duckDays) !== JSON.stringify(pgDays)) throw new Error('the tiered answer differs from PostgreSQL\'s all-hot answer');
+    const pgDays = allHot.value.map((r) =>
+      [r.date_key, trimDecimal(r.low), trimDecimal(r.high), r.n, trimDecimal(r.open), trimDecimal(r.close)].join(' '),
+    );
+    if (JSON.stringify(duckDays) !== JSON.stringify(pgDays)) throw new Error("the tiered answer differs from PostgreSQL's all-hot answer");
     const tierRows = await runQuery(db, `select tier, count(*) as n from rates_history group by tier order by tier`, { cacheDir });
 
     const seconds = archived.ms / 1000;
@@ -178,20 +186,28 @@ async function main() {
       figures: [
         {
           figure: `archive: ${result.months.length} months, ${result.rowsArchived} rows (export, Parquet, upload, read-back verification, drop)`,
-          ours: `${seconds.toFixed(1)} s, ${Math.round(result.rowsArchived / seconds)} rows/s`, peer: '—', ratio: '—',
+          ours: `${seconds.toFixed(1)} s, ${Math.round(result.rowsArchived / seconds)} rows/s`,
+          peer: '—',
+          ratio: '—',
         },
         {
           figure: 'bytes: zstd Parquet vs the same partitions in PostgreSQL (pg_total_relation_size: table + indexes)',
-          ours: `${(result.bytesArchived / MIB).toFixed(1)} MiB`, peer: `${(pgBytes / MIB).toFixed(1)} MiB`, ratio: (result.bytesArchived / pgBytes).toFixed(3),
+          ours: `${(result.bytesArchived / MIB).toFixed(1)} MiB`,
+          peer: `${(pgBytes / MIB).toFixed(1)} MiB`,
+          ratio: (result.bytesArchived / pgBytes).toFixed(3),
         },
         ...fixedCost.figures,
         {
           figure: `USD/EUR daily aggregate over ${YEARS} years (${pgDays.length} days): fxpipe query's engine, ${tierRows.rows.map(([tier, n]) => `${n as number} ${tier as string}`).join(' + ')} rows, vs PostgreSQL all hot (median of ${REPEATS})`,
-          ours: `${tiered.ms.toFixed(0)} ms`, peer: `${allHot.ms.toFixed(0)} ms`, ratio: (tiered.ms / allHot.ms).toFixed(2),
+          ours: `${tiered.ms.toFixed(0)} ms`,
+          peer: `${allHot.ms.toFixed(0)} ms`,
+          ratio: (tiered.ms / allHot.ms).toFixed(2),
         },
         {
           figure: `USD/EUR api.daily_rates over ${YEARS} years (${dailyHot.value.length} days) from PostgreSQL's read model, ${result.months.length} months archived, vs all hot (median of ${REPEATS}; limit ${DAILY_RATES_LIMIT} ×; ${readModels.value} rows of rates_daily built in ${(readModels.ms / 1000).toFixed(0)} s)`,
-          ours: `${dailyArchived.ms.toFixed(1)} ms`, peer: `${dailyHot.ms.toFixed(1)} ms`, ratio: (dailyArchived.ms / dailyHot.ms).toFixed(2),
+          ours: `${dailyArchived.ms.toFixed(1)} ms`,
+          peer: `${dailyHot.ms.toFixed(1)} ms`,
+          ratio: (dailyArchived.ms / dailyHot.ms).toFixed(2),
         },
       ],
     });

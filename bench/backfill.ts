@@ -49,7 +49,11 @@ class SyntheticHistory {
   readonly #texts: (string | null)[];
   readonly #normal = normalSampler(mulberry32(hashSeed(42, YEARS)));
 
-  constructor(private readonly quotes: { id: number; rate: number }[], private readonly baseId: number, private readonly sourceId: number) {
+  constructor(
+    private readonly quotes: { id: number; rate: number }[],
+    private readonly baseId: number,
+    private readonly sourceId: number,
+  ) {
     this.#levels = Float64Array.from(quotes, (q) => q.rate);
     this.#texts = quotes.map(() => null);
   }
@@ -66,8 +70,14 @@ class SyntheticHistory {
           this.#levels[i] = level;
           this.#texts[i] = rate;
           yield {
-            dateKey, baseId: this.baseId, quoteId: this.quotes[i]!.id, sourceId: this.sourceId, rateTimestamp, rate,
-            previousRate: previous, changePct: previous === null ? null : ((Number(rate) / Number(previous) - 1) * 100).toFixed(8),
+            dateKey,
+            baseId: this.baseId,
+            quoteId: this.quotes[i]!.id,
+            sourceId: this.sourceId,
+            rateTimestamp,
+            rate,
+            previousRate: previous,
+            changePct: previous === null ? null : ((Number(rate) / Number(previous) - 1) * 100).toFixed(8),
           };
         }
       }
@@ -108,7 +118,8 @@ async function prepare(server: Target, database: string, firstYear: number): Pro
 async function historyFingerprint(db: Db): Promise<string> {
   const [row] = await db.query<{ f: string }>(
     `select count(*) || ' rows, sum ' || sum(rate) || ', run ' || min(run_id::text) || ' on ' || count(run_id) || ', ' || count(extraction_id) || ' extractions' as f
-       from fact_rates_history`);
+       from fact_rates_history`,
+  );
   return row!.f;
 }
 
@@ -134,13 +145,15 @@ async function psqlCopy(target: Target, file: string): Promise<void> {
 }
 
 async function main() {
-  if (!Number.isInteger(YEARS) || YEARS < 1 || YEARS > 25) throw new Error(`BENCH_YEARS must be a whole number from 1 to 25, got ${process.env.BENCH_YEARS}`);
+  if (!Number.isInteger(YEARS) || YEARS < 1 || YEARS > 25)
+    throw new Error(`BENCH_YEARS must be a whole number from 1 to 25, got ${process.env.BENCH_YEARS}`);
   const firstYear = LAST_YEAR - YEARS + 1;
   const years = Array.from({ length: YEARS }, (_, i) => firstYear + i);
   const server = await resolveTarget(loadConfig());
   const ours = await prepare(server, 'fxpipe_bench_backfill', firstYear);
   const peer = await prepare(server, 'fxpipe_bench_backfill_psql', firstYear);
-  if (JSON.stringify(ours.quotes) !== JSON.stringify(peer.quotes)) throw new Error('the two scratch databases gave the currencies different ids');
+  if (JSON.stringify(ours.quotes) !== JSON.stringify(peer.quotes))
+    throw new Error('the two scratch databases gave the currencies different ids');
 
   // The run both loads record on every row (ours as a backfill chunk's run; the peer's file carries it too).
   const runId = randomUUID();
@@ -202,7 +215,9 @@ async function main() {
         rows += inserted;
         await insertPublications(tx, ours.sourceId, ours.baseId, publications);
         const started = performance.now();
-        await maintainReadModels(tx, [{ sourceId: ours.sourceId, baseId: ours.baseId, from: utcDay((previous ?? publications[0]!).asOf), to: `${year}-12-31` }]);
+        await maintainReadModels(tx, [
+          { sourceId: ours.sourceId, baseId: ours.baseId, from: utcDay((previous ?? publications[0]!).asOf), to: `${year}-12-31` },
+        ]);
         aggregatesMs += performance.now() - started;
       });
       oursMs += performance.now() - oursStarted;
@@ -212,13 +227,16 @@ async function main() {
       const psqlStarted = performance.now();
       await psqlCopy(peer.target, files.get(year)!);
       psqlMs += performance.now() - psqlStarted;
-      console.error(`${year}: ${rows} rows so far; ours ${(oursMs / 1000).toFixed(1)} s (aggregates ${(aggregatesMs / 1000).toFixed(1)} s), psql ${(psqlMs / 1000).toFixed(1)} s so far`);
+      console.error(
+        `${year}: ${rows} rows so far; ours ${(oursMs / 1000).toFixed(1)} s (aggregates ${(aggregatesMs / 1000).toFixed(1)} s), psql ${(psqlMs / 1000).toFixed(1)} s so far`,
+      );
     }
     clearInterval(sampler);
     const oursSeconds = oursMs / 1000;
     const psqlSeconds = psqlMs / 1000;
     const [aggregates] = await ours.db.query<{ daily: string; monthly: string }>(
-      'select (select count(*) from rates_daily)::text as daily, (select count(*) from rates_monthly)::text as monthly');
+      'select (select count(*) from rates_daily)::text as daily, (select count(*) from rates_monthly)::text as monthly',
+    );
 
     const [oursFingerprint, peerFingerprint] = [await historyFingerprint(ours.db), await historyFingerprint(peer.db)];
     if (oursFingerprint !== peerFingerprint) throw new Error(`the loads differ: ours ${oursFingerprint}, psql ${peerFingerprint}`);
@@ -238,11 +256,24 @@ async function main() {
       ],
       peerHeading: 'peer (same run)',
       figures: [
-        { figure: `rows/s, aggregates maintained, vs psql \\copy (target ≥ ${RATIO_TARGET})`, ours: `${Math.round(oursRate)}`, peer: `${Math.round(psqlRate)}`, ratio: (oursRate / psqlRate).toFixed(2) },
-        { figure: 'time rebuilding rates_daily / rates_monthly vs the whole load', ours: `${(aggregatesMs / 1000).toFixed(1)} s`, peer: `${oursSeconds.toFixed(1)} s`, ratio: (aggregatesMs / 1000 / oursSeconds).toFixed(2) },
         {
-          figure: 'RSS growth while our loader runs (sampled every 20 ms), vs RSS just before it (the year\'s rows in memory, the largest year)',
-          ours: `+${(peakGrowth / MIB).toFixed(0)} MiB`, peer: `${(baselineRss / MIB).toFixed(0)} MiB`, ratio: (peakGrowth / baselineRss).toFixed(2),
+          figure: `rows/s, aggregates maintained, vs psql \\copy (target ≥ ${RATIO_TARGET})`,
+          ours: `${Math.round(oursRate)}`,
+          peer: `${Math.round(psqlRate)}`,
+          ratio: (oursRate / psqlRate).toFixed(2),
+        },
+        {
+          figure: 'time rebuilding rates_daily / rates_monthly vs the whole load',
+          ours: `${(aggregatesMs / 1000).toFixed(1)} s`,
+          peer: `${oursSeconds.toFixed(1)} s`,
+          ratio: (aggregatesMs / 1000 / oursSeconds).toFixed(2),
+        },
+        {
+          figure:
+            "RSS growth while our loader runs (sampled every 20 ms), vs RSS just before it (the year's rows in memory, the largest year)",
+          ours: `+${(peakGrowth / MIB).toFixed(0)} MiB`,
+          peer: `${(baselineRss / MIB).toFixed(0)} MiB`,
+          ratio: (peakGrowth / baselineRss).toFixed(2),
         },
       ],
     });

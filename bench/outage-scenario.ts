@@ -55,9 +55,16 @@ export function outageRoutes(from: string, to: string): OutageRoute[] {
  * `connections` keep-alive connections call the routes in turn, back to back, through every phase (each `phaseMs` long,
  * counted from the end of its action); an answer counts in the phase it came in.
  */
-export async function runOutage(baseUrl: string, routes: OutageRoute[], phases: Phase[], options: { connections: number; phaseMs: number }): Promise<PhaseCounts[]> {
+export async function runOutage(
+  baseUrl: string,
+  routes: OutageRoute[],
+  phases: Phase[],
+  options: { connections: number; phaseMs: number },
+): Promise<PhaseCounts[]> {
   const pool = new Pool(baseUrl, { connections: options.connections, headersTimeout: 30_000, bodyTimeout: 30_000 });
-  const samples = phases.map(() => routes.map((): Pick<RouteCounts, 'statuses' | 'failed'> & { latencies: number[] } => ({ latencies: [], statuses: {}, failed: 0 })));
+  const samples = phases.map(() =>
+    routes.map((): Pick<RouteCounts, 'statuses' | 'failed'> & { latencies: number[] } => ({ latencies: [], statuses: {}, failed: 0 })),
+  );
   const actionMs = phases.map(() => 0);
   let phase = 0;
   let running = true;
@@ -96,19 +103,29 @@ export async function runOutage(baseUrl: string, routes: OutageRoute[], phases: 
     phase: p.name,
     readable: p.readable,
     actionMs: actionMs[i]!,
-    routes: Object.fromEntries(routes.map((route, r) => {
-      const s = samples[i]![r]!;
-      const sorted = [...s.latencies].sort((a, b) => a - b);
-      const p99 = sorted[Math.min(sorted.length - 1, Math.ceil(0.99 * sorted.length) - 1)] ?? NaN;
-      return [route.name, { requests: sorted.length + s.failed, statuses: s.statuses, failed: s.failed, p99Ms: p99 }];
-    })),
+    routes: Object.fromEntries(
+      routes.map((route, r) => {
+        const s = samples[i]![r]!;
+        const sorted = [...s.latencies].sort((a, b) => a - b);
+        const p99 = sorted[Math.min(sorted.length - 1, Math.ceil(0.99 * sorted.length) - 1)] ?? NaN;
+        return [route.name, { requests: sorted.length + s.failed, statuses: s.statuses, failed: s.failed, p99Ms: p99 }];
+      }),
+    ),
   }));
 }
 
 /** Answers of a phase's routes of one kind that were 5xx or no answer at all: the goal is none. */
 export function failures(counts: PhaseCounts, routes: OutageRoute[], kind: OutageRoute['kind']): number {
-  return routes.filter((r) => r.kind === kind).reduce((sum, r) => {
-    const c = counts.routes[r.name]!;
-    return sum + c.failed + Object.entries(c.statuses).filter(([status]) => Number(status) >= 500).reduce((n, [, k]) => n + k, 0);
-  }, 0);
+  return routes
+    .filter((r) => r.kind === kind)
+    .reduce((sum, r) => {
+      const c = counts.routes[r.name]!;
+      return (
+        sum +
+        c.failed +
+        Object.entries(c.statuses)
+          .filter(([status]) => Number(status) >= 500)
+          .reduce((n, [, k]) => n + k, 0)
+      );
+    }, 0);
 }

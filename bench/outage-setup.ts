@@ -71,12 +71,24 @@ export async function outageSetup(options: { days: number; standby: boolean }): 
         { name: 'primary started again', readable: true, action: () => pair.start('primary') },
         { name: 'primary killed (SIGKILL)', readable: true, action: () => pair.kill('primary') },
         { name: 'primary restarted after the kill', readable: true, action: () => pair.start('primary') },
-        { name: 'primary and standby stopped', readable: false, action: async () => Promise.all([pair.stop('standby'), pair.stop('primary')]).then(() => undefined) },
-        { name: 'both started again', readable: false, action: async () => Promise.all([pair.start('primary'), pair.start('standby')]).then(() => undefined) },
-        { name: 'failover: primary stopped, standby promoted', readable: true, action: async () => {
-          await pair.stop('primary');
-          await pair.promote('standby');
-        } },
+        {
+          name: 'primary and standby stopped',
+          readable: false,
+          action: async () => Promise.all([pair.stop('standby'), pair.stop('primary')]).then(() => undefined),
+        },
+        {
+          name: 'both started again',
+          readable: false,
+          action: async () => Promise.all([pair.start('primary'), pair.start('standby')]).then(() => undefined),
+        },
+        {
+          name: 'failover: primary stopped, standby promoted',
+          readable: true,
+          action: async () => {
+            await pair.stop('primary');
+            await pair.promote('standby');
+          },
+        },
       ];
     } else {
       const home = path.join(scratch, 'postgres');
@@ -92,9 +104,21 @@ export async function outageSetup(options: { days: number; standby: boolean }): 
         { name: 'PostgreSQL restarted after the kill', readable: false, action: async () => void (await ensureEmbedded(home)) },
       ];
     }
-    const serve = await startServe({ ...env, FXPIPE_HOME: path.join(scratch, 'serve'), FXPIPE_LOG_LEVEL: process.env.BENCH_SERVE_LOG ? 'warn' : 'error' });
+    const serve = await startServe({
+      ...env,
+      FXPIPE_HOME: path.join(scratch, 'serve'),
+      FXPIPE_LOG_LEVEL: process.env.BENCH_SERVE_LOG ? 'warn' : 'error',
+    });
     cleanups.push(() => serve.stop());
-    return { kind: noStandby === null ? 'standby' : 'single', noStandby, baseUrl: serve.url, machine, routes: outageRoutes(from, to), phases, close };
+    return {
+      kind: noStandby === null ? 'standby' : 'single',
+      noStandby,
+      baseUrl: serve.url,
+      machine,
+      routes: outageRoutes(from, to),
+      phases,
+      close,
+    };
   } catch (error) {
     await close();
     throw error;
@@ -112,7 +136,10 @@ async function killEmbedded(home: string): Promise<void> {
 }
 
 async function startServe(env: Record<string, string>): Promise<{ url: string; stop(): Promise<void> }> {
-  const child: ChildProcess = spawn(process.execPath, [BIN, 'serve', '--port', '0'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [BIN, 'serve', '--port', '0'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stderr!.on('data', (chunk: Buffer) => {

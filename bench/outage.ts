@@ -20,7 +20,9 @@ const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : '-');
 async function main() {
   const setup = await outageSetup({ days: DAYS, standby: process.env.BENCH_STANDBY !== '0' });
   try {
-    console.error(`bench:outage: ${setup.kind === 'standby' ? 'a primary and a streaming standby' : `one server (${setup.noStandby})`}; ${setup.phases.length} phases of ${PHASE_SECONDS} s …`);
+    console.error(
+      `bench:outage: ${setup.kind === 'standby' ? 'a primary and a streaming standby' : `one server (${setup.noStandby})`}; ${setup.phases.length} phases of ${PHASE_SECONDS} s …`,
+    );
     const counts = await runOutage(setup.baseUrl, setup.routes, setup.phases, { connections: CONNECTIONS, phaseMs: PHASE_SECONDS * 1000 });
     const base = counts[0]!;
     const details = [
@@ -32,13 +34,27 @@ async function main() {
     for (const phase of counts) {
       for (const route of setup.routes) {
         const c = phase.routes[route.name]!;
-        const ok = Object.entries(c.statuses).filter(([s]) => s.startsWith('2')).reduce((n, [, k]) => n + k, 0);
-        const bad = Object.entries(c.statuses).filter(([s]) => Number(s) >= 500).map(([s, k]) => `${k} (${s})`).join(', ') || '0';
-        details.push(`| ${phase.phase} (${(phase.actionMs / 1000).toFixed(1)} s) | ${route.name} | ${c.requests} | ${ok} | ${bad} | ${c.failed} | ${ms(c.p99Ms)} |`);
+        const ok = Object.entries(c.statuses)
+          .filter(([s]) => s.startsWith('2'))
+          .reduce((n, [, k]) => n + k, 0);
+        const bad =
+          Object.entries(c.statuses)
+            .filter(([s]) => Number(s) >= 500)
+            .map(([s, k]) => `${k} (${s})`)
+            .join(', ') || '0';
+        details.push(
+          `| ${phase.phase} (${(phase.actionMs / 1000).toFixed(1)} s) | ${route.name} | ${c.requests} | ${ok} | ${bad} | ${c.failed} | ${ms(c.p99Ms)} |`,
+        );
       }
     }
     const figures: Figure[] = counts.slice(1).flatMap((phase) => phaseFigures(phase, base, setup));
-    report({ bench: 'outage', machine: setup.machine, title: `serve through PostgreSQL failures: ${setup.kind === 'standby' ? 'primary + streaming standby (Debian PostgreSQL 15)' : 'one embedded server'}, ${DAYS} days of demo runs`, details, figures });
+    report({
+      bench: 'outage',
+      machine: setup.machine,
+      title: `serve through PostgreSQL failures: ${setup.kind === 'standby' ? 'primary + streaming standby (Debian PostgreSQL 15)' : 'one embedded server'}, ${DAYS} days of demo runs`,
+      details,
+      figures,
+    });
   } finally {
     await setup.close();
   }
@@ -48,12 +64,14 @@ function phaseFigures(phase: PhaseCounts, base: PhaseCounts, setup: Awaited<Retu
   const latest = setup.routes.filter((r) => r.kind === 'latest');
   const p99 = (c: PhaseCounts, names: string[]) => Math.max(...names.map((n) => c.routes[n]!.p99Ms).filter(Number.isFinite));
   const latestNames = latest.map((r) => r.name);
-  const figures: Figure[] = [{
-    figure: `${phase.phase}: latest routes, 5xx or no answer (goal 0); worst p99 vs nothing failing`,
-    ours: `${failures(phase, setup.routes, 'latest')}; ${ms(p99(phase, latestNames))} ms`,
-    peer: `0; ${ms(p99(base, latestNames))} ms`,
-    ratio: (p99(phase, latestNames) / p99(base, latestNames)).toFixed(2),
-  }];
+  const figures: Figure[] = [
+    {
+      figure: `${phase.phase}: latest routes, 5xx or no answer (goal 0); worst p99 vs nothing failing`,
+      ours: `${failures(phase, setup.routes, 'latest')}; ${ms(p99(phase, latestNames))} ms`,
+      peer: `0; ${ms(p99(base, latestNames))} ms`,
+      ratio: (p99(phase, latestNames) / p99(base, latestNames)).toFixed(2),
+    },
+  ];
   if (setup.kind === 'standby' && phase.readable) {
     const historyNames = setup.routes.filter((r) => r.kind === 'history').map((r) => r.name);
     figures.push({

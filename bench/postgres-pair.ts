@@ -76,12 +76,26 @@ export async function makePostgresPair(options: { user?: string; database?: stri
   const url = (servers: Server[], query = '', name = database) =>
     `postgres://${user}:${password}@${servers.map((s) => `127.0.0.1:${port[s]}`).join(',')}/${name}${query}`;
   const pair: PostgresPair = {
-    dir, user, database, password, port,
+    dir,
+    user,
+    database,
+    password,
+    port,
     single: (server, name = database) => url([server], '', name),
     both: (attrs, order = ['standby', 'primary']) => url(order, `?target_session_attrs=${attrs}`),
-    start: (server) => asPostgres('pg_ctl', ['-D', data(server), '-l', path.join(dir, `${server}.log`), '-w', '-t', '60', '-o',
-      `-p ${port[server]} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c jit=off`,
-      'start']),
+    start: (server) =>
+      asPostgres('pg_ctl', [
+        '-D',
+        data(server),
+        '-l',
+        path.join(dir, `${server}.log`),
+        '-w',
+        '-t',
+        '60',
+        '-o',
+        `-p ${port[server]} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c jit=off`,
+        'start',
+      ]),
     stop: (server, mode = 'fast') => asPostgres('pg_ctl', ['-D', data(server), '-m', mode, '-w', 'stop']),
     async kill(server) {
       const pid = Number((await execFileP('head', ['-1', path.join(data(server), 'postmaster.pid')])).stdout.trim());
@@ -94,7 +108,8 @@ export async function makePostgresPair(options: { user?: string; database?: stri
     },
     promote: (server) => asPostgres('pg_ctl', ['-D', data(server), '-w', 'promote']),
     async caughtUp() {
-      const { lsn } = (await withClient(url(['primary']), (c) => c.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn'))).rows[0]!;
+      const { lsn } = (await withClient(url(['primary']), (c) => c.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn')))
+        .rows[0]!;
       await withClient(url(['standby']), async (client) => {
         for (let tries = 0; tries < 600; tries++) {
           const { rows } = await client.query<{ done: boolean }>('select pg_last_wal_replay_lsn() >= $1::pg_lsn as done', [lsn]);
@@ -117,12 +132,26 @@ export async function makePostgresPair(options: { user?: string; database?: stri
   };
   try {
     // Password authentication over TCP, replication included (initdb's pg_hba.conf allows it from loopback).
-    await asPostgres('initdb', ['-D', data('primary'), '-U', user, `--pwfile=${pwfile}`, '--auth-local=trust', '--auth-host=scram-sha-256',
-      '-E', 'UTF8', '--locale=C.UTF-8', '-N']);
+    await asPostgres('initdb', [
+      '-D',
+      data('primary'),
+      '-U',
+      user,
+      `--pwfile=${pwfile}`,
+      '--auth-local=trust',
+      '--auth-host=scram-sha-256',
+      '-E',
+      'UTF8',
+      '--locale=C.UTF-8',
+      '-N',
+    ]);
     await pair.start('primary');
     await withClient(url(['primary'], '', 'postgres'), (client) => client.query(`create database ${database}`));
-    await asPostgres('pg_basebackup', ['-h', '127.0.0.1', '-p', String(port.primary), '-U', user, '-D', data('standby'), '-R', '-X', 'stream',
-      '-c', 'fast'], { PGPASSWORD: password });
+    await asPostgres(
+      'pg_basebackup',
+      ['-h', '127.0.0.1', '-p', String(port.primary), '-U', user, '-D', data('standby'), '-R', '-X', 'stream', '-c', 'fast'],
+      { PGPASSWORD: password },
+    );
     await pair.start('standby');
   } catch (error) {
     await pair.drop();

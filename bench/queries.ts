@@ -49,7 +49,15 @@ import { ensurePartitions } from '../src/warehouse/partitions.js';
 import { maintainReadModels } from '../src/warehouse/read-models.js';
 import { machineLine, report, type Figure } from './report.js';
 import {
-  measureVerify, measureVerifyScaling, scalingDetails, scalingFigures, verifyDetails, verifyFigures, type ScalingRow, type VerifyMeasured, type VerifySample,
+  measureVerify,
+  measureVerifyScaling,
+  scalingDetails,
+  scalingFigures,
+  verifyDetails,
+  verifyFigures,
+  type ScalingRow,
+  type VerifyMeasured,
+  type VerifySample,
 } from './verify-rows.js';
 import { dateKeyOf } from '../src/calendar/days.js';
 import { RateDecimal } from '../src/transform/decimal.js';
@@ -134,40 +142,49 @@ function querySpecs(u: Universe): QuerySpec[] {
   const sourceFor = (rng: Rng, quote: string) => (u.fallbackCodes.has(quote) && rng() < 0.5 ? FALLBACK : PRIMARY);
   return [
     {
-      key: 'latest', label: 'latest rate of a pair: api.latest_rates, USD→quote, preferred',
+      key: 'latest',
+      label: 'latest rate of a pair: api.latest_rates, USD→quote, preferred',
       sql: `select * from api.latest_rates where base = 'USD' and quote = $1 and preferred`,
-      params: (rng) => [pick(rng, quotes)], rows: 1,
+      params: (rng) => [pick(rng, quotes)],
+      rows: 1,
       script: (rng) => `select * from api.latest_rates where base = 'USD' and quote = '${pick(rng, quotes)}' and preferred;\n`,
     },
     {
-      key: 'cross', label: 'latest cross rate of a pair: api.cross_rates',
+      key: 'cross',
+      label: 'latest cross rate of a pair: api.cross_rates',
       sql: `select * from api.cross_rates where from_currency = $1 and to_currency = $2`,
-      params: (rng) => pairOf(rng, u), rows: 1,
+      params: (rng) => pairOf(rng, u),
+      rows: 1,
       script: (rng) => {
         const [a, b] = pairOf(rng, u);
         return `select * from api.cross_rates where from_currency = '${a}' and to_currency = '${b}';\n`;
       },
     },
     {
-      key: 'convert', label: 'api.convert(100, from, to): latest',
+      key: 'convert',
+      label: 'api.convert(100, from, to): latest',
       sql: `select * from api.convert(100, $1, $2)`,
-      params: (rng) => pairOf(rng, u), rows: 1,
+      params: (rng) => pairOf(rng, u),
+      rows: 1,
       script: (rng) => {
         const [a, b] = pairOf(rng, u);
         return `select * from api.convert(100, '${a}', '${b}');\n`;
       },
     },
     {
-      key: 'convert_at', label: `api.convert(100, from, to, at): at a random time in the ${YEARS} years`,
+      key: 'convert_at',
+      label: `api.convert(100, from, to, at): at a random time in the ${YEARS} years`,
       sql: `select * from api.convert(100, $1, $2, $3::timestamptz)`,
-      params: (rng) => [...pairOf(rng, u), new Date(HISTORY_START + Math.floor(rng() * spanSeconds) * 1000).toISOString()], rows: 1,
+      params: (rng) => [...pairOf(rng, u), new Date(HISTORY_START + Math.floor(rng() * spanSeconds) * 1000).toISOString()],
+      rows: 1,
       script: (rng) => {
         const [a, b] = pairOf(rng, u);
         return `\\set s random(0, ${spanSeconds})\nselect * from api.convert(100, '${a}', '${b}', to_timestamp(${HISTORY_START / 1000} + :s));\n`;
       },
     },
     {
-      key: 'daily', label: 'one pair\'s daily aggregates over a year: api.daily_rates, 365 days',
+      key: 'daily',
+      label: "one pair's daily aggregates over a year: api.daily_rates, 365 days",
       sql: `select * from api.daily_rates where base = 'USD' and quote = $1 and source = $2 and date between $3::date and $3::date + 364`,
       params: (rng) => {
         const quote = pick(rng, u.moving);
@@ -177,12 +194,15 @@ function querySpecs(u: Universe): QuerySpec[] {
       script: (rng) => {
         const quote = pick(rng, u.moving);
         const first = `date '${isoDay(HISTORY_START)}' + :d::integer`;
-        return `\\set d random(0, ${yearStarts - 1})\n` +
-          `select * from api.daily_rates where base = 'USD' and quote = '${quote}' and source = '${sourceFor(rng, quote)}' and date between ${first} and ${first} + 364;\n`;
+        return (
+          `\\set d random(0, ${yearStarts - 1})\n` +
+          `select * from api.daily_rates where base = 'USD' and quote = '${quote}' and source = '${sourceFor(rng, quote)}' and date between ${first} and ${first} + 364;\n`
+        );
       },
     },
     {
-      key: 'monthly', label: 'one pair\'s monthly aggregates over a year: api.monthly_rates, 12 months',
+      key: 'monthly',
+      label: "one pair's monthly aggregates over a year: api.monthly_rates, 12 months",
       sql: `select * from api.monthly_rates where base = 'USD' and quote = $1 and source = $2 and month between $3::date and ($3::date + interval '11 months')::date`,
       params: (rng) => {
         const quote = pick(rng, u.moving);
@@ -194,8 +214,10 @@ function querySpecs(u: Universe): QuerySpec[] {
       script: (rng) => {
         const quote = pick(rng, u.moving);
         const first = `(date '${isoDay(FIRST_MONTH)}' + make_interval(months => :m))::date`;
-        return `\\set m random(0, ${MONTHS - 12})\n` +
-          `select * from api.monthly_rates where base = 'USD' and quote = '${quote}' and source = '${sourceFor(rng, quote)}' and month between ${first} and (${first} + interval '11 months')::date;\n`;
+        return (
+          `\\set m random(0, ${MONTHS - 12})\n` +
+          `select * from api.monthly_rates where base = 'USD' and quote = '${quote}' and source = '${sourceFor(rng, quote)}' and month between ${first} and (${first} + interval '11 months')::date;\n`
+        );
       },
     },
   ];
@@ -216,7 +238,9 @@ function directSpecs(u: Universe): Record<'daily' | 'monthly', QuerySpec> {
   const pairOfDraw = (params: unknown[]) => [usd, u.currencyIds.get(params[0] as string)!, u.sourceIds.get(params[1] as string)!];
   return {
     daily: {
-      key: 'daily_direct', stream: 'daily', label: 'the same daily rows straight from rates_daily by its pair index (the peer)',
+      key: 'daily_direct',
+      stream: 'daily',
+      label: 'the same daily rows straight from rates_daily by its pair index (the peer)',
       sql: `select ${DAILY_COLUMNS} from rates_daily where base_currency_id = $1 and quote_currency_id = $2 and source_id = $3 and ${dayExpr} between $4::date and $4::date + 364`,
       params: (rng) => {
         const drawn = daily!.params(rng);
@@ -228,12 +252,16 @@ function directSpecs(u: Universe): Record<'daily' | 'monthly', QuerySpec> {
         const source = u.fallbackCodes.has(quote) && rng() < 0.5 ? FALLBACK : PRIMARY;
         const first = `date '${isoDay(HISTORY_START)}' + :d::integer`;
         const [b, q, src] = ids(quote, source).split(', ');
-        return `\\set d random(0, ${DAYS - 365 - 1})\n` +
-          `select ${DAILY_COLUMNS} from rates_daily where base_currency_id = ${b} and quote_currency_id = ${q} and source_id = ${src} and ${dayExpr} between ${first} and ${first} + 364;\n`;
+        return (
+          `\\set d random(0, ${DAYS - 365 - 1})\n` +
+          `select ${DAILY_COLUMNS} from rates_daily where base_currency_id = ${b} and quote_currency_id = ${q} and source_id = ${src} and ${dayExpr} between ${first} and ${first} + 364;\n`
+        );
       },
     },
     monthly: {
-      key: 'monthly_direct', stream: 'monthly', label: 'the same monthly rows straight from rates_monthly by its pair index (the peer)',
+      key: 'monthly_direct',
+      stream: 'monthly',
+      label: 'the same monthly rows straight from rates_monthly by its pair index (the peer)',
       sql: `select ${MONTHLY_COLUMNS} from rates_monthly where base_currency_id = $1 and quote_currency_id = $2 and source_id = $3 and month_key between $4 and $5`,
       params: (rng) => {
         const drawn = monthly!.params(rng);
@@ -248,9 +276,11 @@ function directSpecs(u: Universe): Record<'daily' | 'monthly', QuerySpec> {
         const source = u.fallbackCodes.has(quote) && rng() < 0.5 ? FALLBACK : PRIMARY;
         const first = `(date '${isoDay(FIRST_MONTH)}' + make_interval(months => :m))`;
         const [b, q, src] = ids(quote, source).split(', ');
-        return `\\set m random(0, ${MONTHS - 12})\n` +
+        return (
+          `\\set m random(0, ${MONTHS - 12})\n` +
           `select ${MONTHLY_COLUMNS} from rates_monthly where base_currency_id = ${b} and quote_currency_id = ${q} and source_id = ${src}` +
-          ` and month_key between to_char(${first}, 'YYYYMM')::integer and to_char(${first} + interval '11 months', 'YYYYMM')::integer;\n`;
+          ` and month_key between to_char(${first}, 'YYYYMM')::integer and to_char(${first} + interval '11 months', 'YYYYMM')::integer;\n`
+        );
       },
     },
   };
@@ -258,14 +288,17 @@ function directSpecs(u: Universe): Record<'daily' | 'monthly', QuerySpec> {
 
 /** The production rows bench:queries verifies: random pairs at random instants of the last 30 days, and of the history. */
 function verifySamples(u: Universe): VerifySample[] {
-  const spans: [string, number][] = [['random instants of the last 30 days', 30 * 86_400_000], [`random instants of the ${YEARS} years`, HISTORY_END - HISTORY_START - 86_400_000]];
+  const spans: [string, number][] = [
+    ['random instants of the last 30 days', 30 * 86_400_000],
+    [`random instants of the ${YEARS} years`, HISTORY_END - HISTORY_START - 86_400_000],
+  ];
   return spans.map(([label, spanMs], k) => {
     const rng = rngFor('verify', 10 + k);
     return {
       label,
       rows: Array.from({ length: VERIFY_ROWS }, () => {
         const [base, quote] = pairOf(rng, u);
-        return { base, quote, at: new Date(HISTORY_END - Math.floor(rng() * spanMs / 1000) * 1000 - 1000) };
+        return { base, quote, at: new Date(HISTORY_END - Math.floor((rng() * spanMs) / 1000) * 1000 - 1000) };
       }),
     };
   });
@@ -276,7 +309,9 @@ function verifySamples(u: Universe): VerifySample[] {
  * latest cross rate (the check's work does not depend on its verdicts). Row i is the same row in every size.
  */
 async function scalingRows(db: Db, u: Universe): Promise<(i: number) => ScalingRow> {
-  const latest = await db.query<{ quote: string; rate: string }>(`select quote, rate::text as rate from api.latest_rates where base = 'USD' and preferred`);
+  const latest = await db.query<{ quote: string; rate: string }>(
+    `select quote, rate::text as rate from api.latest_rates where base = 'USD' and preferred`,
+  );
   const usd = new Map(latest.map((r) => [r.quote, new RateDecimal(r.rate)]));
   usd.set('USD', new RateDecimal(1));
   const codes = u.codes.filter((c) => usd.has(c));
@@ -301,11 +336,13 @@ function floorSpec(u: Universe): QuerySpec {
   const usd = u.currencyIds.get('USD')!;
   const primary = u.sourceIds.get(PRIMARY)!;
   return {
-    key: 'floor', label: 'the floor: one row of fact_rates_current by its primary key (the peer of planning)',
+    key: 'floor',
+    label: 'the floor: one row of fact_rates_current by its primary key (the peer of planning)',
     sql: 'select rate from fact_rates_current where base_currency_id = $1 and quote_currency_id = $2 and source_id = $3',
     params: (rng) => [usd, u.currencyIds.get(pick(rng, u.moving))!, primary],
     rows: 1,
-    script: (rng) => `select rate from fact_rates_current where base_currency_id = ${usd} and quote_currency_id = ${u.currencyIds.get(pick(rng, u.moving))!} and source_id = ${primary};\n`,
+    script: (rng) =>
+      `select rate from fact_rates_current where base_currency_id = ${usd} and quote_currency_id = ${u.currencyIds.get(pick(rng, u.moving))!} and source_id = ${primary};\n`,
   };
 }
 
@@ -332,9 +369,14 @@ async function reuse(server: Target): Promise<Built> {
   const [count] = await db.query<{ n: string }>('select count(*)::text as n from fact_rates_history');
   if (!codes.length || !Number(count!.n)) throw new Error(`BENCH_REUSE: ${DATABASE} holds no history; run without BENCH_REUSE first`);
   return {
-    db, target, historyRows: Number(count!.n), seconds: (performance.now() - started) / 1000,
+    db,
+    target,
+    historyRows: Number(count!.n),
+    seconds: (performance.now() - started) / 1000,
     universe: {
-      codes, fallbackCodes: new Set(fallback.map((r) => r.q)), moving: codes.filter((c) => c !== 'USD' && !PEGGED.includes(c)),
+      codes,
+      fallbackCodes: new Set(fallback.map((r) => r.q)),
+      moving: codes.filter((c) => c !== 'USD' && !PEGGED.includes(c)),
       ...(await dimensionIds(db)),
     },
   };
@@ -383,7 +425,10 @@ async function build(server: Target): Promise<Built> {
     );
   await db.query('select setseed(0.42)');
   // The rows are valid by construction: skip the per-row foreign-key triggers where the role may (superuser), ~5× faster.
-  const triggersOff = await db.query(`set session_replication_role = replica`).then(() => true, () => false);
+  const triggersOff = await db.query(`set session_replication_role = replica`).then(
+    () => true,
+    () => false,
+  );
   // A year per statement.
   for (let year = 0; year < YEARS; year++) {
     const from = Date.UTC(TODAY.getUTCFullYear() - YEARS + year, TODAY.getUTCMonth(), TODAY.getUTCDate());
@@ -394,16 +439,32 @@ async function build(server: Target): Promise<Built> {
     console.error(`bench:queries: ${isoDay(from)}..${isoDay(to)} of ${PRIMARY} generated (${lap()})`);
   }
   // The pegs: one observation at the start, never a move since.
-  await insert(idsOf(pegged), ratesOf(pegged), primaryId, `${isoDay(HISTORY_START)}T00:00:00Z`, `${isoDay(HISTORY_START)}T00:00:00Z`, '1 day', 0);
+  await insert(
+    idsOf(pegged),
+    ratesOf(pegged),
+    primaryId,
+    `${isoDay(HISTORY_START)}T00:00:00Z`,
+    `${isoDay(HISTORY_START)}T00:00:00Z`,
+    '1 day',
+    0,
+  );
   // The fallback: once a day at 23:00 UTC, so its latest rate is newer than the primary's (20:00): preference, not recency, decides.
   await insert(
-    idsOf(fallbackQuotes), ratesOf(fallbackQuotes, 1.001), fallbackId,
-    `${isoDay(HISTORY_START)}T23:00:00Z`, `${isoDay(HISTORY_END - 86_400_000)}T23:00:00Z`, '1 day',
+    idsOf(fallbackQuotes),
+    ratesOf(fallbackQuotes, 1.001),
+    fallbackId,
+    `${isoDay(HISTORY_START)}T23:00:00Z`,
+    `${isoDay(HISTORY_END - 86_400_000)}T23:00:00Z`,
+    '1 day',
   );
   // The reference: every moving pair once a day at 22:00 UTC.
   await insert(
-    idsOf(moving), ratesOf(moving, 0.9995), referenceId,
-    `${isoDay(HISTORY_START)}T22:00:00Z`, `${isoDay(HISTORY_END - 86_400_000)}T22:00:00Z`, '1 day',
+    idsOf(moving),
+    ratesOf(moving, 0.9995),
+    referenceId,
+    `${isoDay(HISTORY_START)}T22:00:00Z`,
+    `${isoDay(HISTORY_END - 86_400_000)}T22:00:00Z`,
+    '1 day',
   );
   if (triggersOff) await db.query(`set session_replication_role = origin`);
   console.error(`bench:queries: ${FALLBACK}, ${REFERENCE} and pegs generated (${lap()})`);
@@ -412,7 +473,14 @@ async function build(server: Target): Promise<Built> {
   await db.query(
     `insert into source_publications (source_id, base_currency_id, as_of, quote_ids)
      select $1, $2, ts, $3::smallint[] from generate_series($4::timestamptz, $5::timestamptz, $6::interval) as ts`,
-    [primaryId, usd, [...idsOf(moving), ...idsOf(pegged)].sort((a, b) => a - b), new Date(HISTORY_START), new Date(HISTORY_END - 1000), `${SLOT_HOURS} hours`],
+    [
+      primaryId,
+      usd,
+      [...idsOf(moving), ...idsOf(pegged)].sort((a, b) => a - b),
+      new Date(HISTORY_START),
+      new Date(HISTORY_END - 1000),
+      `${SLOT_HOURS} hours`,
+    ],
   );
   await db.query('select fx_derive_publications($1::smallint)', [fallbackId]);
   await db.query('select fx_derive_publications($1::smallint)', [referenceId]);
@@ -423,15 +491,31 @@ async function build(server: Target): Promise<Built> {
   // Statistics first, as a warehouse that has lived has them (planned without any, the rebuild's joins can take hours).
   await db.query('analyze');
   console.error(`bench:queries: publications recorded, current rates moved to the latest, analyze (${lap()})`);
-  await maintainReadModels(db, [primaryId, fallbackId, referenceId].map((sourceId) => ({ sourceId, baseId: usd, from: isoDay(HISTORY_START), to: isoDay(HISTORY_END - 86_400_000) })));
+  await maintainReadModels(
+    db,
+    [primaryId, fallbackId, referenceId].map((sourceId) => ({
+      sourceId,
+      baseId: usd,
+      from: isoDay(HISTORY_START),
+      to: isoDay(HISTORY_END - 86_400_000),
+    })),
+  );
   console.error(`bench:queries: rates_daily and rates_monthly built (${lap()})`);
   await db.query('vacuum analyze');
   console.error(`bench:queries: vacuum analyze (${lap()})`);
   const [count] = await db.query<{ n: string }>('select count(*)::text as n from fact_rates_history');
   const codes = [...ids.keys()].sort();
   return {
-    db, target, historyRows: Number(count!.n), seconds: (performance.now() - started) / 1000,
-    universe: { codes, fallbackCodes: new Set(fallbackQuotes.map(([code]) => code)), moving: moving.map(([code]) => code), ...(await dimensionIds(db)) },
+    db,
+    target,
+    historyRows: Number(count!.n),
+    seconds: (performance.now() - started) / 1000,
+    universe: {
+      codes,
+      fallbackCodes: new Set(fallbackQuotes.map(([code]) => code)),
+      moving: moving.map(([code]) => code),
+      ...(await dimensionIds(db)),
+    },
   };
 }
 
@@ -445,7 +529,9 @@ async function dimensionIds(db: Db): Promise<Pick<Universe, 'currencyIds' | 'sou
 async function checkPreference(db: Db, universe: Universe): Promise<void> {
   const code = [...universe.fallbackCodes].sort()[0]!;
   const rows = await db.query<{ source: string; preferred: boolean; newest: boolean }>(
-    `select source, preferred, as_of = max(as_of) over () as newest from api.latest_rates where base = 'USD' and quote = $1`, [code]);
+    `select source, preferred, as_of = max(as_of) over () as newest from api.latest_rates where base = 'USD' and quote = $1`,
+    [code],
+  );
   const preferred = rows.find((r) => r.preferred);
   if (rows.length !== 3 || preferred?.source !== PRIMARY || preferred.newest) {
     throw new Error(`USD/${code}: expected three sources with the older primary preferred, got ${JSON.stringify(rows)}`);
@@ -518,7 +604,10 @@ async function firstCalls(target: Target, spec: QuerySpec, rng: Rng): Promise<nu
     const client = new pg.Client({ connectionString: target.url, application_name: 'fxpipe-bench-queries' });
     await client.connect();
     try {
-      const { rows } = await client.query<{ 'QUERY PLAN': Explained[] }>(`explain (analyze, buffers, format json) ${spec.sql}`, spec.params(rng));
+      const { rows } = await client.query<{ 'QUERY PLAN': Explained[] }>(
+        `explain (analyze, buffers, format json) ${spec.sql}`,
+        spec.params(rng),
+      );
       const result = rows[0]!['QUERY PLAN'][0]!;
       times.push(result['Planning Time'] + result['Execution Time']);
     } finally {
@@ -578,8 +667,21 @@ async function pgbench(bin: string, target: Target, spec: QuerySpec, dir: string
   }
   const { url, password } = withoutPassword(target);
   const prefix = path.join(dir, `log-${spec.key}`);
-  const args = ['-n', '-M', 'prepared', '-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS), '-l', `--log-prefix=${prefix}`,
-    ...files.flatMap((f) => ['-f', `${f}@1`]), url];
+  const args = [
+    '-n',
+    '-M',
+    'prepared',
+    '-c',
+    String(CLIENTS),
+    '-j',
+    '2',
+    '-T',
+    String(SECONDS),
+    '-l',
+    `--log-prefix=${prefix}`,
+    ...files.flatMap((f) => ['-f', `${f}@1`]),
+    url,
+  ];
   // The password goes in PGPASSWORD, never on the command line.
   const child = spawn(bin, args, { env: { ...process.env, PGPASSWORD: password }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -609,22 +711,34 @@ async function pgbench(bin: string, target: Target, spec: QuerySpec, dir: string
 
 /** The equivalent without pgbench: CLIENTS connections, each running the prepared query back to back. */
 async function nodeLoad(target: Target, spec: QuerySpec, rng: Rng): Promise<LoadStats> {
-  const clients = Array.from({ length: CLIENTS }, () => new pg.Client({ connectionString: target.url, application_name: 'fxpipe-bench-queries' }));
+  const clients = Array.from(
+    { length: CLIENTS },
+    () => new pg.Client({ connectionString: target.url, application_name: 'fxpipe-bench-queries' }),
+  );
   await Promise.all(clients.map((c) => c.connect()));
   const latencies: number[] = [];
   try {
     const started = performance.now();
     const deadline = started + SECONDS * 1000;
-    await Promise.all(clients.map(async (client) => {
-      while (performance.now() < deadline) {
-        const t0 = performance.now();
-        await client.query({ name: spec.key, text: spec.sql, values: spec.params(rng) });
-        latencies.push(performance.now() - t0);
-      }
-    }));
+    await Promise.all(
+      clients.map(async (client) => {
+        while (performance.now() < deadline) {
+          const t0 = performance.now();
+          await client.query({ name: spec.key, text: spec.sql, values: spec.params(rng) });
+          latencies.push(performance.now() - t0);
+        }
+      }),
+    );
     const elapsed = (performance.now() - started) / 1000;
     const [mean, stddev] = meanStddev(latencies);
-    return { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), mean, stddev, qps: latencies.length / elapsed, count: latencies.length };
+    return {
+      p50: percentile(latencies, 0.5),
+      p99: percentile(latencies, 0.99),
+      mean,
+      stddev,
+      qps: latencies.length / elapsed,
+      count: latencies.length,
+    };
   } finally {
     await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
   }
@@ -635,8 +749,13 @@ async function nodeLoad(target: Target, spec: QuerySpec, rng: Rng): Promise<Load
 const ms = (v: number) => (v >= 10 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v.toFixed(3));
 
 async function main() {
-  for (const [name, value, min, max] of [['BENCH_YEARS', YEARS, 2, 40], ['BENCH_SLOT_HOURS', SLOT_HOURS, 1, 24], ['BENCH_EXPLAINS', EXPLAINS, 10, 100000],
-    ['BENCH_CLIENTS', CLIENTS, 1, 90], ['BENCH_SECONDS', SECONDS, 0, 3600]] as const) {
+  for (const [name, value, min, max] of [
+    ['BENCH_YEARS', YEARS, 2, 40],
+    ['BENCH_SLOT_HOURS', SLOT_HOURS, 1, 24],
+    ['BENCH_EXPLAINS', EXPLAINS, 10, 100000],
+    ['BENCH_CLIENTS', CLIENTS, 1, 90],
+    ['BENCH_SECONDS', SECONDS, 0, 3600],
+  ] as const) {
     if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be a whole number from ${min} to ${max}`);
   }
   const total = performance.now();
@@ -681,29 +800,41 @@ async function main() {
     const title = `${YEARS} years (${isoDay(HISTORY_START)}..${isoDay(HISTORY_END - 86_400_000)}), ${universe.codes.length} currencies: ${SLOT_HOURS}-hourly ${PRIMARY} history for ${moving} USD pairs, ${PEGGED.length} pegged pairs with only their first observation, daily ${FALLBACK} for ${universe.fallbackCodes.size}, daily ${REFERENCE} (a reference) for ${moving}; ${built.historyRows} history rows, built in ${built.seconds.toFixed(0)} s`;
     const details: string[] = [];
     const figures: Figure[] = [];
-    details.push(`load: ${SECONDS > 0 ? (bench ? `${bench.version}, -c ${CLIENTS} -j 2 -T ${SECONDS} -M prepared -n, ${PGBENCH_SCRIPTS} random pairs per query (a script each), dates and times random (\\set)` : `Node load generator, ${CLIENTS} pg clients, ${SECONDS} s per query, prepared statements`) : 'skipped (BENCH_SECONDS=0)'}`);
+    details.push(
+      `load: ${SECONDS > 0 ? (bench ? `${bench.version}, -c ${CLIENTS} -j 2 -T ${SECONDS} -M prepared -n, ${PGBENCH_SCRIPTS} random pairs per query (a script each), dates and times random (\\set)` : `Node load generator, ${CLIENTS} pg clients, ${SECONDS} s per query, prepared statements`) : 'skipped (BENCH_SECONDS=0)'}`,
+    );
     details.push('');
-    details.push(`Server side: EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON), ${EXPLAINS} calls per query on one connection, random pairs and dates, after ${WARMUP} unrecorded ones.`);
+    details.push(
+      `Server side: EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON), ${EXPLAINS} calls per query on one connection, random pairs and dates, after ${WARMUP} unrecorded ones.`,
+    );
     details.push('');
-    details.push(`| query | execution p50 / p99 ms | planning p50 / p99 ms | buffers (median) | first call on a new connection: planning + execution, median / max of ${FRESH}, ms | scans (last plan) |`);
+    details.push(
+      `| query | execution p50 / p99 ms | planning p50 / p99 ms | buffers (median) | first call on a new connection: planning + execution, median / max of ${FRESH}, ms | scans (last plan) |`,
+    );
     details.push('|---|---|---|---|---|---|');
     for (const spec of specs) {
       const s = serverSide[spec.key]!;
       const f = fresh[spec.key]!;
-      details.push(`| ${spec.label} | ${ms(percentile(s.execMs, 0.5))} / ${ms(percentile(s.execMs, 0.99))} | ${ms(percentile(s.planMs, 0.5))} / ${ms(percentile(s.planMs, 0.99))} | ${percentile(s.buffers, 0.5)} | ${ms(percentile(f, 0.5))} / ${ms(Math.max(...f))} | ${s.shape} |`);
+      details.push(
+        `| ${spec.label} | ${ms(percentile(s.execMs, 0.5))} / ${ms(percentile(s.execMs, 0.99))} | ${ms(percentile(s.planMs, 0.5))} / ${ms(percentile(s.planMs, 0.99))} | ${percentile(s.buffers, 0.5)} | ${ms(percentile(f, 0.5))} / ${ms(Math.max(...f))} | ${s.shape} |`,
+      );
     }
     // Little's law: with every client always busy, the mean latency is clients ÷ throughput, exactly; pgbench's own
     // per-transaction times reuse a timestamp for answers that arrive at once, so a select 1 often logs 0 µs.
     const littleMs = (l: LoadStats) => (CLIENTS / l.qps) * 1000;
     if (SECONDS > 0) {
       details.push('');
-      details.push(`Under load: ${CLIENTS} concurrent clients, ${SECONDS} s per query; latency as the client sees it, round trip included.`);
+      details.push(
+        `Under load: ${CLIENTS} concurrent clients, ${SECONDS} s per query; latency as the client sees it, round trip included.`,
+      );
       details.push('');
       details.push('| query | p50 ms | p99 ms | mean ± stddev ms (logged) | mean ms (clients ÷ queries/s) | queries/s |');
       details.push('|---|---|---|---|---|---|');
       for (const spec of [PEER, ...specs]) {
         const l = load[spec.key]!;
-        details.push(`| ${spec.label} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.mean)} ± ${ms(l.stddev)} | ${ms(littleMs(l))} | ${Math.round(l.qps)} |`);
+        details.push(
+          `| ${spec.label} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.mean)} ± ${ms(l.stddev)} | ${ms(littleMs(l))} | ${Math.round(l.qps)} |`,
+        );
       }
     }
     for (const spec of queries) {
@@ -711,13 +842,17 @@ async function main() {
       const p50 = percentile(s.execMs, 0.5);
       figures.push({
         figure: `${spec.key}: server-side execution p50 (p99) vs the issue's limit`,
-        ours: `${ms(p50)} ms (${ms(percentile(s.execMs, 0.99))})`, peer: `${LIMIT_MS} ms`, ratio: (p50 / LIMIT_MS).toFixed(2),
+        ours: `${ms(p50)} ms (${ms(percentile(s.execMs, 0.99))})`,
+        peer: `${LIMIT_MS} ms`,
+        ratio: (p50 / LIMIT_MS).toFixed(2),
       });
       // Issue 28: planning no longer than execution.
       const plan = percentile(s.planMs, 0.5);
       figures.push({
         figure: `${spec.key}: planning p50 vs execution p50 (limit 1)`,
-        ours: `${ms(plan)} ms`, peer: `${ms(p50)} ms`, ratio: (plan / p50).toFixed(2),
+        ours: `${ms(plan)} ms`,
+        peer: `${ms(p50)} ms`,
+        ratio: (plan / p50).toFixed(2),
       });
     }
     {
@@ -726,7 +861,9 @@ async function main() {
       const exec = percentile(f.execMs, 0.5);
       figures.push({
         figure: 'floor (one row by primary key): planning p50 vs execution p50 — what PostgreSQL itself spends',
-        ours: `${ms(plan)} ms`, peer: `${ms(exec)} ms`, ratio: (plan / exec).toFixed(2),
+        ours: `${ms(plan)} ms`,
+        peer: `${ms(exec)} ms`,
+        ratio: (plan / exec).toFixed(2),
       });
     }
     if (SECONDS > 0) {
@@ -734,25 +871,32 @@ async function main() {
       const f = load[floor.key]!;
       figures.push({
         figure: `floor (one row by primary key): queries/s under ${CLIENTS} clients vs select 1`,
-        ours: `${Math.round(f.qps)}`, peer: `${Math.round(peer.qps)}`, ratio: (f.qps / peer.qps).toFixed(3),
+        ours: `${Math.round(f.qps)}`,
+        peer: `${Math.round(peer.qps)}`,
+        ratio: (f.qps / peer.qps).toFixed(3),
       });
       for (const spec of queries) {
         const l = load[spec.key]!;
         figures.push({
           figure: `${spec.key}: queries/s under ${CLIENTS} clients vs select 1`,
-          ours: `${Math.round(l.qps)}`, peer: `${Math.round(peer.qps)}`, ratio: (l.qps / peer.qps).toFixed(3),
+          ours: `${Math.round(l.qps)}`,
+          peer: `${Math.round(peer.qps)}`,
+          ratio: (l.qps / peer.qps).toFixed(3),
         });
         const own = spec.key === 'daily' ? direct.daily : spec.key === 'monthly' ? direct.monthly : undefined;
         if (own) {
           const d = load[own.key]!;
           figures.push({
             figure: `${spec.key}: queries/s under ${CLIENTS} clients vs ${own.key} (the same rows from ${spec.key === 'daily' ? 'rates_daily' : 'rates_monthly'} by index)`,
-            ours: `${Math.round(l.qps)}`, peer: `${Math.round(d.qps)}`, ratio: (l.qps / d.qps).toFixed(3),
+            ours: `${Math.round(l.qps)}`,
+            peer: `${Math.round(d.qps)}`,
+            ratio: (l.qps / d.qps).toFixed(3),
           });
         }
         figures.push({
           figure: `${spec.key}: latency under ${CLIENTS} clients, mean (p50 / p99) vs select 1`,
-          ours: `${ms(littleMs(l))} ms (${ms(l.p50)} / ${ms(l.p99)})`, peer: `${ms(littleMs(peer))} ms (${ms(peer.p50)} / ${ms(peer.p99)})`,
+          ours: `${ms(littleMs(l))} ms (${ms(l.p50)} / ${ms(l.p99)})`,
+          peer: `${ms(littleMs(peer))} ms (${ms(peer.p50)} / ${ms(peer.p99)})`,
           ratio: (littleMs(l) / littleMs(peer)).toFixed(1),
         });
       }

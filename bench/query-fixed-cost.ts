@@ -43,7 +43,10 @@ async function runProcess(root: string, command: string, args: string[], env: No
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const [code] = (await once(child, 'close')) as [number | null];
   const ms = performance.now() - started;
-  if (code !== 0) throw new Error(`${path.basename(command)} ${args[0] === '-e' ? '-e' : args.join(' ')} exited ${code}: ${stderr.trim().split('\n')[0]}`);
+  if (code !== 0)
+    throw new Error(
+      `${path.basename(command)} ${args[0] === '-e' ? '-e' : args.join(' ')} exited ${code}: ${stderr.trim().split('\n')[0]}`,
+    );
   return { ms, stdout };
 }
 
@@ -54,16 +57,27 @@ function processes(root: string, target: Target, home: string) {
   url.password = '';
   const base = { PATH: process.env.PATH, HOME: process.env.HOME };
   const fxpipe = path.join(root, 'bin', 'fxpipe.js');
-  const node = (script: string, env: NodeJS.ProcessEnv = base) => () => runProcess(root, process.execPath, ['-e', script], env);
+  const node =
+    (script: string, env: NodeJS.ProcessEnv = base) =>
+    () =>
+      runProcess(root, process.execPath, ['-e', script], env);
   return {
-    fxpipe: () => runProcess(root, process.execPath, [fxpipe, 'query', 'select 1', '--format', 'csv'],
-      { ...base, DATABASE_URL: target.url, FXPIPE_HOME: home, FXPIPE_LOG_LEVEL: 'error' }),
+    fxpipe: () =>
+      runProcess(root, process.execPath, [fxpipe, 'query', 'select 1', '--format', 'csv'], {
+        ...base,
+        DATABASE_URL: target.url,
+        FXPIPE_HOME: home,
+        FXPIPE_LOG_LEVEL: 'error',
+      }),
     psql: () => runProcess(root, 'psql', [url.toString(), '-X', '-q', '-A', '-t', '-c', 'select 1'], { ...base, PGPASSWORD: password }),
     node: node(''),
     nodeDuckDb: node(`require('@duckdb/node-api').DuckDBInstance.create(':memory:')
       .then((instance) => instance.connect()).then((connection) => connection.run('select 1'))`),
-    nodePg: node(`const client = new (require('pg').Client)({ connectionString: process.env.DATABASE_URL });
-      client.connect().then(() => client.query('select 1')).then(() => client.end())`, { ...base, DATABASE_URL: target.url }),
+    nodePg: node(
+      `const client = new (require('pg').Client)({ connectionString: process.env.DATABASE_URL });
+      client.connect().then(() => client.query('select 1')).then(() => client.end())`,
+      { ...base, DATABASE_URL: target.url },
+    ),
     fxpipeHelp: () => runProcess(root, process.execPath, [fxpipe, 'query', '--help'], base),
   };
 }
@@ -93,7 +107,8 @@ export interface FixedCost {
  * exist yet under home; db is a connection to the same warehouse for the in-process query. root: the package.
  */
 export async function measureFixedCost(root: string, target: Target, home: string, db: DirectDb): Promise<FixedCost> {
-  if (!Number.isInteger(STARTS) || STARTS < 1 || STARTS > 200) throw new Error(`BENCH_STARTS must be a whole number from 1 to 200, got ${process.env.BENCH_STARTS}`);
+  if (!Number.isInteger(STARTS) || STARTS < 1 || STARTS > 200)
+    throw new Error(`BENCH_STARTS must be a whole number from 1 to 200, got ${process.env.BENCH_STARTS}`);
   const cacheDir = path.join(home, 'cache');
   const run = processes(root, target, home);
   const first = await run.fxpipe();
@@ -104,11 +119,13 @@ export async function measureFixedCost(root: string, target: Target, home: strin
   for (let round = 0; round < STARTS; round++) {
     for (const name of Object.keys(run) as Measured[]) {
       const { ms, stdout } = await run[name]();
-      if ((name === 'fxpipe' && stdout !== '1\n1\n') || (name === 'psql' && stdout.trim() !== '1')) throw new Error(`${name} printed ${JSON.stringify(stdout)}`);
+      if ((name === 'fxpipe' && stdout !== '1\n1\n') || (name === 'psql' && stdout.trim() !== '1'))
+        throw new Error(`${name} printed ${JSON.stringify(stdout)}`);
       times[name].push(ms);
     }
   }
-  if ((await hotSnapshot(cacheDir)).identity !== written.identity) throw new Error('the hot snapshot was written again although nothing changed');
+  if ((await hotSnapshot(cacheDir)).identity !== written.identity)
+    throw new Error('the hot snapshot was written again although nothing changed');
   const engineTimes: number[] = [];
   for (let i = 0; i < STARTS; i++) {
     const started = performance.now();
@@ -120,8 +137,10 @@ export async function measureFixedCost(root: string, target: Target, home: strin
   const engine = median(engineTimes);
   const beyondDuckDb = ms.fxpipe - ms.nodeDuckDb;
   const f0 = (value: number) => `${value.toFixed(0)} ms`;
-  console.error(`fxpipe query "select 1": in-process ${f0(engine)}; the command first ${f0(first.ms)}, then ${f0(ms.fxpipe)}, ${f0(beyondDuckDb)} beyond node + DuckDB ` +
-    `(${f0(ms.nodeDuckDb)}); psql ${f0(ms.psql)}, node + pg ${f0(ms.nodePg)}, node ${f0(ms.node)}, fxpipe query --help ${f0(ms.fxpipeHelp)}`);
+  console.error(
+    `fxpipe query "select 1": in-process ${f0(engine)}; the command first ${f0(first.ms)}, then ${f0(ms.fxpipe)}, ${f0(beyondDuckDb)} beyond node + DuckDB ` +
+      `(${f0(ms.nodeDuckDb)}); psql ${f0(ms.psql)}, node + pg ${f0(ms.nodePg)}, node ${f0(ms.node)}, fxpipe query --help ${f0(ms.fxpipeHelp)}`,
+  );
 
   const of = `median of ${STARTS}, in rounds with the others`;
   return {
@@ -137,31 +156,46 @@ export async function measureFixedCost(root: string, target: Target, home: strin
     figures: [
       {
         figure: `fxpipe query's fixed cost: \`select 1\` in a process with its modules loaded and its connection open (hot tier's state, snapshot check, DuckDB, views, confinement, guard; median of ${STARTS}), against the goal`,
-        ours: f0(engine), peer: `${FIXED_COST_GOAL_MS} ms`, ratio: (engine / FIXED_COST_GOAL_MS).toFixed(2),
+        ours: f0(engine),
+        peer: `${FIXED_COST_GOAL_MS} ms`,
+        ratio: (engine / FIXED_COST_GOAL_MS).toFixed(2),
       },
       {
         figure: `\`fxpipe query "select 1"\` wall time, a new process each time, the hot snapshot in place (${of}), vs \`psql -c "select 1"\``,
-        ours: f0(ms.fxpipe), peer: f0(ms.psql), ratio: (ms.fxpipe / ms.psql).toFixed(1),
+        ours: f0(ms.fxpipe),
+        peer: f0(ms.psql),
+        ratio: (ms.fxpipe / ms.psql).toFixed(1),
       },
       {
         figure: `the same beyond the floor of \`node -e\` loading @duckdb/node-api and answering \`select 1\` in a new in-memory DuckDB (${f0(ms.nodeDuckDb)}), vs \`node -e\` loading pg, connecting and answering \`select 1\` beyond Node alone`,
-        ours: f0(beyondDuckDb), peer: f0(ms.nodePg - ms.node), ratio: (beyondDuckDb / (ms.nodePg - ms.node)).toFixed(2),
+        ours: f0(beyondDuckDb),
+        peer: f0(ms.nodePg - ms.node),
+        ratio: (beyondDuckDb / (ms.nodePg - ms.node)).toFixed(2),
       },
       {
-        figure: 'the floor: `node -e` loading @duckdb/node-api and answering `select 1` in a new in-memory DuckDB, vs Node starting and exiting (`node -e ""`)',
-        ours: f0(ms.nodeDuckDb), peer: f0(ms.node), ratio: (ms.nodeDuckDb / ms.node).toFixed(1),
+        figure:
+          'the floor: `node -e` loading @duckdb/node-api and answering `select 1` in a new in-memory DuckDB, vs Node starting and exiting (`node -e ""`)',
+        ours: f0(ms.nodeDuckDb),
+        peer: f0(ms.node),
+        ratio: (ms.nodeDuckDb / ms.node).toFixed(1),
       },
       {
         figure: `the first run, which writes the hot snapshot (${written.rows} hot rows, ${(written.bytes / MIB).toFixed(1)} MiB of Parquet), vs the runs after it`,
-        ours: f0(first.ms), peer: f0(ms.fxpipe), ratio: (first.ms / ms.fxpipe).toFixed(1),
+        ours: f0(first.ms),
+        peer: f0(ms.fxpipe),
+        ratio: (first.ms / ms.fxpipe).toFixed(1),
       },
       {
         figure: '`node -e` loading pg, connecting to PostgreSQL and running `select 1`, vs `psql -c "select 1"`',
-        ours: f0(ms.nodePg), peer: f0(ms.psql), ratio: (ms.nodePg / ms.psql).toFixed(1),
+        ours: f0(ms.nodePg),
+        peer: f0(ms.psql),
+        ratio: (ms.nodePg / ms.psql).toFixed(1),
       },
       {
         figure: 'Node with fxpipe\'s modules for `query` loaded, nothing run (`fxpipe query --help`), vs `node -e ""`',
-        ours: f0(ms.fxpipeHelp), peer: f0(ms.node), ratio: (ms.fxpipeHelp / ms.node).toFixed(1),
+        ours: f0(ms.fxpipeHelp),
+        peer: f0(ms.node),
+        ratio: (ms.fxpipeHelp / ms.node).toFixed(1),
       },
     ],
   };

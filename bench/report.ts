@@ -65,7 +65,10 @@ export function figuresTable(figures: Figure[], peerHeading = 'peer or limit (sa
 }
 
 /** A bench's whole markdown; `level` is the heading level of its title (1 on stdout, deeper inside a document). */
-export function renderBench(result: Pick<BenchResult, 'bench' | 'title' | 'machine' | 'details' | 'figures' | 'peerHeading'>, level = 1): string {
+export function renderBench(
+  result: Pick<BenchResult, 'bench' | 'title' | 'machine' | 'details' | 'figures' | 'peerHeading'>,
+  level = 1,
+): string {
   const lines = [`${'#'.repeat(level)} bench:${result.bench} — ${result.title}`, `machine: ${result.machine}`, ''];
   if (result.details.trim()) lines.push(result.details.trimEnd(), '');
   lines.push(...figuresTable(result.figures, result.peerHeading));

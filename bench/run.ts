@@ -83,7 +83,14 @@ type Run = (db: SessionDb) => Promise<RunResult>;
  * A warehouse holding `days` days of 4-hourly history of SOURCE before HISTORY_END, with its publications,
  * current rates and read models, as the writers would have left it.
  */
-async function buildWarehouse(server: Target, database: string, label: string, days: number, run: Run, setClock: (at: number) => void): Promise<Warehouse> {
+async function buildWarehouse(
+  server: Target,
+  database: string,
+  label: string,
+  days: number,
+  run: Run,
+  setClock: (at: number) => void,
+): Promise<Warehouse> {
   const setup: [string, number][] = [];
   let mark = performance.now();
   const lap = (name: string) => {
@@ -102,7 +109,9 @@ async function buildWarehouse(server: Target, database: string, label: string, d
   const first = await run(db);
   if (first.status !== 'loaded') throw new Error(`${label}: the first run ${first.status}: ${first.error}`);
   const [ids] = await db.query<{ source_id: number; base_id: number }>(
-    `select s.source_id, c.currency_id as base_id from dim_source s, dim_currency c where s.source_name = $1 and c.currency_code = 'USD'`, [SOURCE]);
+    `select s.source_id, c.currency_id as base_id from dim_source s, dim_currency c where s.source_name = $1 and c.currency_code = 'USD'`,
+    [SOURCE],
+  );
   const { source_id: sourceId, base_id: baseId } = ids!;
   const from = isoDay(start - DAY_MS);
   const to = isoDay(HISTORY_END - DAY_MS);
@@ -113,7 +122,10 @@ async function buildWarehouse(server: Target, database: string, label: string, d
   // Every pair every SLOT_HOURS: a slow and a weekly swing around the first run's rate, plus noise, 6 significant
   // digits, so every value differs from the one before (a change row each). A year per statement.
   await db.query('select setseed(0.42)');
-  const triggersOff = await db.query('set session_replication_role = replica').then(() => true, () => false);
+  const triggersOff = await db.query('set session_replication_role = replica').then(
+    () => true,
+    () => false,
+  );
   for (let yearStart = start; yearStart < HISTORY_END; yearStart += 365 * DAY_MS) {
     const yearEnd = Math.min(yearStart + 365 * DAY_MS, HISTORY_END);
     await db.query(
@@ -132,7 +144,13 @@ async function buildWarehouse(server: Target, database: string, label: string, d
   if (triggersOff) await db.query('set session_replication_role = origin');
   lap('history generated');
   const [derived] = await db.query<{ n: string }>('select fx_derive_publications($1::smallint)::text as n', [sourceId]);
-  await advanceCurrentFromHistory(db, { baseId, sourceId, fromDateKey: dateKeyOf(to), toDateKey: dateKeyOf(to), now: new Date(HISTORY_END) });
+  await advanceCurrentFromHistory(db, {
+    baseId,
+    sourceId,
+    fromDateKey: dateKeyOf(to),
+    toDateKey: dateKeyOf(to),
+    now: new Date(HISTORY_END),
+  });
   // Statistics, as a warehouse that has lived has them: planned without any, the rebuild's joins over 10 years of
   // history can take hours.
   await db.query('analyze');
@@ -146,24 +164,52 @@ async function buildWarehouse(server: Target, database: string, label: string, d
   await db.query('vacuum analyze');
   lap('vacuum analyze');
   const [counts] = await db.query<{ history: string; publications: string }>(
-    `select (select count(*) from fact_rates_history)::text as history, (select count(*) from source_publications)::text as publications`);
-  return { label, target, db, days, historyRows: Number(counts!.history), publications: Number(counts!.publications), dailyRows, setup, results: [], fresh: [] };
+    `select (select count(*) from fact_rates_history)::text as history, (select count(*) from source_publications)::text as publications`,
+  );
+  return {
+    label,
+    target,
+    db,
+    days,
+    historyRows: Number(counts!.history),
+    publications: Number(counts!.publications),
+    dailyRows,
+    setup,
+    results: [],
+    fresh: [],
+  };
 }
 
 async function main() {
-  if (!Number.isInteger(RUNS) || RUNS < 1 || RUNS > 1000) throw new Error(`BENCH_RUNS must be a whole number from 1 to 1000, got ${process.env.BENCH_RUNS}`);
-  if (!Number.isInteger(YEARS) || YEARS < 1 || YEARS > 30) throw new Error(`BENCH_YEARS must be a whole number from 1 to 30, got ${process.env.BENCH_YEARS}`);
-  if (!Number.isInteger(FRESH_RUNS) || FRESH_RUNS < 0 || FRESH_RUNS > 100) throw new Error(`BENCH_FRESH_RUNS must be a whole number from 0 to 100, got ${process.env.BENCH_FRESH_RUNS}`);
+  if (!Number.isInteger(RUNS) || RUNS < 1 || RUNS > 1000)
+    throw new Error(`BENCH_RUNS must be a whole number from 1 to 1000, got ${process.env.BENCH_RUNS}`);
+  if (!Number.isInteger(YEARS) || YEARS < 1 || YEARS > 30)
+    throw new Error(`BENCH_YEARS must be a whole number from 1 to 30, got ${process.env.BENCH_YEARS}`);
+  if (!Number.isInteger(FRESH_RUNS) || FRESH_RUNS < 0 || FRESH_RUNS > 100)
+    throw new Error(`BENCH_FRESH_RUNS must be a whole number from 0 to 100, got ${process.env.BENCH_FRESH_RUNS}`);
   const config = loadConfig();
   const server = await resolveTarget(config);
   let now = new Date(HISTORY_END);
-  const provider = await startProviderServer({ market: createMarket({ seed: 1, start: new Date(HISTORY_END - YEARS * 366 * DAY_MS) }), clock: () => now });
+  const provider = await startProviderServer({
+    market: createMarket({ seed: 1, start: new Date(HISTORY_END - YEARS * 366 * DAY_MS) }),
+    clock: () => now,
+  });
   const log = createLogger('silent');
   const run: Run = (db) =>
     runPipeline(db, {
-      kind: 'manual', sources: [SOURCE], verify: false, dryRun: false, changeThresholdPct: 0, deviationTolerancePct: 0.5,
-      zScoreThreshold: 4, lockWaitMs: 5000, http: defaultHttpPolicy, settingsFor: (s) => ({ baseUrl: provider.baseUrls[s] }), breakers: new SourceBreakers(),
-      clock: () => now, log,
+      kind: 'manual',
+      sources: [SOURCE],
+      verify: false,
+      dryRun: false,
+      changeThresholdPct: 0,
+      deviationTolerancePct: 0.5,
+      zScoreThreshold: 4,
+      lockWaitMs: 5000,
+      http: defaultHttpPolicy,
+      settingsFor: (s) => ({ baseUrl: provider.baseUrls[s] }),
+      breakers: new SourceBreakers(),
+      clock: () => now,
+      log,
     });
   const setClock = (at: number) => (now = new Date(at));
 
@@ -171,7 +217,7 @@ async function main() {
   try {
     const historyDays = Math.round((HISTORY_END - Date.UTC(2025 - YEARS, 0, 1)) / DAY_MS);
     warehouses.push(await buildWarehouse(server, 'fxpipe_bench_run_day', '1 day', 1, run, setClock));
-    warehouses.push(await buildWarehouse(server, 'fxpipe_bench_run', `${YEARS} year${YEARS === 1 ? "" : "s"}`, historyDays, run, setClock));
+    warehouses.push(await buildWarehouse(server, 'fxpipe_bench_run', `${YEARS} year${YEARS === 1 ? '' : 's'}`, historyDays, run, setClock));
     const [day, years] = warehouses as [Warehouse, Warehouse];
 
     // The timed runs: a day apart, after the history; each day's payload loaded into both, in alternating order.
@@ -193,7 +239,10 @@ async function main() {
     // fxpipe connects to its embedded server) and, the next day, unencrypted (the loopback-only server still takes that).
     const wall: Record<'tls' | 'plain', number[]> = { tls: [], plain: [] };
     for (let i = 0; i < FRESH_RUNS; i++) {
-      for (const [n, encrypted] of [[0, i % 2 === 0], [1, i % 2 !== 0]] as const) {
+      for (const [n, encrypted] of [
+        [0, i % 2 === 0],
+        [1, i % 2 !== 0],
+      ] as const) {
         setClock(HISTORY_END + (RUNS + WARMUP + 2 * i + n) * DAY_MS + 3_600_000);
         for (const w of (i + n) % 2 ? [years, day] : [day, years]) {
           const t0 = performance.now();
@@ -221,27 +270,47 @@ async function main() {
     const figures: Figure[] = [
       {
         figure: `whole run p50: ${YEARS} years of history stored vs one day (target ≤ ${RATIO_TARGET})`,
-        ours: `${stage(years, 'total').toFixed(1)} ms`, peer: `${stage(day, 'total').toFixed(1)} ms`, ratio: ratio('total').toFixed(2),
+        ours: `${stage(years, 'total').toFixed(1)} ms`,
+        peer: `${stage(day, 'total').toFixed(1)} ms`,
+        ratio: ratio('total').toFixed(2),
       },
       {
         figure: `refresh stage p50 (rates_daily / rates_monthly of the days the run touched), ${YEARS} years stored, vs the issue's ${REFRESH_TARGET_MS} ms`,
-        ours: `${stage(years, 'refresh').toFixed(1)} ms`, peer: `${REFRESH_TARGET_MS} ms`, ratio: (stage(years, 'refresh') / REFRESH_TARGET_MS).toFixed(2),
+        ours: `${stage(years, 'refresh').toFixed(1)} ms`,
+        peer: `${REFRESH_TARGET_MS} ms`,
+        ratio: (stage(years, 'refresh') / REFRESH_TARGET_MS).toFixed(2),
       },
       {
         figure: `whole run p50, ${YEARS} years stored, vs the issue's ${RUN_TARGET_MS} ms`,
-        ours: `${stage(years, 'total').toFixed(1)} ms`, peer: `${RUN_TARGET_MS} ms`, ratio: (stage(years, 'total') / RUN_TARGET_MS).toFixed(2),
+        ours: `${stage(years, 'total').toFixed(1)} ms`,
+        peer: `${RUN_TARGET_MS} ms`,
+        ratio: (stage(years, 'total') / RUN_TARGET_MS).toFixed(2),
       },
-      ...(FRESH_RUNS > 0 ? [{
-        figure: `whole run p50 on a new connection each (as \`fxpipe run\`): ${YEARS} years stored vs one day`,
-        ours: `${fresh(years, 'total').toFixed(1)} ms`, peer: `${fresh(day, 'total').toFixed(1)} ms`, ratio: (fresh(years, 'total') / fresh(day, 'total')).toFixed(2),
-      }] : []),
-      ...(server.tls && FRESH_RUNS > 0 ? [{
-        figure: `whole run as \`fxpipe run\` does it (connect, run, close), ${YEARS} years stored: over TLS (fxpipe's own connections to its server) vs unencrypted`,
-        ours: `${median(wall.tls).toFixed(1)} ms`, peer: `${median(wall.plain).toFixed(1)} ms`, ratio: (median(wall.tls) / median(wall.plain)).toFixed(2),
-      }] : []),
+      ...(FRESH_RUNS > 0
+        ? [
+            {
+              figure: `whole run p50 on a new connection each (as \`fxpipe run\`): ${YEARS} years stored vs one day`,
+              ours: `${fresh(years, 'total').toFixed(1)} ms`,
+              peer: `${fresh(day, 'total').toFixed(1)} ms`,
+              ratio: (fresh(years, 'total') / fresh(day, 'total')).toFixed(2),
+            },
+          ]
+        : []),
+      ...(server.tls && FRESH_RUNS > 0
+        ? [
+            {
+              figure: `whole run as \`fxpipe run\` does it (connect, run, close), ${YEARS} years stored: over TLS (fxpipe's own connections to its server) vs unencrypted`,
+              ours: `${median(wall.tls).toFixed(1)} ms`,
+              peer: `${median(wall.plain).toFixed(1)} ms`,
+              ratio: (median(wall.tls) / median(wall.plain)).toFixed(2),
+            },
+          ]
+        : []),
       {
         figure: 'extract stage vs bare fetch + JSON.parse of the same payload',
-        ours: `${stage(years, 'extract').toFixed(1)} ms`, peer: `${peer.toFixed(1)} ms`, ratio: (stage(years, 'extract') / peer).toFixed(2),
+        ours: `${stage(years, 'extract').toFixed(1)} ms`,
+        peer: `${peer.toFixed(1)} ms`,
+        ratio: (stage(years, 'extract') / peer).toFixed(2),
       },
     ];
     report({
@@ -257,7 +326,10 @@ async function main() {
         '|---|---|---|---|',
         ...STAGES.map((key) => `| ${key} | ${stage(day, key).toFixed(1)} | ${stage(years, key).toFixed(1)} | ${ratio(key).toFixed(2)} |`),
         ...(FRESH_RUNS > 0
-          ? STAGES.map((key) => `| ${key}, on a new connection | ${fresh(day, key).toFixed(1)} | ${fresh(years, key).toFixed(1)} | ${(fresh(years, key) / fresh(day, key)).toFixed(2)} |`)
+          ? STAGES.map(
+              (key) =>
+                `| ${key}, on a new connection | ${fresh(day, key).toFixed(1)} | ${fresh(years, key).toFixed(1)} | ${(fresh(years, key) / fresh(day, key)).toFixed(2)} |`,
+            )
           : []),
       ],
       figures,

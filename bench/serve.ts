@@ -43,17 +43,19 @@ async function load(call: (i: number) => Promise<void>, seconds: number, connect
   let errors = 0;
   const started = performance.now();
   const until = started + seconds * 1000;
-  await Promise.all(Array.from({ length: connections }, async (_, worker) => {
-    for (let i = worker; performance.now() < until; i += connections) {
-      const t0 = performance.now();
-      try {
-        await call(i);
-        latencies.push(performance.now() - t0);
-      } catch {
-        errors++;
+  await Promise.all(
+    Array.from({ length: connections }, async (_, worker) => {
+      for (let i = worker; performance.now() < until; i += connections) {
+        const t0 = performance.now();
+        try {
+          await call(i);
+          latencies.push(performance.now() - t0);
+        } catch {
+          errors++;
+        }
       }
-    }
-  }));
+    }),
+  );
   const elapsed = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   const at = (p: number) => latencies[Math.min(latencies.length - 1, Math.ceil(p * latencies.length) - 1)] ?? NaN;
@@ -61,8 +63,10 @@ async function load(call: (i: number) => Promise<void>, seconds: number, connect
 }
 
 async function main() {
-  if (!Number.isInteger(CONNECTIONS) || CONNECTIONS < 1 || CONNECTIONS > 1000) throw new Error(`BENCH_CONNECTIONS must be 1 to 1000, got ${process.env.BENCH_CONNECTIONS}`);
-  if (!(SECONDS > 0 && SECONDS <= 600)) throw new Error(`BENCH_SECONDS must be more than 0 and at most 600, got ${process.env.BENCH_SECONDS}`);
+  if (!Number.isInteger(CONNECTIONS) || CONNECTIONS < 1 || CONNECTIONS > 1000)
+    throw new Error(`BENCH_CONNECTIONS must be 1 to 1000, got ${process.env.BENCH_CONNECTIONS}`);
+  if (!(SECONDS > 0 && SECONDS <= 600))
+    throw new Error(`BENCH_SECONDS must be more than 0 and at most 600, got ${process.env.BENCH_SECONDS}`);
   const config = loadConfig();
   const server = await resolveTarget(config);
   const target = await recreateDatabase(server, 'fxpipe_bench_serve');
@@ -70,7 +74,9 @@ async function main() {
   await initWarehouse(db);
   const demo = await runDemo(db, { days: 30, seed: 42, end: new Date(), log: createLogger('silent') });
   console.error(`demo warehouse: ${demo.runs} runs in ${(demo.elapsedMs / 1000).toFixed(1)} s`);
-  const codes = (await db.query<{ code: string }>(`select quote as code from api.latest_rates where base = 'USD' and preferred`)).map((r) => r.code).concat('USD');
+  const codes = (await db.query<{ code: string }>(`select quote as code from api.latest_rates where base = 'USD' and preferred`))
+    .map((r) => r.code)
+    .concat('USD');
   const rng = mulberry32(hashSeed(8));
   const pairs = Array.from({ length: 4096 }, () => {
     const from = codes[Math.floor(rng() * codes.length)]!;
@@ -116,9 +122,13 @@ async function main() {
   ];
   // The 30 days of one pair's history in each format /api/v1/history answers (all three streamed the same way).
   const formats: [name: string, path: string][] = ['json', 'csv', 'ndjson'].map((format) => [
-    `GET /api/v1/history?format=${format}`, `/api/v1/history?pair=USD/EUR&format=${format}`,
+    `GET /api/v1/history?format=${format}`,
+    `/api/v1/history?pair=USD/EUR&format=${format}`,
   ]);
-  const sql = (i: number) => direct.query('select * from api.convert(100, $1, $2)', [pairs[i % pairs.length]![0], pairs[i % pairs.length]![1]]).then(() => undefined);
+  const sql = (i: number) =>
+    direct
+      .query('select * from api.convert(100, $1, $2)', [pairs[i % pairs.length]![0], pairs[i % pairs.length]![1]])
+      .then(() => undefined);
 
   try {
     await load((i) => get(convertPath(i)), WARMUP_SECONDS, CONNECTIONS);
@@ -130,7 +140,8 @@ async function main() {
     await load(sql, WARMUP_SECONDS, CONNECTIONS);
     const database = await load(sql, SECONDS, CONNECTIONS);
     console.error(`api.convert over PostgreSQL: ${Math.round(database.perSecond)} queries/s`);
-    if (convert.errors || asset.errors || database.errors) throw new Error(`errors under load: convert ${convert.errors}, asset ${asset.errors}, sql ${database.errors}`);
+    if (convert.errors || asset.errors || database.errors)
+      throw new Error(`errors under load: convert ${convert.errors}, asset ${asset.errors}, sql ${database.errors}`);
     const latest: [string, Load][] = [];
     for (const [name, path] of families) {
       const call = (i: number) => get(path(bases[i % bases.length]!));
@@ -163,21 +174,50 @@ async function main() {
         `| GET /api/v1/convert (random pairs) | ${convert.requests} | ${Math.round(convert.perSecond)} | ${ms(convert.p50)} | ${ms(convert.p99)} |`,
         `| GET /assets/dashboard.css (same server, no database) | ${asset.requests} | ${Math.round(asset.perSecond)} | ${ms(asset.p50)} | ${ms(asset.p99)} |`,
         `| select * from api.convert(100, $1, $2) over PostgreSQL (pg.Pool of ${CONNECTIONS}, no HTTP) | ${database.requests} | ${Math.round(database.perSecond)} | ${ms(database.p50)} | ${ms(database.p99)} |`,
-        ...latest.map(([name, l]) => `| backup: ${name} (${bases.length} bases in turn, every rate) | ${l.requests} | ${Math.round(l.perSecond)} | ${ms(l.p50)} | ${ms(l.p99)} |`),
-        ...history.map(([name, l]) => `| ${name} (USD/EUR, 30 days) | ${l.requests} | ${Math.round(l.perSecond)} | ${ms(l.p50)} | ${ms(l.p99)} |`),
+        ...latest.map(
+          ([name, l]) =>
+            `| backup: ${name} (${bases.length} bases in turn, every rate) | ${l.requests} | ${Math.round(l.perSecond)} | ${ms(l.p50)} | ${ms(l.p99)} |`,
+        ),
+        ...history.map(
+          ([name, l]) => `| ${name} (USD/EUR, 30 days) | ${l.requests} | ${Math.round(l.perSecond)} | ${ms(l.p50)} | ${ms(l.p99)} |`,
+        ),
       ],
       figures: [
-        { figure: `convert requests/s under ${CONNECTIONS} connections vs the same server's static asset`, ours: `${Math.round(convert.perSecond)}`, peer: `${Math.round(asset.perSecond)}`, ratio: (convert.perSecond / asset.perSecond).toFixed(3) },
-        { figure: `convert requests/s vs api.convert straight over PostgreSQL (${CONNECTIONS} connections)`, ours: `${Math.round(convert.perSecond)}`, peer: `${Math.round(database.perSecond)}`, ratio: (convert.perSecond / database.perSecond).toFixed(3) },
-        { figure: `convert p99 latency vs api.convert over PostgreSQL p99`, ours: ms(convert.p99), peer: ms(database.p99), ratio: (convert.p99 / database.p99).toFixed(2) },
-        { figure: 'convert p50 latency vs the static asset p50', ours: ms(convert.p50), peer: ms(asset.p50), ratio: (convert.p50 / asset.p50).toFixed(2) },
+        {
+          figure: `convert requests/s under ${CONNECTIONS} connections vs the same server's static asset`,
+          ours: `${Math.round(convert.perSecond)}`,
+          peer: `${Math.round(asset.perSecond)}`,
+          ratio: (convert.perSecond / asset.perSecond).toFixed(3),
+        },
+        {
+          figure: `convert requests/s vs api.convert straight over PostgreSQL (${CONNECTIONS} connections)`,
+          ours: `${Math.round(convert.perSecond)}`,
+          peer: `${Math.round(database.perSecond)}`,
+          ratio: (convert.perSecond / database.perSecond).toFixed(3),
+        },
+        {
+          figure: `convert p99 latency vs api.convert over PostgreSQL p99`,
+          ours: ms(convert.p99),
+          peer: ms(database.p99),
+          ratio: (convert.p99 / database.p99).toFixed(2),
+        },
+        {
+          figure: 'convert p50 latency vs the static asset p50',
+          ours: ms(convert.p50),
+          peer: ms(asset.p50),
+          ratio: (convert.p50 / asset.p50).toFixed(2),
+        },
         ...latest.map(([name, l]) => ({
           figure: `backup ${name}: requests/s vs the same server's static asset (target ≥ 0.5)`,
-          ours: `${Math.round(l.perSecond)}`, peer: `${Math.round(asset.perSecond)}`, ratio: (l.perSecond / asset.perSecond).toFixed(3),
+          ours: `${Math.round(l.perSecond)}`,
+          peer: `${Math.round(asset.perSecond)}`,
+          ratio: (l.perSecond / asset.perSecond).toFixed(3),
         })),
         ...history.slice(1).map(([name, l]) => ({
           figure: `${name}: requests/s vs the same history as JSON`,
-          ours: `${Math.round(l.perSecond)}`, peer: `${Math.round(history[0]![1].perSecond)}`, ratio: (l.perSecond / history[0]![1].perSecond).toFixed(3),
+          ours: `${Math.round(l.perSecond)}`,
+          peer: `${Math.round(history[0]![1].perSecond)}`,
+          ratio: (l.perSecond / history[0]![1].perSecond).toFixed(3),
         })),
       ],
     });

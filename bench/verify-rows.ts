@@ -66,21 +66,36 @@ async function onNewConnection<T>(target: Target, fn: (db: Db) => Promise<T>): P
 
 export async function measureVerify(target: Target, sample: VerifySample): Promise<VerifyMeasured> {
   const { rows } = sample;
-  const convert = (db: Db) => db.query<{ rate: string }>(CONVERT_ALL, [rows.map((r) => r.base), rows.map((r) => r.quote), rows.map((r) => r.at)]);
+  const convert = (db: Db) =>
+    db.query<{ rate: string }>(CONVERT_ALL, [rows.map((r) => r.base), rows.map((r) => r.quote), rows.map((r) => r.at)]);
   const peer: number[] = [];
   const ours: number[] = [];
   const [converted, first] = await onNewConnection(target, (db) => timed(() => convert(db)));
   peer.push(first);
   // The production file: api.convert's rate moved 0.01 %, or 2 % for every 33rd row.
   const off = (i: number) => i % 33 === 0;
-  const csv = `base,quote,rate,at\n${rows.map((r, i) => {
-    const rate = new RateDecimal(converted[i]!.rate).times(off(i) ? '1.02' : '1.0001').toSignificantDigits(10).toFixed();
-    return `${r.base},${r.quote},${rate},${r.at.toISOString()}`;
-  }).join('\n')}\n`;
+  const csv = `base,quote,rate,at\n${rows
+    .map((r, i) => {
+      const rate = new RateDecimal(converted[i]!.rate)
+        .times(off(i) ? '1.02' : '1.0001')
+        .toSignificantDigits(10)
+        .toFixed();
+      return `${r.base},${r.quote},${rate},${r.at.toISOString()}`;
+    })
+    .join('\n')}\n`;
   let deviates = 0;
   for (let repeat = 0; repeat < REPEATS; repeat++) {
-    const [check, seconds] = await onNewConnection(target, (db) => timed(() =>
-      checkProductionRates(db, productionRatesIn(csv, 'bench.csv'), { tolerancePct: '0.5', label: 'bench', now: new Date(), timeoutMs: TIMEOUT_MS, maxRows: 10_000_000 })));
+    const [check, seconds] = await onNewConnection(target, (db) =>
+      timed(() =>
+        checkProductionRates(db, productionRatesIn(csv, 'bench.csv'), {
+          tolerancePct: '0.5',
+          label: 'bench',
+          now: new Date(),
+          timeoutMs: TIMEOUT_MS,
+          maxRows: 10_000_000,
+        }),
+      ),
+    );
     ours.push(seconds);
     if (repeat > 0) peer.push((await onNewConnection(target, (db) => timed(() => convert(db))))[1]);
     // The sources agree within a few tenths of a percent: every row 2 % off must deviate, and hardly any other.
@@ -88,7 +103,15 @@ export async function measureVerify(target: Target, sample: VerifySample): Promi
     const missed = rows.map((_, i) => i).filter((i) => off(i) && verdicts.get(i + 2) !== 'deviates');
     const flagged = rows.map((_, i) => i).filter((i) => !off(i) && verdicts.get(i + 2) !== 'ok');
     if (check.counts.no_rate > 0 || missed.length > 0 || flagged.length > rows.length / 100) {
-      throw new Error(`bench:queries verify (${sample.label}): unexpected verdicts ${JSON.stringify(check.counts)}, e.g. the rows of lines ${[...missed, ...flagged].slice(0, 3).map((i) => i + 2).join(', ')}`);
+      throw new Error(
+        `bench:queries verify (${sample.label}): unexpected verdicts ${JSON.stringify(check.counts)}, e.g. the rows of lines ${[
+          ...missed,
+          ...flagged,
+        ]
+          .slice(0, 3)
+          .map((i) => i + 2)
+          .join(', ')}`,
+      );
     }
     deviates = check.counts.deviates;
   }
@@ -98,7 +121,8 @@ export async function measureVerify(target: Target, sample: VerifySample): Promi
 /** Each row's verdict by its line (a CSV's rows start on line 2), as the check stored it. */
 async function verdictsByLine(target: Target, check: ProductionCheck): Promise<Map<number, string>> {
   const rows = await onNewConnection(target, (db) =>
-    db.query<{ line: number; verdict: string }>('select line, verdict from production_checks where check_id = $1', [check.checkId]));
+    db.query<{ line: number; verdict: string }>('select line, verdict from production_checks where check_id = $1', [check.checkId]),
+  );
   return new Map(rows.map((row) => [row.line, row.verdict]));
 }
 
@@ -107,14 +131,16 @@ const rate = (rows: number, seconds: number) => Math.round(rows / seconds);
 export function verifyDetails(measured: VerifyMeasured[]): string[] {
   const lines = [
     `fxpipe verify on ${measured[0]?.rows ?? 0} production rows (random pairs, 1 in 33 moved 2 % off), each side on a new connection, ${REPEATS} times alternately, median: ` +
-      'ours parses the CSV and runs checkProductionRates (the consensus of every source in force at each row\'s instant, the verdicts, every row stored in production_checks, one transaction); ' +
+      "ours parses the CSV and runs checkProductionRates (the consensus of every source in force at each row's instant, the verdicts, every row stored in production_checks, one transaction); " +
       'the peer is api.convert(1, base, quote, at) for the same rows in one statement.',
     '',
     '| rows at | verify s (each run) | verify rows/s | api.convert s (each run) | api.convert rows/s | rows flagged deviates (2 % off) |',
     '|---|---|---|---|---|---|',
   ];
   for (const m of measured) {
-    lines.push(`| ${m.label} | ${m.ours.map((s) => s.toFixed(2)).join(', ')} | ${rate(m.rows, median(m.ours))} | ${m.peer.map((s) => s.toFixed(2)).join(', ')} | ${rate(m.rows, median(m.peer))} | ${m.deviates} (${m.expectedDeviates}) |`);
+    lines.push(
+      `| ${m.label} | ${m.ours.map((s) => s.toFixed(2)).join(', ')} | ${rate(m.rows, median(m.ours))} | ${m.peer.map((s) => s.toFixed(2)).join(', ')} | ${rate(m.rows, median(m.peer))} | ${m.deviates} (${m.expectedDeviates}) |`,
+    );
   }
   return lines;
 }
@@ -124,8 +150,18 @@ export function verifyFigures(measured: VerifyMeasured[]): Figure[] {
     const ours = rate(m.rows, median(m.ours));
     const peer = rate(m.rows, median(m.peer));
     return [
-      { figure: `verify: ${m.rows} production rows at ${m.label}, rows/s vs the issue's limit`, ours: `${ours}`, peer: `${LIMIT_ROWS_PER_S}`, ratio: (ours / LIMIT_ROWS_PER_S).toFixed(2) },
-      { figure: `verify: the same rows, rows/s vs api.convert of each row (one statement)`, ours: `${ours}`, peer: `${peer}`, ratio: (ours / peer).toFixed(2) },
+      {
+        figure: `verify: ${m.rows} production rows at ${m.label}, rows/s vs the issue's limit`,
+        ours: `${ours}`,
+        peer: `${LIMIT_ROWS_PER_S}`,
+        ratio: (ours / LIMIT_ROWS_PER_S).toFixed(2),
+      },
+      {
+        figure: `verify: the same rows, rows/s vs api.convert of each row (one statement)`,
+        ours: `${ours}`,
+        peer: `${peer}`,
+        ratio: (ours / peer).toFixed(2),
+      },
     ];
   });
 }
@@ -170,8 +206,18 @@ export async function measureVerifyScaling(target: Target, sizes: number[], rowA
       let peak = before;
       const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
       try {
-        const [check, seconds] = await onNewConnection(target, (db) => timed(() =>
-          checkProductionRates(db, ratesFrom({ file }), { tolerancePct: '0.5', label: 'bench-scaling', now: new Date(), timeoutMs: TIMEOUT_MS, maxRows: 10_000_000, name: file })));
+        const [check, seconds] = await onNewConnection(target, (db) =>
+          timed(() =>
+            checkProductionRates(db, ratesFrom({ file }), {
+              tolerancePct: '0.5',
+              label: 'bench-scaling',
+              now: new Date(),
+              timeoutMs: TIMEOUT_MS,
+              maxRows: 10_000_000,
+              name: file,
+            }),
+          ),
+        );
         if (check.total !== size) throw new Error(`bench:queries verify scaling: ${check.total} rows checked of ${size}`);
         measured.push({ rows: size, seconds, peakRssMb: (peak - before) / 2 ** 20, counts: check.counts });
       } finally {
@@ -192,7 +238,10 @@ export function scalingDetails(measured: ScalingMeasured[]): string[] {
     '',
     `| rows | seconds | rows/s | time ÷ ${base.rows} rows' time (linear: rows ÷ ${base.rows}) | peak RSS MB | ok / deviates / no_rate |`,
     '|---|---|---|---|---|---|',
-    ...measured.map((m) => `| ${m.rows} | ${m.seconds.toFixed(2)} | ${rate(m.rows, m.seconds)} | ${(m.seconds / base.seconds).toFixed(2)} (${(m.rows / base.rows).toFixed(0)}) | ${m.peakRssMb.toFixed(0)} | ${m.counts.ok} / ${m.counts.deviates} / ${m.counts.no_rate} |`),
+    ...measured.map(
+      (m) =>
+        `| ${m.rows} | ${m.seconds.toFixed(2)} | ${rate(m.rows, m.seconds)} | ${(m.seconds / base.seconds).toFixed(2)} (${(m.rows / base.rows).toFixed(0)}) | ${m.peakRssMb.toFixed(0)} | ${m.counts.ok} / ${m.counts.deviates} / ${m.counts.no_rate} |`,
+    ),
   ];
 }
 

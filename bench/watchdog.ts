@@ -31,7 +31,12 @@ const LIMIT_MS = 2000;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function main() {
-  for (const [name, value, max] of [['BENCH_READERS', READERS, 20], ['BENCH_SESSIONS', SESSIONS, 10], ['BENCH_SWEEPS', SWEEPS, 10_000], ['BENCH_CANCELS', CANCELS, 50]] as const) {
+  for (const [name, value, max] of [
+    ['BENCH_READERS', READERS, 20],
+    ['BENCH_SESSIONS', SESSIONS, 10],
+    ['BENCH_SWEEPS', SWEEPS, 10_000],
+    ['BENCH_CANCELS', CANCELS, 50],
+  ] as const) {
     if (!Number.isInteger(value) || value < 1 || value > max) throw new Error(`${name} must be a whole number from 1 to ${max}`);
   }
   const server = await resolveTarget(loadConfig());
@@ -77,10 +82,15 @@ async function main() {
       // of an interval each time, to sample every phase of the tick.
       await sleep(((i + 0.5) * INTERVAL_MS) / CANCELS);
       const t0 = performance.now();
-      const error = await client.query('select pg_sleep(60)').then(() => null, (e: unknown) => e);
+      const error = await client.query('select pg_sleep(60)').then(
+        () => null,
+        (e: unknown) => e,
+      );
       // query_canceled with "user request" is pg_cancel_backend's (the watchdog's); the session's own timeout says "statement timeout".
       if (!hasSqlState(error, SqlState.query_canceled) || !(error as Error).message.includes('user request')) {
-        throw new Error(`pg_sleep(60) was not cancelled by the watchdog (${(error as Error | null)?.message ?? 'it finished'}): is the embedded server's watchdog running?`);
+        throw new Error(
+          `pg_sleep(60) was not cancelled by the watchdog (${(error as Error | null)?.message ?? 'it finished'}): is the embedded server's watchdog running?`,
+        );
       }
       cancelled.push(performance.now() - t0);
     }
@@ -99,8 +109,18 @@ async function main() {
         `| reader query until cancelled (ms) | ${late.toFixed(0)} | ${Math.min(...cancelled).toFixed(0)} | ${Math.max(...cancelled).toFixed(0)} |`,
       ],
       figures: [
-        { figure: `one watchdog sweep (${READERS * SESSIONS} reader sessions) vs its ${INTERVAL_MS} ms interval: the share of time it keeps the server busy`, ours: `${sweep.toFixed(2)} ms`, peer: `${INTERVAL_MS} ms`, ratio: (sweep / INTERVAL_MS).toFixed(4) },
-        { figure: `a reader query that lifted its own timeout, until the watchdog cancelled it, vs the reader's ${LIMIT_MS / 1000} s limit (≤ 1.5 by design: at most one interval late)`, ours: `${late.toFixed(0)} ms`, peer: `${LIMIT_MS} ms`, ratio: (late / LIMIT_MS).toFixed(2) },
+        {
+          figure: `one watchdog sweep (${READERS * SESSIONS} reader sessions) vs its ${INTERVAL_MS} ms interval: the share of time it keeps the server busy`,
+          ours: `${sweep.toFixed(2)} ms`,
+          peer: `${INTERVAL_MS} ms`,
+          ratio: (sweep / INTERVAL_MS).toFixed(4),
+        },
+        {
+          figure: `a reader query that lifted its own timeout, until the watchdog cancelled it, vs the reader's ${LIMIT_MS / 1000} s limit (≤ 1.5 by design: at most one interval late)`,
+          ours: `${late.toFixed(0)} ms`,
+          peer: `${LIMIT_MS} ms`,
+          ratio: (late / LIMIT_MS).toFixed(2),
+        },
       ],
     });
   } finally {

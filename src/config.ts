@@ -54,16 +54,23 @@ const POSTGRES_URL =
 /** A connection URL; the schema says why a value is not one, never quoting it (it holds the password). */
 const postgresUrlRule: Rule<string> = {
   plain: (raw) => (typeof raw === 'string' && isPostgresUrl(raw) ? raw : undefined),
-  schema: (z) => z.string({ error: POSTGRES_URL }).superRefine((value, ctx) => {
-    const problem = postgresUrlProblem(value);
-    if (problem !== null) ctx.addIssue({ code: 'custom', message: `${POSTGRES_URL}; ${problem}` });
-  }),
+  schema: (z) =>
+    z.string({ error: POSTGRES_URL }).superRefine((value, ctx) => {
+      const problem = postgresUrlProblem(value);
+      if (problem !== null) ctx.addIssue({ code: 'custom', message: `${POSTGRES_URL}; ${problem}` });
+    }),
 };
 
 /** A string of at least min characters (message when shorter), and at most max[0] (message max[1]). */
 const textRule = (min: number, message: string, max?: [length: number, message: string]): Rule<string> => ({
   plain: (raw) => (typeof raw === 'string' && raw.length >= min && raw.length <= (max?.[0] ?? Infinity) ? raw : undefined),
-  schema: (z) => (max ? z.string().min(min, message).max(...max) : z.string().min(min, message)),
+  schema: (z) =>
+    max
+      ? z
+          .string()
+          .min(min, message)
+          .max(...max)
+      : z.string().min(min, message),
 });
 
 /** One of choices, as written. */
@@ -89,7 +96,8 @@ const numberRule = (min: number, max: number, what: string, whole = false): Rule
 
 /** The items of a comma-separated list, or of a JSON array of strings, trimmed, empty ones dropped. */
 function listItems(raw: unknown): string[] | undefined {
-  const items = typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) && raw.every((item) => typeof item === 'string') ? raw : undefined;
+  const items =
+    typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) && raw.every((item) => typeof item === 'string') ? raw : undefined;
   return items?.map((item) => item.trim()).filter(Boolean);
 }
 
@@ -121,7 +129,9 @@ const asSources = (names: string[]) => names as SourceName[];
 
 const ALERT_CHECKS: readonly ListCheck[] = [
   [
-    (kinds) => kinds.length > 0 && ((kinds.length === 1 && kinds[0] === 'none') || kinds.every((kind) => (ALERT_KINDS as readonly string[]).includes(kind))),
+    (kinds) =>
+      kinds.length > 0 &&
+      ((kinds.length === 1 && kinds[0] === 'none') || kinds.every((kind) => (ALERT_KINDS as readonly string[]).includes(kind))),
     `"none" or a comma-separated list of ${ALERT_KINDS.join(', ')}`,
   ],
 ];
@@ -129,7 +139,10 @@ const asAlertKinds = (kinds: string[]) => (kinds[0] === 'none' ? [] : [...new Se
 
 const PAIR_CHECKS: readonly ListCheck[] = [
   [(pairs) => pairs.length > 0, 'at least one pair'],
-  [(pairs) => pairs.every((pair) => /^([A-Z]{3})\/(?!\1)[A-Z]{3}$/.test(pair)), 'a comma-separated list of pairs BASE/QUOTE such as USD/EUR (upper-case ISO codes, base and quote differ)'],
+  [
+    (pairs) => pairs.every((pair) => /^([A-Z]{3})\/(?!\1)[A-Z]{3}$/.test(pair)),
+    'a comma-separated list of pairs BASE/QUOTE such as USD/EUR (upper-case ISO codes, base and quote differ)',
+  ],
 ];
 const asPairs = (pairs: string[]) => pairs;
 
@@ -137,7 +150,10 @@ const asPairs = (pairs: string[]) => pairs;
 const ORIGIN = /^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$|^\*$/i;
 const CORS_CHECKS: readonly ListCheck[] = [
   [(origins) => origins.length > 0, 'at least one origin, or *'],
-  [(origins) => origins.every((origin) => ORIGIN.test(origin)), 'origins such as https://shop.example or http://localhost:3000 (scheme, host, port; no path), or *'],
+  [
+    (origins) => origins.every((origin) => ORIGIN.test(origin)),
+    'origins such as https://shop.example or http://localhost:3000 (scheme, host, port; no path), or *',
+  ],
 ];
 const asOrigins = (origins: string[]) => (origins.includes('*') ? ['*'] : origins.map((origin) => origin.toLowerCase()));
 
@@ -165,9 +181,11 @@ export function parseMaxRateAge(text: string): number | undefined {
 /** FXPIPE_MAX_RATE_AGE: its milliseconds. */
 const maxRateAgeRule: Rule<number> = {
   plain: (raw) => (typeof raw === 'string' ? parseMaxRateAge(raw) : undefined),
-  schema: (z) => z.string({ error: MAX_RATE_AGE })
-    .refine((text) => parseMaxRateAge(text) !== undefined, MAX_RATE_AGE)
-    .transform((text) => parseMaxRateAge(text)!),
+  schema: (z) =>
+    z
+      .string({ error: MAX_RATE_AGE })
+      .refine((text) => parseMaxRateAge(text) !== undefined, MAX_RATE_AGE)
+      .transform((text) => parseMaxRateAge(text)!),
 };
 
 /** A whole number of minutes as parseMaxRateAge reads it, in the largest unit that divides it: 7d, 36h, 90m. */
@@ -190,9 +208,10 @@ export const settings = {
     secret: true,
     rule: postgresUrlRule,
     shownDefault: 'embedded server',
-    description: "PostgreSQL to use; several hosts in libpq's form "
-      + "(`postgres://u:pw@h1:5432,h2:5433/db?target_session_attrs=read-write`) are tried in turn by libpq's rules "
-      + '([docs/access-paths.md](docs/access-paths.md#where-the-connection-goes)); a secret',
+    description:
+      "PostgreSQL to use; several hosts in libpq's form " +
+      "(`postgres://u:pw@h1:5432,h2:5433/db?target_session_attrs=read-write`) are tried in turn by libpq's rules " +
+      '([docs/access-paths.md](docs/access-paths.md#where-the-connection-goes)); a secret',
   }),
   readDatabaseUrl: optional({
     env: 'FXPIPE_READ_DATABASE_URL',
@@ -200,9 +219,10 @@ export const settings = {
     secret: true,
     rule: postgresUrlRule,
     shownDefault: "`DATABASE_URL`'s",
-    description: "where `serve`'s reads (every GET route) and `status`, `query` and `advise` go, in the same form: a standby, e.g. "
-      + "`…?target_session_attrs=prefer-standby`; `serve`'s writes (`POST /api/v1/verify`) and every other command keep "
-      + '`DATABASE_URL`; needs `DATABASE_URL`; a secret',
+    description:
+      "where `serve`'s reads (every GET route) and `status`, `query` and `advise` go, in the same form: a standby, e.g. " +
+      "`…?target_session_attrs=prefer-standby`; `serve`'s writes (`POST /api/v1/verify`) and every other command keep " +
+      '`DATABASE_URL`; needs `DATABASE_URL`; a secret',
   }),
   home: setting({
     env: 'FXPIPE_HOME',
@@ -224,9 +244,10 @@ export const settings = {
     default: 'direct',
     secret: false,
     rule: choiceRule(DRIVERS),
-    description: 'access path of the commands that work on either (`run`, `db init`, `schedule`, `status`, `verify`, `advise`, '
-      + '`reprocess`): `direct` (one connection) or `pooled` (a `pg.Pool`); `backfill`, `archive`, `restore` and `query` always use '
-      + '`direct` ([docs/access-paths.md](docs/access-paths.md))',
+    description:
+      'access path of the commands that work on either (`run`, `db init`, `schedule`, `status`, `verify`, `advise`, ' +
+      '`reprocess`): `direct` (one connection) or `pooled` (a `pg.Pool`); `backfill`, `archive`, `restore` and `query` always use ' +
+      '`direct` ([docs/access-paths.md](docs/access-paths.md))',
   }),
   sources: setting({
     env: 'FXPIPE_SOURCES',
@@ -247,8 +268,9 @@ export const settings = {
     default: 0,
     secret: false,
     rule: numberRule(0, 100, 'a percentage'),
-    description: "history stores a value only when it moved more than this % from the pair's last stored one; 0 (the default) stores "
-      + 'every value that differs, so every published value can be recovered; exact repeats are never stored twice',
+    description:
+      "history stores a value only when it moved more than this % from the pair's last stored one; 0 (the default) stores " +
+      'every value that differs, so every published value can be recovered; exact repeats are never stored twice',
   }),
   asOfSkewMinutes: setting({
     env: 'FXPIPE_AS_OF_SKEW_MINUTES',
@@ -264,11 +286,12 @@ export const settings = {
     default: undefined,
     secret: false,
     rule: maxRateAgeRule,
-    description: "the `max_rate_age` `db init` gives a warehouse it creates (else 7 days): a rate is in force while its source's latest "
-      + 'publication carries it and is at most this old, else `stale`; whole days, hours or minutes (`7d`, `36h`, `90m`, `7 days`). '
-      + "The setting is then the warehouse's own: `fxpipe db settings --max-rate-age` changes it, no job writes it, and `run`, "
-      + '`schedule`, `backfill`, `reprocess` (and `db init` on an existing warehouse) whose value differs say so in one warning line '
-      + "and use the warehouse's. See [docs/schema.md](docs/schema.md#settings)",
+    description:
+      "the `max_rate_age` `db init` gives a warehouse it creates (else 7 days): a rate is in force while its source's latest " +
+      'publication carries it and is at most this old, else `stale`; whole days, hours or minutes (`7d`, `36h`, `90m`, `7 days`). ' +
+      "The setting is then the warehouse's own: `fxpipe db settings --max-rate-age` changes it, no job writes it, and `run`, " +
+      '`schedule`, `backfill`, `reprocess` (and `db init` on an existing warehouse) whose value differs say so in one warning line ' +
+      "and use the warehouse's. See [docs/schema.md](docs/schema.md#settings)",
   }),
   deviationTolerancePct: setting({
     env: 'FXPIPE_DEVIATION_TOLERANCE_PCT',
@@ -339,8 +362,8 @@ export const settings = {
     default: undefined,
     secret: false,
     rule: textRule(1, 'a file name'),
-    description: "`db start --listen`, `db renew-cert`: the PEM certificate (chain) to serve TLS with, instead of fxpipe's own "
-      + 'self-signed one',
+    description:
+      "`db start --listen`, `db renew-cert`: the PEM certificate (chain) to serve TLS with, instead of fxpipe's own " + 'self-signed one',
   }),
   tlsKey: optional({
     env: 'FXPIPE_TLS_KEY',
@@ -406,8 +429,9 @@ export const settings = {
     secret: false,
     rule: listRule('a comma-separated list', CORS_CHECKS, asOrigins),
     shownDefault: '`*` without a token, none with one',
-    description: '`serve`: the web origins whose pages may call the backup families and `/api/v1`, and read `/openapi.json` '
-      + '(comma-separated, or `*`) ([docs/backup.md](docs/backup.md#caching-and-calls-from-browsers))',
+    description:
+      '`serve`: the web origins whose pages may call the backup families and `/api/v1`, and read `/openapi.json` ' +
+      '(comma-separated, or `*`) ([docs/backup.md](docs/backup.md#caching-and-calls-from-browsers))',
   }),
   lastGoodDir: optional({
     env: 'FXPIPE_LAST_GOOD_DIR',
@@ -415,8 +439,9 @@ export const settings = {
     secret: false,
     rule: textRule(1, 'a directory path'),
     shownDefault: '`FXPIPE_HOME/last-good`',
-    description: '`serve`: where the last good latest answers are kept, answered while the database is down; instances may share it '
-      + '([docs/backup.md](docs/backup.md#through-an-outage-the-last-good-answers))',
+    description:
+      '`serve`: where the last good latest answers are kept, answered while the database is down; instances may share it ' +
+      '([docs/backup.md](docs/backup.md#through-an-outage-the-last-good-answers))',
   }),
   serveDatabaseTimeoutMs: setting({
     env: 'FXPIPE_SERVE_DB_TIMEOUT_MS',
@@ -431,8 +456,9 @@ export const settings = {
     // It may carry the production provider's key (app_id=…, a path segment).
     secret: true,
     rule: httpUrlRule,
-    description: '`schedule` (and `verify` without `--file`/`--url`): the production endpoint checked after each run; a secret (it may '
-      + 'carry a key)',
+    description:
+      '`schedule` (and `verify` without `--file`/`--url`): the production endpoint checked after each run; a secret (it may ' +
+      'carry a key)',
   }),
   productionFormat: optional({
     env: 'FXPIPE_PRODUCTION_FORMAT',
@@ -467,8 +493,9 @@ export const settings = {
     default: 1_000_000,
     secret: false,
     rule: numberRule(1, 10_000_000, 'number of rows', true),
-    description: 'the most rows one production check takes; a file with more is refused whole (exit 2) before any row is compared '
-      + '([docs/verify.md](docs/verify.md#limits-every-check-is-bounded-and-can-be-stopped))',
+    description:
+      'the most rows one production check takes; a file with more is refused whole (exit 2) before any row is compared ' +
+      '([docs/verify.md](docs/verify.md#limits-every-check-is-bounded-and-can-be-stopped))',
   }),
   productionLabel: optional({
     env: 'FXPIPE_PRODUCTION_LABEL',
@@ -497,8 +524,9 @@ export const settings = {
     default: 60,
     secret: false,
     rule: numberRule(0.001, 86_400, 'a number of seconds'),
-    description: '`advise`: median read-model rebuild per run at which TimescaleDB is recommended (the decision record\'s "view refreshes '
-      + 'over a minute")',
+    description:
+      '`advise`: median read-model rebuild per run at which TimescaleDB is recommended (the decision record\'s "view refreshes ' +
+      'over a minute")',
   }),
   adviseClickhouseRows: setting({
     env: 'FXPIPE_ADVISE_CLICKHOUSE_ROWS',
@@ -554,14 +582,18 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       out[key] = Array.isArray(setting.default) ? [...setting.default] : setting.default;
       continue;
     }
-    out[key] = (setting.rule as Rule<unknown>).plain(raw) ?? checked(setting.rule as Rule<unknown>, raw, (allowed) => {
-      const shown = setting.secret ? '' : ` ${JSON.stringify(raw)}`;
-      return `invalid setting ${where}:${shown} expected ${allowed}`;
-    });
+    out[key] =
+      (setting.rule as Rule<unknown>).plain(raw) ??
+      checked(setting.rule as Rule<unknown>, raw, (allowed) => {
+        const shown = setting.secret ? '' : ` ${JSON.stringify(raw)}`;
+        return `invalid setting ${where}:${shown} expected ${allowed}`;
+      });
   }
   if (out.readDatabaseUrl !== undefined && out.databaseUrl === undefined) {
-    throw usageError('FXPIPE_READ_DATABASE_URL is set without DATABASE_URL: a standby replicates your own PostgreSQL, '
-      + 'not the embedded server; set DATABASE_URL to the primary (or to every host)');
+    throw usageError(
+      'FXPIPE_READ_DATABASE_URL is set without DATABASE_URL: a standby replicates your own PostgreSQL, ' +
+        'not the embedded server; set DATABASE_URL to the primary (or to every host)',
+    );
   }
   out.home = path.resolve(cwd, out.home as string);
   return out as Config;
@@ -577,7 +609,8 @@ function checked<T>(rule: Rule<T>, raw: unknown, failure: (allowed: string) => s
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_value') return `one of ${issue.values.map(String).join(', ')}`;
   // zod's own wording ("Invalid input: expected string, received number") is not for users.
-  if (issue.code === 'invalid_type' && /^Invalid input/.test(issue.message)) return `a ${issue.expected === 'array' ? 'list' : issue.expected} value`;
+  if (issue.code === 'invalid_type' && /^Invalid input/.test(issue.message))
+    return `a ${issue.expected === 'array' ? 'list' : issue.expected} value`;
   return issue.message;
 }
 

@@ -24,8 +24,7 @@ export class FxpipeError extends Error {
   }
 }
 
-export const usageError = (message: string, cause?: unknown) =>
-  new FxpipeError(message, { exitCode: ExitCode.usage, cause });
+export const usageError = (message: string, cause?: unknown) => new FxpipeError(message, { exitCode: ExitCode.usage, cause });
 
 /**
  * The message of anything thrown, on one line, without any URL's user-info (src/util/secrets.ts): a library's error may

@@ -10,7 +10,17 @@ const require = createRequire(import.meta.url);
 export type { Logger };
 
 /** Keys whose values are secrets wherever they appear in a log line. */
-export const REDACTED_KEYS = ['password', 'apiKey', 'api_key', 'authorization', 'token', 'databaseUrl', 'readDatabaseUrl', 'url', 'webhookUrl'];
+export const REDACTED_KEYS = [
+  'password',
+  'apiKey',
+  'api_key',
+  'authorization',
+  'token',
+  'databaseUrl',
+  'readDatabaseUrl',
+  'url',
+  'webhookUrl',
+];
 
 /** Logs go to stderr so stdout stays the command's answer (tables, --json); a test may hand its own destination. */
 export function createLogger(level: string, bindings: Record<string, unknown> = {}, destination?: DestinationStream): Logger {

@@ -9,7 +9,10 @@ const shared = path.resolve(packageRoot, '../shared/fixtures');
 describe('vendored fixtures', () => {
   it('holds the real provider samples the tests derive from', () => {
     expect(readdirSync(vendored).sort()).toEqual([
-      'README.md', 'ecb-eurofxref-daily-2025-05-09.xml', 'eurofxref-hist-2024.csv', 'open-er-api-latest-USD-2024-01-09.json',
+      'README.md',
+      'ecb-eurofxref-daily-2025-05-09.xml',
+      'eurofxref-hist-2024.csv',
+      'open-er-api-latest-USD-2024-01-09.json',
     ]);
   });
 

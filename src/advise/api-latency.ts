@@ -27,7 +27,11 @@ const pair = (rng: Rng, s: Sample): [string, string] => {
   for (let i = 0; to === from && i < 10; i++) to = pick(rng, s.codes);
   return [from, to];
 };
-const quoteOf = (rng: Rng, s: Sample) => pick(rng, s.codes.filter((c) => c !== 'USD'));
+const quoteOf = (rng: Rng, s: Sample) =>
+  pick(
+    rng,
+    s.codes.filter((c) => c !== 'USD'),
+  );
 const between = (rng: Rng, from: number, to: number) => new Date(from + Math.floor(rng() * Math.max(1, to - from)));
 
 /** The read paths Make.com scenarios and analysts use, as they use them (the `api` schema). */
@@ -97,7 +101,9 @@ export async function sampleApiQueries(db: Db, samples: number): Promise<QueryLa
 }
 
 async function sampleFrame(db: Db): Promise<Sample | null> {
-  const latest = await db.query<{ quote: string; source: string }>(`select quote, source from api.latest_rates where base = 'USD' and preferred`);
+  const latest = await db.query<{ quote: string; source: string }>(
+    `select quote, source from api.latest_rates where base = 'USD' and preferred`,
+  );
   if (latest.length === 0) return null;
   const [span] = await db.query<{ first: Date | null; last: Date | null }>(
     'select min(rate_timestamp) as first, max(rate_timestamp) as last from fact_rates_history',

@@ -16,5 +16,11 @@ export async function measureConnections(db: Db): Promise<Connections> {
     [READER_MARKER],
   );
   if (!row) throw new Error('pg_stat_activity: no answer');
-  return { clients: row.clients, active: row.active, readers: row.readers, readerRoles: row.reader_roles, maxConnections: row.max_connections };
+  return {
+    clients: row.clients,
+    active: row.active,
+    readers: row.readers,
+    readerRoles: row.reader_roles,
+    maxConnections: row.max_connections,
+  };
 }

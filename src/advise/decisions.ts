@@ -35,7 +35,10 @@ function kafka({ writes, windowDays }: Measured, t: AdviseThresholds): Decision 
   const threshold = `${count(t.kafkaWritesPerSecond)} observations/s`;
   if (writes.observationsPerSecond === null) {
     return {
-      option: 'Kafka', measured: `${writes.runs} run${writes.runs === 1 ? '' : 's'} in ${windowDays} days: no rate yet`, threshold, verdict: 'not needed',
+      option: 'Kafka',
+      measured: `${writes.runs} run${writes.runs === 1 ? '' : 's'} in ${windowDays} days: no rate yet`,
+      threshold,
+      verdict: 'not needed',
       why: `fewer than 2 incremental runs in the last ${windowDays} days, so no arrival rate to measure; backfills (${count(writes.backfill.rows)} rows) are one-off bulk loads`,
       command: null,
     };
@@ -43,10 +46,14 @@ function kafka({ writes, windowDays }: Measured, t: AdviseThresholds): Decision 
   const value = writes.observationsPerSecond;
   const verdict = byLevel(value, t.kafkaWritesPerSecond);
   return {
-    option: 'Kafka', measured: `${rate(value)} observations/s (${rate(writes.runsPerDay ?? 0)} runs/day)`, threshold, verdict,
-    why: verdict === 'not needed'
-      ? `${share(value, t.kafkaWritesPerSecond)} of a stream's rate: a scheduled batch carries it`
-      : `${share(value, t.kafkaWritesPerSecond)} of the threshold: arrivals this steady and this fast suit a stream more than ${rate(writes.runsPerDay ?? 0)} batches a day`,
+    option: 'Kafka',
+    measured: `${rate(value)} observations/s (${rate(writes.runsPerDay ?? 0)} runs/day)`,
+    threshold,
+    verdict,
+    why:
+      verdict === 'not needed'
+        ? `${share(value, t.kafkaWritesPerSecond)} of a stream's rate: a scheduled batch carries it`
+        : `${share(value, t.kafkaWritesPerSecond)} of the threshold: arrivals this steady and this fast suit a stream more than ${rate(writes.runsPerDay ?? 0)} batches a day`,
     command: null,
   };
 }
@@ -57,20 +64,33 @@ function timescale({ history, viewRefresh }: Measured, t: AdviseThresholds): Dec
   const { crossing, soon } = projection(history, 'TimescaleDB', t);
   const byRows = byLevel(rows, t.timescaleRows);
   const byRefresh = refreshMs === null ? 'not needed' : byLevel(refreshMs / 1000, t.refreshSeconds);
-  const verdict: Verdict = [byRows, byRefresh].includes('recommended') ? 'recommended'
-    : [byRows, byRefresh].includes('consider') || soon ? 'consider' : 'not needed';
+  const verdict: Verdict = [byRows, byRefresh].includes('recommended')
+    ? 'recommended'
+    : [byRows, byRefresh].includes('consider') || soon
+      ? 'consider'
+      : 'not needed';
   const refreshText = refreshMs === null ? 'no refresh recorded' : `median refresh ${ms(refreshMs)}`;
-  const when = crossing?.crossed ? 'already crossed'
-    : crossing?.monthsAway != null ? `${months(crossing.monthsAway)} away at ${count(history.rowsPerMonth)} rows/month`
-    : 'not growing';
+  const when = crossing?.crossed
+    ? 'already crossed'
+    : crossing?.monthsAway != null
+      ? `${months(crossing.monthsAway)} away at ${count(history.rowsPerMonth)} rows/month`
+      : 'not growing';
   let why: string;
-  if (byRefresh === 'recommended') why = `view refresh takes ${ms(refreshMs)} per run, over ${t.refreshSeconds} s: continuous aggregates refresh incrementally`;
-  else if (byRows === 'recommended') why = `${count(rows)} history rows are past ${count(t.timescaleRows)}: hypertables and compression keep inserts and scans flat`;
-  else if (verdict === 'consider') why = `${share(rows, t.timescaleRows)} of the row threshold (${when}), refresh ${share((refreshMs ?? 0) / 1000, t.refreshSeconds)} of its limit: plan it`;
-  else why = `${share(rows, t.timescaleRows)} of the row threshold (${when}); refresh ${share((refreshMs ?? 0) / 1000, t.refreshSeconds)} of ${t.refreshSeconds} s`;
+  if (byRefresh === 'recommended')
+    why = `view refresh takes ${ms(refreshMs)} per run, over ${t.refreshSeconds} s: continuous aggregates refresh incrementally`;
+  else if (byRows === 'recommended')
+    why = `${count(rows)} history rows are past ${count(t.timescaleRows)}: hypertables and compression keep inserts and scans flat`;
+  else if (verdict === 'consider')
+    why = `${share(rows, t.timescaleRows)} of the row threshold (${when}), refresh ${share((refreshMs ?? 0) / 1000, t.refreshSeconds)} of its limit: plan it`;
+  else
+    why = `${share(rows, t.timescaleRows)} of the row threshold (${when}); refresh ${share((refreshMs ?? 0) / 1000, t.refreshSeconds)} of ${t.refreshSeconds} s`;
   return {
-    option: 'TimescaleDB', measured: `${count(rows)} history rows; ${refreshText}`,
-    threshold: `${count(t.timescaleRows)} rows or ${t.refreshSeconds} s refresh`, verdict, why, command: null,
+    option: 'TimescaleDB',
+    measured: `${count(rows)} history rows; ${refreshText}`,
+    threshold: `${count(t.timescaleRows)} rows or ${t.refreshSeconds} s refresh`,
+    verdict,
+    why,
+    command: null,
   };
 }
 
@@ -82,43 +102,65 @@ function clickhouse({ history, connections }: Measured, t: AdviseThresholds): De
   // The seed: ClickHouse only without the Make.com requirement (its connector reads PostgreSQL).
   if (verdict === 'recommended' && makeReaders) verdict = 'consider';
   const when = crossing?.crossed ? 'crossed' : crossing?.monthsAway != null ? `${months(crossing.monthsAway)} away` : 'not growing';
-  const why = verdict === 'not needed'
-    ? `${share(rows, t.clickhouseRows)} of the threshold (${when}): PostgreSQL indexes answer in milliseconds`
-    : makeReaders
-      ? `${count(rows)} rows (${when}), but ${connections.readerRoles} reader role(s) exist and Make.com's connector reads PostgreSQL: keep it the serving copy`
-      : `${count(rows)} rows (${when}): columnar scans beat row storage at this size`;
-  return { option: 'ClickHouse', measured: `${count(rows)} history rows`, threshold: `${count(t.clickhouseRows)} rows`, verdict, why, command: null };
+  const why =
+    verdict === 'not needed'
+      ? `${share(rows, t.clickhouseRows)} of the threshold (${when}): PostgreSQL indexes answer in milliseconds`
+      : makeReaders
+        ? `${count(rows)} rows (${when}), but ${connections.readerRoles} reader role(s) exist and Make.com's connector reads PostgreSQL: keep it the serving copy`
+        : `${count(rows)} rows (${when}): columnar scans beat row storage at this size`;
+  return {
+    option: 'ClickHouse',
+    measured: `${count(rows)} history rows`,
+    threshold: `${count(t.clickhouseRows)} rows`,
+    verdict,
+    why,
+    command: null,
+  };
 }
 
 function parquet({ hotTier }: Measured, t: AdviseThresholds): Decision {
   const command = `fxpipe archive --older-than ${t.hotDays}d`;
   if (hotTier.oldestMonth === null || hotTier.oldestMonthAgeDays === null) {
     return {
-      option: 'Parquet archive + DuckDB', measured: 'no hot history', threshold: `${t.hotDays} days`, verdict: 'not needed',
-      why: 'the history holds no rows to archive', command: null,
+      option: 'Parquet archive + DuckDB',
+      measured: 'no hot history',
+      threshold: `${t.hotDays} days`,
+      verdict: 'not needed',
+      why: 'the history holds no rows to archive',
+      command: null,
     };
   }
   const age = hotTier.oldestMonthAgeDays;
   const beyond = hotTier.beyondHotDays;
   const verdict: Verdict = beyond.months > 0 ? 'recommended' : age + 31 > t.hotDays ? 'consider' : 'not needed';
-  const why = verdict === 'recommended'
-    ? `${beyond.months} month(s), ${count(beyond.rows)} rows (${formatBytes(beyond.bytes)}) are older than ${t.hotDays} days: Parquet holds them in a fraction of the bytes and fxpipe query still reads them`
-    : verdict === 'consider'
-      ? `the oldest hot month passes ${t.hotDays} days within a month`
-      : `the oldest hot month ended ${age} days ago, within ${t.hotDays} days`;
+  const why =
+    verdict === 'recommended'
+      ? `${beyond.months} month(s), ${count(beyond.rows)} rows (${formatBytes(beyond.bytes)}) are older than ${t.hotDays} days: Parquet holds them in a fraction of the bytes and fxpipe query still reads them`
+      : verdict === 'consider'
+        ? `the oldest hot month passes ${t.hotDays} days within a month`
+        : `the oldest hot month ended ${age} days ago, within ${t.hotDays} days`;
   return {
-    option: 'Parquet archive + DuckDB', measured: `oldest hot month ${hotTier.oldestMonth}, ended ${age} days ago`, threshold: `${t.hotDays} days`,
-    verdict, why, command: verdict === 'not needed' ? null : command,
+    option: 'Parquet archive + DuckDB',
+    measured: `oldest hot month ${hotTier.oldestMonth}, ended ${age} days ago`,
+    threshold: `${t.hotDays} days`,
+    verdict,
+    why,
+    command: verdict === 'not needed' ? null : command,
   };
 }
 
 function pooling({ connections }: Measured, t: AdviseThresholds): Decision {
   const verdict = byLevel(connections.clients, t.poolConnections);
-  const why = verdict === 'not needed'
-    ? `${connections.clients} concurrent client connection(s) now (${connections.readers} from reader roles): direct connections are cheaper than a pool`
-    : `${connections.clients} concurrent connections (${connections.readers} readers) of max_connections ${connections.maxConnections}: pool fxpipe's own (FXPIPE_DRIVER=pooled) and put PgBouncer before readers`;
+  const why =
+    verdict === 'not needed'
+      ? `${connections.clients} concurrent client connection(s) now (${connections.readers} from reader roles): direct connections are cheaper than a pool`
+      : `${connections.clients} concurrent connections (${connections.readers} readers) of max_connections ${connections.maxConnections}: pool fxpipe's own (FXPIPE_DRIVER=pooled) and put PgBouncer before readers`;
   return {
-    option: 'Connection pooling', measured: `${connections.clients} client connections (${connections.active} active)`,
-    threshold: `${count(t.poolConnections)} connections`, verdict, why, command: verdict === 'not needed' ? null : 'export FXPIPE_DRIVER=pooled',
+    option: 'Connection pooling',
+    measured: `${connections.clients} client connections (${connections.active} active)`,
+    threshold: `${count(t.poolConnections)} connections`,
+    verdict,
+    why,
+    command: verdict === 'not needed' ? null : 'export FXPIPE_DRIVER=pooled',
   };
 }

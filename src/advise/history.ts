@@ -15,7 +15,11 @@ export interface ArchivedMonth {
  * last `windowDays`, over the days they actually span (a young warehouse is measured over its own age, at least a day).
  */
 export async function measureHistory(
-  db: Db, partitions: PartitionSize[], archived: ArchivedMonth[], now: Date, windowDays: number,
+  db: Db,
+  partitions: PartitionSize[],
+  archived: ArchivedMonth[],
+  now: Date,
+  windowDays: number,
   thresholds: { what: string; rows: number }[],
 ): Promise<HistoryGrowth> {
   const months = new Map<string, MonthRows>();
@@ -37,7 +41,12 @@ export async function measureHistory(
   const rowsPerMonth = (recentRows / measuredDays) * MONTH_DAYS;
 
   return {
-    hotRows, archivedRows, totalRows, byMonth, rowsPerMonth, measuredDays,
+    hotRows,
+    archivedRows,
+    totalRows,
+    byMonth,
+    rowsPerMonth,
+    measuredDays,
     crossings: thresholds.map((t) => crossing(t.what, t.rows, totalRows, rowsPerMonth, now)),
   };
 }

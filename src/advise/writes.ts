@@ -8,8 +8,16 @@ import type { WriteThroughput } from './types.js';
  */
 export async function measureWrites(db: Db, since: Date, until: Date): Promise<WriteThroughput> {
   const [row] = await db.query<{
-    runs: number; failed: number; first_at: Date | null; last_at: Date | null; extracted: string; loaded: string;
-    first_extracted: number | null; first_loaded: number | null; backfill_runs: number; backfill_rows: string;
+    runs: number;
+    failed: number;
+    first_at: Date | null;
+    last_at: Date | null;
+    extracted: string;
+    loaded: string;
+    first_extracted: number | null;
+    first_loaded: number | null;
+    backfill_runs: number;
+    backfill_rows: string;
   }>(
     `with incremental as (
        select started_at, extracted_count, loaded_count from pipeline_runs

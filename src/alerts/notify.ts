@@ -29,7 +29,11 @@ export interface NotifyOptions {
  * check (which reads it) is left for later, and their alert_log rows go to options.unrecorded.
  */
 export async function notifyAfterRun(
-  db: Db | null, config: AlertSettings, result: RunResult, parentLog: Logger, options: NotifyOptions = {},
+  db: Db | null,
+  config: AlertSettings,
+  result: RunResult,
+  parentLog: Logger,
+  options: NotifyOptions = {},
 ): Promise<AlertOutcome[]> {
   const log = parentLog.child({ runId: result.runId });
   const url = config.webhookUrl;
@@ -44,7 +48,10 @@ export async function notifyAfterRun(
  * with the run's transaction) and the stale alerts when db answers. It never throws either.
  */
 export async function notifyFailedRun(
-  db: Db | null, config: AlertSettings, run: Pick<FailedRun, 'runId' | 'kind' | 'finishedAt' | 'error'>, parentLog: Logger,
+  db: Db | null,
+  config: AlertSettings,
+  run: Pick<FailedRun, 'runId' | 'kind' | 'finishedAt' | 'error'>,
+  parentLog: Logger,
   options: NotifyOptions = {},
 ): Promise<AlertOutcome[]> {
   const log = parentLog.child({ runId: run.runId });
@@ -57,8 +64,12 @@ export async function notifyFailedRun(
 
 /** The run's own alerts and, when db answers, the stale ones, each POSTed and recorded; never throws. */
 async function deliverWithStale(
-  db: Db | null, config: AlertSettings & { webhookUrl: string }, run: Pick<RunResult, 'runId' | 'sources'>,
-  runOwn: () => AlertPayload[], log: Logger, options: NotifyOptions,
+  db: Db | null,
+  config: AlertSettings & { webhookUrl: string },
+  run: Pick<RunResult, 'runId' | 'sources'>,
+  runOwn: () => AlertPayload[],
+  log: Logger,
+  options: NotifyOptions,
 ): Promise<AlertOutcome[]> {
   try {
     const alerts = runOwn();
@@ -74,7 +85,12 @@ async function deliverWithStale(
 }
 
 /** production_deviation for a check with rows not ok, POSTed to the webhook; as notifyAfterRun, it never throws. */
-export async function notifyAfterCheck(db: Db, config: Pick<AlertSettings, 'webhookUrl' | 'alerts' | 'webhookTimeoutMs'>, check: ProductionCheck, parentLog: Logger): Promise<AlertOutcome[]> {
+export async function notifyAfterCheck(
+  db: Db,
+  config: Pick<AlertSettings, 'webhookUrl' | 'alerts' | 'webhookTimeoutMs'>,
+  check: ProductionCheck,
+  parentLog: Logger,
+): Promise<AlertOutcome[]> {
   const url = config.webhookUrl;
   if (!url || !config.alerts.includes('production_deviation')) return [];
   const alert = productionDeviationAlert(check);
@@ -89,7 +105,11 @@ export async function notifyAfterCheck(db: Db, config: Pick<AlertSettings, 'webh
 }
 
 async function staleAlertsOrNone(
-  db: Db, config: AlertSettings, result: Pick<RunResult, 'runId' | 'sources'>, now: Date, log: Logger,
+  db: Db,
+  config: AlertSettings,
+  result: Pick<RunResult, 'runId' | 'sources'>,
+  now: Date,
+  log: Logger,
 ): Promise<AlertPayload[]> {
   const sources = [...new Set([...config.sources, ...result.sources.map((s) => s.source)])];
   try {
@@ -102,7 +122,12 @@ async function staleAlertsOrNone(
 
 /** POSTs the alert (no database involved), then records it in alert_log. */
 async function deliver(
-  db: Db | null, url: string, timeoutMs: number, alert: AlertPayload, log: Logger, unrecorded?: UnrecordedAlerts,
+  db: Db | null,
+  url: string,
+  timeoutMs: number,
+  alert: AlertPayload,
+  log: Logger,
+  unrecorded?: UnrecordedAlerts,
 ): Promise<AlertOutcome> {
   const sentAt = new Date();
   const delivery = await postJson(url, alert, timeoutMs);
@@ -116,7 +141,12 @@ async function deliver(
 }
 
 async function record(
-  db: Db | null, alert: AlertPayload, outcome: AlertOutcome, sentAt: Date, log: Logger, unrecorded?: UnrecordedAlerts,
+  db: Db | null,
+  alert: AlertPayload,
+  outcome: AlertOutcome,
+  sentAt: Date,
+  log: Logger,
+  unrecorded?: UnrecordedAlerts,
 ): Promise<void> {
   if (!db) return void unrecorded?.add(alert, outcome, sentAt);
   try {

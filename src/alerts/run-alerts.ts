@@ -41,38 +41,56 @@ export function runAlerts(result: RunResult, rules: RunAlertRules): AlertPayload
 
   const primary = result.sources.find((s) => s.role === 'primary');
   if (on('failover') && result.failover && result.sourceUsed) {
-    alerts.push(alertPayload('failover', {
-      ...common,
-      message: `fxpipe failed over to ${result.sourceUsed}: the primary ${primary?.source ?? '?'} failed (${primary?.error ?? 'no detail'})`,
-      source: result.sourceUsed,
-      details: { primary: primary?.source ?? null, primaryError: primary?.error ?? null, sourceUsed: result.sourceUsed, asOf: result.asOf },
-    }));
+    alerts.push(
+      alertPayload('failover', {
+        ...common,
+        message: `fxpipe failed over to ${result.sourceUsed}: the primary ${primary?.source ?? '?'} failed (${primary?.error ?? 'no detail'})`,
+        source: result.sourceUsed,
+        details: {
+          primary: primary?.source ?? null,
+          primaryError: primary?.error ?? null,
+          sourceUsed: result.sourceUsed,
+          asOf: result.asOf,
+        },
+      }),
+    );
   }
 
   const moved = watchedPairMoves(result.moves, rules.watchPairs, WAREHOUSE_BASE).filter((m) => Math.abs(m.changePct) > rules.movePct);
   if (on('pair_moved') && moved.length > 0) {
     const list = moved.map((m) => `${m.pair} ${signed(m.changePct)}%`).join(', ');
-    alerts.push(alertPayload('pair_moved', {
-      ...common,
-      message: `fxpipe: ${list} on ${result.sourceUsed} (alert beyond ${rules.movePct}%)`,
-      source: result.sourceUsed,
-      details: { thresholdPct: rules.movePct, asOf: result.asOf, pairs: moved },
-    }));
+    alerts.push(
+      alertPayload('pair_moved', {
+        ...common,
+        message: `fxpipe: ${list} on ${result.sourceUsed} (alert beyond ${rules.movePct}%)`,
+        source: result.sourceUsed,
+        details: { thresholdPct: rules.movePct, asOf: result.asOf, pairs: moved },
+      }),
+    );
   }
 
   const deviations = result.flags.referenceDeviations;
   if (on('reference_deviation') && deviations.length > 0) {
-    const shown = deviations.slice(0, SHOWN_IN_MESSAGE).map((d) => `${WAREHOUSE_BASE}/${d.quote} ${signed(d.deviationPct)}% vs ${d.reference}`);
+    const shown = deviations
+      .slice(0, SHOWN_IN_MESSAGE)
+      .map((d) => `${WAREHOUSE_BASE}/${d.quote} ${signed(d.deviationPct)}% vs ${d.reference}`);
     const more = deviations.length > SHOWN_IN_MESSAGE ? ` and ${deviations.length - SHOWN_IN_MESSAGE} more` : '';
-    alerts.push(alertPayload('reference_deviation', {
-      ...common,
-      message: `fxpipe: ${result.sourceUsed} deviates from a reference source: ${shown.join(', ')}${more}`,
-      source: result.sourceUsed,
-      details: {
-        asOf: result.asOf,
-        deviations: deviations.map((d) => ({ pair: `${WAREHOUSE_BASE}/${d.quote}`, rate: d.primary, reference: d.reference, deviationPct: d.deviationPct })),
-      },
-    }));
+    alerts.push(
+      alertPayload('reference_deviation', {
+        ...common,
+        message: `fxpipe: ${result.sourceUsed} deviates from a reference source: ${shown.join(', ')}${more}`,
+        source: result.sourceUsed,
+        details: {
+          asOf: result.asOf,
+          deviations: deviations.map((d) => ({
+            pair: `${WAREHOUSE_BASE}/${d.quote}`,
+            rate: d.primary,
+            reference: d.reference,
+            deviationPct: d.deviationPct,
+          })),
+        },
+      }),
+    );
   }
   return alerts;
 }

@@ -11,7 +11,13 @@ import { alertPayload } from './payload.js';
  * A stale alert per source that has turned stale since it was last fresh: once raised, a source stays
  * raised (and silent) until its rates are `ok` again. Failing to deliver lowers it again (see notify.ts).
  */
-export async function staleAlerts(db: Db, sources: readonly SourceName[], runId: string | null, now: Date, log: Logger): Promise<AlertPayload[]> {
+export async function staleAlerts(
+  db: Db,
+  sources: readonly SourceName[],
+  runId: string | null,
+  now: Date,
+  log: Logger,
+): Promise<AlertPayload[]> {
   const alerts: AlertPayload[] = [];
   for (const freshness of await sourceFreshness(db, sources, now)) {
     if (freshness.state === 'ok') await clearCondition(db, 'stale', freshness.source);
@@ -31,14 +37,17 @@ function staleAlert(f: SourceFreshness, runId: string | null, now: Date): AlertP
     runId,
     occurredAt: now.toISOString(),
     source: f.source,
-    message: f.state === 'future'
-      ? `fxpipe: ${f.source} is not fresh: its newest rates claim an as-of in the future (${f.asOf})`
-      : `fxpipe: ${f.source} is stale: its newest rates are as of ${f.asOf} (${f.ageHours} h old${expected})`,
+    message:
+      f.state === 'future'
+        ? `fxpipe: ${f.source} is not fresh: its newest rates claim an as-of in the future (${f.asOf})`
+        : `fxpipe: ${f.source} is stale: its newest rates are as of ${f.asOf} (${f.ageHours} h old${expected})`,
     details: { asOf: f.asOf, ageHours: f.ageHours, cadence: f.cadence, expectedDay: f.expectedDay },
   });
 }
 
 /** Lowers a raised condition whose alert did not get through, so the next evaluation tries again. */
 export async function lowerStale(db: Db, source: string, log: Logger): Promise<void> {
-  await clearCondition(db, 'stale', source).catch((error: unknown) => log.warn({ source, err: oneLine(error) }, 'could not reset the stale alert state'));
+  await clearCondition(db, 'stale', source).catch((error: unknown) =>
+    log.warn({ source, err: oneLine(error) }, 'could not reset the stale alert state'),
+  );
 }

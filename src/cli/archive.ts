@@ -18,7 +18,9 @@ interface ArchiveFlags {
 
 export function archiveCommand(context: () => CommandContext): Command {
   return new Command('archive')
-    .description('move history months older than --older-than to Parquet (local directory or S3), verified, then drop their partitions; resumable (exit 0 done, 1 failed or a month skipped, 3 busy)')
+    .description(
+      'move history months older than --older-than to Parquet (local directory or S3), verified, then drop their partitions; resumable (exit 0 done, 1 failed or a month skipped, 3 busy)',
+    )
     .option('--older-than <age>', 'archive months whose last day is older than this: Nd, Nw or Nm', '90d')
     .option('--to <dest>', 'a directory or s3://bucket/prefix (default FXPIPE_HOME/archive)')
     .option('--dry-run', 'list the months that would be archived, change nothing')
@@ -27,7 +29,10 @@ export function archiveCommand(context: () => CommandContext): Command {
       const cutoff = cutoffDay(flags.olderThan, new Date());
       const ctx = context();
       // DuckDB and the S3 client load only for the commands that use them.
-      const [{ archiveHistory }, { withObjectStore }] = await Promise.all([import('../tiers/archive.js'), import('../tiers/store-lifetime.js')]);
+      const [{ archiveHistory }, { withObjectStore }] = await Promise.all([
+        import('../tiers/archive.js'),
+        import('../tiers/store-lifetime.js'),
+      ]);
       const bar = progressBar<ArchiveProgress>(
         wantsProgress(flags.json) && !flags.dryRun,
         'archive [{bar}] {value}/{total} months | {month} {step} | {rows} rows archived',
@@ -36,18 +41,25 @@ export function archiveCommand(context: () => CommandContext): Command {
       let result: ArchiveResult;
       try {
         result = await withObjectStore(flags.to ?? path.join(ctx.config.home, 'archive'), (store) =>
-          ctx.withDirectDb(
-            async (db) => {
-              await initWarehouse(db);
-              return archiveHistory(db, { store, cutoff, dryRun: flags.dryRun === true, lockWaitMs: ctx.config.lockWaitMs, log: ctx.log, onProgress: bar?.update });
-            },
-          ),
+          ctx.withDirectDb(async (db) => {
+            await initWarehouse(db);
+            return archiveHistory(db, {
+              store,
+              cutoff,
+              dryRun: flags.dryRun === true,
+              lockWaitMs: ctx.config.lockWaitMs,
+              log: ctx.log,
+              onProgress: bar?.update,
+            });
+          }),
         );
       } finally {
         bar?.stop();
       }
       for (const month of result.months.filter((m) => m.outcome === 'shadowed')) {
-        process.stderr.write(`fxpipe: warning: ${month.month} is archived, yet ${month.partition} exists again with ${month.rows} rows loaded after archiving; left alone (fxpipe restore ${month.month} merges them)\n`);
+        process.stderr.write(
+          `fxpipe: warning: ${month.month} is archived, yet ${month.partition} exists again with ${month.rows} rows loaded after archiving; left alone (fxpipe restore ${month.month} merges them)\n`,
+        );
       }
       for (const month of result.months.filter((m) => m.outcome === 'skipped')) {
         process.stderr.write(`fxpipe: warning: ${month.month} skipped, its ${month.rows} rows stay in PostgreSQL: ${month.reason}\n`);
@@ -66,10 +78,14 @@ function printSummary(r: ArchiveResult): void {
   }
   for (const m of r.months) {
     const size = m.bytes === null ? '' : `, ${formatBytes(m.bytes)} Parquet`;
-    const what = m.outcome === 'would_archive' ? 'would be archived'
-      : m.outcome === 'shadowed' ? 'shadowed (archived, partition exists again): skipped'
-      : m.outcome === 'skipped' ? `skipped, kept in PostgreSQL: ${m.reason}`
-      : `archived${m.resumed ? ' (resumed)' : ''} to ${m.uri}`;
+    const what =
+      m.outcome === 'would_archive'
+        ? 'would be archived'
+        : m.outcome === 'shadowed'
+          ? 'shadowed (archived, partition exists again): skipped'
+          : m.outcome === 'skipped'
+            ? `skipped, kept in PostgreSQL: ${m.reason}`
+            : `archived${m.resumed ? ' (resumed)' : ''} to ${m.uri}`;
     console.log(`${m.month}: ${m.rows} rows${size} ${what}`);
   }
   const months = (outcome: MonthReport['outcome']) => {
@@ -81,5 +97,7 @@ function printSummary(r: ArchiveResult): void {
     return;
   }
   const skipped = r.months.some((m) => m.outcome === 'skipped') ? ` ${months('skipped')} skipped (kept in PostgreSQL, see above).` : '';
-  console.log(`Archived ${months('archived')} ending before ${r.cutoff} to ${r.dest}: ${r.rowsArchived} rows, ${formatBytes(r.bytesArchived)}; ${r.rowsPerSecond} rows/s, ${(r.elapsedMs / 1000).toFixed(1)} s.${skipped}`);
+  console.log(
+    `Archived ${months('archived')} ending before ${r.cutoff} to ${r.dest}: ${r.rowsArchived} rows, ${formatBytes(r.bytesArchived)}; ${r.rowsPerSecond} rows/s, ${(r.elapsedMs / 1000).toFixed(1)} s.${skipped}`,
+  );
 }

@@ -33,15 +33,24 @@ export function backfillCommand(context: () => CommandContext): Command {
     .description('load history a calendar year per transaction, resumable and idempotent (exit 0 done, 1 failed, 3 busy)')
     .requiredOption('--from <date>', 'first day, YYYY-MM-DD')
     .requiredOption('--to <date>', 'last day, YYYY-MM-DD (a day after today means today)')
-    .addOption(new Option('--source <name>', "Frankfurter's time series, or the ECB's historical file").choices([...INPUTS]).default('frankfurter'))
-    .option('--file <path>', 'ecb-csv: a local eurofxref-hist.csv or eurofxref-hist.zip (default: download it from FXPIPE_ECB_URL or the ECB)')
-    .option('--change-threshold <pct>', 'store history only for moves beyond this % (default FXPIPE_CHANGE_THRESHOLD_PCT or 0: every value that differs from the last stored one)')
+    .addOption(
+      new Option('--source <name>', "Frankfurter's time series, or the ECB's historical file").choices([...INPUTS]).default('frankfurter'),
+    )
+    .option(
+      '--file <path>',
+      'ecb-csv: a local eurofxref-hist.csv or eurofxref-hist.zip (default: download it from FXPIPE_ECB_URL or the ECB)',
+    )
+    .option(
+      '--change-threshold <pct>',
+      'store history only for moves beyond this % (default FXPIPE_CHANGE_THRESHOLD_PCT or 0: every value that differs from the last stored one)',
+    )
     .option('--json', 'print the result as one JSON object')
     .action(async (flags: BackfillFlags) => {
       const range = parseRange(flags.from, flags.to);
       const file = flags.file === undefined ? undefined : await readableFile(flags.file, flags.source);
       const ctx = context();
-      const changeThresholdPct = flags.changeThreshold === undefined ? ctx.config.changeThresholdPct : parsePercentFlag(flags.changeThreshold, '--change-threshold');
+      const changeThresholdPct =
+        flags.changeThreshold === undefined ? ctx.config.changeThresholdPct : parsePercentFlag(flags.changeThreshold, '--change-threshold');
       const http = httpPolicyFrom(ctx.config);
       const source = flags.source === 'frankfurter' ? 'frankfurter' : 'ecb';
       const settings = sourceSettingsFrom(ctx.config, [source])(source);
@@ -55,18 +64,28 @@ export function backfillCommand(context: () => CommandContext): Command {
         (p) => ({
           done: p.chunksDone,
           total: p.chunksTotal,
-          fields: { rows: p.rowsRead, rate: Math.round(p.rowsRead / Math.max(p.elapsedMs / 1000, 0.001)), chunk: p.chunk ? `${p.chunk.from}..${p.chunk.to}` : '' },
+          fields: {
+            rows: p.rowsRead,
+            rate: Math.round(p.rowsRead / Math.max(p.elapsedMs / 1000, 0.001)),
+            chunk: p.chunk ? `${p.chunk.from}..${p.chunk.to}` : '',
+          },
         }),
       );
       let result: BackfillResult;
       try {
-        result = await ctx.withDirectDb(
-          async (db) => {
-            await initWarehouse(db);
-            await noteSettingsFromEnvironment(db, ctx.config, ctx.log);
-            return runBackfill(db, { history, range, endpoint: settings.baseUrl, changeThresholdPct, lockWaitMs: ctx.config.lockWaitMs, log: ctx.log, onProgress: bar?.update });
-          },
-        );
+        result = await ctx.withDirectDb(async (db) => {
+          await initWarehouse(db);
+          await noteSettingsFromEnvironment(db, ctx.config, ctx.log);
+          return runBackfill(db, {
+            history,
+            range,
+            endpoint: settings.baseUrl,
+            changeThresholdPct,
+            lockWaitMs: ctx.config.lockWaitMs,
+            log: ctx.log,
+            onProgress: bar?.update,
+          });
+        });
       } finally {
         bar?.stop();
       }
@@ -80,7 +99,8 @@ function parseRange(fromFlag: string, toFlag: string): DayRange {
   const today = new Date().toISOString().slice(0, 10);
   const from = calendarDay(fromFlag, '--from');
   const to = calendarDay(toFlag, '--to');
-  if (from < FIRST_DAY) throw usageError(`invalid --from ${from}: the ECB's reference rates start in 1999 (expected ${FIRST_DAY} or later)`);
+  if (from < FIRST_DAY)
+    throw usageError(`invalid --from ${from}: the ECB's reference rates start in 1999 (expected ${FIRST_DAY} or later)`);
   if (from > to) throw usageError(`invalid --from ${from}: after --to ${to}`);
   if (from > today) throw usageError(`invalid --from ${from}: after today (${today})`);
   return { from, to: to > today ? today : to };

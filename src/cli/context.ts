@@ -42,7 +42,9 @@ export function createContext(globals: { verbose?: boolean; quiet?: boolean } = 
   };
   /** A connection for fn, closed after it; when it cannot connect, the target is resolved again and the open retried. */
   async function withOpened<D extends Db, T>(
-    at: DatabaseLocator, open: (target: Target) => Promise<D>, fn: (db: D, target: Target) => Promise<T>,
+    at: DatabaseLocator,
+    open: (target: Target) => Promise<D>,
+    fn: (db: D, target: Target) => Promise<T>,
   ): Promise<T> {
     const { db, target } = await openLocated(at, open);
     try {

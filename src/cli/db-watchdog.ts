@@ -21,7 +21,9 @@ const STOPPED_MESSAGE: Record<Stopped['reason'], string> = {
 
 export function watchReadersCommand(context: MakeContext): Command {
   return new Command('watch-readers')
-    .description("enforce reader roles' query and idle-transaction limits on the whole server, whatever a reader sets in its session (the embedded server runs one by itself, which also ends reader sessions past their memory limit); until Ctrl-C")
+    .description(
+      "enforce reader roles' query and idle-transaction limits on the whole server, whatever a reader sets in its session (the embedded server runs one by itself, which also ends reader sessions past their memory limit); until Ctrl-C",
+    )
     .option('--interval <duration>', 'how often to look, e.g. 1s, 500ms', '1s')
     .option('--embedded', "run as the embedded server's own watchdog: detached, one per server, ending with it (fxpipe starts it)")
     .action(async (options: { interval: string; embedded?: boolean }) => {
@@ -30,10 +32,19 @@ export function watchReadersCommand(context: MakeContext): Command {
       // The embedded watchdog's log file is all it says: it keeps its findings whatever FXPIPE_LOG_LEVEL the starting command had.
       const log = options.embedded ? createLogger('info', { watchdog: true }) : ctx.log;
       const onStopped = (stopped: Stopped) =>
-        log.warn({
-          role: stopped.role, database: stopped.database, backendPid: stopped.pid, action: stopped.action, reason: stopped.reason,
-          ...(stopped.memoryKb === undefined ? { seconds: Math.round(stopped.seconds * 10) / 10 } : { memoryMb: Math.round(stopped.memoryKb / 1024) }),
-        }, STOPPED_MESSAGE[stopped.reason]);
+        log.warn(
+          {
+            role: stopped.role,
+            database: stopped.database,
+            backendPid: stopped.pid,
+            action: stopped.action,
+            reason: stopped.reason,
+            ...(stopped.memoryKb === undefined
+              ? { seconds: Math.round(stopped.seconds * 10) / 10 }
+              : { memoryMb: Math.round(stopped.memoryKb / 1024) }),
+          },
+          STOPPED_MESSAGE[stopped.reason],
+        );
       const onError = (error: unknown) => log.debug({ err: error }, 'watchdog sweep failed; reconnecting');
       if (options.embedded) {
         await watchEmbedded(ctx, intervalMs, onStopped, onError);
@@ -53,7 +64,9 @@ export function watchReadersCommand(context: MakeContext): Command {
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
-      console.log(`Watching reader roles on ${target.label} every ${options.interval}: a query past the reader's statement timeout is cancelled, a transaction idle past its limit ended. Ctrl-C stops.`);
+      console.log(
+        `Watching reader roles on ${target.label} every ${options.interval}: a query past the reader's statement timeout is cancelled, a transaction idle past its limit ended. Ctrl-C stops.`,
+      );
       await watchReaders(open, { intervalMs, keepGoing: () => !stopping, onStopped, onError });
     });
 }
@@ -63,7 +76,12 @@ export function watchReadersCommand(context: MakeContext): Command {
  * Beside the server, it also measures reader sessions' memory (/proc), and closes to PUBLIC every database of the server
  * each time it connects (a server start): a database made since is open to every role, readers included.
  */
-async function watchEmbedded(ctx: CommandContext, intervalMs: number, onStopped: (s: Stopped) => void, onError: (e: unknown) => void): Promise<void> {
+async function watchEmbedded(
+  ctx: CommandContext,
+  intervalMs: number,
+  onStopped: (s: Stopped) => void,
+  onError: (e: unknown) => void,
+): Promise<void> {
   const home = ctx.config.home;
   if (ctx.config.databaseUrl) throw usageError('--embedded watches the embedded server: DATABASE_URL is set');
   if (!(await claimWatchdog(home))) return;

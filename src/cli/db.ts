@@ -23,18 +23,23 @@ export function dbCommand(context: MakeContext): Command {
   const db = new Command('db').description('manage the warehouse database: schema, embedded server, connection string');
 
   db.command('init')
-    .description("apply pending schema migrations and ensure this month's and the next 3 history partitions; a warehouse it creates takes FXPIPE_MAX_RATE_AGE as its max rate age (`db settings` changes it later)")
+    .description(
+      "apply pending schema migrations and ensure this month's and the next 3 history partitions; a warehouse it creates takes FXPIPE_MAX_RATE_AGE as its max rate age (`db settings` changes it later)",
+    )
     .addOption(new Option('--driver <driver>', 'access path that applies the migrations').choices(['direct', 'pooled']))
     .option('--json', 'print the result as one JSON object')
     .action(async (options: { driver?: 'direct' | 'pooled'; json?: boolean }) => {
       const ctx = context();
       const driver = options.driver ?? ctx.config.driver;
-      const result = await ctx.withDb(async (conn) => {
-        // A warehouse created now takes FXPIPE_MAX_RATE_AGE; one that exists keeps its own (`db settings` changes it).
-        const applied = await initWarehouse(conn, new Date(), { maxRateAgeMs: ctx.config.maxRateAge });
-        await noteSettingsFromEnvironment(conn, ctx.config, ctx.log);
-        return applied;
-      }, { driver });
+      const result = await ctx.withDb(
+        async (conn) => {
+          // A warehouse created now takes FXPIPE_MAX_RATE_AGE; one that exists keeps its own (`db settings` changes it).
+          const applied = await initWarehouse(conn, new Date(), { maxRateAgeMs: ctx.config.maxRateAge });
+          await noteSettingsFromEnvironment(conn, ctx.config, ctx.log);
+          return applied;
+        },
+        { driver },
+      );
       const target = await ctx.target();
       if (options.json) {
         printJson({ database: target.label, driver, ...result });
@@ -79,11 +84,23 @@ export function dbCommand(context: MakeContext): Command {
 
   db.command('start')
     .description('run the embedded PostgreSQL in the foreground and print its connection string (Ctrl-C stops it)')
-    .option('--listen <address>', 'also accept connections on this IP address of the machine, 0.0.0.0 or * (every address), each over TLS and by password (scram-sha-256), and print the fields of a Make.com connection')
-    .option('--port <n>', 'the port to run on, kept from then on (default FXPIPE_PORT, else the one it first started on, recorded in FXPIPE_HOME/port); a server running on another port is restarted once there (with --listen, in the same restart)')
-    .option('--tls-cert <file>', "with --listen: serve TLS with this PEM certificate (chain) instead of fxpipe's own self-signed one (default FXPIPE_TLS_CERT)")
+    .option(
+      '--listen <address>',
+      'also accept connections on this IP address of the machine, 0.0.0.0 or * (every address), each over TLS and by password (scram-sha-256), and print the fields of a Make.com connection',
+    )
+    .option(
+      '--port <n>',
+      'the port to run on, kept from then on (default FXPIPE_PORT, else the one it first started on, recorded in FXPIPE_HOME/port); a server running on another port is restarted once there (with --listen, in the same restart)',
+    )
+    .option(
+      '--tls-cert <file>',
+      "with --listen: serve TLS with this PEM certificate (chain) instead of fxpipe's own self-signed one (default FXPIPE_TLS_CERT)",
+    )
     .option('--tls-key <file>', "with --listen: the certificate's unencrypted PEM private key (default FXPIPE_TLS_KEY)")
-    .option('--tls-name <name...>', "with --listen: host names clients connect with, for fxpipe's own certificate (this machine's name and addresses are in it)")
+    .option(
+      '--tls-name <name...>',
+      "with --listen: host names clients connect with, for fxpipe's own certificate (this machine's name and addresses are in it)",
+    )
     .action(async (options: { listen?: string; port?: string } & TlsFlags) => {
       const ctx = context();
       if (ctx.config.databaseUrl) throw usageError('DATABASE_URL is set: fxpipe uses that server and starts none of its own');
@@ -93,9 +110,12 @@ export function dbCommand(context: MakeContext): Command {
       if (options.listen === undefined && (options.tlsCert ?? options.tlsKey ?? options.tlsName) !== undefined) {
         throw usageError('--tls-cert, --tls-key and --tls-name go with --listen (on loopback fxpipe uses its own certificate)');
       }
-      const { connection: server, movedFrom } = options.listen === undefined
-        ? port === undefined ? { connection: await ensureEmbedded(ctx.config.home) } : await moveEmbedded(ctx.config.home, port)
-        : await startListening(ctx, options.listen, { ...embedded, ...tls });
+      const { connection: server, movedFrom } =
+        options.listen === undefined
+          ? port === undefined
+            ? { connection: await ensureEmbedded(ctx.config.home) }
+            : await moveEmbedded(ctx.config.home, port)
+          : await startListening(ctx, options.listen, { ...embedded, ...tls });
       if (options.listen === undefined) {
         const state = movedFrom === undefined ? (server.started ? 'started' : 'already running') : 'restarted';
         const moved = movedFrom === undefined ? '' : ` (moved from port ${movedFrom} to ${server.port}; its open sessions were closed)`;
@@ -108,7 +128,9 @@ export function dbCommand(context: MakeContext): Command {
       // Listen before saying so: whoever reads the line may press Ctrl-C at once.
       const stopped = waitForSignalOrExit(ctx.config.home);
       const stopSupervising = await superviseEmbeddedWatchdog(ctx);
-      console.log(server.started ? 'Press Ctrl-C to stop it.' : 'Press Ctrl-C to leave; the server keeps running (`fxpipe db stop` stops it).');
+      console.log(
+        server.started ? 'Press Ctrl-C to stop it.' : 'Press Ctrl-C to leave; the server keeps running (`fxpipe db stop` stops it).',
+      );
       await stopped;
       stopSupervising();
       if (server.started && (await stopEmbedded(ctx.config.home))) console.log('Stopped.');
@@ -123,9 +145,11 @@ export function dbCommand(context: MakeContext): Command {
     });
 
   db.command('renew-cert')
-    .description("renew the embedded server's TLS certificate: fxpipe's own made anew, or a given one copied again from its files; a running server reloads it")
+    .description(
+      "renew the embedded server's TLS certificate: fxpipe's own made anew, or a given one copied again from its files; a running server reloads it",
+    )
     .option('--tls-cert <file>', 'use this PEM certificate (chain) from now on (default FXPIPE_TLS_CERT)')
-    .option('--tls-key <file>', "its unencrypted PEM private key (default FXPIPE_TLS_KEY)")
+    .option('--tls-key <file>', 'its unencrypted PEM private key (default FXPIPE_TLS_KEY)')
     .option('--tls-name <name...>', "more host names for fxpipe's own certificate")
     .option('--self-signed', "replace a given certificate by fxpipe's own")
     .option('--json', 'print the result as one JSON object')
@@ -133,14 +157,19 @@ export function dbCommand(context: MakeContext): Command {
       const ctx = context();
       if (ctx.config.databaseUrl) throw usageError("DATABASE_URL is set: that server's TLS is its own, fxpipe has no certificate to renew");
       const tls = tlsOptions(options, ctx, !options.selfSigned);
-      if (options.selfSigned && tls.tls) throw usageError('--self-signed and --tls-cert/--tls-key are each other\'s opposite: give one');
-      const { certificate, reloaded } = await renewCertificate(ctx.config.home, { ...tls, ...(options.selfSigned ? { selfSigned: true } : {}) });
+      if (options.selfSigned && tls.tls) throw usageError("--self-signed and --tls-cert/--tls-key are each other's opposite: give one");
+      const { certificate, reloaded } = await renewCertificate(ctx.config.home, {
+        ...tls,
+        ...(options.selfSigned ? { selfSigned: true } : {}),
+      });
       const file = tlsPaths(ctx.config.home).cert;
       if (options.json) {
         printJson({ file, ...certificate, validTo: certificate.validTo.toISOString(), reloaded });
         return;
       }
-      console.log(`${certificate.given ? `Copied ${certificate.given.cert} to` : 'Generated a new self-signed certificate in'} ${file}, for ${certificate.names.join(', ')}, valid until ${certificate.validTo.toISOString().slice(0, 10)}.`);
+      console.log(
+        `${certificate.given ? `Copied ${certificate.given.cert} to` : 'Generated a new self-signed certificate in'} ${file}, for ${certificate.names.join(', ')}, valid until ${certificate.validTo.toISOString().slice(0, 10)}.`,
+      );
       console.log(`SHA-256 fingerprint ${certificate.fingerprint}`);
       console.log(reloaded ? 'The running server reloaded it: new connections use it.' : 'The server uses it from its next start.');
     });
@@ -173,7 +202,11 @@ function tlsOptions(flags: TlsFlags, ctx: CommandContext, useSettings = true): {
   const cert = flags.tlsCert ?? (useSettings ? ctx.config.tlsCert : undefined);
   const key = flags.tlsKey ?? (useSettings ? ctx.config.tlsKey : undefined);
   if ((cert === undefined) !== (key === undefined)) {
-    throw usageError(cert === undefined ? 'a TLS key without its certificate: give --tls-cert (or FXPIPE_TLS_CERT) too' : 'a TLS certificate without its key: give --tls-key (or FXPIPE_TLS_KEY) too');
+    throw usageError(
+      cert === undefined
+        ? 'a TLS key without its certificate: give --tls-cert (or FXPIPE_TLS_CERT) too'
+        : 'a TLS certificate without its key: give --tls-key (or FXPIPE_TLS_KEY) too',
+    );
   }
   const names = flags.tlsName?.map((name) => parseTlsName(name));
   return { ...(cert !== undefined && key !== undefined ? { tls: { cert, key } } : {}), ...(names ? { tlsNames: names } : {}) };

@@ -19,7 +19,9 @@ interface DemoFlags {
 
 export function demoCommand(context: () => CommandContext): Command {
   return new Command('demo')
-    .description(`run the whole pipeline offline: simulated providers on 127.0.0.1, N days of 4-hourly runs into the ${DEMO_DATABASE} database`)
+    .description(
+      `run the whole pipeline offline: simulated providers on 127.0.0.1, N days of 4-hourly runs into the ${DEMO_DATABASE} database`,
+    )
     .option('--days <n>', 'simulated days of runs (1-366)', '30')
     .option('--seed <n>', 'seed of the simulated market', '42')
     .option('--json', 'print the summary as one JSON object (no progress bar)')
@@ -37,11 +39,15 @@ export function demoCommand(context: () => CommandContext): Command {
           fields: { slot: p.slot, status: p.status },
         }));
         if (!flags.json) {
-          console.log(`fxpipe demo: ${days} simulated days of 4-hourly runs (${days * 6}) from ${DEMO_SOURCES.join(', ')} simulated on 127.0.0.1, into ${target.label}.`);
+          console.log(
+            `fxpipe demo: ${days} simulated days of 4-hourly runs (${days * 6}) from ${DEMO_SOURCES.join(', ')} simulated on 127.0.0.1, into ${target.label}.`,
+          );
         }
         // The outage's warnings are the demo's point, reported in its summary rather than logged line by line.
         const log = ctx.log.child({}, { level: ctx.log.level === 'debug' || ctx.log.level === 'trace' ? ctx.log.level : 'error' });
-        const summary = await runDemo(db, { days, seed, end: new Date(), log, ...(bar ? { onProgress: bar.update } : {}) }).finally(() => bar?.stop());
+        const summary = await runDemo(db, { days, seed, end: new Date(), log, ...(bar ? { onProgress: bar.update } : {}) }).finally(() =>
+          bar?.stop(),
+        );
         const report = await demoReport(db);
         if (flags.json) printJson({ database: DEMO_DATABASE, ...summary, report });
         else printReport(summary, report);
@@ -64,7 +70,7 @@ function printReport(summary: Awaited<ReturnType<typeof runDemo>>, report: DemoR
   );
   console.log(`Primary outage from ${summary.outage.from.slice(0, 16)}Z: ${summary.failoverRuns} runs failed over to the next source.`);
   console.log(
-    `Warehouse: ${report.historyRows} history rows in ${report.partitions.length} monthly partition${report.partitions.length === 1 ? "" : "s"}, ${report.currencies} currencies ` +
+    `Warehouse: ${report.historyRows} history rows in ${report.partitions.length} monthly partition${report.partitions.length === 1 ? '' : 's'}, ${report.currencies} currencies ` +
       `(${report.nonIsoCurrencies} outside ISO 4217), ${report.sources} sources, ${report.rejected} rejected values.`,
   );
   if (report.rejects.length > 0) {
@@ -76,7 +82,8 @@ function printReport(summary: Awaited<ReturnType<typeof runDemo>>, report: DemoR
   console.log('\nLatest USD rates from open-er-api (vw_rates_latest):');
   for (const r of report.latest) console.log(`  USD/${r.quote}  ${r.rate.padEnd(12)} as of ${r.asOf}`);
   console.log('\nUSD/EUR across sources (vw_rates_comparison):');
-  for (const r of report.comparison) console.log(`  ${r.source.padEnd(12)} ${r.rate.padEnd(20)} ${Number(r.deviationPct) >= 0 ? '+' : ''}${r.deviationPct}%`);
+  for (const r of report.comparison)
+    console.log(`  ${r.source.padEnd(12)} ${r.rate.padEnd(20)} ${Number(r.deviationPct) >= 0 ? '+' : ''}${r.deviationPct}%`);
   console.log('\nUSD/EUR daily from frankfurter (vw_rates_daily_agg):');
   for (const r of report.daily) console.log(`  ${r.date}  open ${r.open}  close ${r.close}  min ${r.min}  max ${r.max}`);
   console.log('\nMost volatile this month (vw_rates_monthly_agg):');

@@ -23,6 +23,7 @@ export function parsePercentFlag(value: string, flag: string): number {
 /** A whole-number flag from min to max (digits only: no sign, exponent or fraction). */
 export function parseWholeNumberFlag(value: string, flag: string, min: number, max: number): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || n < min || n > max) throw usageError(`invalid ${flag} ${JSON.stringify(value)}: expected a whole number from ${min} to ${max}`);
+  if (!/^\d+$/.test(value.trim()) || n < min || n > max)
+    throw usageError(`invalid ${flag} ${JSON.stringify(value)}: expected a whole number from ${min} to ${max}`);
   return n;
 }

@@ -9,7 +9,6 @@ import { createContext, type CommandContext } from './context.js';
 const { Command, CommanderError } = createRequire(import.meta.url)('commander') as typeof CommanderApi;
 type Command = CommanderApi.Command;
 
-
 /** commander's own errors ("error: unknown option …") as fxpipe's one-line errors. */
 const writeErr = (text: string) => process.stderr.write(text.startsWith('error:') ? `fxpipe: ${text}` : text);
 
@@ -41,7 +40,9 @@ const commandWord = (argv: string[]) => argv.slice(2).find((arg) => !arg.startsW
 
 export async function buildProgram(argv: string[] = []): Promise<Command> {
   const program = new Command('fxpipe')
-    .description('Keeps a PostgreSQL warehouse of currency exchange rates (star schema, partitioned history, read models kept up to date by every load).')
+    .description(
+      'Keeps a PostgreSQL warehouse of currency exchange rates (star schema, partitioned history, read models kept up to date by every load).',
+    )
     .version(fxpipeVersion)
     .option('--verbose', 'debug logs, and stack traces on errors')
     .option('-q, --quiet', 'only errors in the logs')

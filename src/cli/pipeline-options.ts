@@ -21,7 +21,11 @@ export function httpPolicyFrom(config: Config): HttpPolicy {
 }
 
 /** Per-source URL (FXPIPE_<NAME>_URL or the real provider) and key, validated up front. */
-export function sourceSettingsFrom(config: Config, sources: SourceName[], env: NodeJS.ProcessEnv = process.env): (source: SourceName) => SourceSettings {
+export function sourceSettingsFrom(
+  config: Config,
+  sources: SourceName[],
+  env: NodeJS.ProcessEnv = process.env,
+): (source: SourceName) => SourceSettings {
   const settings = new Map<SourceName, SourceSettings>();
   for (const name of sources) {
     const source = getSource(name);

@@ -9,13 +9,22 @@ export type QueryFormat = (typeof QUERY_FORMATS)[number];
 export function formatAnswer(answer: QueryAnswer, format: QueryFormat): string {
   const names = answer.columns.map((c) => c.name);
   if (format === 'json') {
-    return `${JSON.stringify(answer.rows.map((row) => Object.fromEntries(names.map((name, i) => [name, row[i] ?? null]))), null, 2)}\n`;
+    return `${JSON.stringify(
+      answer.rows.map((row) => Object.fromEntries(names.map((name, i) => [name, row[i] ?? null]))),
+      null,
+      2,
+    )}\n`;
   }
   if (format === 'csv') {
     return [names, ...answer.rows.map((row) => row.map(cellText))].map((cells) => cells.map(csvField).join(',')).join('\n') + '\n';
   }
   const numeric = answer.columns.map((c) => /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|U\w*INT|FLOAT|DOUBLE|DECIMAL)/.test(c.type));
-  const lines = alignedTable(names, answer.rows.map((row) => row.map(cellText)), numeric.map((n) => (n ? 'right' : 'left')), '');
+  const lines = alignedTable(
+    names,
+    answer.rows.map((row) => row.map(cellText)),
+    numeric.map((n) => (n ? 'right' : 'left')),
+    '',
+  );
   return `${lines.join('\n')}\n(${answer.rows.length} row${answer.rows.length === 1 ? '' : 's'})\n`;
 }
 

@@ -24,11 +24,19 @@ export function reprocessCommand(context: () => CommandContext): Command {
     .action(async (flags: ReprocessFlags) => {
       const ctx = context();
       const since = flags.since === undefined ? undefined : parseDateFlag(flags.since, '--since');
-      const changeThresholdPct = flags.changeThreshold === undefined ? ctx.config.changeThresholdPct : parsePercentFlag(flags.changeThreshold, '--change-threshold');
+      const changeThresholdPct =
+        flags.changeThreshold === undefined ? ctx.config.changeThresholdPct : parsePercentFlag(flags.changeThreshold, '--change-threshold');
       const result = await ctx.withDb(async (db) => {
         await initWarehouse(db);
         await noteSettingsFromEnvironment(db, ctx.config, ctx.log);
-        return reprocess(db, { since, source: flags.source, changeThresholdPct, lockWaitMs: ctx.config.lockWaitMs, asOfSkewMs: ctx.config.asOfSkewMinutes * 60_000, log: ctx.log });
+        return reprocess(db, {
+          since,
+          source: flags.source,
+          changeThresholdPct,
+          lockWaitMs: ctx.config.lockWaitMs,
+          asOfSkewMs: ctx.config.asOfSkewMinutes * 60_000,
+          log: ctx.log,
+        });
       });
       if (flags.json) {
         printJson(result);
@@ -42,4 +50,3 @@ export function reprocessCommand(context: () => CommandContext): Command {
       for (const u of result.unusable) console.log(`  ${u.source} response ${u.extractionId} not usable: ${u.error}`);
     });
 }
-

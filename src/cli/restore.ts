@@ -12,7 +12,7 @@ interface RestoreFlags {
 
 export function restoreCommand(context: () => CommandContext): Command {
   return new Command('restore')
-    .description("bring an archived month back into PostgreSQL from its Parquet file, verified; idempotent (exit 0 done, 1 failed, 3 busy)")
+    .description('bring an archived month back into PostgreSQL from its Parquet file, verified; idempotent (exit 0 done, 1 failed, 3 busy)')
     .argument('<month>', 'the month, YYYY-MM')
     .option('--from <dest>', 'a directory or s3://bucket/prefix holding the archive (default: where archive_manifest says the month went)')
     .option('--json', 'print the result as one JSON object')
@@ -21,12 +21,15 @@ export function restoreCommand(context: () => CommandContext): Command {
       const ctx = context();
       // DuckDB and the S3 client load only for the commands that use them.
       const { restoreMonth } = await import('../tiers/restore.js');
-      const result = await ctx.withDirectDb(
-        async (db) => {
-          await initWarehouse(db);
-          return restoreMonth(db, { month, ...(flags.from === undefined ? {} : { from: flags.from }), lockWaitMs: ctx.config.lockWaitMs, log: ctx.log });
-        },
-      );
+      const result = await ctx.withDirectDb(async (db) => {
+        await initWarehouse(db);
+        return restoreMonth(db, {
+          month,
+          ...(flags.from === undefined ? {} : { from: flags.from }),
+          lockWaitMs: ctx.config.lockWaitMs,
+          log: ctx.log,
+        });
+      });
       if (flags.json) printJson(result);
       else printSummary(result);
     });
@@ -38,5 +41,7 @@ function printSummary(r: RestoreResult): void {
     return;
   }
   const kept = r.rows - r.inserted;
-  console.log(`Restored ${r.month} into ${r.partition} from ${r.uri}: ${r.inserted} rows${kept ? ` (${kept} already present)` : ''}, verified; ${(r.elapsedMs / 1000).toFixed(1)} s.`);
+  console.log(
+    `Restored ${r.month} into ${r.partition} from ${r.uri}: ${r.inserted} rows${kept ? ` (${kept} already present)` : ''}, verified; ${(r.elapsedMs / 1000).toFixed(1)} s.`,
+  );
 }

@@ -25,15 +25,22 @@ interface RunFlags {
 export function runCommand(context: () => CommandContext): Command {
   return new Command('run')
     .description('run the pipeline once: extract, validate, load, refresh views (exit 0 loaded/unchanged, 1 failed, 3 busy)')
-    .option('--sources <list>', 'sources in order, comma-separated, ranked by position: primary, fallback, then references (default FXPIPE_SOURCES or open-er-api,frankfurter)')
+    .option(
+      '--sources <list>',
+      'sources in order, comma-separated, ranked by position: primary, fallback, then references (default FXPIPE_SOURCES or open-er-api,frankfurter)',
+    )
     .option('--no-verify', 'do not extract the other sources as references')
     .option('--dry-run', 'do everything, then roll back: nothing is stored')
     .option('--json', 'print the result as one JSON object')
-    .option('--change-threshold <pct>', 'store history only for moves beyond this % (default FXPIPE_CHANGE_THRESHOLD_PCT or 0: every value that differs from the last stored one)')
+    .option(
+      '--change-threshold <pct>',
+      'store history only for moves beyond this % (default FXPIPE_CHANGE_THRESHOLD_PCT or 0: every value that differs from the last stored one)',
+    )
     .addOption(new Option('--kind <kind>', 'how the run is recorded').choices(['manual', 'scheduled']).default('manual'))
     .action(async (flags: RunFlags) => {
       const ctx = context();
-      const changeThresholdPct = flags.changeThreshold === undefined ? ctx.config.changeThresholdPct : parsePercentFlag(flags.changeThreshold, '--change-threshold');
+      const changeThresholdPct =
+        flags.changeThreshold === undefined ? ctx.config.changeThresholdPct : parsePercentFlag(flags.changeThreshold, '--change-threshold');
       const options = pipelineOptionsFrom(ctx.config, ctx.log, {
         kind: flags.kind,
         ...(flags.sources !== undefined ? { sources: parseSourcesFlag(flags.sources) } : {}),
@@ -106,13 +113,16 @@ export function printSummary(result: RunResult): void {
     console.log(`${head} failed: no source delivered.`);
   }
   for (const s of result.sources) {
-    const detail = s.status === 'ok' ? `${s.extracted} extracted, ${s.loaded} loaded, ${s.unchanged} unchanged, ${s.rejected} rejected` : s.error;
+    const detail =
+      s.status === 'ok' ? `${s.extracted} extracted, ${s.loaded} loaded, ${s.unchanged} unchanged, ${s.rejected} rejected` : s.error;
     console.log(`  ${s.source} (${s.role}): ${s.status} — ${detail}`);
   }
   const { zscore, referenceDeviations } = result.flags;
   if (zscore.length > 0) console.log(`  flagged (z-score): ${zscore.map((f) => `${f.quote} z=${f.z}`).join(', ')}`);
   if (referenceDeviations.length > 0) {
-    console.log(`  flagged (reference deviation): ${referenceDeviations.map((d) => `${d.quote} ${d.deviationPct}% vs ${d.reference}`).join(', ')}`);
+    console.log(
+      `  flagged (reference deviation): ${referenceDeviations.map((d) => `${d.quote} ${d.deviationPct}% vs ${d.reference}`).join(', ')}`,
+    );
   }
 }
 

@@ -23,10 +23,15 @@ interface ScheduleFlags {
 
 export function scheduleCommand(context: () => CommandContext): Command {
   return new Command('schedule')
-    .description('stay running and run the pipeline on a cron (default every 4 hours), then the configured production check (FXPIPE_PRODUCTION_URL or _FILE); SIGINT/SIGTERM stop it cleanly')
+    .description(
+      'stay running and run the pipeline on a cron (default every 4 hours), then the configured production check (FXPIPE_PRODUCTION_URL or _FILE); SIGINT/SIGTERM stop it cleanly',
+    )
     .option('--cron <pattern>', 'cron pattern, 5 or 6 fields (default FXPIPE_CRON or "0 */4 * * *")')
     .option('--timezone <zone>', 'IANA time zone of the pattern (default FXPIPE_TIMEZONE or UTC)')
-    .option('--sources <list>', 'sources in order, comma-separated, ranked by position: primary, fallback, then references (default FXPIPE_SOURCES)')
+    .option(
+      '--sources <list>',
+      'sources in order, comma-separated, ranked by position: primary, fallback, then references (default FXPIPE_SOURCES)',
+    )
     .option('--no-verify', 'do not extract the other sources as references')
     .action(async (flags: ScheduleFlags) => {
       const ctx = context();
@@ -80,7 +85,9 @@ export function scheduleCommand(context: () => CommandContext): Command {
       const stopped = stopOnSignal(scheduler);
       await scheduler.start();
       if (!scheduler.stopping) {
-        console.log(`Scheduler ${scheduler.instanceId} running "${cron}" (${timezone}); next run ${scheduler.nextRun()?.toISOString() ?? 'never'}. Ctrl-C stops it.`);
+        console.log(
+          `Scheduler ${scheduler.instanceId} running "${cron}" (${timezone}); next run ${scheduler.nextRun()?.toISOString() ?? 'never'}. Ctrl-C stops it.`,
+        );
       }
       await stopped;
       await failures.abandon();

@@ -1,7 +1,13 @@
 type Align = 'left' | 'right';
 
 /** Rows of cells as aligned columns two spaces apart, under a header, each line indented; widths: measured elsewhere. */
-export function alignedTable(header: string[], rows: string[][], align: Align[] = [], indent = '  ', widths = columnWidths(header, rows)): string[] {
+export function alignedTable(
+  header: string[],
+  rows: string[][],
+  align: Align[] = [],
+  indent = '  ',
+  widths = columnWidths(header, rows),
+): string[] {
   const line = (cells: string[]) =>
     indent +
     cells

@@ -12,7 +12,29 @@ export type Dynamics =
   /** Log-return per day: volatility × N(0,1) + drift, plus the return of `tracks` (currencies that follow the euro). */
   | { kind: 'floating'; volatility: number; drift: number; tracks?: string };
 
-const USD_PEGGED = ['USD', 'AED', 'ANG', 'AWG', 'BBD', 'BHD', 'BMD', 'BSD', 'BZD', 'CUP', 'DJF', 'ERN', 'JOD', 'KYD', 'LBP', 'OMR', 'PAB', 'QAR', 'SAR', 'TMT', 'XCD'];
+const USD_PEGGED = [
+  'USD',
+  'AED',
+  'ANG',
+  'AWG',
+  'BBD',
+  'BHD',
+  'BMD',
+  'BSD',
+  'BZD',
+  'CUP',
+  'DJF',
+  'ERN',
+  'JOD',
+  'KYD',
+  'LBP',
+  'OMR',
+  'PAB',
+  'QAR',
+  'SAR',
+  'TMT',
+  'XCD',
+];
 
 const PEGS: Record<string, { to: string; ratio?: number }> = {
   BGN: { to: 'EUR', ratio: 1.95583 },
@@ -94,5 +116,10 @@ export function dynamicsOf(code: string): Dynamics {
   const peg = PEGS[code];
   if (peg) return { kind: 'pegged', ...peg };
   const floating = FLOATING[code];
-  return { kind: 'floating', volatility: floating?.volatility ?? DEFAULT_VOLATILITY, drift: floating?.drift ?? 0, tracks: floating?.tracks };
+  return {
+    kind: 'floating',
+    volatility: floating?.volatility ?? DEFAULT_VOLATILITY,
+    drift: floating?.drift ?? 0,
+    tracks: floating?.tracks,
+  };
 }

@@ -25,7 +25,13 @@ export const faults = {
     return { kind: 'status', status, body: errorPage(status), contentType: 'text/html' };
   },
   rateLimited(retryAfterSeconds: number): Fault {
-    return { kind: 'status', status: 429, body: errorPage(429), contentType: 'text/html', headers: { 'retry-after': String(retryAfterSeconds) } };
+    return {
+      kind: 'status',
+      status: 429,
+      body: errorPage(429),
+      contentType: 'text/html',
+      headers: { 'retry-after': String(retryAfterSeconds) },
+    };
   },
   truncated(bytes: number): Fault {
     return { kind: 'truncate', bytes };

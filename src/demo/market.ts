@@ -27,9 +27,36 @@ export interface Market {
 
 /** Decimals the ECB publishes per currency (trailing zeros dropped), as in its historical file. */
 export const ECB_DECIMALS: Readonly<Record<string, number>> = {
-  USD: 4, JPY: 2, BGN: 4, CZK: 3, DKK: 4, GBP: 5, HUF: 2, PLN: 4, RON: 4, SEK: 4,
-  CHF: 4, ISK: 1, NOK: 4, TRY: 4, AUD: 4, BRL: 4, CAD: 4, CNY: 4, HKD: 4, IDR: 2,
-  ILS: 4, INR: 4, KRW: 2, MXN: 4, MYR: 4, NZD: 4, PHP: 3, SGD: 4, THB: 3, ZAR: 4,
+  USD: 4,
+  JPY: 2,
+  BGN: 4,
+  CZK: 3,
+  DKK: 4,
+  GBP: 5,
+  HUF: 2,
+  PLN: 4,
+  RON: 4,
+  SEK: 4,
+  CHF: 4,
+  ISK: 1,
+  NOK: 4,
+  TRY: 4,
+  AUD: 4,
+  BRL: 4,
+  CAD: 4,
+  CNY: 4,
+  HKD: 4,
+  IDR: 2,
+  ILS: 4,
+  INR: 4,
+  KRW: 2,
+  MXN: 4,
+  MYR: 4,
+  NZD: 4,
+  PHP: 3,
+  SGD: 4,
+  THB: 3,
+  ZAR: 4,
 };
 
 const OPEN_ER_API_DECIMALS = 6;
@@ -61,7 +88,8 @@ export function createMarket({ seed, start }: MarketOptions): Market {
   const floatingIndexOf = (code: string): number => {
     const index = indexOf(code);
     const anchor = dynamics[index];
-    if (anchor?.kind !== 'floating' || anchor.tracks) throw new Error(`simulated market: ${code} must float freely to anchor another currency`);
+    if (anchor?.kind !== 'floating' || anchor.tracks)
+      throw new Error(`simulated market: ${code} must float freely to anchor another currency`);
     return index;
   };
   const trackedIndex = dynamics.map((d) => (d.kind === 'floating' && d.tracks ? floatingIndexOf(d.tracks) : -1));
@@ -125,7 +153,12 @@ export function createMarket({ seed, start }: MarketOptions): Market {
       const offset = daysBetween(startDay, day);
       if (offset === 0) return seedRates;
       const levels = levelsAt(offset);
-      return new Map(codes.map((code, i) => [code, dynamics[i]?.kind === 'fixed' ? (seedRates.get(code) as string) : formatDecimal(levels[i] as number, OPEN_ER_API_DECIMALS)]));
+      return new Map(
+        codes.map((code, i) => [
+          code,
+          dynamics[i]?.kind === 'fixed' ? (seedRates.get(code) as string) : formatDecimal(levels[i] as number, OPEN_ER_API_DECIMALS),
+        ]),
+      );
     },
     ecbRates(day) {
       // open-er-api's value for day D is the market at D 00:00 UTC; the ECB fixes at ~14:00-15:00 UTC,

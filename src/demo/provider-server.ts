@@ -112,7 +112,8 @@ export async function startProviderServer(options: ProviderServerOptions): Promi
     baseUrls,
     env: Object.fromEntries(SOURCE_NAMES.map((name) => [sources[name].urlEnv, baseUrls[name]])),
     injectFault(source, fault, times = fault.untilCleared ? Infinity : 1) {
-      if (!(times > 0) || (!Number.isInteger(times) && times !== Infinity)) throw new RangeError(`fault count must be a whole number above 0 or Infinity, got ${times}`);
+      if (!(times > 0) || (!Number.isInteger(times) && times !== Infinity))
+        throw new RangeError(`fault count must be a whole number above 0 or Infinity, got ${times}`);
       pendingFaults.get(source)?.push({ fault, remaining: times });
     },
     clearFaults(source) {

@@ -58,7 +58,7 @@ export async function runDemo(db: SessionDb, options: DemoOptions): Promise<Demo
   const outageStart = Math.floor(slots * 0.4);
   const outageRuns = 3;
   // One day the primary publishes two invalid values, which validation quarantines.
-  const corruptSlot = Math.floor(slots * 0.7 / 6) * 6 + 1;
+  const corruptSlot = Math.floor((slots * 0.7) / 6) * 6 + 1;
   // Simulated hours pass in real milliseconds: a breaker resetting after 5 real minutes would stay open for
   // simulated weeks. Runs are 4 hours apart, far beyond any reset time, so each run may try every source.
   const breakers = new SourceBreakers({ ...defaultBreakerOptions, resetTimeoutMs: 1 });
@@ -97,7 +97,12 @@ export async function runDemo(db: SessionDb, options: DemoOptions): Promise<Demo
         offered += s.loaded + s.unchanged;
         stored += s.loaded;
       }
-      options.onProgress?.({ runsDone: slot + 1, runsTotal: slots, slot: `${slotStart.toISOString().slice(0, 13).replace('T', ' ')}h`, status: result.status });
+      options.onProgress?.({
+        runsDone: slot + 1,
+        runsTotal: slots,
+        slot: `${slotStart.toISOString().slice(0, 13).replace('T', ' ')}h`,
+        status: result.status,
+      });
     }
   } finally {
     await server.close();

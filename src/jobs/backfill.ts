@@ -102,7 +102,13 @@ interface ChunkContext {
  * fact_rates_current moves forward where the backfill holds newer rates, and the views are refreshed once.
  */
 export async function runBackfill(db: DirectDb, options: BackfillOptions): Promise<BackfillResult> {
-  const trace = { kind: 'backfill' as const, noun: 'backfill', lockWaitMs: options.lockWaitMs, log: options.log, ...(options.clock ? { clock: options.clock } : {}) };
+  const trace = {
+    kind: 'backfill' as const,
+    noun: 'backfill',
+    lockWaitMs: options.lockWaitMs,
+    log: options.log,
+    ...(options.clock ? { clock: options.clock } : {}),
+  };
   let history: ChunkedHistory | null = null;
   try {
     // The run lock is held on its own connection for the whole backfill: no other loading job meanwhile, and `status`
@@ -116,9 +122,14 @@ export async function runBackfill(db: DirectDb, options: BackfillOptions): Promi
       const sourceId = await db.transaction((tx) => existingSourceId(tx, opened.source, options.endpoint));
       const context: ChunkContext = { runId: run.runId, source: opened.source, sourceId, options, clock: run.clock };
       let chunk: DayRange | null = opened.plan[0] ?? null;
-      const progress = () => options.onProgress?.({
-        chunksDone: outcomes.length, chunksTotal: opened.plan.length, rowsRead: totals(outcomes).read, elapsedMs: run.stageMs().total, chunk,
-      });
+      const progress = () =>
+        options.onProgress?.({
+          chunksDone: outcomes.length,
+          chunksTotal: opened.plan.length,
+          rowsRead: totals(outcomes).read,
+          elapsedMs: run.stageMs().total,
+          chunk,
+        });
       progress();
       for (const days of opened.plan) {
         chunk = days;
@@ -163,8 +174,14 @@ export async function runBackfill(db: DirectDb, options: BackfillOptions): Promi
           finishedAt: run.clock().toISOString(),
         };
         await finishRun(tx, {
-          runId: run.runId, status: result.status, sourceUsed: result.source, failover: false, counts: runCounts(counts),
-          stageMs: run.stageMs(), viewRefreshMs, finishedAt: result.finishedAt,
+          runId: run.runId,
+          status: result.status,
+          sourceUsed: result.source,
+          failover: false,
+          counts: runCounts(counts),
+          stageMs: run.stageMs(),
+          viewRefreshMs,
+          finishedAt: result.finishedAt,
         });
         return result;
       });
@@ -181,9 +198,26 @@ export async function runBackfill(db: DirectDb, options: BackfillOptions): Promi
 async function loadChunk(db: DirectDb, chunk: HistoryChunk, context: ChunkContext): Promise<ChunkOutcome> {
   const { runId, source, sourceId, options } = context;
   const { days } = chunk;
-  const key: ChunkKey = { source, from: days.from, to: days.to, contentSha256: chunk.contentSha256, changeThresholdPct: options.changeThresholdPct };
+  const key: ChunkKey = {
+    source,
+    from: days.from,
+    to: days.to,
+    contentSha256: chunk.contentSha256,
+    changeThresholdPct: options.changeThresholdPct,
+  };
   if (await isChunkLoaded(db, key)) {
-    return { from: days.from, to: days.to, status: 'skipped', read: 0, loaded: 0, unchanged: 0, rejected: 0, extractionId: null, refreshMs: 0, currentUpdated: 0 };
+    return {
+      from: days.from,
+      to: days.to,
+      status: 'skipped',
+      read: 0,
+      loaded: 0,
+      unchanged: 0,
+      rejected: 0,
+      extractionId: null,
+      refreshMs: 0,
+      currentUpdated: 0,
+    };
   }
   const extractionId = await storeRaw(db, runId, source, chunk);
   return db.transaction(async (tx) => {
@@ -196,10 +230,21 @@ async function loadChunk(db: DirectDb, chunk: HistoryChunk, context: ChunkContex
     const ids = await upsertCurrencies(tx, [WAREHOUSE_BASE, ...batches.flatMap((batch) => batch.rates.map((rate) => rate.quote))]);
     // The chunk's publications through the one publication writer, its history rows streamed with COPY; as-ofs already
     // loaded are decided again (a backfill under a lower change threshold adds the values a higher one skipped).
-    const written = await writePublications(tx, chunkPublications(batches, (quote) => ids.get(quote)!), {
-      sourceId, baseId: ids.get(WAREHOUSE_BASE)!, changeThresholdPct: options.changeThresholdPct, runId, extractionId,
-      now: context.clock(), decideAgain: true, reloadArchived: true, copy: tx,
-    });
+    const written = await writePublications(
+      tx,
+      chunkPublications(batches, (quote) => ids.get(quote)!),
+      {
+        sourceId,
+        baseId: ids.get(WAREHOUSE_BASE)!,
+        changeThresholdPct: options.changeThresholdPct,
+        runId,
+        extractionId,
+        now: context.clock(),
+        decideAgain: true,
+        reloadArchived: true,
+        copy: tx,
+      },
+    );
     let refreshMs = 0;
     if (written.touched) {
       const started = performance.now();
@@ -208,10 +253,24 @@ async function loadChunk(db: DirectDb, chunk: HistoryChunk, context: ChunkContex
     }
     const loadedRows = written.historyRows - written.restatedRows;
     const values = batches.reduce((n, batch) => n + batch.rates.length, 0);
-    await recordChunk(tx, { ...key, rowsRead: values + rejects.length, rowsLoaded: loadedRows, rowsRejected: rejects.length, extractionId, runId });
+    await recordChunk(tx, {
+      ...key,
+      rowsRead: values + rejects.length,
+      rowsLoaded: loadedRows,
+      rowsRejected: rejects.length,
+      extractionId,
+      runId,
+    });
     return {
-      from: days.from, to: days.to, status: 'loaded',
-      read: values + rejects.length, loaded: loadedRows, unchanged: values - loadedRows, rejected: rejects.length, extractionId, refreshMs,
+      from: days.from,
+      to: days.to,
+      status: 'loaded',
+      read: values + rejects.length,
+      loaded: loadedRows,
+      unchanged: values - loadedRows,
+      rejected: rejects.length,
+      extractionId,
+      refreshMs,
       currentUpdated: written.currentRows,
     };
   });
@@ -229,7 +288,14 @@ async function storeRaw(tx: Db, runId: string, source: string, chunk: HistoryChu
   const params = { from: chunk.days.from, to: chunk.days.to };
   const { raw } = chunk;
   if (raw.kind === 'file') {
-    return storeFileExtract(tx, runId, 'backfill', { source, location: raw.location, params, body: raw.body, extractedAt: raw.readAt, durationMs: raw.durationMs });
+    return storeFileExtract(tx, runId, 'backfill', {
+      source,
+      location: raw.location,
+      params,
+      body: raw.body,
+      extractedAt: raw.readAt,
+      durationMs: raw.durationMs,
+    });
   }
   let extractionId = '';
   for (const attempt of raw.attempts) {

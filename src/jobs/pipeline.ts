@@ -8,7 +8,14 @@ import type { HttpPolicy } from '../sources/http.js';
 import { getSource } from '../sources/registry.js';
 import type { Extraction, FetchAttempt, SourceName, SourceSettings } from '../sources/types.js';
 import { normalize, WAREHOUSE_BASE, type NormalizedBatch } from '../transform/normalize.js';
-import { compareWithReference, FLAG_REFERENCE_DEVIATION, FLAG_ZSCORE, zScoreOutliers, type Deviation, type ZScoreFinding } from '../transform/soft-checks.js';
+import {
+  compareWithReference,
+  FLAG_REFERENCE_DEVIATION,
+  FLAG_ZSCORE,
+  zScoreOutliers,
+  type Deviation,
+  type ZScoreFinding,
+} from '../transform/soft-checks.js';
 import { storeAttempt, type ExtractionMethod } from '../warehouse/bronze.js';
 import type { Db, SessionDb } from '../warehouse/db.js';
 import { upsertSource, type SourceRank } from '../warehouse/dimensions.js';
@@ -130,14 +137,15 @@ class DryRunRollback extends Error {
   }
 }
 
-
 /** A source whose values the warehouse would not take (a data or constraint error): that source's failure. */
 class SourceLoadFailure extends Error {
-  constructor(readonly delivered: Delivered, readonly error: unknown) {
+  constructor(
+    readonly delivered: Delivered,
+    readonly error: unknown,
+  ) {
     super(oneLine(error), { cause: error });
   }
 }
-
 
 /**
  * One run, dlt-style explicit steps: lock → extract (each response to bronze, committed on its own before
@@ -147,7 +155,14 @@ class SourceLoadFailure extends Error {
  * own message. The run lock is held for the whole run on a connection of its own.
  */
 export async function runPipeline(db: SessionDb, options: PipelineOptions): Promise<RunResult> {
-  const trace = { kind: options.kind, noun: 'run', lockWaitMs: options.lockWaitMs, log: options.log, record: !options.dryRun, ...(options.clock ? { clock: options.clock } : {}) };
+  const trace = {
+    kind: options.kind,
+    noun: 'run',
+    lockWaitMs: options.lockWaitMs,
+    log: options.log,
+    record: !options.dryRun,
+    ...(options.clock ? { clock: options.clock } : {}),
+  };
   return traceRun(db, trace, async (run) => {
     if (!options.dryRun) return runSteps(db, run, options);
     // A dry run does everything in one transaction and rolls it back, bronze and the run's row included: nothing is stored.
@@ -254,7 +269,12 @@ async function runSteps(db: Db, run: RunTrace, options: PipelineOptions): Promis
 }
 
 async function loadAndRecord(
-  tx: Db, run: RunTrace, used: Delivered | null, delivered: Delivered[], outcomes: SourceOutcome[], options: PipelineOptions,
+  tx: Db,
+  run: RunTrace,
+  used: Delivered | null,
+  delivered: Delivered[],
+  outcomes: SourceOutcome[],
+  options: PipelineOptions,
 ): Promise<RunResult> {
   const { runId, startedAt: started, clock, log } = run;
   const zscore: ZScoreFinding[] = [];

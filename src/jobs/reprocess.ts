@@ -41,7 +41,13 @@ export interface ReprocessResult {
  * idempotent (history rows already stored conflict away, rejects of a replayed response are replaced).
  */
 export async function reprocess(db: SessionDb, options: ReprocessOptions): Promise<ReprocessResult> {
-  const trace = { kind: 'reprocess' as const, noun: 'reprocess', lockWaitMs: options.lockWaitMs, log: options.log, ...(options.clock ? { clock: options.clock } : {}) };
+  const trace = {
+    kind: 'reprocess' as const,
+    noun: 'reprocess',
+    lockWaitMs: options.lockWaitMs,
+    log: options.log,
+    ...(options.clock ? { clock: options.clock } : {}),
+  };
   return traceRun(db, trace, async (run) => {
     await run.start(db);
     return db.transaction(async (tx) => {
@@ -56,7 +62,12 @@ export async function reprocess(db: SessionDb, options: ReprocessOptions): Promi
         const source = getSource(stored.source);
         let batch;
         try {
-          const extraction = source.parseLatest({ status: stored.status, headers: stored.headers, body: Buffer.from(stored.body), durationMs: 0 });
+          const extraction = source.parseLatest({
+            status: stored.status,
+            headers: stored.headers,
+            body: Buffer.from(stored.body),
+            durationMs: 0,
+          });
           checkAsOf(stored.source, extraction.asOf, stored.extractedAt, options.asOfSkewMs);
           batch = normalize(extraction);
         } catch (error) {
@@ -70,8 +81,16 @@ export async function reprocess(db: SessionDb, options: ReprocessOptions): Promi
         if (batch.rates.length === 0) continue;
         const sourceId = await existingSourceId(tx, stored.source, new URL(stored.requestUrl).origin);
         const loaded = await loadRates(tx, {
-          runId: run.runId, extractionId: stored.extractionId, sourceId, base: WAREHOUSE_BASE, asOf: batch.asOf, rates: batch.rates,
-          flags: new Map(), changeThresholdPct: options.changeThresholdPct, now: run.clock(), replay: true,
+          runId: run.runId,
+          extractionId: stored.extractionId,
+          sourceId,
+          base: WAREHOUSE_BASE,
+          asOf: batch.asOf,
+          rates: batch.rates,
+          flags: new Map(),
+          changeThresholdPct: options.changeThresholdPct,
+          now: run.clock(),
+          replay: true,
         });
         counts.loaded += loaded.loaded;
         counts.unchanged += loaded.unchanged;
@@ -84,12 +103,23 @@ export async function reprocess(db: SessionDb, options: ReprocessOptions): Promi
       run.lap('refresh');
       const stageMs = run.stageMs();
       const result: ReprocessResult = {
-        runId: run.runId, status: changed > 0 ? 'loaded' : 'unchanged', responses, unusable, counts, viewRefreshMs,
+        runId: run.runId,
+        status: changed > 0 ? 'loaded' : 'unchanged',
+        responses,
+        unusable,
+        counts,
+        viewRefreshMs,
         elapsedMs: Math.round(stageMs.total),
       };
       await finishRun(tx, {
-        runId: run.runId, status: result.status, sourceUsed: options.source ?? null, failover: false, counts,
-        stageMs, viewRefreshMs, finishedAt: run.clock().toISOString(),
+        runId: run.runId,
+        status: result.status,
+        sourceUsed: options.source ?? null,
+        failover: false,
+        counts,
+        stageMs,
+        viewRefreshMs,
+        finishedAt: run.clock().toISOString(),
       });
       run.log.info({ responses, ...counts }, 'reprocess finished');
       return result;

@@ -82,7 +82,11 @@ export async function traceRun<T>(db: SessionDb, options: TraceOptions, job: (ru
   const record = options.record ?? true;
   const timer = stageTimer();
   const trace: RunTrace = {
-    runId, kind: options.kind, startedAt, clock, log,
+    runId,
+    kind: options.kind,
+    startedAt,
+    clock,
+    log,
     start: (on) => startRun(on, runId, options.kind, startedAt),
     lap: timer.lap,
     set: timer.set,
@@ -90,8 +94,14 @@ export async function traceRun<T>(db: SessionDb, options: TraceOptions, job: (ru
     failure: {},
   };
   const failedRun = (reason: string): FailedRun => ({
-    runId, kind: options.kind, startedAt, finishedAt: clock(), error: `${reason}${trace.failure.where ?? ''}`,
-    sourceUsed: trace.failure.sourceUsed ?? null, counts: trace.failure.counts ?? null, stageMs: timer.result(),
+    runId,
+    kind: options.kind,
+    startedAt,
+    finishedAt: clock(),
+    error: `${reason}${trace.failure.where ?? ''}`,
+    sourceUsed: trace.failure.sourceUsed ?? null,
+    counts: trace.failure.counts ?? null,
+    stageMs: timer.result(),
   });
   const fail = (reason: string, cause: unknown, run = failedRun(reason), unrecorded = false) =>
     new RunFailedError(runId, reason, `${options.noun} ${runId} failed${trace.failure.where ?? ''}: ${reason}`, cause, run, unrecorded);
@@ -109,10 +119,16 @@ export async function traceRun<T>(db: SessionDb, options: TraceOptions, job: (ru
     const what = (cause as { severity?: unknown } | null)?.severity !== undefined || isConnectionError(cause) ? 'database error: ' : '';
     const reason = `${what}${oneLine(cause)}`;
     // Debug only: the error thrown says it, in one line, to whoever called (a command prints it, the scheduler logs it).
-    if (!(error instanceof FxpipeError)) log.debug({ err: reason, where: trace.failure.where }, `${options.noun} failed; its open transaction rolled back`);
+    if (!(error instanceof FxpipeError))
+      log.debug({ err: reason, where: trace.failure.where }, `${options.noun} failed; its open transaction rolled back`);
     const run = failedRun(reason);
     // A database that failed the job may fail this too: the error says so, for the caller to record it later.
-    const unrecorded = record && !(await recordFailedRun(db, run).then(() => true, () => false));
+    const unrecorded =
+      record &&
+      !(await recordFailedRun(db, run).then(
+        () => true,
+        () => false,
+      ));
     // fxpipe's own errors (a usage error, another run holding the lock) already say what happened, in one line.
     throw error instanceof FxpipeError ? error : fail(reason, cause, run, unrecorded);
   } finally {

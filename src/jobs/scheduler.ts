@@ -123,7 +123,10 @@ export class Scheduler {
       // One last try: the database may have come back during the wait the stop cut short.
       await this.options.withDb((db) => this.#recordMissed(db)).catch(() => undefined);
       for (const missed of this.#missed) {
-        this.options.log.warn({ slot: missed.slot.toISOString(), err: oneLine(missed.error) }, 'stopped before the database answered: this missed slot is not recorded');
+        this.options.log.warn(
+          { slot: missed.slot.toISOString(), err: oneLine(missed.error) },
+          'stopped before the database answered: this missed slot is not recorded',
+        );
       }
     }
     await this.options.withDb((db) => unregister(db, this.instanceId)).catch(() => undefined);
@@ -135,7 +138,10 @@ export class Scheduler {
     if (!latestSlot) return;
     const claimed = await this.options.withDb(latestClaimedSlot);
     if (claimed && claimed.getTime() >= latestSlot.getTime()) return;
-    this.options.log.info({ slot: latestSlot.toISOString(), lastClaimed: claimed?.toISOString() ?? null }, 'catching up once for missed slots');
+    this.options.log.info(
+      { slot: latestSlot.toISOString(), lastClaimed: claimed?.toISOString() ?? null },
+      'catching up once for missed slots',
+    );
     await this.#run(latestSlot, true);
   }
 
@@ -155,7 +161,9 @@ export class Scheduler {
     const work = this.options
       .withDb(async (db) => {
         // Earlier slots the database's failure kept from running are recorded first, in order.
-        await this.#recordMissed(db).catch((error: unknown) => this.options.log.warn({ err: oneLine(error) }, 'could not record missed slots yet'));
+        await this.#recordMissed(db).catch((error: unknown) =>
+          this.options.log.warn({ err: oneLine(error) }, 'could not record missed slots yet'),
+        );
         if (!(await claimSlot(db, slot, this.instanceId, catchUp))) {
           this.options.log.info({ slot: slot.toISOString() }, 'slot already claimed by another scheduler');
           return;
@@ -206,7 +214,10 @@ export class Scheduler {
         ...RECOVERY_BACKOFF,
         signal: this.#stopRecovery.signal,
         onFailedAttempt: ({ error, attemptNumber }) =>
-          this.options.log.warn({ err: oneLine(error), attempt: attemptNumber, missed: this.#missed.length }, 'database still failing; missed slots not recorded yet'),
+          this.options.log.warn(
+            { err: oneLine(error), attempt: attemptNumber, missed: this.#missed.length },
+            'database still failing; missed slots not recorded yet',
+          ),
       });
     } catch {
       // Aborted by stop(), which makes a last attempt itself.

@@ -117,7 +117,8 @@ export function createApp(options: ServeOptions): Hono {
   // them, from the listed origins otherwise (Frankfurter allows any origin: lib/app.rb); the dashboard keeps its
   // strict same-origin headers.
   const crossOrigin = cors({
-    origin: options.corsOrigins?.includes('*') || (options.corsOrigins === undefined && !options.token) ? '*' : [...(options.corsOrigins ?? [])],
+    origin:
+      options.corsOrigins?.includes('*') || (options.corsOrigins === undefined && !options.token) ? '*' : [...(options.corsOrigins ?? [])],
     allowMethods: ['GET', 'HEAD', 'OPTIONS'],
     allowHeaders: ['Authorization', 'If-None-Match', 'If-Modified-Since'],
     exposeHeaders: ['ETag', 'Last-Modified', 'Age', 'Retry-After', 'X-Request-Id', 'X-Fxpipe-As-Of', 'X-Fxpipe-Served-From'],
@@ -136,7 +137,11 @@ export function createApp(options: ServeOptions): Hono {
   app.use(
     secureHeaders({
       contentSecurityPolicy: {
-        defaultSrc: ["'self'"], imgSrc: ["'self'", 'data:'], styleSrc: ["'self'"], scriptSrc: ["'self'"], frameAncestors: ["'none'"],
+        defaultSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        styleSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        frameAncestors: ["'none'"],
       },
       referrerPolicy: 'no-referrer',
     }),
@@ -157,13 +162,16 @@ export function createApp(options: ServeOptions): Hono {
     const h = await health(db, sources, answers.store, log);
     return c.json(h, h.serving === 'none' ? 503 : 200, { 'Cache-Control': 'no-store' });
   });
-  app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType, 'Cache-Control': 'no-store' }));
+  app.get('/metrics', async (c) =>
+    c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType, 'Cache-Control': 'no-store' }),
+  );
 
   const api = new Hono();
   api.use(async (c, next) => {
     await next();
     // What changes with any run (runs, freshness, checks): a cache keeps it but asks again each time.
-    if (c.req.method === 'GET' && c.res.status === 200 && !c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', REVALIDATE);
+    if (c.req.method === 'GET' && c.res.status === 200 && !c.res.headers.has('Cache-Control'))
+      c.res.headers.set('Cache-Control', REVALIDATE);
   });
   api.get('/latest', async (c) => {
     const base = p.currency(q(c), 'base', 'USD');
@@ -171,7 +179,8 @@ export function createApp(options: ServeOptions): Hono {
       const latest = await latestRates(db, base);
       const asOfs = latest.rates.flatMap((r) => (r.asOf ? [Date.parse(r.asOf)] : [])).sort((a, b) => a - b);
       return {
-        body: JSON.stringify(latest), contentType: 'application/json',
+        body: JSON.stringify(latest),
+        contentType: 'application/json',
         ...(asOfs.length ? { asOf: new Date(asOfs.at(-1)!), oldestAsOf: new Date(asOfs[0]!) } : {}),
       };
     });
@@ -179,7 +188,12 @@ export function createApp(options: ServeOptions): Hono {
   });
   api.get('/convert', async (c) => {
     const query = q(c);
-    const [amount, from, to, at] = [p.amount(query, 'amount', '1'), p.currency(query, 'from'), p.currency(query, 'to'), p.instant(query, 'at')];
+    const [amount, from, to, at] = [
+      p.amount(query, 'amount', '1'),
+      p.currency(query, 'from'),
+      p.currency(query, 'to'),
+      p.instant(query, 'at'),
+    ];
     if (at !== null) {
       const converted = await convert(db, amount, from, to, at, options.cacheDir);
       return c.json(converted, 200, { 'Cache-Control': dayCacheControl(at.toISOString().slice(0, 10)) });
@@ -188,7 +202,11 @@ export function createApp(options: ServeOptions): Hono {
     if (computed) return sendAnswer(c, computed, answers.nextRunAt);
     const answer = await answers.answer(`api convert ${JSON.stringify([amount, from, to])}`, async () => {
       const converted = await convert(db, amount, from, to, null, options.cacheDir);
-      return { body: JSON.stringify(converted), contentType: 'application/json', ...(converted.asOf ? { asOf: new Date(converted.asOf) } : {}) };
+      return {
+        body: JSON.stringify(converted),
+        contentType: 'application/json',
+        ...(converted.asOf ? { asOf: new Date(converted.asOf) } : {}),
+      };
     });
     return sendAnswer(c, answer, answers.nextRunAt);
   });
@@ -201,14 +219,18 @@ export function createApp(options: ServeOptions): Hono {
   const verifying = new Gate(options.verify.places);
   api.post(
     '/verify',
-    bodyLimit({ maxSize: MAX_VERIFY_BYTES, onError: (c) => c.json({ error: `the body is larger than ${MAX_VERIFY_BYTES} bytes; nothing was checked or stored` }, 413) }),
+    bodyLimit({
+      maxSize: MAX_VERIFY_BYTES,
+      onError: (c) => c.json({ error: `the body is larger than ${MAX_VERIFY_BYTES} bytes; nothing was checked or stored` }, 413),
+    }),
     async (c) => {
       const parameters = verifyParameters(q(c), options.verify);
       const leave = verifying.tryEnter();
       if (leave === null) {
-        const error = options.verify.places === 0
-          ? 'production checks need a pool of 2 or more connections (fxpipe serve --pool); nothing was checked or stored'
-          : `${options.verify.places} production ${options.verify.places === 1 ? 'check is' : 'checks are'} running: try again later; nothing was checked or stored`;
+        const error =
+          options.verify.places === 0
+            ? 'production checks need a pool of 2 or more connections (fxpipe serve --pool); nothing was checked or stored'
+            : `${options.verify.places} production ${options.verify.places === 1 ? 'check is' : 'checks are'} running: try again later; nothing was checked or stored`;
         // Read to its end first, unkept: a client still sending its body would otherwise see the connection cut.
         await within(drain(c.req.raw.body), VERIFY_BODY_TIMEOUT_MS).catch(() => undefined);
         return c.json({ error }, 503, { 'Retry-After': String(VERIFY_RETRY_AFTER_S) });
@@ -221,7 +243,9 @@ export function createApp(options: ServeOptions): Hono {
       }
     },
   );
-  api.get('/production-checks', async (c) => c.json({ checks: await recentProductionChecks(db, p.wholeNumber(q(c), 'limit', 1, 100, 10)) }));
+  api.get('/production-checks', async (c) =>
+    c.json({ checks: await recentProductionChecks(db, p.wholeNumber(q(c), 'limit', 1, 100, 10)) }),
+  );
   api.get('/history', async (c) => {
     const query = q(c);
     const to = p.day(query, 'to', dayOf(new Date()));
@@ -229,7 +253,11 @@ export function createApp(options: ServeOptions): Hono {
     const from = p.day(query, 'from', [addDays(to, -90), FIRST_DAY].sort().at(-1)!);
     const source = query.source?.trim() || null;
     if (source !== null && !isSourceName(source)) {
-      throw new HttpError(400, `invalid parameter source: expected one of ${SOURCE_NAMES.join(', ')}, got ${JSON.stringify(source.slice(0, 40))}`, 'source');
+      throw new HttpError(
+        400,
+        `invalid parameter source: expected one of ${SOURCE_NAMES.join(', ')}, got ${JSON.stringify(source.slice(0, 40))}`,
+        'source',
+      );
     }
     const [pair, interval, format] = [p.pair(query, 'pair'), p.oneOf(query, 'interval', INTERVALS, 'day'), historyFormat(c, query)];
     if (format !== 'json') return streamedHistory(c, db, await planHistory(db, pair, { from, to }, interval, source), format, log);
@@ -284,7 +312,10 @@ export function createApp(options: ServeOptions): Hono {
 async function within<T>(reading: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new HttpError(408, `the body did not arrive within ${ms / 1000} s; nothing was checked or stored`)), ms);
+    timer = setTimeout(
+      () => reject(new HttpError(408, `the body did not arrive within ${ms / 1000} s; nothing was checked or stored`)),
+      ms,
+    );
   });
   try {
     return await Promise.race([reading, late]);

@@ -9,7 +9,14 @@ export type Family = 'frankfurter' | 'frankfurter-v2' | 'oxr' | 'exchangerate-ap
  */
 export const OXR_ROOT_PATHS = ['/api/latest.json', '/api/historical/', '/api/time-series.json', '/api/convert/', '/api/currencies.json'];
 /** The backup families' prefixes: each checks the token where its provider carries its key. */
-export const BACKUP_PREFIXES = ['/frankfurter/', '/openexchangerates/', '/exchangerate-api/', '/open-er-api/', '/fixer/', ...OXR_ROOT_PATHS];
+export const BACKUP_PREFIXES = [
+  '/frankfurter/',
+  '/openexchangerates/',
+  '/exchangerate-api/',
+  '/open-er-api/',
+  '/fixer/',
+  ...OXR_ROOT_PATHS,
+];
 
 export function familyOf(path: string): Family {
   if (path.startsWith('/frankfurter/v2/') || path === '/frankfurter/v2') return 'frankfurter-v2';

@@ -50,9 +50,16 @@ export async function streamedHistory(c: Context, db: Db, plan: HistoryPlan, for
   const etag = etagOf(JSON.stringify([format, range, interval, sources, [...archived].sort(), await historyDigest(db, plan)]));
   const lines = format === 'csv' ? csvLines(historyPoints(db, plan)) : ndjsonLines(historyPoints(db, plan));
   const requestId = c.get('requestId') as string | undefined;
-  return c.body(streamOf(lines, (error) => log.error({ requestId, err: error }, 'history stream failed after its first byte')), 200, {
-    'Content-Type': MEDIA_TYPES[format], 'Cache-Control': dayCacheControl(plan.to), ETag: etag, Vary: 'Accept',
-  });
+  return c.body(
+    streamOf(lines, (error) => log.error({ requestId, err: error }, 'history stream failed after its first byte')),
+    200,
+    {
+      'Content-Type': MEDIA_TYPES[format],
+      'Cache-Control': dayCacheControl(plan.to),
+      ETag: etag,
+      Vary: 'Accept',
+    },
+  );
 }
 
 async function* csvLines(points: AsyncIterable<HistoryPoint>): AsyncGenerator<string> {

@@ -76,7 +76,9 @@ export function httpCaching(privateAnswers: boolean): MiddlewareHandler[] {
     await c.res.body?.cancel();
     c.res = new Response(null, { status: 304, headers });
   };
-  const tags = etag({ retainedHeaders: ['cache-control', 'content-location', 'date', 'etag', 'expires', 'vary', ...DESCRIBING, ...CORS_HEADERS] });
+  const tags = etag({
+    retainedHeaders: ['cache-control', 'content-location', 'date', 'etag', 'expires', 'vary', ...DESCRIBING, ...CORS_HEADERS],
+  });
   return [caching, tags];
 }
 

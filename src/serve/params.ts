@@ -32,7 +32,8 @@ export function pair(query: Query, name: string): { base: string; quote: string 
 /** A decimal amount, kept as text so PostgreSQL's numeric gets it exactly. */
 export function amount(query: Query, name: string, fallback: string): string {
   const raw = query[name]?.trim() || fallback;
-  if (!AMOUNT.test(raw)) throw badParameter(name, `expected a decimal number such as 100 or 12.50, got ${JSON.stringify(raw.slice(0, 40))}`);
+  if (!AMOUNT.test(raw))
+    throw badParameter(name, `expected a decimal number such as 100 or 12.50, got ${JSON.stringify(raw.slice(0, 40))}`);
   return raw;
 }
 
@@ -60,7 +61,8 @@ export function day(query: Query, name: string, fallback: string): string {
 
 export function oneOf<T extends string>(query: Query, name: string, allowed: readonly T[], fallback: T): T {
   const raw = query[name]?.trim() || fallback;
-  if (!(allowed as readonly string[]).includes(raw)) throw badParameter(name, `expected one of ${allowed.join(', ')}, got ${JSON.stringify(raw.slice(0, 40))}`);
+  if (!(allowed as readonly string[]).includes(raw))
+    throw badParameter(name, `expected one of ${allowed.join(', ')}, got ${JSON.stringify(raw.slice(0, 40))}`);
   return raw as T;
 }
 
@@ -68,6 +70,7 @@ export function wholeNumber(query: Query, name: string, min: number, max: number
   const raw = query[name]?.trim();
   if (!raw) return fallback;
   const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < min || n > max) throw badParameter(name, `expected a whole number from ${min} to ${max}, got ${JSON.stringify(raw.slice(0, 40))}`);
+  if (!/^\d+$/.test(raw) || n < min || n > max)
+    throw badParameter(name, `expected a whole number from ${min} to ${max}, got ${JSON.stringify(raw.slice(0, 40))}`);
   return n;
 }

@@ -41,7 +41,11 @@ export class SourceBreakers {
     } catch (error) {
       if ((error as { code?: unknown }).code !== 'EOPENBREAKER') throw error;
       const retryAt = new Date(entry.openedAt + this.options.resetTimeoutMs).toISOString().slice(11, 19);
-      throw new SourceError(source, `circuit open after ${entry.breaker.stats.failures} failures; retrying after ${retryAt} UTC`, 'circuit-open');
+      throw new SourceError(
+        source,
+        `circuit open after ${entry.breaker.stats.failures} failures; retrying after ${retryAt} UTC`,
+        'circuit-open',
+      );
     }
   }
 

@@ -21,4 +21,3 @@ export function yearsOfRange(range: DayRange): DayRange[] {
   for (let year = Number(range.from.slice(0, 4)); year <= Number(range.to.slice(0, 4)); year++) years.push(yearOfRange(year, range));
   return years;
 }
-

@@ -114,7 +114,8 @@ export async function indexEcbHistory(path: string, range: DayRange): Promise<Ec
 /** The year's text as a file of its own: the header, then the year's lines as they are in the file. */
 export async function readYearBlock(index: EcbHistoryIndex, block: YearBlock): Promise<Buffer> {
   const parts: Buffer[] = [index.header];
-  for await (const part of createReadStream(index.path, { start: block.start, end: block.end - 1 }) as AsyncIterable<Buffer>) parts.push(part);
+  for await (const part of createReadStream(index.path, { start: block.start, end: block.end - 1 }) as AsyncIterable<Buffer>)
+    parts.push(part);
   return Buffer.concat(parts);
 }
 
@@ -164,7 +165,8 @@ function quotesOf(header: string[], values: string[]): RawQuote[] {
 
 function checkHeader(line: string, formatError: (message: string) => SourceError): void {
   const cells = line.replace(UTF8_BOM, '').trim().split(',');
-  if (cells[0] !== 'Date') throw formatError(`not the ECB's historical file: it starts ${JSON.stringify(line.trim().slice(0, 20))}, not "Date,"`);
+  if (cells[0] !== 'Date')
+    throw formatError(`not the ECB's historical file: it starts ${JSON.stringify(line.trim().slice(0, 20))}, not "Date,"`);
   if (!cells.includes('USD')) throw formatError('the header has no USD column: nothing to rebase to USD with');
 }
 

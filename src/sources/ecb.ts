@@ -51,7 +51,10 @@ export const ecb: Source = {
 };
 
 function readXml(response: HttpResponse): unknown {
-  const text = response.body.toString('utf8').replace(/^\uFEFF/, '').trim();
+  const text = response.body
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .trim();
   if (!text.startsWith('<') || /^<(!doctype\s+html|html)\b/i.test(text)) {
     throw new SourceError(NAME, `not XML (${describeBody(response)})`, 'format');
   }

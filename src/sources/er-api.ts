@@ -43,13 +43,27 @@ export function readErApiBody(source: SourceName, response: HttpResponse): unkno
  * A `latest` answer of ExchangeRate-API (keyed: rates under conversion_rates) or open.er-api (rates under rates), asked
  * for in base: the same payload otherwise.
  */
-export function parseErApiLatest(source: SourceName, response: HttpResponse, base: string, ratesKey: 'rates' | 'conversion_rates'): Extraction {
+export function parseErApiLatest(
+  source: SourceName,
+  response: HttpResponse,
+  base: string,
+  ratesKey: 'rates' | 'conversion_rates',
+): Extraction {
   const shape = z.object({
     result: z.literal('success'),
     base_code: z.string(),
     time_last_update_unix: unixSeconds,
     [ratesKey]: rateTable,
   });
-  const payload = parseShape(source, shape, readErApiBody(source, response)) as { base_code: string; time_last_update_unix: Date } & Record<string, Record<string, unknown>>;
-  return { source, base: payload.base_code, requestedBase: base, asOf: payload.time_last_update_unix, quotes: quotesFromRates(payload[ratesKey]!) };
+  const payload = parseShape(source, shape, readErApiBody(source, response)) as { base_code: string; time_last_update_unix: Date } & Record<
+    string,
+    Record<string, unknown>
+  >;
+  return {
+    source,
+    base: payload.base_code,
+    requestedBase: base,
+    asOf: payload.time_last_update_unix,
+    quotes: quotesFromRates(payload[ratesKey]!),
+  };
 }

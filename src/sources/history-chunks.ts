@@ -21,8 +21,7 @@ const ECB_HISTORY_MAX_BYTES = 64 * 1024 * 1024;
 
 /** How a chunk's raw input reached us, to be stored in bronze as it is. */
 export type RawInput =
-  | { kind: 'http'; attempts: FetchAttempt[] }
-  | { kind: 'file'; location: string; body: Buffer; readAt: Date; durationMs: number };
+  { kind: 'http'; attempts: FetchAttempt[] } | { kind: 'file'; location: string; body: Buffer; readAt: Date; durationMs: number };
 
 /** One chunk of input: its days, its raw input and a digest of it, and how to parse it. */
 export interface HistoryChunk {
@@ -61,7 +60,10 @@ export function frankfurterHistory(settings: SourceSettings, http: HttpPolicy, r
         contentSha256: sha256(response.body),
         raw: { kind: 'http', attempts },
         // Frankfurter starts a series on the business day on or before `from`: that day belongs to the chunk before.
-        parse: async () => parseTimeSeries(response).filter((e) => inRange(dayOf(e.asOf), days)).sort((a, b) => a.asOf.getTime() - b.asOf.getTime()),
+        parse: async () =>
+          parseTimeSeries(response)
+            .filter((e) => inRange(dayOf(e.asOf), days))
+            .sort((a, b) => a.asOf.getTime() - b.asOf.getTime()),
       };
     },
     close: async () => undefined,
@@ -75,7 +77,8 @@ export type EcbHistoryFile = { path: string } | { download: SourceSettings; http
 export async function ecbHistory(file: EcbHistoryFile, range: DayRange): Promise<ChunkedHistory> {
   const scratch = scratchDir();
   try {
-    const { location, localPath } = 'path' in file ? { location: file.path, localPath: file.path } : await download(file, await scratch.path());
+    const { location, localPath } =
+      'path' in file ? { location: file.path, localPath: file.path } : await download(file, await scratch.path());
     const csvPath = (await isZipFile(localPath)) ? await unzipCsv(localPath, await scratch.path()) : localPath;
     const index = await indexEcbHistory(csvPath, range);
     return {
@@ -114,7 +117,10 @@ function scratchDir(): { path: () => Promise<string>; remove: () => Promise<void
   };
 }
 
-async function download(file: { download: SourceSettings; http: HttpPolicy }, scratch: string): Promise<{ location: string; localPath: string }> {
+async function download(
+  file: { download: SourceSettings; http: HttpPolicy },
+  scratch: string,
+): Promise<{ location: string; localPath: string }> {
   const request = ecbHistoryRequest(file.download);
   const policy = { ...file.http, maxBytes: Math.max(file.http.maxBytes, ECB_HISTORY_MAX_BYTES) };
   const response = await fetchWithPolicy('ecb', request, policy, async () => undefined);
@@ -130,7 +136,9 @@ async function unzipCsv(zipPath: string, scratch: string): Promise<string> {
   try {
     entry = await extractZipEntry(zipPath, (name) => name.toLowerCase().endsWith('.csv'), csvPath);
   } catch (error) {
-    throw new SourceError('ecb', `${path.basename(zipPath)}: not a readable zip archive (${(error as Error).message})`, 'format', { cause: error });
+    throw new SourceError('ecb', `${path.basename(zipPath)}: not a readable zip archive (${(error as Error).message})`, 'format', {
+      cause: error,
+    });
   }
   if (entry === null) throw new SourceError('ecb', `${path.basename(zipPath)} holds no .csv file`, 'format');
   return csvPath;

@@ -72,7 +72,13 @@ export async function fetchWithPolicy(
       throw outcome.retryable ? outcome : new AbortError(outcome);
     }
     const response = outcome;
-    await report(onAttempt, { source, request: recorded, startedAt, durationMs: response.durationMs, response: recordedResponse(response, request) });
+    await report(onAttempt, {
+      source,
+      request: recorded,
+      startedAt,
+      durationMs: response.durationMs,
+      response: recordedResponse(response, request),
+    });
     if (!isRetryableStatus(response.status)) return response;
     const wait = response.status === 429 || response.status === 503 ? retryAfterMs(response.headers['retry-after']) : undefined;
     throw new AttemptFailure(`HTTP ${response.status}`, 'http', true, wait);
@@ -110,7 +116,12 @@ async function send(request: SourceRequest, policy: HttpPolicy, agent: Agent): P
   const signal = AbortSignal.timeout(policy.totalTimeoutMs);
   const tooLarge = new AttemptFailure(`response larger than ${policy.maxBytes} bytes`, 'http', false);
   try {
-    const { statusCode, headers, body } = await undiciRequest(request.url, { method: 'GET', headers: request.headers, dispatcher: agent, signal });
+    const { statusCode, headers, body } = await undiciRequest(request.url, {
+      method: 'GET',
+      headers: request.headers,
+      dispatcher: agent,
+      signal,
+    });
     if (Number(headers['content-length']) > policy.maxBytes) {
       body.destroy();
       return tooLarge;
@@ -136,7 +147,13 @@ async function send(request: SourceRequest, policy: HttpPolicy, agent: Agent): P
 function recordedRequest(request: SourceRequest): SourceRequest {
   const clean = (values: Record<string, string>) =>
     Object.fromEntries(Object.entries(values).map(([key, value]) => [key, scrub(value, request.secrets)]));
-  return { url: request.redactedUrl, redactedUrl: request.redactedUrl, headers: clean(request.headers), params: clean(request.params), secrets: [] };
+  return {
+    url: request.redactedUrl,
+    redactedUrl: request.redactedUrl,
+    headers: clean(request.headers),
+    params: clean(request.params),
+    secrets: [],
+  };
 }
 
 /** The response as it may be stored: a body or header echoing a secret gets *** in its place. */

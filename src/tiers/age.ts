@@ -12,7 +12,9 @@ export function cutoffDay(age: string, now: Date, flag = '--older-than'): string
   const count = Number(match?.[1]);
   const unit = match?.[2] as keyof typeof LIMIT | undefined;
   if (!match || !unit || count > LIMIT[unit]) {
-    throw usageError(`invalid ${flag} ${JSON.stringify(age)}: expected a whole number of days, weeks or months such as 90d, 12w or 6m (at most 100 years)`);
+    throw usageError(
+      `invalid ${flag} ${JSON.stringify(age)}: expected a whole number of days, weeks or months such as 90d, 12w or 6m (at most 100 years)`,
+    );
   }
   const day = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
   if (unit === 'm') {

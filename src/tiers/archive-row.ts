@@ -63,7 +63,9 @@ export function pgUnfitValueQuery(relation: string): string {
             join dim_currency q on q.currency_id = h.quote_currency_id
             join dim_source s on s.source_id = h.source_id
            where v.value is not null and not ${FITS_DECIMAL('v.value')}
-           order by ${KEY_ORDER.split(', ').map((column) => `h.${column}`).join(', ')}, v.column_order
+           order by ${KEY_ORDER.split(', ')
+             .map((column) => `h.${column}`)
+             .join(', ')}, v.column_order
            limit 1`;
 }
 
@@ -72,7 +74,8 @@ const csvColumns = (hot: boolean) => `{'date_key': 'INTEGER', 'base_currency_id'
   'quote_currency_id': 'SMALLINT', 'quote_code': 'VARCHAR', 'source_id': 'SMALLINT', 'source_name': 'VARCHAR',
   'rate_timestamp': 'TIMESTAMPTZ', 'rate_text': 'VARCHAR', 'previous_rate_text': 'VARCHAR', 'change_pct_text': 'VARCHAR',
   'flags_json': 'VARCHAR', 'extraction_id': 'UUID', 'run_id': 'UUID', 'loaded_at': 'TIMESTAMPTZ', 'change_id': 'BIGINT'${
-  hot ? ", 'unfit': 'VARCHAR'" : ''}}`;
+    hot ? ", 'unfit': 'VARCHAR'" : ''
+  }}`;
 
 /**
  * DuckDB: the typed archive rows of a CSV file written by pgArchiveRowQuery (with the same hot option); csv is the
@@ -90,8 +93,19 @@ export const duckArchiveRows = (csv: string, options: { hot?: boolean } = {}) =>
 
 /** The columns of fact_rates_history a restore loads, in the order of DUCK_RESTORE_ROWS's CSV. */
 export const RESTORE_COLUMNS = [
-  'date_key', 'base_currency_id', 'quote_currency_id', 'source_id', 'rate_timestamp', 'rate', 'previous_rate', 'change_pct',
-  'flags', 'extraction_id', 'run_id', 'loaded_at', 'change_id',
+  'date_key',
+  'base_currency_id',
+  'quote_currency_id',
+  'source_id',
+  'rate_timestamp',
+  'rate',
+  'previous_rate',
+  'change_pct',
+  'flags',
+  'extraction_id',
+  'run_id',
+  'loaded_at',
+  'change_id',
 ] as const;
 
 /**

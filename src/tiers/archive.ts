@@ -94,9 +94,14 @@ export async function archiveHistory(db: DirectDb, options: ArchiveOptions): Pro
       const rowsArchived = archived.reduce((n, m) => n + m.rows, 0);
       const elapsedMs = Math.round(performance.now() - t0);
       return {
-        dest: options.store.root, cutoff: options.cutoff, dryRun: options.dryRun, months, rowsArchived,
+        dest: options.store.root,
+        cutoff: options.cutoff,
+        dryRun: options.dryRun,
+        months,
+        rowsArchived,
         bytesArchived: archived.reduce((n, m) => n + (m.bytes ?? 0), 0),
-        rowsPerSecond: Math.round(rowsArchived / Math.max(elapsedMs / 1000, 0.001)), elapsedMs,
+        rowsPerSecond: Math.round(rowsArchived / Math.max(elapsedMs / 1000, 0.001)),
+        elapsedMs,
       };
     };
     if (options.dryRun) {
@@ -105,10 +110,14 @@ export async function archiveHistory(db: DirectDb, options: ArchiveOptions): Pro
     }
     const dir = await mkdtemp(path.join(os.tmpdir(), 'fxpipe-archive-'));
     const duck = await Duck.open();
-    const progress = (month: Month | null, step: ArchiveStep | null) => options.onProgress?.({
-      monthsDone: months.length, monthsTotal: candidates.length, month, step,
-      rowsArchived: months.reduce((n, m) => n + (m.outcome === 'archived' ? m.rows : 0), 0),
-    });
+    const progress = (month: Month | null, step: ArchiveStep | null) =>
+      options.onProgress?.({
+        monthsDone: months.length,
+        monthsTotal: candidates.length,
+        month,
+        step,
+        rowsArchived: months.reduce((n, m) => n + (m.outcome === 'archived' ? m.rows : 0), 0),
+      });
     try {
       await dropLeftovers(db, options.log);
       const work: Work = { db, duck, dir, options, locks: await historyLocks(db), step: progress };
@@ -131,13 +140,26 @@ export async function archiveHistory(db: DirectDb, options: ArchiveOptions): Pro
 async function plannedMonth(db: DirectDb, partition: MonthlyPartition): Promise<MonthReport> {
   const entry = await manifestEntry(db, partition.month);
   const outcome = entry?.state === 'archived' ? 'shadowed' : 'would_archive';
-  return { month: partition.month, partition: partition.name, rows: await partitionRows(db, partition), bytes: null, uri: null, outcome, resumed: false, reason: null };
+  return {
+    month: partition.month,
+    partition: partition.name,
+    rows: await partitionRows(db, partition),
+    bytes: null,
+    uri: null,
+    outcome,
+    resumed: false,
+    reason: null,
+  };
 }
 
 /** Drops the detached partitions readers kept from being dropped so far; those still left wait for the next archive. */
 async function dropLeftovers(db: DirectDb, log: Logger): Promise<void> {
   const left = await sweepDetached(db, log);
-  if (left.length) log.warn({ tables: left }, 'detached partitions of archived months not dropped yet (readers kept their locks); the next archive drops them');
+  if (left.length)
+    log.warn(
+      { tables: left },
+      'detached partitions of archived months not dropped yet (readers kept their locks); the next archive drops them',
+    );
 }
 
 async function archiveMonth(work: Work, partition: MonthlyPartition): Promise<MonthReport> {
@@ -145,31 +167,76 @@ async function archiveMonth(work: Work, partition: MonthlyPartition): Promise<Mo
   const { month } = partition;
   const entry = await manifestEntry(db, month);
   if (entry?.state === 'archived') {
-    options.log.warn({ month, partition: partition.name }, 'month is archived but its partition exists again: rows were loaded after archiving; see docs/tiering.md');
-    return { month, partition: partition.name, rows: await partitionRows(db, partition), bytes: null, uri: entry.uri, outcome: 'shadowed', resumed: false, reason: null };
+    options.log.warn(
+      { month, partition: partition.name },
+      'month is archived but its partition exists again: rows were loaded after archiving; see docs/tiering.md',
+    );
+    return {
+      month,
+      partition: partition.name,
+      rows: await partitionRows(db, partition),
+      bytes: null,
+      uri: entry.uri,
+      outcome: 'shadowed',
+      resumed: false,
+      reason: null,
+    };
   }
   try {
     const key = monthKey(month);
     if (entry?.state === 'verified' && (await options.store.head(key))?.bytes === entry.bytes) {
       if (await detachAndDrop(work, month, entry)) {
-        return { month, partition: partition.name, rows: entry.rows, bytes: entry.bytes, uri: entry.uri, outcome: 'archived', resumed: true, reason: null };
+        return {
+          month,
+          partition: partition.name,
+          rows: entry.rows,
+          bytes: entry.bytes,
+          uri: entry.uri,
+          outcome: 'archived',
+          resumed: true,
+          reason: null,
+        };
       }
       options.log.warn({ month }, 'the partition changed since its copy was verified; archiving it again');
     }
     const copy = await storeVerifiedCopy(work, partition, key);
     if (!(await detachAndDrop(work, month, copy))) {
-      throw new MonthSkipped(`${partition.name} changed while it was being archived (rows loaded meanwhile?); its partition is kept, rerun fxpipe archive`);
+      throw new MonthSkipped(
+        `${partition.name} changed while it was being archived (rows loaded meanwhile?); its partition is kept, rerun fxpipe archive`,
+      );
     }
-    return { month, partition: partition.name, rows: copy.rows, bytes: copy.bytes, uri: copy.uri, outcome: 'archived', resumed: false, reason: null };
+    return {
+      month,
+      partition: partition.name,
+      rows: copy.rows,
+      bytes: copy.bytes,
+      uri: copy.uri,
+      outcome: 'archived',
+      resumed: false,
+      reason: null,
+    };
   } catch (error) {
     if (!(error instanceof MonthSkipped || error instanceof LocksBusy)) throw error;
     options.log.warn({ month, partition: partition.name, reason: error.message }, 'month skipped: it stays in PostgreSQL');
-    return { month, partition: partition.name, rows: await partitionRows(db, partition), bytes: null, uri: null, outcome: 'skipped', resumed: false, reason: error.message };
+    return {
+      month,
+      partition: partition.name,
+      rows: await partitionRows(db, partition),
+      bytes: null,
+      uri: null,
+      outcome: 'skipped',
+      resumed: false,
+      reason: error.message,
+    };
   }
 }
 
 /** Export, Parquet, upload ('uploaded'), download and compare ('verified'). Returns what the manifest now holds. */
-async function storeVerifiedCopy(work: Work, partition: MonthlyPartition, key: string): Promise<Fingerprint & { bytes: number; uri: string }> {
+async function storeVerifiedCopy(
+  work: Work,
+  partition: MonthlyPartition,
+  key: string,
+): Promise<Fingerprint & { bytes: number; uri: string }> {
   const { db, duck, dir, options } = work;
   const { month } = partition;
   const csv = path.join(dir, `${month}.csv`);
@@ -185,9 +252,10 @@ async function storeVerifiedCopy(work: Work, partition: MonthlyPartition, key: s
     await recordUploaded(db, { month, partitionName: partition.name, uri, bytes: stored.bytes, ...source });
     work.step(month, 'verify');
     const fetched = await options.store.get(key, readBack);
-    const difference = fetched.bytes !== stored.bytes
-      ? `${fetched.bytes} bytes instead of ${stored.bytes}`
-      : fingerprintDifference(source, await readBackFingerprint(duck, readBack, uri));
+    const difference =
+      fetched.bytes !== stored.bytes
+        ? `${fetched.bytes} bytes instead of ${stored.bytes}`
+        : fingerprintDifference(source, await readBackFingerprint(duck, readBack, uri));
     if (difference) throw new MonthSkipped(`its copy failed verification: ${uri} holds ${difference}; the partition is kept`);
     await advanceState(db, month, 'uploaded', 'verified');
     return { ...source, bytes: stored.bytes, uri };

@@ -21,7 +21,8 @@ export async function coldFiles(duck: Duck, entries: ManifestEntry[], cacheDir: 
   const files: string[] = [];
   const stores = new Map<string, ObjectStore>();
   try {
-    for (const entry of entries) files.push(entry.uri.startsWith('file:') ? fileURLToPath(entry.uri) : await cached(entry, cacheDir, stores));
+    for (const entry of entries)
+      files.push(entry.uri.startsWith('file:') ? fileURLToPath(entry.uri) : await cached(entry, cacheDir, stores));
   } finally {
     if (stores.size) {
       const { releaseStore } = await import('./store-lifetime.js');
@@ -38,7 +39,8 @@ export async function coldFiles(duck: Duck, entries: ManifestEntry[], cacheDir: 
   for (const i of unknown) {
     const entry = entries[i]!;
     const found = rowsOf.get(files[i]!) ?? 0;
-    if (found !== entry.rows) throw new FxpipeError(`archived ${entry.month} (${entry.uri}) holds ${found} rows, the manifest ${entry.rows}`);
+    if (found !== entry.rows)
+      throw new FxpipeError(`archived ${entry.month} (${entry.uri}) holds ${found} rows, the manifest ${entry.rows}`);
   }
   return files;
 }
@@ -46,7 +48,10 @@ export async function coldFiles(duck: Duck, entries: ManifestEntry[], cacheDir: 
 async function cached(entry: ManifestEntry, cacheDir: string, stores: Map<string, ObjectStore>): Promise<string> {
   const { root, key } = splitArchiveUri(entry.uri);
   const file = path.join(cacheDir, ...key.replace(/\.parquet$/, `.${entry.checksum}.parquet`).split('/'));
-  const present = await stat(file).then((info) => info.size, () => null);
+  const present = await stat(file).then(
+    (info) => info.size,
+    () => null,
+  );
   if (present !== entry.bytes) {
     await mkdir(path.dirname(file), { recursive: true });
     // The S3 client loads only when an archive is on S3 (not for every `fxpipe query`).
@@ -62,7 +67,10 @@ async function cached(entry: ManifestEntry, cacheDir: string, stores: Map<string
  * list literal for read_parquet); null when no archived month is selected, without opening DuckDB.
  */
 export async function withArchivedMonths<T>(
-  db: Db, keep: (month: string) => boolean, cacheDir: string, fn: (duck: Duck, files: string, months: string[]) => Promise<T>,
+  db: Db,
+  keep: (month: string) => boolean,
+  cacheDir: string,
+  fn: (duck: Duck, files: string, months: string[]) => Promise<T>,
 ): Promise<T | null> {
   const entries = (await manifestEntries(db, 'archived')).filter((e) => keep(e.month));
   if (entries.length === 0) return null;
@@ -70,7 +78,11 @@ export async function withArchivedMonths<T>(
   const duck = await Duck.open();
   try {
     const files = await coldFiles(duck, entries, cacheDir);
-    return await fn(duck, `[${files.map(sqlPath).join(', ')}]`, entries.map((e) => e.month));
+    return await fn(
+      duck,
+      `[${files.map(sqlPath).join(', ')}]`,
+      entries.map((e) => e.month),
+    );
   } finally {
     duck.close();
   }

@@ -31,7 +31,13 @@ export interface DetachOptions {
  * detached table's name, or null (nothing changed) when the partition differs from the copy. Retried when it gives
  * way to a reader; LocksBusy when readers kept the locks through every attempt.
  */
-export function detachVerified(db: Db, month: Month, verified: Fingerprint, locks: HistoryLocks, options: DetachOptions): Promise<string | null> {
+export function detachVerified(
+  db: Db,
+  month: Month,
+  verified: Fingerprint,
+  locks: HistoryLocks,
+  options: DetachOptions,
+): Promise<string | null> {
   const partition = partitionOf(month);
   return retryGivingWay(`detach ${partition}`, options.log, () =>
     db.transaction(async (tx) => {
@@ -69,23 +75,34 @@ export async function dropDetached(db: Db, table: string, log: Logger, retries =
   const name = checkedDetached(table);
   try {
     for (const referenced of await referencedTables(db, name)) {
-      await retryGivingWay(`drop the foreign keys of ${name} on ${referenced}`, log, () =>
+      await retryGivingWay(
+        `drop the foreign keys of ${name} on ${referenced}`,
+        log,
+        () =>
+          db.transaction(async (tx) => {
+            await lockInOrder(tx, [
+              { tables: [name], mode: 'access exclusive' },
+              { tables: [referenced], mode: 'access exclusive' },
+            ]);
+            for (const constraint of await foreignKeys(tx, name, referenced))
+              await tx.query(`alter table ${name} drop constraint ${constraint}`);
+          }),
+        retries,
+      );
+    }
+    await retryGivingWay(
+      `drop ${name}`,
+      log,
+      () =>
         db.transaction(async (tx) => {
           await lockInOrder(tx, [
             { tables: [name], mode: 'access exclusive' },
-            { tables: [referenced], mode: 'access exclusive' },
+            { tables: await referencedTables(tx, name), mode: 'access exclusive' },
           ]);
-          for (const constraint of await foreignKeys(tx, name, referenced)) await tx.query(`alter table ${name} drop constraint ${constraint}`);
-        }), retries);
-    }
-    await retryGivingWay(`drop ${name}`, log, () =>
-      db.transaction(async (tx) => {
-        await lockInOrder(tx, [
-          { tables: [name], mode: 'access exclusive' },
-          { tables: await referencedTables(tx, name), mode: 'access exclusive' },
-        ]);
-        await tx.query(`drop table ${name}`);
-      }), retries);
+          await tx.query(`drop table ${name}`);
+        }),
+      retries,
+    );
     return true;
   } catch (error) {
     if (!(error instanceof LocksBusy)) throw error;

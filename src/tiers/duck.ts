@@ -17,7 +17,10 @@ const EXTRACT_PREFIX = 'Failed to extract statements: ';
 
 /** An in-memory DuckDB (parquet, json and icu are built in), its session in UTC like the exports from PostgreSQL. */
 export class Duck {
-  private constructor(private readonly instance: DuckDBInstance, private readonly connection: DuckDBConnection) {}
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+  ) {}
 
   static async open(): Promise<Duck> {
     const instance = await duckdb.DuckDBInstance.create(':memory:');

@@ -27,7 +27,8 @@ const pgFingerprintOf = (from: string) => `
     from ${from}`;
 
 /** DuckDB DECIMAL → the text PostgreSQL's trim_scale(numeric)::text gives. */
-const duckCanonical = (expression: string) => `regexp_replace(regexp_replace(cast(${expression} as varchar), '(\\.[0-9]*?)0+$', '\\1'), '\\.$', '')`;
+const duckCanonical = (expression: string) =>
+  `regexp_replace(regexp_replace(cast(${expression} as varchar), '(\\.[0-9]*?)0+$', '\\1'), '\\.$', '')`;
 
 const DUCK_LINE = `concat_ws('|', date_key, base_currency_id, quote_currency_id, source_id, epoch_us(rate_timestamp), ${duckCanonical('rate')})`;
 
@@ -49,7 +50,11 @@ interface FingerprintRow {
   checksum: string;
 }
 
-const toFingerprint = (row: FingerprintRow | undefined): Fingerprint => ({ rows: Number(row?.rows), rateSum: String(row?.rate_sum), checksum: String(row?.checksum) });
+const toFingerprint = (row: FingerprintRow | undefined): Fingerprint => ({
+  rows: Number(row?.rows),
+  rateSum: String(row?.rate_sum),
+  checksum: String(row?.checksum),
+});
 
 /** whole + fraction × 10^-scale as canonical decimal text (trim_scale's): 12 + 5e23 × 1e-24 → "12.5". */
 function composeSum(whole: bigint, fraction: bigint, scale: number): string {
@@ -82,7 +87,11 @@ export async function stagedRowsFingerprint(db: Db, partition: string, stage: st
 export async function parquetFingerprint(duck: Duck, file: string): Promise<Fingerprint> {
   const [row] = await duck.rows<{ rows: string; whole_sum: string; fraction_sum: string; checksum: string }>(DUCK_FINGERPRINT, [file]);
   if (!row) throw new Error(`no fingerprint for ${file}`);
-  return { rows: Number(row.rows), rateSum: composeSum(BigInt(row.whole_sum), BigInt(row.fraction_sum), DUCK_SCALE), checksum: row.checksum };
+  return {
+    rows: Number(row.rows),
+    rateSum: composeSum(BigInt(row.whole_sum), BigInt(row.fraction_sum), DUCK_SCALE),
+    checksum: row.checksum,
+  };
 }
 
 /** null when equal, else what differs, for an error message. */

@@ -49,5 +49,9 @@ export const STATE_SQL = `select ${STATE} as state, ${entriesJson('archived')} a
  */
 export function hotStateOf(stateText: string, archived: readonly ManifestEntry[]): HotState {
   const manifest = archived.map((entry) => [entry.month, entry.uri, entry.rows, entry.checksum]);
-  return { key: createHash('sha256').update(JSON.stringify([SNAPSHOT_FORMAT, stateText, manifest])).digest('hex') };
+  return {
+    key: createHash('sha256')
+      .update(JSON.stringify([SNAPSHOT_FORMAT, stateText, manifest]))
+      .digest('hex'),
+  };
 }

@@ -110,7 +110,8 @@ export class OpenSnapshot {
   /** The files of dir, opened and checked against meta.json and state; null when one is missing, damaged or of another state. */
   static async open(dir: string, state: HotState, written = false): Promise<OpenSnapshot | null> {
     const meta = await readMeta(dir);
-    if (!meta || meta.key !== state.key || typeof meta.cold !== 'object' || meta.cold === null || !Array.isArray(meta.shadowed)) return null;
+    if (!meta || meta.key !== state.key || typeof meta.cold !== 'object' || meta.cold === null || !Array.isArray(meta.shadowed))
+      return null;
     if (meta.unfit !== null && (typeof meta.unfit?.rows !== 'number' || typeof meta.unfit.first !== 'string')) return null;
     const handles: Partial<Record<SnapshotFile, FileHandle>> = {};
     try {
@@ -145,17 +146,22 @@ async function matches(handle: FileHandle, expected: FileMeta): Promise<boolean>
   return sameFile(await identityOf(handle), expected);
 }
 
-const sameFile = (a: FileIdentity, b: FileIdentity) => a.bytes === b.bytes && a.ino === b.ino && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+const sameFile = (a: FileIdentity, b: FileIdentity) =>
+  a.bytes === b.bytes && a.ino === b.ino && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 
-const identityOfStats = (info: BigIntStats): FileIdentity =>
-  ({ bytes: Number(info.size), ino: String(info.ino), mtimeNs: String(info.mtimeNs), ctimeNs: String(info.ctimeNs) });
+const identityOfStats = (info: BigIntStats): FileIdentity => ({
+  bytes: Number(info.size),
+  ino: String(info.ino),
+  mtimeNs: String(info.mtimeNs),
+  ctimeNs: String(info.ctimeNs),
+});
 
 const identityOf = async (handle: FileHandle) => identityOfStats(await handle.stat({ bigint: true }));
 
 async function sha256(handle: FileHandle, size: number): Promise<string> {
   const hash = createHash('sha256');
   const buffer = Buffer.allocUnsafe(Math.min(size, 4 * 1024 * 1024) || 1);
-  for (let position = 0; position < size; ) {
+  for (let position = 0; position < size;) {
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
     if (bytesRead === 0) break;
     hash.update(buffer.subarray(0, bytesRead));
@@ -179,7 +185,10 @@ export async function buildDir(root: string): Promise<string> {
     return await mkdtemp(path.join(root, `.build-${process.pid}-`));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw usageError(`cannot write the hot snapshot under ${root} (${code}): fxpipe query keeps it in FXPIPE_HOME/cache, which must be a writable directory`, error);
+    throw usageError(
+      `cannot write the hot snapshot under ${root} (${code}): fxpipe query keeps it in FXPIPE_HOME/cache, which must be a writable directory`,
+      error,
+    );
   }
 }
 
@@ -190,7 +199,11 @@ export async function buildDir(root: string): Promise<string> {
  * still open); a damaged one is replaced. Older snapshots are then pruned.
  */
 export async function installSnapshot(
-  root: string, build: string, state: HotState, exported: Record<SnapshotFile, number>, rowsIn: (file: string) => Promise<number>,
+  root: string,
+  build: string,
+  state: HotState,
+  exported: Record<SnapshotFile, number>,
+  rowsIn: (file: string) => Promise<number>,
   coldFiles: readonly ColdFile[],
   shadowed: ShadowedMonth[],
   unfit: UnfitRows | null,

@@ -49,7 +49,9 @@ const toEntry = (row: EntryRow): ManifestEntry => ({
 });
 
 export async function manifestEntry(db: Db, month: Month): Promise<ManifestEntry | null> {
-  const [row] = await db.query<EntryRow & Record<string, unknown>>(`select ${COLUMNS} from archive_manifest where month = $1::date`, [firstDay(month)]);
+  const [row] = await db.query<EntryRow & Record<string, unknown>>(`select ${COLUMNS} from archive_manifest where month = $1::date`, [
+    firstDay(month),
+  ]);
   return row ? toEntry(row) : null;
 }
 
@@ -61,18 +63,32 @@ export const entriesJson = (state: ManifestState) =>
   `(select coalesce(json_agg(m order by m.month), '[]') from (select ${COLUMNS} from archive_manifest where state = '${state}') m)`;
 
 /** entriesJson's value (its timestamps as JSON text) as entries. */
-export function entriesOfJson(json: (Omit<EntryRow, 'archived_at' | 'restored_at'> & { archived_at: string | null; restored_at: string | null })[]): ManifestEntry[] {
-  return json.map((row) => toEntry({ ...row, archived_at: row.archived_at === null ? null : new Date(row.archived_at), restored_at: row.restored_at === null ? null : new Date(row.restored_at) }));
+export function entriesOfJson(
+  json: (Omit<EntryRow, 'archived_at' | 'restored_at'> & { archived_at: string | null; restored_at: string | null })[],
+): ManifestEntry[] {
+  return json.map((row) =>
+    toEntry({
+      ...row,
+      archived_at: row.archived_at === null ? null : new Date(row.archived_at),
+      restored_at: row.restored_at === null ? null : new Date(row.restored_at),
+    }),
+  );
 }
 
 /** Every month in a state, oldest first. */
 export async function manifestEntries(db: Db, state: ManifestState): Promise<ManifestEntry[]> {
-  const rows = await db.query<EntryRow & Record<string, unknown>>(`select ${COLUMNS} from archive_manifest where state = $1 order by month`, [state]);
+  const rows = await db.query<EntryRow & Record<string, unknown>>(
+    `select ${COLUMNS} from archive_manifest where state = $1 order by month`,
+    [state],
+  );
   return rows.map(toEntry);
 }
 
 /** The month's file is in the store, holding rows with this fingerprint (an archived month is never overwritten). */
-export async function recordUploaded(db: Db, entry: Fingerprint & { month: Month; partitionName: string; uri: string; bytes: number }): Promise<void> {
+export async function recordUploaded(
+  db: Db,
+  entry: Fingerprint & { month: Month; partitionName: string; uri: string; bytes: number },
+): Promise<void> {
   await db.query(
     `insert into archive_manifest (month, partition_name, uri, rows, bytes, rate_sum, checksum, state)
      values ($1::date, $2, $3, $4, $5, $6::numeric, $7, 'uploaded')

@@ -24,9 +24,15 @@ export function exportPartition(db: DirectDb, partition: string, csvFile: string
 
 /** Why the partition cannot be archived exactly, naming its first offending value; null when every value fits. */
 async function unfitValue(db: Db, partition: string): Promise<string | null> {
-  const [row] = await db.query<{ n: number; column_name: string; value: string; base: string; quote: string; source: string; rate_timestamp: Date }>(
-    pgUnfitValueQuery(partition),
-  );
+  const [row] = await db.query<{
+    n: number;
+    column_name: string;
+    value: string;
+    base: string;
+    quote: string;
+    source: string;
+    rate_timestamp: Date;
+  }>(pgUnfitValueQuery(partition));
   if (!row) return null;
   const more = row.n > 1 ? ` (and ${row.n - 1} more)` : '';
   return `${row.column_name} ${row.value} of ${row.base}/${row.quote} from ${row.source} at ${row.rate_timestamp.toISOString()}${more} does not fit the archive's DECIMAL(38,24) exactly (at most 14 integer digits and 24 decimals)`;
@@ -35,7 +41,9 @@ async function unfitValue(db: Db, partition: string): Promise<string | null> {
 /** The CSV's rows, typed, in key order, as one zstd-compressed Parquet file; MonthSkipped when DuckDB cannot write them. */
 export async function writeParquet(duck: Duck, csvFile: string, parquetFile: string): Promise<void> {
   try {
-    await duck.run(`copy (${duckArchiveRows('$1')} order by ${KEY_ORDER}) to ${sqlPath(parquetFile)} (format parquet, compression zstd)`, [csvFile]);
+    await duck.run(`copy (${duckArchiveRows('$1')} order by ${KEY_ORDER}) to ${sqlPath(parquetFile)} (format parquet, compression zstd)`, [
+      csvFile,
+    ]);
   } catch (error) {
     throw new MonthSkipped(`its Parquet file could not be written: ${oneLine(error)}`, error);
   }

@@ -22,7 +22,11 @@ export function parseS3Url(dest: string): { bucket: string; prefix: string } | n
   const bucket = match[1] ?? '';
   const prefix = (match[2] ?? '').replace(/\/+$/, '');
   if (!BUCKET.test(bucket)) return null;
-  if (prefix !== '' && prefix.split('/').some((segment) => segment === '' || segment === '.' || segment === '..' || /[\\\0?#]/.test(segment))) return null;
+  if (
+    prefix !== '' &&
+    prefix.split('/').some((segment) => segment === '' || segment === '.' || segment === '..' || /[\\\0?#]/.test(segment))
+  )
+    return null;
   return { bucket, prefix };
 }
 

@@ -11,7 +11,15 @@ export const DIMENSIONS: readonly DimensionExport[] = [
   {
     table: 'currencies',
     pg: 'select currency_id, currency_code, currency_name, symbol, minor_units, is_iso::text, is_active::text from dim_currency',
-    columns: { currency_id: 'SMALLINT', code: 'VARCHAR', name: 'VARCHAR', symbol: 'VARCHAR', minor_units: 'SMALLINT', is_iso: 'BOOLEAN', is_active: 'BOOLEAN' },
+    columns: {
+      currency_id: 'SMALLINT',
+      code: 'VARCHAR',
+      name: 'VARCHAR',
+      symbol: 'VARCHAR',
+      minor_units: 'SMALLINT',
+      is_iso: 'BOOLEAN',
+      is_active: 'BOOLEAN',
+    },
   },
   {
     table: 'sources',
@@ -23,8 +31,17 @@ export const DIMENSIONS: readonly DimensionExport[] = [
     pg: `select date_key, full_date, year, quarter, month, iso_year, iso_week, day_of_month, day_of_week, is_weekend::text,
                  month_name, quarter_name from dim_date`,
     columns: {
-      date_key: 'INTEGER', date: 'DATE', year: 'SMALLINT', quarter: 'SMALLINT', month: 'SMALLINT', iso_year: 'SMALLINT',
-      iso_week: 'SMALLINT', day_of_month: 'SMALLINT', day_of_week: 'SMALLINT', is_weekend: 'BOOLEAN', month_name: 'VARCHAR',
+      date_key: 'INTEGER',
+      date: 'DATE',
+      year: 'SMALLINT',
+      quarter: 'SMALLINT',
+      month: 'SMALLINT',
+      iso_year: 'SMALLINT',
+      iso_week: 'SMALLINT',
+      day_of_month: 'SMALLINT',
+      day_of_week: 'SMALLINT',
+      is_weekend: 'BOOLEAN',
+      month_name: 'VARCHAR',
       quarter_name: 'VARCHAR',
     },
   },
@@ -32,7 +49,9 @@ export const DIMENSIONS: readonly DimensionExport[] = [
 
 /** DuckDB: the typed rows of a dimension's CSV file; csv is the file as SQL, the parameter $1 or a literal from sqlPath. */
 export function duckDimensionRows(dimension: DimensionExport, csv = '$1'): string {
-  const columns = Object.entries(dimension.columns).map(([name, type]) => `'${name}': '${type}'`).join(', ');
+  const columns = Object.entries(dimension.columns)
+    .map(([name, type]) => `'${name}': '${type}'`)
+    .join(', ');
   return `select * from read_csv(${csv}, header = false, auto_detect = false, delim = ',', quote = '"', escape = '"', columns = {${columns}})`;
 }
 

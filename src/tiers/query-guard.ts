@@ -10,15 +10,42 @@ import { QUERY_RELATIONS } from './query-dimensions.js';
  * configuration is locked (enable_logging, enable_profiling, checkpoint, …: DuckDB 1.5 runs these as SELECTs).
  */
 const TABLE_FUNCTIONS = new Set([
-  'range', 'generate_series', 'unnest', 'repeat', 'repeat_row', 'json_each', 'json_tree', 'summary',
-  'pragma_table_info', 'pragma_show', 'pg_timezone_names', 'duckdb_columns', 'duckdb_constraints', 'duckdb_functions',
-  'duckdb_keywords', 'duckdb_schemas', 'duckdb_tables', 'duckdb_types', 'duckdb_views', 'duckdb_settings',
+  'range',
+  'generate_series',
+  'unnest',
+  'repeat',
+  'repeat_row',
+  'json_each',
+  'json_tree',
+  'summary',
+  'pragma_table_info',
+  'pragma_show',
+  'pg_timezone_names',
+  'duckdb_columns',
+  'duckdb_constraints',
+  'duckdb_functions',
+  'duckdb_keywords',
+  'duckdb_schemas',
+  'duckdb_tables',
+  'duckdb_types',
+  'duckdb_views',
+  'duckdb_settings',
 ]);
 
 const WRITES = new Set([
-  StatementType.INSERT, StatementType.UPDATE, StatementType.DELETE, StatementType.MERGE_INTO, StatementType.CREATE,
-  StatementType.CREATE_FUNC, StatementType.DROP, StatementType.ALTER, StatementType.COPY, StatementType.COPY_DATABASE,
-  StatementType.EXPORT, StatementType.VACUUM, StatementType.ANALYZE,
+  StatementType.INSERT,
+  StatementType.UPDATE,
+  StatementType.DELETE,
+  StatementType.MERGE_INTO,
+  StatementType.CREATE,
+  StatementType.CREATE_FUNC,
+  StatementType.DROP,
+  StatementType.ALTER,
+  StatementType.COPY,
+  StatementType.COPY_DATABASE,
+  StatementType.EXPORT,
+  StatementType.VACUUM,
+  StatementType.ANALYZE,
 ]);
 
 /** Why a statement of this type is refused, in a few words. */
@@ -81,7 +108,10 @@ export async function guardedSelect(duck: Duck, sql: string): Promise<DuckDBPrep
   const tree = JSON.parse(serialised!.tree) as { error: boolean };
   if (tree.error) throw refused('not a plain SELECT (a PRAGMA, or a statement DuckDB rewrites into one)');
   const forbidden = tableFunctions(tree).filter((name) => !TABLE_FUNCTIONS.has(name));
-  if (forbidden.length) throw refused(`table function ${[...new Set(forbidden)].join(', ')} is not offered (only ${[...TABLE_FUNCTIONS].slice(0, 4).join(', ')} and the catalog views)`);
+  if (forbidden.length)
+    throw refused(
+      `table function ${[...new Set(forbidden)].join(', ')} is not offered (only ${[...TABLE_FUNCTIONS].slice(0, 4).join(', ')} and the catalog views)`,
+    );
   return statement;
 }
 
@@ -90,6 +120,9 @@ function tableFunctions(node: unknown): string[] {
   if (Array.isArray(node)) return node.flatMap(tableFunctions);
   if (node === null || typeof node !== 'object') return [];
   const record = node as Record<string, unknown>;
-  const own = record.type === 'TABLE_FUNCTION' ? [String((record.function as { function_name?: unknown } | undefined)?.function_name).toLowerCase()] : [];
+  const own =
+    record.type === 'TABLE_FUNCTION'
+      ? [String((record.function as { function_name?: unknown } | undefined)?.function_name).toLowerCase()]
+      : [];
   return [...own, ...Object.values(record).flatMap(tableFunctions)];
 }

@@ -6,8 +6,15 @@ import type { DirectDb } from '../warehouse/direct.js';
 import { coldFiles } from './cold-files.js';
 import { Duck, sqlPath } from './duck.js';
 import {
-  buildDir, findSnapshot, installSnapshot, snapshotRoot,
-  type ColdFile, type OpenSnapshot, type ShadowedMonth, type SnapshotFile, type UnfitRows,
+  buildDir,
+  findSnapshot,
+  installSnapshot,
+  snapshotRoot,
+  type ColdFile,
+  type OpenSnapshot,
+  type ShadowedMonth,
+  type SnapshotFile,
+  type UnfitRows,
 } from './hot-snapshot.js';
 import { hotStateOf, STATE_SQL, type HotState } from './hot-snapshot-key.js';
 import { entriesOfJson, type ManifestEntry } from './manifest.js';
@@ -86,17 +93,33 @@ export async function runQuery(db: DirectDb, sql: string, options: QueryOptions)
     duck = await opening;
     const { archived } = read;
     // The archived files' rows are counted once per state of the tiers, when its snapshot is written.
-    const files = await coldFiles(duck, archived, options.cacheDir, found ? (entry, file) => found.holdsColdRows(file, entry.rows) : undefined);
+    const files = await coldFiles(
+      duck,
+      archived,
+      options.cacheDir,
+      found ? (entry, file) => found.holdsColdRows(file, entry.rows) : undefined,
+    );
     const months = archived.map(monthKeyOf);
-    snapshot ??= await writeSnapshot(duck, root, read.build!, read.state, archived.map((entry, i) => ({ file: files[i]!, rows: entry.rows })), months);
+    snapshot ??= await writeSnapshot(
+      duck,
+      root,
+      read.build!,
+      read.state,
+      archived.map((entry, i) => ({ file: files[i]!, rows: entry.rows })),
+      months,
+    );
     const { paths } = snapshot;
 
     // The views, then the confinement, in one call.
-    await duck.run([
-      ...DIMENSIONS.map((dimension) => `create view ${dimension.table} as select * from read_parquet(${sqlPath(paths[dimension.table])})`),
-      ratesHistory(paths.history, files, months),
-      ...Duck.confinement([...Object.values(paths), ...files], path.join(await spilling, 'spill')),
-    ].join(';\n'));
+    await duck.run(
+      [
+        ...DIMENSIONS.map(
+          (dimension) => `create view ${dimension.table} as select * from read_parquet(${sqlPath(paths[dimension.table])})`,
+        ),
+        ratesHistory(paths.history, files, months),
+        ...Duck.confinement([...Object.values(paths), ...files], path.join(await spilling, 'spill')),
+      ].join(';\n'),
+    );
     const statement = await guardedSelect(duck, sql);
     let answer: QueryAnswer;
     try {
@@ -142,7 +165,10 @@ async function readPostgres(db: DirectDb, root: string): Promise<PostgresRead> {
     // Statements without parameters go as one simple query: one result each, the last one STATE_SQL's.
     const results = (await db.client.query(`begin; ${SNAPSHOT_SETTINGS}; ${STATE_SQL}`).catch((error: unknown) => {
       throw hasSqlState(error, SqlState.undefined_table) && String(error).includes('history_version')
-        ? usageError(`the warehouse predates this version of fxpipe (it has no history_version): run \`fxpipe db init\` to bring it up to date`, error)
+        ? usageError(
+            `the warehouse predates this version of fxpipe (it has no history_version): run \`fxpipe db init\` to bring it up to date`,
+            error,
+          )
         : error;
     })) as unknown as { rows: { state: string; archived: Parameters<typeof entriesOfJson>[0] }[] }[];
     const [row] = results.at(-1)!.rows;
@@ -168,7 +194,14 @@ async function readPostgres(db: DirectDb, root: string): Promise<PostgresRead> {
 }
 
 /** The CSV files exported into build as the snapshot's Parquet files, installed with the archived files checked meanwhile. */
-async function writeSnapshot(duck: Duck, root: string, build: HotExport, state: HotState, cold: ColdFile[], months: number[]): Promise<OpenSnapshot> {
+async function writeSnapshot(
+  duck: Duck,
+  root: string,
+  build: HotExport,
+  state: HotState,
+  cold: ColdFile[],
+  months: number[],
+): Promise<OpenSnapshot> {
   const { parquetRows, shadowedMonths, unfitRows, writeHotParquet } = await import('./hot-snapshot-write.js');
   await writeHotParquet(duck, build.dir);
   const shadowed = await shadowedMonths(duck, build.dir, months);

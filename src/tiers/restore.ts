@@ -56,7 +56,13 @@ export async function restoreMonth(db: DirectDb, options: RestoreOptions): Promi
     if (!entry) throw usageError(`${month} was never archived (not in archive_manifest): nothing to restore`);
     const partition = partitionOf(month);
     const done = (outcome: RestoreResult['outcome'], inserted: number): RestoreResult => ({
-      month, partition, uri: entry.uri, outcome, rows: entry.rows, inserted, elapsedMs: Math.round(performance.now() - t0),
+      month,
+      partition,
+      uri: entry.uri,
+      outcome,
+      rows: entry.rows,
+      inserted,
+      elapsedMs: Math.round(performance.now() - t0),
     });
     if (entry.state !== 'archived' && (await hasPartition(db, month))) return done('already_hot', 0);
 
@@ -69,7 +75,8 @@ export async function restoreMonth(db: DirectDb, options: RestoreOptions): Promi
         const csv = path.join(dir, `${month}.csv`);
         await store.get(key, parquet);
         const difference = fingerprintDifference(entry, await parquetFingerprint(duck, parquet));
-        if (difference) throw new FxpipeError(`cannot restore ${month}: ${store.uri(key)} holds ${difference} (the manifest's fingerprint)`);
+        if (difference)
+          throw new FxpipeError(`cannot restore ${month}: ${store.uri(key)} holds ${difference} (the manifest's fingerprint)`);
         await duck.run(`copy (${DUCK_RESTORE_ROWS}) to ${sqlPath(csv)} (format csv, header false)`, [parquet]);
         const inserted = await loadVerified(db, entry, csv, options);
         options.log.debug({ month, rows: entry.rows, inserted }, 'restore done');
@@ -120,7 +127,9 @@ async function loadVerified(db: DirectDb, entry: ManifestEntry, csv: string, opt
         const restored: Fingerprint = await stagedRowsFingerprint(tx, partition, STAGE);
         const difference = fingerprintDifference(entry, restored);
         if (difference) {
-          throw new FxpipeError(`cannot restore ${month}: after loading, ${partition} holds ${difference} for the archived keys (rows loaded after archiving differ from the archive?); nothing was changed`);
+          throw new FxpipeError(
+            `cannot restore ${month}: after loading, ${partition} holds ${difference} for the archived keys (rows loaded after archiving differ from the archive?); nothing was changed`,
+          );
         }
         await advanceState(tx, month, entry.state, 'restored');
         // The month's days were kept while it was archived; rebuilt from its history again (a month archived by a

@@ -51,13 +51,16 @@ export function s3SettingsFromEnv(env: NodeJS.ProcessEnv = process.env): S3Setti
   const regionVar = nonEmpty(env.AWS_REGION) !== undefined ? 'AWS_REGION' : 'AWS_DEFAULT_REGION';
   const region = nonEmpty(env[regionVar]);
   if (region !== undefined) {
-    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(region)) throw usageError(`invalid ${regionVar}: ${JSON.stringify(region)} expected a region such as us-east-1`);
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(region))
+      throw usageError(`invalid ${regionVar}: ${JSON.stringify(region)} expected a region such as us-east-1`);
     settings.region = region;
   }
   const accessKeyId = nonEmpty(env.AWS_ACCESS_KEY_ID);
   const secretAccessKey = nonEmpty(env.AWS_SECRET_ACCESS_KEY);
   if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
-    throw usageError(`${accessKeyId === undefined ? 'AWS_SECRET_ACCESS_KEY' : 'AWS_ACCESS_KEY_ID'} is set but ${accessKeyId === undefined ? 'AWS_ACCESS_KEY_ID' : 'AWS_SECRET_ACCESS_KEY'} is not: set both or neither`);
+    throw usageError(
+      `${accessKeyId === undefined ? 'AWS_SECRET_ACCESS_KEY' : 'AWS_ACCESS_KEY_ID'} is set but ${accessKeyId === undefined ? 'AWS_ACCESS_KEY_ID' : 'AWS_SECRET_ACCESS_KEY'} is not: set both or neither`,
+    );
   }
   if (accessKeyId !== undefined && secretAccessKey !== undefined) {
     const sessionToken = nonEmpty(env.AWS_SESSION_TOKEN);
@@ -80,7 +83,15 @@ const CONFIGURATION_CODES = new Set([
   'SignatureDoesNotMatch',
   'TokenRefreshRequired',
 ]);
-const RETRYABLE_CODES = new Set(['RequestTimeout', 'RequestTimeTooSkewed', 'SlowDown', 'Throttling', 'ThrottlingException', 'InternalError', 'ServiceUnavailable']);
+const RETRYABLE_CODES = new Set([
+  'RequestTimeout',
+  'RequestTimeTooSkewed',
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'InternalError',
+  'ServiceUnavailable',
+]);
 const ATTEMPTS = 3;
 
 interface SdkError {
@@ -178,11 +189,15 @@ export class S3Store implements ObjectStore {
       throw new FxpipeError(`cannot upload ${localFile} to ${target}: ${oneLine(error)}`, { cause: error });
     }
     await this.retrying('PutObject', target, () =>
-      this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: createReadStream(localFile), ContentLength: size, ContentMD5: md5 })),
+      this.client.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key, Body: createReadStream(localFile), ContentLength: size, ContentMD5: md5 }),
+      ),
     );
     const stored = await this.head(key);
     if (stored === null || stored.bytes !== size) {
-      throw new FxpipeError(`S3 PutObject ${target}: the store reports ${stored === null ? 'no object' : `${stored.bytes} bytes`} after uploading ${size} bytes`);
+      throw new FxpipeError(
+        `S3 PutObject ${target}: the store reports ${stored === null ? 'no object' : `${stored.bytes} bytes`} after uploading ${size} bytes`,
+      );
     }
     return { key, bytes: size };
   }
@@ -221,7 +236,12 @@ export class S3Store implements ObjectStore {
   async head(key: string): Promise<StoredObject | null> {
     const Key = this.objectKey(key);
     try {
-      const response = await this.retrying('HeadObject', this.uri(key), () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key })), true);
+      const response = await this.retrying(
+        'HeadObject',
+        this.uri(key),
+        () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key })),
+        true,
+      );
       return { key, bytes: response.ContentLength ?? 0 };
     } catch (error) {
       if (error instanceof NotFoundSignal) return null;

@@ -50,7 +50,9 @@ function gaveWay(error: unknown): boolean {
  * deadlock_timeout; returns the timeout in ms.
  */
 async function boundLockWaits(tx: Db, waits: number): Promise<number> {
-  const [row] = await tx.query<{ ms: string }>(`select (extract(epoch from current_setting('deadlock_timeout')::interval) * 1000)::text as ms`);
+  const [row] = await tx.query<{ ms: string }>(
+    `select (extract(epoch from current_setting('deadlock_timeout')::interval) * 1000)::text as ms`,
+  );
   const ms = Math.max(1, Math.min(MAX_LOCK_WAIT_MS, Math.floor(Number(row?.ms) / 2 / Math.max(1, waits))));
   await tx.query(`select set_config('lock_timeout', $1, true)`, [`${ms}ms`]);
   return ms;
@@ -61,7 +63,10 @@ export type LockStep = TableLock | { statement: string };
 
 /** The lock phase: lock_timeout bounded for all of its waits, then each step in order. */
 export async function lockInOrder(tx: Db, steps: readonly LockStep[]): Promise<void> {
-  await boundLockWaits(tx, steps.reduce((n, step) => n + ('statement' in step ? 1 : step.tables.length), 0));
+  await boundLockWaits(
+    tx,
+    steps.reduce((n, step) => n + ('statement' in step ? 1 : step.tables.length), 0),
+  );
   for (const step of steps) {
     if ('statement' in step) await tx.query(step.statement);
     else if (step.tables.length) await tx.query(`lock table ${step.only ? 'only ' : ''}${step.tables.join(', ')} in ${step.mode} mode`);
@@ -75,7 +80,10 @@ const BACKOFF = { minTimeout: 100, maxTimeout: 4000, factor: 2, randomize: true 
 /** The locks stayed busy through every attempt. */
 export class LocksBusy extends FxpipeError {
   constructor(what: string, attempts: number, cause: unknown) {
-    super(`could not take the locks to ${what} in ${attempts} attempts (readers or another job kept them; each attempt waits at most half of deadlock_timeout)`, { cause });
+    super(
+      `could not take the locks to ${what} in ${attempts} attempts (readers or another job kept them; each attempt waits at most half of deadlock_timeout)`,
+      { cause },
+    );
     this.name = 'LocksBusy';
   }
 }

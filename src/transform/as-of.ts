@@ -12,10 +12,18 @@ export const DEFAULT_AS_OF_SKEW_MS = 10 * 60_000;
 export function checkAsOf(source: string, asOf: Date, receivedAt: Date, skewMs = DEFAULT_AS_OF_SKEW_MS): void {
   if (Number.isNaN(asOf.getTime())) throw new SourceError(source, 'the payload has no valid as-of time', 'format');
   if (asOf.getTime() < EARLIEST_AS_OF.getTime()) {
-    throw new SourceError(source, `as-of ${asOf.toISOString()} is before ${EARLIEST_AS_OF.toISOString().slice(0, 10)}, the earliest rates fxpipe keeps`, 'format');
+    throw new SourceError(
+      source,
+      `as-of ${asOf.toISOString()} is before ${EARLIEST_AS_OF.toISOString().slice(0, 10)}, the earliest rates fxpipe keeps`,
+      'format',
+    );
   }
   const latest = receivedAt.getTime() + skewMs;
   if (asOf.getTime() > latest) {
-    throw new SourceError(source, `as-of ${asOf.toISOString()} is later than the time it was received (${receivedAt.toISOString()}) plus ${Math.round(skewMs / 60_000)} min`, 'format');
+    throw new SourceError(
+      source,
+      `as-of ${asOf.toISOString()} is later than the time it was received (${receivedAt.toISOString()}) plus ${Math.round(skewMs / 60_000)} min`,
+      'format',
+    );
   }
 }

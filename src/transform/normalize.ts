@@ -37,7 +37,8 @@ export function normalize(extraction: Extraction): NormalizedBatch {
     rejects.push({ base: extraction.base, quote, rawValue: rawText(value), reason, detail: detail ?? REJECT_REASONS[reason] });
 
   if (extraction.base !== extraction.requestedBase) {
-    for (const q of extraction.quotes) reject(q.code, q.value, 'base_mismatch', `asked for ${extraction.requestedBase}, got ${extraction.base}`);
+    for (const q of extraction.quotes)
+      reject(q.code, q.value, 'base_mismatch', `asked for ${extraction.requestedBase}, got ${extraction.base}`);
     return { source: extraction.source, asOf: extraction.asOf, base: WAREHOUSE_BASE, rates: [], rejects, rebased: false };
   }
 

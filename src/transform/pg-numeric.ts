@@ -38,7 +38,9 @@ export function parseNumeric(text: string): Numeric {
 
 /** The text PostgreSQL's numeric_out gives: every digit of the scale, no sign on zero. */
 export function numericText(n: Numeric): string {
-  const digits = abs(n.units).toString().padStart(n.scale + 1, '0');
+  const digits = abs(n.units)
+    .toString()
+    .padStart(n.scale + 1, '0');
   const whole = digits.slice(0, digits.length - n.scale);
   const text = n.scale > 0 ? `${whole}.${digits.slice(digits.length - n.scale)}` : whole;
   return n.units < 0n ? `-${text}` : text;
@@ -79,7 +81,7 @@ export function divide(a: Numeric, b: Numeric): Numeric {
   const denominator = abs(b.units) * (exponent < 0 ? pow10(-exponent) : 1n);
   let units = numerator / denominator;
   if (2n * (numerator % denominator) >= denominator) units += 1n;
-  return { units: (a.units < 0n) !== (b.units < 0n) ? -units : units, scale };
+  return { units: a.units < 0n !== b.units < 0n ? -units : units, scale };
 }
 
 export function trimScale(n: Numeric): Numeric {
@@ -96,5 +98,9 @@ export function conversionText(amount: string, rateFrom: string, rateTo: string)
   const given = parseNumeric(amount);
   const f = parseNumeric(rateFrom);
   const t = parseNumeric(rateTo);
-  return { amount: numericText(given), rate: numericText(trimScale(divide(t, f))), converted: numericText(trimScale(divide(multiply(given, t), f))) };
+  return {
+    amount: numericText(given),
+    rate: numericText(trimScale(divide(t, f))),
+    converted: numericText(trimScale(divide(multiply(given, t), f))),
+  };
 }

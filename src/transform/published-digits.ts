@@ -18,7 +18,10 @@ export class PublishedValues {
   #baseToUsd: Decimal | null | undefined;
 
   /** usd: USD→code as stored (the base included); base: the base the source publishes in. */
-  constructor(private readonly usd: ReadonlyMap<string, string>, readonly base: string) {}
+  constructor(
+    private readonly usd: ReadonlyMap<string, string>,
+    readonly base: string,
+  ) {}
 
   /** base→code as the source published it; the base itself 1. */
   get(code: string): string | undefined {
@@ -30,10 +33,12 @@ export class PublishedValues {
 
   /** Every code recovered (the base included), for checks. */
   all(): Map<string, string> {
-    return new Map([...new Set([this.base, ...this.usd.keys()])].flatMap((code) => {
-      const value = this.get(code);
-      return value === undefined ? [] : [[code, value] as [string, string]];
-    }));
+    return new Map(
+      [...new Set([this.base, ...this.usd.keys()])].flatMap((code) => {
+        const value = this.get(code);
+        return value === undefined ? [] : [[code, value] as [string, string]];
+      }),
+    );
   }
 
   #recover(code: string): Decimal | null {
@@ -48,7 +53,8 @@ export class PublishedValues {
   #usdRate(): Decimal | null {
     if (this.#baseToUsd === undefined) {
       const usdToBase = this.usd.get(this.base);
-      this.#baseToUsd = usdToBase === undefined ? null : shortest(new RateDecimal(1).div(usdToBase), (b) => rebasedRateText(1, b), usdToBase);
+      this.#baseToUsd =
+        usdToBase === undefined ? null : shortest(new RateDecimal(1).div(usdToBase), (b) => rebasedRateText(1, b), usdToBase);
     }
     return this.#baseToUsd;
   }
@@ -62,7 +68,10 @@ export class PublishedValues {
  */
 function shortest(estimate: Decimal, rebase: (candidate: Decimal) => string, stored: string): Decimal | null {
   const target = new RateDecimal(stored);
-  for (const digits of [SHORT_DIGITS, ...Array.from({ length: DERIVED_SIGNIFICANT_DIGITS - SHORT_DIGITS }, (_, i) => SHORT_DIGITS + 1 + i)]) {
+  for (const digits of [
+    SHORT_DIGITS,
+    ...Array.from({ length: DERIVED_SIGNIFICANT_DIGITS - SHORT_DIGITS }, (_, i) => SHORT_DIGITS + 1 + i),
+  ]) {
     const candidate = estimate.toSignificantDigits(digits, Decimal.ROUND_HALF_UP);
     if (!candidate.isZero() && new RateDecimal(rebase(candidate)).eq(target)) return candidate;
   }

@@ -45,7 +45,8 @@ async function acquire(lockPath: string, deadline: number): Promise<number> {
       await mkdir(lockPath);
       return (await lstat(lockPath)).ino;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw usageError(`cannot write the lock file ${lockPath}: ${oneLine(error)}`, error);
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw usageError(`cannot write the lock file ${lockPath}: ${oneLine(error)}`, error);
     }
     await removeIfStale(lockPath);
     if (Date.now() >= deadline) throw new Error(`timed out waiting for lock ${lockPath}`);

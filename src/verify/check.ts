@@ -119,60 +119,76 @@ export async function checkProductionRates(
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   const name = options.name ?? 'the rates';
   try {
-    return await db.transaction(async (tx) => {
-      await tx.query(
-        `select set_config('statement_timeout', $1, true), set_config('lock_timeout', $1, true),
+    return await db.transaction(
+      async (tx) => {
+        await tx.query(
+          `select set_config('statement_timeout', $1, true), set_config('lock_timeout', $1, true),
                 set_config('client_connection_check_interval', '1s', true)`,
-        [`${options.timeoutMs}ms`],
-      );
-      await tx.query(`create temporary table fxpipe_check_input (line integer, base text, quote text, rate numeric, at timestamptz) on commit drop;
+          [`${options.timeoutMs}ms`],
+        );
+        await tx.query(`create temporary table fxpipe_check_input (line integer, base text, quote text, rate numeric, at timestamptz) on commit drop;
                       create temporary table fxpipe_check (line integer, base text, quote text, rate numeric, at timestamptz,
                         consensus_rate numeric, source_count integer, sources text[], excluded jsonb) on commit drop`);
-      // The rows first, as they are read: a file with too many is refused before any is compared.
-      let total = 0;
-      let batch: ProductionRate[] = [];
-      const stage = async () => {
-        signal.throwIfAborted();
-        await tx.query(STAGE, [
-          batch.map((r) => r.line), batch.map((r) => r.base), batch.map((r) => r.quote), batch.map((r) => r.rate),
-          batch.map((r) => r.at ?? options.now),
-        ]);
-        batch = [];
-      };
-      for await (const rate of rates) {
-        if (++total > options.maxRows) {
-          throw new ProductionRateError(name, `more than ${options.maxRows} rows: a check takes at most FXPIPE_VERIFY_MAX_ROWS (${options.maxRows}); split the file`);
+        // The rows first, as they are read: a file with too many is refused before any is compared.
+        let total = 0;
+        let batch: ProductionRate[] = [];
+        const stage = async () => {
+          signal.throwIfAborted();
+          await tx.query(STAGE, [
+            batch.map((r) => r.line),
+            batch.map((r) => r.base),
+            batch.map((r) => r.quote),
+            batch.map((r) => r.rate),
+            batch.map((r) => r.at ?? options.now),
+          ]);
+          batch = [];
+        };
+        for await (const rate of rates) {
+          if (++total > options.maxRows) {
+            throw new ProductionRateError(
+              name,
+              `more than ${options.maxRows} rows: a check takes at most FXPIPE_VERIFY_MAX_ROWS (${options.maxRows}); split the file`,
+            );
+          }
+          batch.push(rate);
+          if (batch.length === BATCH_ROWS) await stage();
         }
-        batch.push(rate);
-        if (batch.length === BATCH_ROWS) await stage();
-      }
-      if (total === 0) throw new ProductionRateError(name, 'no rates in it');
-      if (batch.length > 0) await stage();
-      signal.throwIfAborted();
-      await tx.query(COMPARE);
-      signal.throwIfAborted();
-      // One check at a time from here to the commit: the rows' check_row_id are committed in the order they are given,
-      // so a reader polling for ids above the last one it saw misses none. Readers are not blocked.
-      await tx.query('lock table production_checks in exclusive mode');
-      await tx.query(STORE, [checkId, options.label, options.now, options.tolerancePct]);
-      const counted = await tx.query<{ verdict: Verdict; n: number }>(
-        'select verdict, count(*)::integer as n from production_checks where check_id = $1 group by verdict',
-        [checkId],
-      );
-      const notOk = await tx.query<StoredRow>(
-        `select ${ROW_COLUMNS} from production_checks where check_id = $1 and verdict <> 'ok' order by check_row_id limit ${NOT_OK_SHOWN}`,
-        [checkId],
-      );
-      const counts: Record<Verdict, number> = { ok: 0, deviates: 0, no_rate: 0 };
-      for (const { verdict, n } of counted) counts[verdict] = n;
-      return {
-        checkId, label: options.label, checkedAt: options.now.toISOString(), tolerancePct: options.tolerancePct, counts, total,
-        notOk: notOk.map(checkedRate),
-      };
-    }, { signal });
+        if (total === 0) throw new ProductionRateError(name, 'no rates in it');
+        if (batch.length > 0) await stage();
+        signal.throwIfAborted();
+        await tx.query(COMPARE);
+        signal.throwIfAborted();
+        // One check at a time from here to the commit: the rows' check_row_id are committed in the order they are given,
+        // so a reader polling for ids above the last one it saw misses none. Readers are not blocked.
+        await tx.query('lock table production_checks in exclusive mode');
+        await tx.query(STORE, [checkId, options.label, options.now, options.tolerancePct]);
+        const counted = await tx.query<{ verdict: Verdict; n: number }>(
+          'select verdict, count(*)::integer as n from production_checks where check_id = $1 group by verdict',
+          [checkId],
+        );
+        const notOk = await tx.query<StoredRow>(
+          `select ${ROW_COLUMNS} from production_checks where check_id = $1 and verdict <> 'ok' order by check_row_id limit ${NOT_OK_SHOWN}`,
+          [checkId],
+        );
+        const counts: Record<Verdict, number> = { ok: 0, deviates: 0, no_rate: 0 };
+        for (const { verdict, n } of counted) counts[verdict] = n;
+        return {
+          checkId,
+          label: options.label,
+          checkedAt: options.now.toISOString(),
+          tolerancePct: options.tolerancePct,
+          counts,
+          total,
+          notOk: notOk.map(checkedRate),
+        };
+      },
+      { signal },
+    );
   } catch (error) {
     if (timeout.aborted || hasSqlState(error, SqlState.query_canceled)) {
-      throw new CheckCancelledError(`the check took longer than ${options.timeoutMs / 1000} s (FXPIPE_VERIFY_TIMEOUT_MS) and was cancelled; nothing was stored`);
+      throw new CheckCancelledError(
+        `the check took longer than ${options.timeoutMs / 1000} s (FXPIPE_VERIFY_TIMEOUT_MS) and was cancelled; nothing was stored`,
+      );
     }
     if (signal.aborted) throw new CheckCancelledError('the check was cancelled; nothing was stored');
     throw error;

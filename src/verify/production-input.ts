@@ -32,11 +32,14 @@ async function* fileChunks(file: string): AsyncGenerator<Buffer> {
 }
 
 /** The check `fxpipe schedule` runs after each run (FXPIPE_PRODUCTION_URL + _FORMAT, or _FILE); null when none is set. */
-export function configuredProductionInput(config: Pick<Config, 'productionUrl' | 'productionFormat' | 'productionFile'>): ProductionInput | null {
+export function configuredProductionInput(
+  config: Pick<Config, 'productionUrl' | 'productionFormat' | 'productionFile'>,
+): ProductionInput | null {
   const { productionUrl: url, productionFormat: format, productionFile: file } = config;
   if (url !== undefined && file !== undefined) throw usageError('FXPIPE_PRODUCTION_URL and FXPIPE_PRODUCTION_FILE are both set: set one');
   if (url !== undefined) {
-    if (format === undefined) throw usageError('FXPIPE_PRODUCTION_URL needs FXPIPE_PRODUCTION_FORMAT (frankfurter, open-er-api, exchangerate-api, oxr)');
+    if (format === undefined)
+      throw usageError('FXPIPE_PRODUCTION_URL needs FXPIPE_PRODUCTION_FORMAT (frankfurter, open-er-api, exchangerate-api, oxr)');
     return { url, format };
   }
   if (format !== undefined) throw usageError('FXPIPE_PRODUCTION_FORMAT is set without FXPIPE_PRODUCTION_URL');

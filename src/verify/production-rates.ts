@@ -94,7 +94,12 @@ async function* rejoined(head: string[], rest: AsyncGenerator<string>): AsyncGen
 
 async function* fromCsv(text: AsyncIterable<string>, name: string): AsyncGenerator<ProductionRate> {
   const parser = parseCsv({
-    bom: true, skip_empty_lines: true, skip_records_with_empty_values: true, trim: true, relax_column_count: true, info: true,
+    bom: true,
+    skip_empty_lines: true,
+    skip_records_with_empty_values: true,
+    trim: true,
+    relax_column_count: true,
+    info: true,
     max_record_size: MAX_RECORD_CHARS,
   });
   const records = Readable.from(text).pipe(parser) as AsyncIterable<{ record: string[]; info: { lines: number } }>;
@@ -106,13 +111,22 @@ async function* fromCsv(text: AsyncIterable<string>, name: string): AsyncGenerat
         header = record.map((column) => column.toLowerCase());
         headerLine = info.lines;
         for (const column of ['base', 'quote', 'rate']) {
-          if (!header.includes(column)) throw new ProductionRateError(`${name} line ${headerLine}`, `the header has no column ${column} (it needs base, quote, rate and optionally at)`);
+          if (!header.includes(column))
+            throw new ProductionRateError(
+              `${name} line ${headerLine}`,
+              `the header has no column ${column} (it needs base, quote, rate and optionally at)`,
+            );
         }
         continue;
       }
       const columns = header;
       const cell = (column: string) => (columns.indexOf(column) < 0 ? undefined : record[columns.indexOf(column)]);
-      yield row(info.lines, `${name} line ${info.lines}`, { base: cell('base'), quote: cell('quote'), rate: cell('rate'), at: cell('at') || undefined });
+      yield row(info.lines, `${name} line ${info.lines}`, {
+        base: cell('base'),
+        quote: cell('quote'),
+        rate: cell('rate'),
+        at: cell('at') || undefined,
+      });
     }
   } catch (error) {
     if (error instanceof ProductionRateError) throw error;
@@ -156,7 +170,8 @@ async function* fromJsonLines(text: AsyncIterable<string>, name: string): AsyncG
   for await (const chunk of text) {
     const lines = (partial + chunk).split('\n');
     partial = lines.pop()!;
-    if (partial.length > MAX_VALUE_CHARS) throw new ProductionRateError(`${name} line ${number + lines.length + 1}`, `longer than ${MAX_VALUE_CHARS} characters`);
+    if (partial.length > MAX_VALUE_CHARS)
+      throw new ProductionRateError(`${name} line ${number + lines.length + 1}`, `longer than ${MAX_VALUE_CHARS} characters`);
     for (const line of lines) {
       const rate = one(line);
       if (rate) yield rate;
@@ -176,12 +191,26 @@ function json(text: string, where: string): unknown {
 }
 
 function fromJsonObject(value: unknown, line: number, where: string): ProductionRate {
-  if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof ExactNumber || value instanceof DuplicateValues) throw new ProductionRateError(where, 'expected an object with base, quote, rate and optionally at');
+  if (
+    value === null ||
+    typeof value !== 'object' ||
+    Array.isArray(value) ||
+    value instanceof ExactNumber ||
+    value instanceof DuplicateValues
+  )
+    throw new ProductionRateError(where, 'expected an object with base, quote, rate and optionally at');
   const fields = value as Record<string, unknown>;
   for (const [key, field] of Object.entries(fields)) {
     if (field instanceof DuplicateValues) throw new ProductionRateError(where, `${key} is given twice with different values`);
   }
-  const text = (field: unknown) => (field instanceof ExactNumber ? field.text : typeof field === 'string' ? field : field === undefined || field === null ? undefined : JSON.stringify(field));
+  const text = (field: unknown) =>
+    field instanceof ExactNumber
+      ? field.text
+      : typeof field === 'string'
+        ? field
+        : field === undefined || field === null
+          ? undefined
+          : JSON.stringify(field);
   return row(line, where, { base: text(fields.base), quote: text(fields.quote), rate: text(fields.rate), at: text(fields.at) });
 }
 
@@ -211,14 +240,20 @@ function row(line: number, where: string, cells: { base?: string; quote?: string
   }
   // The pipeline's own bound on a rate (transform/decimal.ts): what no provider publishes, no production system uses.
   if (!storableRate(new RateDecimal(rate))) {
-    throw new ProductionRateError(where, `rate ${quoted(rate)} is outside what fxpipe stores (below 1e${MAX_INTEGER_DIGITS}, at most ${MAX_DECIMAL_DIGITS} decimal places)`);
+    throw new ProductionRateError(
+      where,
+      `rate ${quoted(rate)} is outside what fxpipe stores (below 1e${MAX_INTEGER_DIGITS}, at most ${MAX_DECIMAL_DIGITS} decimal places)`,
+    );
   }
   let at: Date | null = null;
   const atText = cells.at?.trim();
   if (atText) {
     at = new Date(atText);
     if (!INSTANT.test(atText) || Number.isNaN(at.getTime()) || !calendarTime(atText) || at.getTime() < EARLIEST_AT) {
-      throw new ProductionRateError(where, `at ${quoted(cells.at)} is not an ISO 8601 time with its offset (e.g. 2025-03-31T16:00:00Z) from the year 1000 on`);
+      throw new ProductionRateError(
+        where,
+        `at ${quoted(cells.at)} is not an ISO 8601 time with its offset (e.g. 2025-03-31T16:00:00Z) from the year 1000 on`,
+      );
     }
   }
   return { line, base, quote, rate, at };

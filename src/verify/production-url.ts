@@ -24,7 +24,8 @@ export async function fetchProductionRates(url: string, format: ProductionFormat
   try {
     extraction = PARSERS[format](response);
   } catch (error) {
-    if (error instanceof SourceError) throw new ProductionRateError(shown, `not an answer in the ${format} format: ${error.message.slice(error.source.length + 2)}`);
+    if (error instanceof SourceError)
+      throw new ProductionRateError(shown, `not an answer in the ${format} format: ${error.message.slice(error.source.length + 2)}`);
     throw error;
   }
   return extraction.quotes
@@ -110,7 +111,10 @@ export function shownUrl(url: string): string {
     const parsed = new URL(url);
     parsed.username = '';
     parsed.password = '';
-    parsed.pathname = parsed.pathname.split('/').map((segment) => (/^(?=.*\d)[A-Za-z0-9]{16,}$/.test(segment) ? '…' : segment)).join('/');
+    parsed.pathname = parsed.pathname
+      .split('/')
+      .map((segment) => (/^(?=.*\d)[A-Za-z0-9]{16,}$/.test(segment) ? '…' : segment))
+      .join('/');
     for (const key of [...parsed.searchParams.keys()]) parsed.searchParams.set(key, '…');
     return parsed.toString().replaceAll('%E2%80%A6', '…');
   } catch {

@@ -7,14 +7,21 @@ import type { Db } from '../warehouse/db.js';
 import { checkProductionRates, type ProductionCheck } from './check.js';
 import { ratesFrom, shownInput, type ProductionInput } from './production-input.js';
 
-export type ScheduledCheckSettings = Pick<AlertSettings, 'webhookUrl' | 'alerts' | 'webhookTimeoutMs'> & Pick<Config, 'productionTolerancePct' | 'productionLabel' | 'verifyTimeoutMs' | 'verifyMaxRows'>;
+export type ScheduledCheckSettings = Pick<AlertSettings, 'webhookUrl' | 'alerts' | 'webhookTimeoutMs'> &
+  Pick<Config, 'productionTolerancePct' | 'productionLabel' | 'verifyTimeoutMs' | 'verifyMaxRows'>;
 
 /**
  * The production check `fxpipe schedule` runs after each run: the configured rates against the consensus, stored and
  * alerted as `fxpipe verify` does. Its failure (the endpoint down, a malformed file, the database) is one warning in
  * the log: it never fails the scheduler, and the next run's check tries again.
  */
-export async function runScheduledCheck(db: Db, input: ProductionInput, settings: ScheduledCheckSettings, log: Logger, now = new Date()): Promise<ProductionCheck | null> {
+export async function runScheduledCheck(
+  db: Db,
+  input: ProductionInput,
+  settings: ScheduledCheckSettings,
+  log: Logger,
+  now = new Date(),
+): Promise<ProductionCheck | null> {
   try {
     const check = await checkProductionRates(db, ratesFrom(input), {
       tolerancePct: String(settings.productionTolerancePct),

@@ -5,7 +5,16 @@ import type { Db } from './db.js';
 export async function recordAlert(db: Db, payload: AlertPayload, outcome: AlertOutcome, sentAt: Date): Promise<void> {
   await db.query(
     `insert into alert_log (kind, source, run_id, sent_at, delivered, attempts, error, payload) values ($1, $2, $3, $4, $5, $6, $7, $8)`,
-    [payload.kind, payload.source, payload.runId, sentAt, outcome.delivered, outcome.attempts, outcome.error ?? null, JSON.stringify(payload)],
+    [
+      payload.kind,
+      payload.source,
+      payload.runId,
+      sentAt,
+      outcome.delivered,
+      outcome.attempts,
+      outcome.error ?? null,
+      JSON.stringify(payload),
+    ],
   );
 }
 
@@ -57,7 +66,16 @@ export interface AlertLogEntry {
 export async function recentAlerts(db: Db, limit: number): Promise<AlertLogEntry[]> {
   const [table] = await db.query<{ present: boolean }>(`select to_regclass('alert_log') is not null as present`);
   if (!table?.present) return [];
-  const rows = await db.query<{ kind: string; source: string | null; run_id: string | null; sent_at: Date; delivered: boolean; attempts: number; message: string; error: string | null }>(
+  const rows = await db.query<{
+    kind: string;
+    source: string | null;
+    run_id: string | null;
+    sent_at: Date;
+    delivered: boolean;
+    attempts: number;
+    message: string;
+    error: string | null;
+  }>(
     `select kind, source, run_id, sent_at, delivered, attempts, payload ->> 'message' as message, error
        from alert_log order by sent_at desc, alert_id desc limit $1`,
     [limit],

@@ -33,7 +33,17 @@ export async function recordChunk(db: Db, chunk: ChunkRecord): Promise<void> {
     `insert into backfill_chunks (source_name, chunk_from, chunk_to, content_sha256, change_threshold_pct,
                                   rows_read, rows_loaded, rows_rejected, extraction_id, run_id)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [chunk.source, chunk.from, chunk.to, chunk.contentSha256, chunk.changeThresholdPct,
-      chunk.rowsRead, chunk.rowsLoaded, chunk.rowsRejected, chunk.extractionId, chunk.runId],
+    [
+      chunk.source,
+      chunk.from,
+      chunk.to,
+      chunk.contentSha256,
+      chunk.changeThresholdPct,
+      chunk.rowsRead,
+      chunk.rowsLoaded,
+      chunk.rowsRejected,
+      chunk.extractionId,
+      chunk.runId,
+    ],
   );
 }

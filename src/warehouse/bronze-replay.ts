@@ -27,8 +27,13 @@ export async function* storedResponses(db: Db, filter: ReplayFilter): AsyncGener
   let after: { at: Date; id: string } | null = null;
   for (;;) {
     const rows: {
-      extraction_id: string; source_name: SourceName; http_status: number; response_headers: Record<string, string>;
-      body: string; extracted_at: Date; request_url: string;
+      extraction_id: string;
+      source_name: SourceName;
+      http_status: number;
+      response_headers: Record<string, string>;
+      body: string;
+      extracted_at: Date;
+      request_url: string;
     }[] = await db.query(
       `select extraction_id, source_name, http_status, response_headers, coalesce(raw_json::text, raw_text, '') as body,
               extracted_at, request_url
@@ -43,8 +48,15 @@ export async function* storedResponses(db: Db, filter: ReplayFilter): AsyncGener
       [filter.since ?? null, filter.source ?? null, after?.at ?? null, after?.id ?? null],
     );
     for (const r of rows) {
-      yield { extractionId: r.extraction_id, source: r.source_name, status: r.http_status, headers: r.response_headers,
-        body: r.body, extractedAt: r.extracted_at, requestUrl: r.request_url };
+      yield {
+        extractionId: r.extraction_id,
+        source: r.source_name,
+        status: r.http_status,
+        headers: r.response_headers,
+        body: r.body,
+        extractedAt: r.extracted_at,
+        requestUrl: r.request_url,
+      };
     }
     if (rows.length < PAGE) return;
     const last = rows[rows.length - 1]!;

@@ -20,7 +20,13 @@ export function safeHeaders(headers: Record<string, string>, secrets: string[]):
  * Writes one HTTP attempt to bronze_extraction, before anything parses it: the body as jsonb when it is
  * JSON (PostgreSQL keeps numbers as exact numerics), as text otherwise. Returns the extraction_id.
  */
-export async function storeAttempt(db: Db, runId: string, method: ExtractionMethod, attempt: FetchAttempt, extractedAt: Date): Promise<string> {
+export async function storeAttempt(
+  db: Db,
+  runId: string,
+  method: ExtractionMethod,
+  attempt: FetchAttempt,
+  extractedAt: Date,
+): Promise<string> {
   const { request, response } = attempt;
   const secrets = request.secrets;
   const body = response?.body ?? Buffer.alloc(0);

@@ -33,7 +33,14 @@ export interface BulkLoadOptions extends Provenance {
 
 /** The columns of the COPY text format, in order: a line of historyCopyLine loads into fact_rates_history as well. */
 export const HISTORY_COPY_COLUMNS = [
-  'date_key', 'base_currency_id', 'quote_currency_id', 'source_id', 'rate_timestamp', 'rate', 'previous_rate', 'change_pct',
+  'date_key',
+  'base_currency_id',
+  'quote_currency_id',
+  'source_id',
+  'rate_timestamp',
+  'rate',
+  'previous_rate',
+  'change_pct',
 ] as const;
 
 const STAGE = 'backfill_stage';
@@ -59,7 +66,9 @@ export async function bulkLoadHistory(
 ): Promise<{ staged: number; inserted: number }> {
   if (options.nothingStored) {
     return db.transaction(async (tx) => {
-      const copy = tx.client.query(copyFrom(`copy fact_rates_history (${HISTORY_COPY_COLUMNS.join(', ')}, extraction_id, run_id) from stdin`));
+      const copy = tx.client.query(
+        copyFrom(`copy fact_rates_history (${HISTORY_COPY_COLUMNS.join(', ')}, extraction_id, run_id) from stdin`),
+      );
       const provenance = `\t${options.extractionId ?? NULL}\t${options.runId ?? NULL}`;
       await pipeline(Readable.from(copyPieces(rows, (row) => historyCopyLine(row, provenance))), copy);
       return { staged: copy.rowCount, inserted: copy.rowCount };
@@ -85,7 +94,10 @@ export async function bulkLoadHistory(
   });
 }
 
-async function* copyPieces(rows: Iterable<HistoryRow> | AsyncIterable<HistoryRow>, line: (row: HistoryRow) => string): AsyncGenerator<string> {
+async function* copyPieces(
+  rows: Iterable<HistoryRow> | AsyncIterable<HistoryRow>,
+  line: (row: HistoryRow) => string,
+): AsyncGenerator<string> {
   let piece = '';
   for await (const row of rows) {
     piece += line(row);

@@ -6,8 +6,14 @@ import { connectDirect, type DirectDb } from './direct.js';
 import { acceptable, chooseHost, HostRefusedError, NoAcceptableHostError, type ServerState } from './locate-host.js';
 import { PooledDb } from './pooled.js';
 import {
-  describeHosts, hostPort, hostUrl, needsLocating, parsePostgresUrl, PostgresUrlError,
-  type PostgresHost, type PostgresUrl,
+  describeHosts,
+  hostPort,
+  hostUrl,
+  needsLocating,
+  parsePostgresUrl,
+  PostgresUrlError,
+  type PostgresHost,
+  type PostgresUrl,
 } from './postgres-url.js';
 import { StaleTargetError } from './reconnect.js';
 import { clientSettings, type Target } from './target.js';
@@ -68,7 +74,9 @@ const STATE_COLUMNS = `current_setting('default_transaction_read_only')::boolean
 async function probeHost(url: PostgresUrl, host: PostgresHost, needState: boolean): Promise<ServerState | null> {
   const timeout = url.connectTimeoutMs === undefined ? CONNECT_TIMEOUT_MS : (url.connectTimeoutMs ?? 0);
   const client = new pg.Client({
-    connectionString: hostUrl(url, host), connectionTimeoutMillis: timeout, application_name: 'fxpipe-locate',
+    connectionString: hostUrl(url, host),
+    connectionTimeoutMillis: timeout,
+    application_name: 'fxpipe-locate',
   });
   client.on('error', () => undefined);
   try {
@@ -152,6 +160,6 @@ async function checkServer<D extends Db>(db: D, target: Target): Promise<D> {
 
 function connectError(target: Pick<Target, 'label'>, error: unknown) {
   const err = error as NodeJS.ErrnoException & { message?: string };
-  const reason = err.code && !err.message?.includes(err.code) ? `${err.code} ${err.message}` : err.message ?? String(error);
+  const reason = err.code && !err.message?.includes(err.code) ? `${err.code} ${err.message}` : (err.message ?? String(error));
   return usageError(`cannot connect to PostgreSQL at ${target.label}: ${reason.trim() || 'connection failed'}`, error);
 }

@@ -6,7 +6,8 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** The same server as target, another database on it. */
 export function databaseTarget(target: Target, database: string): Target {
-  if (!IDENTIFIER.test(database)) throw usageError(`invalid database name ${JSON.stringify(database)}: expected lower-case letters, digits and _`);
+  if (!IDENTIFIER.test(database))
+    throw usageError(`invalid database name ${JSON.stringify(database)}: expected lower-case letters, digits and _`);
   const url = new URL(target.url);
   url.pathname = `/${database}`;
   return { ...target, url: url.toString(), label: `${target.label}, database ${database}` };
@@ -36,7 +37,8 @@ export async function recreateDatabase(target: Target, database: string): Promis
  */
 export async function createClosedDatabase(client: pg.Client, name: string, template?: string): Promise<void> {
   for (const identifier of [name, template ?? name]) {
-    if (!IDENTIFIER.test(identifier)) throw usageError(`invalid database name ${JSON.stringify(identifier)}: expected lower-case letters, digits and _`);
+    if (!IDENTIFIER.test(identifier))
+      throw usageError(`invalid database name ${JSON.stringify(identifier)}: expected lower-case letters, digits and _`);
   }
   await client.query(`create database ${name}${template === undefined ? '' : ` template ${template}`} allow_connections false`);
   await client.query('begin');

@@ -52,7 +52,13 @@ export async function upsertCurrencies(db: Db, codes: Iterable<string>): Promise
      select currency_code, currency_id from inserted
      union all
      select c.currency_code, c.currency_id from dim_currency c join incoming i on i.code = c.currency_code`,
-    [infos.map((i) => i.code), infos.map((i) => i.name), infos.map((i) => i.symbol), infos.map((i) => i.minorUnits), infos.map((i) => i.isIso)],
+    [
+      infos.map((i) => i.code),
+      infos.map((i) => i.name),
+      infos.map((i) => i.symbol),
+      infos.map((i) => i.minorUnits),
+      infos.map((i) => i.isIso),
+    ],
   );
   return new Map(rows.map((r) => [r.currency_code, r.currency_id]));
 }

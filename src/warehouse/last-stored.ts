@@ -5,7 +5,13 @@ import { dateKeyOf } from '../calendar/days.js';
  * Each pair's last history rate of a source before an instant, as exact text, keyed by quote currency id; pairs with
  * no such row are absent. One index-backed LIMIT 1 per pair.
  */
-export async function lastStoredRates(db: Db, baseId: number, sourceId: number, quoteIds: number[], before: Date): Promise<Map<number, string>> {
+export async function lastStoredRates(
+  db: Db,
+  baseId: number,
+  sourceId: number,
+  quoteIds: number[],
+  before: Date,
+): Promise<Map<number, string>> {
   const rows = await db.query<{ quote_id: number; rate: string }>(
     `select q.id as quote_id, h.rate::text as rate
        from unnest($3::smallint[]) as q(id)

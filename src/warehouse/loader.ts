@@ -56,19 +56,34 @@ export interface PairMove {
 export async function loadRates(db: Db, input: LoadInput): Promise<LoadCounts> {
   const ids = await upsertCurrencies(db, [input.base, ...input.rates.map((r) => r.quote)]);
   const codeOf = new Map(input.rates.map((rate) => [ids.get(rate.quote)!, rate.quote]));
-  const written = await writePublications(db, [{
-    asOf: input.asOf,
-    values: new Map(input.rates.map((rate) => [ids.get(rate.quote)!, rate.value])),
-    flags: new Map(input.rates.map((rate) => [ids.get(rate.quote)!, input.flags.get(rate.quote) ?? []])),
-  }], {
-    sourceId: input.sourceId, baseId: ids.get(input.base)!, changeThresholdPct: input.changeThresholdPct, runId: input.runId,
-    extractionId: input.extractionId, now: input.now, decideAgain: Boolean(input.replay),
-  });
+  const written = await writePublications(
+    db,
+    [
+      {
+        asOf: input.asOf,
+        values: new Map(input.rates.map((rate) => [ids.get(rate.quote)!, rate.value])),
+        flags: new Map(input.rates.map((rate) => [ids.get(rate.quote)!, input.flags.get(rate.quote) ?? []])),
+      },
+    ],
+    {
+      sourceId: input.sourceId,
+      baseId: ids.get(input.base)!,
+      changeThresholdPct: input.changeThresholdPct,
+      runId: input.runId,
+      extractionId: input.extractionId,
+      now: input.now,
+      decideAgain: Boolean(input.replay),
+    },
+  );
   // A move against the pair's last stored value, where the current rate moved to it (not a publication loaded behind).
   const moves = written.decisions
     .filter((d) => d.previous !== null && d.currentMoved)
     .map((d) => ({ quote: codeOf.get(d.quoteId)!, previous: d.previous!, rate: d.rate, changePct: d.changePct!.toNumber() }));
   return {
-    loaded: written.historyRows, unchanged: written.unchanged, updated: written.currentRows + written.historyRows, moves, touched: written.touched,
+    loaded: written.historyRows,
+    unchanged: written.unchanged,
+    updated: written.currentRows + written.historyRows,
+    moves,
+    touched: written.touched,
   };
 }

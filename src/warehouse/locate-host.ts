@@ -76,7 +76,10 @@ export class NoAcceptableHostError extends AggregateError {
     const last = new Map(passedOver.map((p) => [hostPort(p.host), p.error.message.replace(/\s*\n\s*/g, ' ').trim()]));
     const reasons = [...last].map(([host, why]) => `${host}: ${why}`).join('; ');
     const what = url.sessionAttrs === 'any' ? 'no host could be reached' : `no host would do for target_session_attrs=${url.sessionAttrs}`;
-    super(passedOver.map((p) => p.error), `${what}: ${reasons}`);
+    super(
+      passedOver.map((p) => p.error),
+      `${what}: ${reasons}`,
+    );
     this.name = 'NoAcceptableHostError';
   }
 }

@@ -31,15 +31,15 @@ export function migrationFiles(dir = MIGRATIONS_DIR): MigrationFile[] {
   const stray = files.filter((file) => !MIGRATION_NAME.test(file)).sort();
   if (stray.length > 0) {
     const more = stray.length > 1 ? `; ${stray.length - 1} more such file${stray.length > 2 ? 's' : ''}` : '';
-    throw usageError(`${path.join(dir, stray[0]!)} is not a migration file name (expected NNNN_name.sql: four digits, an underscore, ` +
-      `lower-case letters, digits and underscores${more}): rename or remove it`);
+    throw usageError(
+      `${path.join(dir, stray[0]!)} is not a migration file name (expected NNNN_name.sql: four digits, an underscore, ` +
+        `lower-case letters, digits and underscores${more}): rename or remove it`,
+    );
   }
-  return files
-    .sort()
-    .map((file) => {
-      const sql = readFileSync(path.join(dir, file), 'utf8');
-      return { name: file.replace(/\.sql$/, ''), sql, checksum: createHash('sha256').update(sql).digest('hex') };
-    });
+  return files.sort().map((file) => {
+    const sql = readFileSync(path.join(dir, file), 'utf8');
+    return { name: file.replace(/\.sql$/, ''), sql, checksum: createHash('sha256').update(sql).digest('hex') };
+  });
 }
 
 export interface MigrateResult {
@@ -54,7 +54,11 @@ type Applied = Map<string, string | null>;
  * Applies the pending files in one transaction, under an advisory lock, so concurrent callers apply each once; then, in
  * the same transaction, afterwards with the names applied (when there were any).
  */
-export async function migrate(db: Db, files = migrationFiles(), afterwards?: (tx: Db, applied: string[]) => Promise<void>): Promise<MigrateResult> {
+export async function migrate(
+  db: Db,
+  files = migrationFiles(),
+  afterwards?: (tx: Db, applied: string[]) => Promise<void>,
+): Promise<MigrateResult> {
   // Nothing pending (every run): no lock is taken, nothing is written.
   const seen = await appliedMigrations(db);
   if (seen && checkApplied(seen, files).length === 0 && [...seen.values()].every((sum) => sum !== null)) {
@@ -62,7 +66,9 @@ export async function migrate(db: Db, files = migrationFiles(), afterwards?: (tx
   }
   return db.transaction(async (tx) => {
     await tx.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [MIGRATION_TABLE]);
-    await tx.query(`create table if not exists ${MIGRATION_TABLE} (name varchar(255) not null primary key, timestamp varchar(255) not null)`);
+    await tx.query(
+      `create table if not exists ${MIGRATION_TABLE} (name varchar(255) not null primary key, timestamp varchar(255) not null)`,
+    );
     await tx.query(`alter table ${MIGRATION_TABLE} add column if not exists checksum text`);
     const applied = (await appliedMigrations(tx))!;
     const pending = checkApplied(applied, files);
@@ -71,10 +77,21 @@ export async function migrate(db: Db, files = migrationFiles(), afterwards?: (tx
     }
     for (const file of pending) {
       await tx.query(file.sql); // no parameters: the simple protocol, which runs a file's many statements
-      await tx.query(`insert into ${MIGRATION_TABLE} (name, timestamp, checksum) values ($1, $2, $3)`, [file.name, new Date().toISOString(), file.checksum]);
+      await tx.query(`insert into ${MIGRATION_TABLE} (name, timestamp, checksum) values ($1, $2, $3)`, [
+        file.name,
+        new Date().toISOString(),
+        file.checksum,
+      ]);
     }
-    if (pending.length > 0) await afterwards?.(tx, pending.map((file) => file.name));
-    return { applied: pending.map((file) => file.name), alreadyApplied: files.filter((file) => applied.has(file.name)).map((file) => file.name) };
+    if (pending.length > 0)
+      await afterwards?.(
+        tx,
+        pending.map((file) => file.name),
+      );
+    return {
+      applied: pending.map((file) => file.name),
+      alreadyApplied: files.filter((file) => applied.has(file.name)).map((file) => file.name),
+    };
   });
 }
 
@@ -97,12 +114,17 @@ function checkApplied(applied: Applied, files: MigrationFile[]): MigrationFile[]
   for (const file of files) {
     const checksum = applied.get(file.name);
     if (checksum && checksum !== file.checksum) {
-      throw usageError(`migration ${file.name} changed after it was applied to this database (checksum ${checksum.slice(0, 12)}…, the file's ${file.checksum.slice(0, 12)}…); applied migrations are never edited`);
+      throw usageError(
+        `migration ${file.name} changed after it was applied to this database (checksum ${checksum.slice(0, 12)}…, the file's ${file.checksum.slice(0, 12)}…); applied migrations are never edited`,
+      );
     }
   }
   const pending = files.filter((file) => !applied.has(file.name));
   const latest = [...applied.keys()].sort().at(-1);
   const early = latest === undefined ? undefined : pending.find((file) => file.name < latest);
-  if (early) throw usageError(`migration ${early.name} sorts before ${latest}, already applied: migrations are applied in order, so it cannot run now`);
+  if (early)
+    throw usageError(
+      `migration ${early.name} sorts before ${latest}, already applied: migrations are applied in order, so it cannot run now`,
+    );
   return pending;
 }

@@ -15,4 +15,3 @@ export async function ensurePartitions(db: Db, from: string, to: string): Promis
 export function ensureUpcomingPartitions(db: Db, now = new Date()): Promise<string[]> {
   return ensurePartitions(db, monthStart(now), monthStart(now, 3));
 }
-

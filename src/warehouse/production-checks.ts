@@ -10,7 +10,15 @@ export interface ProductionCheckSummary {
   ok: number;
   deviates: number;
   noRate: number;
-  notOk: { line: number; base: string; quote: string; rate: string; consensusRate: string | null; deviationPct: string | null; verdict: string }[];
+  notOk: {
+    line: number;
+    base: string;
+    quote: string;
+    rate: string;
+    consensusRate: string | null;
+    deviationPct: string | null;
+    verdict: string;
+  }[];
 }
 
 const NOT_OK_SHOWN = 10;
@@ -19,7 +27,16 @@ const NOT_OK_SHOWN = 10;
 export async function recentProductionChecks(db: Db, limit: number): Promise<ProductionCheckSummary[]> {
   const [table] = await db.query<{ present: boolean }>(`select to_regclass('production_checks') is not null as present`);
   if (!table?.present) return [];
-  const checks = await db.query<{ check_id: string; label: string | null; checked_at: Date; tolerance_pct: string; rows: number; ok: number; deviates: number; no_rate: number }>(
+  const checks = await db.query<{
+    check_id: string;
+    label: string | null;
+    checked_at: Date;
+    tolerance_pct: string;
+    rows: number;
+    ok: number;
+    deviates: number;
+    no_rate: number;
+  }>(
     `with recursive walk (n, check_id, first_row) as (
        -- From the newest check back: a check's rows are contiguous in check_row_id (one check is stored at a time),
        -- so the check before it owns the row just before its first. A few index steps, however many rows are stored.
@@ -41,7 +58,16 @@ export async function recentProductionChecks(db: Db, limit: number): Promise<Pro
     [limit],
   );
   if (checks.length === 0) return [];
-  const notOk = await db.query<{ check_id: string; line: number; base: string; quote: string; rate: string; consensus_rate: string | null; deviation_pct: string | null; verdict: string }>(
+  const notOk = await db.query<{
+    check_id: string;
+    line: number;
+    base: string;
+    quote: string;
+    rate: string;
+    consensus_rate: string | null;
+    deviation_pct: string | null;
+    verdict: string;
+  }>(
     `select check_id::text, line, base, quote, rate::text, consensus_rate::text, deviation_pct::text, verdict
        from (select *, row_number() over (partition by check_id order by line) as n
                from production_checks where check_id = any ($1::uuid[]) and verdict <> 'ok') x
@@ -49,10 +75,25 @@ export async function recentProductionChecks(db: Db, limit: number): Promise<Pro
     [checks.map((c) => c.check_id), NOT_OK_SHOWN],
   );
   return checks.map((check) => ({
-    checkId: check.check_id, label: check.label, checkedAt: check.checked_at.toISOString(), tolerancePct: check.tolerance_pct,
-    rows: check.rows, ok: check.ok, deviates: check.deviates, noRate: check.no_rate,
-    notOk: notOk.filter((r) => r.check_id === check.check_id)
-      .map((r) => ({ line: r.line, base: r.base, quote: r.quote, rate: r.rate, consensusRate: r.consensus_rate, deviationPct: r.deviation_pct, verdict: r.verdict })),
+    checkId: check.check_id,
+    label: check.label,
+    checkedAt: check.checked_at.toISOString(),
+    tolerancePct: check.tolerance_pct,
+    rows: check.rows,
+    ok: check.ok,
+    deviates: check.deviates,
+    noRate: check.no_rate,
+    notOk: notOk
+      .filter((r) => r.check_id === check.check_id)
+      .map((r) => ({
+        line: r.line,
+        base: r.base,
+        quote: r.quote,
+        rate: r.rate,
+        consensusRate: r.consensus_rate,
+        deviationPct: r.deviation_pct,
+        verdict: r.verdict,
+      })),
   }));
 }
 

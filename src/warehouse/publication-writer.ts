@@ -6,7 +6,14 @@ import type { Db } from './db.js';
 import type { DirectDb } from './direct.js';
 import { lastStoredRates } from './last-stored.js';
 import { ensurePartitions } from './partitions.js';
-import { daysAround, insertPublications, noPublicationThrough, publicationsAround, type Publication, type TouchedDays } from './publications.js';
+import {
+  daysAround,
+  insertPublications,
+  noPublicationThrough,
+  publicationsAround,
+  type Publication,
+  type TouchedDays,
+} from './publications.js';
 
 /** One publication of a source to write: when, its values by quote currency id, and (a run's) each value's flags. */
 export interface PublicationToWrite {
@@ -81,12 +88,21 @@ export async function writePublications(tx: Db, batch: PublicationToWrite[], opt
   const { sourceId, baseId } = options;
   const all = [...batch].sort((a, b) => a.asOf.getTime() - b.asOf.getTime());
   const values = all.reduce((n, p) => n + p.values.size, 0);
-  const recorded = await recordedAmong(tx, sourceId, baseId, all.map((p) => p.asOf));
+  const recorded = await recordedAmong(
+    tx,
+    sourceId,
+    baseId,
+    all.map((p) => p.asOf),
+  );
   // A publication already loaded changes nothing, unless decided again; never one in a month in the archive only:
   // against the history PostgreSQL lacks, every value would be stored as new, into a partition re-created for it.
-  const archived = options.decideAgain && !options.reloadArchived
-    ? await archivedAmong(tx, all.filter((p) => recorded.has(p.asOf.getTime())).map((p) => p.asOf))
-    : new Set<number>();
+  const archived =
+    options.decideAgain && !options.reloadArchived
+      ? await archivedAmong(
+          tx,
+          all.filter((p) => recorded.has(p.asOf.getTime())).map((p) => p.asOf),
+        )
+      : new Set<number>();
   const publications = all.filter((p) => !recorded.has(p.asOf.getTime()) || (options.decideAgain && !archived.has(p.asOf.getTime())));
   const first = publications[0];
   const last = publications.at(-1);
@@ -99,7 +115,12 @@ export async function writePublications(tx: Db, batch: PublicationToWrite[], opt
   const nothingStored = noPublicationThrough(before, last.asOf);
   const quoteIds = [...new Set(publications.flatMap((p) => [...p.values.keys()]))];
   const lastStored = await lastStoredBefore(tx, baseId, sourceId, quoteIds, first);
-  await insertPublications(tx, sourceId, baseId, publications.map((p): Publication => ({ asOf: p.asOf, quoteIds: [...p.values.keys()] })));
+  await insertPublications(
+    tx,
+    sourceId,
+    baseId,
+    publications.map((p): Publication => ({ asOf: p.asOf, quoteIds: [...p.values.keys()] })),
+  );
 
   const resumed = await resumedPairs(tx, sourceId, first.asOf, last.asOf);
   const filter = new ChangeFilter(options.changeThresholdPct, lastStored, (quote, asOf) => resumed.has(`${asOf.getTime()}:${quote}`));
@@ -110,11 +131,26 @@ export async function writePublications(tx: Db, batch: PublicationToWrite[], opt
     for (const [quoteId, rate] of publication.values) {
       const { decision, previous } = filter.decide(quoteId, rate);
       const flags = publication.flags?.get(quoteId) ?? [];
-      latest.set(quoteId, { quoteId, rate, previous, changePct: decision.changePct, reason: decision.reason, asOf: publication.asOf, flags });
+      latest.set(quoteId, {
+        quoteId,
+        rate,
+        previous,
+        changePct: decision.changePct,
+        reason: decision.reason,
+        asOf: publication.asOf,
+        flags,
+      });
       if (!decision.kept) continue;
       rows.push({
-        dateKey: dateKeyOf(publication.asOf), baseId, quoteId, sourceId, rateTimestamp: publication.asOf.toISOString(), rate,
-        previousRate: previous, changePct: previous === null ? null : storedChangePct(previous, rate), flags,
+        dateKey: dateKeyOf(publication.asOf),
+        baseId,
+        quoteId,
+        sourceId,
+        rateTimestamp: publication.asOf.toISOString(),
+        rate,
+        previousRate: previous,
+        changePct: previous === null ? null : storedChangePct(previous, rate),
+        flags,
       });
     }
   }
@@ -131,8 +167,13 @@ export async function writePublications(tx: Db, batch: PublicationToWrite[], opt
     restatedRows,
     unchanged: values - stored,
     currentRows: moved.size,
-    decisions: [...latest.values()].map(({ asOf: _asOf, flags: _flags, ...decision }) => ({ ...decision, currentMoved: moved.has(decision.quoteId) })),
-    touched: changed ? daysAround(sourceId, baseId, first.asOf, { previous: before.previous, next: next ?? { asOf: last.asOf, quoteIds: [] } }) : null,
+    decisions: [...latest.values()].map(({ asOf: _asOf, flags: _flags, ...decision }) => ({
+      ...decision,
+      currentMoved: moved.has(decision.quoteId),
+    })),
+    touched: changed
+      ? daysAround(sourceId, baseId, first.asOf, { previous: before.previous, next: next ?? { asOf: last.asOf, quoteIds: [] } })
+      : null,
   };
 }
 
@@ -162,7 +203,13 @@ async function archivedAmong(tx: Db, asOfs: Date[]): Promise<Set<number>> {
  * none there whose value in the first publication is not plainly a repeat of its current one (a rate that has not
  * moved for longer, a peg).
  */
-async function lastStoredBefore(tx: Db, baseId: number, sourceId: number, quoteIds: number[], first: PublicationToWrite): Promise<Map<number, string>> {
+async function lastStoredBefore(
+  tx: Db,
+  baseId: number,
+  sourceId: number,
+  quoteIds: number[],
+  first: PublicationToWrite,
+): Promise<Map<number, string>> {
   const states = await tx.query<{ quote_id: number; current_rate: string | null; current_ts: Date | null; last_stored: string | null }>(
     `select q.id as quote_id, c.rate::text as current_rate, c.rate_timestamp as current_ts, h.rate::text as last_stored
        from unnest($3::smallint[]) as q(id)
@@ -185,12 +232,18 @@ async function lastStoredBefore(tx: Db, baseId: number, sourceId: number, quoteI
     // A plain repeat of the current value (still in force: carried by the publication before, within its age) with no
     // stored row in the last weeks: its last stored value is older, equal to it or within the threshold of it.
     const value = first.values.get(state.quote_id);
-    const repeat = value !== undefined && state.current_rate !== null && state.current_ts !== null && state.current_ts < first.asOf
-      && carriedBefore.has(state.quote_id) && new RateDecimal(state.current_rate).eq(value);
+    const repeat =
+      value !== undefined &&
+      state.current_rate !== null &&
+      state.current_ts !== null &&
+      state.current_ts < first.asOf &&
+      carriedBefore.has(state.quote_id) &&
+      new RateDecimal(state.current_rate).eq(value);
     if (repeat) lastStored.set(state.quote_id, state.current_rate!);
     else older.push(state.quote_id);
   }
-  if (older.length > 0) for (const [quote, rate] of await lastStoredRates(tx, baseId, sourceId, older, first.asOf)) lastStored.set(quote, rate);
+  if (older.length > 0)
+    for (const [quote, rate] of await lastStoredRates(tx, baseId, sourceId, older, first.asOf)) lastStored.set(quote, rate);
   return lastStored;
 }
 
@@ -207,7 +260,11 @@ async function carriedByPrevious(tx: Db, sourceId: number, asOf: Date): Promise<
 
 /** The (publication, pair) of the source from `from` through `to` that start a stretch in force, as `${epoch ms}:${quote id}`. */
 async function resumedPairs(tx: Db, sourceId: number, from: Date, to: Date): Promise<Set<string>> {
-  const rows = await tx.query<{ as_of: Date; quote_id: number }>('select as_of, quote_id from fx_resumed_pairs($1::smallint, $2, $3)', [sourceId, from, to]);
+  const rows = await tx.query<{ as_of: Date; quote_id: number }>('select as_of, quote_id from fx_resumed_pairs($1::smallint, $2, $3)', [
+    sourceId,
+    from,
+    to,
+  ]);
   return new Set(rows.map((r) => `${r.as_of.getTime()}:${r.quote_id}`));
 }
 
@@ -221,9 +278,19 @@ async function insertHistory(tx: Db, rows: (HistoryRow & { flags: string[] })[],
        from unnest($5::integer[], $6::smallint[], $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[]) as t(d, q, at, r, p, c, fl)
      on conflict do nothing
      returning 1`,
-    [options.baseId, options.sourceId, options.extractionId, options.runId,
-      rows.map((r) => r.dateKey), rows.map((r) => r.quoteId), rows.map((r) => r.rateTimestamp), rows.map((r) => r.rate),
-      rows.map((r) => r.previousRate), rows.map((r) => r.changePct), rows.map((r) => (r.flags.length ? r.flags.join(',') : null))],
+    [
+      options.baseId,
+      options.sourceId,
+      options.extractionId,
+      options.runId,
+      rows.map((r) => r.dateKey),
+      rows.map((r) => r.quoteId),
+      rows.map((r) => r.rateTimestamp),
+      rows.map((r) => r.rate),
+      rows.map((r) => r.previousRate),
+      rows.map((r) => r.changePct),
+      rows.map((r) => (r.flags.length ? r.flags.join(',') : null)),
+    ],
   );
   return inserted.length;
 }
@@ -233,7 +300,11 @@ async function insertHistory(tx: Db, rows: (HistoryRow & { flags: string[] })[],
  * loaded out of order never moves it back): the replaced rate becomes previous_rate, the move its change_pct. The one
  * statement that writes current rates.
  */
-async function moveCurrent(tx: Db, latest: { quoteId: number; rate: string; reason: ChangeReason; asOf: Date; flags: string[] }[], options: WriteOptions): Promise<Set<number>> {
+async function moveCurrent(
+  tx: Db,
+  latest: { quoteId: number; rate: string; reason: ChangeReason; asOf: Date; flags: string[] }[],
+  options: WriteOptions,
+): Promise<Set<number>> {
   if (latest.length === 0) return new Set();
   const rows = await tx.query<{ quote_currency_id: number }>(
     `insert into fact_rates_current as f (base_currency_id, quote_currency_id, source_id, rate, rate_timestamp,
@@ -246,9 +317,17 @@ async function moveCurrent(tx: Db, latest: { quoteId: number; rate: string; reas
             last_extraction_id = excluded.last_extraction_id, updated_at = excluded.updated_at
       where f.rate_timestamp < excluded.rate_timestamp
      returning quote_currency_id`,
-    [options.baseId, options.sourceId, options.extractionId, options.now,
-      latest.map((l) => l.quoteId), latest.map((l) => l.rate), latest.map((l) => l.asOf), latest.map((l) => l.reason),
-      latest.map((l) => (l.flags.length ? l.flags.join(',') : null))],
+    [
+      options.baseId,
+      options.sourceId,
+      options.extractionId,
+      options.now,
+      latest.map((l) => l.quoteId),
+      latest.map((l) => l.rate),
+      latest.map((l) => l.asOf),
+      latest.map((l) => l.reason),
+      latest.map((l) => (l.flags.length ? l.flags.join(',') : null)),
+    ],
   );
   return new Set(rows.map((r) => r.quote_currency_id));
 }
@@ -274,7 +353,14 @@ async function valuesBefore(tx: Db, baseId: number, sourceId: number, publicatio
  * last left out, or that follows it beyond its age (fx_resumed_pairs), is stored now. `before`: next's values as they
  * were before the batch.
  */
-async function restateNext(tx: Db, baseId: number, sourceId: number, last: PublicationToWrite, next: Publication, before: ReadonlyMap<number, string>): Promise<number> {
+async function restateNext(
+  tx: Db,
+  baseId: number,
+  sourceId: number,
+  last: PublicationToWrite,
+  next: Publication,
+  before: ReadonlyMap<number, string>,
+): Promise<number> {
   const resumed = await resumedPairs(tx, sourceId, next.asOf, next.asOf);
   const threshold = new RateDecimal(0);
   const rows: { quote: number; rate: string; previous: string | null }[] = [];

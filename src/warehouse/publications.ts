@@ -22,7 +22,13 @@ export interface TouchedDays {
 }
 
 export async function publicationsAround(db: Db, sourceId: number, baseId: number, asOf: Date): Promise<PublicationsAround> {
-  const [row] = await db.query<{ previous_at: Date | null; previous_ids: number[] | null; next_at: Date | null; next_ids: number[] | null; present: boolean }>(
+  const [row] = await db.query<{
+    previous_at: Date | null;
+    previous_ids: number[] | null;
+    next_at: Date | null;
+    next_ids: number[] | null;
+    present: boolean;
+  }>(
     `select p.as_of as previous_at, p.quote_ids as previous_ids, n.as_of as next_at, n.quote_ids as next_ids,
             exists (select 1 from source_publications where source_id = $1 and base_currency_id = $2 and as_of = $3) as present
        from (select 1) one
@@ -85,7 +91,10 @@ export async function setMaxRateAge(db: Db, ms: number): Promise<boolean> {
 /** Rebuilds rates_daily and rates_monthly of one source over the days touched; returns the daily rows written. */
 export async function rebuildDays(db: Db, touched: TouchedDays): Promise<number> {
   const [row] = await db.query<{ rows: number }>('select fx_rebuild_days($1::smallint, $2::smallint, $3::date, $4::date) as rows', [
-    touched.sourceId, touched.baseId, touched.from, touched.to,
+    touched.sourceId,
+    touched.baseId,
+    touched.from,
+    touched.to,
   ]);
   return row?.rows ?? 0;
 }
@@ -101,7 +110,12 @@ export function utcDay(at: Date): string {
  * previous publication's own day changes only when asOf is on it: on that day its stretch ends at the day's end,
  * whichever publication follows it.
  */
-export function daysAround(sourceId: number, baseId: number, asOf: Date, around: Pick<PublicationsAround, 'previous' | 'next'>): TouchedDays {
+export function daysAround(
+  sourceId: number,
+  baseId: number,
+  asOf: Date,
+  around: Pick<PublicationsAround, 'previous' | 'next'>,
+): TouchedDays {
   const day = utcDay(asOf);
   const previousDay = around.previous ? utcDay(around.previous.asOf) : day;
   const from = previousDay < day ? utcDay(new Date(Date.parse(`${previousDay}T00:00:00Z`) + 86_400_000)) : previousDay;
@@ -114,7 +128,10 @@ export function mergeTouched(ranges: TouchedDays[]): TouchedDays[] {
   for (const range of ranges) {
     const key = `${range.sourceId}/${range.baseId}`;
     const seen = merged.get(key);
-    merged.set(key, seen ? { ...seen, from: seen.from < range.from ? seen.from : range.from, to: seen.to > range.to ? seen.to : range.to } : range);
+    merged.set(
+      key,
+      seen ? { ...seen, from: seen.from < range.from ? seen.from : range.from, to: seen.to > range.to ? seen.to : range.to } : range,
+    );
   }
   return [...merged.values()];
 }

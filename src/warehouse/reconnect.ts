@@ -5,18 +5,36 @@ import { inSqlStateClass, SqlState, sqlState, SqlStateClass } from './sqlstate.j
 
 /** Node socket errors and SQLSTATEs (shutdown, crash, starting; and class 08) that mean the connection, not the statement, failed. */
 const CONNECTION_CODES = new Set<string>([
-  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
-  SqlState.admin_shutdown, SqlState.crash_shutdown, SqlState.cannot_connect_now,
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  SqlState.admin_shutdown,
+  SqlState.crash_shutdown,
+  SqlState.cannot_connect_now,
 ]);
 /** node-postgres (and pg-pool: no connection to be had within connectionTimeoutMillis) raises these without a code. */
-const CONNECTION_MESSAGES = /^(Connection terminated|Client has encountered a connection error|timeout expired$|timeout exceeded when trying to connect$)/;
+const CONNECTION_MESSAGES =
+  /^(Connection terminated|Client has encountered a connection error|timeout expired$|timeout exceeded when trying to connect$)/;
 /** Connections refused or never made: the statement never reached a server, so it can be sent again elsewhere. */
 const NOT_SENT_CODES = new Set<string>([
-  'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
-  SqlState.cannot_connect_now, SqlState.sqlclient_unable_to_establish_sqlconnection, SqlState.sqlserver_rejected_establishment_of_sqlconnection,
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  SqlState.cannot_connect_now,
+  SqlState.sqlclient_unable_to_establish_sqlconnection,
+  SqlState.sqlserver_rejected_establishment_of_sqlconnection,
 ]);
 /** A connect that timed out already waited its full timeout: trying again at once would only multiply the wait. */
-const TIMED_OUT = (e: Error & { code?: unknown }) => e.code === 'ETIMEDOUT' || /^(timeout expired$|timeout exceeded when trying to connect$|Connection terminated due to connection timeout)/.test(e.message);
+const TIMED_OUT = (e: Error & { code?: unknown }) =>
+  e.code === 'ETIMEDOUT' ||
+  /^(timeout expired$|timeout exceeded when trying to connect$|Connection terminated due to connection timeout)/.test(e.message);
 
 /** The first error in error's cause chain (and an AggregateError's errors) that test accepts. */
 function findInChain(error: unknown, test: (e: Error & { code?: unknown }) => boolean, depth = 0): (Error & { code?: unknown }) | null {
@@ -33,7 +51,10 @@ const codeOf = (e: unknown) => sqlState(e) ?? '';
 
 /** The error (or its cause) that says the database connection failed, or null: the server went away, restarted or cannot be reached. */
 export function connectionFailure(error: unknown): Error | null {
-  return findInChain(error, (e) => CONNECTION_CODES.has(codeOf(e)) || inSqlStateClass(e, SqlStateClass.connection_exception) || CONNECTION_MESSAGES.test(e.message));
+  return findInChain(
+    error,
+    (e) => CONNECTION_CODES.has(codeOf(e)) || inSqlStateClass(e, SqlStateClass.connection_exception) || CONNECTION_MESSAGES.test(e.message),
+  );
 }
 
 export function isConnectionError(error: unknown): boolean {
@@ -106,7 +127,11 @@ const QUICK_BACKOFF: Backoff = { retries: 3, minTimeout: 100, maxTimeout: 1000 }
  * open retried, with backoff; a connect that timed out, and any other failure (authentication, version,
  * the server not starting), is final.
  */
-export async function openLocated<D extends Db>(locator: DatabaseLocator, open: (target: Target) => Promise<D>, backoff: Backoff = QUICK_BACKOFF): Promise<{ db: D; target: Target }> {
+export async function openLocated<D extends Db>(
+  locator: DatabaseLocator,
+  open: (target: Target) => Promise<D>,
+  backoff: Backoff = QUICK_BACKOFF,
+): Promise<{ db: D; target: Target }> {
   return pRetry(
     async () => {
       const target = await locator.current();
@@ -153,14 +178,24 @@ export class ReconnectingDb implements SessionDb {
   ) {}
 
   /** Connects once now, so a database that cannot be reached at start-up fails at once. */
-  static async connect(driver: Driver, locator: DatabaseLocator, open: (target: Target) => Promise<SessionDb>, backoff: Backoff = QUICK_BACKOFF): Promise<ReconnectingDb> {
+  static async connect(
+    driver: Driver,
+    locator: DatabaseLocator,
+    open: (target: Target) => Promise<SessionDb>,
+    backoff: Backoff = QUICK_BACKOFF,
+  ): Promise<ReconnectingDb> {
     const db = new ReconnectingDb(driver, locator, open, backoff);
     await db.#connection();
     return db;
   }
 
   /** Connects on the first statement: a process that must start while the database is down (serve, with its last good answers). */
-  static later(driver: Driver, locator: DatabaseLocator, open: (target: Target) => Promise<SessionDb>, backoff: Backoff = QUICK_BACKOFF): ReconnectingDb {
+  static later(
+    driver: Driver,
+    locator: DatabaseLocator,
+    open: (target: Target) => Promise<SessionDb>,
+    backoff: Backoff = QUICK_BACKOFF,
+  ): ReconnectingDb {
     return new ReconnectingDb(driver, locator, open, backoff);
   }
 

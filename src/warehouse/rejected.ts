@@ -2,7 +2,14 @@ import type { Reject } from '../transform/rejects.js';
 import type { Db } from './db.js';
 
 /** Quarantines hard rejects with their reason and the bronze row they came from. */
-export async function storeRejects(db: Db, runId: string, source: string, extractionId: string | null, rejects: Reject[], at: Date): Promise<void> {
+export async function storeRejects(
+  db: Db,
+  runId: string,
+  source: string,
+  extractionId: string | null,
+  rejects: Reject[],
+  at: Date,
+): Promise<void> {
   if (rejects.length === 0) return;
   await db.query(
     `insert into rejected_rates (extraction_id, run_id, source_name, base_code, quote_code, raw_value, reason, detail, rejected_at)

@@ -18,7 +18,10 @@ export async function acquireRunLock(tx: Db, waitMs: number): Promise<void> {
     await tx.query(`select 1 from fxpipe_run_lock where lock_name = $1 for update${waitMs > 0 ? '' : ' nowait'}`, [LOCK_ROW]);
   } catch (error) {
     if (hasSqlState(error, SqlState.lock_not_available)) {
-      throw new FxpipeError(`another run is in progress (waited ${Math.round(waitMs / 1000)} s for its lock)`, { exitCode: ExitCode.busy, cause: error });
+      throw new FxpipeError(`another run is in progress (waited ${Math.round(waitMs / 1000)} s for its lock)`, {
+        exitCode: ExitCode.busy,
+        cause: error,
+      });
     }
     throw error;
   }
@@ -37,7 +40,14 @@ export async function holdRunLock(db: SessionDb, waitMs: number): Promise<HeldRu
   const session = await db.lockSession();
   if (holding.has(session)) throw new FxpipeError('another run is in progress (in this process)', { exitCode: ExitCode.busy });
   holding.add(session);
-  const rollback = () => session.query('rollback').then(() => undefined, () => undefined).finally(() => holding.delete(session));
+  const rollback = () =>
+    session
+      .query('rollback')
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .finally(() => holding.delete(session));
   try {
     await session.query('begin');
     await acquireRunLock(session, waitMs);

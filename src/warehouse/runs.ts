@@ -37,8 +37,19 @@ export async function finishRun(db: Db, run: FinishedRun): Promise<void> {
         set finished_at = $2, status = $3, source_used = $4, failover = $5, extracted_count = $6, loaded_count = $7,
             unchanged_count = $8, rejected_count = $9, stage_ms = $10, error = $11
       where run_id = $1`,
-    [run.runId, run.finishedAt, run.status, run.sourceUsed, run.failover, run.counts.extracted, run.counts.loaded,
-      run.counts.unchanged, run.counts.rejected, JSON.stringify({ ...run.stageMs, views: run.viewRefreshMs }), run.error ?? null],
+    [
+      run.runId,
+      run.finishedAt,
+      run.status,
+      run.sourceUsed,
+      run.failover,
+      run.counts.extracted,
+      run.counts.loaded,
+      run.counts.unchanged,
+      run.counts.rejected,
+      JSON.stringify({ ...run.stageMs, views: run.viewRefreshMs }),
+      run.error ?? null,
+    ],
   );
 }
 
@@ -64,7 +75,18 @@ export async function recordFailedRun(db: Db, run: FailedRun): Promise<void> {
         set status = 'failed', finished_at = excluded.finished_at, error = excluded.error, source_used = excluded.source_used,
             extracted_count = excluded.extracted_count, loaded_count = excluded.loaded_count,
             unchanged_count = excluded.unchanged_count, rejected_count = excluded.rejected_count, stage_ms = excluded.stage_ms`,
-    [run.runId, run.kind, run.startedAt, run.finishedAt, run.error, run.sourceUsed, run.counts?.extracted ?? 0, run.counts?.loaded ?? 0,
-      run.counts?.unchanged ?? 0, run.counts?.rejected ?? 0, JSON.stringify({ ...run.stageMs, views: {} })],
+    [
+      run.runId,
+      run.kind,
+      run.startedAt,
+      run.finishedAt,
+      run.error,
+      run.sourceUsed,
+      run.counts?.extracted ?? 0,
+      run.counts?.loaded ?? 0,
+      run.counts?.unchanged ?? 0,
+      run.counts?.rejected ?? 0,
+      JSON.stringify({ ...run.stageMs, views: {} }),
+    ],
   );
 }

@@ -87,13 +87,20 @@ async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>)
  * and its dump would lack those lines.
  */
 async function serverUnfit(url: string): Promise<string | null> {
-  const [row] = await withClient(url, async (client) => (await client.query<{ version: string; superuser: boolean; bootstrap: boolean }>(
-    `select current_setting('server_version_num') as version, r.rolsuper as superuser, r.oid = 10 as bootstrap
-       from pg_roles r where r.rolname = current_user`)).rows);
+  const [row] = await withClient(
+    url,
+    async (client) =>
+      (
+        await client.query<{ version: string; superuser: boolean; bootstrap: boolean }>(
+          `select current_setting('server_version_num') as version, r.rolsuper as superuser, r.oid = 10 as bootstrap
+       from pg_roles r where r.rolname = current_user`,
+        )
+      ).rows,
+  );
   const major = Math.floor(Number(row!.version) / 10_000);
   if (major !== DEBIAN_MAJOR) return `is PostgreSQL ${major}, not ${DEBIAN_MAJOR}`;
   if (!row!.superuser) return 'has its user not a superuser';
-  if (row!.bootstrap) return "has its user the bootstrap superuser (who owns pg_catalog): connect as another superuser";
+  if (row!.bootstrap) return 'has its user the bootstrap superuser (who owns pg_catalog): connect as another superuser';
   return null;
 }
 
@@ -104,7 +111,9 @@ async function schemaServer(databaseUrl?: string): Promise<{ url: string } | { c
   const unfit = url === null ? 'is not set' : await serverUnfit(url);
   if (url !== null && unfit === null) return { url };
   const cluster = debianUnavailable(['initdb', 'pg_ctl']);
-  return cluster === null ? { cluster: true } : { unavailable: `needs a PostgreSQL ${DEBIAN_MAJOR} server: DATABASE_URL ${unfit}, and a throwaway cluster ${cluster}` };
+  return cluster === null
+    ? { cluster: true }
+    : { unavailable: `needs a PostgreSQL ${DEBIAN_MAJOR} server: DATABASE_URL ${unfit}, and a throwaway cluster ${cluster}` };
 }
 
 /**
@@ -165,8 +174,18 @@ async function withThrowawayCluster<T>(fn: (adminUrl: string) => Promise<T>): Pr
   const data = path.join(dir, 'data');
   try {
     await asPostgres('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8', '-N']);
-    await asPostgres('pg_ctl', ['-D', data, '-l', path.join(dir, 'server.log'), '-w', '-t', '60', '-o',
-      `-c listen_addresses= -k ${dir} -c fsync=off -c full_page_writes=off -c synchronous_commit=off`, 'start']);
+    await asPostgres('pg_ctl', [
+      '-D',
+      data,
+      '-l',
+      path.join(dir, 'server.log'),
+      '-w',
+      '-t',
+      '60',
+      '-o',
+      `-c listen_addresses= -k ${dir} -c fsync=off -c full_page_writes=off -c synchronous_commit=off`,
+      'start',
+    ]);
     try {
       // host= (the socket's directory) overrides localhost, for libpq and node-postgres alike.
       const url = (user: string) => `postgresql://${user}@localhost/postgres?host=${encodeURIComponent(dir)}`;

@@ -41,7 +41,12 @@ export async function warehouseSettings(db: Db): Promise<WarehouseSettings> {
             consensus_tolerance_pct::text as pct, updated_at
        from fxpipe_settings`,
   );
-  return { maxRateAge: row!.age, maxRateAgeMs: Number(row!.ms), consensusTolerancePct: Number(row!.pct), updatedAt: row!.updated_at.toISOString() };
+  return {
+    maxRateAge: row!.age,
+    maxRateAgeMs: Number(row!.ms),
+    consensusTolerancePct: Number(row!.pct),
+    updatedAt: row!.updated_at.toISOString(),
+  };
 }
 
 /**
@@ -54,13 +59,20 @@ export async function changeSettings(db: Db, change: SettingsChange, lockWaitMs:
     await acquireRunLock(tx, lockWaitMs);
     const before = await warehouseSettings(tx);
     const readModelsRebuilt = change.maxRateAgeMs === undefined ? false : await setMaxRateAge(tx, change.maxRateAgeMs);
-    const toleranceChanged = change.consensusTolerancePct !== undefined && (await tx.query(
-      `update fxpipe_settings set consensus_tolerance_pct = $1::numeric, updated_at = now()
+    const toleranceChanged =
+      change.consensusTolerancePct !== undefined &&
+      (
+        await tx.query(
+          `update fxpipe_settings set consensus_tolerance_pct = $1::numeric, updated_at = now()
         where consensus_tolerance_pct <> $1::numeric returning 1`,
-      [String(change.consensusTolerancePct)],
-    )).length > 0;
+          [String(change.consensusTolerancePct)],
+        )
+      ).length > 0;
     const after = await warehouseSettings(tx);
-    const changed = [...(readModelsRebuilt ? ['maxRateAge' as const] : []), ...(toleranceChanged ? ['consensusTolerancePct' as const] : [])];
+    const changed = [
+      ...(readModelsRebuilt ? ['maxRateAge' as const] : []),
+      ...(toleranceChanged ? ['consensusTolerancePct' as const] : []),
+    ];
     return { before, after, changed, readModelsRebuilt };
   });
 }

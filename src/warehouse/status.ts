@@ -111,8 +111,18 @@ async function settingsIfAny(db: Db): Promise<WarehouseSettings | null> {
 
 export async function recentRuns(db: Db, limit: number): Promise<RunSummary[]> {
   const rows = await db.query<{
-    run_id: string; kind: RunKind; started_at: Date; finished_at: Date | null; status: RunSummary['status']; source_used: string | null;
-    failover: boolean; extracted_count: number; loaded_count: number; unchanged_count: number; rejected_count: number; error: string | null;
+    run_id: string;
+    kind: RunKind;
+    started_at: Date;
+    finished_at: Date | null;
+    status: RunSummary['status'];
+    source_used: string | null;
+    failover: boolean;
+    extracted_count: number;
+    loaded_count: number;
+    unchanged_count: number;
+    rejected_count: number;
+    error: string | null;
   }>(
     `select run_id, kind, started_at, finished_at, status, source_used, failover,
             extracted_count, loaded_count, unchanged_count, rejected_count, error
@@ -161,7 +171,13 @@ export async function partitionSizes(db: Db): Promise<PartitionSize[]> {
       where i.inhparent = 'fact_rates_history'::regclass
       order by b.bound[1] nulls last, c.relname`,
   );
-  return rows.map((row) => ({ name: row.name, from: dayOfKey(row.from_key), to: dayOfKey(row.to_key), rows: Number(row.rows), bytes: Number(row.bytes) }));
+  return rows.map((row) => ({
+    name: row.name,
+    from: dayOfKey(row.from_key),
+    to: dayOfKey(row.to_key),
+    rows: Number(row.rows),
+    bytes: Number(row.bytes),
+  }));
 }
 
 export async function rejectedSince(db: Db, since: Date): Promise<RejectedSummary> {
@@ -180,7 +196,14 @@ export async function liveScheduler(db: Db): Promise<LiveScheduler | null> {
   const [table] = await db.query<{ present: boolean }>(`select to_regclass('scheduler_instances') is not null as present`);
   if (!table?.present) return null;
   const [row] = await db.query<{
-    instance_id: string; hostname: string; pid: number; cron: string; timezone: string; started_at: Date; last_seen_at: Date; next_run_at: Date | null;
+    instance_id: string;
+    hostname: string;
+    pid: number;
+    cron: string;
+    timezone: string;
+    started_at: Date;
+    last_seen_at: Date;
+    next_run_at: Date | null;
   }>(
     `select instance_id, hostname, pid, cron, timezone, started_at, last_seen_at, next_run_at
        from scheduler_instances

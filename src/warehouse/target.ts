@@ -17,4 +17,3 @@ export interface Target {
 export function clientSettings(target: Pick<Target, 'url' | 'tls'>): pg.ClientConfig {
   return { connectionString: target.url, ...(target.tls ? { ssl: { rejectUnauthorized: false } } : {}) };
 }
-

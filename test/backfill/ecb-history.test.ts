@@ -16,14 +16,16 @@ const write = (name: string, text: string) => {
 describe("the ECB's historical file", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('is indexed in one pass into year blocks, oldest first, each read back as the header plus that year\'s lines', async () => {
+  it("is indexed in one pass into year blocks, oldest first, each read back as the header plus that year's lines", async () => {
     const text = threeYearCsv();
     const file = readEcbFile(text);
     const csv = write('three.csv', text);
     const index = await indexEcbHistory(csv, { from: '2022-01-01', to: '2024-12-31' });
     expect(index.header.toString()).toBe(`${file.header}\n`);
     expect(index.years.map((y) => y.days)).toEqual([
-      { from: '2022-01-01', to: '2022-12-31' }, { from: '2023-01-01', to: '2023-12-31' }, { from: '2024-01-01', to: '2024-12-31' },
+      { from: '2022-01-01', to: '2022-12-31' },
+      { from: '2023-01-01', to: '2023-12-31' },
+      { from: '2024-01-01', to: '2024-12-31' },
     ]);
     for (const block of index.years) {
       const year = block.days.from.slice(0, 4);
@@ -36,7 +38,10 @@ describe("the ECB's historical file", () => {
     const text = threeYearCsv();
     const csv = write('cut.csv', text);
     const index = await indexEcbHistory(csv, { from: '2023-11-15', to: '2024-02-10' });
-    expect(index.years.map((y) => y.days)).toEqual([{ from: '2023-11-15', to: '2023-12-31' }, { from: '2024-01-01', to: '2024-02-10' }]);
+    expect(index.years.map((y) => y.days)).toEqual([
+      { from: '2023-11-15', to: '2023-12-31' },
+      { from: '2024-01-01', to: '2024-02-10' },
+    ]);
     const days = readEcbFile((await readYearBlock(index, index.years[0]!)).toString()).days.map((d) => d.date);
     expect([days[0], days.at(-1)]).toEqual(['2023-12-31', '2023-11-15']);
     expect(days.every((day) => day >= '2023-11-15' && day <= '2023-12-31')).toBe(true);
@@ -61,10 +66,15 @@ describe("the ECB's historical file", () => {
   it('names the problem when the file is not the ECB format', async () => {
     const range = { from: '2022-01-01', to: '2024-12-31' };
     await expect(indexEcbHistory(write('html.csv', '<html>gone</html>\n'), range)).rejects.toThrow(
-      'ecb: html.csv: not the ECB\'s historical file: it starts "<html>gone</html>", not "Date,"');
+      'ecb: html.csv: not the ECB\'s historical file: it starts "<html>gone</html>", not "Date,"',
+    );
     const lines = threeYearCsv().split('\n');
     const shuffled = [lines[0], lines[1], lines.find((l) => l.startsWith('2023')), lines[2]].join('\n');
-    await expect(indexEcbHistory(write('shuffled.csv', shuffled), range)).rejects.toThrow('ecb: shuffled.csv: line 4: the lines of 2024 are not all together');
-    await expect(indexEcbHistory(write('nodate.csv', `${lines[0]}\nyesterday,1.1,\n`), range)).rejects.toThrow('line 2 does not start with a date');
+    await expect(indexEcbHistory(write('shuffled.csv', shuffled), range)).rejects.toThrow(
+      'ecb: shuffled.csv: line 4: the lines of 2024 are not all together',
+    );
+    await expect(indexEcbHistory(write('nodate.csv', `${lines[0]}\nyesterday,1.1,\n`), range)).rejects.toThrow(
+      'line 2 does not start with a date',
+    );
   });
 });

@@ -20,14 +20,19 @@ function historyWithRetirements(): string {
   const [header = '', ...lines] = threeYearCsv().trimEnd().split('\n');
   const codes = header.split(',').slice(1);
   const column = (code: string) => codes.indexOf(code) + 1;
-  return [header, ...lines.map((line) => {
-    const cells = line.split(',');
-    const day = cells[0]!;
-    if (day <= '2022-03-01' && day.startsWith('2022')) cells[column('RUB')] = (118.5 + Number(day.slice(8)) / 10).toFixed(4);
-    if (day <= '2022-01-10' && day.startsWith('2022')) cells[column('CYP')] = '0.585274';
-    if (day >= '2023-02-01' && day <= '2023-05-31') cells[column('ISK')] = 'N/A';
-    return cells.join(',');
-  })].join('\n') + '\n';
+  return (
+    [
+      header,
+      ...lines.map((line) => {
+        const cells = line.split(',');
+        const day = cells[0]!;
+        if (day <= '2022-03-01' && day.startsWith('2022')) cells[column('RUB')] = (118.5 + Number(day.slice(8)) / 10).toFixed(4);
+        if (day <= '2022-01-10' && day.startsWith('2022')) cells[column('CYP')] = '0.585274';
+        if (day >= '2023-02-01' && day <= '2023-05-31') cells[column('ISK')] = 'N/A';
+        return cells.join(',');
+      }),
+    ].join('\n') + '\n'
+  );
 }
 
 /** Published decimals of a value as the file writes it. */
@@ -47,8 +52,10 @@ describe('the ECB history backfilled with default settings, checked against the 
     file = readEcbFile(text);
     const csv = path.join(dir, 'eurofxref-hist.csv');
     writeFileSync(csv, text);
-    const result = await runCli(['backfill', '--source', 'ecb-csv', '--file', csv, '--from', '2022-01-01', '--to', '2024-12-31', '--json'],
-      { env: { DATABASE_URL: database.url }, timeoutMs: 120_000 });
+    const result = await runCli(
+      ['backfill', '--source', 'ecb-csv', '--file', csv, '--from', '2022-01-01', '--to', '2024-12-31', '--json'],
+      { env: { DATABASE_URL: database.url }, timeoutMs: 120_000 },
+    );
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
   }, 180_000);
@@ -101,7 +108,8 @@ describe('the ECB history backfilled with default settings, checked against the 
     }
     const rows = await db.query<{ key: string; average: string; publishing_days: number }>(
       `select to_char(month, 'YYYY-MM') || ' ' || quote as key, average::text as average, publishing_days
-         from api.monthly_rates where base = 'USD' and source = 'ecb'`);
+         from api.monthly_rates where base = 'USD' and source = 'ecb'`,
+    );
     const stored = new Map(rows.map((row) => [row.key, row]));
     const mismatches: string[] = [];
     for (const [key, { sum, days }] of sums) {
@@ -119,7 +127,8 @@ describe('the ECB history backfilled with default settings, checked against the 
   it('has a daily row for every day a rate is in force: publishing days observed, the days between carried', async () => {
     const jpy = await db.query<{ date: string; observations: number; carried: boolean; close: string }>(
       `select to_char(date, 'YYYY-MM-DD') as date, observations::int as observations, carried, close::text as close
-         from api.daily_rates where base = 'USD' and quote = 'JPY' and source = 'ecb' order by date`);
+         from api.daily_rates where base = 'USD' and quote = 'JPY' and source = 'ecb' order by date`,
+    );
     const published = new Set(file.days.filter((d) => d.values.has('JPY')).map((d) => d.date));
     const first = [...published].sort()[0]!;
     const last = [...published].sort().at(-1)!;
@@ -142,7 +151,8 @@ describe('the ECB history backfilled with default settings, checked against the 
   it('serves no retired currency as current, and refuses it with P0002 naming its last value and source', async () => {
     const latest = await db.query<{ quote: string; status: string; preferred: boolean }>(
       `select quote, status, preferred from api.latest_rates where base = 'USD' and source = 'ecb' and quote in ('RUB', 'HRK', 'CYP', 'JPY')
-        order by quote`);
+        order by quote`,
+    );
     // The file ends in 2024: every ECB rate is older than the maximum age now, the left-out ones retired.
     expect(latest).toEqual([
       { quote: 'CYP', status: 'retired', preferred: false },
@@ -151,12 +161,19 @@ describe('the ECB history backfilled with default settings, checked against the 
       { quote: 'RUB', status: 'retired', preferred: false },
     ]);
     const active = await db.query<{ code: string; is_active: boolean }>(
-      `select code, is_active from api.currencies where code in ('RUB', 'HRK', 'CYP', 'JPY') order by code`);
-    expect(active.map((c) => [c.code, c.is_active])).toEqual([['CYP', false], ['HRK', false], ['JPY', true], ['RUB', false]]);
+      `select code, is_active from api.currencies where code in ('RUB', 'HRK', 'CYP', 'JPY') order by code`,
+    );
+    expect(active.map((c) => [c.code, c.is_active])).toEqual([
+      ['CYP', false],
+      ['HRK', false],
+      ['JPY', true],
+      ['RUB', false],
+    ]);
 
     // Now, every ECB leg is refused; in 2024 EUR is in force and CYP is not.
     await expect(db.query(`select * from api.convert(1, 'EUR', 'CYP')`)).rejects.toMatchObject({ code: 'P0002' });
-    const refusal = await db.query(`select * from api.convert(1, 'EUR', 'CYP', $1)`, [ecbPublicationTime('2024-06-03')])
+    const refusal = await db
+      .query(`select * from api.convert(1, 'EUR', 'CYP', $1)`, [ecbPublicationTime('2024-06-03')])
       .catch((error: { code?: string; message: string }) => error);
     expect(refusal).toMatchObject({ code: 'P0002' });
     const cypLast = ecbPublicationTime('2022-01-10').toISOString();
@@ -167,18 +184,25 @@ describe('the ECB history backfilled with default settings, checked against the 
     expect((refusal as Error).message).toContain(formatted!.text);
 
     // In force while published: 1 EUR = 0.585274 CYP on 2022-01-05.
-    const [fixed] = await db.query<{ rate: string }>(`select rate::text from api.convert(1, 'EUR', 'CYP', $1)`, [ecbPublicationTime('2022-01-05')]);
+    const [fixed] = await db.query<{ rate: string }>(`select rate::text from api.convert(1, 'EUR', 'CYP', $1)`, [
+      ecbPublicationTime('2022-01-05'),
+    ]);
     expect(new D(fixed!.rate).toDecimalPlaces(6).toFixed()).toBe('0.585274');
 
     // ISK's pause: refused inside it (no leg from before the pause), served again after it.
-    const inPause = await db.query(`select * from api.convert(1, 'EUR', 'ISK', '2023-04-03T15:00:00Z')`).catch((error: { code?: string }) => error);
+    const inPause = await db
+      .query(`select * from api.convert(1, 'EUR', 'ISK', '2023-04-03T15:00:00Z')`)
+      .catch((error: { code?: string }) => error);
     expect(inPause).toMatchObject({ code: 'P0002' });
     const back = [...file.days].reverse().find((d) => d.date >= '2023-06-01' && d.values.has('ISK'))!;
     const after = back.values.get('ISK')!;
-    const [resumed] = await db.query<{ rate: string }>(`select rate::text from api.convert(1, 'EUR', 'ISK', $1)`, [ecbPublicationTime(back.date)]);
+    const [resumed] = await db.query<{ rate: string }>(`select rate::text from api.convert(1, 'EUR', 'ISK', $1)`, [
+      ecbPublicationTime(back.date),
+    ]);
     expect(new D(resumed!.rate).toDecimalPlaces(decimalsOf(after)).toFixed()).toBe(after);
     const pauseDays = await db.query(
-      `select 1 from api.daily_rates where quote = 'ISK' and source = 'ecb' and date between '2023-02-09' and '2023-05-31'`);
+      `select 1 from api.daily_rates where quote = 'ISK' and source = 'ecb' and date between '2023-02-09' and '2023-05-31'`,
+    );
     expect(pauseDays).toEqual([]);
   });
 });

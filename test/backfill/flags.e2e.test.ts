@@ -12,19 +12,63 @@ const ECB = ['--source', 'ecb-csv', '--file', FIXTURE_CSV];
 
 describe('fxpipe backfill flags', () => {
   it.each([
-    ['a date that is not a calendar date', ['--from', '2024-02-30', '--to', '2024-12-31', ...ECB], /^fxpipe: invalid --from "2024-02-30": expected a calendar date YYYY-MM-DD$/],
-    ['a date in another format', ['--from', '2024-01-01', '--to', '31/12/2024', ...ECB], /^fxpipe: invalid --to "31\/12\/2024": expected a calendar date YYYY-MM-DD$/],
-    ['--from after --to', ['--from', '2024-12-31', '--to', '2024-01-01', ...ECB], /^fxpipe: invalid --from 2024-12-31: after --to 2024-01-01$/],
-    ['--from before the ECB\'s first rates', ['--from', '1998-12-31', '--to', '2024-01-01', ...ECB], /^fxpipe: invalid --from 1998-12-31: .*1999/],
+    [
+      'a date that is not a calendar date',
+      ['--from', '2024-02-30', '--to', '2024-12-31', ...ECB],
+      /^fxpipe: invalid --from "2024-02-30": expected a calendar date YYYY-MM-DD$/,
+    ],
+    [
+      'a date in another format',
+      ['--from', '2024-01-01', '--to', '31/12/2024', ...ECB],
+      /^fxpipe: invalid --to "31\/12\/2024": expected a calendar date YYYY-MM-DD$/,
+    ],
+    [
+      '--from after --to',
+      ['--from', '2024-12-31', '--to', '2024-01-01', ...ECB],
+      /^fxpipe: invalid --from 2024-12-31: after --to 2024-01-01$/,
+    ],
+    [
+      "--from before the ECB's first rates",
+      ['--from', '1998-12-31', '--to', '2024-01-01', ...ECB],
+      /^fxpipe: invalid --from 1998-12-31: .*1999/,
+    ],
     ['--from after today', ['--from', '2999-01-01', '--to', '2999-12-31', ...ECB], /^fxpipe: invalid --from 2999-01-01: after today/],
     ['a missing --to', ['--from', '2024-01-01', ...ECB], /^fxpipe: error: required option '--to <date>' not specified$/],
-    ['an unknown --source', ['--from', '2024-01-01', '--to', '2024-12-31', '--source', 'bloomberg'], /^fxpipe: error: option '--source <name>' argument 'bloomberg' is invalid\. Allowed choices are frankfurter, ecb-csv\.$/],
-    ['a missing --file', ['--from', '2024-01-01', '--to', '2024-12-31', '--source', 'ecb-csv', '--file', '/nonexistent/eurofxref-hist.csv'], /^fxpipe: invalid --file "\/nonexistent\/eurofxref-hist\.csv": no such file$/],
-    ['a directory as --file', ['--from', '2024-01-01', '--to', '2024-12-31', '--source', 'ecb-csv', '--file', '/tmp'], /^fxpipe: invalid --file "\/tmp": not a file$/],
-    ['--file with frankfurter', ['--from', '2024-01-01', '--to', '2024-12-31', '--file', FIXTURE_CSV], /^fxpipe: --file is only for --source ecb-csv \(--source is frankfurter\)$/],
-    ['a bad --change-threshold', ['--from', '2024-01-01', '--to', '2024-12-31', ...ECB, '--change-threshold', 'lots'], /^fxpipe: invalid --change-threshold "lots": expected a percentage between 0 and 100$/],
-    ['a hexadecimal --change-threshold', ['--from', '2024-01-01', '--to', '2024-12-31', ...ECB, '--change-threshold', '0x10'], /^fxpipe: invalid --change-threshold "0x10": expected a percentage/],
-    ['a year 0000 --from', ['--from', '0000-01-01', '--to', '2024-12-31', ...ECB], /^fxpipe: invalid --from "0000-01-01": expected a calendar date YYYY-MM-DD$/],
+    [
+      'an unknown --source',
+      ['--from', '2024-01-01', '--to', '2024-12-31', '--source', 'bloomberg'],
+      /^fxpipe: error: option '--source <name>' argument 'bloomberg' is invalid\. Allowed choices are frankfurter, ecb-csv\.$/,
+    ],
+    [
+      'a missing --file',
+      ['--from', '2024-01-01', '--to', '2024-12-31', '--source', 'ecb-csv', '--file', '/nonexistent/eurofxref-hist.csv'],
+      /^fxpipe: invalid --file "\/nonexistent\/eurofxref-hist\.csv": no such file$/,
+    ],
+    [
+      'a directory as --file',
+      ['--from', '2024-01-01', '--to', '2024-12-31', '--source', 'ecb-csv', '--file', '/tmp'],
+      /^fxpipe: invalid --file "\/tmp": not a file$/,
+    ],
+    [
+      '--file with frankfurter',
+      ['--from', '2024-01-01', '--to', '2024-12-31', '--file', FIXTURE_CSV],
+      /^fxpipe: --file is only for --source ecb-csv \(--source is frankfurter\)$/,
+    ],
+    [
+      'a bad --change-threshold',
+      ['--from', '2024-01-01', '--to', '2024-12-31', ...ECB, '--change-threshold', 'lots'],
+      /^fxpipe: invalid --change-threshold "lots": expected a percentage between 0 and 100$/,
+    ],
+    [
+      'a hexadecimal --change-threshold',
+      ['--from', '2024-01-01', '--to', '2024-12-31', ...ECB, '--change-threshold', '0x10'],
+      /^fxpipe: invalid --change-threshold "0x10": expected a percentage/,
+    ],
+    [
+      'a year 0000 --from',
+      ['--from', '0000-01-01', '--to', '2024-12-31', ...ECB],
+      /^fxpipe: invalid --from "0000-01-01": expected a calendar date YYYY-MM-DD$/,
+    ],
   ])('%s: exit 2, one line naming the flag', async (_, args, message) => {
     const result = await runCli(['backfill', ...args], { env: NO_DATABASE });
     expect(result.stdout).toBe('');
@@ -41,7 +85,9 @@ describe('fxpipe backfill flags', () => {
       try {
         await holder.query('begin');
         await holder.query(`select 1 from fxpipe_run_lock for update`);
-        const result = await runCli(['backfill', '--from', '2024-01-01', '--to', '2024-12-31', ...ECB], { env: { DATABASE_URL: database.url, FXPIPE_LOCK_WAIT_MS: '200' } });
+        const result = await runCli(['backfill', '--from', '2024-01-01', '--to', '2024-12-31', ...ECB], {
+          env: { DATABASE_URL: database.url, FXPIPE_LOCK_WAIT_MS: '200' },
+        });
         expect(result.code).toBe(3);
         expect(result.stderr.trim()).toBe('fxpipe: another run is in progress (waited 0 s for its lock)');
         await holder.query('rollback');

@@ -24,7 +24,20 @@ describe('a backfill killed half-way', () => {
   const csv = path.join(dir, 'eurofxref-hist.csv');
   writeFileSync(csv, threeYearCsv());
   // A threshold above 0, so each chunk's decisions depend on what the chunks before it stored.
-  const args = ['backfill', '--source', 'ecb-csv', '--file', csv, '--from', '2022-01-01', '--to', '2024-12-31', '--change-threshold', '0.3', '--json'];
+  const args = [
+    'backfill',
+    '--source',
+    'ecb-csv',
+    '--file',
+    csv,
+    '--from',
+    '2022-01-01',
+    '--to',
+    '2024-12-31',
+    '--change-threshold',
+    '0.3',
+    '--json',
+  ];
 
   async function fresh(): Promise<{ database: TestDatabase; db: Db }> {
     const database = await createTestDatabase();
@@ -66,7 +79,8 @@ describe('a backfill killed half-way', () => {
     for (let i = 0; i < 600; i++) {
       const { rows } = await watcher.query<{ pid: number }>(
         `select pid from pg_stat_activity where datname = current_database() and wait_event = 'advisory'
-            and query ilike 'insert into backfill_chunks%'`);
+            and query ilike 'insert into backfill_chunks%'`,
+      );
       if (rows[0]) return rows[0].pid;
       await sleep(50);
     }
@@ -88,7 +102,9 @@ describe('a backfill killed half-way', () => {
     const killed = startCli(args, { env: { DATABASE_URL: database.url } });
     const backend = await waitForPause(watcher);
     const { rows: written } = await watcher.query(
-      `select 1 from pg_locks where pid = $1 and relation = 'fact_rates_history'::regclass and mode = 'RowExclusiveLock'`, [backend]);
+      `select 1 from pg_locks where pid = $1 and relation = 'fact_rates_history'::regclass and mode = 'RowExclusiveLock'`,
+      [backend],
+    );
     expect(written).toHaveLength(1); // the second chunk's rows are in, uncommitted (the first chunk's transaction is over)
     killed.kill('SIGKILL');
     expect((await finished(killed)).signal).toBe('SIGKILL');
@@ -98,7 +114,9 @@ describe('a backfill killed half-way', () => {
     await pause.remove();
     // The dead backfill shows as interrupted at once, not as running until the next job.
     const status = await runCli(['status', '--json'], { env: { DATABASE_URL: database.url } });
-    expect((JSON.parse(status.stdout) as { runs: { kind: string; status: string }[] }).runs).toMatchObject([{ kind: 'backfill', status: 'interrupted' }]);
+    expect((JSON.parse(status.stdout) as { runs: { kind: string; status: string }[] }).runs).toMatchObject([
+      { kind: 'backfill', status: 'interrupted' },
+    ]);
 
     // The first chunk is loaded and recorded; the second left nothing but its raw input, kept in bronze.
     const chunks = await db.query<{ chunk_from: string }>(`select to_char(chunk_from, 'YYYY-MM-DD') as chunk_from from backfill_chunks`);
@@ -115,13 +133,18 @@ describe('a backfill killed half-way', () => {
     expect(expected.length).toBeGreaterThan(1000);
     expect(await historyContents(db, 'ecb')).toEqual(expected);
     expect(await currentContents(db, 'ecb')).toEqual(await currentContents(uninterrupted.db, 'ecb'));
-    const chunkRecords = (d: Db) => d.query(
-      `select chunk_from, chunk_to, content_sha256, change_threshold_pct, rows_read, rows_loaded, rows_rejected from backfill_chunks order by chunk_from`);
+    const chunkRecords = (d: Db) =>
+      d.query(
+        `select chunk_from, chunk_to, content_sha256, change_threshold_pct, rows_read, rows_loaded, rows_rejected from backfill_chunks order by chunk_from`,
+      );
     expect(await chunkRecords(db)).toEqual(await chunkRecords(uninterrupted.db));
-    const daily = (d: Db) => d.query(`select date_key, quote_code, observations, close_rate::text from vw_rates_daily_agg order by date_key, quote_code`);
+    const daily = (d: Db) =>
+      d.query(`select date_key, quote_code, observations, close_rate::text from vw_rates_daily_agg order by date_key, quote_code`);
     expect(await daily(db)).toEqual(await daily(uninterrupted.db));
     // The killed backfill's run row does not stay 'running' forever.
-    const runs = await db.query<{ status: string; error: string | null }>(`select status, error from pipeline_runs where kind = 'backfill' order by started_at`);
+    const runs = await db.query<{ status: string; error: string | null }>(
+      `select status, error from pipeline_runs where kind = 'backfill' order by started_at`,
+    );
     expect(runs).toEqual([
       { status: 'failed', error: 'interrupted: the process ended before the job finished' },
       { status: 'loaded', error: null },

@@ -20,7 +20,10 @@ describe('backfill change threshold', () => {
     await initWarehouse(db);
     return {
       db,
-      backfill: (args, env = {}) => runCli(['backfill', '--source', 'ecb-csv', '--file', FIXTURE_CSV, '--json', ...args], { env: { DATABASE_URL: database.url, ...env } }),
+      backfill: (args, env = {}) =>
+        runCli(['backfill', '--source', 'ecb-csv', '--file', FIXTURE_CSV, '--json', ...args], {
+          env: { DATABASE_URL: database.url, ...env },
+        }),
     };
   }
 
@@ -44,11 +47,15 @@ describe('backfill change threshold', () => {
   }
 
   const storedKeys = async (db: Db) =>
-    (await db.query<{ key: string }>(
-      `select h.date_key || ' ' || q.currency_code as key from fact_rates_history h join dim_currency q on q.currency_id = h.quote_currency_id`))
-      .map((r) => r.key).sort();
+    (
+      await db.query<{ key: string }>(
+        `select h.date_key || ' ' || q.currency_code as key from fact_rates_history h join dim_currency q on q.currency_id = h.quote_currency_id`,
+      )
+    )
+      .map((r) => r.key)
+      .sort();
 
-  it('keeps an observation only when it moved beyond the threshold from the pair\'s previous kept rate', async () => {
+  it("keeps an observation only when it moved beyond the threshold from the pair's previous kept rate", async () => {
     const { db, backfill } = await fresh();
     const result = await backfill(['--from', '2024-01-01', '--to', '2024-12-31', '--change-threshold', '0.5']);
     expect(result.code).toBe(0);
@@ -58,14 +65,19 @@ describe('backfill change threshold', () => {
     expect(await storedKeys(db)).toEqual(expected);
     expect(json.counts).toMatchObject({ read: 7680, loaded: expected.length, unchanged: 7680 - expected.length });
     // Each stored row's previous_rate is the pair's stored row before it, and the move from it is beyond 0.5 %.
-    expect(await count(db, `select * from (
+    expect(
+      await count(
+        db,
+        `select * from (
         select rate, previous_rate, change_pct, lag(rate) over (partition by quote_currency_id order by date_key) as stored_before
           from fact_rates_history) t
        where previous_rate is distinct from stored_before or (previous_rate is not null and abs(change_pct) <= 0.5)
-          or change_pct <> round((rate - previous_rate) / previous_rate * 100, 8)`)).toBe(0);
+          or change_pct <> round((rate - previous_rate) / previous_rate * 100, 8)`,
+      ),
+    ).toBe(0);
   });
 
-  it('starts from the pair\'s last stored rate before the chunk: two halves end as one whole', async () => {
+  it("starts from the pair's last stored rate before the chunk: two halves end as one whole", async () => {
     const whole = await fresh();
     await whole.backfill(['--from', '2024-01-01', '--to', '2024-12-31', '--change-threshold', '0.5']);
     const halves = await fresh();
@@ -80,7 +92,9 @@ describe('backfill change threshold', () => {
     const byConfig = await backfill(['--from', '2024-01-01', '--to', '2024-12-31'], { FXPIPE_CHANGE_THRESHOLD_PCT: '1' });
     expect(JSON.parse(byConfig.stdout)).toMatchObject({ changeThresholdPct: 1, counts: { loaded: expectedKept(1).length } });
     // Another threshold is another load of the same input: it adds what the lower threshold keeps beyond the stored rows.
-    const all = await backfill(['--from', '2024-01-01', '--to', '2024-12-31', '--change-threshold', '0'], { FXPIPE_CHANGE_THRESHOLD_PCT: '1' });
+    const all = await backfill(['--from', '2024-01-01', '--to', '2024-12-31', '--change-threshold', '0'], {
+      FXPIPE_CHANGE_THRESHOLD_PCT: '1',
+    });
     const [atOne, atZero] = [expectedKept(1), expectedKept(0)];
     expect(atZero.length).toBe(7680 - exactRepeats(readEcbFile(fixtureText())).size);
     const union = new Set([...atZero, ...atOne]);

@@ -40,7 +40,11 @@ function oracle(answers: Answer[], tolerance: RateDecimal) {
   }
   const rates = kept.map((a) => a.rate);
   const rate = median(rates);
-  const spread = RateDecimal.max(...rates).minus(RateDecimal.min(...rates)).div(rate).times(100).toDecimalPlaces(6);
+  const spread = RateDecimal.max(...rates)
+    .minus(RateDecimal.min(...rates))
+    .div(rate)
+    .times(100)
+    .toDecimalPlaces(6);
   return { rate, sources: kept.map((a) => a.name), excluded, asOf: Math.min(...kept.map((a) => a.asOf)), spread };
 }
 
@@ -49,8 +53,15 @@ const rateArb = fc.oneof(
   fc.constantFrom('1.5', '1.5', '1.5003', '1.4998', '1.501', '1.49', '1.53', '1.455', '1.62'),
   fc.integer({ min: 14_000, max: 16_000 }).map((n) => (n / 10_000).toString()),
 );
-const answersArb = fc.array(fc.record({ rate: fc.option(rateArb, { freq: 5 }), asOf: fc.integer({ min: 0, max: 86_400 }) }), { maxLength: 7 })
-  .map((list) => list.map((a, i): Answer => ({ name: `source_${String.fromCharCode(97 + i)}`, rate: a.rate === null ? null : new RateDecimal(a.rate), asOf: a.asOf })));
+const answersArb = fc
+  .array(fc.record({ rate: fc.option(rateArb, { freq: 5 }), asOf: fc.integer({ min: 0, max: 86_400 }) }), { maxLength: 7 })
+  .map((list) =>
+    list.map((a, i): Answer => ({
+      name: `source_${String.fromCharCode(97 + i)}`,
+      rate: a.rate === null ? null : new RateDecimal(a.rate),
+      asOf: a.asOf,
+    })),
+  );
 const toleranceArb = fc.constantFrom('0.05', '0.5', '1', '2.5');
 
 describe('the consensus rule (fx_consensus_of) against a recompute', () => {
@@ -69,10 +80,22 @@ describe('the consensus rule (fx_consensus_of) against a recompute', () => {
     const base = Date.parse('2024-03-05T00:00:00Z');
     await fc.assert(
       fc.asyncProperty(answersArb, toleranceArb, async (answers, tolerance) => {
-        const [row] = await db.query<{ rate: string | null; as_of: Date | null; source_count: number | null; sources: string[] | null; spread_pct: string | null; excluded: { source: string }[] | null }>(
+        const [row] = await db.query<{
+          rate: string | null;
+          as_of: Date | null;
+          source_count: number | null;
+          sources: string[] | null;
+          spread_pct: string | null;
+          excluded: { source: string }[] | null;
+        }>(
           `select rate::text, as_of, source_count, sources, spread_pct::text, excluded
              from fx_consensus_of($1::text[], $2::numeric[], $3::timestamptz[], $4::numeric)`,
-          [answers.map((a) => a.name), answers.map((a) => a.rate?.toFixed() ?? null), answers.map((a) => new Date(base + a.asOf * 1000)), tolerance],
+          [
+            answers.map((a) => a.name),
+            answers.map((a) => a.rate?.toFixed() ?? null),
+            answers.map((a) => new Date(base + a.asOf * 1000)),
+            tolerance,
+          ],
         );
         const expected = oracle(answers, new RateDecimal(tolerance));
         if (expected === null) {
@@ -84,7 +107,9 @@ describe('the consensus rule (fx_consensus_of) against a recompute', () => {
         expect(row!.source_count).toBe(expected.sources.length);
         expect(row!.excluded!.map((e) => e.source)).toEqual(expected.excluded);
         expect(row!.as_of!.getTime()).toBe(base + expected.asOf * 1000);
-        expect(new RateDecimal(row!.spread_pct!).eq(expected.spread), `spread ${row!.spread_pct} vs ${expected.spread.toFixed()}`).toBe(true);
+        expect(new RateDecimal(row!.spread_pct!).eq(expected.spread), `spread ${row!.spread_pct} vs ${expected.spread.toFixed()}`).toBe(
+          true,
+        );
       }),
       { numRuns: 400, seed: Number(process.env.FC_SEED ?? 20261130) },
     );

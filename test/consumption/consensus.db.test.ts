@@ -55,8 +55,14 @@ describe('api.consensus_rate and api.consensus_rates', () => {
     for (const [source, rates] of Object.entries(PUBLISHED)) {
       const sourceId = await upsertSource(db, source, 'reference', `https://example.invalid/${source}`);
       const rows: HistoryRow[] = Object.entries(rates).map(([quote, rate]) => ({
-        dateKey: 20240305, baseId: ids.get('USD')!, quoteId: ids.get(quote)!, sourceId, rateTimestamp: AS_OF,
-        rate, previousRate: null, changePct: null,
+        dateKey: 20240305,
+        baseId: ids.get('USD')!,
+        quoteId: ids.get(quote)!,
+        sourceId,
+        rateTimestamp: AS_OF,
+        rate,
+        previousRate: null,
+        changePct: null,
       }));
       await bulkLoadHistory(db, rows, { extractionId: null, runId: randomUUID(), nothingStored: true });
       await db.query('select fx_derive_publications($1::smallint)', [sourceId]);
@@ -85,7 +91,9 @@ describe('api.consensus_rate and api.consensus_rates', () => {
     expect(row!.excluded).toHaveLength(1);
     const deviation = d('0.927').minus(kept).div(kept).times(100).toDecimalPlaces(4);
     expect(row!.excluded[0]).toMatchObject({ source: 'gamma', rate: 0.927, deviation_pct: deviation.toNumber() });
-    expect(row!.excluded[0]!.reason).toBe(`${deviation.toFixed(4)} % from the median of the others (${kept.toString()}), beyond the tolerance of 1 %`);
+    expect(row!.excluded[0]!.reason).toBe(
+      `${deviation.toFixed(4)} % from the median of the others (${kept.toString()}), beyond the tolerance of 1 %`,
+    );
   });
 
   it('keeps every source within the tolerance: the middle one of three, the spread over all three', async () => {
@@ -96,7 +104,7 @@ describe('api.consensus_rate and api.consensus_rates', () => {
     expect(jpy).toMatchObject({ base_currency: 'USD', quote_currency: 'JPY', rate: '150', source_count: 3 });
   });
 
-  it('crosses each source\'s own legs for a pair without USD, and leaves out the outlier the cross shows', async () => {
+  it("crosses each source's own legs for a pair without USD, and leaves out the outlier the cross shows", async () => {
     const [row] = await consensus('EUR', 'GBP');
     const bySource = (s: string) => d(PUBLISHED[s]!.GBP!).div(PUBLISHED[s]!.EUR!);
     const expected = median([bySource('alpha'), bySource('beta')]);
@@ -135,9 +143,22 @@ describe('api.consensus_rate and api.consensus_rates', () => {
 
   it('fxpipe serve answers GET /api/v1/consensus with the same consensus; 400 names a bad or unknown code, 404 when none is in force', async () => {
     const app = createApp({
-      db, sources: [], token: undefined, cacheDir: scratchDir('fxpipe-consensus-'), log: createLogger('error'),
-      verify: { tolerancePct: '0.5', timeoutMs: 60_000, maxRows: 1000, places: 2, alerts: { webhookUrl: undefined, alerts: [], webhookTimeoutMs: 3000 } },
-      lastGoodDir: scratchDir('fxpipe-consensus-last-good-'), lastGoodScope: 'test', databaseWaitMs: 2000, corsOrigins: undefined,
+      db,
+      sources: [],
+      token: undefined,
+      cacheDir: scratchDir('fxpipe-consensus-'),
+      log: createLogger('error'),
+      verify: {
+        tolerancePct: '0.5',
+        timeoutMs: 60_000,
+        maxRows: 1000,
+        places: 2,
+        alerts: { webhookUrl: undefined, alerts: [], webhookTimeoutMs: 3000 },
+      },
+      lastGoodDir: scratchDir('fxpipe-consensus-last-good-'),
+      lastGoodScope: 'test',
+      databaseWaitMs: 2000,
+      corsOrigins: undefined,
     });
     const get = async (query: string) => {
       const response = await app.request(`/api/v1/consensus?${query}`);
@@ -145,12 +166,22 @@ describe('api.consensus_rate and api.consensus_rates', () => {
     };
     const eur = await get(`base=usd&quote=EUR&at=${AT}`);
     expect(eur.status).toBe(200);
-    expect(eur.body).toMatchObject({ base: 'USD', quote: 'EUR', asOf: AS_OF, at: new Date(AT).toISOString(), sourceCount: 2, sources: ['alpha', 'beta'] });
+    expect(eur.body).toMatchObject({
+      base: 'USD',
+      quote: 'EUR',
+      asOf: AS_OF,
+      at: new Date(AT).toISOString(),
+      sourceCount: 2,
+      sources: ['alpha', 'beta'],
+    });
     expect(d(eur.body.rate as string).eq(median([d('0.9'), d('0.901')]))).toBe(true);
     expect((eur.body.excluded as { source: string }[]).map((e) => e.source)).toEqual(['gamma']);
     expect(await get(`base=USD&quote=XXX&at=${AT}`)).toMatchObject({ status: 400, body: { parameter: 'quote' } });
     expect(await get(`base=EURO&quote=USD`)).toMatchObject({ status: 400, body: { parameter: 'base' } });
-    expect(await get(`base=USD&quote=AUD&at=${AT}`)).toEqual({ status: 404, body: { error: `no source has USD/AUD in force at ${new Date(AT).toISOString()}` } });
+    expect(await get(`base=USD&quote=AUD&at=${AT}`)).toEqual({
+      status: 404,
+      body: { error: `no source has USD/AUD in force at ${new Date(AT).toISOString()}` },
+    });
     expect(await get('base=USD&quote=EUR')).toEqual({ status: 404, body: { error: 'no source has USD/EUR in force now' } });
   });
 
@@ -160,7 +191,8 @@ describe('api.consensus_rate and api.consensus_rates', () => {
     await db.query(`update fxpipe_settings set max_rate_age = interval '100 years'`);
     try {
       const rows = await db.query<{ quote: string; rate: string; source_count: number }>(
-        'select quote, rate::text as rate, source_count from api.consensus_rates order by quote');
+        'select quote, rate::text as rate, source_count from api.consensus_rates order by quote',
+      );
       expect(rows).toEqual([
         { quote: 'CHF', rate: '0.88', source_count: 1 },
         { quote: 'EUR', rate: median([d('0.9'), d('0.901')]).toString(), source_count: 2 },

@@ -41,11 +41,12 @@ const published = (code: string) => new RegExp(`"${code}":([0-9.]+)`).exec(OPEN_
 function openErNow(): Buffer {
   const hour = Math.floor(Date.now() / 3_600_000) * 3600;
   const utc = (unix: number) => new Date(unix * 1000).toUTCString().replace('GMT', '+0000');
-  return Buffer.from(OPEN_ER_FIXTURE
-    .replace(/"time_last_update_unix":\d+/, `"time_last_update_unix":${hour}`)
-    .replace(/"time_last_update_utc":"[^"]+"/, `"time_last_update_utc":"${utc(hour)}"`)
-    .replace(/"time_next_update_unix":\d+/, `"time_next_update_unix":${hour + 86_400}`)
-    .replace(/"time_next_update_utc":"[^"]+"/, `"time_next_update_utc":"${utc(hour + 86_400)}"`));
+  return Buffer.from(
+    OPEN_ER_FIXTURE.replace(/"time_last_update_unix":\d+/, `"time_last_update_unix":${hour}`)
+      .replace(/"time_last_update_utc":"[^"]+"/, `"time_last_update_utc":"${utc(hour)}"`)
+      .replace(/"time_next_update_unix":\d+/, `"time_next_update_unix":${hour + 86_400}`)
+      .replace(/"time_next_update_utc":"[^"]+"/, `"time_next_update_utc":"${utc(hour + 86_400)}"`),
+  );
 }
 
 /** An HTTP server on 127.0.0.1 answering paths with files, as the provider would. */
@@ -55,7 +56,10 @@ async function fileServer(files: Record<string, Buffer>): Promise<{ origin: stri
     response.writeHead(body ? 200 : 404, { 'content-type': 'application/json' }).end(body ?? '');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 /** A port nothing listens on at 127.0.0.1 now. */
@@ -97,7 +101,9 @@ function activeHbaLines(home: string): string[] {
 /** psql (libpq, as most clients) with a conninfo string; its exit code and what it said. */
 async function psql(conninfo: string, password: string, sql: string): Promise<{ ok: boolean; out: string }> {
   try {
-    const { stdout } = await run('psql', [conninfo, '-X', '-A', '-t', '-c', sql], { env: { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: '10' } });
+    const { stdout } = await run('psql', [conninfo, '-X', '-A', '-t', '-c', sql], {
+      env: { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: '10' },
+    });
     return { ok: true, out: stdout.trim() };
   } catch (error) {
     return { ok: false, out: String((error as { stderr?: string }).stderr ?? error).trim() };
@@ -137,9 +143,18 @@ describe.skipIf(process.env.DATABASE_URL)('db start --listen: the embedded serve
     const db = await openDb(await resolveTarget({ home, databaseUrl: undefined, embeddedPort: undefined }));
     try {
       const result = await runPipeline(db, {
-        kind: 'manual', sources: ['open-er-api'], verify: false, dryRun: false, changeThresholdPct: 0, deviationTolerancePct: 0.5,
-        zScoreThreshold: 4, lockWaitMs: 5000, http: { ...defaultHttpPolicy, retries: 0 },
-        settingsFor: () => ({ baseUrl: files.origin }), clock: () => new Date(), log: createLogger('silent'),
+        kind: 'manual',
+        sources: ['open-er-api'],
+        verify: false,
+        dryRun: false,
+        changeThresholdPct: 0,
+        deviationTolerancePct: 0.5,
+        zScoreThreshold: 4,
+        lockWaitMs: 5000,
+        http: { ...defaultHttpPolicy, retries: 0 },
+        settingsFor: () => ({ baseUrl: files.origin }),
+        clock: () => new Date(),
+        log: createLogger('silent'),
       });
       expect(result).toMatchObject({ status: 'loaded' });
     } finally {
@@ -162,19 +177,44 @@ describe.skipIf(process.env.DATABASE_URL)('db start --listen: the embedded serve
     expect((await finished(server)).code).toBe(0);
     expect(await setting(ownerUrl, 'listen_addresses')).toBe('127.0.0.1');
     expect(await setting(ownerUrl, 'ssl')).toBe('on');
-    await expect(connect({ host: remoteAddress, port, user: 'fxpipe', database: 'fxpipe', password: 'x' })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await expect(connect({ host: remoteAddress, port, user: 'fxpipe', database: 'fxpipe', password: 'x' })).rejects.toMatchObject({
+      code: 'ECONNREFUSED',
+    });
   });
 
   it(`db start --listen ${remoteAddress} restarts it there with TLS and prints the Make.com fields with Encrypt: Yes and the certificate's fingerprint`, async () => {
-    expect((await runCli(['db', 'grant-reader', reader, '--password-file', passwordFile(readerPassword), '--statement-timeout', '2s', '--idle-in-transaction-timeout', '2s'], { env })).code).toBe(0);
+    expect(
+      (
+        await runCli(
+          [
+            'db',
+            'grant-reader',
+            reader,
+            '--password-file',
+            passwordFile(readerPassword),
+            '--statement-timeout',
+            '2s',
+            '--idle-in-transaction-timeout',
+            '2s',
+          ],
+          { env },
+        )
+      ).code,
+    ).toBe(0);
     listening = startCli(['db', 'start', '--listen', remoteAddress], { env });
     await waitForOutput(listening, 'Press Ctrl-C');
     const out = listening.out.stdout;
-    expect(out).toMatch(new RegExp(`^PostgreSQL restarted \\(its open sessions were closed\\), listening on 127\\.0\\.0\\.1,127\\.0\\.0\\.2 port ${port}, TLS \\(1\\.2 or newer\\) and a password \\(scram-sha-256\\) required for every TCP connection`));
+    expect(out).toMatch(
+      new RegExp(
+        `^PostgreSQL restarted \\(its open sessions were closed\\), listening on 127\\.0\\.0\\.1,127\\.0\\.0\\.2 port ${port}, TLS \\(1\\.2 or newer\\) and a password \\(scram-sha-256\\) required for every TCP connection`,
+      ),
+    );
     const fields = makeFields(out);
     expect(Object.keys(fields)).toEqual(['Host', 'Port', 'Database name', 'User name', 'Password', 'Encrypt']);
     expect(fields.Host).toMatch(/^127\.0\.0\.2 \(this machine\)/);
-    expect(fields.Port).toBe(`${port} (kept across stops and starts: recorded in ${path.join(home, 'port')}; --port N or FXPIPE_PORT moves it)`);
+    expect(fields.Port).toBe(
+      `${port} (kept across stops and starts: recorded in ${path.join(home, 'port')}; --port N or FXPIPE_PORT moves it)`,
+    );
     expect(fields['User name']).toMatch(new RegExp(`^${reader} \\(readers of this database: .*${reader}`));
     expect(fields.Encrypt).toMatch(/^Yes \(TLS; the certificate is self-signed/);
     expect(out).not.toContain(ownerPassword);
@@ -188,7 +228,12 @@ describe.skipIf(process.env.DATABASE_URL)('db start --listen: the embedded serve
     const serverUser = await runAs();
     const key = statSync(tls.key);
     expect({ mode: key.mode & 0o777, uid: key.uid }).toEqual({ mode: 0o600, uid: serverUser.uid ?? process.getuid!() });
-    expect(await setting({ host: '127.0.0.1', port, user: 'fxpipe', password: ownerPassword, database: 'fxpipe', ssl: { rejectUnauthorized: false } }, 'ssl_min_protocol_version')).toBe('TLSv1.2');
+    expect(
+      await setting(
+        { host: '127.0.0.1', port, user: 'fxpipe', password: ownerPassword, database: 'fxpipe', ssl: { rejectUnauthorized: false } },
+        'ssl_min_protocol_version',
+      ),
+    ).toBe('TLSv1.2');
   });
 
   it('pg_hba.conf: TLS and a password for every TCP connection, first; nothing trusted', () => {
@@ -202,23 +247,42 @@ describe.skipIf(process.env.DATABASE_URL)('db start --listen: the embedded serve
     const plain = await psql(`${base} sslmode=disable`, readerPassword, 'select 1');
     expect(plain).toEqual({ ok: false, out: matcher.stringMatching(/pg_hba\.conf rejects connection .*no encryption/) });
 
-    const required = await psql(`${base} sslmode=require`, readerPassword, 'select ssl, version from pg_stat_ssl where pid = pg_backend_pid()');
+    const required = await psql(
+      `${base} sslmode=require`,
+      readerPassword,
+      'select ssl, version from pg_stat_ssl where pid = pg_backend_pid()',
+    );
     expect(required.ok, required.out).toBe(true);
     expect(required.out).toMatch(/^t\|TLSv1\.[23]$/);
 
     const rootCert = tlsPaths(home).cert;
-    const verified = await psql(`${base} sslmode=verify-full sslrootcert=${rootCert}`, readerPassword, `select rate from api.convert(100, 'USD', 'EUR')`);
+    const verified = await psql(
+      `${base} sslmode=verify-full sslrootcert=${rootCert}`,
+      readerPassword,
+      `select rate from api.convert(100, 'USD', 'EUR')`,
+    );
     expect(verified.ok, verified.out).toBe(true);
     expect(verified.out).toBe(published('EUR'));
     // The same server under a name the certificate does not carry (hostaddr connects, host is what is verified).
-    const otherName = await psql(`host=db.example.test hostaddr=${remoteAddress} port=${port} dbname=fxpipe user=${reader} sslmode=verify-full sslrootcert=${rootCert}`, readerPassword, 'select 1');
+    const otherName = await psql(
+      `host=db.example.test hostaddr=${remoteAddress} port=${port} dbname=fxpipe user=${reader} sslmode=verify-full sslrootcert=${rootCert}`,
+      readerPassword,
+      'select 1',
+    );
     expect(otherName).toEqual({ ok: false, out: matcher.stringMatching(/does not match host name "db\.example\.test"/) });
   });
 
   it("fxpipe's own commands keep working while it listens (over TLS on 127.0.0.1)", async () => {
     const status = await runCli(['status', '--json'], { env });
     expect(status.code, status.stderr).toBe(0);
-    const client = await connect({ host: '127.0.0.1', port, user: 'fxpipe', password: ownerPassword, database: 'fxpipe', ssl: false }).catch((error: unknown) => error);
+    const client = await connect({
+      host: '127.0.0.1',
+      port,
+      user: 'fxpipe',
+      password: ownerPassword,
+      database: 'fxpipe',
+      ssl: false,
+    }).catch((error: unknown) => error);
     expect(client).toMatchObject({ code: '28000' });
   });
 
@@ -258,7 +322,10 @@ describe.skipIf(process.env.DATABASE_URL)('db start --listen: the embedded serve
     const clients: pg.Client[] = [];
     try {
       for (let i = 0; i < 10; i++) clients.push(await connect({ ...remote(), ssl: { rejectUnauthorized: false } }));
-      await expect(connect({ ...remote(), ssl: { rejectUnauthorized: false } })).rejects.toMatchObject({ code: '53300', message: matcher.stringContaining(`too many connections for role "${reader}"`) });
+      await expect(connect({ ...remote(), ssl: { rejectUnauthorized: false } })).rejects.toMatchObject({
+        code: '53300',
+        message: matcher.stringContaining(`too many connections for role "${reader}"`),
+      });
       expect(await sqlState(clients[0]!, 'create temp table scratch (a int)')).toBe('42501');
     } finally {
       await Promise.all(clients.map((client) => client.end()));
@@ -273,10 +340,19 @@ describe.skipIf(process.env.DATABASE_URL)('db start --listen: the embedded serve
     const report = JSON.parse(trusted.stdout) as { ok: boolean; checks: { name: string; ok: boolean | null; detail: string }[] };
     expect(report.ok).toBe(true);
     expect(Object.fromEntries(report.checks.map((c) => [c.name, c.ok]))).toEqual({
-      'unencrypted refused': true, certificate: true, TLS: true, 'api.convert': true, 'functions listed': true, 'only api readable': true,
-      'other databases': true, limits: true, 'temp file limit': true,
+      'unencrypted refused': true,
+      certificate: true,
+      TLS: true,
+      'api.convert': true,
+      'functions listed': true,
+      'only api readable': true,
+      'other databases': true,
+      limits: true,
+      'temp file limit': true,
     });
-    expect(report.checks.find((c) => c.name === 'other databases')!.detail).toBe(`${reader} connects to no other database (tried postgres, template1)`);
+    expect(report.checks.find((c) => c.name === 'other databases')!.detail).toBe(
+      `${reader} connects to no other database (tried postgres, template1)`,
+    );
     const convert = /= ([0-9.]+) \(rate ([0-9.]+)\)$/.exec(report.checks.find((c) => c.name === 'api.convert')!.detail)!;
     expect(convert[2]).toBe(published('EUR'));
     expect(new Decimal(convert[1]!).eq(new Decimal(published('EUR')).times(100))).toBe(true);
@@ -300,17 +376,33 @@ describe.skipIf(process.env.DATABASE_URL)('db start --listen: the embedded serve
     expect((await readRunning(embeddedPaths(home).dataDir))!.pid).toBe(pid);
   });
 
-  it('a given certificate and key are used; a key that is not the certificate\'s is refused with one line, nothing changed', async () => {
+  it("a given certificate and key are used; a key that is not the certificate's is refused with one line, nothing changed", async () => {
     listening!.kill('SIGINT');
     await finished(listening!);
     listening = undefined;
     const dir = scratchDir('fxpipe-ca-');
     const ca = await generate([{ name: 'commonName', value: 'fxpipe test CA' }], {
-      keyType: 'ec', algorithm: 'sha256', extensions: [{ name: 'basicConstraints', cA: true, critical: true }, { name: 'keyUsage', keyCertSign: true, digitalSignature: true, critical: true }],
+      keyType: 'ec',
+      algorithm: 'sha256',
+      extensions: [
+        { name: 'basicConstraints', cA: true, critical: true },
+        { name: 'keyUsage', keyCertSign: true, digitalSignature: true, critical: true },
+      ],
     });
     const leaf = await generate([{ name: 'commonName', value: 'make.example.test' }], {
-      keyType: 'ec', algorithm: 'sha256', ca: { key: ca.private, cert: ca.cert },
-      extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'make.example.test' }, { type: 7, ip: remoteAddress }] }, { name: 'extKeyUsage', serverAuth: true }],
+      keyType: 'ec',
+      algorithm: 'sha256',
+      ca: { key: ca.private, cert: ca.cert },
+      extensions: [
+        {
+          name: 'subjectAltName',
+          altNames: [
+            { type: 2, value: 'make.example.test' },
+            { type: 7, ip: remoteAddress },
+          ],
+        },
+        { name: 'extKeyUsage', serverAuth: true },
+      ],
     });
     const files = { cert: path.join(dir, 'leaf.crt'), key: path.join(dir, 'leaf.key'), otherKey: path.join(dir, 'other.key') };
     writeFileSync(files.cert, leaf.cert);
@@ -330,7 +422,11 @@ describe.skipIf(process.env.DATABASE_URL)('db start --listen: the embedded serve
     const presented = await presentedFingerprint({ ...remote(), ssl: { ca: ca.cert } });
     expect(presented).toBe(new X509Certificate(leaf.cert).fingerprint256);
     writeFileSync(path.join(dir, 'ca.crt'), ca.cert);
-    const again = await psql(`host=${remoteAddress} port=${port} dbname=fxpipe user=${reader} sslmode=verify-full sslrootcert=${path.join(dir, 'ca.crt')}`, readerPassword, 'select 1');
+    const again = await psql(
+      `host=${remoteAddress} port=${port} dbname=fxpipe user=${reader} sslmode=verify-full sslrootcert=${path.join(dir, 'ca.crt')}`,
+      readerPassword,
+      'select 1',
+    );
     expect(again).toEqual({ ok: true, out: '1' });
   });
 
@@ -352,15 +448,28 @@ describe.skipIf(process.env.DATABASE_URL)('db start --listen: the embedded serve
 
   it(`db start --listen ${remoteAddress} --port N moves the running server in its one restart; later commands reach it there; a port taken or out of range changes nothing`, async () => {
     const moved = await unusedPort();
-    const ownerAt = (at: number) => ({ host: '127.0.0.1', port: at, user: 'fxpipe', password: ownerPassword, database: 'fxpipe', ssl: { rejectUnauthorized: false } });
+    const ownerAt = (at: number) => ({
+      host: '127.0.0.1',
+      port: at,
+      user: 'fxpipe',
+      password: ownerPassword,
+      database: 'fxpipe',
+      ssl: { rejectUnauthorized: false },
+    });
     listening = startCli(['db', 'start', '--listen', remoteAddress, '--port', String(moved)], { env });
     await waitForOutput(listening, 'Press Ctrl-C');
     const out = listening.out.stdout;
-    expect(out).toMatch(new RegExp(`^PostgreSQL restarted \\(its open sessions were closed\\), moved from port ${port} to ${moved}, listening on 127\\.0\\.0\\.1,127\\.0\\.0\\.2 port ${moved}, TLS`));
+    expect(out).toMatch(
+      new RegExp(
+        `^PostgreSQL restarted \\(its open sessions were closed\\), moved from port ${port} to ${moved}, listening on 127\\.0\\.0\\.1,127\\.0\\.0\\.2 port ${moved}, TLS`,
+      ),
+    );
     expect(out).not.toContain('already running on port');
     expect(makeFields(out).Port).toMatch(new RegExp(`^${moved} \\(kept across stops and starts`));
     expect(readFileSync(embeddedPaths(home).portFile, 'utf8').trim()).toBe(String(moved));
-    expect(await psql(`host=${remoteAddress} port=${moved} dbname=fxpipe user=${reader} sslmode=require`, readerPassword, 'select 1')).toEqual({ ok: true, out: '1' });
+    expect(
+      await psql(`host=${remoteAddress} port=${moved} dbname=fxpipe user=${reader} sslmode=require`, readerPassword, 'select 1'),
+    ).toEqual({ ok: true, out: '1' });
     expect(new URL((await runCli(['db', 'url'], { env })).stdout.trim()).port).toBe(String(moved));
     const status = await runCli(['status', '--json'], { env });
     expect(status.code, status.stderr).toBe(0);
@@ -374,13 +483,19 @@ describe.skipIf(process.env.DATABASE_URL)('db start --listen: the embedded serve
       for (const listen of [[], ['--listen', remoteAddress]]) {
         const refused = await runCli(['db', 'start', ...listen, '--port', String(taken)], { env });
         expect(refused).toMatchObject({ code: 2, stdout: '' });
-        expect(refused.stderr).toBe(`fxpipe: port ${taken} on 127.0.0.1 is taken by another program: the embedded server keeps running on port ${moved}, unchanged; free it, or choose another with --port N\n`);
+        expect(refused.stderr).toBe(
+          `fxpipe: port ${taken} on 127.0.0.1 is taken by another program: the embedded server keeps running on port ${moved}, unchanged; free it, or choose another with --port N\n`,
+        );
       }
     } finally {
       squatter.close();
     }
     const outOfRange = await runCli(['db', 'start', '--listen', remoteAddress, '--port', '70000'], { env });
-    expect(outOfRange).toMatchObject({ code: 2, stdout: '', stderr: 'fxpipe: invalid --port "70000": expected a whole number from 1 to 65535\n' });
+    expect(outOfRange).toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr: 'fxpipe: invalid --port "70000": expected a whole number from 1 to 65535\n',
+    });
     expect((await readRunning(embeddedPaths(home).dataDir))?.port).toBe(moved);
     expect(readFileSync(embeddedPaths(home).portFile, 'utf8').trim()).toBe(String(moved));
     expect(await setting(ownerAt(moved), 'listen_addresses')).toBe('127.0.0.1,127.0.0.2');
@@ -393,8 +508,12 @@ describe.skipIf(process.env.DATABASE_URL)('db start --listen: the embedded serve
     await waitForOutput(back, 'Press Ctrl-C');
     back.kill('SIGINT');
     const backOut = (await finished(back)).stdout.split('\n');
-    expect(backOut[0]).toBe(`PostgreSQL restarted on 127.0.0.1:${port} (moved from port ${moved} to ${port}; its open sessions were closed), data in ${embeddedPaths(home).dataDir}`);
-    expect(backOut).toContain(`Note: it also listens on 127.0.0.1,127.0.0.2 (db start --listen); \`fxpipe db stop\` and start it again for loopback only.`);
+    expect(backOut[0]).toBe(
+      `PostgreSQL restarted on 127.0.0.1:${port} (moved from port ${moved} to ${port}; its open sessions were closed), data in ${embeddedPaths(home).dataDir}`,
+    );
+    expect(backOut).toContain(
+      `Note: it also listens on 127.0.0.1,127.0.0.2 (db start --listen); \`fxpipe db stop\` and start it again for loopback only.`,
+    );
     expect(readFileSync(embeddedPaths(home).portFile, 'utf8').trim()).toBe(String(port));
     expect((await runCli(['db', 'stop'], { env })).stdout).toBe('Stopped the embedded PostgreSQL.\n');
     expect(new URL((await runCli(['db', 'url'], { env })).stdout.trim()).port).toBe(String(port));
@@ -405,13 +524,19 @@ describe.skipIf(process.env.DATABASE_URL)('db start --listen: the embedded serve
     for (const value of ["0.0.0.0' -c ssl=off", 'x; rm -rf /', '300.1.1.1', 'localhost', '192.0.2.250', '']) {
       const result = await runCli(['db', 'start', '--listen', value], { env: { FXPIPE_HOME: untouched } });
       expect(result.code, value).toBe(2);
-      expect(result.stderr.trim().split('\n'), value).toEqual([expect.stringMatching(/^fxpipe: invalid --listen .*(expected an IP address|not an address of this machine)/)]);
+      expect(result.stderr.trim().split('\n'), value).toEqual([
+        expect.stringMatching(/^fxpipe: invalid --listen .*(expected an IP address|not an address of this machine)/),
+      ]);
     }
-    const halfTls = await runCli(['db', 'start', '--listen', '0.0.0.0', '--tls-cert', '/nonexistent.crt'], { env: { FXPIPE_HOME: untouched } });
+    const halfTls = await runCli(['db', 'start', '--listen', '0.0.0.0', '--tls-cert', '/nonexistent.crt'], {
+      env: { FXPIPE_HOME: untouched },
+    });
     expect(halfTls.code).toBe(2);
     expect(halfTls.stderr.trim()).toBe('fxpipe: a TLS certificate without its key: give --tls-key (or FXPIPE_TLS_KEY) too');
     expect(existsSync(untouched)).toBe(false);
-    const withUrl = await runCli(['db', 'start', '--listen', '0.0.0.0'], { env: { FXPIPE_HOME: untouched, DATABASE_URL: 'postgres://x:y@127.0.0.1:1/x' } });
+    const withUrl = await runCli(['db', 'start', '--listen', '0.0.0.0'], {
+      env: { FXPIPE_HOME: untouched, DATABASE_URL: 'postgres://x:y@127.0.0.1:1/x' },
+    });
     expect(withUrl.code).toBe(2);
     expect(withUrl.stderr).toMatch(/^fxpipe: DATABASE_URL is set/);
     if (externalAddress) expect(reachableHosts('0.0.0.0')).toContain(externalAddress);

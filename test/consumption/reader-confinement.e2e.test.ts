@@ -38,10 +38,14 @@ describe.skipIf(process.env.DATABASE_URL)('readers confined on the whole embedde
     url.pathname = `/${database}`;
     return url.toString();
   };
-  const connectError = (url: string) => connect(url).then(async (client) => {
-    await client.end();
-    return 'connected';
-  }, (error: { code?: string }) => error.code);
+  const connectError = (url: string) =>
+    connect(url).then(
+      async (client) => {
+        await client.end();
+        return 'connected';
+      },
+      (error: { code?: string }) => error.code,
+    );
 
   beforeAll(async () => {
     expect((await runCli(['db', 'init'], { env })).code).toBe(0);
@@ -81,24 +85,47 @@ describe.skipIf(process.env.DATABASE_URL)('readers confined on the whole embedde
       const refused = await runCli(['db', 'grant-reader', role], { env: { DATABASE_URL: ownerUrl } });
       expect(refused.code).toBe(2);
       expect(refused.stderr.trim().split('\n')).toEqual([
-        `fxpipe: ${role} would be able to do more than read schema api, so nothing was changed: `
-        + `CONNECT on database ${extra} through PUBLIC (fix: revoke connect, temporary on database ${extra} from public)`,
+        `fxpipe: ${role} would be able to do more than read schema api, so nothing was changed: ` +
+          `CONNECT on database ${extra} through PUBLIC (fix: revoke connect, temporary on database ${extra} from public)`,
       ]);
       const port = new URL(ownerUrl).port;
-      const checkRemote = () => runCli(['db', 'check-remote', '--host', '127.0.0.1', '--port', port, '--user', role, '--password-file', passwordFile(password(role)), '--json'], { env });
+      const checkRemote = () =>
+        runCli(
+          [
+            'db',
+            'check-remote',
+            '--host',
+            '127.0.0.1',
+            '--port',
+            port,
+            '--user',
+            role,
+            '--password-file',
+            passwordFile(password(role)),
+            '--json',
+          ],
+          { env },
+        );
       const open = JSON.parse((await checkRemote()).stdout) as { checks: Check[] };
       expect(open.checks.find((c) => c.name === 'other databases')).toEqual({
-        name: 'other databases', ok: false,
+        name: 'other databases',
+        ok: false,
         detail: `${role} connects to ${extra} (fix, as their owner: revoke connect, temporary on database ${extra} from public)`,
       });
-      expect(open.checks.find((c) => c.name === 'temp file limit')).toMatchObject({ ok: true, detail: matcher.stringMatching(/^temporary files up to 1GB a session/) });
+      expect(open.checks.find((c) => c.name === 'temp file limit')).toMatchObject({
+        ok: true,
+        detail: matcher.stringMatching(/^temporary files up to 1GB a session/),
+      });
 
       const closed = await runCli(['db', 'grant-reader', role, '--json'], { env });
       expect(closed.code, closed.stderr).toBe(0);
       expect(JSON.parse(closed.stdout)).toMatchObject({ closedDatabases: [extra], memoryLimitEnforced: true });
       expect(await connectError(readerUrl(role, extra))).toBe('42501');
       const shut = JSON.parse((await checkRemote()).stdout) as { checks: Check[] };
-      expect(shut.checks.find((c) => c.name === 'other databases')).toMatchObject({ ok: true, detail: matcher.stringMatching(new RegExp(`^${role} connects to no other database \\(tried (\\w+, )*${extra}`)) });
+      expect(shut.checks.find((c) => c.name === 'other databases')).toMatchObject({
+        ok: true,
+        detail: matcher.stringMatching(new RegExp(`^${role} connects to no other database \\(tried (\\w+, )*${extra}`)),
+      });
     } finally {
       await owner.query(`drop database ${extra} with (force)`);
     }
@@ -113,7 +140,9 @@ describe.skipIf(process.env.DATABASE_URL)('readers confined on the whole embedde
       await reader.query(`set work_mem = '2GB'`);
       const started = Date.now();
       // A 160 MB value held while pg_sleep runs: no work_mem setting bounds it.
-      const error = await reader.query(`select length(r), pg_sleep(25) from (select repeat(repeat('x', 1048576), 160) as r offset 0) s`).catch((e: pg.DatabaseError) => e);
+      const error = await reader
+        .query(`select length(r), pg_sleep(25) from (select repeat(repeat('x', 1048576), 160) as r offset 0) s`)
+        .catch((e: pg.DatabaseError) => e);
       expect(error).toMatchObject({ code: '57P01' });
       expect(Date.now() - started).toBeLessThan(15_000);
     } finally {

@@ -19,7 +19,12 @@ describe('reader limit values', () => {
 
   it('a comment from before the temp-file and memory limits keeps its own limits and gets the defaults for the new ones', () => {
     const old = `${READER_MARKER} ${JSON.stringify({ statementTimeoutMs: 5000, idleInTransactionTimeoutMs: 7000, connectionLimit: 3 })}`;
-    expect(limitsInComment(old)).toEqual({ ...DEFAULT_READER_LIMITS, statementTimeoutMs: 5000, idleInTransactionTimeoutMs: 7000, connectionLimit: 3 });
+    expect(limitsInComment(old)).toEqual({
+      ...DEFAULT_READER_LIMITS,
+      statementTimeoutMs: 5000,
+      idleInTransactionTimeoutMs: 7000,
+      connectionLimit: 3,
+    });
     const now = { ...DEFAULT_READER_LIMITS, tempFileLimitKb: 2048, memoryLimitKb: 65_536 };
     expect(limitsInComment(readerComment(now))).toEqual(now);
     expect(limitsInComment(`${READER_MARKER} {"statementTimeoutMs": 5000}`)).toBeNull();

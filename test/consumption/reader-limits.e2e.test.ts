@@ -28,7 +28,9 @@ describe('reader limits: grant-reader sets them, the watchdog enforces them', ()
     const { rows } = await owner.query<{ settings: string[] | null; limit: number; temp: boolean }>(
       `select (select setconfig from pg_db_role_setting s where s.setrole = r.oid and s.setdatabase = 0) as settings,
               r.rolconnlimit as limit, has_database_privilege(r.oid, current_database(), 'TEMP') as temp
-         from pg_roles r where r.rolname = $1`, [role]);
+         from pg_roles r where r.rolname = $1`,
+      [role],
+    );
     return { settings: [...(rows[0]!.settings ?? [])].sort(), connectionLimit: rows[0]!.limit, temp: rows[0]!.temp };
   }
 
@@ -50,19 +52,34 @@ describe('reader limits: grant-reader sets them, the watchdog enforces them', ()
     const result = await grant(role, '--json');
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({
-      role, created: true, tempFileLimitSet: true, memoryLimitEnforced: false,
-      limits: { statementTimeoutMs: 30_000, idleInTransactionTimeoutMs: 60_000, connectionLimit: 10, tempFileLimitKb: 1_048_576, memoryLimitKb: 524_288 },
+      role,
+      created: true,
+      tempFileLimitSet: true,
+      memoryLimitEnforced: false,
+      limits: {
+        statementTimeoutMs: 30_000,
+        idleInTransactionTimeoutMs: 60_000,
+        connectionLimit: 10,
+        tempFileLimitKb: 1_048_576,
+        memoryLimitKb: 524_288,
+      },
     });
     expect(await held(role)).toEqual({
-      settings: ['idle_in_transaction_session_timeout=60000', 'statement_timeout=30000', 'temp_file_limit=1048576'], connectionLimit: 10, temp: false,
+      settings: ['idle_in_transaction_session_timeout=60000', 'statement_timeout=30000', 'temp_file_limit=1048576'],
+      connectionLimit: 10,
+      temp: false,
     });
     const reader = await connect(urlAs(database.url, role, `pw-${role}`));
     try {
       expect((await reader.query<{ v: string }>(`select current_setting('statement_timeout') as v`)).rows[0]!.v).toBe('30s');
       expect(await sqlState(reader, 'create temp table scratch (a int)')).toBe('42501');
-      const routines = await reader.query<{ name: string }>(`select distinct routine_name as name from information_schema.routines where routine_schema = 'api' order by 1`);
+      const routines = await reader.query<{ name: string }>(
+        `select distinct routine_name as name from information_schema.routines where routine_schema = 'api' order by 1`,
+      );
       expect(routines.rows.map((r) => r.name)).toEqual(expect.arrayContaining(['convert', 'usd_rate', 'consensus_rate']));
-      const parameters = await reader.query(`select 1 from information_schema.parameters where specific_schema = 'api' and parameter_name = 'amount'`);
+      const parameters = await reader.query(
+        `select 1 from information_schema.parameters where specific_schema = 'api' and parameter_name = 'amount'`,
+      );
       expect(parameters.rows.length).toBeGreaterThan(0);
     } finally {
       await reader.end();
@@ -75,14 +92,18 @@ describe('reader limits: grant-reader sets them, the watchdog enforces them', ()
     const role = uniqueRole();
     expect((await grant(role, '--statement-timeout', '2min', '--connection-limit', '4')).code).toBe(0);
     expect(await held(role)).toEqual({
-      settings: ['idle_in_transaction_session_timeout=60000', 'statement_timeout=120000', 'temp_file_limit=1048576'], connectionLimit: 4, temp: false,
+      settings: ['idle_in_transaction_session_timeout=60000', 'statement_timeout=120000', 'temp_file_limit=1048576'],
+      connectionLimit: 4,
+      temp: false,
     });
     const again = await grant(role, '--idle-in-transaction-timeout', '500ms', '--temp-file-limit', '200MB');
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain('Limits: queries up to 2 min, idle in a transaction up to 500 ms');
     expect(again.stdout).toContain('temporary files up to 200 MB');
     expect(await held(role)).toEqual({
-      settings: ['idle_in_transaction_session_timeout=500', 'statement_timeout=120000', 'temp_file_limit=204800'], connectionLimit: 4, temp: false,
+      settings: ['idle_in_transaction_session_timeout=500', 'statement_timeout=120000', 'temp_file_limit=204800'],
+      connectionLimit: 4,
+      temp: false,
     });
   });
 
@@ -94,7 +115,11 @@ describe('reader limits: grant-reader sets them, the watchdog enforces them', ()
       ['--idle-in-transaction-timeout', '2d', /^fxpipe: invalid --idle-in-transaction-timeout "2d"/],
       ['--connection-limit', '0', /^fxpipe: invalid --connection-limit/],
       ['--connection-limit', 'ten', /^fxpipe: invalid --connection-limit/],
-      ['--temp-file-limit', '1G', /^fxpipe: invalid --temp-file-limit "1G": expected a size from 1 MB to 2 TB with its unit \(kB, MB, GB or TB\)/],
+      [
+        '--temp-file-limit',
+        '1G',
+        /^fxpipe: invalid --temp-file-limit "1G": expected a size from 1 MB to 2 TB with its unit \(kB, MB, GB or TB\)/,
+      ],
       ['--temp-file-limit', '512kB', /^fxpipe: invalid --temp-file-limit "512kB"/],
       ['--memory-limit', '3TB', /^fxpipe: invalid --memory-limit "3TB": expected a size from 16 MB to 2 TB/],
     ] as const) {
@@ -143,7 +168,10 @@ describe('reader limits: grant-reader sets them, the watchdog enforces them', ()
     } finally {
       await db.close();
     }
-    expect(await held(role)).toMatchObject({ settings: ['idle_in_transaction_session_timeout=60000', 'statement_timeout=5000'], connectionLimit: 10 });
+    expect(await held(role)).toMatchObject({
+      settings: ['idle_in_transaction_session_timeout=60000', 'statement_timeout=5000'],
+      connectionLimit: 10,
+    });
     expect(await currentLimits(await database.open(), role)).toMatchObject({ statementTimeoutMs: 5000 });
   });
 
@@ -158,10 +186,14 @@ describe('reader limits: grant-reader sets them, the watchdog enforces them', ()
       await owner.query(`grant connect, temporary on database ${other.name} to ${role}`);
       const refused = await grant(role, '--statement-timeout', '5s');
       expect(refused.code, refused.stderr).toBe(2);
-      expect(refused.stderr.trim().split('\n')).toEqual([expect.stringMatching(new RegExp(`^fxpipe: ${role} would be able to do more than read schema api, so nothing was changed: `))]);
+      expect(refused.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(new RegExp(`^fxpipe: ${role} would be able to do more than read schema api, so nothing was changed: `)),
+      ]);
       expect(refused.stderr).toContain(`advisory locks: EXECUTE on pg_advisory_lock(bigint) (1 of the `);
       expect(refused.stderr).toContain(`through PUBLIC; a superuser revokes it in database ${database.name} (docs/make-com.md)`);
-      expect(refused.stderr).toContain(`TEMP on database ${other.name} (fix: revoke temporary on database ${other.name} from public, ${role})`);
+      expect(refused.stderr).toContain(
+        `TEMP on database ${other.name} (fix: revoke temporary on database ${other.name} from public, ${role})`,
+      );
       expect(await held(role)).toEqual(before);
       await owner.query('revoke execute on function pg_catalog.pg_advisory_lock(bigint) from public');
       await owner.query(`revoke temporary on database ${other.name} from ${role}`);
@@ -203,13 +235,15 @@ describe('reader limits: grant-reader sets them, the watchdog enforces them', ()
     }
   }, 60_000);
 
-  it('db watch-readers refuses, in one line, a role that could not see or stop readers\' queries', async () => {
+  it("db watch-readers refuses, in one line, a role that could not see or stop readers' queries", async () => {
     const role = uniqueRole('fxplain');
     roles.push(role);
     await owner.query(`create role ${role} login password 'plain-pw'`);
     await owner.query(`grant connect on database ${database.name} to ${role}`);
     const result = await runCli(['db', 'watch-readers'], { env: { DATABASE_URL: urlAs(database.url, role, 'plain-pw') } });
     expect(result.code).toBe(2);
-    expect(result.stderr.trim().split('\n')).toEqual([`fxpipe: role ${role} cannot see or stop other roles' queries: grant it pg_read_all_stats and pg_signal_backend (or run the watchdog as a superuser)`]);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      `fxpipe: role ${role} cannot see or stop other roles' queries: grant it pg_read_all_stats and pg_signal_backend (or run the watchdog as a superuser)`,
+    ]);
   });
 });

@@ -74,7 +74,9 @@ describe('reader roles, injection and secrets', () => {
 
   async function grant(role: string, password?: string, ...extra: string[]): Promise<CliResult> {
     roles.push(role);
-    return runCli(['db', 'grant-reader', role, ...(password === undefined ? [] : ['--password-file', passwordFile(password)]), ...extra], { env });
+    return runCli(['db', 'grant-reader', role, ...(password === undefined ? [] : ['--password-file', passwordFile(password)]), ...extra], {
+      env,
+    });
   }
 
   beforeAll(async () => {
@@ -85,7 +87,11 @@ describe('reader roles, injection and secrets', () => {
     const granted = await grant(readerRole, readerPassword);
     expect(granted.stderr).toBe('');
     expect(granted.code).toBe(0);
-    expect(granted.stdout).toMatch(new RegExp(`^Created reader ${readerRole} in database \\w+ \\(.*\\): SELECT on the api views, EXECUTE on the api functions, nothing else \\(no temporary tables\\); password from .*\\.\\nLimits: queries up to 30 s, idle in a transaction up to 1 min \\(enforced by the watchdog: see docs/make-com\\.md\\), at most 10 connections at once, temporary files up to 1 GB; memory bounded only on fxpipe's embedded server \\(docs/make-com\\.md\\)\\.\\n$`));
+    expect(granted.stdout).toMatch(
+      new RegExp(
+        `^Created reader ${readerRole} in database \\w+ \\(.*\\): SELECT on the api views, EXECUTE on the api functions, nothing else \\(no temporary tables\\); password from .*\\.\\nLimits: queries up to 30 s, idle in a transaction up to 1 min \\(enforced by the watchdog: see docs/make-com\\.md\\), at most 10 connections at once, temporary files up to 1 GB; memory bounded only on fxpipe's embedded server \\(docs/make-com\\.md\\)\\.\\n$`,
+      ),
+    );
     reader = await login(readerRole, readerPassword);
   });
 
@@ -98,7 +104,9 @@ describe('reader roles, injection and secrets', () => {
   describe('what a reader can do', () => {
     it('reads every api view and executes every api function, api.convert included', async () => {
       const views = await apiRelations();
-      expect(views.map((v) => v.name)).toEqual(expect.arrayContaining(['api.currencies', 'api.latest_rates', 'api.cross_rates', 'api.rate_changes']));
+      expect(views.map((v) => v.name)).toEqual(
+        expect.arrayContaining(['api.currencies', 'api.latest_rates', 'api.cross_rates', 'api.rate_changes']),
+      );
       for (const view of views) {
         const { rows } = await reader.query(`select * from ${view.name} limit 1`);
         expect(rows.length, view.name).toBeLessThanOrEqual(1);
@@ -110,21 +118,36 @@ describe('reader roles, injection and secrets', () => {
       );
       expect(functions.map((f) => f.fn)).toEqual(expect.arrayContaining([expect.stringMatching(/^api\.convert\(/)]));
       for (const fn of functions) expect(fn.allowed, fn.fn).toBe(true);
-      const { rows: [converted] } = await reader.query<{ converted: string; rate: string }>(`select * from api.convert(100, 'EUR', 'JPY')`);
+      const {
+        rows: [converted],
+      } = await reader.query<{ converted: string; rate: string }>(`select * from api.convert(100, 'EUR', 'JPY')`);
       expect(converted).toMatchObject({ from_currency: 'EUR', to_currency: 'JPY' });
       expect(Number(converted!.converted)).toBeGreaterThan(0);
-      const { rows: [cross] } = await reader.query<{ rate: string }>(`select rate from api.cross_rates where from_currency = $1 and to_currency = $2`, ['EUR', 'JPY']);
+      const {
+        rows: [cross],
+      } = await reader.query<{ rate: string }>(`select rate from api.cross_rates where from_currency = $1 and to_currency = $2`, [
+        'EUR',
+        'JPY',
+      ]);
       expect(Number(cross!.rate)).toBeCloseTo(Number(converted!.rate), 8);
     });
 
     it("sees the api functions and their parameters in information_schema (what Make.com's function module reads), no others", async () => {
       const { rows: routines } = await reader.query<{ name: string }>(
         `select routine_schema || '.' || routine_name as name from information_schema.routines
-          where routine_schema not in ('pg_catalog', 'information_schema') order by 1`);
-      expect(routines.map((r) => r.name)).toEqual(['api.consensus_rate', 'api.convert', 'api.currencies_in_force', 'api.source_rank', 'api.usd_rate']);
+          where routine_schema not in ('pg_catalog', 'information_schema') order by 1`,
+      );
+      expect(routines.map((r) => r.name)).toEqual([
+        'api.consensus_rate',
+        'api.convert',
+        'api.currencies_in_force',
+        'api.source_rank',
+        'api.usd_rate',
+      ]);
       const { rows: parameters } = await reader.query<{ name: string }>(
         `select p.parameter_name as name from information_schema.parameters p join information_schema.routines r using (specific_schema, specific_name)
-          where r.routine_schema = 'api' and r.routine_name = 'convert' and p.parameter_mode = 'IN' order by p.ordinal_position`);
+          where r.routine_schema = 'api' and r.routine_name = 'convert' and p.parameter_mode = 'IN' order by p.ordinal_position`,
+      );
       expect(parameters.map((p) => p.name)).toEqual(['amount', 'from', 'to', 'at']);
     });
 
@@ -146,8 +169,16 @@ describe('reader roles, injection and secrets', () => {
     it('gets "permission denied" on every other table, view, materialized view and sequence in the database', async () => {
       const others = await otherRelations();
       expect(others.map((r) => r.name)).toEqual(
-        expect.arrayContaining(['bronze_extraction', 'rejected_rates', 'pipeline_runs', 'fact_rates_history', 'fact_rates_history_default',
-          'vw_rates_latest', 'fact_rates_history_change_id_seq', 'fxpipe_migration']),
+        expect.arrayContaining([
+          'bronze_extraction',
+          'rejected_rates',
+          'pipeline_runs',
+          'fact_rates_history',
+          'fact_rates_history_default',
+          'vw_rates_latest',
+          'fact_rates_history_change_id_seq',
+          'fxpipe_migration',
+        ]),
       );
       for (const relation of others) {
         if (relation.kind === 'S') {
@@ -160,15 +191,29 @@ describe('reader roles, injection and secrets', () => {
     });
 
     it('cannot INSERT, UPDATE, DELETE or TRUNCATE any table or api view', async () => {
-      const counts = async () => (await owner.query<{ c: string; f: string; h: string }>(`select (select count(*) from dim_currency) as c, (select count(*) from fact_rates_current) as f, (select count(*) from fact_rates_history) as h`)).rows[0]!;
+      const counts = async () =>
+        (
+          await owner.query<{ c: string; f: string; h: string }>(
+            `select (select count(*) from dim_currency) as c, (select count(*) from fact_rates_current) as f, (select count(*) from fact_rates_history) as h`,
+          )
+        ).rows[0]!;
       const before = await counts();
       const tables = (await otherRelations()).filter((r) => r.kind === 'r' || r.kind === 'p');
       expect(tables.length).toBeGreaterThan(10);
       for (const { name } of tables) {
-        const { rows: [column] } = await owner.query<{ name: string }>(
+        const {
+          rows: [column],
+        } = await owner.query<{ name: string }>(
           `select quote_ident(attname) as name from pg_attribute
-            where attrelid = $1::regclass and attnum > 0 and not attisdropped and attidentity = '' and attgenerated = '' order by attnum limit 1`, [name]);
-        for (const statement of [`insert into ${name} default values`, `update ${name} set ${column!.name} = ${column!.name}`, `delete from ${name}`, `truncate ${name}`]) {
+            where attrelid = $1::regclass and attnum > 0 and not attisdropped and attidentity = '' and attgenerated = '' order by attnum limit 1`,
+          [name],
+        );
+        for (const statement of [
+          `insert into ${name} default values`,
+          `update ${name} set ${column!.name} = ${column!.name}`,
+          `delete from ${name}`,
+          `truncate ${name}`,
+        ]) {
           expect(await sqlState(reader, statement), statement).toBe(INSUFFICIENT_PRIVILEGE);
         }
       }
@@ -176,13 +221,22 @@ describe('reader roles, injection and secrets', () => {
       // privilege; the other views are refused earlier, as not writable at all (55000), and no view can be
       // truncated (42809). Either way nothing changes.
       const { rows: updatable } = await owner.query<{ name: string }>(
-        `select 'api.' || quote_ident(table_name) as name from information_schema.views where table_schema = 'api' and is_insertable_into = 'YES'`);
+        `select 'api.' || quote_ident(table_name) as name from information_schema.views where table_schema = 'api' and is_insertable_into = 'YES'`,
+      );
       expect(updatable.map((v) => v.name)).toEqual(expect.arrayContaining(['api.currencies', 'api.sources']));
       for (const { name } of (await apiRelations()).filter((r) => r.kind === 'v')) {
-        const { rows: [column] } = await owner.query<{ name: string }>(
-          'select quote_ident(attname) as name from pg_attribute where attrelid = $1::regclass and attnum > 0 order by attnum limit 1', [name]);
+        const {
+          rows: [column],
+        } = await owner.query<{ name: string }>(
+          'select quote_ident(attname) as name from pg_attribute where attrelid = $1::regclass and attnum > 0 order by attnum limit 1',
+          [name],
+        );
         const expected = updatable.some((v) => v.name === name) ? [INSUFFICIENT_PRIVILEGE] : ['55000'];
-        for (const statement of [`insert into ${name} default values`, `update ${name} set ${column!.name} = ${column!.name}`, `delete from ${name}`]) {
+        for (const statement of [
+          `insert into ${name} default values`,
+          `update ${name} set ${column!.name} = ${column!.name}`,
+          `delete from ${name}`,
+        ]) {
           expect(expected, statement).toContain(await sqlState(reader, statement));
         }
         expect(await sqlState(reader, `truncate ${name}`), name).toBe('42809');
@@ -207,8 +261,12 @@ describe('reader roles, injection and secrets', () => {
     it('cannot halt the pipeline: the run lock is a row lock it cannot take; nor any advisory lock', async () => {
       await expect(reader.query('select 1 from fxpipe_run_lock for update')).rejects.toMatchObject({ code: INSUFFICIENT_PRIVILEGE });
       // Nor any advisory lock (the migrator's, the tiering lock's, the old run lock's key).
-      for (const sql of ['select pg_advisory_lock(7710420337741550911)', `select pg_try_advisory_lock(hashtext('fxpipe.tiering'))`,
-        'select pg_advisory_xact_lock(3853314791062309107)', 'select pg_advisory_lock_shared(1, 2)']) {
+      for (const sql of [
+        'select pg_advisory_lock(7710420337741550911)',
+        `select pg_try_advisory_lock(hashtext('fxpipe.tiering'))`,
+        'select pg_advisory_xact_lock(3853314791062309107)',
+        'select pg_advisory_lock_shared(1, 2)',
+      ]) {
         await expect(reader.query(sql), sql).rejects.toMatchObject({ code: INSUFFICIENT_PRIVILEGE });
       }
       // What it can do meanwhile (hold a read transaction open on api) does not stop a run.
@@ -257,12 +315,16 @@ describe('reader roles, injection and secrets', () => {
       await login(role, second);
 
       const { oid } = (await owner.query<{ oid: number }>('select oid from pg_roles where rolname = $1', [role])).rows[0]!;
-      expect(Number((await owner.query<{ n: string }>('select count(*) as n from pg_shdepend where refobjid = $1', [oid])).rows[0]!.n)).toBeGreaterThan(0);
+      expect(
+        Number((await owner.query<{ n: string }>('select count(*) as n from pg_shdepend where refobjid = $1', [oid])).rows[0]!.n),
+      ).toBeGreaterThan(0);
       for (const client of clients.splice(clients.length - 3)) await client.end(); // its three sessions above
       const revoked = await runCli(['db', 'revoke-reader', role], { env });
       expect(revoked.stderr).toBe('');
       expect(revoked.code).toBe(0);
-      expect(revoked.stdout).toMatch(new RegExp(`^Revoked reader ${role}: its privileges in database \\w+ \\(.*\\) are revoked and the role is dropped\\.\\n$`));
+      expect(revoked.stdout).toMatch(
+        new RegExp(`^Revoked reader ${role}: its privileges in database \\w+ \\(.*\\) are revoked and the role is dropped\\.\\n$`),
+      );
       expect((await owner.query('select 1 from pg_roles where rolname = $1', [role])).rows).toEqual([]);
       expect((await owner.query('select 1 from pg_shdepend where refobjid = $1', [oid])).rows).toEqual([]);
       expect((await owner.query('select 1 from pg_default_acl d, aclexplode(d.defaclacl) a where a.grantee = $1', [oid])).rows).toEqual([]);
@@ -274,7 +336,8 @@ describe('reader roles, injection and secrets', () => {
       roles.push(role);
       const password = 'Some pass-word with spaces & punctuation: ~!@#$%^*()_+{}|"<>?`';
       await owner.query(`create role ${role} password ${pg.escapeLiteral(password)}`);
-      const stored = (await owner.query<{ stored: string }>('select rolpassword as stored from pg_authid where rolname = $1', [role])).rows[0]!.stored;
+      const stored = (await owner.query<{ stored: string }>('select rolpassword as stored from pg_authid where rolname = $1', [role]))
+        .rows[0]!.stored;
       const [, iterations, salt] = /^SCRAM-SHA-256\$(\d+):([^$]+)\$/.exec(stored)!;
       expect(scramSha256Verifier(password, Buffer.from(salt!, 'base64'), Number(iterations))).toBe(stored);
     });
@@ -288,8 +351,14 @@ describe('reader roles, injection and secrets', () => {
         expect((await runCli(['db', 'grant-reader', role], { env: { DATABASE_URL: other.url } })).code).toBe(0);
         const first = await runCli(['db', 'revoke-reader', role], { env });
         expect(first.code).toBe(1);
-        expect(first.stdout).toMatch(new RegExp(`^Revoked reader ${role}'s privileges in database \\w+ .*, but the role remains: .*privileges for database ${other.name}.*\\. Run revoke-reader against that database too\\.\\n$`));
-        expect((await owner.query<{ api: boolean }>(`select has_schema_privilege($1::name, 'api', 'USAGE') as api`, [role])).rows[0]!.api).toBe(false);
+        expect(first.stdout).toMatch(
+          new RegExp(
+            `^Revoked reader ${role}'s privileges in database \\w+ .*, but the role remains: .*privileges for database ${other.name}.*\\. Run revoke-reader against that database too\\.\\n$`,
+          ),
+        );
+        expect(
+          (await owner.query<{ api: boolean }>(`select has_schema_privilege($1::name, 'api', 'USAGE') as api`, [role])).rows[0]!.api,
+        ).toBe(false);
         const second = await runCli(['db', 'revoke-reader', role, '--json'], { env: { DATABASE_URL: other.url } });
         expect(second.code).toBe(0);
         expect(JSON.parse(second.stdout)).toMatchObject({ role, database: other.name, dropped: true });
@@ -322,12 +391,19 @@ describe('reader roles, injection and secrets', () => {
       await owner.query(`create role ${plain} nologin`);
       const { me } = (await owner.query<{ me: string }>('select current_user as me')).rows[0]!;
       for (const command of ['grant-reader', 'revoke-reader']) {
-        expectUsageError(await runCli(['db', command, plain], { env }), new RegExp(`^fxpipe: role ${plain} (exists and )?is not an fxpipe reader`));
+        expectUsageError(
+          await runCli(['db', command, plain], { env }),
+          new RegExp(`^fxpipe: role ${plain} (exists and )?is not an fxpipe reader`),
+        );
         expect((await runCli(['db', command, me], { env })).code).toBe(2);
       }
       expect((await runCli(['db', 'grant-reader', me], { env })).stderr).toMatch(/is the role fxpipe connects as/);
-      const { rows: [after] } = await owner.query<{ rolcanlogin: boolean; comment: string | null; api: boolean }>(
-        `select rolcanlogin, shobj_description(oid, 'pg_authid') as comment, has_schema_privilege(oid, 'api', 'USAGE') as api from pg_roles where rolname = $1`, [plain]);
+      const {
+        rows: [after],
+      } = await owner.query<{ rolcanlogin: boolean; comment: string | null; api: boolean }>(
+        `select rolcanlogin, shobj_description(oid, 'pg_authid') as comment, has_schema_privilege(oid, 'api', 'USAGE') as api from pg_roles where rolname = $1`,
+        [plain],
+      );
       expect(after).toEqual({ rolcanlogin: false, comment: null, api: false });
     });
 
@@ -335,7 +411,10 @@ describe('reader roles, injection and secrets', () => {
       const role = uniqueRole();
       const dir = scratchDir();
       const missing = path.join(dir, 'nope');
-      expectUsageError(await grant(role, undefined, '--password-file', missing), new RegExp(`^fxpipe: cannot read the password file ${missing} \\(ENOENT\\)$`));
+      expectUsageError(
+        await grant(role, undefined, '--password-file', missing),
+        new RegExp(`^fxpipe: cannot read the password file ${missing} \\(ENOENT\\)$`),
+      );
       const empty = path.join(dir, 'empty');
       writeFileSync(empty, '\n');
       expectUsageError(await grant(role, undefined, '--password-file', empty), /^fxpipe: the password file .* is empty/);
@@ -360,10 +439,14 @@ describe('reader roles, injection and secrets', () => {
     // not counted; every other role is, and none may carry a name tried here.
     const TRIED = ['x; drop table dim_currency', '"x"', 'Reader', 'a'.repeat(64), "x'--", 'pg_reader', 'public', '1abc'];
     const intact = async () => {
-      const { rows: [row] } = await owner.query<{ present: boolean; roles: number; tried: number }>(
+      const {
+        rows: [row],
+      } = await owner.query<{ present: boolean; roles: number; tried: number }>(
         `select to_regclass('dim_currency') is not null as present,
                 (select count(*) from pg_roles where rolname !~ '^(fxr|plain|fxplain|fxadm)_[0-9a-f]{10}$')::int as roles,
-                (select count(*) from pg_roles where rolname = any ($1::text[]))::int as tried`, [TRIED]);
+                (select count(*) from pg_roles where rolname = any ($1::text[]))::int as tried`,
+        [TRIED],
+      );
       return row;
     };
 
@@ -372,7 +455,10 @@ describe('reader roles, injection and secrets', () => {
       const before = await intact();
       for (const name of TRIED) {
         for (const command of ['grant-reader', 'revoke-reader']) {
-          expectUsageError(await runCli(['db', command, name], { env }), /^fxpipe: invalid role name .*: (expected 1 to 63 lower-case letters|reserved by PostgreSQL)/);
+          expectUsageError(
+            await runCli(['db', command, name], { env }),
+            /^fxpipe: invalid role name .*: (expected 1 to 63 lower-case letters|reserved by PostgreSQL)/,
+          );
         }
       }
       expect(await intact()).toEqual(before);
@@ -394,8 +480,14 @@ describe('reader roles, injection and secrets', () => {
 
     it('a date or source list carrying SQL is a usage error (exit 2)', async () => {
       const before = await intact();
-      expectUsageError(await runCli(['reprocess', '--since', "2024-01-01'; drop table dim_currency; --"], { env }), /^fxpipe: invalid --since "2024-01-01'; drop table dim_currency; --": expected a date/);
-      expectUsageError(await runCli(['run', '--sources', 'open-er-api;drop'], { env: { ...env, ...h.server.env } }), /^fxpipe: invalid --sources "open-er-api;drop"/);
+      expectUsageError(
+        await runCli(['reprocess', '--since', "2024-01-01'; drop table dim_currency; --"], { env }),
+        /^fxpipe: invalid --since "2024-01-01'; drop table dim_currency; --": expected a date/,
+      );
+      expectUsageError(
+        await runCli(['run', '--sources', 'open-er-api;drop'], { env: { ...env, ...h.server.env } }),
+        /^fxpipe: invalid --sources "open-er-api;drop"/,
+      );
       expect(await intact()).toEqual(before);
     });
   });
@@ -410,7 +502,9 @@ describe('reader roles, injection and secrets', () => {
       clients.push(blocker);
       await blocker.query('begin');
       await blocker.query(`alter role ${role} connection limit 5`);
-      const child = startCli(['--verbose', 'db', 'grant-reader', role, '--password-file', passwordFile(secret)], { env: { ...env, FXPIPE_LOG_LEVEL: 'trace' } });
+      const child = startCli(['--verbose', 'db', 'grant-reader', role, '--password-file', passwordFile(secret)], {
+        env: { ...env, FXPIPE_LOG_LEVEL: 'trace' },
+      });
       await waitFor(owner, `select 1 from pg_stat_activity where query ilike 'alter role%password%' and wait_event_type = 'Lock'`);
       const { rows } = await owner.query<{ text: string }>(`select concat_ws(' ', application_name, query) as text from pg_stat_activity`);
       const activity = rows.map((r) => r.text).join('\n');
@@ -433,7 +527,9 @@ describe('reader roles, injection and secrets', () => {
       try {
         const run = startCli(['--verbose', 'run', '--json', '--no-verify', '--sources', 'exchangerate-api'], { env: keyed });
         await pause.waitUntilPaused();
-        const { rows } = await owner.query<{ text: string }>(`select concat_ws(' ', application_name, query) as text from pg_stat_activity`);
+        const { rows } = await owner.query<{ text: string }>(
+          `select concat_ws(' ', application_name, query) as text from pg_stat_activity`,
+        );
         expect(rows.map((r) => r.text).join('\n')).not.toContain(TEST_API_KEY);
         expect(allCommandLines()).toContain('run --json');
         expect(allCommandLines()).not.toContain(TEST_API_KEY);
@@ -444,8 +540,11 @@ describe('reader roles, injection and secrets', () => {
         const status = await runCli(['--verbose', 'status'], { env: keyed });
         const statusJson = await runCli(['status', '--json'], { env: keyed });
         expect(status.code).toBe(0);
-        const stored = (await owner.query<{ t: string }>(
-          `select string_agg(t, ' ') as t from (select b::text as t from bronze_extraction b union all select r::text from pipeline_runs r) x`)).rows[0]!.t;
+        const stored = (
+          await owner.query<{ t: string }>(
+            `select string_agg(t, ' ') as t from (select b::text as t from bronze_extraction b union all select r::text from pipeline_runs r) x`,
+          )
+        ).rows[0]!.t;
         expect(stored).toContain('exchangerate-api');
         for (const output of [result.stdout, result.stderr, status.stdout, status.stderr, statusJson.stdout, stored]) {
           expect(output).not.toContain(TEST_API_KEY);

@@ -24,7 +24,11 @@ export function urlAs(url: string, user: string, password: string): string {
 }
 
 export async function connect(config: string | pg.ClientConfig): Promise<pg.Client> {
-  const client = new pg.Client(typeof config === 'string' ? { connectionString: config, connectionTimeoutMillis: 10_000 } : { connectionTimeoutMillis: 10_000, ...config });
+  const client = new pg.Client(
+    typeof config === 'string'
+      ? { connectionString: config, connectionTimeoutMillis: 10_000 }
+      : { connectionTimeoutMillis: 10_000, ...config },
+  );
   client.on('error', () => undefined);
   await client.connect();
   return client;

@@ -26,10 +26,12 @@ describe('fxpipe demo', () => {
     await client.connect();
     try {
       const { rows } = await client.query<{ kind: string; n: number; failover: number }>(
-        `select kind, count(*)::int as n, count(*) filter (where failover)::int as failover from pipeline_runs group by kind`);
+        `select kind, count(*)::int as n, count(*) filter (where failover)::int as failover from pipeline_runs group by kind`,
+      );
       expect(rows).toEqual([{ kind: 'demo', n: 24, failover: 3 }]);
       const { rows: methods } = await client.query<{ extraction_method: string }>(
-        `select distinct extraction_method from bronze_extraction order by 1`);
+        `select distinct extraction_method from bronze_extraction order by 1`,
+      );
       expect(methods.map((m) => m.extraction_method)).toEqual(['failover', 'scheduled']);
     } finally {
       await client.end();

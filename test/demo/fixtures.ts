@@ -33,7 +33,10 @@ export function ecbHistory(): Map<string, Map<string, string>> {
   const history = new Map<string, Map<string, string>>();
   for (const line of lines) {
     const [date = '', ...values] = line.split(',');
-    history.set(date, new Map(values.flatMap((value, i) => (value && value !== 'N/A' ? [[currencies[i] as string, value] as [string, string]] : []))));
+    history.set(
+      date,
+      new Map(values.flatMap((value, i) => (value && value !== 'N/A' ? [[currencies[i] as string, value] as [string, string]] : []))),
+    );
   }
   return history;
 }

@@ -33,7 +33,10 @@ describe('the simulated market', () => {
     const forwards = createMarket({ seed: 7, start: START });
     const backwards = createMarket({ seed: 7, start: START });
     const fromForwards = days.map((day) => [...forwards.usdRates(day)]);
-    const fromBackwards = [...days].reverse().map((day) => [...backwards.usdRates(day)]).reverse();
+    const fromBackwards = [...days]
+      .reverse()
+      .map((day) => [...backwards.usdRates(day)])
+      .reverse();
     expect(fromBackwards).toEqual(fromForwards);
     const fresh = createMarket({ seed: 7, start: START });
     expect([...fresh.usdRates(addDays(SEED_DAY, 25))]).toEqual(fromForwards[35]);

@@ -81,7 +81,8 @@ describe('the simulated open-er-api', () => {
     const twin = await startProviderServer({ market: createMarket({ seed: SEED, start: START }), clock: () => now });
     try {
       const reversed: string[] = [];
-      for (const day of [...days].reverse()) reversed.unshift((await get(`${twin.baseUrls['open-er-api']}/v6/latest/USD`, `${day}T12:00:00Z`)).text);
+      for (const day of [...days].reverse())
+        reversed.unshift((await get(`${twin.baseUrls['open-er-api']}/v6/latest/USD`, `${day}T12:00:00Z`)).text);
       expect(reversed).toEqual(first);
     } finally {
       await twin.close();
@@ -115,7 +116,8 @@ describe('the simulated exchangerate-api', () => {
     const open = market.usdRates('2024-01-15');
     const rates = numberTokens(text, 'conversion_rates');
     expect(rates.map(([code]) => code)).toEqual([...open.keys()]);
-    for (const [code, value] of rates) expect(new Decimal(value).eq(new Decimal(open.get(code) as string).toDecimalPlaces(4)), code).toBe(true);
+    for (const [code, value] of rates)
+      expect(new Decimal(value).eq(new Decimal(open.get(code) as string).toDecimalPlaces(4)), code).toBe(true);
   });
 
   it('refuses a wrong key with invalid-key', async () => {
@@ -287,7 +289,11 @@ describe('faults', () => {
     expect([gone.status, gone.text, gone.headers.get('x-cache')]).toEqual([404, 'gone', 'MISS']);
     server.injectFault('ecb', { kind: 'body', body: '<!DOCTYPE html><html><body>Maintenance</body></html>', contentType: 'text/html' });
     const page = await get(ecbUrl(), at);
-    expect([page.status, page.headers.get('content-type'), page.text]).toEqual([200, 'text/html', '<!DOCTYPE html><html><body>Maintenance</body></html>']);
+    expect([page.status, page.headers.get('content-type'), page.text]).toEqual([
+      200,
+      'text/html',
+      '<!DOCTYPE html><html><body>Maintenance</body></html>',
+    ]);
   });
 
   it('a truncated response announces its full length, stops short and ends the connection', async () => {

@@ -10,7 +10,11 @@ const NOW = new Date('2024-01-16T18:00:00Z');
 describe("fxpipe's own source modules", () => {
   let server: ProviderServer;
   beforeAll(async () => {
-    server = await startProviderServer({ market: createMarket({ seed: 3, start: new Date('2024-01-09T00:00:00Z') }), clock: () => NOW, apiKey: API_KEY });
+    server = await startProviderServer({
+      market: createMarket({ seed: 3, start: new Date('2024-01-09T00:00:00Z') }),
+      clock: () => NOW,
+      apiKey: API_KEY,
+    });
   });
   afterAll(async () => server.close());
 

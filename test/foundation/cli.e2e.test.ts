@@ -85,7 +85,10 @@ describe('the fxpipe CLI', () => {
   it('a bad config value fails with the setting and what is allowed, from the env or from fxpipe.config.json', async () => {
     const env = await runCli(['db', 'url'], { env: { FXPIPE_LOG_LEVEL: 'loud' } });
     expect(env.code).toBe(2);
-    expectOneLineError(env.stderr, /invalid setting FXPIPE_LOG_LEVEL: "loud" expected one of trace, debug, info, warn, error, fatal, silent/);
+    expectOneLineError(
+      env.stderr,
+      /invalid setting FXPIPE_LOG_LEVEL: "loud" expected one of trace, debug, info, warn, error, fatal, silent/,
+    );
 
     const dir = scratchDir();
     writeFileSync(path.join(dir, 'fxpipe.config.json'), JSON.stringify({ driver: 'orm' }));
@@ -109,7 +112,10 @@ describe('the fxpipe CLI', () => {
     writeFileSync(path.join(dir, 'fxpipe.config.json'), JSON.stringify({ databaseUrl: 5432 }));
     const url = await runCli(['db', 'url'], { cwd: dir });
     expect(url.code).toBe(2);
-    expectOneLineError(url.stderr, /invalid setting databaseUrl in .*fxpipe\.config\.json: expected a URL of the form postgres:\/\/host:port\/database \(several hosts: host1:port1,host2:port2\), with user:password@ before the host$/);
+    expectOneLineError(
+      url.stderr,
+      /invalid setting databaseUrl in .*fxpipe\.config\.json: expected a URL of the form postgres:\/\/host:port\/database \(several hosts: host1:port1,host2:port2\), with user:password@ before the host$/,
+    );
     writeFileSync(path.join(dir, 'fxpipe.config.json'), JSON.stringify({ sources: 7, logLevel: 'info' }));
     const sources = await runCli(['db', 'url'], { cwd: dir });
     expect(sources.code).toBe(2);

@@ -154,7 +154,9 @@ describe('the embedded PostgreSQL', () => {
       const taken = await runCli(['db', 'url'], { env });
       expect(taken.code).toBe(2);
       expect(taken.stdout).toBe('');
-      expect(taken.stderr).toBe(`fxpipe: port ${first.port} on 127.0.0.1 is taken by another program: the embedded server keeps the port it first started on (${portFile}); free it, or choose another with --port N or FXPIPE_PORT\n`);
+      expect(taken.stderr).toBe(
+        `fxpipe: port ${first.port} on 127.0.0.1 is taken by another program: the embedded server keeps the port it first started on (${portFile}); free it, or choose another with --port N or FXPIPE_PORT\n`,
+      );
       expect(readFileSync(portFile, 'utf8').trim()).toBe(first.port);
 
       // FXPIPE_PORT chooses another, which is kept from then on.
@@ -171,6 +173,9 @@ describe('the embedded PostgreSQL', () => {
       squatter.close();
     }
     const bad = await runCli(['db', 'url'], { env: { ...env, FXPIPE_PORT: '70000' } });
-    expect(bad).toMatchObject({ code: 2, stderr: 'fxpipe: invalid setting FXPIPE_PORT: "70000" expected port number between 1 and 65535\n' });
+    expect(bad).toMatchObject({
+      code: 2,
+      stderr: 'fxpipe: invalid setting FXPIPE_PORT: "70000" expected port number between 1 and 65535\n',
+    });
   });
 });

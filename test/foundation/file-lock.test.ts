@@ -12,7 +12,9 @@ describe('the file lock', () => {
     const error = await withFileLock(lockPath, 1000, async () => 'ran').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FxpipeError);
     expect((error as FxpipeError).exitCode).toBe(ExitCode.usage);
-    expect((error as FxpipeError).message).toMatch(new RegExp(`^cannot write the lock file ${lockPath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: ENOENT`));
+    expect((error as FxpipeError).message).toMatch(
+      new RegExp(`^cannot write the lock file ${lockPath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: ENOENT`),
+    );
   });
 
   it('runs the work while holding the lock (another waiter times out), and removes it after', async () => {
@@ -35,13 +37,14 @@ describe('the file lock', () => {
     const spans: [number, number][] = [];
     let holders = 0;
     let most = 0;
-    const work = () => withFileLock(lockPath, 20_000, async () => {
-      most = Math.max(most, ++holders);
-      const start = performance.now();
-      await sleep(100);
-      spans.push([start, performance.now()]);
-      holders--;
-    });
+    const work = () =>
+      withFileLock(lockPath, 20_000, async () => {
+        most = Math.max(most, ++holders);
+        const start = performance.now();
+        await sleep(100);
+        spans.push([start, performance.now()]);
+        holders--;
+      });
     // Eight waiters that all see the same stale lock: one removes it, and they then hold it one after another.
     await Promise.all(Array.from({ length: 8 }, work));
     expect(most).toBe(1);

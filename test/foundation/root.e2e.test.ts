@@ -1,5 +1,21 @@
 import { spawn } from 'node:child_process';
-import { chownSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { arch, platform, tmpdir } from 'node:os';
 import path from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
@@ -176,7 +192,8 @@ function sh(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv
  * (the README's commands run the embedded server), but the proxy, CA and npm settings that reach the registry.
  */
 function rootShellEnv(): NodeJS.ProcessEnv {
-  const kept = /^(?:PATH|HOME|USER|LOGNAME|SHELL|TERM|LANG|LC_\w+|TZ|TMPDIR|(?:HTTPS?|NO|ALL)_PROXY|NODE_EXTRA_CA_CERTS|SSL_CERT_(?:FILE|DIR)|npm_config_(?!local_prefix$)\w+)$/i;
+  const kept =
+    /^(?:PATH|HOME|USER|LOGNAME|SHELL|TERM|LANG|LC_\w+|TZ|TMPDIR|(?:HTTPS?|NO|ALL)_PROXY|NODE_EXTRA_CA_CERTS|SSL_CERT_(?:FILE|DIR)|npm_config_(?!local_prefix$)\w+)$/i;
   return Object.fromEntries(Object.entries(process.env).filter(([key]) => kept.test(key)));
 }
 
@@ -231,7 +248,13 @@ describe("as root, the README's two commands from a clone under a 0700 directory
 
       // `npm test` runs tsc and vitest, whose db project's global setup starts its own embedded server: a fast unit file
       // and a fast db file prove it.
-      const test = await sh('npm', ['test', '--', 'test/fixtures.test.ts', 'test/warehouse/rebuild-plan.db.test.ts'], checkout, env, 300_000);
+      const test = await sh(
+        'npm',
+        ['test', '--', 'test/fixtures.test.ts', 'test/warehouse/rebuild-plan.db.test.ts'],
+        checkout,
+        env,
+        300_000,
+      );
       expect(test.code, test.output).toBe(0);
       expect(test.output).toMatch(/Test Files +2 passed/);
       expect(test.output).toMatch(/Tests +\d+ passed/);

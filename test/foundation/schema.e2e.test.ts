@@ -36,19 +36,36 @@ describe('schema migrations', () => {
     const db = await target.open();
     await initWarehouse(db);
     const tables = (await db.query<{ t: string }>(`select tablename as t from pg_tables where schemaname = 'public'`)).map((r) => r.t);
-    for (const table of ['bronze_extraction', 'dim_currency', 'dim_source', 'dim_date', 'fact_rates_current',
-      'fact_rates_history', 'rejected_rates', 'pipeline_runs', 'source_publications', 'rates_daily', 'rates_monthly']) {
+    for (const table of [
+      'bronze_extraction',
+      'dim_currency',
+      'dim_source',
+      'dim_date',
+      'fact_rates_current',
+      'fact_rates_history',
+      'rejected_rates',
+      'pipeline_runs',
+      'source_publications',
+      'rates_daily',
+      'rates_monthly',
+    ]) {
       expect(tables).toContain(table);
     }
     expect(await db.query(`select matviewname from pg_matviews`)).toEqual([]);
-    const views = (await db.query<{ v: string }>(`select viewname as v from pg_views where schemaname = 'public' order by 1`)).map((r) => r.v);
+    const views = (await db.query<{ v: string }>(`select viewname as v from pg_views where schemaname = 'public' order by 1`)).map(
+      (r) => r.v,
+    );
     expect(views).toEqual(['vw_latest_pairs', 'vw_rates_comparison', 'vw_rates_daily_agg', 'vw_rates_latest', 'vw_rates_monthly_agg']);
 
     const [kind] = await db.query<{ strategy: string }>(
-      `select partstrat as strategy from pg_partitioned_table where partrelid = 'fact_rates_history'::regclass`);
+      `select partstrat as strategy from pg_partitioned_table where partrelid = 'fact_rates_history'::regclass`,
+    );
     expect(kind?.strategy).toBe('r');
-    const parts = (await db.query<{ name: string }>(
-      `select inhrelid::regclass::text as name from pg_inherits where inhparent = 'fact_rates_history'::regclass`)).map((r) => r.name);
+    const parts = (
+      await db.query<{ name: string }>(
+        `select inhrelid::regclass::text as name from pg_inherits where inhparent = 'fact_rates_history'::regclass`,
+      )
+    ).map((r) => r.name);
     const now = new Date();
     for (let i = 0; i <= 3; i++) {
       const month = monthStart(now, i);
@@ -66,7 +83,8 @@ describe('schema migrations', () => {
     expect(floats).toEqual([]);
     const [row] = await db.query<{ small: string; big: string; long: string }>(
       `select '0.00000001'::fx_rate::text as small, '1000000000'::fx_rate::text as big,
-              '0.000000012345678901234567'::fx_rate::text as long`);
+              '0.000000012345678901234567'::fx_rate::text as long`,
+    );
     expect(row).toEqual({ small: '0.00000001', big: '1000000000', long: '0.000000012345678901234567' });
     await expect(db.query(`select '0'::fx_rate`)).rejects.toThrow(/fx_rate_check|violates check constraint/);
   });
@@ -76,8 +94,18 @@ describe('schema migrations', () => {
     const db = await target.open();
     await initWarehouse(db);
     const [row] = await db.query(`select * from dim_date where date_key = 20240101`);
-    expect(row).toMatchObject({ year: 2024, quarter: 1, month: 1, iso_year: 2024, iso_week: 1, day_of_month: 1,
-      day_of_week: 1, is_weekend: false, month_name: 'January', quarter_name: 'Q1' });
+    expect(row).toMatchObject({
+      year: 2024,
+      quarter: 1,
+      month: 1,
+      iso_year: 2024,
+      iso_week: 1,
+      day_of_month: 1,
+      day_of_week: 1,
+      is_weekend: false,
+      month_name: 'January',
+      quarter_name: 'Q1',
+    });
     const [sunday] = await db.query(`select iso_year, iso_week, day_of_week, is_weekend from dim_date where date_key = 20220102`);
     expect(sunday).toMatchObject({ iso_year: 2021, iso_week: 52, day_of_week: 7, is_weekend: true });
   });

@@ -62,7 +62,10 @@ describe('URL user-info', () => {
     expect(oneLine(new Error(`cannot reach\n  ${withUserInfo('https://h.example/')}`))).toBe('cannot reach https://h.example/');
     const target = requestTarget(withUserInfo('https://h.example/v1'));
     expect(target).toEqual({
-      url: 'https://h.example/v1', authorization: BASIC, headers: { authorization: BASIC }, secrets: matcher.arrayContaining([PASSWORD]),
+      url: 'https://h.example/v1',
+      authorization: BASIC,
+      headers: { authorization: BASIC },
+      secrets: matcher.arrayContaining([PASSWORD]),
     });
     expect(requestTarget('https://h.example/v1')).toEqual({ url: 'https://h.example/v1', headers: {}, secrets: [] });
   });
@@ -101,14 +104,24 @@ describe('URL user-info', () => {
       await initWarehouse(db);
       seen.length = 0;
       const outcome = await runPipeline(db, {
-        kind: 'manual', sources: ['open-er-api'], verify: false, dryRun: false, changeThresholdPct: 0, deviationTolerancePct: 0.5,
-        zScoreThreshold: 4, lockWaitMs: 5000, http: { ...defaultHttpPolicy, retries: 0 },
-        settingsFor: () => ({ baseUrl: withUserInfo(origin) }), clock: () => new Date('2024-01-09T06:00:00Z'), log: createLogger('silent'),
+        kind: 'manual',
+        sources: ['open-er-api'],
+        verify: false,
+        dryRun: false,
+        changeThresholdPct: 0,
+        deviationTolerancePct: 0.5,
+        zScoreThreshold: 4,
+        lockWaitMs: 5000,
+        http: { ...defaultHttpPolicy, retries: 0 },
+        settingsFor: () => ({ baseUrl: withUserInfo(origin) }),
+        clock: () => new Date('2024-01-09T06:00:00Z'),
+        log: createLogger('silent'),
       });
       expect(outcome).toMatchObject({ status: 'loaded' });
       expect(seen.map((headers) => headers.authorization)).toEqual([BASIC]);
       const [bronze] = await db.query<{ request_url: string; authorization: string }>(
-        `select request_url, request_headers->>'authorization' as authorization from bronze_extraction`);
+        `select request_url, request_headers->>'authorization' as authorization from bronze_extraction`,
+      );
       expect(bronze).toEqual({ request_url: `${origin}/v6/latest/USD`, authorization: '***' });
       const [source] = await db.query<{ endpoint: string }>(`select endpoint from dim_source where source_name = 'open-er-api'`);
       expect(source!.endpoint).toBe(`${origin}/`);
@@ -130,7 +143,10 @@ describe('URL user-info', () => {
     expect(rates.length).toBeGreaterThan(100);
     expect(seen.map((headers) => headers.authorization)).toEqual([BASIC]);
     const down = withUserInfo(`${await closedPortOrigin()}/v6/latest/USD`);
-    const failure = await fetchProductionRates(down, 'open-er-api').then(() => null, (error: Error) => error.message);
+    const failure = await fetchProductionRates(down, 'open-er-api').then(
+      () => null,
+      (error: Error) => error.message,
+    );
     expect(failure).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v6\/latest\/USD: no answer: ECONNREFUSED$/);
   });
 

@@ -8,9 +8,11 @@ const BOOKKEEPING = ['fxpipe_migration', 'fxpipe_migration_lock'];
  * functions with their bodies, domains, triggers, sequences. The migration bookkeeping is left out.
  */
 export async function catalogSnapshot(db: Db): Promise<Record<string, string[]>> {
-  const q = async (text: string) => (await db.query<{ line: string }>(text.replaceAll("$1", "$1::text[]"), [BOOKKEEPING])).map((r) => r.line).sort();
+  const q = async (text: string) =>
+    (await db.query<{ line: string }>(text.replaceAll('$1', '$1::text[]'), [BOOKKEEPING])).map((r) => r.line).sort();
   return {
-    relations: await q(`select c.relkind::text || ' ' || c.relname || ' persistence=' || c.relpersistence::text || ' partitioned=' || c.relispartition::text as line
+    relations:
+      await q(`select c.relkind::text || ' ' || c.relname || ' persistence=' || c.relpersistence::text || ' partitioned=' || c.relispartition::text as line
                           from pg_class c join pg_namespace n on n.oid = c.relnamespace
                          where n.nspname = 'public' and c.relkind in ('r','p','v','m','S','i','I','c')
                            and not (c.relname = any($1) or c.relname like any (select b || '%' from unnest($1) b))`),
@@ -19,12 +21,14 @@ export async function catalogSnapshot(db: Db): Promise<Record<string, string[]>>
                             || ' p=' || coalesce(numeric_precision::text, '-') || ' s=' || coalesce(numeric_scale::text, '-')
                             || ' identity=' || is_identity || ' gen=' || coalesce(identity_generation, '-') as line
                         from information_schema.columns where table_schema = 'public' and not (table_name = any($1))`),
-    constraints: await q(`select conrelid::regclass::text || ' ' || conname || ' ' || contype::text || ' ' || pg_get_constraintdef(c.oid) as line
+    constraints:
+      await q(`select conrelid::regclass::text || ' ' || conname || ' ' || contype::text || ' ' || pg_get_constraintdef(c.oid) as line
                             from pg_constraint c join pg_namespace n on n.oid = c.connamespace
                            where n.nspname = 'public' and not (conrelid::regclass::text = any($1)) and $1 is not null`),
     indexes: await q(`select tablename || ' ' || indexname || ' ' || indexdef as line from pg_indexes
                        where schemaname = 'public' and not (tablename = any($1))`),
-    partitions: await q(`select i.inhparent::regclass::text || ' <- ' || i.inhrelid::regclass::text || ' ' || coalesce(pg_get_expr(c.relpartbound, c.oid), '') as line
+    partitions:
+      await q(`select i.inhparent::regclass::text || ' <- ' || i.inhrelid::regclass::text || ' ' || coalesce(pg_get_expr(c.relpartbound, c.oid), '') as line
                            from pg_inherits i join pg_class c on c.oid = i.inhrelid
                            join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public' and $1 is not null`),
     views: await q(`select 'view ' || viewname || ' ' || definition as line from pg_views where schemaname = 'public' and $1 is not null

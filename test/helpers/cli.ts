@@ -17,12 +17,18 @@ export function cliEnv(env: Record<string, string | undefined>): NodeJS.ProcessE
 }
 
 /** Runs the built fxpipe bin as a user would. */
-export function runCli(args: string[], options: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
   const child = startCli(args, options);
   return finished(child, options.timeoutMs ?? 60_000);
 }
 
-export function startCli(args: string[], options: { env?: Record<string, string | undefined>; cwd?: string } = {}): ChildProcess & { out: { stdout: string; stderr: string } } {
+export function startCli(
+  args: string[],
+  options: { env?: Record<string, string | undefined>; cwd?: string } = {},
+): ChildProcess & { out: { stdout: string; stderr: string } } {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: options.cwd ?? process.cwd(),
     env: cliEnv(options.env ?? {}),

@@ -32,7 +32,8 @@ export async function createTestDatabase(prefix = 'fxtest', options: CreateOptio
   const adminUrl = inject('adminUrl');
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   const made = inject('templateDatabase');
-  if (!options.empty && made.startsWith('unavailable: ')) throw new Error(`the suite's template database could not be made: ${made.slice(13)}`);
+  if (!options.empty && made.startsWith('unavailable: '))
+    throw new Error(`the suite's template database could not be made: ${made.slice(13)}`);
   // Closed to PUBLIC, as fxpipe makes its databases: a reader granted in another test file's database must not reach it.
   await withAdmin(adminUrl, (client) => createClosedDatabase(client, name, options.empty ? undefined : made));
   const url = new URL(adminUrl);

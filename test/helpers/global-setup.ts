@@ -73,7 +73,10 @@ async function startSuiteServer(): Promise<SuiteServer> {
   const url = adminUrl;
   const template = `fxtemplate_${process.pid}`;
   // A server that cannot be reached fails the tests that need a database, each naming why; the rest still run.
-  const made = await migratedTemplate(url, template).then(() => null, (error: unknown) => oneLine(error));
+  const made = await migratedTemplate(url, template).then(
+    () => null,
+    (error: unknown) => oneLine(error),
+  );
 
   return {
     adminUrl: url,

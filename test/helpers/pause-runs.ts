@@ -28,7 +28,8 @@ export async function pauseRunsAfterHistoryInsert(url: string): Promise<PausedRu
       for (let i = 0; i < 400; i++) {
         const { rows } = await holder.query<{ pid: number }>(
           `select pid from pg_stat_activity where datname = current_database() and wait_event = 'advisory'
-              and query ilike 'insert into fact_rates_history%'`);
+              and query ilike 'insert into fact_rates_history%'`,
+        );
         if (rows[0]) return rows[0].pid;
         await sleep(50);
       }

@@ -41,7 +41,9 @@ async function openErPayload(h: Harness): Promise<string> {
 async function storedRate(h: Harness, quote: string): Promise<string> {
   const [row] = await h.db.query<{ rate: string }>(
     `select f.rate::text as rate from fact_rates_current f join dim_currency q on q.currency_id = f.quote_currency_id
-       join dim_source s using (source_id) where s.source_name = 'open-er-api' and q.currency_code = $1`, [quote]);
+       join dim_source s using (source_id) where s.source_name = 'open-er-api' and q.currency_code = $1`,
+    [quote],
+  );
   return row!.rate;
 }
 
@@ -89,7 +91,8 @@ describe('alerts', () => {
       fxpipe: { version: VERSION },
     });
     const [logged] = await h.db.query<{ kind: string; run_id: string; delivered: boolean; attempts: number; payload: unknown }>(
-      'select kind, run_id, delivered, attempts, payload from alert_log');
+      'select kind, run_id, delivered, attempts, payload from alert_log',
+    );
     expect(logged).toEqual({ kind: 'failover', run_id: result.runId, delivered: true, attempts: 1, payload: post!.body });
   });
 
@@ -129,7 +132,12 @@ describe('alerts', () => {
     h.server.injectFault('open-er-api', faults.body(payload), 2);
     const result = await h.run({ verify: false });
     expect((await notify(result)).map((o) => o.kind)).toEqual(['pair_moved']);
-    const body = receiver.received[0]!.body as { severity: string; message: string; source: string; details: { thresholdPct: number; pairs: { pair: string; previous: string; rate: string; changePct: number }[] } };
+    const body = receiver.received[0]!.body as {
+      severity: string;
+      message: string;
+      source: string;
+      details: { thresholdPct: number; pairs: { pair: string; previous: string; rate: string; changePct: number }[] };
+    };
     expect(body).toMatchObject({ severity: 'info', source: 'open-er-api', details: { thresholdPct: 2, asOf: result.asOf } });
     expect(body.details.pairs.map((p) => p.pair)).toEqual(['USD/EUR']);
     expect(body.details.pairs[0]).toMatchObject({ previous: eur, rate: (Number(eur) * 1.03).toFixed(6).replace(/0+$/, '') });
@@ -151,9 +159,24 @@ describe('alerts', () => {
     h.server.injectFault('frankfurter', faults.body(reference.replace(`"EUR":${eur}`, `"EUR":${(Number(eur) * 1.02).toFixed(5)}`)));
     const result = await h.run();
     expect((await notify(result)).map((o) => o.kind)).toEqual(['reference_deviation']);
-    const body = receiver.received[0]!.body as { severity: string; message: string; details: { deviations: { pair: string; reference: string; deviationPct: number; rate: string }[] } };
-    expect(body).toMatchObject({ severity: 'warning', source: 'open-er-api', message: matcher.stringMatching(/^fxpipe: open-er-api deviates from a reference source: USD\/EUR -\d\.\d+% vs frankfurter$/) });
-    expect(body.details.deviations).toEqual([{ pair: 'USD/EUR', rate: await storedRate(h, 'EUR'), reference: 'frankfurter', deviationPct: result.flags.referenceDeviations[0]!.deviationPct }]);
+    const body = receiver.received[0]!.body as {
+      severity: string;
+      message: string;
+      details: { deviations: { pair: string; reference: string; deviationPct: number; rate: string }[] };
+    };
+    expect(body).toMatchObject({
+      severity: 'warning',
+      source: 'open-er-api',
+      message: matcher.stringMatching(/^fxpipe: open-er-api deviates from a reference source: USD\/EUR -\d\.\d+% vs frankfurter$/),
+    });
+    expect(body.details.deviations).toEqual([
+      {
+        pair: 'USD/EUR',
+        rate: await storedRate(h, 'EUR'),
+        reference: 'frankfurter',
+        deviationPct: result.flags.referenceDeviations[0]!.deviationPct,
+      },
+    ]);
   });
 
   it('stale: once per source, again only after it was fresh', async () => {
@@ -247,13 +270,21 @@ describe('alert settings', () => {
   const load = (env: Record<string, string>) => loadConfig({ env, cwd: scratchDir() });
 
   it('defaults to every kind and USD/EUR, USD/GBP, USD/JPY at 2 %; accepts "none"', () => {
-    expect(load({})).toMatchObject({ webhookUrl: undefined, alerts: [...ALERT_KINDS], watchPairs: ['USD/EUR', 'USD/GBP', 'USD/JPY'], alertMovePct: 2, webhookTimeoutMs: 3000 });
+    expect(load({})).toMatchObject({
+      webhookUrl: undefined,
+      alerts: [...ALERT_KINDS],
+      watchPairs: ['USD/EUR', 'USD/GBP', 'USD/JPY'],
+      alertMovePct: 2,
+      webhookTimeoutMs: 3000,
+    });
     expect(load({ FXPIPE_ALERTS: 'none' }).alerts).toEqual([]);
     expect(load({ FXPIPE_ALERTS: 'stale, failover' }).alerts).toEqual(['stale', 'failover']);
   });
 
   it('rejects bad values naming the setting, and never echoes the webhook URL', () => {
-    expect(() => load({ FXPIPE_ALERTS: 'stale,bogus' })).toThrow(/^invalid setting FXPIPE_ALERTS: "stale,bogus" expected "none" or a comma-separated list of run_failed, failover, stale, pair_moved, reference_deviation, production_deviation$/);
+    expect(() => load({ FXPIPE_ALERTS: 'stale,bogus' })).toThrow(
+      /^invalid setting FXPIPE_ALERTS: "stale,bogus" expected "none" or a comma-separated list of run_failed, failover, stale, pair_moved, reference_deviation, production_deviation$/,
+    );
     expect(() => load({ FXPIPE_WATCH_PAIRS: 'USD/EUR,usd/gbp' })).toThrow(/^invalid setting FXPIPE_WATCH_PAIRS: .*BASE\/QUOTE/);
     expect(() => load({ FXPIPE_WATCH_PAIRS: 'EUR/EUR' })).toThrow(/FXPIPE_WATCH_PAIRS/);
     let message = '';
@@ -274,9 +305,19 @@ describe('alerts, from the CLI', () => {
   beforeEach(async () => {
     database = await createTestDatabase();
     await initWarehouse(await database.open());
-    server = await startProviderServer({ market: createMarket({ seed: 3, start: new Date('2026-01-01T00:00:00Z') }), clock: () => new Date(), apiKey: TEST_API_KEY });
+    server = await startProviderServer({
+      market: createMarket({ seed: 3, start: new Date('2026-01-01T00:00:00Z') }),
+      clock: () => new Date(),
+      apiKey: TEST_API_KEY,
+    });
     receiver = await startReceiver();
-    env = { ...server.env, DATABASE_URL: database.url, FXPIPE_HTTP_RETRIES: '1', FXPIPE_WEBHOOK_TIMEOUT_MS: String(TIMEOUT_MS), FXPIPE_LOG_LEVEL: 'trace' };
+    env = {
+      ...server.env,
+      DATABASE_URL: database.url,
+      FXPIPE_HTTP_RETRIES: '1',
+      FXPIPE_WEBHOOK_TIMEOUT_MS: String(TIMEOUT_MS),
+      FXPIPE_LOG_LEVEL: 'trace',
+    };
   });
   afterEach(async () => {
     await receiver.close();
@@ -288,18 +329,36 @@ describe('alerts, from the CLI', () => {
     server.injectFault('open-er-api', faults.outage(), Infinity);
     const outputs: string[] = [];
 
-    const delivered = await runCli(['--verbose', 'run', '--json'], { env: { ...env, FXPIPE_WEBHOOK_URL: `${receiver.origin}/hooks/${TOKEN}` } });
+    const delivered = await runCli(['--verbose', 'run', '--json'], {
+      env: { ...env, FXPIPE_WEBHOOK_URL: `${receiver.origin}/hooks/${TOKEN}` },
+    });
     expect(delivered.code).toBe(0);
-    expect(JSON.parse(delivered.stdout)).toMatchObject({ status: 'loaded', failover: true, alerts: [{ kind: 'failover', source: 'frankfurter', delivered: true, attempts: 1 }] });
+    expect(JSON.parse(delivered.stdout)).toMatchObject({
+      status: 'loaded',
+      failover: true,
+      alerts: [{ kind: 'failover', source: 'frankfurter', delivered: true, attempts: 1 }],
+    });
     expect(delivered.stderr).toMatch(/"msg":"alert sent"/);
     expect(receiver.received).toHaveLength(1);
 
-    const down = await runCli(['--verbose', 'run', '--json'], { env: { ...env, FXPIPE_WEBHOOK_URL: `${await closedPortOrigin()}/hooks/${TOKEN}` } });
+    const down = await runCli(['--verbose', 'run', '--json'], {
+      env: { ...env, FXPIPE_WEBHOOK_URL: `${await closedPortOrigin()}/hooks/${TOKEN}` },
+    });
     expect(down.code).toBe(0);
-    expect(JSON.parse(down.stdout)).toMatchObject({ status: 'unchanged', alerts: [{ kind: 'failover', delivered: false, attempts: 3, error: matcher.stringMatching(/^ECONNREFUSED/) }] });
-    const lines = down.stderr.trim().split('\n').map((line) => JSON.parse(line) as { runId?: string; msg: string });
+    expect(JSON.parse(down.stdout)).toMatchObject({
+      status: 'unchanged',
+      alerts: [{ kind: 'failover', delivered: false, attempts: 3, error: matcher.stringMatching(/^ECONNREFUSED/) }],
+    });
+    const lines = down.stderr
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { runId?: string; msg: string });
     expect(lines.map((line) => line.runId)).toEqual(lines.map(() => (JSON.parse(down.stdout) as RunJson).runId)); // JSON lines off a TTY, each with the run id
-    expect(lines.find((line) => line.msg === 'alert not delivered')).toMatchObject({ level: 40, kind: 'failover', webhook: matcher.stringMatching(/^127\.0\.0\.1:\d+$/) });
+    expect(lines.find((line) => line.msg === 'alert not delivered')).toMatchObject({
+      level: 40,
+      kind: 'failover',
+      webhook: matcher.stringMatching(/^127\.0\.0\.1:\d+$/),
+    });
 
     receiver.hang();
     const hung = await runCli(['run'], { env: { ...env, FXPIPE_WEBHOOK_URL: `${receiver.origin}/hooks/${TOKEN}` } });
@@ -318,7 +377,8 @@ describe('alerts, from the CLI', () => {
     const client = await database.open();
     const [stored] = await client.query<{ t: string }>(
       `select string_agg(t, ' ') as t from (select a::text as t from alert_log a union all select r::text from pipeline_runs r
-        union all select b::text from bronze_extraction b) all_rows`);
+        union all select b::text from bronze_extraction b) all_rows`,
+    );
     outputs.push(stored!.t);
     for (const output of outputs) expect(output).not.toContain(TOKEN);
   });

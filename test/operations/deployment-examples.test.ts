@@ -162,8 +162,8 @@ function mounts(service: ComposeService): Mount[] {
       if (second === undefined) found.push({ kind: 'anonymous volume', source: undefined, target: first! });
       else found.push({ kind: /^[./~]/.test(first!) ? 'bind' : 'named volume', source: first, target: second });
     } else {
-      const kind = volume.type === 'volume' ? (volume.source ? 'named volume' : 'anonymous volume')
-        : volume.type === 'tmpfs' ? 'tmpfs' : 'bind';
+      const kind =
+        volume.type === 'volume' ? (volume.source ? 'named volume' : 'anonymous volume') : volume.type === 'tmpfs' ? 'tmpfs' : 'bind';
       found.push({ kind, source: volume.source, target: volume.target });
     }
   }
@@ -263,7 +263,8 @@ describe('docker-compose.yml', () => {
     expect(balancer, 'a load balancer in front of serve').toBeDefined();
     expect(words(balancer!.ports).length).toBeGreaterThan(0);
     const config = mountedFile(balancer!, mounts(balancer!).find((mount) => mount.target.endsWith('/haproxy.cfg'))!.target)
-      .split('\n').map((line) => line.replace(/#.*/, '').trim());
+      .split('\n')
+      .map((line) => line.replace(/#.*/, '').trim());
     expect(config).toContain('option httpchk GET /healthz');
     expect(config).toContain('http-check expect status 200');
     const servers = config.filter((line) => /^server(-template)?\s/.test(line));
@@ -302,11 +303,14 @@ describe('docker-compose.yml', () => {
 
 // --- Kubernetes ---
 
-const manifests: Manifest[] = readdirSync(path.join(examples, 'kubernetes')).filter((file) => file.endsWith('.yaml')).flatMap((file) =>
-  parseAllDocuments(read('kubernetes', file)).map((document): Manifest => {
-    expect(document.errors, file).toEqual([]);
-    return document.toJS() as Manifest;
-  }));
+const manifests: Manifest[] = readdirSync(path.join(examples, 'kubernetes'))
+  .filter((file) => file.endsWith('.yaml'))
+  .flatMap((file) =>
+    parseAllDocuments(read('kubernetes', file)).map((document): Manifest => {
+      expect(document.errors, file).toEqual([]);
+      return document.toJS() as Manifest;
+    }),
+  );
 const ofKind = (kind: string) => manifests.filter((manifest) => manifest.kind === kind);
 
 /** The pod template of a workload. */
@@ -319,9 +323,11 @@ function podTemplate(workload: Manifest): PodTemplate {
 /** The fxpipe containers of every workload, with the fxpipe command each runs. */
 const fxpipeContainers = manifests
   .filter((manifest) => ['Deployment', 'StatefulSet', 'CronJob', 'Job'].includes(manifest.kind))
-  .flatMap((workload) => podTemplate(workload).spec.containers
-    .filter((container) => /fxpipe/.test(container.image))
-    .map((container) => ({ workload, container })));
+  .flatMap((workload) =>
+    podTemplate(workload)
+      .spec.containers.filter((container) => /fxpipe/.test(container.image))
+      .map((container) => ({ workload, container })),
+  );
 
 /** The value an env entry gives: its value, or the Secret key it names. */
 function envValue(container: Container, name: string): string | undefined {
@@ -383,8 +389,14 @@ describe('kubernetes/', () => {
         const claim = volume?.persistentVolumeClaim?.claimName;
         const name = workload.metadata.name;
         expect({ name, file, claim: claim !== undefined }).toEqual({ name, file, claim: true });
-        expect(ofKind('PersistentVolumeClaim').some((each) => each.metadata.name === claim), `claim ${claim} is defined`).toBe(true);
-        claimPods.set(claim!, (claimPods.get(claim!) ?? new Map<string, number>()).set(workload.metadata.name, workload.spec?.replicas ?? 1));
+        expect(
+          ofKind('PersistentVolumeClaim').some((each) => each.metadata.name === claim),
+          `claim ${claim} is defined`,
+        ).toBe(true);
+        claimPods.set(
+          claim!,
+          (claimPods.get(claim!) ?? new Map<string, number>()).set(workload.metadata.name, workload.spec?.replicas ?? 1),
+        );
       }
     }
     for (const [claim, workloads] of claimPods) {
@@ -394,12 +406,15 @@ describe('kubernetes/', () => {
     }
   });
 
-  it('gives every fxpipe workload the multi-host URLs: writes read-write, serve\'s reads prefer-standby', () => {
+  it("gives every fxpipe workload the multi-host URLs: writes read-write, serve's reads prefer-standby", () => {
     expect(fxpipeContainers.length).toBeGreaterThanOrEqual(3);
     for (const { workload, container } of fxpipeContainers) {
       const url = multiHost(envValue(container, 'DATABASE_URL') ?? '');
-      expect({ workload: workload.metadata.name, many: url.hosts.length > 1, attrs: url.params.get('target_session_attrs') })
-        .toEqual({ workload: workload.metadata.name, many: true, attrs: 'read-write' });
+      expect({ workload: workload.metadata.name, many: url.hosts.length > 1, attrs: url.params.get('target_session_attrs') }).toEqual({
+        workload: workload.metadata.name,
+        many: true,
+        attrs: 'read-write',
+      });
       if (container.args?.[0] !== 'serve') continue;
       const read = multiHost(envValue(container, 'FXPIPE_READ_DATABASE_URL') ?? '');
       expect(read.params.get('target_session_attrs')).toBe('prefer-standby');
@@ -425,7 +440,7 @@ function serviceSection(unit: string): Map<string, string[]> {
 }
 
 describe('systemd/', () => {
-  it('runs serve with Restart=always, FXPIPE_HOME in its StateDirectory, the same as the run\'s', () => {
+  it("runs serve with Restart=always, FXPIPE_HOME in its StateDirectory, the same as the run's", () => {
     const serve = serviceSection(read('systemd', 'fxpipe-serve.service'));
     const run = serviceSection(read('systemd', 'fxpipe.service'));
     expect(serve.get('Restart')).toEqual(['always']);

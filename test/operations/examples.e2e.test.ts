@@ -21,7 +21,10 @@ describe('the container image, run outside Docker', () => {
   let server: ProviderServer;
   beforeAll(async () => {
     database = await createTestDatabase();
-    server = await startProviderServer({ market: createMarket({ seed: 9, start: new Date('2026-06-01T00:00:00Z') }), clock: () => new Date() });
+    server = await startProviderServer({
+      market: createMarket({ seed: 9, start: new Date('2026-06-01T00:00:00Z') }),
+      clock: () => new Date(),
+    });
   });
   afterAll(async () => {
     await server.close();
@@ -39,7 +42,14 @@ describe('the container image, run outside Docker', () => {
     const home = mkdtempSync(path.join(tmpdir(), 'fxpipe-image-home-'));
     const child = spawn(command === 'node' ? process.execPath : command!, args, {
       cwd: packageRoot,
-      env: { PATH: process.env.PATH, NODE_ENV: 'production', FXPIPE_HOME: home, DATABASE_URL: database.url, ...server.env, FXPIPE_LOG_LEVEL: 'error' },
+      env: {
+        PATH: process.env.PATH,
+        NODE_ENV: 'production',
+        FXPIPE_HOME: home,
+        DATABASE_URL: database.url,
+        ...server.env,
+        FXPIPE_LOG_LEVEL: 'error',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     }) as ReturnType<typeof startCli>;
     child.out = { stdout: '', stderr: '' };

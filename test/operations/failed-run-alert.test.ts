@@ -32,24 +32,31 @@ describe('notifyFailedRun (a missed slot, without a run result)', () => {
   afterEach(() => receiver.close());
 
   const settings = (overrides: Partial<AlertSettings> = {}): AlertSettings => ({
-    webhookUrl: `${receiver.origin}/hook`, alerts: [...ALERT_KINDS], watchPairs: ['USD/EUR'], alertMovePct: 2,
-    webhookTimeoutMs: 2000, sources: ['open-er-api', 'frankfurter'], ...overrides,
+    webhookUrl: `${receiver.origin}/hook`,
+    alerts: [...ALERT_KINDS],
+    watchPairs: ['USD/EUR'],
+    alertMovePct: 2,
+    webhookTimeoutMs: 2000,
+    sources: ['open-er-api', 'frankfurter'],
+    ...overrides,
   });
 
-  it('posts the run_failed a failed run\'s result raises, field for field; kept for alert_log while the database fails', async () => {
+  it("posts the run_failed a failed run's result raises, field for field; kept for alert_log while the database fails", async () => {
     const unrecorded = new UnrecordedAlerts();
     const outcomes = await notifyFailedRun(null, settings(), MISSED, silent, { unrecorded });
     expect(outcomes).toEqual([{ kind: 'run_failed', source: null, delivered: true, attempts: 1 }]);
-    expect(receiver.received.map((r) => r.body)).toEqual([{
-      kind: 'run_failed',
-      severity: 'critical',
-      message: `fxpipe run ${MISSED.runId} failed: ${MISSED.error}`,
-      runId: MISSED.runId,
-      occurredAt: '2024-05-10T08:00:03.250Z',
-      source: null,
-      details: { runKind: 'scheduled', error: MISSED.error, sources: [] },
-      fxpipe: { version: VERSION },
-    }]);
+    expect(receiver.received.map((r) => r.body)).toEqual([
+      {
+        kind: 'run_failed',
+        severity: 'critical',
+        message: `fxpipe run ${MISSED.runId} failed: ${MISSED.error}`,
+        runId: MISSED.runId,
+        occurredAt: '2024-05-10T08:00:03.250Z',
+        source: null,
+        details: { runKind: 'scheduled', error: MISSED.error, sources: [] },
+        fxpipe: { version: VERSION },
+      },
+    ]);
     // The payload a failed run's result (cli/run.ts's path) gives: the same.
     const rules = { enabled: [...ALERT_KINDS], watchPairs: ['USD/EUR'], movePct: 2 };
     expect(receiver.received[0]!.body).toEqual(runAlerts(failedRunResult(MISSED), rules)[0]);

@@ -24,7 +24,10 @@ describe('fxpipe db maintain', () => {
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({
       upcomingCreated: [],
-      foundInDefault: [{ month: '2010-03', rows: 2 }, { month: '2011-12', rows: 1 }],
+      foundInDefault: [
+        { month: '2010-03', rows: 2 },
+        { month: '2011-12', rows: 1 },
+      ],
       createdForDefault: ['fact_rates_history_y2010m03', 'fact_rates_history_y2011m12'],
       movedRows: 3,
     });

@@ -18,8 +18,13 @@ async function terminatedQueryError(url: string): Promise<unknown> {
   await killer.connect();
   try {
     const pid = (await victim.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
-    const sleeping = victim.query('select pg_sleep(30)').then(() => null, (error: unknown) => error);
-    while ((await killer.query(`select 1 from pg_stat_activity where pid = $1 and query like 'select pg_sleep%'`, [pid])).rows.length === 0);
+    const sleeping = victim.query('select pg_sleep(30)').then(
+      () => null,
+      (error: unknown) => error,
+    );
+    while (
+      (await killer.query(`select 1 from pg_stat_activity where pid = $1 and query like 'select pg_sleep%'`, [pid])).rows.length === 0
+    );
     await killer.query('select pg_terminate_backend($1)', [pid]);
     return await sleeping;
   } finally {
@@ -54,7 +59,9 @@ describe('reconnecting to the database', () => {
 
   it('tells connection failures (refused, terminated) from statement errors', async () => {
     const closed = new URL(await closedPortOrigin());
-    const refused = await new pg.Client({ host: closed.hostname, port: Number(closed.port), user: 'x', database: 'x' }).connect().catch((e: unknown) => e);
+    const refused = await new pg.Client({ host: closed.hostname, port: Number(closed.port), user: 'x', database: 'x' })
+      .connect()
+      .catch((e: unknown) => e);
     expect((refused as { code?: string }).code).toBe('ECONNREFUSED');
     expect(isConnectionError(refused)).toBe(true);
     const wrapped = await openDb({ url: `postgresql://x@${closed.host}/x`, label: 'closed', embedded: false }).catch((e: unknown) => e);
@@ -97,7 +104,9 @@ describe('reconnecting to the database', () => {
       opens++;
       return openDb(target, { driver: 'pooled' });
     };
-    const failure = await ReconnectingDb.connect('pooled', locator, open, { retries: 2, minTimeout: 10, maxTimeout: 10 }).catch((e: unknown) => e);
+    const failure = await ReconnectingDb.connect('pooled', locator, open, { retries: 2, minTimeout: 10, maxTimeout: 10 }).catch(
+      (e: unknown) => e,
+    );
     expect(opens).toBe(3);
     expect(isConnectionError(failure)).toBe(true);
     expect((failure as Error).message).toMatch(/^cannot connect to PostgreSQL at the test database: .*ECONNREFUSED/);
@@ -109,11 +118,15 @@ describe('reconnecting to the database', () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     try {
       const hung = fixed(`postgresql://fxpipe@127.0.0.1:${(silent.address() as AddressInfo).port}/fxpipe`);
-      const timedOut = await openLocated(hung, async (target) => {
-        const client = new pg.Client({ connectionString: target.url, connectionTimeoutMillis: 300 });
-        await client.connect();
-        return new DirectDb(client);
-      }, { retries: 3, minTimeout: 10, maxTimeout: 10 }).catch((e: unknown) => e);
+      const timedOut = await openLocated(
+        hung,
+        async (target) => {
+          const client = new pg.Client({ connectionString: target.url, connectionTimeoutMillis: 300 });
+          await client.connect();
+          return new DirectDb(client);
+        },
+        { retries: 3, minTimeout: 10, maxTimeout: 10 },
+      ).catch((e: unknown) => e);
       expect(isConnectionError(timedOut)).toBe(true);
       expect(sockets).toHaveLength(1);
     } finally {

@@ -38,8 +38,11 @@ describe('a run the database fails raises run_failed', () => {
     watcher = new pg.Client({ connectionString: database.url });
     await watcher.connect();
     env = {
-      ...server.env, DATABASE_URL: database.url, FXPIPE_HTTP_RETRIES: '1',
-      FXPIPE_WEBHOOK_URL: `${receiver.origin}/hook`, FXPIPE_WEBHOOK_TIMEOUT_MS: '2000',
+      ...server.env,
+      DATABASE_URL: database.url,
+      FXPIPE_HTTP_RETRIES: '1',
+      FXPIPE_WEBHOOK_URL: `${receiver.origin}/hook`,
+      FXPIPE_WEBHOOK_TIMEOUT_MS: '2000',
     };
   });
   afterEach(async () => {
@@ -61,7 +64,7 @@ describe('a run the database fails raises run_failed', () => {
     await pause.release();
   }
 
-  it('fxpipe run --json: exit 1, the database\'s message on stderr and in the record printed; run_failed sent, recorded', async () => {
+  it("fxpipe run --json: exit 1, the database's message on stderr and in the record printed; run_failed sent, recorded", async () => {
     const running = startCli(['run', '--json'], { env });
     await terminateTheRunMidway();
     const result = await finished(running);
@@ -70,13 +73,21 @@ describe('a run the database fails raises run_failed', () => {
     expect(result.stdout, result.stderr).not.toBe('');
     const record = JSON.parse(result.stdout) as { runId: string; status: string; error: string; alerts: unknown[] };
     expect(record).toMatchObject({
-      kind: 'manual', status: 'failed', sourceUsed: null, error, alerts: [{ kind: 'run_failed', delivered: true, attempts: 1 }],
+      kind: 'manual',
+      status: 'failed',
+      sourceUsed: null,
+      error,
+      alerts: [{ kind: 'run_failed', delivered: true, attempts: 1 }],
     });
     expect(result.stderr).toBe(`fxpipe: run ${record.runId} failed: ${error}\n`);
 
-    expect(runFailed()).toEqual([expect.objectContaining({
-      runId: record.runId, message: `fxpipe run ${record.runId} failed: ${error}`, details: { runKind: 'manual', error, sources: [] },
-    })]);
+    expect(runFailed()).toEqual([
+      expect.objectContaining({
+        runId: record.runId,
+        message: `fxpipe run ${record.runId} failed: ${error}`,
+        details: { runKind: 'manual', error, sources: [] },
+      }),
+    ]);
     // Recorded on a new connection, the run's own being gone: the alert and the failed run.
     expect(await row('alert_log', record.runId, 'kind, delivered')).toEqual([{ kind: 'run_failed', delivered: true }]);
     expect(await row('pipeline_runs', record.runId, 'status, error')).toEqual([{ status: 'failed', error }]);
@@ -92,7 +103,8 @@ describe('a run the database fails raises run_failed', () => {
       expect(alert, scheduler.out.stderr).toBeDefined();
       const error = 'database unreachable: terminating connection due to administrator command (57P01)';
       expect(alert).toMatchObject({
-        message: `fxpipe run ${alert!.runId} failed: ${error}`, details: { runKind: 'scheduled', error, sources: [] },
+        message: `fxpipe run ${alert!.runId} failed: ${error}`,
+        details: { runKind: 'scheduled', error, sources: [] },
       });
 
       let logged: unknown[] = [];

@@ -27,7 +27,9 @@ async function pauseRuns(url: string): Promise<{ client: pg.Client; waitUntilPau
     client,
     async waitUntilPaused() {
       for (let i = 0; i < 600; i++) {
-        const { rows } = await client.query(`select 1 from pg_stat_activity where wait_event = 'advisory' and query ilike 'insert into fact_rates_history%'`);
+        const { rows } = await client.query(
+          `select 1 from pg_stat_activity where wait_event = 'advisory' and query ilike 'insert into fact_rates_history%'`,
+        );
         if (rows.length > 0) return;
         await sleep(100);
       }
@@ -50,9 +52,19 @@ describe('fxpipe schedule when the embedded server stops and comes back', () => 
   let receiver: Receiver;
   let env: Record<string, string>;
   beforeEach(async () => {
-    providers = await startProviderServer({ market: createMarket({ seed: 11, start: new Date('2026-06-01T00:00:00Z') }), clock: () => new Date() });
+    providers = await startProviderServer({
+      market: createMarket({ seed: 11, start: new Date('2026-06-01T00:00:00Z') }),
+      clock: () => new Date(),
+    });
     receiver = await startReceiver();
-    env = { ...providers.env, FXPIPE_HOME: home, FXPIPE_HTTP_RETRIES: '0', FXPIPE_LOG_LEVEL: 'warn', FXPIPE_WEBHOOK_URL: `${receiver.origin}/hook`, FXPIPE_WEBHOOK_TIMEOUT_MS: '2000' };
+    env = {
+      ...providers.env,
+      FXPIPE_HOME: home,
+      FXPIPE_HTTP_RETRIES: '0',
+      FXPIPE_LOG_LEVEL: 'warn',
+      FXPIPE_WEBHOOK_URL: `${receiver.origin}/hook`,
+      FXPIPE_WEBHOOK_TIMEOUT_MS: '2000',
+    };
   });
   afterEach(async () => {
     await receiver.close();
@@ -80,9 +92,12 @@ describe('fxpipe schedule when the embedded server stops and comes back', () => 
 
       client = new pg.Client({ connectionString: url });
       await client.connect();
-      const { rows: [server] } = await client.query<{ started: Date }>('select pg_postmaster_start_time() as started');
+      const {
+        rows: [server],
+      } = await client.query<{ started: Date }>('select pg_postmaster_start_time() as started');
       expect(receiver.received.find((r) => (r.body as { kind: string }).kind === 'run_failed')?.at).toBeLessThan(server!.started.getTime());
-      const runs = async () => (await client!.query<RunRow>(`select run_id, kind, status, error, started_at from pipeline_runs order by started_at`)).rows;
+      const runs = async () =>
+        (await client!.query<RunRow>(`select run_id, kind, status, error, started_at from pipeline_runs order by started_at`)).rows;
       let seen: RunRow[] = [];
       for (let i = 0; i < 240; i++) {
         seen = await runs();
@@ -97,11 +112,16 @@ describe('fxpipe schedule when the embedded server stops and comes back', () => 
       expect(later.some((r) => r.kind === 'scheduled' && r.status === 'loaded')).toBe(true);
 
       // The slot it belonged to records it; so does the alert log, and the webhook got run_failed once.
-      const { rows: slots } = await client.query<{ status: string }>('select status from scheduler_slots where run_id = $1', [failed[0]!.run_id]);
+      const { rows: slots } = await client.query<{ status: string }>('select status from scheduler_slots where run_id = $1', [
+        failed[0]!.run_id,
+      ]);
       expect(slots).toEqual([{ status: 'failed' }]);
       expect(runFailed()).toHaveLength(1);
       expect(runFailed()[0]).toMatchObject({ runId: failed[0]!.run_id, message: matcher.stringContaining(failed[0]!.error!) });
-      const { rows: logged } = await client.query<{ delivered: boolean }>(`select delivered from alert_log where kind = 'run_failed' and run_id = $1`, [failed[0]!.run_id]);
+      const { rows: logged } = await client.query<{ delivered: boolean }>(
+        `select delivered from alert_log where kind = 'run_failed' and run_id = $1`,
+        [failed[0]!.run_id],
+      );
       expect(logged).toEqual([{ delivered: true }]);
 
       // Stopped again, and it cannot start for a while (a setting the server refuses): every slot in
@@ -114,7 +134,12 @@ describe('fxpipe schedule when the embedded server stops and comes back', () => 
       expect((await runCli(['db', 'stop'], { env })).stdout).toContain('Stopped');
       // Distinct slots: under load two ticks can resolve to the same slot, which is missed (and recorded) once.
       const missedLogged = () =>
-        new Set(scheduler.out.stderr.split('\n').filter((line) => line.includes('slot missed')).map((line) => /"slot":"([^"]+)"/.exec(line)?.[1] ?? line)).size;
+        new Set(
+          scheduler.out.stderr
+            .split('\n')
+            .filter((line) => line.includes('slot missed'))
+            .map((line) => /"slot":"([^"]+)"/.exec(line)?.[1] ?? line),
+        ).size;
       for (let i = 0; i < 240 && missedLogged() < 3; i++) await sleep(250);
       expect(missedLogged()).toBeGreaterThanOrEqual(3);
       // Each raised run_failed at once, the server still down.
@@ -128,18 +153,31 @@ describe('fxpipe schedule when the embedded server stops and comes back', () => 
       for (let i = 0; i < 240; i++) {
         seen = await runs();
         const lastFailed = seen.findLastIndex((r) => r.status === 'failed');
-        if (seen.filter((r) => r.status === 'failed').length >= 3 && seen.slice(lastFailed + 1).some((r) => r.status === 'loaded' || r.status === 'unchanged')) break;
+        if (
+          seen.filter((r) => r.status === 'failed').length >= 3 &&
+          seen.slice(lastFailed + 1).some((r) => r.status === 'loaded' || r.status === 'unchanged')
+        )
+          break;
         await sleep(500);
       }
       const failedNow = seen.filter((r) => r.status === 'failed');
       expect(failedNow.length, JSON.stringify(seen)).toBeGreaterThanOrEqual(3);
-      for (const run of failedNow) expect(run).toMatchObject({ kind: 'scheduled', error: matcher.stringMatching(/^database unreachable: \S/) });
+      for (const run of failedNow)
+        expect(run).toMatchObject({ kind: 'scheduled', error: matcher.stringMatching(/^database unreachable: \S/) });
       const lastFailed = failedNow.at(-1)!;
-      expect(seen.some((r) => r.started_at > lastFailed.started_at && r.kind === 'scheduled' && ['loaded', 'unchanged'].includes(r.status))).toBe(true);
+      expect(
+        seen.some((r) => r.started_at > lastFailed.started_at && r.kind === 'scheduled' && ['loaded', 'unchanged'].includes(r.status)),
+      ).toBe(true);
       // Each failed run is its slot's outcome, and each raised run_failed once.
-      const { rows: unslotted } = await client.query(`select r.run_id from pipeline_runs r where r.status = 'failed' and not exists (select 1 from scheduler_slots s where s.run_id = r.run_id and s.status = 'failed')`);
+      const { rows: unslotted } = await client.query(
+        `select r.run_id from pipeline_runs r where r.status = 'failed' and not exists (select 1 from scheduler_slots s where s.run_id = r.run_id and s.status = 'failed')`,
+      );
       expect(unslotted).toEqual([]);
-      expect(runFailed().map((a) => a.runId).sort()).toEqual(failedNow.map((r) => r.run_id).sort());
+      expect(
+        runFailed()
+          .map((a) => a.runId)
+          .sort(),
+      ).toEqual(failedNow.map((r) => r.run_id).sort());
 
       scheduler.kill('SIGTERM');
       const result = await finished(scheduler, 60_000);

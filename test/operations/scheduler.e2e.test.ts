@@ -22,8 +22,14 @@ import { matcher } from '../helpers/matcher.js';
 /** What `fxpipe schedule` runs each slot, against the provider server (its defaults: two sources, verify). */
 function pipelineOptions(server: ProviderServer): PipelineOptions {
   return {
-    kind: 'scheduled', sources: ['open-er-api', 'frankfurter'], verify: true, dryRun: false,
-    changeThresholdPct: 0.01, deviationTolerancePct: 0.5, zScoreThreshold: 4, lockWaitMs: 5000,
+    kind: 'scheduled',
+    sources: ['open-er-api', 'frankfurter'],
+    verify: true,
+    dryRun: false,
+    changeThresholdPct: 0.01,
+    deviationTolerancePct: 0.5,
+    zScoreThreshold: 4,
+    lockWaitMs: 5000,
     http: { ...defaultHttpPolicy, retries: 0 },
     settingsFor: (source) => ({ baseUrl: server.baseUrls[source] }),
     breakers: new SourceBreakers(),
@@ -40,7 +46,10 @@ describe('fxpipe schedule', () => {
   beforeEach(async () => {
     database = await createTestDatabase();
     await initWarehouse(await database.open());
-    server = await startProviderServer({ market: createMarket({ seed: 5, start: new Date('2026-06-01T00:00:00Z') }), clock: () => new Date() });
+    server = await startProviderServer({
+      market: createMarket({ seed: 5, start: new Date('2026-06-01T00:00:00Z') }),
+      clock: () => new Date(),
+    });
     env = { ...server.env, DATABASE_URL: database.url, FXPIPE_HTTP_RETRIES: '0', FXPIPE_LOG_LEVEL: 'warn' };
     client = new pg.Client({ connectionString: database.url });
     await client.connect();
@@ -58,26 +67,27 @@ describe('fxpipe schedule', () => {
     const firstSlot = Math.floor(Date.now() / 2000) * 2000;
     vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'], now: firstSlot + 1000 });
     const opened: Db[] = [];
-    const scheduler = () => new Scheduler({
-      cron: '*/2 * * * * *',
-      timezone: 'UTC',
-      heartbeatMs: 1000,
-      log: createLogger('silent'),
-      async withDb(fn) {
-        const db = await database.open();
-        opened.push(db);
-        try {
-          return await fn(db);
-        } finally {
-          await db.close();
-        }
-      },
-      runSlot: async (db) => {
-        const result = await runPipeline(db, { ...pipelineOptions(server), kind: 'scheduled' });
-        return { runId: result.runId, status: result.status };
-      },
-      recordMissedSlot: async () => ({ runId: null, status: 'failed' }),
-    });
+    const scheduler = () =>
+      new Scheduler({
+        cron: '*/2 * * * * *',
+        timezone: 'UTC',
+        heartbeatMs: 1000,
+        log: createLogger('silent'),
+        async withDb(fn) {
+          const db = await database.open();
+          opened.push(db);
+          try {
+            return await fn(db);
+          } finally {
+            await db.close();
+          }
+        },
+        runSlot: async (db) => {
+          const result = await runPipeline(db, { ...pipelineOptions(server), kind: 'scheduled' });
+          return { runId: result.runId, status: result.status };
+        },
+        recordMissedSlot: async () => ({ runId: null, status: 'failed' }),
+      });
     const [a, b] = [scheduler(), scheduler()];
     try {
       await Promise.all([a.start(), b.start()]);
@@ -90,7 +100,9 @@ describe('fxpipe schedule', () => {
     } finally {
       vi.useRealTimers();
     }
-    const slots = await rows<{ slot_at: Date; run_id: string | null; catch_up: boolean }>('select slot_at, run_id, catch_up from scheduler_slots order by slot_at');
+    const slots = await rows<{ slot_at: Date; run_id: string | null; catch_up: boolean }>(
+      'select slot_at, run_id, catch_up from scheduler_slots order by slot_at',
+    );
     const runs = await rows<{ run_id: string; kind: string }>(`select run_id, kind from pipeline_runs`);
     // The catch-up slot at start, then each of the four slots the clock passed.
     expect(slots.map((s) => s.slot_at.getTime())).toEqual([0, 1, 2, 3, 4].map((i) => firstSlot + i * 2000));
@@ -145,10 +157,14 @@ describe('fxpipe schedule', () => {
   });
 
   it('after downtime it catches up once (one run for the missed slots), then waits for the next slot', async () => {
-    await client.query(`insert into scheduler_slots (slot_at, claimed_by, run_id, status) values (now() - interval '3 days', gen_random_uuid(), null, 'loaded')`);
+    await client.query(
+      `insert into scheduler_slots (slot_at, claimed_by, run_id, status) values (now() - interval '3 days', gen_random_uuid(), null, 'loaded')`,
+    );
     const scheduler = startCli(['schedule', '--cron', '0 */4 * * *'], { env });
     await waitForOutput(scheduler, 'Scheduler ');
-    const slots = await rows<{ slot_at: Date; catch_up: boolean; status: string }>('select slot_at, catch_up, status from scheduler_slots order by slot_at');
+    const slots = await rows<{ slot_at: Date; catch_up: boolean; status: string }>(
+      'select slot_at, catch_up, status from scheduler_slots order by slot_at',
+    );
     expect(slots).toHaveLength(2);
     expect(slots[1]).toMatchObject({ catch_up: true, status: 'loaded' });
     expect(slots[1]!.slot_at.getUTCHours() % 4).toBe(0);
@@ -186,7 +202,8 @@ describe('fxpipe schedule', () => {
       expect(result.code).toBe(130);
       await pause.release();
       for (let i = 0; i < 100; i++) {
-        if ((await rows(`select 1 from pg_stat_activity where datname = current_database() and application_name = 'fxpipe'`)).length === 0) break;
+        if ((await rows(`select 1 from pg_stat_activity where datname = current_database() and application_name = 'fxpipe'`)).length === 0)
+          break;
         await sleep(50);
       }
       for (const table of ['fact_rates_history', 'fact_rates_current']) {
@@ -221,7 +238,7 @@ describe('fxpipe schedule', () => {
       return result;
     }
 
-    it('FXPIPE_PRODUCTION_URL: the endpoint\'s rates, checked and stored under the label; all ok, so no alert', async () => {
+    it("FXPIPE_PRODUCTION_URL: the endpoint's rates, checked and stored under the label; all ok, so no alert", async () => {
       const receiver = await startReceiver();
       try {
         await scheduleUntilChecked({
@@ -235,7 +252,9 @@ describe('fxpipe schedule', () => {
         });
         const stored = await checks();
         const first = stored.filter((c) => c.check_id === stored[0]!.check_id);
-        const published = Object.keys((await (await fetch(`${server.baseUrls['open-er-api']}/v6/latest/USD`)).json() as { rates: object }).rates);
+        const published = Object.keys(
+          ((await (await fetch(`${server.baseUrls['open-er-api']}/v6/latest/USD`)).json()) as { rates: object }).rates,
+        );
         expect(first.map((c) => c.quote).sort()).toEqual(published.filter((q) => q !== 'USD').sort());
         expect(first.every((c) => c.label === 'processor' && c.base === 'USD' && c.verdict === 'ok')).toBe(true);
         expect(await pipelineRuns()).toBeGreaterThanOrEqual(1);
@@ -250,20 +269,45 @@ describe('fxpipe schedule', () => {
       const file = path.join(scratchDir('fxpipe-schedule-check-'), 'production.csv');
       writeFileSync(file, 'base,quote,rate\nUSD,EUR,1000\nUSD,ZZZ,1.5\n');
       try {
-        await scheduleUntilChecked({ FXPIPE_PRODUCTION_FILE: file, FXPIPE_WEBHOOK_URL: `${receiver.origin}/hook`, FXPIPE_ALERTS: 'production_deviation' });
+        await scheduleUntilChecked({
+          FXPIPE_PRODUCTION_FILE: file,
+          FXPIPE_WEBHOOK_URL: `${receiver.origin}/hook`,
+          FXPIPE_ALERTS: 'production_deviation',
+        });
         const stored = await checks();
         const first = stored.filter((c) => c.check_id === stored[0]!.check_id);
-        expect(first.map((c) => [c.label, c.base, c.quote, c.verdict])).toEqual([['scheduled', 'USD', 'EUR', 'deviates'], ['scheduled', 'USD', 'ZZZ', 'no_rate']]);
-        const alerts = receiver.received.map((r) => r.body as { kind: string; severity: string; runId: null; details: Record<string, unknown> });
+        expect(first.map((c) => [c.label, c.base, c.quote, c.verdict])).toEqual([
+          ['scheduled', 'USD', 'EUR', 'deviates'],
+          ['scheduled', 'USD', 'ZZZ', 'no_rate'],
+        ]);
+        const alerts = receiver.received.map(
+          (r) => r.body as { kind: string; severity: string; runId: null; details: Record<string, unknown> },
+        );
         expect(alerts.length).toBeGreaterThanOrEqual(1);
         expect(alerts[0]).toMatchObject({
-          kind: 'production_deviation', severity: 'warning', runId: null,
-          details: { label: 'scheduled', checkId: first[0]!.check_id, tolerancePct: '0.5', rows: 2, ok: 0, deviates: 1, noRate: 1, notOkOmitted: 0 },
+          kind: 'production_deviation',
+          severity: 'warning',
+          runId: null,
+          details: {
+            label: 'scheduled',
+            checkId: first[0]!.check_id,
+            tolerancePct: '0.5',
+            rows: 2,
+            ok: 0,
+            deviates: 1,
+            noRate: 1,
+            notOkOmitted: 0,
+          },
         });
         const notOk = alerts[0]!.details.notOk as { line: number; quote: string; verdict: string; consensusRate: string | null }[];
-        expect(notOk.map((r) => [r.line, r.quote, r.verdict])).toEqual([[2, 'EUR', 'deviates'], [3, 'ZZZ', 'no_rate']]);
+        expect(notOk.map((r) => [r.line, r.quote, r.verdict])).toEqual([
+          [2, 'EUR', 'deviates'],
+          [3, 'ZZZ', 'no_rate'],
+        ]);
         expect(Number(notOk[0]!.consensusRate)).toBeGreaterThan(0);
-        expect(await rows(`select kind, delivered from alert_log where kind = 'production_deviation' limit 1`)).toEqual([{ kind: 'production_deviation', delivered: true }]);
+        expect(await rows(`select kind, delivered from alert_log where kind = 'production_deviation' limit 1`)).toEqual([
+          { kind: 'production_deviation', delivered: true },
+        ]);
       } finally {
         await receiver.close();
       }
@@ -283,7 +327,10 @@ describe('fxpipe schedule', () => {
       expect(await checks()).toEqual([]);
 
       const half = await finished(startCli(['schedule'], { env: { ...env, FXPIPE_PRODUCTION_URL: 'http://127.0.0.1:9/latest' } }));
-      expect(half).toMatchObject({ code: 2, stderr: 'fxpipe: FXPIPE_PRODUCTION_URL needs FXPIPE_PRODUCTION_FORMAT (frankfurter, open-er-api, exchangerate-api, oxr)\n' });
+      expect(half).toMatchObject({
+        code: 2,
+        stderr: 'fxpipe: FXPIPE_PRODUCTION_URL needs FXPIPE_PRODUCTION_FORMAT (frankfurter, open-er-api, exchangerate-api, oxr)\n',
+      });
     }, 40_000);
   });
 

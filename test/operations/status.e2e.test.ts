@@ -43,7 +43,7 @@ describe('freshness rules', () => {
     expect(freshnessOf('exchangerate-api', null, asOf)).toMatchObject({ state: 'no_data', asOf: null, ageHours: null });
   });
 
-  it('ECB business-day sources: Friday\'s fix stays ok over the weekend until Monday\'s is due', () => {
+  it("ECB business-day sources: Friday's fix stays ok over the weekend until Monday's is due", () => {
     const friday = at('2024-01-12T15:00:00Z'); // 16:00 CET
     const state = (now: string) => freshnessOf('frankfurter', friday, at(now));
     expect(state('2024-01-13T12:00:00Z')).toMatchObject({ state: 'ok', expectedDay: '2024-01-12' });
@@ -64,10 +64,22 @@ describe('warehouse status', () => {
     await h.run();
     const freshness = async (iso: string) =>
       (await warehouseStatus(h.db, { sources: [...SOURCES], now: new Date(iso) })).freshness.map((f) => [f.source, f.state]);
-    expect(await freshness('2024-01-09T12:00:00Z')).toEqual([['open-er-api', 'ok'], ['frankfurter', 'ok']]);
-    expect(await freshness('2024-01-09T16:30:00Z')).toEqual([['open-er-api', 'ok'], ['frankfurter', 'late']]);
-    expect(await freshness('2024-01-10T03:00:00Z')).toEqual([['open-er-api', 'late'], ['frankfurter', 'late']]);
-    expect(await freshness('2024-01-11T03:00:00Z')).toEqual([['open-er-api', 'stale'], ['frankfurter', 'stale']]);
+    expect(await freshness('2024-01-09T12:00:00Z')).toEqual([
+      ['open-er-api', 'ok'],
+      ['frankfurter', 'ok'],
+    ]);
+    expect(await freshness('2024-01-09T16:30:00Z')).toEqual([
+      ['open-er-api', 'ok'],
+      ['frankfurter', 'late'],
+    ]);
+    expect(await freshness('2024-01-10T03:00:00Z')).toEqual([
+      ['open-er-api', 'late'],
+      ['frankfurter', 'late'],
+    ]);
+    expect(await freshness('2024-01-11T03:00:00Z')).toEqual([
+      ['open-er-api', 'stale'],
+      ['frankfurter', 'stale'],
+    ]);
     const [first] = (await warehouseStatus(h.db, { sources: ['ecb'], now: h.clock.now() })).freshness;
     expect(first).toMatchObject({ source: 'ecb', configured: true, state: 'no_data' });
   });
@@ -82,15 +94,32 @@ describe('warehouse status', () => {
     const third = await h.run();
     const status = await warehouseStatus(h.db, { sources: [...SOURCES], now: h.clock.now(), runs: 2 });
 
-    expect(status.runs.map((r) => [r.runId, r.status])).toEqual([[third.runId, 'unchanged'], [second.runId, 'loaded']]);
+    expect(status.runs.map((r) => [r.runId, r.status])).toEqual([
+      [third.runId, 'unchanged'],
+      [second.runId, 'loaded'],
+    ]);
     expect(status.runs[1]).toEqual({
-      runId: second.runId, kind: 'manual', startedAt: second.startedAt, finishedAt: second.finishedAt, status: 'loaded',
-      sourceUsed: 'open-er-api', failover: false, counts: second.counts, error: null,
+      runId: second.runId,
+      kind: 'manual',
+      startedAt: second.startedAt,
+      finishedAt: second.finishedAt,
+      status: 'loaded',
+      sourceUsed: 'open-er-api',
+      failover: false,
+      counts: second.counts,
+      error: null,
     });
-    expect((await warehouseStatus(h.db, { sources: [...SOURCES], now: h.clock.now() })).runs.map((r) => r.runId)).toEqual([third.runId, second.runId, first.runId]);
+    expect((await warehouseStatus(h.db, { sources: [...SOURCES], now: h.clock.now() })).runs.map((r) => r.runId)).toEqual([
+      third.runId,
+      second.runId,
+      first.runId,
+    ]);
 
     const table = (name: string) => status.tables.find((t) => t.name === name);
-    expect(table('fact_rates_history')).toMatchObject({ kind: 'partitioned_table', rows: await count(h.db, 'select * from fact_rates_history') });
+    expect(table('fact_rates_history')).toMatchObject({
+      kind: 'partitioned_table',
+      rows: await count(h.db, 'select * from fact_rates_history'),
+    });
     expect(table('fact_rates_history')!.bytes).toBeGreaterThan(0);
     expect(table('bronze_extraction')).toMatchObject({ kind: 'table', rows: await count(h.db, 'select * from bronze_extraction') });
     expect(table('rates_daily')).toMatchObject({ kind: 'table', rows: await count(h.db, 'select * from rates_daily') });
@@ -98,7 +127,11 @@ describe('warehouse status', () => {
     expect(status.tables.some((t) => t.name.startsWith('fact_rates_history_'))).toBe(false);
 
     const january = status.partitions.find((p) => p.name === 'fact_rates_history_y2024m01');
-    expect(january).toMatchObject({ from: '2024-01-01', to: '2024-02-01', rows: await count(h.db, 'select * from fact_rates_history_y2024m01') });
+    expect(january).toMatchObject({
+      from: '2024-01-01',
+      to: '2024-02-01',
+      rows: await count(h.db, 'select * from fact_rates_history_y2024m01'),
+    });
     expect(january!.rows).toBeGreaterThan(150);
     expect(january!.bytes).toBeGreaterThan(0);
     expect(status.partitions.at(-1)).toMatchObject({ name: 'fact_rates_history_default', from: null, to: null, rows: 0 });
@@ -107,7 +140,12 @@ describe('warehouse status', () => {
     expect(status.rejectedLast24h).toEqual({
       since: new Date(h.clock.current.getTime() - 24 * 3_600_000).toISOString(),
       total: 5,
-      byReason: [{ reason: 'non_positive', count: 2 }, { reason: 'bad_code', count: 1 }, { reason: 'not_a_number', count: 1 }, { reason: 'not_finite', count: 1 }],
+      byReason: [
+        { reason: 'non_positive', count: 2 },
+        { reason: 'bad_code', count: 1 },
+        { reason: 'not_a_number', count: 1 },
+        { reason: 'not_finite', count: 1 },
+      ],
     });
     h.clock.advanceHours(24);
     expect((await warehouseStatus(h.db, { sources: [...SOURCES], now: h.clock.now() })).rejectedLast24h.total).toBe(0);
@@ -121,7 +159,13 @@ describe('warehouse status', () => {
     await addScheduler(h.db, 300, '2030-01-01T04:00:00Z');
     expect((await status()).scheduler).toBeNull();
     await addScheduler(h.db, 30, '2030-01-01T08:00:00Z');
-    expect((await status()).scheduler).toMatchObject({ hostname: 'worker-1', pid: 4242, cron: '0 */4 * * *', timezone: 'UTC', nextRunAt: '2030-01-01T08:00:00.000Z' });
+    expect((await status()).scheduler).toMatchObject({
+      hostname: 'worker-1',
+      pid: 4242,
+      cron: '0 */4 * * *',
+      timezone: 'UTC',
+      nextRunAt: '2030-01-01T08:00:00.000Z',
+    });
   });
 });
 
@@ -140,7 +184,11 @@ describe('fxpipe status, from the CLI', () => {
     await initWarehouse(db);
     await ensureSchedulerTable(db);
     // The real clock, so the CLI sees fresh rates.
-    server = await startProviderServer({ market: createMarket({ seed: 3, start: new Date('2026-01-01T00:00:00Z') }), clock: () => new Date(), apiKey: TEST_API_KEY });
+    server = await startProviderServer({
+      market: createMarket({ seed: 3, start: new Date('2026-01-01T00:00:00Z') }),
+      clock: () => new Date(),
+      apiKey: TEST_API_KEY,
+    });
     env = { ...server.env, DATABASE_URL: database.url, FXPIPE_HTTP_RETRIES: '1' };
     expect((await runCli(['run'], { env })).code).toBe(0);
     const good = await (await fetch(`${server.baseUrls['open-er-api']}/v6/latest/USD`)).text();
@@ -153,30 +201,63 @@ describe('fxpipe status, from the CLI', () => {
     expect(human.code).toBe(0);
     const text = human.stdout;
     expect(text).toMatch(/^fxpipe status of .*\(DATABASE_URL\) at \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}Z\n/);
-    expect(text).toMatch(/\nRuns \(last 2\)\n\s+started\s+finished\s+kind\s+status\s+source\s+failover\s+extracted\s+loaded\s+unchanged\s+rejected\s+error\n/);
-    expect(text).toMatch(/\n\s+\d{4}-\d{2}-\d{2} [\d:]+Z\s+\d{4}-\d{2}-\d{2} [\d:]+Z\s+manual\s+(loaded|unchanged)\s+open-er-api\s+no\s+\d+\s+\d+\s+\d+\s+5\n/);
+    expect(text).toMatch(
+      /\nRuns \(last 2\)\n\s+started\s+finished\s+kind\s+status\s+source\s+failover\s+extracted\s+loaded\s+unchanged\s+rejected\s+error\n/,
+    );
+    expect(text).toMatch(
+      /\n\s+\d{4}-\d{2}-\d{2} [\d:]+Z\s+\d{4}-\d{2}-\d{2} [\d:]+Z\s+manual\s+(loaded|unchanged)\s+open-er-api\s+no\s+\d+\s+\d+\s+\d+\s+5\n/,
+    );
     expect(text).toMatch(/\n\s+open-er-api\s+daily\s+\S+ \S+\s+[\d.]+ h\s+-\s+ok\n/);
     expect(text).toMatch(/\n\s+frankfurter\s+ecb_business_day\s+\S+ \S+\s+[\d.]+ h\s+\d{4}-\d{2}-\d{2}\s+ok\n/);
     expect(text).toMatch(/\n\s+fact_rates_history\s+partitioned table\s+\d+\s+[\d.]+ (B|KiB|MiB)\n/);
     expect(text).toMatch(/\nHistory partitions \(exact row counts\)\n/);
     expect(text).toMatch(/\n\s+fact_rates_history_default\s+default\s+0\s+[\d.]+ (B|KiB)\n/);
     expect(text).toContain('\nRejected in the last 24 h: 5 (non_positive 2, bad_code 1, not_a_number 1, not_finite 1)\n');
-    expect(text).toMatch(/\nScheduler: alive on worker-1 \(pid 4242\), "0 \*\/4 \* \* \*" UTC, last seen .*; next run 2031-05-06 08:00:00Z\n/);
+    expect(text).toMatch(
+      /\nScheduler: alive on worker-1 \(pid 4242\), "0 \*\/4 \* \* \*" UTC, last seen .*; next run 2031-05-06 08:00:00Z\n/,
+    );
     expect(text).toContain('\nSettings: max_rate_age 7 days, consensus_tolerance_pct 1 % (`fxpipe db settings` changes them)\n');
 
     const json = await runCli(['status', '--json', '--runs', '1'], { env });
     expect(json.code).toBe(0);
     const status = JSON.parse(json.stdout) as StatusJson;
-    expect(Object.keys(status)).toEqual(['database', 'generatedAt', 'runs', 'freshness', 'tables', 'partitions', 'rejectedLast24h', 'scheduler', 'alerts', 'productionCheck', 'settings']);
+    expect(Object.keys(status)).toEqual([
+      'database',
+      'generatedAt',
+      'runs',
+      'freshness',
+      'tables',
+      'partitions',
+      'rejectedLast24h',
+      'scheduler',
+      'alerts',
+      'productionCheck',
+      'settings',
+    ]);
     expect(status.database).toMatch(/^127\.0\.0\.1:\d+\/fxtest_\w+ \(DATABASE_URL\)$/);
     expect(status.runs).toHaveLength(1);
-    expect(Object.keys(status.runs[0]!)).toEqual(['runId', 'kind', 'startedAt', 'finishedAt', 'status', 'sourceUsed', 'failover', 'counts', 'error']);
+    expect(Object.keys(status.runs[0]!)).toEqual([
+      'runId',
+      'kind',
+      'startedAt',
+      'finishedAt',
+      'status',
+      'sourceUsed',
+      'failover',
+      'counts',
+      'error',
+    ]);
     expect(Object.keys(status.freshness[0]!)).toEqual(['source', 'configured', 'cadence', 'asOf', 'ageHours', 'expectedDay', 'state']);
     expect(status.freshness.map((f) => f.state)).toEqual(['ok', 'ok']);
     expect(status.rejectedLast24h.total).toBe(5);
     expect(status.scheduler).toMatchObject({ hostname: 'worker-1', nextRunAt: '2031-05-06T08:00:00.000Z' });
     expect(status.alerts).toEqual([]);
-    expect(status.settings).toEqual({ maxRateAge: '7 days', maxRateAgeMs: 7 * 86_400_000, consensusTolerancePct: 1, updatedAt: matcher.any(String) });
+    expect(status.settings).toEqual({
+      maxRateAge: '7 days',
+      maxRateAgeMs: 7 * 86_400_000,
+      consensusTolerancePct: 1,
+      updatedAt: matcher.any(String),
+    });
 
     await db.query(`update scheduler_instances set last_seen_at = now() - interval '3 minutes'`);
     const gone = await runCli(['status'], { env });
@@ -189,7 +270,10 @@ describe('fxpipe status, from the CLI', () => {
 
   it('a bad --runs is one line and exit 2; a database without the schema is one line and exit 2', async () => {
     database = await createTestDatabase('fxtest', { empty: true });
-    server = await startProviderServer({ market: createMarket({ seed: 3, start: new Date('2026-01-01T00:00:00Z') }), clock: () => new Date() });
+    server = await startProviderServer({
+      market: createMarket({ seed: 3, start: new Date('2026-01-01T00:00:00Z') }),
+      clock: () => new Date(),
+    });
     const bad = await runCli(['status', '--runs', '0'], { env: { DATABASE_URL: database.url } });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe('fxpipe: invalid --runs "0": expected a whole number from 1 to 1000\n');

@@ -14,7 +14,8 @@ const unix = (iso: string) => Math.floor(new Date(iso).getTime() / 1000);
 
 async function partitions(h: Harness): Promise<string[]> {
   const rows = await h.db.query<{ name: string }>(
-    `select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid where i.inhparent = 'fact_rates_history'::regclass order by 1`);
+    `select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid where i.inhparent = 'fact_rates_history'::regclass order by 1`,
+  );
   return rows.map((r) => r.name);
 }
 
@@ -43,7 +44,11 @@ describe('a provider cannot stop loading or corrupt it', () => {
     // Nothing of it was loaded; no partition for its month; its raw response is kept.
     expect((await partitions(h)).filter((p) => p.includes(asOf.slice(0, 4)))).toEqual([]);
     expect(await newestCurrent(h)).toBe(result.asOf);
-    expect(await count(h.db, `select * from bronze_extraction where source_name = 'open-er-api' and raw_json->>'time_last_update_unix' = $1`, [String(unix(asOf))])).toBe(1);
+    expect(
+      await count(h.db, `select * from bronze_extraction where source_name = 'open-er-api' and raw_json->>'time_last_update_unix' = $1`, [
+        String(unix(asOf)),
+      ]),
+    ).toBe(1);
 
     h.clock.advanceHours(24);
     const next = await h.run();
@@ -90,7 +95,8 @@ describe('a provider cannot stop loading or corrupt it', () => {
     const result = await h.run({ verify: false });
     expect(result.status).toBe('loaded');
     const rejects = await h.db.query<{ quote_code: string; reason: string; raw_value: string }>(
-      `select quote_code, reason, raw_value from rejected_rates order by quote_code`);
+      `select quote_code, reason, raw_value from rejected_rates order by quote_code`,
+    );
     expect(rejects).toEqual([
       { quote_code: 'QQA', reason: 'out_of_range', raw_value: '1.2e29' },
       { quote_code: 'QQB', reason: 'out_of_range', raw_value: '0.12345678901234567890123456789012345' },
@@ -99,7 +105,8 @@ describe('a provider cannot stop loading or corrupt it', () => {
     expect(await count(h.db, `select * from dim_currency where currency_code like 'QQ%'`)).toBe(0);
     // The largest and longest values that remain still fit DECIMAL(38,24).
     const [widest] = await h.db.query<{ int_digits: number; scale: number }>(
-      `select max(length(trunc(rate)::text)) as int_digits, max(scale(rate)) as scale from fact_rates_history`);
+      `select max(length(trunc(rate)::text)) as int_digits, max(scale(rate)) as scale from fact_rates_history`,
+    );
     expect(widest!.int_digits).toBeLessThanOrEqual(14);
     expect(widest!.scale).toBeLessThanOrEqual(24);
   });
@@ -119,14 +126,15 @@ describe('a provider cannot stop loading or corrupt it', () => {
     h = await harness();
     await h.db.query(`create function test_disk_full() returns trigger language plpgsql as $$
       begin raise exception using errcode = '53100', message = 'could not extend file: No space left on device'; end $$`);
-    await h.db.query('create trigger test_disk_full before insert on fact_rates_history for each statement execute function test_disk_full()');
+    await h.db.query(
+      'create trigger test_disk_full before insert on fact_rates_history for each statement execute function test_disk_full()',
+    );
     await expect(h.run({ verify: false })).rejects.toThrow(/database error: could not extend file: No space left on device/);
     expect(h.server.requests.map((r) => r.source)).toEqual(['open-er-api']);
     // The response received before the failure is kept.
     expect(await count(h.db, `select * from bronze_extraction where source_name = 'open-er-api'`)).toBe(1);
     expect(await count(h.db, 'select * from fact_rates_current')).toBe(0);
   });
-
 
   it('values the warehouse refuses (a data error at load) fail that source; the next source serves in the same run', async () => {
     h = await harness();
@@ -142,8 +150,12 @@ describe('a provider cannot stop loading or corrupt it', () => {
     expect(result).toMatchObject({ status: 'loaded', sourceUsed: 'frankfurter', failover: true });
     expect(result.sources[0]).toMatchObject({ source: 'open-er-api', status: 'failed' });
     expect(result.sources[0]!.error).toBe('open-er-api: the warehouse refused its values: numeric field overflow');
-    expect(await count(h.db, `select * from fact_rates_current f join dim_source s using (source_id) where s.source_name = 'open-er-api'`)).toBe(0);
-    expect(await count(h.db, `select * from fact_rates_current f join dim_source s using (source_id) where s.source_name = 'frankfurter'`)).toBeGreaterThan(25);
+    expect(
+      await count(h.db, `select * from fact_rates_current f join dim_source s using (source_id) where s.source_name = 'open-er-api'`),
+    ).toBe(0);
+    expect(
+      await count(h.db, `select * from fact_rates_current f join dim_source s using (source_id) where s.source_name = 'frankfurter'`),
+    ).toBeGreaterThan(25);
     expect(await count(h.db, `select * from pipeline_runs where status = 'loaded'`)).toBe(1);
   });
 });

@@ -18,12 +18,17 @@ const maxRateAge = async (db: Db) => (await db.query<{ age: string }>('select ma
 
 /** stderr's log lines (JSON: not a terminal) as [level, message]; 40 is pino's warn. */
 const logLines = (result: Pick<CliResult, 'stderr'>) =>
-  result.stderr.split('\n').filter(Boolean).map((line) => {
-    const entry = JSON.parse(line) as { level: number; msg: string };
-    return [entry.level, entry.msg];
-  });
-const envNote = (given: string, warehouse: string) =>
-  [40, `FXPIPE_MAX_RATE_AGE is ${given} but the warehouse's max_rate_age is ${warehouse}: using the warehouse's (\`fxpipe db settings --max-rate-age ${given}\` changes it)`];
+  result.stderr
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const entry = JSON.parse(line) as { level: number; msg: string };
+      return [entry.level, entry.msg];
+    });
+const envNote = (given: string, warehouse: string) => [
+  40,
+  `FXPIPE_MAX_RATE_AGE is ${given} but the warehouse's max_rate_age is ${warehouse}: using the warehouse's (\`fxpipe db settings --max-rate-age ${given}\` changes it)`,
+];
 
 /** Every history row, by source, pair and time. */
 async function history(db: Db): Promise<string[]> {
@@ -31,7 +36,8 @@ async function history(db: Db): Promise<string[]> {
     `select concat_ws(' ', s.source_name, q.currency_code, to_char(h.rate_timestamp at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS'),
                       h.rate::text, coalesce(h.previous_rate::text, '-')) as row
        from fact_rates_history h join dim_source s using (source_id) join dim_currency q on q.currency_id = h.quote_currency_id
-      order by s.source_name, q.currency_code, h.rate_timestamp`);
+      order by s.source_name, q.currency_code, h.rate_timestamp`,
+  );
   return rows.map((r) => r.row);
 }
 
@@ -39,20 +45,33 @@ async function history(db: Db): Promise<string[]> {
 async function dailies(db: Db): Promise<string[]> {
   const rows = await db.query<{ row: string }>(
     `select concat_ws(' ', source, quote, date, open, high, low, close, average, observations, carried) as row
-       from api.daily_rates order by source, quote, date`);
+       from api.daily_rates order by source, quote, date`,
+  );
   return rows.map((r) => r.row);
 }
 
 describe('FXPIPE_MAX_RATE_AGE', () => {
   it('reads whole days, hours or minutes, and names nothing when unset; anything else is one line naming it, exit 2', async () => {
-    const ms = (value?: string) => loadConfig({ env: value === undefined ? {} : { FXPIPE_MAX_RATE_AGE: value }, cwd: scratchDir() }).maxRateAge;
-    expect([ms(), ms('7d'), ms('36h'), ms('90m'), ms('7 days'), ms('1 hour')]).toEqual([undefined, 7 * DAY_MS, 36 * 3_600_000, 90 * 60_000, 7 * DAY_MS, 3_600_000]);
+    const ms = (value?: string) =>
+      loadConfig({ env: value === undefined ? {} : { FXPIPE_MAX_RATE_AGE: value }, cwd: scratchDir() }).maxRateAge;
+    expect([ms(), ms('7d'), ms('36h'), ms('90m'), ms('7 days'), ms('1 hour')]).toEqual([
+      undefined,
+      7 * DAY_MS,
+      36 * 3_600_000,
+      90 * 60_000,
+      7 * DAY_MS,
+      3_600_000,
+    ]);
     for (const bad of ['7', '7 weeks', '1.5d', '0m', '3651d', '7D']) {
-      expect(() => ms(bad)).toThrow(`invalid setting FXPIPE_MAX_RATE_AGE: ${JSON.stringify(bad)} expected a duration of whole days, hours or minutes from 1m to 3650d, such as 7d, 36h, 90m or "7 days"`);
+      expect(() => ms(bad)).toThrow(
+        `invalid setting FXPIPE_MAX_RATE_AGE: ${JSON.stringify(bad)} expected a duration of whole days, hours or minutes from 1m to 3650d, such as 7d, 36h, 90m or "7 days"`,
+      );
     }
     const result = await runCli(['run'], { env: { FXPIPE_MAX_RATE_AGE: '7 weeks', DATABASE_URL: 'postgres://fx:pw@127.0.0.1:1/fx' } });
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe('fxpipe: invalid setting FXPIPE_MAX_RATE_AGE: "7 weeks" expected a duration of whole days, hours or minutes from 1m to 3650d, such as 7d, 36h, 90m or "7 days"\n');
+    expect(result.stderr).toBe(
+      'fxpipe: invalid setting FXPIPE_MAX_RATE_AGE: "7 weeks" expected a duration of whole days, hours or minutes from 1m to 3650d, such as 7d, 36h, 90m or "7 days"\n',
+    );
   });
 });
 
@@ -72,7 +91,10 @@ describe("max_rate_age is the warehouse's own setting", () => {
     return { database, db: await database.open() };
   };
   const cli = (database: TestDatabase, args: string[], env: Record<string, string> = {}) =>
-    runCli(args, { env: { ...server.env, DATABASE_URL: database.url, FXPIPE_HTTP_RETRIES: '0', FXPIPE_LOG_LEVEL: 'warn', ...env }, timeoutMs: 120_000 });
+    runCli(args, {
+      env: { ...server.env, DATABASE_URL: database.url, FXPIPE_HTTP_RETRIES: '0', FXPIPE_LOG_LEVEL: 'warn', ...env },
+      timeoutMs: 120_000,
+    });
 
   beforeAll(async () => {
     server = await startProviderServer({
@@ -104,7 +126,7 @@ describe("max_rate_age is the warehouse's own setting", () => {
     expect(await maxRateAge(db)).toBe('1 day 12:00:00');
   });
 
-  it('a run, a scheduler and a reprocess whose FXPIPE_MAX_RATE_AGE differs store the history the warehouse\'s setting makes and leave it unchanged, each saying so once', async () => {
+  it("a run, a scheduler and a reprocess whose FXPIPE_MAX_RATE_AGE differs store the history the warehouse's setting makes and leave it unchanged, each saying so once", async () => {
     // a and b keep the default (7 days); c is set to 36 hours with `db settings`, the value a's environment names.
     const [a, b, c] = [await warehouse(), await warehouse(), await warehouse()];
     const set = await cli(c.database, ['db', 'settings', '--max-rate-age', '36h']);
@@ -120,15 +142,29 @@ describe("max_rate_age is the warehouse's own setting", () => {
     // Three days later (more than 36 hours), each warehouse's scheduler catches up once when it starts: one run each.
     providerLag = 3 * DAY_MS;
     const schedulers = [
-      startCli(['schedule', '--cron', '0 0 1 1 *'], { env: { ...server.env, DATABASE_URL: a.database.url, FXPIPE_HTTP_RETRIES: '0', FXPIPE_LOG_LEVEL: 'warn', FXPIPE_MAX_RATE_AGE: '36h' } }),
-      startCli(['schedule', '--cron', '0 0 1 1 *'], { env: { ...server.env, DATABASE_URL: b.database.url, FXPIPE_HTTP_RETRIES: '0', FXPIPE_LOG_LEVEL: 'warn' } }),
-      startCli(['schedule', '--cron', '0 0 1 1 *'], { env: { ...server.env, DATABASE_URL: c.database.url, FXPIPE_HTTP_RETRIES: '0', FXPIPE_LOG_LEVEL: 'warn' } }),
+      startCli(['schedule', '--cron', '0 0 1 1 *'], {
+        env: {
+          ...server.env,
+          DATABASE_URL: a.database.url,
+          FXPIPE_HTTP_RETRIES: '0',
+          FXPIPE_LOG_LEVEL: 'warn',
+          FXPIPE_MAX_RATE_AGE: '36h',
+        },
+      }),
+      startCli(['schedule', '--cron', '0 0 1 1 *'], {
+        env: { ...server.env, DATABASE_URL: b.database.url, FXPIPE_HTTP_RETRIES: '0', FXPIPE_LOG_LEVEL: 'warn' },
+      }),
+      startCli(['schedule', '--cron', '0 0 1 1 *'], {
+        env: { ...server.env, DATABASE_URL: c.database.url, FXPIPE_HTTP_RETRIES: '0', FXPIPE_LOG_LEVEL: 'warn' },
+      }),
     ];
-    const results = await Promise.all(schedulers.map(async (scheduler) => {
-      await waitForOutput(scheduler, 'Scheduler ', 90_000);
-      scheduler.kill('SIGTERM');
-      return finished(scheduler);
-    }));
+    const results = await Promise.all(
+      schedulers.map(async (scheduler) => {
+        await waitForOutput(scheduler, 'Scheduler ', 90_000);
+        scheduler.kill('SIGTERM');
+        return finished(scheduler);
+      }),
+    );
     for (const result of results) expect(result.code).toBe(0);
     expect(logLines(results[0]!)).toEqual([envNote('36h', '7 days')]);
     expect(logLines(results[1]!)).toEqual([]);
@@ -176,12 +212,21 @@ describe("max_rate_age is the warehouse's own setting", () => {
 
   it('db settings changes it, under the run lock: the read models are rebuilt to the days in force under the new age; a backfill never writes it', async () => {
     const { database, db } = await warehouse();
-    const stored = async () => (await db.query<{ date_key: number; quote: string }>(
-      `select date_key, quote from api.daily_rates where source = 'ecb' and base = 'USD'`)).map((r) => dailyKey(r.date_key, r.quote)).sort();
+    const stored = async () =>
+      (
+        await db.query<{ date_key: number; quote: string }>(
+          `select date_key, quote from api.daily_rates where source = 'ecb' and base = 'USD'`,
+        )
+      )
+        .map((r) => dailyKey(r.date_key, r.quote))
+        .sort();
     const sunday = dateKeyOf(Date.parse('2024-12-08T12:00:00Z'));
 
-    const backfill = await cli(database, ['backfill', '--source', 'ecb-csv', '--file', ECB_2024, '--from', '2024-12-02', '--to', '2024-12-13', '--json'],
-      { FXPIPE_MAX_RATE_AGE: '1d' });
+    const backfill = await cli(
+      database,
+      ['backfill', '--source', 'ecb-csv', '--file', ECB_2024, '--from', '2024-12-02', '--to', '2024-12-13', '--json'],
+      { FXPIPE_MAX_RATE_AGE: '1d' },
+    );
     expect(backfill.code).toBe(0);
     expect(logLines(backfill)).toEqual([envNote('1d', '7 days')]);
     expect(await maxRateAge(db)).toBe('7 days');
@@ -191,25 +236,41 @@ describe("max_rate_age is the warehouse's own setting", () => {
 
     const set = await cli(database, ['db', 'settings', '--max-rate-age', '1d', '--json']);
     expect([set.code, set.stderr]).toEqual([0, '']);
-    expect(JSON.parse(set.stdout)).toMatchObject({ maxRateAge: '1 day', maxRateAgeMs: DAY_MS, consensusTolerancePct: 1, changed: ['maxRateAge'], readModelsRebuilt: true });
+    expect(JSON.parse(set.stdout)).toMatchObject({
+      maxRateAge: '1 day',
+      maxRateAgeMs: DAY_MS,
+      consensusTolerancePct: 1,
+      changed: ['maxRateAge'],
+      readModelsRebuilt: true,
+    });
     expect(await maxRateAge(db)).toBe('1 day');
     const underOneDay = await stored();
     expect(underOneDay).toEqual(ecbDaysInForce('2024-12-02', '2024-12-13', DAY_MS));
     expect(underOneDay.filter((key) => key.startsWith(`${sunday} `))).toEqual([]); // Friday 15:00 + 1 day ends on Saturday
 
     const status = await cli(database, ['status', '--json']);
-    expect((JSON.parse(status.stdout) as StatusJson).settings).toMatchObject({ maxRateAge: '1 day', maxRateAgeMs: DAY_MS, consensusTolerancePct: 1 });
+    expect((JSON.parse(status.stdout) as StatusJson).settings).toMatchObject({
+      maxRateAge: '1 day',
+      maxRateAgeMs: DAY_MS,
+      consensusTolerancePct: 1,
+    });
 
     const same = await cli(database, ['db', 'settings', '--max-rate-age', '24h']);
     expect(same.stdout).toContain('Nothing changed: the settings already had these values.');
     const back = await cli(database, ['db', 'settings', '--max-rate-age', '7d', '--consensus-tolerance', '2.5']);
     expect([back.code, back.stderr]).toEqual([0, '']);
-    expect(back.stdout).toContain('Changed max_rate_age from 1 day to 7 days and consensus_tolerance_pct from 1 to 2.5; rebuilt the daily and monthly read models under the new age.');
+    expect(back.stdout).toContain(
+      'Changed max_rate_age from 1 day to 7 days and consensus_tolerance_pct from 1 to 2.5; rebuilt the daily and monthly read models under the new age.',
+    );
     expect(back.stdout).toMatch(/consensus_tolerance_pct +2\.5 %/);
     expect(await stored()).toEqual(byDefault);
 
     for (const [flag, value, expected] of [
-      ['--max-rate-age', '1w', 'invalid --max-rate-age "1w": expected a duration of whole days, hours or minutes from 1m to 3650d, such as 7d, 36h, 90m or "7 days"'],
+      [
+        '--max-rate-age',
+        '1w',
+        'invalid --max-rate-age "1w": expected a duration of whole days, hours or minutes from 1m to 3650d, such as 7d, 36h, 90m or "7 days"',
+      ],
       ['--consensus-tolerance', '0', 'invalid --consensus-tolerance "0": expected a percentage above 0, at most 100'],
       ['--consensus-tolerance', '101', 'invalid --consensus-tolerance "101": expected a percentage between 0 and 100'],
     ] as const) {

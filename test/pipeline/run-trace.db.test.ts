@@ -18,11 +18,15 @@ import { harness, type Harness } from '../helpers/pipeline.js';
 describe('one run lifecycle for run, backfill and reprocess', () => {
   let h: Harness;
   const log = createLogger('silent');
-  const rows = () => h.db.query<{ run_id: string; kind: string; status: string; started_at: Date; stages: string[]; error: string | null }>(
-    `select run_id, kind, status, started_at, array(select jsonb_object_keys(stage_ms - 'views') order by 1) as stages, error
-       from pipeline_runs order by started_at, run_id`);
+  const rows = () =>
+    h.db.query<{ run_id: string; kind: string; status: string; started_at: Date; stages: string[]; error: string | null }>(
+      `select run_id, kind, status, started_at, array(select jsonb_object_keys(stage_ms - 'views') order by 1) as stages, error
+       from pipeline_runs order by started_at, run_id`,
+    );
   const deadRun = (id: string) =>
-    h.db.query(`insert into pipeline_runs (run_id, kind, started_at, status) values ($1, 'manual', now() - interval '1 hour', 'running')`, [id]);
+    h.db.query(`insert into pipeline_runs (run_id, kind, started_at, status) values ($1, 'manual', now() - interval '1 hour', 'running')`, [
+      id,
+    ]);
 
   beforeAll(async () => {
     h = await harness();
@@ -41,7 +45,12 @@ describe('one run lifecycle for run, backfill and reprocess', () => {
     const backfillAt = new Date('2025-01-02T08:00:00Z');
     const backfill = await runBackfill(h.db as DirectDb, {
       history: () => ecbHistory({ path: path.resolve('test/fixtures/eurofxref-hist-2024.csv') }, { from: '2024-01-01', to: '2024-01-31' }),
-      range: { from: '2024-01-01', to: '2024-01-31' }, endpoint: 'file', changeThresholdPct: 0, lockWaitMs: 1000, log, clock: () => backfillAt,
+      range: { from: '2024-01-01', to: '2024-01-31' },
+      endpoint: 'file',
+      changeThresholdPct: 0,
+      lockWaitMs: 1000,
+      log,
+      clock: () => backfillAt,
     });
     expect(backfill.startedAt).toBe(backfillAt.toISOString());
 
@@ -54,7 +63,11 @@ describe('one run lifecycle for run, backfill and reprocess', () => {
     for (const id of [run.runId, backfill.runId, replayed.runId]) expect(byId.get(id)?.stages, id).toEqual(sorted);
     expect(byId.get(backfill.runId)?.started_at.toISOString()).toBe(backfillAt.toISOString());
     expect(byId.get(replayed.runId)?.started_at.toISOString()).toBe(reprocessAt.toISOString());
-    for (const id of ['00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002', '00000000-0000-4000-8000-000000000003']) {
+    for (const id of [
+      '00000000-0000-4000-8000-000000000001',
+      '00000000-0000-4000-8000-000000000002',
+      '00000000-0000-4000-8000-000000000003',
+    ]) {
       expect(byId.get(id), id).toMatchObject({ status: 'failed', error: INTERRUPTED });
     }
   });
@@ -67,8 +80,16 @@ describe('one run lifecycle for run, backfill and reprocess', () => {
     writeFileSync(broken, lines.join('\n'));
     const range = { from: '2024-01-01', to: '2024-12-31' };
     const error = await runBackfill(h.db as DirectDb, {
-      history: () => ecbHistory({ path: broken }, range), range, endpoint: 'file', changeThresholdPct: 0, lockWaitMs: 1000, log,
-    }).then(() => null, (e: unknown) => e as Error);
+      history: () => ecbHistory({ path: broken }, range),
+      range,
+      endpoint: 'file',
+      changeThresholdPct: 0,
+      lockWaitMs: 1000,
+      log,
+    }).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
     const failed = (await rows()).filter((r) => r.kind === 'backfill' && r.status === 'failed').at(-1)!;
     expect(error?.message).toMatch(new RegExp(`^backfill ${failed.run_id} failed at chunk 2024-01-01\\.\\.2024-12-31: .+`));
     expect(failed.stages).toEqual([...STAGES].sort());

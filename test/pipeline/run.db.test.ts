@@ -19,17 +19,22 @@ describe('a pipeline run', () => {
     const publishedRates = [...published.matchAll(/"([A-Z]{3})":([0-9.eE+-]+)/g)].filter(([, code]) => code !== 'USD');
     expect(publishedRates.length).toBeGreaterThan(150);
     const stored = new Map(
-      (await h.db.query<{ code: string; rate: string }>(
-        `select q.currency_code as code, f.rate::text as rate from fact_rates_current f
+      (
+        await h.db.query<{ code: string; rate: string }>(
+          `select q.currency_code as code, f.rate::text as rate from fact_rates_current f
            join dim_currency q on q.currency_id = f.quote_currency_id join dim_source s using (source_id)
-          where s.source_name = 'open-er-api'`)).map((r) => [r.code, r.rate]),
+          where s.source_name = 'open-er-api'`,
+        )
+      ).map((r) => [r.code, r.rate]),
     );
     expect(stored.size).toBe(publishedRates.length);
     for (const [, code, text] of publishedRates) expect(stored.get(code!), code).toBe(text);
     expect(result.counts.loaded).toBe(await count(h.db, 'select * from fact_rates_history'));
     expect(await count(h.db, 'select * from bronze_extraction')).toBe(2);
     expect(await count(h.db, `select * from pipeline_runs where status = 'loaded'`)).toBe(1);
-    const [ranks] = await h.db.query<{ ranks: string }>(`select string_agg(source_name || ':' || rank, ',' order by source_name) as ranks from dim_source`);
+    const [ranks] = await h.db.query<{ ranks: string }>(
+      `select string_agg(source_name || ':' || rank, ',' order by source_name) as ranks from dim_source`,
+    );
     expect(ranks?.ranks).toBe('frankfurter:fallback,open-er-api:primary');
   });
 
@@ -47,7 +52,8 @@ describe('a pipeline run', () => {
     h = await harness();
     await h.run();
     const rows = await h.db.query<{ currency_code: string; is_iso: boolean; currency_name: string; minor_units: number | null }>(
-      `select currency_code, is_iso, currency_name, minor_units from dim_currency where currency_code in ('FOK', 'GGP', 'EUR', 'JPY') order by 1`);
+      `select currency_code, is_iso, currency_name, minor_units from dim_currency where currency_code in ('FOK', 'GGP', 'EUR', 'JPY') order by 1`,
+    );
     expect(rows).toEqual([
       { currency_code: 'EUR', is_iso: true, currency_name: 'Euro', minor_units: 2 },
       expect.objectContaining({ currency_code: 'FOK', is_iso: false }),
@@ -86,7 +92,8 @@ describe('a pipeline run', () => {
     expect(next.status).toBe('loaded');
     const pegged = await h.db.query<{ change_reason: string }>(
       `select change_reason from fact_rates_current f join dim_currency q on q.currency_id = f.quote_currency_id
-        join dim_source s using (source_id) where q.currency_code = 'AED' and s.source_name = 'open-er-api'`);
+        join dim_source s using (source_id) where q.currency_code = 'AED' and s.source_name = 'open-er-api'`,
+    );
     expect(pegged[0]?.change_reason).toBe('unchanged'); // pegged to USD: an exact repeat
     const primary = next.sources[0]!;
     expect(primary.loaded + primary.unchanged).toBe(primary.extracted - 1); // USD/USD is not stored
@@ -98,8 +105,11 @@ describe('a pipeline run', () => {
     const all = await h.run({ changeThresholdPct: 0 });
     // The oracle, from the provider's three payloads: a pair's last stored value is the second payload's when it
     // moved more than 0.01 % from the first, else the first's; the third stores every value that differs from it.
-    const payloads = (await h.db.query<{ rates: Record<string, number> }>(
-      `select raw_json->'rates' as rates from bronze_extraction where source_name = 'open-er-api' order by extracted_at`)).map((p) => p.rates);
+    const payloads = (
+      await h.db.query<{ rates: Record<string, number> }>(
+        `select raw_json->'rates' as rates from bronze_extraction where source_name = 'open-er-api' order by extracted_at`,
+      )
+    ).map((p) => p.rates);
     expect(payloads).toHaveLength(3);
     const [first, second, third] = payloads as [Record<string, number>, Record<string, number>, Record<string, number>];
     const codes = Object.keys(third).filter((code) => code !== 'USD');
@@ -117,7 +127,8 @@ describe('a pipeline run', () => {
     expect(result.sources[0]).toMatchObject({ source: 'open-er-api', role: 'primary', status: 'failed', attempts: 3 });
     expect(result.sources[0]!.error).toMatch(/^open-er-api: HTTP 503/);
     const methods = await h.db.query<{ source_name: string; extraction_method: string; http_status: number }>(
-      `select source_name, extraction_method, http_status from bronze_extraction order by extracted_at, source_name`);
+      `select source_name, extraction_method, http_status from bronze_extraction order by extracted_at, source_name`,
+    );
     expect(methods.filter((m) => m.source_name === 'open-er-api').map((m) => m.http_status)).toEqual([503, 503, 503]);
     expect(methods.filter((m) => m.source_name === 'frankfurter').map((m) => m.extraction_method)).toEqual(['failover']);
     const [run] = await h.db.query(`select status, source_used, failover from pipeline_runs`);
@@ -170,9 +181,14 @@ describe('a pipeline run', () => {
     expect(result).toMatchObject({ status: 'loaded', sourceUsed: 'ecb' });
     const xml = await (await fetch(`${h.server.baseUrls.ecb}/eurofxref-daily.xml`)).text();
     const eur = Object.fromEntries([...xml.matchAll(/currency='([A-Z]{3})' rate='([0-9.]+)'/g)].map((m) => [m[1]!, m[2]!] as const));
-    const rows = new Map((await h.db.query<{ code: string; rate: string }>(
-      `select q.currency_code as code, f.rate::text as rate from fact_rates_current f join dim_currency q on q.currency_id = f.quote_currency_id
-         join dim_source s using (source_id) where s.source_name = 'ecb'`)).map((r) => [r.code, r.rate]));
+    const rows = new Map(
+      (
+        await h.db.query<{ code: string; rate: string }>(
+          `select q.currency_code as code, f.rate::text as rate from fact_rates_current f join dim_currency q on q.currency_id = f.quote_currency_id
+         join dim_source s using (source_id) where s.source_name = 'ecb'`,
+        )
+      ).map((r) => [r.code, r.rate]),
+    );
     expect(Number(rows.get('EUR'))).toBeCloseTo(1 / Number(eur.USD), 12);
     expect(Number(rows.get('JPY')) / (Number(eur.JPY) / Number(eur.USD))).toBeCloseTo(1, 12);
     expect(rows.has('USD')).toBe(false);

@@ -20,7 +20,11 @@ describe('run safety, from the CLI', () => {
   beforeEach(async () => {
     database = await createTestDatabase();
     await initWarehouse(await database.open());
-    server = await startProviderServer({ market: createMarket({ seed: 3, start: new Date('2026-01-01T00:00:00Z') }), clock: () => new Date(), apiKey: TEST_API_KEY });
+    server = await startProviderServer({
+      market: createMarket({ seed: 3, start: new Date('2026-01-01T00:00:00Z') }),
+      clock: () => new Date(),
+      apiKey: TEST_API_KEY,
+    });
     env = { ...server.env, DATABASE_URL: database.url, FXPIPE_HTTP_RETRIES: '1' };
   });
   afterEach(async () => {
@@ -50,7 +54,9 @@ describe('run safety, from the CLI', () => {
     const backend = await pause.waitUntilPaused();
     const { rows: held } = await watcher.query<{ relname: string }>(
       `select c.relname from pg_locks l join pg_class c on c.oid = l.relation
-        where l.pid = $1 and l.mode = 'RowExclusiveLock' and c.relname like 'fact_rates_history_y%'`, [backend]);
+        where l.pid = $1 and l.mode = 'RowExclusiveLock' and c.relname like 'fact_rates_history_y%'`,
+      [backend],
+    );
     expect(held.length).toBeGreaterThan(0); // the history insert happened, uncommitted
     run.kill('SIGKILL');
     await finished(run);
@@ -64,8 +70,13 @@ describe('run safety, from the CLI', () => {
       expect(await countOf(watcher, table), table).toBe(0);
     }
     // The responses were committed to bronze before the load began: the audit trail survives the kill.
-    const kept = await watcher.query<{ source_name: string; http_status: number }>('select source_name, http_status from bronze_extraction order by source_name');
-    expect(kept.rows).toEqual([{ source_name: 'frankfurter', http_status: 200 }, { source_name: 'open-er-api', http_status: 200 }]);
+    const kept = await watcher.query<{ source_name: string; http_status: number }>(
+      'select source_name, http_status from bronze_extraction order by source_name',
+    );
+    expect(kept.rows).toEqual([
+      { source_name: 'frankfurter', http_status: 200 },
+      { source_name: 'open-er-api', http_status: 200 },
+    ]);
     // The dead run's row is shown as interrupted at once, not as running until the next job.
     const status = await runCli(['status', '--json'], { env });
     expect(status.code).toBe(0);
@@ -75,8 +86,13 @@ describe('run safety, from the CLI', () => {
     const next = await runCli(['run', '--json'], { env });
     expect(next.code).toBe(0);
     expect((JSON.parse(next.stdout) as RunJson).status).toBe('loaded');
-    const { rows: after } = await watcher.query<{ status: string; error: string | null }>('select status, error from pipeline_runs order by started_at');
-    expect(after).toEqual([{ status: 'failed', error: 'interrupted: the process ended before the job finished' }, { status: 'loaded', error: null }]);
+    const { rows: after } = await watcher.query<{ status: string; error: string | null }>(
+      'select status, error from pipeline_runs order by started_at',
+    );
+    expect(after).toEqual([
+      { status: 'failed', error: 'interrupted: the process ended before the job finished' },
+      { status: 'loaded', error: null },
+    ]);
   });
 
   it('a connection lost while idle during a run is logged as a warning naming the run', async () => {
@@ -85,9 +101,13 @@ describe('run safety, from the CLI', () => {
     const run = startCli(['run', '--json'], { env: { ...env, FXPIPE_LOG_LEVEL: 'warn' } });
     const backend = await pause.waitUntilPaused();
     // The run's other connection: the session holding the run lock, idle while the run loads.
-    const { rows: [session] } = await watcher.query<{ pid: number }>(
+    const {
+      rows: [session],
+    } = await watcher.query<{ pid: number }>(
       `select pid from pg_stat_activity
-        where datname = current_database() and application_name = 'fxpipe' and pid <> $1 and state = 'idle in transaction'`, [backend]);
+        where datname = current_database() and application_name = 'fxpipe' and pid <> $1 and state = 'idle in transaction'`,
+      [backend],
+    );
     expect(session).toBeDefined();
     await watcher.query('select pg_terminate_backend($1)', [session!.pid]);
     await sleep(300);
@@ -95,7 +115,10 @@ describe('run safety, from the CLI', () => {
     const result = await finished(run);
     expect(result.code, result.stderr).toBe(0);
     const { runId } = JSON.parse(result.stdout) as { runId: string };
-    const warnings = result.stderr.split('\n').filter((line) => line.includes('PostgreSQL connection failed')).map((line) => JSON.parse(line) as { level: number; runId?: string; err: string });
+    const warnings = result.stderr
+      .split('\n')
+      .filter((line) => line.includes('PostgreSQL connection failed'))
+      .map((line) => JSON.parse(line) as { level: number; runId?: string; err: string });
     // node-postgres reports the server's FATAL, then the socket's end: each one line, each naming the run.
     expect(warnings.length, result.stderr).toBeGreaterThanOrEqual(1);
     expect(warnings[0]).toMatchObject({ level: 40, runId, err: 'terminating connection due to administrator command' });
@@ -120,7 +143,12 @@ describe('run safety, from the CLI', () => {
     const result = await runCli(['run', '--json'], { env });
     expect(result.code).toBe(0);
     const json = JSON.parse(result.stdout) as RunJson;
-    expect(json).toMatchObject({ status: 'loaded', sourceUsed: 'open-er-api', failover: false, counts: { extracted: matcher.any(Number) } });
+    expect(json).toMatchObject({
+      status: 'loaded',
+      sourceUsed: 'open-er-api',
+      failover: false,
+      counts: { extracted: matcher.any(Number) },
+    });
     expect(json.runId).toMatch(/^[0-9a-f-]{36}$/);
     expect(Object.keys(json.stageMs)).toEqual(['lock', 'extract', 'normalize', 'load', 'refresh', 'total']);
     const again = await runCli(['run', '--json'], { env });
@@ -133,13 +161,17 @@ describe('run safety, from the CLI', () => {
     server.injectFault('frankfurter', { kind: 'status', status: 502, body: '<html>down</html>', contentType: 'text/html' }, Infinity);
     const result = await runCli(['run'], { env });
     expect(result.code).toBe(1);
-    expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^fxpipe: run failed: no source delivered: open-er-api: HTTP 503.*frankfurter: HTTP 502/)]);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^fxpipe: run failed: no source delivered: open-er-api: HTTP 503.*frankfurter: HTTP 502/),
+    ]);
   });
 
   it('rejects an unknown source name in --sources with exit 2', async () => {
     const result = await runCli(['run', '--sources', 'open-er-api,bloomberg'], { env });
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/^fxpipe: invalid --sources "open-er-api,bloomberg": expected a comma-separated list of open-er-api, exchangerate-api, frankfurter, ecb\n$/);
+    expect(result.stderr).toMatch(
+      /^fxpipe: invalid --sources "open-er-api,bloomberg": expected a comma-separated list of open-er-api, exchangerate-api, frankfurter, ecb\n$/,
+    );
   });
 
   it('a fake API key never appears in bronze, logs, errors or --json output', async () => {
@@ -148,16 +180,21 @@ describe('run safety, from the CLI', () => {
     expect(ok.code).toBe(0);
     expect((JSON.parse(ok.stdout) as RunJson).sourceUsed).toBe('exchangerate-api');
     const wrongKey = 'fxk-wrong-0000-1111';
-    const bad = await runCli(['--verbose', 'run', '--json', '--no-verify', '--sources', 'exchangerate-api'], { env: { ...keyed, EXCHANGERATE_API_KEY: wrongKey } });
+    const bad = await runCli(['--verbose', 'run', '--json', '--no-verify', '--sources', 'exchangerate-api'], {
+      env: { ...keyed, EXCHANGERATE_API_KEY: wrongKey },
+    });
     expect(bad.code).toBe(1);
     expect((JSON.parse(bad.stdout) as RunJson).error).toMatch(/invalid-key/);
     const text = await runCli(['run', '--no-verify', '--sources', 'exchangerate-api'], { env: { ...env, EXCHANGERATE_API_KEY: wrongKey } });
     expect(text.stderr).toMatch(/invalid-key/);
     const client = await connect();
-    const stored = (await client.query<{ t: string }>(
-      `select string_agg(t::text, ' ') as t from (select b::text as t from bronze_extraction b
+    const stored = (
+      await client.query<{ t: string }>(
+        `select string_agg(t::text, ' ') as t from (select b::text as t from bronze_extraction b
         union all select r::text from pipeline_runs r union all select x::text from rejected_rates x
-        union all select s::text from dim_source s) t`)).rows[0]!.t;
+        union all select s::text from dim_source s) t`,
+      )
+    ).rows[0]!.t;
     expect(stored).toContain('/v6/***/latest/USD');
     for (const output of [ok.stdout, ok.stderr, bad.stdout, bad.stderr, text.stdout, text.stderr, stored]) {
       expect(output).not.toContain(TEST_API_KEY);

@@ -23,7 +23,8 @@ describe('validation', () => {
     const result = await h.run({ verify: false });
     expect(result.status).toBe('loaded');
     const rejects = await h.db.query<{ quote_code: string; reason: string; raw_value: string | null; linked: boolean }>(
-      `select quote_code, reason, raw_value, extraction_id is not null as linked from rejected_rates order by quote_code, raw_value`);
+      `select quote_code, reason, raw_value, extraction_id is not null as linked from rejected_rates order by quote_code, raw_value`,
+    );
     expect(rejects.map((r) => [r.quote_code, r.reason, r.raw_value])).toEqual([
       ['AAA', 'not_a_number', '"abc"'],
       ['BBB', 'not_finite', '1e999'],
@@ -49,7 +50,9 @@ describe('validation', () => {
     expect(result).toMatchObject({ sourceUsed: 'frankfurter', failover: true });
     expect(result.sources[0]!.error).toMatch(/open-er-api: no valid rates/);
     expect(await count(h.db, `select * from rejected_rates where reason = 'base_mismatch'`)).toBeGreaterThan(150);
-    expect(await count(h.db, `select * from fact_rates_current f join dim_source s using (source_id) where s.source_name = 'open-er-api'`)).toBe(0);
+    expect(
+      await count(h.db, `select * from fact_rates_current f join dim_source s using (source_id) where s.source_name = 'open-er-api'`),
+    ).toBe(0);
   });
 
   it('a payload that is not the provider format fails that source with a message naming it; nothing reaches the facts', async () => {
@@ -82,10 +85,12 @@ describe('validation', () => {
     const pct = result.flags.referenceDeviations[0]!.deviationPct;
     expect(pct > -2.2 && pct < -1.7, String(pct)).toBe(true); // -2% skew on top of the sources' own small difference
     const [flags] = await h.db.query<{ flags: string[] }>(
-      `select flags from vw_rates_latest where quote_code = 'EUR' and source_name = 'open-er-api'`);
+      `select flags from vw_rates_latest where quote_code = 'EUR' and source_name = 'open-er-api'`,
+    );
     expect(flags?.flags).toEqual(['reference_deviation']);
     const comparison = await h.db.query<{ source_name: string; deviation_pct: string }>(
-      `select source_name, deviation_pct::text from vw_rates_comparison where base_code = 'USD' and quote_code = 'EUR' order by 1`);
+      `select source_name, deviation_pct::text from vw_rates_comparison where base_code = 'USD' and quote_code = 'EUR' order by 1`,
+    );
     expect(comparison.map((c) => c.source_name)).toEqual(['frankfurter', 'open-er-api']);
     expect(Number(comparison[0]!.deviation_pct)).toBeCloseTo(2, 0);
     expect(Number(comparison[1]!.deviation_pct)).toBe(0);
@@ -99,13 +104,17 @@ describe('validation', () => {
     }
     const today = await payload(h, 'open-er-api');
     const jpy = /"JPY":([0-9.]+)/.exec(today)![1]!;
-    h.server.injectFault('open-er-api', faults.body(today.replace(`"JPY":${jpy}`, `"JPY":${(Number(jpy) * 1.08).toFixed(4)}`), 'application/json'));
+    h.server.injectFault(
+      'open-er-api',
+      faults.body(today.replace(`"JPY":${jpy}`, `"JPY":${(Number(jpy) * 1.08).toFixed(4)}`), 'application/json'),
+    );
     const result = await h.run({ verify: false, changeThresholdPct: 0 });
     expect(result.flags.zscore.map((f) => f.quote)).toContain('JPY');
     expect(result.flags.zscore.length).toBeLessThan(5);
     const [row] = await h.db.query<{ flags: string[] }>(
       `select h.flags from fact_rates_history h join dim_currency q on q.currency_id = h.quote_currency_id
-        where q.currency_code = 'JPY' order by h.rate_timestamp desc limit 1`);
+        where q.currency_code = 'JPY' order by h.rate_timestamp desc limit 1`,
+    );
     expect(row?.flags).toContain('zscore');
   });
 });

@@ -21,14 +21,36 @@ import { SOURCE_NAMES } from '../../src/sources/types.js';
 const TOKEN = 'test-token-7f3a9c1e5b2d8f40';
 
 /** The API's answers, the fields these tests read. */
-interface ErrorBody { error: string; parameter?: string }
-interface LatestBody { base: string; rates: { quote: string; rate: string; source: string }[] }
-interface ConvertBody { rate: string; converted: string; archived: boolean }
-interface HistoryBody { sources: Record<string, string>; points: HistoryPoint[] }
-interface RunsBody { runs: { runId: string }[] }
-interface ArchiveBody { archived: { months: number }; months: { month: string; state: string }[] }
-interface RejectedBody { rejected: { reason: string }[] }
-interface ComparisonBody { legs: { quote: string; sources: { source: string }[] }[] }
+interface ErrorBody {
+  error: string;
+  parameter?: string;
+}
+interface LatestBody {
+  base: string;
+  rates: { quote: string; rate: string; source: string }[];
+}
+interface ConvertBody {
+  rate: string;
+  converted: string;
+  archived: boolean;
+}
+interface HistoryBody {
+  sources: Record<string, string>;
+  points: HistoryPoint[];
+}
+interface RunsBody {
+  runs: { runId: string }[];
+}
+interface ArchiveBody {
+  archived: { months: number };
+  months: { month: string; state: string }[];
+}
+interface RejectedBody {
+  rejected: { reason: string }[];
+}
+interface ComparisonBody {
+  legs: { quote: string; sources: { source: string }[] }[];
+}
 
 describe('fxpipe serve: the JSON API over real HTTP', () => {
   let dir: string;
@@ -36,7 +58,12 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
   let served: Served;
   const get = async (path: string, init: RequestInit = {}) => {
     const response = await fetch(`${served.url}${path}`, init);
-    return { status: response.status, type: response.headers.get('content-type') ?? '', text: await response.text(), headers: response.headers };
+    return {
+      status: response.status,
+      type: response.headers.get('content-type') ?? '',
+      text: await response.text(),
+      headers: response.headers,
+    };
   };
   const json = async <T = unknown>(path: string) => {
     const r = await get(path);
@@ -49,17 +76,21 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
    * numbers as their text.
    */
   let primary: Promise<{ rates: Map<string, string>; asOf: Date }> | undefined;
-  const primaryFile = () => (primary ??= (async () => {
-    const market = createMarket({ seed: w.demo.seed, start: new Date(Date.parse(w.demo.firstRun) - 86_400_000) });
-    const provider = await startProviderServer({ market, clock: () => new Date(Date.parse(w.demo.lastRun) + 60_000) });
-    try {
-      const text = await (await fetch(`${provider.baseUrls['open-er-api']}/v6/latest/USD`)).text();
-      const file = parse(text, null, (number) => number) as { rates: Record<string, string>; time_last_update_unix: string };
-      return { rates: new Map(Object.entries(file.rates).filter(([quote]) => quote !== 'USD')), asOf: new Date(Number(file.time_last_update_unix) * 1000) };
-    } finally {
-      await provider.close();
-    }
-  })());
+  const primaryFile = () =>
+    (primary ??= (async () => {
+      const market = createMarket({ seed: w.demo.seed, start: new Date(Date.parse(w.demo.firstRun) - 86_400_000) });
+      const provider = await startProviderServer({ market, clock: () => new Date(Date.parse(w.demo.lastRun) + 60_000) });
+      try {
+        const text = await (await fetch(`${provider.baseUrls['open-er-api']}/v6/latest/USD`)).text();
+        const file = parse(text, null, (number) => number) as { rates: Record<string, string>; time_last_update_unix: string };
+        return {
+          rates: new Map(Object.entries(file.rates).filter(([quote]) => quote !== 'USD')),
+          asOf: new Date(Number(file.time_last_update_unix) * 1000),
+        };
+      } finally {
+        await provider.close();
+      }
+    })());
   const digits15 = (value: Decimal.Value) => new Decimal(value).toSignificantDigits(15).toFixed();
 
   beforeAll(async () => {
@@ -74,7 +105,7 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('GET /api/v1/latest: the providers\' USD rates exactly, and cross rates for another base', async () => {
+  it("GET /api/v1/latest: the providers' USD rates exactly, and cross rates for another base", async () => {
     const published = (await primaryFile()).rates;
     expect(published.size).toBeGreaterThan(150);
 
@@ -83,7 +114,8 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
     expect(usd.body.base).toBe('USD');
     const served = new Map<string, { rate: string; source: string }>(usd.body.rates.map((r) => [r.quote, r]));
     expect([...served.keys()].sort()).toEqual([...published.keys()].sort());
-    for (const [quote, rate] of published) expect(served.get(quote), quote).toEqual(expect.objectContaining({ rate, source: 'open-er-api' }));
+    for (const [quote, rate] of published)
+      expect(served.get(quote), quote).toEqual(expect.objectContaining({ rate, source: 'open-er-api' }));
 
     // EUR→X by arithmetic done here, in decimal.js: USD→X / USD→EUR from the same file, to 15 significant digits.
     const eur = await json<LatestBody>('/api/v1/latest?base=eur');
@@ -96,20 +128,30 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
     }
   });
 
-  it('GET /api/v1/convert: the primary\'s file by arithmetic now, api.convert\'s answer at a past time', async () => {
+  it("GET /api/v1/convert: the primary's file by arithmetic now, api.convert's answer at a past time", async () => {
     // Now: the primary's file, by arithmetic done here (USD→JPY / USD→EUR, times 100), and its publication time.
     const now = await json<ConvertBody>('/api/v1/convert?from=EUR&to=JPY&amount=100');
     const file = await primaryFile();
     const rate = new Decimal(file.rates.get('JPY')!).div(file.rates.get('EUR')!);
     expect(now.status).toBe(200);
-    expect(now.body).toMatchObject({ amount: '100', from: 'EUR', to: 'JPY', asOf: file.asOf.toISOString(), at: null, fromSource: 'open-er-api', toSource: 'open-er-api' });
+    expect(now.body).toMatchObject({
+      amount: '100',
+      from: 'EUR',
+      to: 'JPY',
+      asOf: file.asOf.toISOString(),
+      at: null,
+      fromSource: 'open-er-api',
+      toSource: 'open-er-api',
+    });
     expect(digits15(now.body.rate)).toBe(digits15(rate));
     expect(digits15(now.body.converted)).toBe(digits15(rate.times(100)));
 
     const at = new Date(Date.now() - 3 * 86_400_000).toISOString();
     const past = await json<ConvertBody>(`/api/v1/convert?from=GBP&to=CHF&amount=12.50&at=${encodeURIComponent(at)}`);
     const [then] = await w.db.query<{ converted: string; rate: string }>(
-      `select converted::text as converted, rate::text as rate from api.convert(12.50, 'GBP', 'CHF', $1::timestamptz)`, [at]);
+      `select converted::text as converted, rate::text as rate from api.convert(12.50, 'GBP', 'CHF', $1::timestamptz)`,
+      [at],
+    );
     expect(past.body).toMatchObject({ amount: '12.50', from: 'GBP', to: 'CHF', rate: then!.rate, converted: then!.converted, at });
 
     expect(past.body.archived).toBe(false);
@@ -117,19 +159,32 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
     // At times whose month is archived, equal to api.convert's before the month moved: a value PostgreSQL's daily rows
     // still hold (open-er-api's only publication of the day before) is answered from them; one that only the archived
     // history holds (the first of exchangerate-api's two publications that day) from the Parquet files.
-    for (const [key, source, archived] of [['daily', 'open-er-api', false], ['intraday', 'exchangerate-api', true]] as const) {
+    for (const [key, source, archived] of [
+      ['daily', 'open-er-api', false],
+      ['intraday', 'exchangerate-api', true],
+    ] as const) {
       const b = w.convertBeforeArchive[key];
       expect(w.archivedMonths).toContain(b.at.slice(0, 7));
       expect(b).toMatchObject({ fromSource: source, toSource: source });
       const cold = await json(`/api/v1/convert?from=GBP&to=JPY&amount=250&at=${encodeURIComponent(b.at)}`);
       expect(cold.status, key).toBe(200);
       expect(cold.body, key).toEqual({
-        amount: '250', from: 'GBP', to: 'JPY', rate: b.rate, converted: b.converted, asOf: b.asOf, at: b.at, fromSource: b.fromSource, toSource: b.toSource, archived,
+        amount: '250',
+        from: 'GBP',
+        to: 'JPY',
+        rate: b.rate,
+        converted: b.converted,
+        asOf: b.asOf,
+        at: b.at,
+        fromSource: b.fromSource,
+        toSource: b.toSource,
+        archived,
       });
     }
     // A reader calling api.convert itself at that time is refused, naming the archive, rather than answered from
     // another source (exchangerate-api's value is in force then, but only the archive holds it).
-    const intraday = await w.db.query(`select * from api.convert(250, 'GBP', 'JPY', $1)`, [w.convertBeforeArchive.intraday.at])
+    const intraday = await w.db
+      .query(`select * from api.convert(250, 'GBP', 'JPY', $1)`, [w.convertBeforeArchive.intraday.at])
       .catch((error: { code?: string; message: string }) => error);
     expect(intraday).toMatchObject({ code: 'P0002', message: matcher.stringMatching(/from exchangerate-api at .* is in the archive/) });
 
@@ -142,7 +197,12 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
 
   it('GET /api/v1/convert at the latest rates: every digit, source and as-of api.convert gives, for any amount', async () => {
     const codes = [...(await primaryFile()).rates.keys()];
-    const pairs: [string, string, string][] = [['USD', 'EUR', '1'], ['EUR', 'USD', '0.01'], ['JPY', 'EUR', '-250.125'], ['EUR', 'EUR', '3']];
+    const pairs: [string, string, string][] = [
+      ['USD', 'EUR', '1'],
+      ['EUR', 'USD', '0.01'],
+      ['JPY', 'EUR', '-250.125'],
+      ['EUR', 'EUR', '3'],
+    ];
     for (let i = 0; pairs.length < 60; i++) {
       const from = codes[(i * 37) % codes.length]!;
       const to = codes[(i * 53 + 11) % codes.length]!;
@@ -150,13 +210,28 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
     }
     for (const [from, to, amount] of pairs) {
       const served = await json(`/api/v1/convert?from=${from}&to=${to}&amount=${amount}`);
-      const [row] = await w.db.query<{ amount: string; rate: string; converted: string; as_of: Date; from_source: string | null; to_source: string | null }>(
+      const [row] = await w.db.query<{
+        amount: string;
+        rate: string;
+        converted: string;
+        as_of: Date;
+        from_source: string | null;
+        to_source: string | null;
+      }>(
         `select from_amount::text as amount, rate::text as rate, converted::text as converted, as_of, from_source, to_source from api.convert($1::numeric, $2, $3)`,
         [amount, from, to],
       );
       expect(served.body, `${amount} ${from}→${to}`).toEqual({
-        amount: row!.amount, from, to, rate: row!.rate, converted: row!.converted, asOf: row!.as_of.toISOString(), at: null,
-        fromSource: row!.from_source, toSource: row!.to_source, archived: false,
+        amount: row!.amount,
+        from,
+        to,
+        rate: row!.rate,
+        converted: row!.converted,
+        asOf: row!.as_of.toISOString(),
+        at: null,
+        fromSource: row!.from_source,
+        toSource: row!.to_source,
+        archived: false,
       });
     }
   });
@@ -168,7 +243,9 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
       await new Promise((resolve) => setTimeout(resolve, 1100));
       const latest = await json('/api/v1/latest?base=EUR');
       expect(latest.status).toBe(404);
-      expect(latest.body).toEqual({ error: matcher.stringMatching(/^no rate for EUR in force now: its last value is from .+ \((open-er-api|frankfurter|ecb)\)$/) });
+      expect(latest.body).toEqual({
+        error: matcher.stringMatching(/^no rate for EUR in force now: its last value is from .+ \((open-er-api|frankfurter|ecb)\)$/),
+      });
       expect(await json('/api/v1/latest?base=USD')).toEqual({ status: 200, body: { base: 'USD', rates: [] } });
 
       const now = await json<ErrorBody>('/api/v1/convert?from=EUR&to=JPY&amount=100');
@@ -193,7 +270,9 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
 
   it('GET /api/v1/history: archived and hot months as one daily series from PostgreSQL, equal to the daily aggregates before archiving', async () => {
     // The Parquet files moved away: archived months' aggregates are answered from PostgreSQL, without them.
-    const files = (await w.db.query<{ uri: string }>(`select uri from archive_manifest where state = 'archived'`)).map((r) => fileURLToPath(r.uri));
+    const files = (await w.db.query<{ uri: string }>(`select uri from archive_manifest where state = 'archived'`)).map((r) =>
+      fileURLToPath(r.uri),
+    );
     expect(files.length).toBe(w.archivedMonths.length);
     for (const file of files) renameSync(file, `${file}.away`);
     try {
@@ -215,11 +294,18 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
     }
 
     // A month's point: its first open, its last close, its days' observations; carried only when every day was.
-    const eurMonths = await json<HistoryBody>(`/api/v1/history?pair=USD/EUR&from=${w.dailyBeforeArchive.get('EUR')![0]!.date}&interval=month`);
+    const eurMonths = await json<HistoryBody>(
+      `/api/v1/history?pair=USD/EUR&from=${w.dailyBeforeArchive.get('EUR')![0]!.date}&interval=month`,
+    );
     const eurDays = w.dailyBeforeArchive.get('EUR')!;
     for (const month of eurMonths.body.points) {
       const days = eurDays.filter((d) => d.date.startsWith(month.date.slice(0, 7)));
-      expect(month).toMatchObject({ open: days[0]!.open, close: days.at(-1)!.close, observations: days.reduce((n, d) => n + d.observations, 0), carried: days.every((d) => d.carried) });
+      expect(month).toMatchObject({
+        open: days[0]!.open,
+        close: days.at(-1)!.close,
+        observations: days.reduce((n, d) => n + d.observations, 0),
+        carried: days.every((d) => d.carried),
+      });
     }
 
     // A cross pair over both tiers: each day's close is JPY's ÷ EUR's, to 15 significant digits; high/low unknown.
@@ -227,11 +313,16 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
     const cross = await json<HistoryBody>(`/api/v1/history?pair=EUR/JPY&from=${eurDays[0]!.date}&to=${eurDays.at(-1)!.date}`);
     expect(cross.body.sources).toEqual({ EUR: 'open-er-api', JPY: 'open-er-api' });
     expect(cross.body.points.map((p) => [p.date, p.close, p.high])).toEqual(
-      eurDays.filter((d) => jpyByDate.has(d.date)).map((d) => [d.date, new Decimal(jpyByDate.get(d.date)!).div(d.close).toSignificantDigits(15).toFixed(), null]));
+      eurDays
+        .filter((d) => jpyByDate.has(d.date))
+        .map((d) => [d.date, new Decimal(jpyByDate.get(d.date)!).div(d.close).toSignificantDigits(15).toFixed(), null]),
+    );
     expect(new Set(cross.body.points.map((p) => p.tier))).toEqual(new Set(['cold', 'hot']));
 
     // The inverse pair: 1 / the stored rate, to 15 significant digits; a month's close is its last day's.
-    const inverse = await json<HistoryBody>(`/api/v1/history?pair=EUR/USD&from=${w.dailyBeforeArchive.get('EUR')![0]!.date}&interval=month`);
+    const inverse = await json<HistoryBody>(
+      `/api/v1/history?pair=EUR/USD&from=${w.dailyBeforeArchive.get('EUR')![0]!.date}&interval=month`,
+    );
     const last = w.dailyBeforeArchive.get('EUR')!.at(-1)!;
     const lastMonth = inverse.body.points.at(-1)!;
     expect(lastMonth.date).toBe(`${last.date.slice(0, 7)}-01`);
@@ -241,11 +332,25 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
   });
 
   /** `fxpipe serve`'s app in process, over the same warehouse. */
-  const inProcess = () => createApp({
-    db: w.db, sources: SOURCE_NAMES, token: undefined, cacheDir: path.join(dir, 'cache'), lastGoodDir: path.join(dir, 'last-good'), lastGoodScope: 'api-test',
-    verify: { tolerancePct: '0.5', timeoutMs: 60_000, maxRows: 1000, places: 2, alerts: { webhookUrl: undefined, alerts: [], webhookTimeoutMs: 3000 } },
-    databaseWaitMs: 2000, corsOrigins: undefined, log: createLogger('silent'),
-  });
+  const inProcess = () =>
+    createApp({
+      db: w.db,
+      sources: SOURCE_NAMES,
+      token: undefined,
+      cacheDir: path.join(dir, 'cache'),
+      lastGoodDir: path.join(dir, 'last-good'),
+      lastGoodScope: 'api-test',
+      verify: {
+        tolerancePct: '0.5',
+        timeoutMs: 60_000,
+        maxRows: 1000,
+        places: 2,
+        alerts: { webhookUrl: undefined, alerts: [], webhookTimeoutMs: 3000 },
+      },
+      databaseWaitMs: 2000,
+      corsOrigins: undefined,
+      log: createLogger('silent'),
+    });
   const historyRange = () => ({ from: w.dailyBeforeArchive.get('EUR')![0]!.date, to: new Date().toISOString().slice(0, 10) });
 
   it('GET /api/v1/history?interval=week: ISO weeks from Monday, equal to the daily answer aggregated here in decimal.js', async () => {
@@ -253,13 +358,16 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
     const { to } = historyRange();
     // From a Wednesday: the first week's point is dated the Monday before, as a month's is its first day.
     let from = historyRange().from;
-    while (new Date(`${from}T00:00:00Z`).getUTCDay() !== 3) from = new Date(Date.parse(`${from}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+    while (new Date(`${from}T00:00:00Z`).getUTCDay() !== 3)
+      from = new Date(Date.parse(`${from}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
     const mondayOf = (day: string) => {
       const at = new Date(`${day}T00:00:00Z`);
       return new Date(at.getTime() - ((at.getUTCDay() + 6) % 7) * 86_400_000).toISOString().slice(0, 10);
     };
     for (const pair of ['USD/EUR', 'EUR/USD', 'EUR/JPY']) {
-      const daily = (await (await app.request(`/api/v1/history?pair=${pair}&from=${from}&to=${to}&interval=day`)).json()) as { points: HistoryPoint[] };
+      const daily = (await (await app.request(`/api/v1/history?pair=${pair}&from=${from}&to=${to}&interval=day`)).json()) as {
+        points: HistoryPoint[];
+      };
       const oracle: HistoryPoint[] = [];
       for (const day of daily.points) {
         const week = oracle.at(-1);
@@ -298,10 +406,14 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
     }
   });
 
-  it('GET /api/v1/history as CSV and NDJSON (Accept or format=, format= winning): the JSON answer\'s points, digit for digit, streamed', async () => {
+  it("GET /api/v1/history as CSV and NDJSON (Accept or format=, format= winning): the JSON answer's points, digit for digit, streamed", async () => {
     const app = inProcess();
     const { from, to } = historyRange();
-    for (const [pair, interval] of [['USD/EUR', 'day'], ['EUR/JPY', 'week'], ['JPY/USD', 'month']] as const) {
+    for (const [pair, interval] of [
+      ['USD/EUR', 'day'],
+      ['EUR/JPY', 'week'],
+      ['JPY/USD', 'month'],
+    ] as const) {
       const query = `/api/v1/history?pair=${pair}&from=${from}&to=${to}&interval=${interval}`;
       const json = await app.request(query);
       const points = ((await json.json()) as { points: HistoryPoint[] }).points;
@@ -314,13 +426,18 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
       expect(text.split('\r\n')[0]).toBe('date,open,high,low,close,observations,carried,tier');
       expect(text.endsWith('\r\n')).toBe(true);
       const records = parseCsv<Record<string, string>>(text, { columns: true });
-      expect(records, query).toEqual(points.map((point) => Object.fromEntries(Object.entries(point).map(([k, v]) => [k, v === null ? '' : String(v)]))));
+      expect(records, query).toEqual(
+        points.map((point) => Object.fromEntries(Object.entries(point).map(([k, v]) => [k, v === null ? '' : String(v)]))),
+      );
 
       const ndjson = await app.request(query, { headers: { Accept: 'application/x-ndjson' } });
       expect(ndjson.headers.get('content-type')).toBe('application/x-ndjson');
       const lines = (await ndjson.text()).split('\n');
       expect(lines.pop()).toBe('');
-      expect(lines.map((line) => JSON.parse(line) as unknown), query).toEqual(points);
+      expect(
+        lines.map((line) => JSON.parse(line) as unknown),
+        query,
+      ).toEqual(points);
 
       // The JSON answer's caching: the same Cache-Control, a strong ETag of its own (a 304 for it), Vary: Accept on each.
       for (const response of [csv, ndjson, json]) {
@@ -355,10 +472,16 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
     }
 
     // A bad request is a 400 in /api/v1's shape, before any byte of CSV: an unknown format, or a pair asked as CSV.
-    for (const [query, accept, parameter] of [['&format=xml', 'text/csv', 'format'], ['&format=CSV', undefined, 'format']] as const) {
+    for (const [query, accept, parameter] of [
+      ['&format=xml', 'text/csv', 'format'],
+      ['&format=CSV', undefined, 'format'],
+    ] as const) {
       const response = await app.request(`${base}${query}`, accept ? { headers: { Accept: accept } } : {});
       expect(response.status).toBe(400);
-      expect(await response.json()).toEqual({ error: `invalid parameter ${parameter}: expected one of json, csv, ndjson, got ${JSON.stringify(query.slice(8))}`, parameter });
+      expect(await response.json()).toEqual({
+        error: `invalid parameter ${parameter}: expected one of json, csv, ndjson, got ${JSON.stringify(query.slice(8))}`,
+        parameter,
+      });
     }
     const unknown = await app.request(`/api/v1/history?pair=USD/ZZZ&format=csv`);
     expect(unknown.status).toBe(400);
@@ -366,9 +489,11 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
     expect(await unknown.json()).toMatchObject({ parameter: 'pair' });
   });
 
-  it('GET /api/v1/runs, the dashboard panels\' endpoints, /healthz and /metrics', async () => {
+  it("GET /api/v1/runs, the dashboard panels' endpoints, /healthz and /metrics", async () => {
     const runs = await json<RunsBody>('/api/v1/runs?limit=5');
-    const stored = await w.db.query<{ run_id: string }>('select run_id from pipeline_runs order by started_at desc, finished_at desc nulls first limit 5');
+    const stored = await w.db.query<{ run_id: string }>(
+      'select run_id from pipeline_runs order by started_at desc, finished_at desc nulls first limit 5',
+    );
     expect(runs.body.runs.map((r) => r.runId)).toEqual(stored.map((r) => r.run_id));
 
     const health = await json('/healthz');
@@ -391,7 +516,8 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
     expect(metrics.status).toBe(200);
     expect(metrics.type).toContain('text/plain');
     const counts = await w.db.query<{ status: string; n: number; loaded: string }>(
-      `select status, count(*)::int as n, sum(loaded_count)::text as loaded from pipeline_runs where kind = 'demo' group by status order by status`);
+      `select status, count(*)::int as n, sum(loaded_count)::text as loaded from pipeline_runs where kind = 'demo' group by status order by status`,
+    );
     for (const c of counts) expect(metrics.text).toContain(`fxpipe_runs{kind="demo",status="${c.status}"} ${c.n}\n`);
     expect(metrics.text).toContain(`fxpipe_rows_loaded{kind="demo"} ${counts.reduce((s, c) => s + Number(c.loaded), 0)}\n`);
     expect(metrics.text).toMatch(/^fxpipe_source_freshness_seconds\{source="frankfurter",state="ok"\} \d+(\.\d+)?$/m);
@@ -433,9 +559,18 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
   it('every answer, errors included, carries the security headers: scripts, styles and images only from itself, no framing, no sniffing, no referrer', async () => {
     for (const path of ['/', '/api/v1/latest', '/api/v1/latest?base=EURO', '/api/v1/nothing']) {
       const { headers } = await get(path);
-      const policy = Object.fromEntries((headers.get('content-security-policy') ?? '').split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name!, values] as const));
+      const policy = Object.fromEntries(
+        (headers.get('content-security-policy') ?? '')
+          .split(';')
+          .map((d) => d.trim().split(/\s+/))
+          .map(([name, ...values]) => [name!, values] as const),
+      );
       expect(policy, path).toMatchObject({
-        'default-src': ["'self'"], 'img-src': ["'self'", 'data:'], 'style-src': ["'self'"], 'script-src': ["'self'"], 'frame-ancestors': ["'none'"],
+        'default-src': ["'self'"],
+        'img-src': ["'self'", 'data:'],
+        'style-src': ["'self'"],
+        'script-src': ["'self'"],
+        'frame-ancestors': ["'none'"],
       });
       expect(headers.get('x-content-type-options'), path).toBe('nosniff');
       expect(headers.get('referrer-policy'), path).toBe('no-referrer');

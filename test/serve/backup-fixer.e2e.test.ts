@@ -48,12 +48,22 @@ describe('fxpipe serve as Fixer', () => {
   async function start(appToken: string | undefined): Promise<{ url: string; server: ServerType }> {
     const cacheDir = scratchDir('fxpipe-fixer-');
     const app = createApp({
-      db: w.db, sources: ['ecb'], token: appToken, cacheDir, log: createLogger('silent'),
+      db: w.db,
+      sources: ['ecb'],
+      token: appToken,
+      cacheDir,
+      log: createLogger('silent'),
       verify: {
-        tolerancePct: '0.5', timeoutMs: 60_000, maxRows: 1000, places: 2,
+        tolerancePct: '0.5',
+        timeoutMs: 60_000,
+        maxRows: 1000,
+        places: 2,
         alerts: { webhookUrl: undefined, alerts: [], webhookTimeoutMs: 3000 },
       },
-      lastGoodDir: path.join(cacheDir, 'last-good'), lastGoodScope: 'test', databaseWaitMs: 5000, corsOrigins: undefined,
+      lastGoodDir: path.join(cacheDir, 'last-good'),
+      lastGoodScope: 'test',
+      databaseWaitMs: 5000,
+      corsOrigins: undefined,
     });
     return new Promise((resolve) => {
       const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => {
@@ -123,14 +133,20 @@ describe('fxpipe serve as Fixer', () => {
     const converted = await fixerClient().convert('GBP', 'JPY', 25, '2024-03-28');
     expect(Object.keys(converted)).toEqual(['success', 'query', 'info', 'historical', 'date', 'result']);
     expect(converted).toEqual({
-      success: true, query: { from: 'GBP', to: 'JPY', amount: 25 }, info: { timestamp: day.timestamp, rate: Number(rate) },
-      historical: true, date: '2024-03-28', result: Number(new D(rate).times(25).toFixed()),
+      success: true,
+      query: { from: 'GBP', to: 'JPY', amount: 25 },
+      info: { timestamp: day.timestamp, rate: Number(rate) },
+      historical: true,
+      date: '2024-03-28',
+      result: Number(new D(rate).times(25).toFixed()),
     });
     const now = await fixerClient().convert('EUR', 'USD', 1234.5);
     expect(Object.keys(now)).toEqual(['success', 'query', 'info', 'date', 'result']);
     const usd = ecb('2025-05-09').get('USD')!;
     expect(now).toMatchObject({
-      query: { from: 'EUR', to: 'USD', amount: 1234.5 }, info: { rate: usd.toNumber() }, date: '2025-05-09',
+      query: { from: 'EUR', to: 'USD', amount: 1234.5 },
+      info: { rate: usd.toNumber() },
+      date: '2025-05-09',
       result: usd.times('1234.5').toNumber(),
     });
 
@@ -144,7 +160,7 @@ describe('fxpipe serve as Fixer', () => {
     await expect(fixerClient().latest({ base: 'ZZZ' })).rejects.toThrow(/^invalid_base_currency: /);
   });
 
-  it('fluctuation: start and end rates as Fixer writes them, change and change_pct to 4 places, from the ECB\'s files', async () => {
+  it("fluctuation: start and end rates as Fixer writes them, change and change_pct to 4 places, from the ECB's files", async () => {
     const answer = await get('fluctuation?start_date=2024-03-30&end_date=2024-04-03&base=GBP&symbols=USD,CHF,JPY');
     expect(answer.status).toBe(200);
     expect(Object.keys(answer.body)).toEqual(['success', 'fluctuation', 'start_date', 'end_date', 'base', 'rates']);
@@ -154,7 +170,10 @@ describe('fxpipe serve as Fixer', () => {
       const [first, last] = [fixerRate('2024-03-28', 'GBP', code), fixerRate('2024-04-03', 'GBP', code)];
       const change = new D(last).minus(first);
       expect(digits(answer.text, 'rates', code), code).toEqual({
-        start_rate: first, end_rate: last, change: places(change, 4), change_pct: places(change.div(first).times(100), 4),
+        start_rate: first,
+        end_rate: last,
+        change: places(change, 4),
+        change_pct: places(change.div(first).times(100), 4),
       });
     }
     expect(Object.keys(answer.body.rates as object)).toEqual(['CHF', 'JPY', 'USD']);
@@ -162,12 +181,14 @@ describe('fxpipe serve as Fixer', () => {
     const eur = await get('fluctuation?start_date=2024-01-02&end_date=2024-12-31&symbols=USD');
     const [first, last] = [ecb('2024-01-02').get('USD')!, ecb('2024-12-31').get('USD')!];
     expect(digits(eur.text, 'rates', 'USD')).toEqual({
-      start_rate: first.toFixed(), end_rate: last.toFixed(),
-      change: places(last.minus(first), 4), change_pct: places(last.minus(first).div(first).times(100), 4),
+      start_rate: first.toFixed(),
+      end_rate: last.toFixed(),
+      change: places(last.minus(first), 4),
+      change_pct: places(last.minus(first).div(first).times(100), 4),
     });
   });
 
-  it('every error is Fixer\'s {success: false, error: {code, type, info}}, with HTTP 200 as Fixer sends it and no-store', async () => {
+  it("every error is Fixer's {success: false, error: {code, type, info}}, with HTTP 200 as Fixer sends it and no-store", async () => {
     const cases: [string, number, string][] = [
       ['nothing/here', 103, 'invalid_api_function'],
       ['2024-1-9', 103, 'invalid_api_function'],
@@ -196,7 +217,8 @@ describe('fxpipe serve as Fixer', () => {
     for (const [pathAndQuery, code, type] of cases) {
       const answer = await get(pathAndQuery);
       expect({ status: answer.status, body: answer.body }, pathAndQuery).toEqual({
-        status: 200, body: { success: false, error: { code, type, info: matcher.any(String) } },
+        status: 200,
+        body: { success: false, error: { code, type, info: matcher.any(String) } },
       });
       expect(answer.headers.get('cache-control'), pathAndQuery).toBe('no-store');
     }
@@ -204,7 +226,7 @@ describe('fxpipe serve as Fixer', () => {
     expect((await get('timeseries?start_date=2024-01-01&end_date=2024-12-31&symbols=USD')).body.success).toBe(true);
   });
 
-  it('with FXPIPE_API_TOKEN: access_key (or apilayer\'s apikey header) must be the token, else 101', async () => {
+  it("with FXPIPE_API_TOKEN: access_key (or apilayer's apikey header) must be the token, else 101", async () => {
     const error = (type: string) => ({ status: 200, body: { success: false, error: { code: 101, type, info: matcher.any(String) } } });
     for (const route of ['latest', '2024-03-28', 'symbols', 'nothing/here']) {
       expect(await get(route, guarded), route).toMatchObject(error('missing_access_key'));

@@ -30,8 +30,19 @@ interface RateRecord {
 function records(text: string): RateRecord[] {
   const digits = (value: unknown) => (isLosslessNumber(value) ? value.toString() : String(value));
   return (parseLossless(text) as Record<string, unknown>[]).map((r) => ({
-    date: r.date as string, base: r.base as string, quote: r.quote as string, rate: digits(r.rate),
-    ...(r.providers ? { providers: (r.providers as Record<string, unknown>[]).map((p) => ({ key: p.key as string, date: p.date as string, rate: digits(p.rate) })) } : {}),
+    date: r.date as string,
+    base: r.base as string,
+    quote: r.quote as string,
+    rate: digits(r.rate),
+    ...(r.providers
+      ? {
+          providers: (r.providers as Record<string, unknown>[]).map((p) => ({
+            key: p.key as string,
+            date: p.date as string,
+            rate: digits(p.rate),
+          })),
+        }
+      : {}),
   }));
 }
 
@@ -75,9 +86,22 @@ describe('fxpipe serve as Frankfurter v2', () => {
     await w.db.query(`update fxpipe_settings set max_rate_age = interval '3650 days'`);
     const cacheDir = path.join(scratchDir('fxpipe-v2-'), 'cache');
     const options = (t: string | undefined) => ({
-      db: w.db, sources: ['ecb' as const, 'open-er-api' as const], token: t, cacheDir, lastGoodDir: path.join(cacheDir, `last-good-${t ?? 'open'}`),
-      lastGoodScope: 'test', databaseWaitMs: 5000, corsOrigins: undefined, log: createLogger('silent'),
-      verify: { tolerancePct: '0.5', timeoutMs: 60_000, maxRows: 1000, places: 2, alerts: { webhookUrl: undefined, alerts: [], webhookTimeoutMs: 3000 } },
+      db: w.db,
+      sources: ['ecb' as const, 'open-er-api' as const],
+      token: t,
+      cacheDir,
+      lastGoodDir: path.join(cacheDir, `last-good-${t ?? 'open'}`),
+      lastGoodScope: 'test',
+      databaseWaitMs: 5000,
+      corsOrigins: undefined,
+      log: createLogger('silent'),
+      verify: {
+        tolerancePct: '0.5',
+        timeoutMs: 60_000,
+        maxRows: 1000,
+        places: 2,
+        alerts: { webhookUrl: undefined, alerts: [], webhookTimeoutMs: 3000 },
+      },
     });
     app = createApp(options(undefined));
     guarded = createApp(options(token));
@@ -108,7 +132,8 @@ describe('fxpipe serve as Frankfurter v2', () => {
     const expected = wanted.flatMap((date) => {
       const values = buckets.get(date)!;
       const usd = average(values, 'USD');
-      return ['EUR', 'GBP', 'JPY'].map((quote) => ({ date, base: 'USD', quote, rate: rounded(average(values, quote).div(usd)) }))
+      return ['EUR', 'GBP', 'JPY']
+        .map((quote) => ({ date, base: 'USD', quote, rate: rounded(average(values, quote).div(usd)) }))
         .concat([{ date, base: 'USD', quote: 'USD', rate: '1.0' }]);
     });
     expect(answered).toEqual(expected);
@@ -135,7 +160,7 @@ describe('fxpipe serve as Frankfurter v2', () => {
     expect(again.status).toBe(304);
   });
 
-  it('base EUR from the ECB alone: every rate the ECB\'s own digits, unrounded; in USD, its cross rounded by magnitude', async () => {
+  it("base EUR from the ECB alone: every rate the ECB's own digits, unrounded; in USD, its cross rounded by magnitude", async () => {
     const answer = records(await (await get('/rates?from=2024-06-03&to=2024-06-07&providers=ecb')).text());
     const days = ecbDays('2024-06-03', '2024-06-07');
     expect([...new Set(answer.map((r) => r.date))]).toEqual(days.map(([day]) => day));
@@ -150,41 +175,61 @@ describe('fxpipe serve as Frankfurter v2', () => {
     // The ECB published IDR 17646.42 that day and KRW 1497.58 on others: a Float each, as stored.
     const day = records(await (await get('/rates?date=2024-06-08&providers=ECB&quotes=IDR,JPY,USD')).text());
     const friday = ecbHistory('2024-06-07');
-    expect(day).toEqual(['IDR', 'JPY', 'USD'].map((quote) => ({ date: '2024-06-07', base: 'EUR', quote, rate: float(friday.get(quote)!.toFixed()) })));
+    expect(day).toEqual(
+      ['IDR', 'JPY', 'USD'].map((quote) => ({ date: '2024-06-07', base: 'EUR', quote, rate: float(friday.get(quote)!.toFixed()) })),
+    );
 
     // Without providers= the answer is a blend in Frankfurter, always rounded: the ECB's EUR→IDR to 0 places.
     const plain = records(await (await get('/rates?date=2024-06-07&quotes=IDR')).text());
     expect(plain).toEqual([{ date: '2024-06-07', base: 'EUR', quote: 'IDR', rate: magnitudeRound(friday.get('IDR')!) }]);
 
     const usd = records(await (await get('/rates?date=2024-06-07&base=USD&quotes=EUR,JPY,KRW,ZAR')).text());
-    expect(usd).toEqual(['EUR', 'JPY', 'KRW', 'ZAR'].map((quote) => ({
-      date: '2024-06-07', base: 'USD', quote,
-      rate: rounded((quote === 'EUR' ? new RateDecimal(1) : friday.get(quote)!).div(friday.get('USD')!)),
-    })));
+    expect(usd).toEqual(
+      ['EUR', 'JPY', 'KRW', 'ZAR'].map((quote) => ({
+        date: '2024-06-07',
+        base: 'USD',
+        quote,
+        rate: rounded((quote === 'EUR' ? new RateDecimal(1) : friday.get(quote)!).div(friday.get('USD')!)),
+      })),
+    );
   });
 
   it('one pair, the identity pair, and the latest', async () => {
     const pair = await get('/rate/eur/usd?date=2024-06-07&providers=ECB');
     expect(pair.status).toBe(200);
-    expect(await pair.text()).toBe(`{"date":"2024-06-07","base":"EUR","quote":"USD","rate":${float(ecbHistory('2024-06-07').get('USD')!.toFixed())}}`);
+    expect(await pair.text()).toBe(
+      `{"date":"2024-06-07","base":"EUR","quote":"USD","rate":${float(ecbHistory('2024-06-07').get('USD')!.toFixed())}}`,
+    );
     const identity = await get('/rate/USD/USD');
     expect(await identity.text()).toMatch(/^\{"date":"\d{4}-\d{2}-\d{2}","base":"USD","quote":"USD","rate":1\.0\}$/);
     // The latest: the ECB's daily file of 2025-05-09, alphabetical, with the identity record (v2's openapi.json example).
     const latest = records(await (await get('/rates?quotes=USD,GBP,EUR')).text());
-    expect(latest.map((r) => [r.date, r.base, r.quote])).toEqual([['2025-05-09', 'EUR', 'EUR'], ['2025-05-09', 'EUR', 'GBP'], ['2025-05-09', 'EUR', 'USD']]);
+    expect(latest.map((r) => [r.date, r.base, r.quote])).toEqual([
+      ['2025-05-09', 'EUR', 'EUR'],
+      ['2025-05-09', 'EUR', 'GBP'],
+      ['2025-05-09', 'EUR', 'USD'],
+    ]);
     expect(latest[0]!.rate).toBe('1.0');
   });
 
-  it('expand=providers lists each source\'s own rate beside the answer; CSV as KEY:RATE joined by |', async () => {
+  it("expand=providers lists each source's own rate beside the answer; CSV as KEY:RATE joined by |", async () => {
     const answer = records(await (await get('/rates?date=2024-01-09&base=USD&quotes=EUR&expand=providers')).text());
     const ecb = ecbHistory('2024-01-09');
     const published = parseLossless(OPEN_ER.toString()) as { rates: Record<string, LosslessNumber> };
     const openEr = float(magnitudeRound(new RateDecimal(published.rates.EUR!.toString())));
     const fromEcb = rounded(new RateDecimal(1).div(ecb.get('USD')!));
-    expect(answer).toEqual([{
-      date: '2024-01-09', base: 'USD', quote: 'EUR', rate: fromEcb,
-      providers: [{ key: 'ECB', date: '2024-01-09', rate: fromEcb }, { key: 'OPEN-ER-API', date: '2024-01-09', rate: openEr }],
-    }]);
+    expect(answer).toEqual([
+      {
+        date: '2024-01-09',
+        base: 'USD',
+        quote: 'EUR',
+        rate: fromEcb,
+        providers: [
+          { key: 'ECB', date: '2024-01-09', rate: fromEcb },
+          { key: 'OPEN-ER-API', date: '2024-01-09', rate: openEr },
+        ],
+      },
+    ]);
     const csv = await (await get('/rates.csv?date=2024-01-09&base=USD&quotes=EUR&expand=providers')).text();
     expect(csv).toBe(`date,base,quote,rate,providers\n2024-01-09,USD,EUR,${fromEcb},ECB:${fromEcb}|OPEN-ER-API:${openEr}\n`);
   });
@@ -199,10 +244,16 @@ describe('fxpipe serve as Frankfurter v2', () => {
       ['/rates?expand=foo', 422, { status: 422, message: 'invalid expand: foo' }],
       ['/rates?base=FOO&quotes=BAR', 422, { status: 422, message: 'invalid currency: FOO,BAR' }],
       ['/rate/EUR/XYZ', 422, { status: 422, message: 'invalid currency: XYZ' }],
-      ['/rates?from=2000-01-01&to=2024-06-07&expand=providers', 422, {
-        status: 422, message: 'date range exceeds 5 years at daily granularity; filter with quotes= (5 currencies or fewer), '
-          + 'aggregate with group=week or group=month, or split the range into shorter requests',
-      }],
+      [
+        '/rates?from=2000-01-01&to=2024-06-07&expand=providers',
+        422,
+        {
+          status: 422,
+          message:
+            'date range exceeds 5 years at daily granularity; filter with quotes= (5 currencies or fewer), ' +
+            'aggregate with group=week or group=month, or split the range into shorter requests',
+        },
+      ],
       ['/currency/xyz', 404, { status: 404, message: 'not found' }],
       ['/rates/nothing', 404, { status: 404, message: 'not found' }],
       ['/rates?date=1901-01-01', 200, []],
@@ -221,19 +272,31 @@ describe('fxpipe serve as Frankfurter v2', () => {
     expect(await unavailableAnswer('frankfurter-v2').json()).toEqual({ status: 503, message: matcher.stringMatching(/unavailable/) });
   });
 
-  it('the root, providers, currencies and v2\'s own document', async () => {
+  it("the root, providers, currencies and v2's own document", async () => {
     expect(await (await get('')).json()).toEqual(await (await get('/')).json());
-    expect(await (await get('/')).json()).toEqual({ version: 'v2', status: 'current', openapi: '/frankfurter/v2/openapi.json', docs: 'https://frankfurter.dev' });
-    const providers = await (await get('/providers')).json() as Record<string, unknown>[];
+    expect(await (await get('/')).json()).toEqual({
+      version: 'v2',
+      status: 'current',
+      openapi: '/frankfurter/v2/openapi.json',
+      docs: 'https://frankfurter.dev',
+    });
+    const providers = (await (await get('/providers')).json()) as Record<string, unknown>[];
     expect(providers.map((p) => [p.key, p.pivot_currency, p.start_date, p.end_date])).toEqual([
-      ['ECB', 'EUR', '2024-01-02', '2025-05-09'], ['OPEN-ER-API', 'USD', '2024-01-09', '2024-01-09'],
+      ['ECB', 'EUR', '2024-01-02', '2025-05-09'],
+      ['OPEN-ER-API', 'USD', '2024-01-09', '2024-01-09'],
     ]);
     expect(providers[0]!.currencies).toEqual(expect.arrayContaining(['EUR', 'JPY', 'USD']));
-    const currencies = await (await get('/currencies?scope=all')).json() as Record<string, unknown>[];
-    expect(currencies.find((c) => c.iso_code === 'USD')).toMatchObject({ iso_numeric: '840', start_date: '2024-01-02', end_date: '2025-05-09' });
+    const currencies = (await (await get('/currencies?scope=all')).json()) as Record<string, unknown>[];
+    expect(currencies.find((c) => c.iso_code === 'USD')).toMatchObject({
+      iso_numeric: '840',
+      start_date: '2024-01-02',
+      end_date: '2025-05-09',
+    });
     expect(await (await get('/currency/jpy')).json()).toMatchObject({ iso_code: 'JPY', providers: ['ECB', 'OPEN-ER-API'] });
-    const document = await (await get('/openapi.json')).json() as { openapi: string; paths: Record<string, unknown> };
+    const document = (await (await get('/openapi.json')).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(document.openapi).toBe('3.1.0');
-    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/rates', '/rate/{base}/{quote}', '/currencies', '/currency/{code}', '/providers']));
+    expect(Object.keys(document.paths)).toEqual(
+      expect.arrayContaining(['/rates', '/rate/{base}/{quote}', '/currencies', '/currency/{code}', '/providers']),
+    );
   });
 });

@@ -18,7 +18,8 @@ function frankfurter(value: RateDecimal | number): string {
   return String(places === null ? Math.round(x) : Number(x.toFixed(places)));
 }
 /** Each rate's digits as written, read as numbers (what a client reads). */
-const numbers = (rates: Record<string, string>) => Object.fromEntries(Object.entries(rates).map(([code, text]) => [code, String(Number(text))]));
+const numbers = (rates: Record<string, string>) =>
+  Object.fromEntries(Object.entries(rates).map(([code, text]) => [code, String(Number(text))]));
 
 interface Answer {
   status: number;
@@ -50,46 +51,66 @@ describe('fxpipe serve as Frankfurter v1', () => {
     const text = await response.text();
     return { status: response.status, body: JSON.parse(text) as Record<string, unknown>, text };
   }
-  it('a day open.er-api published: every rate exactly as it published it, fields in Frankfurter\'s order', async () => {
+  it("a day open.er-api published: every rate exactly as it published it, fields in Frankfurter's order", async () => {
     const answer = await get('2024-01-09?base=USD&source=open-er-api');
     expect(answer.status).toBe(200);
     expect(Object.keys(answer.body)).toEqual(['amount', 'base', 'date', 'rates']);
     expect(answer.body).toMatchObject({ amount: 1, base: 'USD', date: '2024-01-09' });
     expect(answer.text.startsWith('{"amount":1.0,"base":"USD","date":"2024-01-09","rates":{')).toBe(true);
     const published = parseLossless(OPEN_ER.toString()) as { rates: Record<string, LosslessNumber> };
-    const expected = Object.fromEntries(Object.entries(published.rates).filter(([code]) => code !== 'USD').map(([code, value]) => [code, value.toString()]));
+    const expected = Object.fromEntries(
+      Object.entries(published.rates)
+        .filter(([code]) => code !== 'USD')
+        .map(([code, value]) => [code, value.toString()]),
+    );
     expect(digits(answer.text, 'rates')).toEqual(expected);
     // Alphabetical, as Frankfurter lists them.
     expect(Object.keys(digits(answer.text, 'rates'))).toEqual(Object.keys(expected).sort());
   });
 
-  it('a weekend answers the last publishing day with that day\'s own date', async () => {
+  it("a weekend answers the last publishing day with that day's own date", async () => {
     const saturday = await get('2024-01-13?base=USD&source=open-er-api&symbols=EUR,GBP');
-    expect(saturday.body).toEqual({ amount: 1, base: 'USD', date: '2024-01-09', rates: { EUR: matcher.any(Number), GBP: matcher.any(Number) } });
+    expect(saturday.body).toEqual({
+      amount: 1,
+      base: 'USD',
+      date: '2024-01-09',
+      rates: { EUR: matcher.any(Number), GBP: matcher.any(Number) },
+    });
     const ecbSaturday = await get('2024-01-13?base=EUR&symbols=USD&source=ecb');
-    expect(ecbSaturday.body).toMatchObject({ base: 'EUR', date: '2024-01-12', rates: { USD: Number(ecbHistory('2024-01-12').get('USD')!.toFixed()) } });
+    expect(ecbSaturday.body).toMatchObject({
+      base: 'EUR',
+      date: '2024-01-12',
+      rates: { USD: Number(ecbHistory('2024-01-12').get('USD')!.toFixed()) },
+    });
   });
 
-  it('the ECB\'s day in USD: each rate the ECB\'s EUR value over its EUR→USD, rounded by Frankfurter\'s magnitude bands', async () => {
+  it("the ECB's day in USD: each rate the ECB's EUR value over its EUR→USD, rounded by Frankfurter's magnitude bands", async () => {
     const answer = await get('2025-05-09?base=USD&source=ecb');
     const ecb = ecbDaily();
     const usd = Number(ecb.get('USD')!);
-    const expected = Object.fromEntries([...ecb].filter(([code]) => code !== 'USD').map(([code, eur]) => [code, frankfurter(Number(eur) / usd)]));
+    const expected = Object.fromEntries(
+      [...ecb].filter(([code]) => code !== 'USD').map(([code, eur]) => [code, frankfurter(Number(eur) / usd)]),
+    );
     expected.EUR = frankfurter(1 / usd);
     expect(answer.body).toMatchObject({ amount: 1, base: 'USD', date: '2025-05-09' });
-    expect(numbers(digits(answer.text, 'rates'))).toEqual(Object.fromEntries(Object.entries(expected).sort(([a], [b]) => a.localeCompare(b))));
+    expect(numbers(digits(answer.text, 'rates'))).toEqual(
+      Object.fromEntries(Object.entries(expected).sort(([a], [b]) => a.localeCompare(b))),
+    );
     // The figure the provider's own documentation shows for that day.
     expect(digits(answer.text, 'rates').AUD).toBe('1.5617');
     // amount multiplies before the one rounding.
     const hundred = await get('2025-05-09?from=USD&to=JPY&amount=100&source=ecb');
-    expect(hundred.text).toBe(`{"amount":100.0,"base":"USD","date":"2025-05-09","rates":{"JPY":${frankfurter((Number(ecb.get('JPY')!) / usd) * 100)}}}`);
+    expect(hundred.text).toBe(
+      `{"amount":100.0,"base":"USD","date":"2025-05-09","rates":{"JPY":${frankfurter((Number(ecb.get('JPY')!) / usd) * 100)}}}`,
+    );
   });
 
-  it('the figures Frankfurter gives for 2024-08-12: USD→KRW 1370.78 and USD→ZAR 18.2194; base EUR the ECB\'s own 1497.58 and 19.9047', async () => {
+  it("the figures Frankfurter gives for 2024-08-12: USD→KRW 1370.78 and USD→ZAR 18.2194; base EUR the ECB's own 1497.58 and 19.9047", async () => {
     const usd = await get('2024-08-12?base=USD&symbols=KRW,ZAR,IDR,GBP&source=ecb');
     expect(digits(usd.text, 'rates')).toEqual({ GBP: '0.7831', IDR: '15967', KRW: '1370.78', ZAR: '18.2194' });
     const ecb = ecbHistory('2024-08-12');
-    for (const code of ['GBP', 'IDR', 'KRW', 'ZAR']) expect(digits(usd.text, 'rates')[code]).toBe(frankfurter(Number(ecb.get(code)) / Number(ecb.get('USD'))));
+    for (const code of ['GBP', 'IDR', 'KRW', 'ZAR'])
+      expect(digits(usd.text, 'rates')[code]).toBe(frankfurter(Number(ecb.get(code)) / Number(ecb.get('USD'))));
     const eur = await get('2024-08-12?symbols=KRW,ZAR,IDR,GBP,USD&source=ecb');
     expect(digits(eur.text, 'rates')).toEqual({ GBP: '0.85554', IDR: '17444', KRW: '1497.58', USD: '1.0925', ZAR: '19.9047' });
     // Any amount but 1 is a computed value, rounded by the bands.
@@ -97,7 +118,7 @@ describe('fxpipe serve as Frankfurter v1', () => {
     expect(digits(ten.text, 'rates')).toEqual({ GBP: frankfurter(8.5554), KRW: frankfurter(14975.8) });
   });
 
-  it('a range over Easter lists the ECB\'s publishing days only; start.. runs to the last; /history answers the same', async () => {
+  it("a range over Easter lists the ECB's publishing days only; start.. runs to the last; /history answers the same", async () => {
     const answer = await get('2024-03-27..2024-04-03?base=EUR&symbols=USD,JPY&source=ecb');
     expect(Object.keys(answer.body)).toEqual(['amount', 'base', 'start_date', 'end_date', 'rates']);
     expect(answer.body).toMatchObject({ amount: 1, base: 'EUR', start_date: '2024-03-27', end_date: '2024-04-03' });
@@ -111,14 +132,29 @@ describe('fxpipe serve as Frankfurter v1', () => {
     // To today: the history's last days, then the daily file's day.
     const open = await get('2024-12-20..?base=EUR&symbols=USD&source=ecb');
     expect(open.body).toMatchObject({ start_date: '2024-12-20', end_date: '2025-05-09' });
-    expect(Object.keys(open.body.rates as object)).toEqual(['2024-12-20', '2024-12-23', '2024-12-24', '2024-12-27', '2024-12-30', '2024-12-31', '2025-05-09']);
+    expect(Object.keys(open.body.rates as object)).toEqual([
+      '2024-12-20',
+      '2024-12-23',
+      '2024-12-24',
+      '2024-12-27',
+      '2024-12-30',
+      '2024-12-31',
+      '2025-05-09',
+    ]);
     const history = await get('history?start_at=2024-03-27&end_at=2024-04-03&base=EUR&symbols=USD,JPY&source=ecb');
     expect(history.body.rates).toEqual(answer.body.rates);
     expect(history.body).toMatchObject({ start_at: '2024-03-27', end_at: '2024-04-03' });
   });
 
   it('answers errors as Frankfurter does: 404 {"message":"not found"} for an unknown currency, a malformed date, one before the data or a reversed range; 422 for a day the calendar has not or a bad amount', async () => {
-    for (const pathAndQuery of ['latest?base=ZZZ', '2024-01-09?base=USD&symbols=EUR,ZZZ', '2024-1-9', '1998-12-31', '2024-04-03..2024-03-27', 'nothing/here']) {
+    for (const pathAndQuery of [
+      'latest?base=ZZZ',
+      '2024-01-09?base=USD&symbols=EUR,ZZZ',
+      '2024-1-9',
+      '1998-12-31',
+      '2024-04-03..2024-03-27',
+      'nothing/here',
+    ]) {
       expect(await get(pathAndQuery), pathAndQuery).toMatchObject({ status: 404, body: { message: 'not found' } });
     }
     expect(await get('2024-02-30')).toMatchObject({ status: 422, body: { message: 'invalid date' } });
@@ -132,7 +168,7 @@ describe('fxpipe serve as Frankfurter v1', () => {
     expect((await get(`2024-01-09?base=USD&token=wrong-${token}`, tokenServed)).status).toBe(401);
   });
 
-  it('exchange-rates-api from npm, unmodified, pointed at fxpipe by its base-URL setting, gets the ECB\'s rates as Frankfurter rounds them', async () => {
+  it("exchange-rates-api from npm, unmodified, pointed at fxpipe by its base-URL setting, gets the ECB's rates as Frankfurter rounds them", async () => {
     const { exchangeRates } = (await import('exchange-rates-api')) as unknown as { exchangeRates: () => ExchangeRatesClient };
     const client = () => exchangeRates().setApiBaseUrl(`${served.url}/frankfurter`);
     // base→code from the ECB's file, as Frankfurter rounds a rate it computes.
@@ -141,9 +177,12 @@ describe('fxpipe serve as Frankfurter v1', () => {
       return Number(frankfurter(Number(ecb.get(code)!) / Number(ecb.get(base)!)));
     };
     // 2024-01-09: the ECB ranks first on that day (a primary, alphabetically before open-er-api).
-    const day = await client().at('2024-01-09').base('USD').symbols(['EUR', 'GBP', 'JPY']).fetch() as Record<string, number>;
+    const day = (await client().at('2024-01-09').base('USD').symbols(['EUR', 'GBP', 'JPY']).fetch()) as Record<string, number>;
     for (const code of ['EUR', 'GBP', 'JPY']) expect(day[code], code).toBe(ecbRate('2024-01-09', 'USD', code));
-    const series = await client().from('2024-03-27').to('2024-04-03').base('GBP').symbols(['CHF', 'USD']).fetch() as Record<string, Record<string, number>>;
+    const series = (await client().from('2024-03-27').to('2024-04-03').base('GBP').symbols(['CHF', 'USD']).fetch()) as Record<
+      string,
+      Record<string, number>
+    >;
     expect(Object.keys(series).sort()).toEqual(['2024-03-27', '2024-03-28', '2024-04-02', '2024-04-03']);
     for (const [date, rates] of Object.entries(series)) {
       for (const code of ['CHF', 'USD']) {

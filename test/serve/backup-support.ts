@@ -35,7 +35,8 @@ export function ecbHistory(day: string): Map<string, RateDecimal> {
 }
 
 /** The ECB's EUR→code of its daily file. */
-export const ecbDaily = () => new Map([...ECB_DAILY.toString().matchAll(/currency='([A-Z]{3})' rate='([0-9.]+)'/g)].map((m) => [m[1]!, new RateDecimal(m[2]!)]));
+export const ecbDaily = () =>
+  new Map([...ECB_DAILY.toString().matchAll(/currency='([A-Z]{3})' rate='([0-9.]+)'/g)].map((m) => [m[1]!, new RateDecimal(m[2]!)]));
 
 export interface BackupWarehouse {
   database: TestDatabase;
@@ -50,24 +51,38 @@ export async function backupWarehouse(): Promise<BackupWarehouse> {
   await initWarehouse(db);
   const files = createServer((request, response) => {
     const body = request.url === '/v6/latest/USD' ? OPEN_ER : request.url === '/eurofxref-daily.xml' ? ECB_DAILY : null;
-    response.writeHead(body ? 200 : 404, { 'content-type': request.url?.endsWith('.xml') ? 'application/xml' : 'application/json' }).end(body ?? '');
+    response
+      .writeHead(body ? 200 : 404, { 'content-type': request.url?.endsWith('.xml') ? 'application/xml' : 'application/json' })
+      .end(body ?? '');
   });
   await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve));
   try {
     const origin = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
-    const load = (source: SourceName, now: string) => runPipeline(db, {
-      kind: 'manual', sources: [source], verify: false, dryRun: false, changeThresholdPct: 0, deviationTolerancePct: 0.5,
-      zScoreThreshold: 4, lockWaitMs: 5000, http: { ...defaultHttpPolicy, retries: 0 },
-      settingsFor: () => ({ baseUrl: origin }), clock: () => new Date(now), log: createLogger('silent'),
-    });
+    const load = (source: SourceName, now: string) =>
+      runPipeline(db, {
+        kind: 'manual',
+        sources: [source],
+        verify: false,
+        dryRun: false,
+        changeThresholdPct: 0,
+        deviationTolerancePct: 0.5,
+        zScoreThreshold: 4,
+        lockWaitMs: 5000,
+        http: { ...defaultHttpPolicy, retries: 0 },
+        settingsFor: () => ({ baseUrl: origin }),
+        clock: () => new Date(now),
+        log: createLogger('silent'),
+      });
     expect(await load('open-er-api', '2024-01-09T06:00:00Z')).toMatchObject({ status: 'loaded' });
     expect(await load('ecb', '2025-05-09T17:00:00Z')).toMatchObject({ status: 'loaded' });
   } finally {
     files.close();
   }
   const home = path.join(scratchDir('fxpipe-backup-'), 'home');
-  const backfill = await runCli(['backfill', '--source', 'ecb-csv', '--file', ECB_HISTORY, '--from', '2024-01-01', '--to', '2024-12-31'],
-    { env: { DATABASE_URL: database.url, FXPIPE_HOME: home }, timeoutMs: 120_000 });
+  const backfill = await runCli(['backfill', '--source', 'ecb-csv', '--file', ECB_HISTORY, '--from', '2024-01-01', '--to', '2024-12-31'], {
+    env: { DATABASE_URL: database.url, FXPIPE_HOME: home },
+    timeoutMs: 120_000,
+  });
   expect(backfill.code, backfill.stderr).toBe(0);
   return { database, db, home, close: () => database.drop() };
 }
@@ -76,5 +91,7 @@ export async function backupWarehouse(): Promise<BackupWarehouse> {
 export function digits(text: string, ...path: string[]): Record<string, string> {
   let node = parseLossless(text) as Record<string, unknown>;
   for (const key of path) node = node[key] as Record<string, unknown>;
-  return Object.fromEntries(Object.entries(node).map(([code, value]) => [code, isLosslessNumber(value) ? value.toString() : String(value)]));
+  return Object.fromEntries(
+    Object.entries(node).map(([code, value]) => [code, isLosslessNumber(value) ? value.toString() : String(value)]),
+  );
 }

@@ -14,12 +14,24 @@ import { scratchDir } from '../helpers/database.js';
  * the demo loaded, and `fxpipe serve` processes reading it through DATABASE_URL, so that stopping the server is an
  * outage they cannot mend by starting it again.
  */
-const LATEST = ['/frankfurter/v1/latest?base=USD', '/openexchangerates/api/latest.json', '/exchangerate-api/v6/any-key/latest/USD', '/api/v1/latest', '/api/v1/convert?from=EUR&to=JPY&amount=100'];
+const LATEST = [
+  '/frankfurter/v1/latest?base=USD',
+  '/openexchangerates/api/latest.json',
+  '/exchangerate-api/v6/any-key/latest/USD',
+  '/api/v1/latest',
+  '/api/v1/convert?from=EUR&to=JPY&amount=100',
+];
 /** Routes that need the database, each in its family's shape when it is down. */
 const HISTORY: [string, (body: Record<string, unknown>) => void][] = [
   ['/frankfurter/v1/2024-01-02..2024-01-05', (body) => expect(Object.keys(body)).toEqual(['message'])],
-  ['/openexchangerates/api/historical/2024-01-02.json', (body) => expect(body).toMatchObject({ error: true, status: 503, message: 'service_unavailable' })],
-  ['/exchangerate-api/v6/any-key/history/USD/2024/1/2', (body) => expect(body).toMatchObject({ result: 'error', 'error-type': 'service-unavailable' })],
+  [
+    '/openexchangerates/api/historical/2024-01-02.json',
+    (body) => expect(body).toMatchObject({ error: true, status: 503, message: 'service_unavailable' }),
+  ],
+  [
+    '/exchangerate-api/v6/any-key/history/USD/2024/1/2',
+    (body) => expect(body).toMatchObject({ result: 'error', 'error-type': 'service-unavailable' }),
+  ],
   ['/api/v1/history?pair=USD/EUR', (body) => expect(Object.keys(body)).toEqual(['error'])],
 ];
 /** Nothing inside in a public answer: no address, port, path or database name. */
@@ -85,7 +97,9 @@ describe('fxpipe serve: the backup stays up', () => {
       const etag = first.headers.get('etag')!;
       expect(etag, route).toMatch(/^"[\w-]{32}"$/);
       expect(first.headers.get('cache-control'), route).toMatch(/^public, max-age=\d+, stale-while-revalidate=\d+, stale-if-error=\d+$/);
-      expect(Date.parse(first.headers.get('last-modified')!), route).toBe(Math.floor(Date.parse(first.headers.get('x-fxpipe-as-of')!) / 1000) * 1000);
+      expect(Date.parse(first.headers.get('last-modified')!), route).toBe(
+        Math.floor(Date.parse(first.headers.get('x-fxpipe-as-of')!) / 1000) * 1000,
+      );
       expect(first.headers.get('access-control-allow-origin'), route).toBe('*');
       expect(first.headers.get('cross-origin-resource-policy'), route).toBe('cross-origin');
       expect(first.headers.get('x-fxpipe-served-from'), route).toBe('database');
@@ -101,7 +115,12 @@ describe('fxpipe serve: the backup stays up', () => {
       expect(await (await fetch(`${one.url}${route}`, { headers: { 'If-None-Match': '"other"' } })).text(), route).toBe(body);
     }
     const preflight = await fetch(`${one.url}/frankfurter/v1/latest`, {
-      method: 'OPTIONS', headers: { Origin: 'https://shop.example', 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'authorization' },
+      method: 'OPTIONS',
+      headers: {
+        Origin: 'https://shop.example',
+        'Access-Control-Request-Method': 'GET',
+        'Access-Control-Request-Headers': 'authorization',
+      },
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-methods')).toContain('GET');
@@ -112,7 +131,8 @@ describe('fxpipe serve: the backup stays up', () => {
     // A closed past day is kept long; an error is never kept.
     const day = await fetch(`${one.url}/frankfurter/v1/${new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)}`);
     expect([200, 404]).toContain(day.status);
-    if (day.status === 200) expect(day.headers.get('cache-control')).toBe('public, max-age=86400, stale-while-revalidate=86400, stale-if-error=86400');
+    if (day.status === 200)
+      expect(day.headers.get('cache-control')).toBe('public, max-age=86400, stale-while-revalidate=86400, stale-if-error=86400');
     const missing = await fetch(`${one.url}/frankfurter/v1/latest?base=XXX`);
     expect(missing.status).toBe(404);
     expect(missing.headers.get('cache-control')).toBe('no-store');
@@ -142,7 +162,9 @@ describe('fxpipe serve: the backup stays up', () => {
     const unasked = '/api/v1/convert?from=EUR&to=CHF&amount=7.25';
     const warehouse = await openDirect({ url: serverUrl, label: 'test', embedded: false });
     const expected = await warehouse
-      .query<{ rate: string; converted: string }>(`select rate::text as rate, converted::text as converted from api.convert(7.25, 'EUR', 'CHF')`)
+      .query<{ rate: string; converted: string }>(
+        `select rate::text as rate, converted::text as converted from api.convert(7.25, 'EUR', 'CHF')`,
+      )
       .finally(() => warehouse.close());
     expect(await stopEmbedded(home)).toBe(true);
     const later = await serve();
@@ -198,14 +220,16 @@ describe('fxpipe serve: the backup stays up', () => {
     expect((await fetch(`${one.url}/healthz`)).status).toBe(200);
   });
 
-  it('a last good answer is served only while its rates are in force (the warehouse\'s maximum rate age)', async () => {
+  it("a last good answer is served only while its rates are in force (the warehouse's maximum rate age)", async () => {
     const one = served[0]!;
     const route = '/exchangerate-api/v6/any-key/latest/USD';
     const asOf = Date.parse((await fetch(`${one.url}${route}`)).headers.get('x-fxpipe-as-of')!);
     // The rates age out of force 4 seconds from now: the answer computed next is kept under that rule.
     const warehouse = await openDirect({ url: serverUrl, label: 'test', embedded: false });
     try {
-      await warehouse.query('update fxpipe_settings set max_rate_age = make_interval(secs => $1)', [Math.ceil((Date.now() - asOf) / 1000) + 4]);
+      await warehouse.query('update fxpipe_settings set max_rate_age = make_interval(secs => $1)', [
+        Math.ceil((Date.now() - asOf) / 1000) + 4,
+      ]);
     } finally {
       await warehouse.close();
     }

@@ -40,11 +40,16 @@ describe.skipIf(!present)('the dashboard in a real browser (Chromium, headless)'
     served = await startServe(w.database, w.home);
     // A production check through the API, as a production system would post it: USD/EUR at the consensus (ok),
     // USD/JPY 5 % above it (deviates), a code fxpipe does not know (no rate).
-    const [eur, jpy] = await Promise.all(['EUR', 'JPY'].map(async (quote) => (await w.db.query<{ rate: string }>(
-      `select rate::text as rate from api.consensus_rate('USD', $1)`, [quote]))[0]!.rate));
+    const [eur, jpy] = await Promise.all(
+      ['EUR', 'JPY'].map(
+        async (quote) =>
+          (await w.db.query<{ rate: string }>(`select rate::text as rate from api.consensus_rate('USD', $1)`, [quote]))[0]!.rate,
+      ),
+    );
     jpyConsensus = jpy!;
     const posted = await fetch(`${served.url}/api/v1/verify?label=processor`, {
-      method: 'POST', headers: { 'content-type': 'text/csv' },
+      method: 'POST',
+      headers: { 'content-type': 'text/csv' },
       body: `base,quote,rate\nUSD,EUR,${eur}\nUSD,JPY,${(Number(jpy) * 1.05).toFixed(4)}\nUSD,ZZZ,1.5\n`,
     });
     expect(posted.status).toBe(200);
@@ -65,25 +70,34 @@ describe.skipIf(!present)('the dashboard in a real browser (Chromium, headless)'
   });
 
   /** The chart's data as uPlot holds it, and the status line under the form. */
-  const chartState = () => page.evaluate(() => {
-    const state = (window as unknown as { fxpipe: { chart: { data: number[][] } | null; history: { pair: string; points: { date: string; close: string }[] } | null } }).fxpipe;
-    return { data: state.chart?.data ?? null, history: state.history, canvas: document.querySelectorAll('#chart canvas').length };
-  });
+  const chartState = () =>
+    page.evaluate(() => {
+      const state = (
+        window as unknown as {
+          fxpipe: { chart: { data: number[][] } | null; history: { pair: string; points: { date: string; close: string }[] } | null };
+        }
+      ).fxpipe;
+      return { data: state.chart?.data ?? null, history: state.history, canvas: document.querySelectorAll('#chart canvas').length };
+    });
 
   /** A number's shown text and the exact text kept for hover (title) and copy (data-exact). */
-  const shown = (selector: string) => page.locator(selector).evaluate((el) => ({
-    text: el.textContent, title: el.getAttribute('title'), exact: el.getAttribute('data-exact'),
-  }));
+  const shown = (selector: string) =>
+    page.locator(selector).evaluate((el) => ({
+      text: el.textContent,
+      title: el.getAttribute('title'),
+      exact: el.getAttribute('data-exact'),
+    }));
   /** What copying the element's text (selected whole) puts on the clipboard. */
-  const copied = (selector: string) => page.locator(selector).evaluate((el) => {
-    const range = document.createRange();
-    range.selectNodeContents(el);
-    document.getSelection()!.removeAllRanges();
-    document.getSelection()!.addRange(range);
-    const clipboardData = new DataTransfer();
-    document.dispatchEvent(new ClipboardEvent('copy', { clipboardData, bubbles: true, cancelable: true }));
-    return clipboardData.getData('text/plain');
-  });
+  const copied = (selector: string) =>
+    page.locator(selector).evaluate((el) => {
+      const range = document.createRange();
+      range.selectNodeContents(el);
+      document.getSelection()!.removeAllRanges();
+      document.getSelection()!.addRange(range);
+      const clipboardData = new DataTransfer();
+      document.dispatchEvent(new ClipboardEvent('copy', { clipboardData, bubbles: true, cancelable: true }));
+      return clipboardData.getData('text/plain');
+    });
 
   it('opens, draws the chart from the database, switches the pair, converts, and serves every asset itself', async () => {
     await page.goto(`${served.url}/`);
@@ -115,14 +129,19 @@ describe.skipIf(!present)('the dashboard in a real browser (Chromium, headless)'
     expect(chart.history!.pair).toBe('USD/JPY');
     expect(chart.data![1]).toEqual(expectJpy.map((d) => Number(d.close)));
     // The comparison panel loads after the chart is drawn (its own request).
-    await page.waitForFunction(() => document.querySelector('#comparison-pair')?.textContent?.includes('USD/JPY'), undefined, { timeout: 15_000 });
+    await page.waitForFunction(() => document.querySelector('#comparison-pair')?.textContent?.includes('USD/JPY'), undefined, {
+      timeout: 15_000,
+    });
     const comparisonRows = await page.locator('#comparison tbody tr').count();
-    const sources = await w.db.query<{ n: number }>(`select count(*)::int as n from api.source_comparison where base = 'USD' and quote = 'JPY'`);
+    const sources = await w.db.query<{ n: number }>(
+      `select count(*)::int as n from api.source_comparison where base = 'USD' and quote = 'JPY'`,
+    );
     expect(comparisonRows).toBe(sources[0]!.n);
 
     // The converter opened on 100 EUR in JPY: grouped, JPY's 0 decimals, the rate by its magnitude; exact on hover and copy.
     const [opening] = await w.db.query<{ converted: string; rate: string }>(
-      `select converted::text as converted, rate::text as rate from api.convert(100, 'EUR', 'JPY')`);
+      `select converted::text as converted, rate::text as rate from api.convert(100, 'EUR', 'JPY')`,
+    );
     expect(Number(opening!.converted)).toBeGreaterThan(1000);
     expect(await page.textContent('#convert-result')).toBe(`100 EUR = ${money(opening!.converted, 'JPY')} JPY`);
     expect(money(opening!.converted, 'JPY')).toMatch(/^\d{1,3}(,\d{3})+$/);
@@ -137,7 +156,9 @@ describe.skipIf(!present)('the dashboard in a real browser (Chromium, headless)'
     await page.selectOption('#convert-from', 'GBP');
     await page.selectOption('#convert-to', 'CHF');
     await page.click('#converter button[type="submit"]');
-    const [now] = await w.db.query<{ converted: string; rate: string }>(`select converted::text as converted, rate::text as rate from api.convert(250, 'GBP', 'CHF')`);
+    const [now] = await w.db.query<{ converted: string; rate: string }>(
+      `select converted::text as converted, rate::text as rate from api.convert(250, 'GBP', 'CHF')`,
+    );
     const resultIs = (text: string) => page.waitForFunction((t) => document.querySelector('#convert-result')?.textContent === t, text);
     await resultIs(`250 GBP = ${money(now!.converted, 'CHF')} CHF`);
     expect(await page.textContent('#convert-detail')).toContain(`rate ${rate(now!.rate)}`);
@@ -145,7 +166,10 @@ describe.skipIf(!present)('the dashboard in a real browser (Chromium, headless)'
     const day = new Date(Date.now() - 5 * 86_400_000).toISOString().slice(0, 10);
     await page.fill('#convert-at', day);
     await page.click('#converter button[type="submit"]');
-    const [then] = await w.db.query<{ converted: string }>(`select converted::text as converted from api.convert(250, 'GBP', 'CHF', $1::timestamptz)`, [`${day}T23:59:59Z`]);
+    const [then] = await w.db.query<{ converted: string }>(
+      `select converted::text as converted from api.convert(250, 'GBP', 'CHF', $1::timestamptz)`,
+      [`${day}T23:59:59Z`],
+    );
     await resultIs(`250 GBP = ${money(then!.converted, 'CHF')} CHF`);
     expect((await shown('#convert-result [data-exact]:nth-of-type(2)')).exact).toBe(then!.converted);
 
@@ -156,9 +180,18 @@ describe.skipIf(!present)('the dashboard in a real browser (Chromium, headless)'
     expect(await page.locator('#freshness tbody tr').count()).toBeGreaterThanOrEqual(2);
     // A source stored but not configured is said so in words; a configured one is not.
     const stored = await w.db.query<{ source: string }>(
-      `select distinct s.source_name as source from fact_rates_current f join dim_source s using (source_id) order by 1`);
-    const freshness = Object.fromEntries(await page.locator('#freshness tbody tr').evaluateAll((trs) => trs.map((tr): [string, string | null] => [
-      tr.querySelector('td')!.firstChild!.textContent!, tr.querySelector('td .note')?.textContent ?? null])));
+      `select distinct s.source_name as source from fact_rates_current f join dim_source s using (source_id) order by 1`,
+    );
+    const freshness = Object.fromEntries(
+      await page
+        .locator('#freshness tbody tr')
+        .evaluateAll((trs) =>
+          trs.map((tr): [string, string | null] => [
+            tr.querySelector('td')!.firstChild!.textContent!,
+            tr.querySelector('td .note')?.textContent ?? null,
+          ]),
+        ),
+    );
     const unconfigured = stored.map((r) => r.source).filter((source) => !DEFAULT_SOURCES.includes(source));
     expect(unconfigured.length).toBeGreaterThan(0);
     for (const source of unconfigured) expect(freshness[source], source).toBe('stored, not fetched by this installation');
@@ -167,15 +200,25 @@ describe.skipIf(!present)('the dashboard in a real browser (Chromium, headless)'
     // The production check: its counts, and the rows that were not ok with the consensus they were checked against.
     const checkCells = await page.locator('#checks tbody tr').first().locator('td').allTextContents();
     expect(checkCells.slice(1)).toEqual(['processor', '3', '1', '1', '1', '0.5']);
-    const notOk = await page.locator('#check-rows tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
-    expect(notOk.map((r) => [r[0], r[1], r[3], r[5]]))
-      .toEqual([['3', 'USD/JPY', rate(jpyConsensus), 'deviates'], ['4', 'USD/ZZZ', '–', 'no_rate']]);
-    expect(await shown('#check-rows tbody tr:first-child td:nth-child(4)'))
-      .toEqual({ text: rate(jpyConsensus), title: jpyConsensus, exact: jpyConsensus });
+    const notOk = await page
+      .locator('#check-rows tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    expect(notOk.map((r) => [r[0], r[1], r[3], r[5]])).toEqual([
+      ['3', 'USD/JPY', rate(jpyConsensus), 'deviates'],
+      ['4', 'USD/ZZZ', '–', 'no_rate'],
+    ]);
+    expect(await shown('#check-rows tbody tr:first-child td:nth-child(4)')).toEqual({
+      text: rate(jpyConsensus),
+      title: jpyConsensus,
+      exact: jpyConsensus,
+    });
 
     // At 1280 px every panel is read without scrolling sideways, and no number shows more than 6 decimals.
-    const overflowing = await page.evaluate(() => [...document.querySelectorAll<HTMLElement>('header, main > section')]
-      .filter((el) => el.scrollWidth > el.clientWidth).map((el) => `${el.id || el.tagName}: ${el.scrollWidth} > ${el.clientWidth}`));
+    const overflowing = await page.evaluate(() =>
+      [...document.querySelectorAll<HTMLElement>('header, main > section')]
+        .filter((el) => el.scrollWidth > el.clientWidth)
+        .map((el) => `${el.id || el.tagName}: ${el.scrollWidth} > ${el.clientWidth}`),
+    );
     expect(overflowing).toEqual([]);
     expect(await page.evaluate(() => document.scrollingElement!.scrollWidth <= window.innerWidth)).toBe(true);
     expect(await page.locator('main > section').count()).toBe(7);

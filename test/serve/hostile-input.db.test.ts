@@ -32,11 +32,22 @@ function logLines(): { stream: Writable; lines: Record<string, unknown>[] } {
 }
 
 const verify = {
-  tolerancePct: '0.5', timeoutMs: 60_000, maxRows: 1000, places: 2, alerts: { webhookUrl: undefined, alerts: [], webhookTimeoutMs: 3000 },
+  tolerancePct: '0.5',
+  timeoutMs: 60_000,
+  maxRows: 1000,
+  places: 2,
+  alerts: { webhookUrl: undefined, alerts: [], webhookTimeoutMs: 3000 },
 };
 /** createApp's options but the database and the log. */
 const options = (token: string | undefined, cacheDir: string) => ({
-  sources: ['open-er-api' as const], token, cacheDir, verify, lastGoodDir: path.join(cacheDir, 'last-good'), lastGoodScope: 'test', databaseWaitMs: 2000, corsOrigins: undefined,
+  sources: ['open-er-api' as const],
+  token,
+  cacheDir,
+  verify,
+  lastGoodDir: path.join(cacheDir, 'last-good'),
+  lastGoodScope: 'test',
+  databaseWaitMs: 2000,
+  corsOrigins: undefined,
 });
 
 /**
@@ -62,10 +73,18 @@ describe('fxpipe serve: hostile input', () => {
     await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve));
     try {
       const loaded = await runPipeline(db, {
-        kind: 'manual', sources: ['open-er-api'], verify: false, dryRun: false, changeThresholdPct: 0, deviationTolerancePct: 0.5,
-        zScoreThreshold: 4, lockWaitMs: 5000, http: { ...defaultHttpPolicy, retries: 0 },
+        kind: 'manual',
+        sources: ['open-er-api'],
+        verify: false,
+        dryRun: false,
+        changeThresholdPct: 0,
+        deviationTolerancePct: 0.5,
+        zScoreThreshold: 4,
+        lockWaitMs: 5000,
+        http: { ...defaultHttpPolicy, retries: 0 },
         settingsFor: () => ({ baseUrl: `http://127.0.0.1:${(files.address() as AddressInfo).port}` }),
-        clock: () => new Date('2024-01-09T06:00:00Z'), log: createLogger('silent'),
+        clock: () => new Date('2024-01-09T06:00:00Z'),
+        log: createLogger('silent'),
       });
       expect(loaded).toMatchObject({ status: 'loaded' });
     } finally {
@@ -77,7 +96,7 @@ describe('fxpipe serve: hostile input', () => {
     await database?.drop();
   });
 
-  it('impossible dates and numbers, reversed and enormous ranges: each family\'s own 4xx, never a 500', async () => {
+  it("impossible dates and numbers, reversed and enormous ranges: each family's own 4xx, never a 500", async () => {
     const app = createApp({ ...options(undefined, scratchDir('fxpipe-hostile-')), db, log: createLogger('silent') });
     const frankfurter = (status: number, message: string) => ({ status, body: { message } });
     const oxr = (status: number, message: string) => ({ status, body: { error: true, status, message } });
@@ -166,7 +185,9 @@ describe('fxpipe serve: hostile input', () => {
     expect((await app.request(`/Exchangerate-API//v6/${token}/latest/USD`)).status).toBe(401);
     const requests = lines.filter((line) => line.msg === 'request').map((line) => line.path);
     expect(requests).toEqual([
-      '/exchangerate-api/v6/***/latest/USD', '/exchangerate-api/v6/***/history/USD/2025/13/1', '/exchangerate-api/v6/***/latest/USD',
+      '/exchangerate-api/v6/***/latest/USD',
+      '/exchangerate-api/v6/***/history/USD/2025/13/1',
+      '/exchangerate-api/v6/***/latest/USD',
       '/Exchangerate-API//v6/***/latest/USD',
     ]);
     const logged = lines.map((line) => JSON.stringify(line)).join('\n');
@@ -204,8 +225,15 @@ describe('fxpipe serve: a database that cannot be brought back', () => {
       await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
 
       const routes = [
-        '/healthz', '/api/v1/latest', '/api/v1/runs', '/metrics', '/frankfurter/v1/latest', '/openexchangerates/api/latest.json',
-        '/api/latest.json', '/exchangerate-api/v6/k/latest/USD', '/open-er-api/v6/latest/USD',
+        '/healthz',
+        '/api/v1/latest',
+        '/api/v1/runs',
+        '/metrics',
+        '/frankfurter/v1/latest',
+        '/openexchangerates/api/latest.json',
+        '/api/latest.json',
+        '/exchangerate-api/v6/k/latest/USD',
+        '/open-er-api/v6/latest/USD',
       ];
       for (const route of routes) {
         const response = await app.request(route);
@@ -221,7 +249,10 @@ describe('fxpipe serve: a database that cannot be brought back', () => {
       const warnings = lines.filter((line) => line.msg === 'database unreachable');
       expect(warnings).toHaveLength(routes.length);
       for (const warning of warnings.slice(1)) {
-        expect(warning).toMatchObject({ level: 40, err: matcher.stringContaining(`port ${port} on 127.0.0.1 is taken by another program`) });
+        expect(warning).toMatchObject({
+          level: 40,
+          err: matcher.stringContaining(`port ${port} on 127.0.0.1 is taken by another program`),
+        });
       }
     } finally {
       await db.close();

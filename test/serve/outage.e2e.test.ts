@@ -43,7 +43,10 @@ describe('fxpipe serve through PostgreSQL failures', () => {
     // While nothing answers reads, a history route is a 503 (never a 500), in its family's shape.
     for (const phase of counts.filter((p) => !p.readable)) {
       for (const route of setup!.routes.filter((r) => r.kind === 'history')) {
-        expect(Object.keys(phase.routes[route.name]!.statuses).filter((status) => status !== '200' && status !== '503'), `${phase.phase}: ${route.name}`).toEqual([]);
+        expect(
+          Object.keys(phase.routes[route.name]!.statuses).filter((status) => status !== '200' && status !== '503'),
+          `${phase.phase}: ${route.name}`,
+        ).toEqual([]);
       }
     }
   });

@@ -67,23 +67,46 @@ export async function servedWarehouse(dir: string): Promise<ServedWarehouse> {
   const day = new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000 - 35 * 86_400_000);
   await publishTwiceOn(db, day);
   const dailyBeforeArchive = new Map<string, DailyRow[]>();
-  for (const quote of ['EUR', 'JPY']) dailyBeforeArchive.set(quote, await db.query<DailyRow & Record<string, unknown>>(DAILY_SQL, [quote, 'open-er-api']));
+  for (const quote of ['EUR', 'JPY'])
+    dailyBeforeArchive.set(quote, await db.query<DailyRow & Record<string, unknown>>(DAILY_SQL, [quote, 'open-er-api']));
   const convertAt = async (at: string): Promise<Conversion> => {
     const [row] = await db.query<{ rate: string; converted: string; as_of: Date; from_source: string; to_source: string }>(
-      `select rate::text as rate, converted::text as converted, as_of, from_source, to_source from api.convert(250, 'GBP', 'JPY', $1::timestamptz)`, [at]);
-    return { at, rate: row!.rate, converted: row!.converted, asOf: row!.as_of.toISOString(), fromSource: row!.from_source, toSource: row!.to_source };
+      `select rate::text as rate, converted::text as converted, as_of, from_source, to_source from api.convert(250, 'GBP', 'JPY', $1::timestamptz)`,
+      [at],
+    );
+    return {
+      at,
+      rate: row!.rate,
+      converted: row!.converted,
+      asOf: row!.as_of.toISOString(),
+      fromSource: row!.from_source,
+      toSource: row!.to_source,
+    };
   };
   const convertBeforeArchive = {
     daily: await convertAt(new Date(day.getTime() - 6 * 3_600_000).toISOString()),
     intraday: await convertAt(new Date(day.getTime() + 6 * 3_600_000).toISOString()),
   };
   const home = mkdtempSync(path.join(dir, 'home-'));
-  const archived = await runCli(['archive', '--older-than', '1d', '--json'], { env: { DATABASE_URL: database.url, FXPIPE_HOME: home, TMPDIR: home }, timeoutMs: 120_000 });
+  const archived = await runCli(['archive', '--older-than', '1d', '--json'], {
+    env: { DATABASE_URL: database.url, FXPIPE_HOME: home, TMPDIR: home },
+    timeoutMs: 120_000,
+  });
   expect(archived.stderr).toBe('');
   expect(archived.code).toBe(0);
-  const months = await db.query<{ month: string }>(`select to_char(month, 'YYYY-MM') as month from archive_manifest where state = 'archived' order by month`);
+  const months = await db.query<{ month: string }>(
+    `select to_char(month, 'YYYY-MM') as month from archive_manifest where state = 'archived' order by month`,
+  );
   expect(months.length).toBeGreaterThan(0);
-  return { database, db, home, dailyBeforeArchive, archivedMonths: months.map((m) => m.month), convertBeforeArchive, demo: { seed: 7, firstRun: demo.firstRun, lastRun: demo.lastRun } };
+  return {
+    database,
+    db,
+    home,
+    dailyBeforeArchive,
+    archivedMonths: months.map((m) => m.month),
+    convertBeforeArchive,
+    demo: { seed: 7, firstRun: demo.firstRun, lastRun: demo.lastRun },
+  };
 }
 
 /**
@@ -96,16 +119,28 @@ async function publishTwiceOn(db: SessionDb, day: Date): Promise<void> {
   const noon = new Date(day.getTime() + 12 * 3_600_000);
   const market = createMarket({ seed: 11, start: new Date(day.getTime() - 2 * 86_400_000) });
   const server = await startProviderServer({ market, clock: () => now });
-  const run = () => runPipeline(db, {
-    kind: 'manual', sources: ['exchangerate-api'], verify: false, dryRun: false, changeThresholdPct: 0, deviationTolerancePct: 0.5,
-    zScoreThreshold: 4, lockWaitMs: 5000, http: { ...defaultHttpPolicy, retries: 0 },
-    settingsFor: (source) => ({ baseUrl: server.baseUrls[source], apiKey: 'fxk-0000-serve-test' }), clock: () => now, log: createLogger('silent'),
-  });
+  const run = () =>
+    runPipeline(db, {
+      kind: 'manual',
+      sources: ['exchangerate-api'],
+      verify: false,
+      dryRun: false,
+      changeThresholdPct: 0,
+      deviationTolerancePct: 0.5,
+      zScoreThreshold: 4,
+      lockWaitMs: 5000,
+      http: { ...defaultHttpPolicy, retries: 0 },
+      settingsFor: (source) => ({ baseUrl: server.baseUrls[source], apiKey: 'fxk-0000-serve-test' }),
+      clock: () => now,
+      log: createLogger('silent'),
+    });
   try {
     expect(await run()).toMatchObject({ status: 'loaded', asOf: new Date(day.getTime() + 1000).toISOString() });
     const next = new Date(day.getTime() + 86_400_000).toISOString().slice(0, 10);
-    const atNoon = renderExchangerateApiLatest(next, market.usdRates(next))
-      .replace(/"time_last_update_unix":\d+/, `"time_last_update_unix":${noon.getTime() / 1000}`);
+    const atNoon = renderExchangerateApiLatest(next, market.usdRates(next)).replace(
+      /"time_last_update_unix":\d+/,
+      `"time_last_update_unix":${noon.getTime() / 1000}`,
+    );
     server.injectFault('exchangerate-api', faults.body(atNoon));
     now = new Date(noon.getTime() + 60_000);
     const second = await run();

@@ -22,7 +22,10 @@ describe('ecb', () => {
   });
 
   it('keeps a currency listed twice, and a rate that is not a number, for validation to reject', async () => {
-    const body = fixture.replace("<Cube currency='JPY' rate='163.36'/>", "<Cube currency='JPY' rate='163.36'/><Cube currency='JPY' rate='N/A'/><Cube currency='XXX'/>");
+    const body = fixture.replace(
+      "<Cube currency='JPY' rate='163.36'/>",
+      "<Cube currency='JPY' rate='163.36'/><Cube currency='JPY' rate='N/A'/><Cube currency='XXX'/>",
+    );
     const { extraction } = await extractFrom(ecb, xml(body));
     expect(extraction.quotes.slice(1, 4)).toEqual([
       { code: 'JPY', value: new ExactNumber('163.36') },
@@ -44,14 +47,19 @@ describe('ecb', () => {
   });
 
   it('rejects JSON as not XML and truncated XML as invalid', async () => {
-    expect((await extractionError(ecb, xml('{"rates":{}}'))).message).toMatch(/^ecb: not XML \(got text\/xml, starts '\{"rates":\{\}\}'\)$/);
+    expect((await extractionError(ecb, xml('{"rates":{}}'))).message).toMatch(
+      /^ecb: not XML \(got text\/xml, starts '\{"rates":\{\}\}'\)$/,
+    );
     const truncated = await extractionError(ecb, xml(fixture.slice(0, 700)));
     expect(truncated.kind).toBe('format');
     expect(truncated.message).toMatch(/^ecb: invalid XML at line \d+, column \d+: /);
   });
 
   it('rejects XML of another shape naming what is missing', async () => {
-    const error = await extractionError(ecb, xml("<?xml version='1.0'?><Envelope><Cube><Cube><Cube currency='USD' rate='1.1'/></Cube></Cube></Envelope>"));
+    const error = await extractionError(
+      ecb,
+      xml("<?xml version='1.0'?><Envelope><Cube><Cube><Cube currency='USD' rate='1.1'/></Cube></Cube></Envelope>"),
+    );
     expect(error.kind).toBe('format');
     expect(error.message).toBe('ecb: missing field Envelope.Cube.Cube.time');
   });

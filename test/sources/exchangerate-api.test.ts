@@ -4,7 +4,19 @@ import { extractLatest } from '../../src/sources/extract.js';
 import { exchangerateApi } from '../../src/sources/exchangerate-api.js';
 import { fetchWithPolicy } from '../../src/sources/http.js';
 import { ExactNumber } from '../../src/sources/types.js';
-import { attemptLog, extractFrom, extractionError, html, json, quoteTexts, readFixture, rejectionOf, replies, startServer, testPolicy } from './support.js';
+import {
+  attemptLog,
+  extractFrom,
+  extractionError,
+  html,
+  json,
+  quoteTexts,
+  readFixture,
+  rejectionOf,
+  replies,
+  startServer,
+  testPolicy,
+} from './support.js';
 
 const KEY = 'k3y-0123456789abcdef';
 const keyed = { apiKey: KEY };
@@ -56,7 +68,9 @@ describe('exchangerate-api', () => {
   it('never lets the key into attempts (even echoed in a body), request headers or error messages, even when every attempt fails', async () => {
     const server = await startServer(replies(html(`<html>upstream error for /v6/${KEY}/latest/USD</html>`, 502)));
     const log = attemptLog();
-    const error = await rejectionOf(extractLatest(exchangerateApi, { baseUrl: server.url, apiKey: KEY }, testPolicy, log.onAttempt, new SourceBreakers()));
+    const error = await rejectionOf(
+      extractLatest(exchangerateApi, { baseUrl: server.url, apiKey: KEY }, testPolicy, log.onAttempt, new SourceBreakers()),
+    );
     await server.close();
     expect(error).toMatchObject({ kind: 'http', message: `exchangerate-api: HTTP 502 after 3 attempts (${server.url}/v6/***/latest/USD)` });
     expect(log.attempts).toHaveLength(3);
@@ -75,8 +89,13 @@ describe('exchangerate-api', () => {
     const request = exchangerateApi.latestRequest({ baseUrl: server.url, apiKey: KEY });
     const error = await rejectionOf(fetchWithPolicy('exchangerate-api', request, { ...testPolicy, retries: 1 }, log.onAttempt));
     expect(error).toMatchObject({ kind: 'network' });
-    expect(error.message).toMatch(/^exchangerate-api: connect ECONNREFUSED .* after 2 attempts \(http:\/\/127\.0\.0\.1:\d+\/v6\/\*\*\*\/latest\/USD\)$/);
-    expect(log.attempts.map((attempt) => attempt.error)).toEqual([expect.stringContaining('ECONNREFUSED'), expect.stringContaining('ECONNREFUSED')]);
+    expect(error.message).toMatch(
+      /^exchangerate-api: connect ECONNREFUSED .* after 2 attempts \(http:\/\/127\.0\.0\.1:\d+\/v6\/\*\*\*\/latest\/USD\)$/,
+    );
+    expect(log.attempts.map((attempt) => attempt.error)).toEqual([
+      expect.stringContaining('ECONNREFUSED'),
+      expect.stringContaining('ECONNREFUSED'),
+    ]);
     expect(JSON.stringify(log.attempts)).not.toContain(KEY);
   });
 });

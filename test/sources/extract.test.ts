@@ -67,7 +67,9 @@ describe('extractLatest', () => {
   it('throws a missing key before the breaker counts anything', async () => {
     const breakers = new SourceBreakers();
     for (let run = 0; run < 4; run++) {
-      await expect(extractLatest(exchangerateApi, { baseUrl: 'http://127.0.0.1:9' }, fastFail, attemptLog().onAttempt, breakers)).rejects.toMatchObject({
+      await expect(
+        extractLatest(exchangerateApi, { baseUrl: 'http://127.0.0.1:9' }, fastFail, attemptLog().onAttempt, breakers),
+      ).rejects.toMatchObject({
         kind: 'config',
       });
     }

@@ -59,14 +59,28 @@ describe('frankfurter', () => {
     await server.close();
     const extractions = parseTimeSeries(response);
     expect(extractions.map((extraction) => [extraction.asOf.toISOString(), extraction.quotes])).toEqual([
-      ['2024-03-28T15:00:00.000Z', [{ code: 'EUR', value: new ExactNumber('0.92584') }, { code: 'JPY', value: new ExactNumber('151.33') }]],
-      ['2024-04-02T14:00:00.000Z', [{ code: 'EUR', value: new ExactNumber('0.93101') }, { code: 'JPY', value: new ExactNumber('151.61') }]],
+      [
+        '2024-03-28T15:00:00.000Z',
+        [
+          { code: 'EUR', value: new ExactNumber('0.92584') },
+          { code: 'JPY', value: new ExactNumber('151.33') },
+        ],
+      ],
+      [
+        '2024-04-02T14:00:00.000Z',
+        [
+          { code: 'EUR', value: new ExactNumber('0.93101') },
+          { code: 'JPY', value: new ExactNumber('151.61') },
+        ],
+      ],
     ]);
     expect(extractions.every((extraction) => extraction.source === 'frankfurter' && extraction.base === 'USD')).toBe(true);
   });
 
   it('refuses a time series with bad dates', () => {
-    expect(() => timeSeriesRequest({ baseUrl: 'https://api.frankfurter.dev' }, '2024-04-02', '2024-03-25')).toThrow('the start is after the end');
+    expect(() => timeSeriesRequest({ baseUrl: 'https://api.frankfurter.dev' }, '2024-04-02', '2024-03-25')).toThrow(
+      'the start is after the end',
+    );
     expect(() => timeSeriesRequest({ baseUrl: 'https://api.frankfurter.dev' }, '2024-13-01', '2024-12-31')).toThrow(RangeError);
   });
 });

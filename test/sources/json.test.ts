@@ -14,7 +14,10 @@ const syntaxError = (text: string): JsonSyntaxError => {
 
 describe('parseJsonExact', () => {
   it('keeps every number as the exact text the payload wrote', () => {
-    const value = parseJsonExact('{"a":1.10,"b":1e-9,"c":123456789012345678901234.5,"d":[0.1,-2],"e":"3.5","f":null}') as Record<string, unknown>;
+    const value = parseJsonExact('{"a":1.10,"b":1e-9,"c":123456789012345678901234.5,"d":[0.1,-2],"e":"3.5","f":null}') as Record<
+      string,
+      unknown
+    >;
     expect(value.a).toEqual(new ExactNumber('1.10'));
     expect(value.b).toEqual(new ExactNumber('1e-9'));
     expect((value.c as ExactNumber).text).toBe('123456789012345678901234.5');

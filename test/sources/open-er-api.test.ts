@@ -26,7 +26,8 @@ describe('open-er-api', () => {
   });
 
   it('keeps both occurrences of a currency published twice with different values', async () => {
-    const body = '{"result":"success","base_code":"USD","time_last_update_unix":1704758551,"rates":{"USD":1,"EUR":0.91,"GBP":0.78,"EUR":0.92}}';
+    const body =
+      '{"result":"success","base_code":"USD","time_last_update_unix":1704758551,"rates":{"USD":1,"EUR":0.91,"GBP":0.78,"EUR":0.92}}';
     const { extraction } = await extractFrom(openErApi, json(body));
     expect(extraction.quotes).toEqual([
       { code: 'USD', value: new ExactNumber('1') },
@@ -72,11 +73,15 @@ describe('open-er-api', () => {
 
   it('rejects a payload of the wrong shape naming the field', async () => {
     const wrongTime = '{"result":"success","base_code":"USD","time_last_update_unix":"yesterday","rates":{}}';
-    expect((await extractionError(openErApi, json(wrongTime))).message).toBe('open-er-api: field time_last_update_unix: expected a number of seconds');
+    expect((await extractionError(openErApi, json(wrongTime))).message).toBe(
+      'open-er-api: field time_last_update_unix: expected a number of seconds',
+    );
     const list = '[{"USD":1}]';
     expect((await extractionError(openErApi, json(list))).message).toBe('open-er-api: payload: expected object, received array');
     const twoBases = '{"result":"success","base_code":"USD","base_code":"EUR","time_last_update_unix":1,"rates":{}}';
-    expect((await extractionError(openErApi, json(twoBases))).message).toBe('open-er-api: field base_code appears 2 times with different values');
+    expect((await extractionError(openErApi, json(twoBases))).message).toBe(
+      'open-er-api: field base_code appears 2 times with different values',
+    );
   });
 
   it('reports another failed status with what the body looks like', async () => {

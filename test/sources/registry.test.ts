@@ -40,7 +40,9 @@ describe('source registry', () => {
   });
 
   it('refuses a base URL that is not http(s)', () => {
-    expect(() => sourceBaseUrl(sources.frankfurter, { FXPIPE_FRANKFURTER_URL: 'not a url' })).toThrow('FXPIPE_FRANKFURTER_URL is not a URL: "not a url"');
+    expect(() => sourceBaseUrl(sources.frankfurter, { FXPIPE_FRANKFURTER_URL: 'not a url' })).toThrow(
+      'FXPIPE_FRANKFURTER_URL is not a URL: "not a url"',
+    );
     expect(() => sourceBaseUrl(sources.frankfurter, { FXPIPE_FRANKFURTER_URL: 'ftp://x' })).toThrow('must be an http or https URL');
   });
 });

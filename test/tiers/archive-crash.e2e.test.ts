@@ -8,9 +8,14 @@ import { archiveFixture, fullRows, invariantAnswers, partitionCounts, pauseOnMan
 describe('fxpipe archive killed at any step, then rerun', () => {
   const f = archiveFixture('fxpipe-tiers-crash-');
 
-  const fileOf = (month: string) => path.join(f.w.home, 'archive', 'fact_rates_history', `year=${month.slice(0, 4)}`, `month=${month.slice(5)}`, 'part-0.parquet');
+  const fileOf = (month: string) =>
+    path.join(f.w.home, 'archive', 'fact_rates_history', `year=${month.slice(0, 4)}`, `month=${month.slice(5)}`, 'part-0.parquet');
   const states = async () =>
-    new Map((await f.w.db.query<{ month: string; state: string }>(`select to_char(month, 'YYYY-MM') as month, state from archive_manifest`)).map((r) => [r.month, r.state]));
+    new Map(
+      (await f.w.db.query<{ month: string; state: string }>(`select to_char(month, 'YYYY-MM') as month, state from archive_manifest`)).map(
+        (r) => [r.month, r.state],
+      ),
+    );
 
   /** Every old month is exactly once somewhere: its whole partition in PostgreSQL, or archived (partition gone). */
   async function expectNothingLostOrDoubled(): Promise<void> {
@@ -60,7 +65,9 @@ describe('fxpipe archive killed at any step, then rerun', () => {
     child.kill('SIGKILL');
     await finished(child);
     for (let i = 0; i < 200; i++) {
-      const { length } = await f.w.db.query(`select 1 from pg_stat_activity where datname = current_database() and application_name = 'fxpipe' and pid <> pg_backend_pid()`);
+      const { length } = await f.w.db.query(
+        `select 1 from pg_stat_activity where datname = current_database() and application_name = 'fxpipe' and pid <> pg_backend_pid()`,
+      );
       if (length === 0) break;
       await sleep(50);
     }
@@ -70,7 +77,9 @@ describe('fxpipe archive killed at any step, then rerun', () => {
     expect(rerun.stderr).toBe('');
     expect(rerun.code).toBe(0);
     expect(await states()).toEqual(new Map(f.oldMonths().map((month) => [month, 'archived'])));
-    const manifest = await f.w.db.query<{ month: string; rows: string }>(`select to_char(month, 'YYYY-MM') as month, rows from archive_manifest order by month`);
+    const manifest = await f.w.db.query<{ month: string; rows: string }>(
+      `select to_char(month, 'YYYY-MM') as month, rows from archive_manifest order by month`,
+    );
     expect(manifest.map((m) => [m.month, Number(m.rows)])).toEqual(f.oldMonths().map((month) => [month, f.before.counts.get(month)]));
     await expectNothingLostOrDoubled();
     const hotMonths = [...f.before.counts.keys()].filter((month) => !f.oldMonths().includes(month));

@@ -53,7 +53,8 @@ function hammer(url: string, expected: Map<string, unknown>, concurrency: number
       const text = await response.text();
       answered++;
       if (response.status !== 200) failures.push(`${path}: ${response.status} ${text}`);
-      else if (JSON.stringify(tierless(JSON.parse(text))) !== JSON.stringify(expected.get(path))) failures.push(`${path}: a different answer ${text.slice(0, 300)}`);
+      else if (JSON.stringify(tierless(JSON.parse(text))) !== JSON.stringify(expected.get(path)))
+        failures.push(`${path}: a different answer ${text.slice(0, 300)}`);
     }
   });
   return {
@@ -104,7 +105,9 @@ describe('archive and restore while readers read', () => {
   });
 
   const detachedTables = async () =>
-    (await w.db.query<{ name: string }>(`select relname as name from pg_class where relname ~ '^fact_rates_archived_' order by 1`)).map((r) => r.name);
+    (await w.db.query<{ name: string }>(`select relname as name from pg_class where relname ~ '^fact_rates_archived_' order by 1`)).map(
+      (r) => r.name,
+    );
 
   it('archives every old month while readers hammer convert and history: no reader error, every month archived', async () => {
     expect(oldMonths.length).toBeGreaterThan(40);
@@ -115,7 +118,9 @@ describe('archive and restore while readers read', () => {
     expect(answered).toBeGreaterThan(0);
     expect(archived.stderr).toBe('');
     expect(archived.code).toBe(0);
-    expect((JSON.parse(archived.stdout) as { months: MonthJson[] }).months.map((m) => [m.month, m.outcome])).toEqual(oldMonths.map((m) => [m, 'archived']));
+    expect((JSON.parse(archived.stdout) as { months: MonthJson[] }).months.map((m) => [m.month, m.outcome])).toEqual(
+      oldMonths.map((m) => [m, 'archived']),
+    );
     expect(await detachedTables()).toEqual([]);
     expect(served.stderr()).not.toMatch(/deadlock/);
   }, 600_000);
@@ -169,7 +174,9 @@ describe('archive and restore while readers read', () => {
         const result = await finished(archive, 300_000);
         expect(result.stderr).toBe('');
         expect(result.code).toBe(0);
-        expect((JSON.parse(result.stdout) as { months: MonthJson[] }).months.map((m) => [m.month, m.outcome])).toEqual(restored().map((m) => [m, 'archived']));
+        expect((JSON.parse(result.stdout) as { months: MonthJson[] }).months.map((m) => [m.month, m.outcome])).toEqual(
+          restored().map((m) => [m, 'archived']),
+        );
       } finally {
         archive.kill('SIGKILL');
       }
@@ -199,7 +206,9 @@ describe('archive and restore while readers read', () => {
     } finally {
       await reader.end();
     }
-    expect(await detachedTables()).toEqual([expect.stringMatching(new RegExp(`^fact_rates_archived_y${month.slice(0, 4)}m${month.slice(5)}_\\d+$`))]);
+    expect(await detachedTables()).toEqual([
+      expect.stringMatching(new RegExp(`^fact_rates_archived_y${month.slice(0, 4)}m${month.slice(5)}_\\d+$`)),
+    ]);
     expect(await w.db.query(`select state from archive_manifest where month = $1::date`, [`${month}-01`])).toEqual([{ state: 'archived' }]);
     expect((await partitionCounts(w.db)).has(month)).toBe(false);
 

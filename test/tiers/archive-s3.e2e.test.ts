@@ -28,8 +28,14 @@ describe('fxpipe archive / query / restore on S3 (s3rver on 127.0.0.1)', () => {
     } finally {
       await pause.remove();
     }
-    const [interrupted] = await f.w.db.query<{ month: string; state: string; uri: string }>(`select to_char(month, 'YYYY-MM') as month, state, uri from archive_manifest`);
-    expect(interrupted).toEqual({ month: old[0], state: 'verified', uri: `${dest}/fact_rates_history/year=${old[0]!.slice(0, 4)}/month=${old[0]!.slice(5)}/part-0.parquet` });
+    const [interrupted] = await f.w.db.query<{ month: string; state: string; uri: string }>(
+      `select to_char(month, 'YYYY-MM') as month, state, uri from archive_manifest`,
+    );
+    expect(interrupted).toEqual({
+      month: old[0],
+      state: 'verified',
+      uri: `${dest}/fact_rates_history/year=${old[0]!.slice(0, 4)}/month=${old[0]!.slice(5)}/part-0.parquet`,
+    });
     expect((await partitionCounts(f.w.db)).get(old[0]!)).toBe(f.before.counts.get(old[0]!));
 
     const rerun = await f.w.cli(['archive', '--older-than', '90d', '--to', dest, '--json'], s3.env);
@@ -38,12 +44,18 @@ describe('fxpipe archive / query / restore on S3 (s3rver on 127.0.0.1)', () => {
     const { months } = JSON.parse(rerun.stdout) as { months: { month: string; rows: number; outcome: string; resumed: boolean }[] };
     expect(months.map((m) => [m.month, m.rows, m.outcome])).toEqual(old.map((month) => [month, f.before.counts.get(month), 'archived']));
     expect(months[0]?.resumed).toBe(true);
-    const manifest = await f.w.db.query<{ month: string; rows: string; state: string }>(`select to_char(month, 'YYYY-MM') as month, rows, state from archive_manifest order by month`);
-    expect(manifest.map((m) => [m.month, Number(m.rows), m.state])).toEqual(old.map((month) => [month, f.before.counts.get(month), 'archived']));
+    const manifest = await f.w.db.query<{ month: string; rows: string; state: string }>(
+      `select to_char(month, 'YYYY-MM') as month, rows, state from archive_manifest order by month`,
+    );
+    expect(manifest.map((m) => [m.month, Number(m.rows), m.state])).toEqual(
+      old.map((month) => [month, f.before.counts.get(month), 'archived']),
+    );
 
     // The query downloads each archived month once into FXPIPE_HOME/cache, then answers as before archiving.
     expect(await invariantAnswers((args) => f.w.cli(args, s3.env))).toEqual(f.before.answers);
-    expect(existsSync(path.join(f.w.home, 'cache', 'fact_rates_history', `year=${old[0]!.slice(0, 4)}`, `month=${old[0]!.slice(5)}`))).toBe(true);
+    expect(existsSync(path.join(f.w.home, 'cache', 'fact_rates_history', `year=${old[0]!.slice(0, 4)}`, `month=${old[0]!.slice(5)}`))).toBe(
+      true,
+    );
 
     const month = old[3]!;
     const restored = await f.w.cli(['restore', month, '--json'], s3.env);

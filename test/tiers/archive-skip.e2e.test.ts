@@ -39,7 +39,10 @@ describe('fxpipe archive skips a month it cannot archive exactly and goes on', (
     const w = await dailyWarehouse(database, '2023-04-30');
     db = w.db;
     // One value each in February and March that DECIMAL(38,24) cannot hold exactly, inserted with SQL.
-    for (const [day, rate] of [['2023-02-14', HUGE], ['2023-03-15', LONG]] as const) {
+    for (const [day, rate] of [
+      ['2023-02-14', HUGE],
+      ['2023-03-15', LONG],
+    ] as const) {
       await db.query(
         `insert into fact_rates_history (date_key, base_currency_id, quote_currency_id, source_id, rate_timestamp, rate)
          values ($1, $2, $3, $4, $5::timestamptz, $6::numeric)`,
@@ -61,7 +64,12 @@ describe('fxpipe archive skips a month it cannot archive exactly and goes on', (
     const result = await cli(['archive', '--older-than', '90d', '--json']);
     expect(result.code).toBe(1);
     const json = JSON.parse(result.stdout) as { months: MonthJson[]; rowsArchived: number };
-    expect(json.months.map((m) => [m.month, m.outcome])).toEqual([['2023-01', 'archived'], ['2023-02', 'skipped'], ['2023-03', 'skipped'], ['2023-04', 'archived']]);
+    expect(json.months.map((m) => [m.month, m.outcome])).toEqual([
+      ['2023-01', 'archived'],
+      ['2023-02', 'skipped'],
+      ['2023-03', 'skipped'],
+      ['2023-04', 'archived'],
+    ]);
     expect(json.rowsArchived).toBe(counts.get('2023-01')! + counts.get('2023-04')!);
     const [, february, march] = json.months;
     expect(february!.reason).toBe(REASONS['2023-02']);
@@ -73,17 +81,29 @@ describe('fxpipe archive skips a month it cannot archive exactly and goes on', (
     ]);
 
     // The archived months are verified and gone from PostgreSQL; the skipped ones untouched, never uploaded.
-    const manifest = await db.query<{ month: string; rows: string; state: string }>(`select to_char(month, 'YYYY-MM') as month, rows, state from archive_manifest order by month`);
-    expect(manifest.map((m) => [m.month, Number(m.rows), m.state])).toEqual([['2023-01', counts.get('2023-01'), 'archived'], ['2023-04', counts.get('2023-04'), 'archived']]);
+    const manifest = await db.query<{ month: string; rows: string; state: string }>(
+      `select to_char(month, 'YYYY-MM') as month, rows, state from archive_manifest order by month`,
+    );
+    expect(manifest.map((m) => [m.month, Number(m.rows), m.state])).toEqual([
+      ['2023-01', counts.get('2023-01'), 'archived'],
+      ['2023-04', counts.get('2023-04'), 'archived'],
+    ]);
     expect(await partitionCounts(db)).toEqual(new Map([...counts].filter(([month]) => month !== '2023-01' && month !== '2023-04')));
     expect(await fullRows(db, 'h.date_key between 20230201 and 20230228')).toEqual(februaryRows);
   });
 
   it('the text output names the skipped months and their reasons; the log warns', async () => {
-    const result = await runCli(['archive', '--older-than', '90d'], { env: { DATABASE_URL: database.url, FXPIPE_HOME: home, TMPDIR: home, FXPIPE_LOG_LEVEL: 'warn' } });
+    const result = await runCli(['archive', '--older-than', '90d'], {
+      env: { DATABASE_URL: database.url, FXPIPE_HOME: home, TMPDIR: home, FXPIPE_LOG_LEVEL: 'warn' },
+    });
     expect(result.code).toBe(1);
-    const warnings = result.stderr.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { msg: string; month: string; reason: string });
-    expect(warnings.filter((w) => w.msg === 'month skipped: it stays in PostgreSQL').map((w) => [w.month, w.reason])).toEqual(Object.entries(REASONS));
+    const warnings = result.stderr
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { msg: string; month: string; reason: string });
+    expect(warnings.filter((w) => w.msg === 'month skipped: it stays in PostgreSQL').map((w) => [w.month, w.reason])).toEqual(
+      Object.entries(REASONS),
+    );
     expect(result.stdout).toContain(`2023-02: ${counts.get('2023-02')} rows skipped, kept in PostgreSQL: rate ${HUGE} of USD/CHF`);
     expect(result.stdout).toMatch(/^Archived 0 months ending before .*: 0 rows, .* 2 months skipped \(kept in PostgreSQL, see above\)\.$/m);
   });
@@ -93,7 +113,10 @@ describe('fxpipe archive skips a month it cannot archive exactly and goes on', (
     const result = await cli(['archive', '--older-than', '90d', '--json']);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect((JSON.parse(result.stdout) as { months: MonthJson[] }).months.map((m) => [m.month, m.outcome])).toEqual([['2023-02', 'archived'], ['2023-03', 'archived']]);
+    expect((JSON.parse(result.stdout) as { months: MonthJson[] }).months.map((m) => [m.month, m.outcome])).toEqual([
+      ['2023-02', 'archived'],
+      ['2023-03', 'archived'],
+    ]);
   });
 
   it('a copy that fails verification skips its month; the next month still archives', async () => {
@@ -112,16 +135,25 @@ describe('fxpipe archive skips a month it cannot archive exactly and goes on', (
     } finally {
       await pause.remove();
     }
-    expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^fxpipe: warning: 2023-01 skipped, its \d+ rows stay in PostgreSQL: its copy failed verification/)]);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^fxpipe: warning: 2023-01 skipped, its \d+ rows stay in PostgreSQL: its copy failed verification/),
+    ]);
     expect(result.code).toBe(1);
     const months = (JSON.parse(result.stdout) as { months: MonthJson[] }).months;
-    expect(months.map((m) => [m.month, m.outcome])).toEqual([['2023-01', 'skipped'], ['2023-02', 'archived']]);
-    expect(months[0]!.reason).toMatch(/^its copy failed verification: file:\/\/.*part-0\.parquet cannot be read back \(.+\); the partition is kept$/);
+    expect(months.map((m) => [m.month, m.outcome])).toEqual([
+      ['2023-01', 'skipped'],
+      ['2023-02', 'archived'],
+    ]);
+    expect(months[0]!.reason).toMatch(
+      /^its copy failed verification: file:\/\/.*part-0\.parquet cannot be read back \(.+\); the partition is kept$/,
+    );
     expect((await partitionCounts(db)).get('2023-01')).toBe(counts.get('2023-01'));
     expect(await db.query(`select state from archive_manifest where month = '2023-01-01'`)).toEqual([{ state: 'uploaded' }]);
 
     const rerun = await cli(['archive', '--older-than', '90d', '--json']);
     expect(rerun.code).toBe(0);
-    expect((JSON.parse(rerun.stdout) as { months: MonthJson[] }).months.map((m) => [m.month, m.outcome])).toEqual([['2023-01', 'archived']]);
+    expect((JSON.parse(rerun.stdout) as { months: MonthJson[] }).months.map((m) => [m.month, m.outcome])).toEqual([
+      ['2023-01', 'archived'],
+    ]);
   });
 });

@@ -16,14 +16,15 @@ interface MonthJson {
 describe('fxpipe archive / restore on a local directory', () => {
   const f = archiveFixture('fxpipe-tiers-');
 
-
   it('--dry-run lists the months older than the cutoff and changes nothing', async () => {
     const result = await f.w.cli(['archive', '--older-than', '90d', '--dry-run', '--json']);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const json = JSON.parse(result.stdout) as { months: MonthJson[]; dryRun: boolean; cutoff: string };
     expect(json).toMatchObject({ dryRun: true, cutoff: f.cutoff });
-    expect(json.months.map((m) => [m.month, m.rows, m.outcome])).toEqual(f.oldMonths().map((month) => [month, f.before.counts.get(month), 'would_archive']));
+    expect(json.months.map((m) => [m.month, m.rows, m.outcome])).toEqual(
+      f.oldMonths().map((month) => [month, f.before.counts.get(month), 'would_archive']),
+    );
     expect(await partitionCounts(f.w.db)).toEqual(f.before.counts);
     expect(await f.w.db.query('select * from archive_manifest')).toEqual([]);
   });
@@ -41,7 +42,9 @@ describe('fxpipe archive / restore on a local directory', () => {
     const json = JSON.parse(result.stdout) as { months: MonthJson[]; rowsArchived: number };
     const old = f.oldMonths();
     expect(old.length).toBeGreaterThan(40);
-    expect(json.months.map((m) => [m.month, m.rows, m.outcome])).toEqual(old.map((month) => [month, f.before.counts.get(month), 'archived']));
+    expect(json.months.map((m) => [m.month, m.rows, m.outcome])).toEqual(
+      old.map((month) => [month, f.before.counts.get(month), 'archived']),
+    );
     expect(json.rowsArchived).toBe(old.reduce((n, month) => n + f.before.counts.get(month)!, 0));
 
     // PostgreSQL keeps the recent months only, untouched.
@@ -53,10 +56,20 @@ describe('fxpipe archive / restore on a local directory', () => {
 
     // The manifest lists every archived month with its partition's count, and the files are in the Hive layout.
     const manifest = await f.w.db.query<{ month: string; partition_name: string; rows: string; state: string; uri: string; bytes: string }>(
-      `select to_char(month, 'YYYY-MM') as month, partition_name, rows, state, uri, bytes from archive_manifest order by month`);
-    expect(manifest.map((m) => [m.month, Number(m.rows), m.state])).toEqual(old.map((month) => [month, f.before.counts.get(month), 'archived']));
+      `select to_char(month, 'YYYY-MM') as month, partition_name, rows, state, uri, bytes from archive_manifest order by month`,
+    );
+    expect(manifest.map((m) => [m.month, Number(m.rows), m.state])).toEqual(
+      old.map((month) => [month, f.before.counts.get(month), 'archived']),
+    );
     for (const m of manifest) {
-      const file = path.join(f.w.home, 'archive', 'fact_rates_history', `year=${m.month.slice(0, 4)}`, `month=${m.month.slice(5)}`, 'part-0.parquet');
+      const file = path.join(
+        f.w.home,
+        'archive',
+        'fact_rates_history',
+        `year=${m.month.slice(0, 4)}`,
+        `month=${m.month.slice(5)}`,
+        'part-0.parquet',
+      );
       expect(m.uri).toBe(`file://${file}`);
       expect(existsSync(file)).toBe(true);
       expect(m.partition_name).toBe(`fact_rates_history_y${m.month.slice(0, 4)}m${m.month.slice(5)}`);
@@ -77,7 +90,12 @@ describe('fxpipe archive / restore on a local directory', () => {
     const restored = await f.w.cli(['restore', month, '--json']);
     expect(restored.stderr).toBe('');
     expect(restored.code).toBe(0);
-    expect(JSON.parse(restored.stdout)).toMatchObject({ month, outcome: 'restored', rows: f.before.counts.get(month), inserted: f.before.counts.get(month) });
+    expect(JSON.parse(restored.stdout)).toMatchObject({
+      month,
+      outcome: 'restored',
+      rows: f.before.counts.get(month),
+      inserted: f.before.counts.get(month),
+    });
     const original = f.before.rows.filter((line) => line.startsWith('202305'));
     expect(original.length).toBe(f.before.counts.get(month));
     expect(await fullRows(f.w.db, ...inMonth)).toEqual(original);
@@ -92,7 +110,9 @@ describe('fxpipe archive / restore on a local directory', () => {
 
     const rearchived = await f.w.cli(['archive', '--older-than', '90d', '--json']);
     expect(rearchived.code).toBe(0);
-    expect((JSON.parse(rearchived.stdout) as { months: MonthJson[] }).months.map((m) => [m.month, m.outcome])).toEqual([[month, 'archived']]);
+    expect((JSON.parse(rearchived.stdout) as { months: MonthJson[] }).months.map((m) => [m.month, m.outcome])).toEqual([
+      [month, 'archived'],
+    ]);
     expect(await fullRows(f.w.db, ...inMonth)).toEqual([]);
     expect(await invariantAnswers(f.w.cli)).toEqual(f.before.answers);
   });
@@ -107,7 +127,20 @@ describe('fxpipe archive / restore on a local directory', () => {
   it('a backfill re-creating an archived month is reported as shadowed by archive and query; restore merges it', async () => {
     const month = '2022-02';
     const csv = path.join(f.w.home, 'history.csv');
-    const reload = await f.w.cli(['backfill', '--source', 'ecb-csv', '--file', csv, '--from', '2022-02-01', '--to', '2022-02-28', '--change-threshold', '0', '--json']);
+    const reload = await f.w.cli([
+      'backfill',
+      '--source',
+      'ecb-csv',
+      '--file',
+      csv,
+      '--from',
+      '2022-02-01',
+      '--to',
+      '2022-02-28',
+      '--change-threshold',
+      '0',
+      '--json',
+    ]);
     expect(reload.code).toBe(0);
     const shadowRows = (await partitionCounts(f.w.db)).get(month);
     expect(shadowRows).toBe(f.before.counts.get(month));
@@ -127,7 +160,11 @@ describe('fxpipe archive / restore on a local directory', () => {
     expect(restore.code).toBe(0);
     expect(JSON.parse(restore.stdout)).toMatchObject({ outcome: 'restored', inserted: 0 });
     const rearchive = await f.w.cli(['archive', '--older-than', '90d', '--json']);
-    expect((JSON.parse(rearchive.stdout) as { months: MonthJson[] }).months.map((m) => [m.month, m.outcome])).toEqual([[month, 'archived']]);
-    expect((await f.w.cli(['query', 'select count(*) as n from rates_history', '--format', 'csv'])).stdout).toBe(`n\n${f.before.rows.length}\n`);
+    expect((JSON.parse(rearchive.stdout) as { months: MonthJson[] }).months.map((m) => [m.month, m.outcome])).toEqual([
+      [month, 'archived'],
+    ]);
+    expect((await f.w.cli(['query', 'select count(*) as n from rates_history', '--format', 'csv'])).stdout).toBe(
+      `n\n${f.before.rows.length}\n`,
+    );
   });
 });

@@ -32,15 +32,16 @@ describe('a trillion-fold move: every tier holds what is stored', () => {
   const SQL = `select quote, rate::varchar as rate, previous_rate::varchar as previous_rate, change_pct::varchar as change_pct, tier
                  from rates_history where source = 'open-er-api' and quote in ('VES', 'XAF') order by quote, rate_timestamp`;
   /** The CSV answer of SQL, the rows in tier; extraVes: more VES rows, after the two published. */
-  const answer = (tier: string, extraVes: string[] = []) => [
-    'quote,rate,previous_rate,change_pct,tier',
-    `VES,0.000000000000100000000000,,,${tier}`,
-    `VES,1.000000000000000000000000,0.000000000000100000000000,,${tier}`,
-    ...extraVes,
-    `XAF,0.000000000000000000000001,,,${tier}`,
-    `XAF,99999999999999.990000000000000000000000,0.000000000000000000000001,,${tier}`,
-    '',
-  ].join('\n');
+  const answer = (tier: string, extraVes: string[] = []) =>
+    [
+      'quote,rate,previous_rate,change_pct,tier',
+      `VES,0.000000000000100000000000,,,${tier}`,
+      `VES,1.000000000000000000000000,0.000000000000100000000000,,${tier}`,
+      ...extraVes,
+      `XAF,0.000000000000000000000001,,,${tier}`,
+      `XAF,99999999999999.990000000000000000000000,0.000000000000000000000001,,${tier}`,
+      '',
+    ].join('\n');
 
   beforeAll(async () => {
     h = await harness();
@@ -56,10 +57,12 @@ describe('a trillion-fold move: every tier holds what is stored', () => {
   });
 
   it('stores the move as null beside the exact rates, in the history and the current rows', async () => {
-    const stored = (table: string) => h.db.query(
-      `select q.currency_code as quote, f.rate::text as rate, f.previous_rate::text as previous, f.change_pct::text as change_pct
+    const stored = (table: string) =>
+      h.db.query(
+        `select q.currency_code as quote, f.rate::text as rate, f.previous_rate::text as previous, f.change_pct::text as change_pct
          from ${table} f join dim_currency q on q.currency_id = f.quote_currency_id join dim_source s using (source_id)
-        where s.source_name = 'open-er-api' and q.currency_code in ('VES', 'XAF') order by 1, f.rate_timestamp`);
+        where s.source_name = 'open-er-api' and q.currency_code in ('VES', 'XAF') order by 1, f.rate_timestamp`,
+      );
     expect(await stored('fact_rates_history')).toEqual([
       { quote: 'VES', rate: '0.0000000000001', previous: null, change_pct: null },
       { quote: 'VES', rate: '1', previous: '0.0000000000001', change_pct: null },
@@ -72,7 +75,8 @@ describe('a trillion-fold move: every tier holds what is stored', () => {
     ]);
     // The other pairs' moves are stored as before.
     const [moved] = await h.db.query<{ n: number }>(
-      `select count(*)::int as n from fact_rates_history where previous_rate is not null and change_pct is not null`);
+      `select count(*)::int as n from fact_rates_history where previous_rate is not null and change_pct is not null`,
+    );
     expect(moved!.n).toBeGreaterThan(100);
   });
 
@@ -104,7 +108,8 @@ describe('a trillion-fold move: every tier holds what is stored', () => {
         where b.currency_code = 'USD' and q.currency_code = 'VES' and s.source_name = 'open-er-api'`,
       [huge],
     );
-    const warning = `fxpipe: warning: rate ${huge} of USD/VES from open-er-api at 2024-01-11T20:30:00.000Z does not fit ` +
+    const warning =
+      `fxpipe: warning: rate ${huge} of USD/VES from open-er-api at 2024-01-11T20:30:00.000Z does not fit ` +
       'DECIMAL(38,24) exactly (at most 14 integer digits and 24 decimals): rates_history shows it as null; PostgreSQL keeps it as it is\n';
     expect(await cli(['query', 'select 1 as one', '--format', 'csv'])).toMatchObject({ code: 0, stderr: warning, stdout: 'one\n1\n' });
     const result = await cli(['query', SQL, '--format', 'csv']);

@@ -84,7 +84,10 @@ describe('a reader whose snapshot predates an archive it waited for', () => {
         (error: unknown) => ({ rows: [], error: error as { code?: string; message: string } }),
       );
       for (let i = 0; ; i++) {
-        const [{ waiting }] = (await w.db.query<{ waiting: boolean }>('select $1 = any (pg_blocking_pids($2)) as waiting', [archiverPid, pid])) as [{ waiting: boolean }];
+        const [{ waiting }] = (await w.db.query<{ waiting: boolean }>('select $1 = any (pg_blocking_pids($2)) as waiting', [
+          archiverPid,
+          pid,
+        ])) as [{ waiting: boolean }];
         if (waiting) break;
         if (i > 1000) throw new Error('the reader never waited for the archive');
         await sleep(10);

@@ -159,11 +159,15 @@ describe.each(flavours)('$name contract', (flavour) => {
 
   it('lists keys under a string prefix, sorted, relative to the store root', async () => {
     const store = flavour.make();
-    const keys = ['t/year=2024/month=01/part-0.parquet', 't/year=2024/month=02/part-0.parquet', 't/year=2025/month=01/part-0.parquet', 'u/x', 'tz'];
+    const keys = [
+      't/year=2024/month=01/part-0.parquet',
+      't/year=2024/month=02/part-0.parquet',
+      't/year=2025/month=01/part-0.parquet',
+      'u/x',
+      'tz',
+    ];
     for (const [i, key] of keys.entries()) await store.put(scratchFile('x'.repeat(i + 1)), key);
-    expect(await store.list('')).toEqual(
-      [...keys].sort().map((key) => ({ key, bytes: keys.indexOf(key) + 1 })),
-    );
+    expect(await store.list('')).toEqual([...keys].sort().map((key) => ({ key, bytes: keys.indexOf(key) + 1 })));
     expect((await store.list('t/')).map((o) => o.key)).toEqual(keys.slice(0, 3));
     expect((await store.list('t')).map((o) => o.key)).toEqual([...keys.slice(0, 3), 'tz']);
     expect((await store.list('t/year=2024/')).map((o) => o.key)).toEqual(keys.slice(0, 2));
@@ -290,7 +294,10 @@ describe('S3Store specifics', () => {
   it('an S3 error is one line naming bucket, key and code, never the secret key', async () => {
     // s3rver does not verify SigV4 signatures, only that the access key exists: an unknown key id gets InvalidAccessKeyId.
     const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzSECRET';
-    const store = open(`s3://${BUCKET}/p`, s3Env(port, { AWS_ACCESS_KEY_ID: 'AKIDUNKNOWN', AWS_SECRET_ACCESS_KEY: secret, AWS_SESSION_TOKEN: 'SESSIONTOKENxyz' }));
+    const store = open(
+      `s3://${BUCKET}/p`,
+      s3Env(port, { AWS_ACCESS_KEY_ID: 'AKIDUNKNOWN', AWS_SECRET_ACCESS_KEY: secret, AWS_SESSION_TOKEN: 'SESSIONTOKENxyz' }),
+    );
     const attempts: [string, () => Promise<unknown>][] = [
       ['PutObject', () => store.put(scratchFile('x'), 'k/secret.bin')],
       ['GetObject', () => store.get('k/secret.bin', outFile())],
@@ -322,20 +329,27 @@ describe('S3Store specifics', () => {
 });
 
 describe('openObjectStore', () => {
-  it.each(['s3://', 's3:///prefix', 's3://Bad_Bucket/x', 's3://b/x', 's3:/bucket/x', 's3://bucket/a//b', 's3://bucket/../x', 'gs://bucket/x', 'https://example.com/x'])(
-    'rejects %s with a usage error',
-    (dest) => {
-      let error: unknown;
-      try {
-        openObjectStore(dest, {});
-      } catch (e) {
-        error = e;
-      }
-      expect(error).toBeInstanceOf(FxpipeError);
-      expect((error as FxpipeError).exitCode).toBe(ExitCode.usage);
-      expect((error as FxpipeError).message).toBe(`invalid --to ${JSON.stringify(dest)}: expected s3://bucket/prefix or a directory`);
-    },
-  );
+  it.each([
+    's3://',
+    's3:///prefix',
+    's3://Bad_Bucket/x',
+    's3://b/x',
+    's3:/bucket/x',
+    's3://bucket/a//b',
+    's3://bucket/../x',
+    'gs://bucket/x',
+    'https://example.com/x',
+  ])('rejects %s with a usage error', (dest) => {
+    let error: unknown;
+    try {
+      openObjectStore(dest, {});
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(FxpipeError);
+    expect((error as FxpipeError).exitCode).toBe(ExitCode.usage);
+    expect((error as FxpipeError).message).toBe(`invalid --to ${JSON.stringify(dest)}: expected s3://bucket/prefix or a directory`);
+  });
 
   it('never echoes credentials written into the URL', () => {
     expect(() => openObjectStore('s3://AKIA:topsecret@bucket/x', {})).toThrow(/^invalid --to "s3:\/\/bucket\/x"/);
@@ -344,9 +358,15 @@ describe('openObjectStore', () => {
   });
 
   it('rejects malformed AWS settings naming the variable', () => {
-    expect(() => openObjectStore(`s3://${BUCKET}/p`, { AWS_ENDPOINT_URL: 'not a url' })).toThrow(/^invalid AWS_ENDPOINT_URL: "not a url" expected an http\(s\) URL/);
-    expect(() => openObjectStore(`s3://${BUCKET}/p`, { AWS_ACCESS_KEY_ID: 'AKIA' })).toThrow(/AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not/);
-    expect(() => openObjectStore(`s3://${BUCKET}/p`, { AWS_SECRET_ACCESS_KEY: 'shh' })).toThrow(/^AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not/);
+    expect(() => openObjectStore(`s3://${BUCKET}/p`, { AWS_ENDPOINT_URL: 'not a url' })).toThrow(
+      /^invalid AWS_ENDPOINT_URL: "not a url" expected an http\(s\) URL/,
+    );
+    expect(() => openObjectStore(`s3://${BUCKET}/p`, { AWS_ACCESS_KEY_ID: 'AKIA' })).toThrow(
+      /AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not/,
+    );
+    expect(() => openObjectStore(`s3://${BUCKET}/p`, { AWS_SECRET_ACCESS_KEY: 'shh' })).toThrow(
+      /^AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not/,
+    );
     expect(() => openObjectStore(`s3://${BUCKET}/p`, { AWS_REGION: 'Not A Region' })).toThrow(/^invalid AWS_REGION/);
   });
 

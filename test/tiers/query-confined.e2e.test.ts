@@ -34,7 +34,12 @@ async function queryIn(db: DirectDb, cacheDir: string, sql: string): Promise<Cli
     expect(result.shadowed).toEqual([]);
     return { code: ExitCode.ok, signal: null, stdout: formatAnswer(result, 'csv'), stderr: '' };
   } catch (error) {
-    return { code: error instanceof FxpipeError ? error.exitCode : ExitCode.failed, signal: null, stdout: '', stderr: `fxpipe: ${oneLine(error)}\n` };
+    return {
+      code: error instanceof FxpipeError ? error.exitCode : ExitCode.failed,
+      signal: null,
+      stdout: '',
+      stderr: `fxpipe: ${oneLine(error)}\n`,
+    };
   }
 }
 
@@ -98,11 +103,17 @@ describe('fxpipe query is read-only and confined', () => {
     // The first query writes the hot tier's snapshot under FXPIPE_HOME/cache/hot-snapshot/<key>/, and nothing else.
     expect(await cli('select 1 as x')).toMatchObject({ code: 0, stderr: '', stdout: 'x\n1\n' });
     const queried = snapshot(dir);
-    const written = Object.keys(queried).filter((file) => !(file in unqueried)).sort();
+    const written = Object.keys(queried)
+      .filter((file) => !(file in unqueried))
+      .sort();
     const key = path.basename(path.dirname(written[0] ?? ''));
     expect(key).toMatch(/^[0-9a-f]{64}$/);
     const snapshotDir = path.join('home', 'cache', 'hot-snapshot', key);
-    expect(written).toEqual(['currencies.parquet', 'dates.parquet', 'history.parquet', 'meta.json', 'sources.parquet'].map((file) => path.join(snapshotDir, file)));
+    expect(written).toEqual(
+      ['currencies.parquet', 'dates.parquet', 'history.parquet', 'meta.json', 'sources.parquet'].map((file) =>
+        path.join(snapshotDir, file),
+      ),
+    );
     expect(Object.fromEntries(Object.entries(queried).filter(([file]) => file in unqueried))).toEqual(unqueried);
     hotFile = path.join(dir, snapshotDir, 'history.parquet');
     hotCopy = path.join(home, 'cache', 'hot-snapshot', 'copy.parquet');
@@ -130,10 +141,14 @@ describe('fxpipe query is read-only and confined', () => {
     const settings = await query(`select name, value from duckdb_settings()
       where name in ('enable_external_access', 'autoinstall_known_extensions', 'autoload_known_extensions', 'allow_community_extensions', 'lock_configuration')
       order by name`);
-    expect(settings.stdout).toBe('name,value\nallow_community_extensions,false\nautoinstall_known_extensions,false\n' +
-      'autoload_known_extensions,false\nenable_external_access,false\nlock_configuration,true\n');
+    expect(settings.stdout).toBe(
+      'name,value\nallow_community_extensions,false\nautoinstall_known_extensions,false\n' +
+        'autoload_known_extensions,false\nenable_external_access,false\nlock_configuration,true\n',
+    );
     // The Node API has no getenv() (the DuckDB shell's): the environment, DATABASE_URL included, stays out of reach.
-    expect((await query(`select getenv('DATABASE_URL')`)).stderr).toMatch(/^fxpipe: query failed: Catalog Error: Scalar Function with name getenv does not exist/);
+    expect((await query(`select getenv('DATABASE_URL')`)).stderr).toMatch(
+      /^fxpipe: query failed: Catalog Error: Scalar Function with name getenv does not exist/,
+    );
     expect(snapshot(dir)).toEqual(before);
   });
 
@@ -142,7 +157,9 @@ describe('fxpipe query is read-only and confined', () => {
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr.trimEnd().split('\n')).toEqual([
-      expect.stringMatching(/^fxpipe: query refused: only single SELECT statements over rates_history, currencies, sources, dates are allowed: Permission Error: Cannot access file ".*\/password" - file system operations are disabled/),
+      expect.stringMatching(
+        /^fxpipe: query refused: only single SELECT statements over rates_history, currencies, sources, dates are allowed: Permission Error: Cannot access file ".*\/password" - file system operations are disabled/,
+      ),
     ]);
     expect(result.stderr).not.toContain(secret);
     expect(snapshot(dir)).toEqual(before);
@@ -150,16 +167,40 @@ describe('fxpipe query is read-only and confined', () => {
 
   // Each: the SQL, and what the one-line refusal names.
   const ATTACKS: [string, () => string, RegExp][] = [
-    ['read_text of the password file', () => `select content from read_text('${home}/password')`, /Permission Error: Cannot access file ".*\/password" - file system operations are disabled/],
+    [
+      'read_text of the password file',
+      () => `select content from read_text('${home}/password')`,
+      /Permission Error: Cannot access file ".*\/password" - file system operations are disabled/,
+    ],
     ['read_text of a dot-file', () => `select content from read_text('${home}/.secret')`, /Permission Error: Cannot access file/],
-    ['a CSV file named in FROM', () => `select * from '${home}/archive/notes.csv'`, /Permission Error: Cannot access file ".*\/notes\.csv"/],
-    ['read_csv of /etc/passwd', () => `select * from read_csv('/etc/passwd', sep = ':')`, /Permission Error: Cannot access file "\/etc\/passwd"/],
+    [
+      'a CSV file named in FROM',
+      () => `select * from '${home}/archive/notes.csv'`,
+      /Permission Error: Cannot access file ".*\/notes\.csv"/,
+    ],
+    [
+      'read_csv of /etc/passwd',
+      () => `select * from read_csv('/etc/passwd', sep = ':')`,
+      /Permission Error: Cannot access file "\/etc\/passwd"/,
+    ],
     ['glob of /etc', () => `select * from glob('/etc/*')`, /Permission Error: Cannot access file "\/etc\/\*"/],
     ['a file next to the archive', () => `select * from read_csv('${home}/archive/notes.csv')`, /Permission Error: Cannot access file/],
-    ['read_text of an archive file the views read', () => `select content from read_text('${archiveFile}')`, /table function read_text is not offered/],
+    [
+      'read_text of an archive file the views read',
+      () => `select content from read_text('${archiveFile}')`,
+      /table function read_text is not offered/,
+    ],
     ['a copy of the hot snapshot file', () => `select * from '${hotCopy}'`, /Permission Error: Cannot access file ".*\/copy\.parquet"/],
-    ["the hot snapshot's meta.json", () => `select * from '${path.join(path.dirname(hotFile), 'meta.json')}'`, /Permission Error: Cannot access file ".*\/meta\.json"/],
-    ['read_parquet of the hot snapshot file', () => `select * from read_parquet('${hotFile}')`, /table function read_parquet is not offered/],
+    [
+      "the hot snapshot's meta.json",
+      () => `select * from '${path.join(path.dirname(hotFile), 'meta.json')}'`,
+      /Permission Error: Cannot access file ".*\/meta\.json"/,
+    ],
+    [
+      'read_parquet of the hot snapshot file',
+      () => `select * from read_parquet('${hotFile}')`,
+      /table function read_parquet is not offered/,
+    ],
     ['COPY to a file', () => `copy (select * from rates_history) to '${out}/x.csv'`, /Permission Error: Cannot access file/],
     ['COPY over the archive file', () => `copy (select 1 as x) to '${archiveFile}' (format parquet)`, /COPY is a write/],
     ['ATTACH of a new database file', () => `attach '${out}/x.duckdb' as x`, /ATTACH opens another database/],
@@ -170,8 +211,16 @@ describe('fxpipe query is read-only and confined', () => {
     ['CREATE', () => 'create table t as select 1 as x', /CREATE is a write/],
     ['EXPORT DATABASE', () => `export database '${out}/export'`, /^fxpipe: query refused: /],
     ['CALL', () => 'call duckdb_settings()', /CALL runs a procedure/],
-    ['EXPLAIN ANALYZE of a write', () => 'explain analyze create table t as select 1 as x', /EXPLAIN ANALYZE runs the statement it explains/],
-    ['a SELECT that turns on logging to a file', () => `select * from enable_logging(storage = 'file', storage_path = '${out}')`, /table function enable_logging is not offered/],
+    [
+      'EXPLAIN ANALYZE of a write',
+      () => 'explain analyze create table t as select 1 as x',
+      /EXPLAIN ANALYZE runs the statement it explains/,
+    ],
+    [
+      'a SELECT that turns on logging to a file',
+      () => `select * from enable_logging(storage = 'file', storage_path = '${out}')`,
+      /table function enable_logging is not offered/,
+    ],
     ['SQL text run by query()', () => `select * from query('select 42 as x')`, /table function query is not offered/],
     ['a SELECT followed by a write', () => `select 1; copy (select 1) to '${out}/y.csv'`, /found 2 statements; run them one at a time/],
   ];
@@ -181,7 +230,11 @@ describe('fxpipe query is read-only and confined', () => {
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     const lines = result.stderr.trimEnd().split('\n');
-    expect(lines).toEqual([expect.stringMatching(/^fxpipe: query refused: only single SELECT statements over rates_history, currencies, sources, dates are allowed: /)]);
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /^fxpipe: query refused: only single SELECT statements over rates_history, currencies, sources, dates are allowed: /,
+      ),
+    ]);
     expect(lines[0]).toMatch(reason);
     expect(result.stderr).not.toContain(secret);
     expect(result.stderr).not.toContain(new URL(database.url).password || secret);

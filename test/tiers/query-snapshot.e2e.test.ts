@@ -57,7 +57,11 @@ describe('fxpipe query: the hot snapshot', () => {
       [ids.get('USD'), source, ids.get('EUR'), ids.get('JPY')],
     );
     // The real clock, so a run stores fresh rates.
-    server = await startProviderServer({ market: createMarket({ seed: 5, start: new Date('2026-01-01T00:00:00Z') }), clock: () => new Date(), apiKey: TEST_API_KEY });
+    server = await startProviderServer({
+      market: createMarket({ seed: 5, start: new Date('2026-01-01T00:00:00Z') }),
+      clock: () => new Date(),
+      apiKey: TEST_API_KEY,
+    });
     env = { ...server.env, DATABASE_URL: database.url, FXPIPE_HOME: home, TMPDIR: path.join(dir, 'tmp'), FXPIPE_HTTP_RETRIES: '1' };
   }, 120_000);
 
@@ -99,14 +103,19 @@ describe('fxpipe query: the hot snapshot', () => {
     const info = statSync(file);
     return `${info.ino}:${info.mtimeMs}`;
   };
-  const meta = (key: string) => JSON.parse(readFileSync(path.join(root, key, 'meta.json'), 'utf8')) as { files: Record<string, { bytes: number; sha256: string; rows: number }> };
+  const meta = (key: string) =>
+    JSON.parse(readFileSync(path.join(root, key, 'meta.json'), 'utf8')) as {
+      files: Record<string, { bytes: number; sha256: string; rows: number }>;
+    };
   const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
   /** Every value of a history file as DuckDB reads it, hashed, or DuckDB's error. */
   async function contentOf(file: string): Promise<string> {
     const duck = await Duck.open();
     try {
       const [row] = await duck.rows<{ n: string; h: string }>(
-        `select count(*)::varchar as n, sum(hash(columns(*)))::varchar as h from read_parquet($1)`, [file]);
+        `select count(*)::varchar as n, sum(hash(columns(*)))::varchar as h from read_parquet($1)`,
+        [file],
+      );
       return `${row!.n} rows, ${row!.h}`;
     } catch (error) {
       return `error: ${error instanceof Error ? error.message : String(error)}`;
@@ -190,7 +199,8 @@ describe('fxpipe query: the hot snapshot', () => {
   it('is written again after a write by hand that names a partition, once it commits', async () => {
     const before = await currentKey();
     const [{ partition }] = (await db.query<{ partition: string }>(
-      `select tableoid::regclass::text as partition from fact_rates_history where date_key = 20230115 limit 1`)) as [{ partition: string }];
+      `select tableoid::regclass::text as partition from fact_rates_history where date_key = 20230115 limit 1`,
+    )) as [{ partition: string }];
     expect(partition).not.toBe('fact_rates_history_default');
     const writer = await database.open();
     try {

@@ -21,13 +21,23 @@ interface Fixture {
 async function fixture(dir: string, extraRates: { dateKey: number; rate: string }[] = []): Promise<Fixture> {
   const database = await createTestDatabase();
   const { db, ids, source } = await dailyWarehouse(database, '2023-03-31');
-  const edges = [...EDGE_RATES.map((rate, i) => ({ dateKey: 20230214, rate, minute: i })), ...extraRates.map((r, i) => ({ ...r, minute: 30 + i }))];
+  const edges = [
+    ...EDGE_RATES.map((rate, i) => ({ dateKey: 20230214, rate, minute: i })),
+    ...extraRates.map((r, i) => ({ ...r, minute: 30 + i })),
+  ];
   for (const edge of edges) {
     const day = String(edge.dateKey);
     await db.query(
       `insert into fact_rates_history (date_key, base_currency_id, quote_currency_id, source_id, rate_timestamp, rate)
        values ($1, $2, $3, $4, $5::timestamptz, $6::numeric)`,
-      [edge.dateKey, ids.get('USD'), ids.get('CHF'), source, `${day.slice(0, 4)}-${day.slice(4, 6)}-${day.slice(6)}T20:${String(edge.minute).padStart(2, '0')}:00.123456Z`, edge.rate],
+      [
+        edge.dateKey,
+        ids.get('USD'),
+        ids.get('CHF'),
+        source,
+        `${day.slice(0, 4)}-${day.slice(4, 6)}-${day.slice(6)}T20:${String(edge.minute).padStart(2, '0')}:00.123456Z`,
+        edge.rate,
+      ],
     );
   }
   const home = mkdtempSync(path.join(dir, 'home-'));
@@ -74,13 +84,19 @@ describe('fxpipe query', () => {
       return out;
     };
     const hot = await answers();
-    const [pg] = await f.db.query<{ n: number; total: string }>('select count(*)::int as n, trim_scale(sum(rate))::text as total from fact_rates_history');
+    const [pg] = await f.db.query<{ n: number; total: string }>(
+      'select count(*)::int as n, trim_scale(sum(rate))::text as total from fact_rates_history',
+    );
     expect(JSON.parse(hot[0]!)).toEqual([{ n: pg!.n, total: pg!.total, quotes: 4 }]);
 
     const archived = await f.cli(['archive', '--older-than', '90d', '--json']);
     expect(archived.stderr).toBe('');
     expect(archived.code).toBe(0);
-    expect((JSON.parse(archived.stdout) as { months: { month: string }[] }).months.map((m) => m.month)).toEqual(['2023-01', '2023-02', '2023-03']);
+    expect((JSON.parse(archived.stdout) as { months: { month: string }[] }).months.map((m) => m.month)).toEqual([
+      '2023-01',
+      '2023-02',
+      '2023-03',
+    ]);
     expect(await f.db.query('select 1 from fact_rates_history limit 1')).toEqual([]);
     expect(await answers()).toEqual(hot);
     const tiers = await f.query('select distinct tier from rates_history', 'csv');
@@ -88,7 +104,9 @@ describe('fxpipe query', () => {
   }, 180_000); // about 30 CLI processes, each starting DuckDB: 46 s in CI, too close to the 60 s default
 
   it('keeps rates exact: the smallest and largest DECIMAL(38,24) values and long decimals', async () => {
-    const result = await f.query(`select cast(rate as varchar) as text, rate from rates_history where quote = 'CHF' order by rate_timestamp`);
+    const result = await f.query(
+      `select cast(rate as varchar) as text, rate from rates_history where quote = 'CHF' order by rate_timestamp`,
+    );
     const expected = EDGE_RATES.map((rate) => rate.replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, ''));
     const rows = JSON.parse(result.stdout) as { text: string; rate: string }[];
     expect(rows.map((r) => r.rate)).toEqual(expected);
@@ -100,13 +118,17 @@ describe('fxpipe query', () => {
                    from (select quote, unnest(flags) as flag from rates_history) group by quote order by quote`;
     expect((await f.query(sql, 'table')).stdout).toBe(
       'quote  n  flags\n' +
-      'EUR    6  ["reference_deviation","zscore"]\n' +
-      'GBP    6  ["reference_deviation","zscore"]\n' +
-      'JPY    6  ["reference_deviation","zscore"]\n' +
-      '(3 rows)\n',
+        'EUR    6  ["reference_deviation","zscore"]\n' +
+        'GBP    6  ["reference_deviation","zscore"]\n' +
+        'JPY    6  ["reference_deviation","zscore"]\n' +
+        '(3 rows)\n',
     );
     expect((await f.query(sql, 'csv')).stdout.split('\n')[1]).toBe('EUR,6,"[""reference_deviation"",""zscore""]"');
-    expect((JSON.parse((await f.query(sql, 'json')).stdout) as unknown[])[0]).toEqual({ quote: 'EUR', n: 6, flags: ['reference_deviation', 'zscore'] });
+    expect((JSON.parse((await f.query(sql, 'json')).stdout) as unknown[])[0]).toEqual({
+      quote: 'EUR',
+      n: 6,
+      flags: ['reference_deviation', 'zscore'],
+    });
   });
 
   it('bad SQL, an empty query or an unknown format exit 2 with one line', async () => {
@@ -127,8 +149,15 @@ describe('fxpipe query', () => {
     const before = await g.db.query(`select count(*)::int as n from fact_rates_history where date_key < 20230201`);
     const result = await g.cli(['archive', '--older-than', '90d']);
     expect(result.code).toBe(1);
-    expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^fxpipe: warning: 2023-01 skipped, its \d+ rows stay in PostgreSQL: rate 1\.1234567890123456789012345678 of USD\/CHF .* does not fit the archive's DECIMAL\(38,24\) exactly/)]);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /^fxpipe: warning: 2023-01 skipped, its \d+ rows stay in PostgreSQL: rate 1\.1234567890123456789012345678 of USD\/CHF .* does not fit the archive's DECIMAL\(38,24\) exactly/,
+      ),
+    ]);
     expect(await g.db.query(`select count(*)::int as n from fact_rates_history where date_key < 20230201`)).toEqual(before);
-    expect(await g.db.query(`select to_char(month, 'YYYY-MM') as month, state from archive_manifest order by 1`)).toEqual([{ month: '2023-02', state: 'archived' }, { month: '2023-03', state: 'archived' }]);
+    expect(await g.db.query(`select to_char(month, 'YYYY-MM') as month, state from archive_manifest order by 1`)).toEqual([
+      { month: '2023-02', state: 'archived' },
+      { month: '2023-03', state: 'archived' },
+    ]);
   });
 });

@@ -48,7 +48,20 @@ export async function loadedWarehouse(dir: string): Promise<Warehouse> {
   // TMPDIR inside the scratch directory: the temp files of archives the tests kill go with it.
   const env = { DATABASE_URL: database.url, FXPIPE_HOME: home, TMPDIR: home };
   const cli = (args: string[], extraEnv: Record<string, string> = {}) => runCli(args, { env: { ...env, ...extraEnv }, timeoutMs: 180_000 });
-  const loaded = await cli(['backfill', '--source', 'ecb-csv', '--file', csv, '--from', '2022-01-01', '--to', new Date().toISOString().slice(0, 10), '--change-threshold', '0', '--json']);
+  const loaded = await cli([
+    'backfill',
+    '--source',
+    'ecb-csv',
+    '--file',
+    csv,
+    '--from',
+    '2022-01-01',
+    '--to',
+    new Date().toISOString().slice(0, 10),
+    '--change-threshold',
+    '0',
+    '--json',
+  ]);
   expect(loaded.stderr).toBe('');
   expect(loaded.code).toBe(0);
   return { database, db, home, env, cli };
@@ -59,7 +72,10 @@ export async function loadedWarehouse(dir: string): Promise<Warehouse> {
  * through `through`, flagged on the 13th, written with SQL as a load bypassing validation would. CHF is registered
  * for the tests' own rows.
  */
-export async function dailyWarehouse(database: TestDatabase, through: string): Promise<{ db: Db; ids: Map<string, number>; source: number }> {
+export async function dailyWarehouse(
+  database: TestDatabase,
+  through: string,
+): Promise<{ db: Db; ids: Map<string, number>; source: number }> {
   const db = await database.open();
   await initWarehouse(db);
   const ids = await upsertCurrencies(db, ['USD', 'EUR', 'JPY', 'GBP', 'CHF']);
@@ -165,7 +181,11 @@ export async function invariantAnswers(cli: Warehouse['cli']): Promise<string[]>
  * A test-only pause inside the archive: a trigger on archive_manifest (test-created) waits on an advisory
  * lock this session holds, at the statement given by `when`. waitForPause returns the paused backend's pid.
  */
-export async function pauseOnManifest(url: string, timing: 'before insert' | 'before update', when: string): Promise<{
+export async function pauseOnManifest(
+  url: string,
+  timing: 'before insert' | 'before update',
+  when: string,
+): Promise<{
   waitForPause(): Promise<number>;
   terminate(pid: number): Promise<void>;
   release(): Promise<void>;
@@ -181,7 +201,8 @@ export async function pauseOnManifest(url: string, timing: 'before insert' | 'be
     async waitForPause() {
       for (let i = 0; i < 1200; i++) {
         const { rows } = await client.query<{ pid: number }>(
-          `select pid from pg_stat_activity where datname = current_database() and wait_event = 'advisory' and pid <> pg_backend_pid()`);
+          `select pid from pg_stat_activity where datname = current_database() and wait_event = 'advisory' and pid <> pg_backend_pid()`,
+        );
         if (rows[0]) return rows[0].pid;
         await sleep(50);
       }
@@ -240,7 +261,10 @@ export async function startS3rver(directory: string): Promise<{ env: Record<stri
   });
   return {
     env: {
-      AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
       AWS_EC2_METADATA_DISABLED: 'true',
     },
     async stop() {

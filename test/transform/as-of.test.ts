@@ -21,7 +21,7 @@ const plusMs = (date: Date, ms: number) => new Date(date.getTime() + ms);
 const received = at('2025-05-09T14:30:00Z');
 
 describe('the as-of bounds', () => {
-  it('are the ECB\'s first reference day (1999-01-04, midnight UTC) and ten minutes of clock skew', () => {
+  it("are the ECB's first reference day (1999-01-04, midnight UTC) and ten minutes of clock skew", () => {
     expect(EARLIEST_AS_OF.toISOString()).toBe('1999-01-04T00:00:00.000Z');
     expect(DEFAULT_AS_OF_SKEW_MS).toBe(600_000);
   });

@@ -6,7 +6,7 @@ import { CHANGE_PCT_CASES, changePctOracle } from './change-pct-cases.js';
 const zero = new RateDecimal(0);
 
 describe('the change rule', () => {
-  it('stores a pair\'s first value, and by default every value that differs from the last stored one, however little', () => {
+  it("stores a pair's first value, and by default every value that differs from the last stored one, however little", () => {
     expect(decideChange(null, '1.1', zero)).toMatchObject({ reason: 'initial', kept: true, changePct: null });
     expect(decideChange('0.1', '0.1000000000000000000001', zero)).toMatchObject({ reason: 'moved', kept: true });
     // 0.1 + 1e-22 is the same double as 0.1: the rule compares decimals, not floats.

@@ -167,7 +167,7 @@ describe('storableRate', () => {
     expect(ok('1.2345678901234e13')).toBe(true);
   });
 
-  it('judges magnitude: a negative value is bounded like its absolute value (sign checks are the caller\'s)', () => {
+  it("judges magnitude: a negative value is bounded like its absolute value (sign checks are the caller's)", () => {
     expect(ok('-' + '9'.repeat(14))).toBe(true);
     expect(ok('-1e14')).toBe(false);
     expect(ok('-1e-25')).toBe(false);

@@ -73,8 +73,15 @@ describe('normalize: a USD payload', () => {
     expect(WAREHOUSE_BASE).toBe('USD');
   });
 
-  it('keeps the published spelling (1.50 stays 1.50; digits past a double\'s precision stay)', () => {
-    const batch = usd(exact([['EUR', '1.50'], ['GBP', '0.1000000000000000000001'], ['JPY', '144.210309000'], ['KWD', ' 0.3075 ']]));
+  it("keeps the published spelling (1.50 stays 1.50; digits past a double's precision stay)", () => {
+    const batch = usd(
+      exact([
+        ['EUR', '1.50'],
+        ['GBP', '0.1000000000000000000001'],
+        ['JPY', '144.210309000'],
+        ['KWD', ' 0.3075 '],
+      ]),
+    );
     expect(batch.rates).toEqual([
       { quote: 'EUR', value: '1.50' },
       { quote: 'GBP', value: '0.1000000000000000000001' },
@@ -84,7 +91,15 @@ describe('normalize: a USD payload', () => {
   });
 
   it('spells out exponent notation as plain decimal text', () => {
-    const batch = usd(exact([['EUR', '1.5E+2'], ['GBP', '2.5e-3'], ['JPY', '1e-24'], ['CHF', '1.50e0'], ['SEK', '12345678901234e0']]));
+    const batch = usd(
+      exact([
+        ['EUR', '1.5E+2'],
+        ['GBP', '2.5e-3'],
+        ['JPY', '1e-24'],
+        ['CHF', '1.50e0'],
+        ['SEK', '12345678901234e0'],
+      ]),
+    );
     expect(batch.rejects).toEqual([]);
     expect(batch.rates).toEqual([
       { quote: 'EUR', value: '150' },
@@ -141,14 +156,16 @@ describe('normalize: a EUR payload (the ECB) rebased to USD', () => {
     expect(values.has('USD')).toBe(false);
   });
 
-  it('agrees with the BigInt oracle on every day of the ECB\'s 2024 history (256 days)', () => {
+  it("agrees with the BigInt oracle on every day of the ECB's 2024 history (256 days)", () => {
     const lines = fixture('eurofxref-hist-2024.csv').trim().split('\n');
     const header = lines[0]!.split(',');
     expect(lines).toHaveLength(257);
     let compared = 0;
     for (const line of lines.slice(1)) {
       const cells = line.split(',');
-      const row: [string, string][] = header.slice(1).flatMap((c, i) => (c && cells[i + 1] && cells[i + 1] !== 'N/A' ? [[c, cells[i + 1]!] as [string, string]] : []));
+      const row: [string, string][] = header
+        .slice(1)
+        .flatMap((c, i) => (c && cells[i + 1] && cells[i + 1] !== 'N/A' ? [[c, cells[i + 1]!] as [string, string]] : []));
       const usdText = row.find(([c]) => c === 'USD')![1];
       const batch = normalize(extraction('EUR', exact(row), { asOf: new Date(`${cells[0]}T15:00:00Z`) }));
       expect(batch.rejects).toEqual([]);
@@ -162,7 +179,17 @@ describe('normalize: a EUR payload (the ECB) rebased to USD', () => {
   });
 
   it('rebases exact quotients exactly (worked by hand)', () => {
-    const batch = normalize(extraction('EUR', exact([['GBP', '1'], ['USD', '1.25'], ['JPY', '200'], ['CHF', '1.25']])));
+    const batch = normalize(
+      extraction(
+        'EUR',
+        exact([
+          ['GBP', '1'],
+          ['USD', '1.25'],
+          ['JPY', '200'],
+          ['CHF', '1.25'],
+        ]),
+      ),
+    );
     expect(batch.rates).toEqual([
       { quote: 'EUR', value: '0.8' },
       { quote: 'GBP', value: '0.8' },
@@ -171,9 +198,18 @@ describe('normalize: a EUR payload (the ECB) rebased to USD', () => {
     ]);
   });
 
-  it('ignores a quote of the base currency itself (the base\'s rate is 1 / B→USD, whatever the payload says)', () => {
+  it("ignores a quote of the base currency itself (the base's rate is 1 / B→USD, whatever the payload says)", () => {
     for (const eurEur of ['1', '7']) {
-      const batch = normalize(extraction('EUR', exact([['EUR', eurEur], ['USD', '1.25'], ['JPY', '200']])));
+      const batch = normalize(
+        extraction(
+          'EUR',
+          exact([
+            ['EUR', eurEur],
+            ['USD', '1.25'],
+            ['JPY', '200'],
+          ]),
+        ),
+      );
       expect(batch.rates).toEqual([
         { quote: 'EUR', value: '0.8' },
         { quote: 'JPY', value: '160' },
@@ -184,30 +220,86 @@ describe('normalize: a EUR payload (the ECB) rebased to USD', () => {
 
   it('rejects a value that rebased falls outside what every tier stores, and keeps the rest', () => {
     // EUR→USD 1e-14 makes USD→EUR 1e14: 15 integer digits. JPY 1 / 1e-14 likewise; GBP 1e-14 / 1e-14 = 1 is fine.
-    const batch = normalize(extraction('EUR', exact([['USD', '0.00000000000001'], ['JPY', '1'], ['GBP', '0.00000000000001']])));
+    const batch = normalize(
+      extraction(
+        'EUR',
+        exact([
+          ['USD', '0.00000000000001'],
+          ['JPY', '1'],
+          ['GBP', '0.00000000000001'],
+        ]),
+      ),
+    );
     expect(batch.rates).toEqual([{ quote: 'GBP', value: '1' }]);
     expect(batch.rejects).toEqual([
-      { base: 'EUR', quote: 'EUR', rawValue: '0.00000000000001', reason: 'out_of_range', detail: `${REJECT_REASONS.out_of_range}: EUR rebased to USD is 100000000000000` },
-      { base: 'EUR', quote: 'JPY', rawValue: '1', reason: 'out_of_range', detail: `${REJECT_REASONS.out_of_range}: JPY rebased to USD is 100000000000000` },
+      {
+        base: 'EUR',
+        quote: 'EUR',
+        rawValue: '0.00000000000001',
+        reason: 'out_of_range',
+        detail: `${REJECT_REASONS.out_of_range}: EUR rebased to USD is 100000000000000`,
+      },
+      {
+        base: 'EUR',
+        quote: 'JPY',
+        rawValue: '1',
+        reason: 'out_of_range',
+        detail: `${REJECT_REASONS.out_of_range}: JPY rebased to USD is 100000000000000`,
+      },
     ]);
     // Just inside: 99999999999999 (14 digits) is kept.
-    const inside = normalize(extraction('EUR', exact([['USD', '1'], ['JPY', '99999999999999']])));
-    expect(inside.rates).toEqual([{ quote: 'EUR', value: '1' }, { quote: 'JPY', value: '99999999999999' }]);
+    const inside = normalize(
+      extraction(
+        'EUR',
+        exact([
+          ['USD', '1'],
+          ['JPY', '99999999999999'],
+        ]),
+      ),
+    );
+    expect(inside.rates).toEqual([
+      { quote: 'EUR', value: '1' },
+      { quote: 'JPY', value: '99999999999999' },
+    ]);
     expect(inside.rejects).toEqual([]);
   });
 
   it('counts the decimal digits of the rebased value: 1e-24 is kept, 1e-25 rejected', () => {
-    const batch = normalize(extraction('EUR', exact([['USD', '1000'], ['XAA', '0.000000000000000000001'], ['XAB', '0.0000000000000000000001']])));
+    const batch = normalize(
+      extraction(
+        'EUR',
+        exact([
+          ['USD', '1000'],
+          ['XAA', '0.000000000000000000001'],
+          ['XAB', '0.0000000000000000000001'],
+        ]),
+      ),
+    );
     expect(batch.rates).toEqual([
       { quote: 'EUR', value: '0.001' },
       { quote: 'XAA', value: `0.${'0'.repeat(23)}1` },
     ]);
     expect(batch.rejects).toEqual([
-      { base: 'EUR', quote: 'XAB', rawValue: '0.0000000000000000000001', reason: 'out_of_range', detail: `${REJECT_REASONS.out_of_range}: XAB rebased to USD is 0.${'0'.repeat(24)}1` },
+      {
+        base: 'EUR',
+        quote: 'XAB',
+        rawValue: '0.0000000000000000000001',
+        reason: 'out_of_range',
+        detail: `${REJECT_REASONS.out_of_range}: XAB rebased to USD is 0.${'0'.repeat(24)}1`,
+      },
     ]);
     // The 15 derived digits count too: 1e-11 / 3 has 15 significant digits from the 12th decimal on, 26
     // decimals in all, and is rejected, where 3e-11 / 3 = 1e-11 (11 decimals) is kept.
-    const third = normalize(extraction('EUR', exact([['USD', '3'], ['XAA', '0.00000000003'], ['XAB', '0.00000000001']])));
+    const third = normalize(
+      extraction(
+        'EUR',
+        exact([
+          ['USD', '3'],
+          ['XAA', '0.00000000003'],
+          ['XAB', '0.00000000001'],
+        ]),
+      ),
+    );
     expect(third.rates.map((r) => r.quote)).toEqual(['EUR', 'XAA']);
     expect(third.rates[1]!.value).toBe('0.00000000001');
     expect(third.rejects.map((r) => [r.quote, r.reason])).toEqual([['XAB', 'out_of_range']]);
@@ -216,12 +308,31 @@ describe('normalize: a EUR payload (the ECB) rebased to USD', () => {
 
   it('throws a format SourceError when the payload has no usable EUR→USD rate to rebase with', () => {
     const cases: Pair[][] = [
-      exact([['JPY', '163.36'], ['GBP', '0.8477']]),
-      exact([['USD', '0'], ['JPY', '163.36']]),
-      exact([['USD', 'N/A'], ['JPY', '163.36']]),
-      exact([['USD', '1.1252'], ['USD', '1.1252'], ['JPY', '163.36']]),
-      exact([['usd', '1.1252'], ['JPY', '163.36']]),
-      [['USD', '1.1252'], ['JPY', new ExactNumber('163.36')]],
+      exact([
+        ['JPY', '163.36'],
+        ['GBP', '0.8477'],
+      ]),
+      exact([
+        ['USD', '0'],
+        ['JPY', '163.36'],
+      ]),
+      exact([
+        ['USD', 'N/A'],
+        ['JPY', '163.36'],
+      ]),
+      exact([
+        ['USD', '1.1252'],
+        ['USD', '1.1252'],
+        ['JPY', '163.36'],
+      ]),
+      exact([
+        ['usd', '1.1252'],
+        ['JPY', '163.36'],
+      ]),
+      [
+        ['USD', '1.1252'],
+        ['JPY', new ExactNumber('163.36')],
+      ],
     ];
     for (const pairs of cases) {
       let thrown: unknown;
@@ -238,8 +349,21 @@ describe('normalize: a EUR payload (the ECB) rebased to USD', () => {
   });
 
   it('rejects invalid quotes of a EUR payload under the EUR base, and rebases the rest', () => {
-    const batch = normalize(extraction('EUR', exact([['USD', '1.25'], ['JPY', '-163'], ['GBP', '1'], ['CHF', 'abc']])));
-    expect(batch.rates).toEqual([{ quote: 'EUR', value: '0.8' }, { quote: 'GBP', value: '0.8' }]);
+    const batch = normalize(
+      extraction(
+        'EUR',
+        exact([
+          ['USD', '1.25'],
+          ['JPY', '-163'],
+          ['GBP', '1'],
+          ['CHF', 'abc'],
+        ]),
+      ),
+    );
+    expect(batch.rates).toEqual([
+      { quote: 'EUR', value: '0.8' },
+      { quote: 'GBP', value: '0.8' },
+    ]);
     expect(batch.rejects).toEqual([
       { base: 'EUR', quote: 'JPY', rawValue: '-163', reason: 'non_positive', detail: REJECT_REASONS.non_positive },
       { base: 'EUR', quote: 'CHF', rawValue: 'abc', reason: 'not_a_number', detail: REJECT_REASONS.not_a_number },
@@ -272,7 +396,13 @@ describe('normalize: hard rejects', () => {
     const batch = usd(cases.map(([value], i) => [code(i), value]));
     expect(batch.rates).toEqual([]);
     expect(batch.rejects).toEqual(
-      cases.map(([, rawValue], i) => ({ base: 'USD', quote: code(i), rawValue, reason: 'not_a_number', detail: REJECT_REASONS.not_a_number })),
+      cases.map(([, rawValue], i) => ({
+        base: 'USD',
+        quote: code(i),
+        rawValue,
+        reason: 'not_a_number',
+        detail: REJECT_REASONS.not_a_number,
+      })),
     );
   });
 
@@ -296,13 +426,19 @@ describe('normalize: hard rejects', () => {
     const smallest = `0.${'0'.repeat(23)}1`;
     const out = ['1' + '0'.repeat(14), '1e14', `${'9'.repeat(14)}.${'9'.repeat(25)}`, `0.${'0'.repeat(24)}1`, '1e-25', '1e-400'];
     const batch = usd(exact([['KEP', widest], ['KES', smallest], ...out.map((t, i): [string, string] => [code(i), t])]));
-    expect(batch.rates).toEqual([{ quote: 'KEP', value: widest }, { quote: 'KES', value: smallest }]);
+    expect(batch.rates).toEqual([
+      { quote: 'KEP', value: widest },
+      { quote: 'KES', value: smallest },
+    ]);
     expect(batch.rejects.map((r) => [r.rawValue, r.reason])).toEqual(out.map((t) => [t, 'out_of_range']));
     expect(batch.rejects[0]!.detail).toBe(REJECT_REASONS.out_of_range);
   });
 
   it('keeps only the first 200 characters of a raw value', () => {
-    const batch = usd([['AAA', new ExactNumber('9'.repeat(300))], ['AAB', 'x'.repeat(300)]]);
+    const batch = usd([
+      ['AAA', new ExactNumber('9'.repeat(300))],
+      ['AAB', 'x'.repeat(300)],
+    ]);
     expect(batch.rejects.map((r) => r.reason)).toEqual(['out_of_range', 'not_a_number']);
     expect(batch.rejects[0]!.rawValue).toBe('9'.repeat(200));
     expect(batch.rejects[1]!.rawValue).toBe(`"${'x'.repeat(199)}`);
@@ -310,10 +446,20 @@ describe('normalize: hard rejects', () => {
 
   it('rejects a code that is not three upper-case letters, whatever its value, naming the code', () => {
     const codes = ['eur', 'Eur', 'EU', 'EURO', 'E1R', '', ' EUR', 'ÉUR', 'X'.repeat(100)];
-    const batch = usd([...codes.map((c): Pair => [c, new ExactNumber('1.5')]), ['gbp', new ExactNumber('-1')], ['JPY', new ExactNumber('144.21')]]);
+    const batch = usd([
+      ...codes.map((c): Pair => [c, new ExactNumber('1.5')]),
+      ['gbp', new ExactNumber('-1')],
+      ['JPY', new ExactNumber('144.21')],
+    ]);
     expect(batch.rates).toEqual([{ quote: 'JPY', value: '144.21' }]);
     expect(batch.rejects).toEqual([
-      ...codes.map((c) => ({ base: 'USD', quote: c, rawValue: '1.5', reason: 'bad_code', detail: `${REJECT_REASONS.bad_code}: ${JSON.stringify(c).slice(0, 40)}` })),
+      ...codes.map((c) => ({
+        base: 'USD',
+        quote: c,
+        rawValue: '1.5',
+        reason: 'bad_code',
+        detail: `${REJECT_REASONS.bad_code}: ${JSON.stringify(c).slice(0, 40)}`,
+      })),
       { base: 'USD', quote: 'gbp', rawValue: '-1', reason: 'bad_code', detail: `${REJECT_REASONS.bad_code}: "gbp"` },
     ]);
     expect(batch.rejects[codes.length - 1]!.detail).toBe(`${REJECT_REASONS.bad_code}: "${'X'.repeat(39)}`);
@@ -329,7 +475,13 @@ describe('normalize: hard rejects', () => {
       ['CHF', new ExactNumber('-1')],
     ]);
     expect(batch.rates).toEqual([{ quote: 'EUR', value: '0.913083' }]);
-    const reasons = (reason: RejectReason, detail: string, quote: string, rawValue: string) => ({ base: 'USD', quote, rawValue, reason, detail });
+    const reasons = (reason: RejectReason, detail: string, quote: string, rawValue: string) => ({
+      base: 'USD',
+      quote,
+      rawValue,
+      reason,
+      detail,
+    });
     expect(batch.rejects).toEqual([
       reasons('duplicate_code', 'GBP appears 2 times', 'GBP', '0.78523'),
       reasons('duplicate_code', 'CHF appears 3 times', 'CHF', '0.848628'),
@@ -339,28 +491,59 @@ describe('normalize: hard rejects', () => {
     ]);
   });
 
-  it('drops the base\'s own quote in a USD payload without a reject when it is a valid number, rejects it otherwise', () => {
+  it("drops the base's own quote in a USD payload without a reject when it is a valid number, rejects it otherwise", () => {
     for (const value of ['1', '1.0', '2']) {
-      expect(usd(exact([['USD', value], ['EUR', '0.9']]))).toMatchObject({ rates: [{ quote: 'EUR', value: '0.9' }], rejects: [] });
+      expect(
+        usd(
+          exact([
+            ['USD', value],
+            ['EUR', '0.9'],
+          ]),
+        ),
+      ).toMatchObject({ rates: [{ quote: 'EUR', value: '0.9' }], rejects: [] });
     }
-    expect(usd(exact([['USD', '0'], ['EUR', '0.9']])).rejects).toEqual([
-      { base: 'USD', quote: 'USD', rawValue: '0', reason: 'non_positive', detail: REJECT_REASONS.non_positive },
-    ]);
-    expect(usd(exact([['USD', '1'], ['USD', '1'], ['EUR', '0.9']])).rejects.map((r) => r.reason)).toEqual(['duplicate_code', 'duplicate_code']);
+    expect(
+      usd(
+        exact([
+          ['USD', '0'],
+          ['EUR', '0.9'],
+        ]),
+      ).rejects,
+    ).toEqual([{ base: 'USD', quote: 'USD', rawValue: '0', reason: 'non_positive', detail: REJECT_REASONS.non_positive }]);
+    expect(
+      usd(
+        exact([
+          ['USD', '1'],
+          ['USD', '1'],
+          ['EUR', '0.9'],
+        ]),
+      ).rejects.map((r) => r.reason),
+    ).toEqual(['duplicate_code', 'duplicate_code']);
   });
 
   // The doc comment says normalize throws "when nothing usable remains"; it does not for a USD payload:
   // it returns no rates and every reject, and the pipeline stores the rejects, then fails the source
   // ("no valid rates in the payload"). This pins the behaviour the pipeline relies on.
   it('returns no rates and all its rejects, without throwing, when every quote of a USD payload is rejected', () => {
-    const batch = usd(exact([['EUR', '0'], ['GBP', 'NaN'], ['USD', '1']]));
+    const batch = usd(
+      exact([
+        ['EUR', '0'],
+        ['GBP', 'NaN'],
+        ['USD', '1'],
+      ]),
+    );
     expect(batch.rates).toEqual([]);
     expect(batch.rejects.map((r) => r.reason)).toEqual(['non_positive', 'not_finite']);
     expect(usd([]).rates).toEqual([]);
   });
 
   it('rejects a whole payload in another base than asked for, each quote as base_mismatch', () => {
-    const pairs: Pair[] = [['USD', new ExactNumber('1.1252')], ['JPY', new ExactNumber('163.36')], ['bad', new ExactNumber('-1')], ['GBP', 'x']];
+    const pairs: Pair[] = [
+      ['USD', new ExactNumber('1.1252')],
+      ['JPY', new ExactNumber('163.36')],
+      ['bad', new ExactNumber('-1')],
+      ['GBP', 'x'],
+    ];
     const batch = normalize(extraction('EUR', pairs, { requestedBase: 'USD', source: 'frankfurter' }));
     expect(batch).toEqual<NormalizedBatch>({
       source: 'frankfurter',
@@ -378,7 +561,9 @@ describe('normalize: hard rejects', () => {
     // The other way round too: the ECB asked for EUR and got USD.
     const other = normalize(extraction('USD', exact([['EUR', '0.9']]), { requestedBase: 'EUR', source: 'ecb' }));
     expect(other.rates).toEqual([]);
-    expect(other.rejects).toEqual([{ base: 'USD', quote: 'EUR', rawValue: '0.9', reason: 'base_mismatch', detail: 'asked for EUR, got USD' }]);
+    expect(other.rejects).toEqual([
+      { base: 'USD', quote: 'EUR', rawValue: '0.9', reason: 'base_mismatch', detail: 'asked for EUR, got USD' },
+    ]);
   });
 
   it('reports valid and rejected quotes side by side, in published order', () => {

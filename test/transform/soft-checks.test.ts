@@ -48,7 +48,19 @@ describe('zScoreOutliers', () => {
   it('subtracts the mean return: a pair with a steady drift is judged on its move against that drift', () => {
     // Steps ×1.02 and ×1 alternately (exact decimals): returns ln 1.02 and 0, mean ln(1.02)/2, sample
     // deviation (ln(1.02)/2)·√(10/9). By hand: another ×1.02 is z = √0.9 ≈ 0.9487; a ÷1.02 is z = −3/√(10/9) ≈ −2.8460.
-    const drift = ['100', '102', '102', '104.04', '104.04', '106.1208', '106.1208', '108.243216', '108.243216', '110.40808032', '110.40808032'];
+    const drift = [
+      '100',
+      '102',
+      '102',
+      '104.04',
+      '104.04',
+      '106.1208',
+      '106.1208',
+      '108.243216',
+      '108.243216',
+      '110.40808032',
+      '110.40808032',
+    ];
     const history = new Map([['GBP', drift]]);
     const up = Math.sqrt(0.9);
     const down = -3 / Math.sqrt(10 / 9);
@@ -107,7 +119,16 @@ describe('zScoreOutliers', () => {
 
   it('skips a rate that did not move, whatever the history (1.50 is 1.5)', () => {
     const flat = Array.from({ length: 12 }, () => '1.5');
-    expect(zScoreOutliers([rate('BHD', '1.5'), rate('OMR', '1.50')], new Map([['BHD', flat], ['OMR', flat]]), 0)).toEqual([]);
+    expect(
+      zScoreOutliers(
+        [rate('BHD', '1.5'), rate('OMR', '1.50')],
+        new Map([
+          ['BHD', flat],
+          ['OMR', flat],
+        ]),
+        0,
+      ),
+    ).toEqual([]);
   });
 
   it('flags any move of a pair whose history never moved (z is infinite)', () => {
@@ -136,7 +157,7 @@ describe('zScoreOutliers', () => {
     const history = new Map<string, string[]>();
     const expected: { quote: string; z: number }[] = [];
     for (let i = 0; i < 300; i++) {
-      const quote = `Q${String.fromCharCode(65 + Math.floor(i / 26) % 26)}${String.fromCharCode(65 + (i % 26))}`;
+      const quote = `Q${String.fromCharCode(65 + (Math.floor(i / 26) % 26))}${String.fromCharCode(65 + (i % 26))}`;
       const length = 11 + Math.floor(random() * 30);
       const volatility = 0.001 + random() * 0.02;
       let value = 0.01 + random() * 5000;
@@ -174,7 +195,7 @@ function oraclePct(primary: string, reference: string): number {
 const noNegativeZero = (d: Deviation) => ({ ...d, deviationPct: d.deviationPct === 0 ? 0 : d.deviationPct });
 
 describe('compareWithReference', () => {
-  it('gives the percent deviation of each rate both publish, in the primary\'s order', () => {
+  it("gives the percent deviation of each rate both publish, in the primary's order", () => {
     // The ECB's 2025-05-09 AUD rebased to USD (1.7572 / 1.1252 = 1.56167792392463|562… by bc, to 15
     // digits) against Frankfurter's 1.5617.
     const aud = roundSignificant(17572n, 11252n, 15);

@@ -16,7 +16,12 @@ describe('parseProductionRates', () => {
     expect(await parseProductionRates('[{"base":"USD","quote":"EUR","rate":0.92150000000000000001}]', 'p.json')).toEqual([
       { line: 1, base: 'USD', quote: 'EUR', rate: '0.92150000000000000001', at: null },
     ]);
-    expect(await parseProductionRates('{"base":"USD","quote":"EUR","rate":"1e-3"}\n\n{"base":"EUR","quote":"GBP","rate":0.85,"at":"2025-03-31T14:00:00Z"}\n', 'p.jsonl')).toEqual([
+    expect(
+      await parseProductionRates(
+        '{"base":"USD","quote":"EUR","rate":"1e-3"}\n\n{"base":"EUR","quote":"GBP","rate":0.85,"at":"2025-03-31T14:00:00Z"}\n',
+        'p.jsonl',
+      ),
+    ).toEqual([
       { line: 1, base: 'USD', quote: 'EUR', rate: '1e-3', at: null },
       { line: 3, base: 'EUR', quote: 'GBP', rate: '0.85', at },
     ]);
@@ -28,8 +33,14 @@ describe('parseProductionRates', () => {
     ['base,quote,rate\nUSD,EUR,0\n', 'p.csv line 2: rate "0" is not a positive decimal number'],
     ['base,quote,rate\nUSD,EUR,-0.9\n', 'p.csv line 2: rate "-0.9" is not a positive decimal number'],
     ['base,quote,rate\nUSD,EUR,\n', 'p.csv line 2: no rate'],
-    ['base,quote,rate,at\nUSD,EUR,0.9,2025-03-31 16:00\n', 'p.csv line 2: at "2025-03-31 16:00" is not an ISO 8601 time with its offset (e.g. 2025-03-31T16:00:00Z) from the year 1000 on'],
-    ['base,quote,rate,at\nUSD,EUR,0.9,2025-02-30T16:00:00Z\n', 'p.csv line 2: at "2025-02-30T16:00:00Z" is not an ISO 8601 time with its offset (e.g. 2025-03-31T16:00:00Z) from the year 1000 on'],
+    [
+      'base,quote,rate,at\nUSD,EUR,0.9,2025-03-31 16:00\n',
+      'p.csv line 2: at "2025-03-31 16:00" is not an ISO 8601 time with its offset (e.g. 2025-03-31T16:00:00Z) from the year 1000 on',
+    ],
+    [
+      'base,quote,rate,at\nUSD,EUR,0.9,2025-02-30T16:00:00Z\n',
+      'p.csv line 2: at "2025-02-30T16:00:00Z" is not an ISO 8601 time with its offset (e.g. 2025-03-31T16:00:00Z) from the year 1000 on',
+    ],
     ['[{"base":"USD","quote":"EUR","rate":0.9},{"base":"USD","rate":0.9}]', 'p.csv element 2: no quote'],
     ['[{"base":"USD","quote":"EUR","rate":0.9,"rate":0.8}]', 'p.csv element 1: rate is given twice with different values'],
     ['{"base":"USD","quote":"EUR","rate":0.9}\n{"base":"USD",\n', 'p.csv line 2: not JSON: truncated JSON at byte 14'],

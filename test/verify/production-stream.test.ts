@@ -23,7 +23,11 @@ async function all(text: Parameters<typeof productionRatesIn>[0], name = 'p'): P
   return rates;
 }
 
-const refusal = (text: string) => parseProductionRates(text, 'p').then(() => null, (error: unknown) => (error as Error).message);
+const refusal = (text: string) =>
+  parseProductionRates(text, 'p').then(
+    () => null,
+    (error: unknown) => (error as Error).message,
+  );
 
 describe('JsonArraySplitter', () => {
   it('gives the elements JSON.parse gives, however the text is cut (fast-check, JSON.parse the oracle)', () => {
@@ -56,11 +60,20 @@ describe('productionRatesIn', () => {
     { base: 'USD', quote: 'EUR', rate: '0.92150000000000000001', at: '2025-03-31T14:00:00Z' },
     { base: 'EUR', quote: 'JPY', rate: '161.5', at: '2025-03-31T16:00:00+02:00' },
   ];
-  const expected = (lines: number[]) => rows.map((r, i) => ({ line: lines[i]!, base: r.base, quote: r.quote, rate: r.rate, at: new Date(r.at) }));
+  const expected = (lines: number[]) =>
+    rows.map((r, i) => ({ line: lines[i]!, base: r.base, quote: r.quote, rate: r.rate, at: new Date(r.at) }));
   const formats: [string, string, number[]][] = [
     ['CSV', `desk,base,quote,rate,at\n${rows.map((r) => `Zürich €,${r.base},${r.quote},${r.rate},${r.at}`).join('\n')}\n`, [2, 3]],
-    ['a JSON array', `[${rows.map((r) => `{"desk":"Zürich €","base":"${r.base}","quote":"${r.quote}","rate":${r.rate},"at":"${r.at}"}`).join(',\n')}]`, [1, 2]],
-    ['JSON lines', `${rows.map((r) => `{"desk":"Zürich €","base":"${r.base}","quote":"${r.quote}","rate":${r.rate},"at":"${r.at}"}`).join('\r\n')}\r\n`, [1, 2]],
+    [
+      'a JSON array',
+      `[${rows.map((r) => `{"desk":"Zürich €","base":"${r.base}","quote":"${r.quote}","rate":${r.rate},"at":"${r.at}"}`).join(',\n')}]`,
+      [1, 2],
+    ],
+    [
+      'JSON lines',
+      `${rows.map((r) => `{"desk":"Zürich €","base":"${r.base}","quote":"${r.quote}","rate":${r.rate},"at":"${r.at}"}`).join('\r\n')}\r\n`,
+      [1, 2],
+    ],
   ];
 
   it.each(formats)('reads %s cut anywhere, in bytes cut inside a character too, the same as whole (fast-check)', async (_, text, lines) => {
@@ -84,19 +97,29 @@ describe('productionRatesIn', () => {
     expect(await refusal('base,quote,rate\nUSD,EUR,0.9\nUSD,JPY,1e29\n')).toBe(`p line 3: rate "1e29" ${limit}`);
     expect(await refusal('[{"base":"USD","quote":"EUR","rate":1e400}]')).toBe(`p element 1: rate "1e400" ${limit}`);
     expect(await refusal('{"base":"USD","quote":"EUR","rate":"1e200000"}\n')).toBe(`p line 1: rate "1e200000" ${limit}`);
-    expect(await refusal('base,quote,rate\nUSD,EUR,0.0000000000000000000000001\n')).toBe(`p line 2: rate "0.0000000000000000000000001" ${limit}`);
+    expect(await refusal('base,quote,rate\nUSD,EUR,0.0000000000000000000000001\n')).toBe(
+      `p line 2: rate "0.0000000000000000000000001" ${limit}`,
+    );
     expect(await refusal('base,quote,rate\nUSD,EUR,99999999999999.99\n')).toBeNull();
   });
 
   it('refuses JSON nested 100,000 deep in one line, as an array element or as a JSON line, without a stack overflow', async () => {
-    const deep = `${"[".repeat(30_000)}${"]".repeat(30_000)}`;
-    expect(await refusal(`[{"base":"USD","quote":"EUR","rate":1,"x":${deep}}]`)).toBe(`p element 1: nested deeper than ${MAX_DEPTH} levels`);
-    expect(await refusal(`{"base":"USD","quote":"EUR","rate":1}\n{"x":${deep}}\n`)).toBe(`p line 2: nested deeper than ${MAX_DEPTH} levels`);
-    expect(await refusal(`{"base":"USD","quote":"EUR","rate":1,"note":"${'x'.repeat(70_000)}"}\n`)).toBe('p line 1: longer than 65536 characters');
+    const deep = `${'['.repeat(30_000)}${']'.repeat(30_000)}`;
+    expect(await refusal(`[{"base":"USD","quote":"EUR","rate":1,"x":${deep}}]`)).toBe(
+      `p element 1: nested deeper than ${MAX_DEPTH} levels`,
+    );
+    expect(await refusal(`{"base":"USD","quote":"EUR","rate":1}\n{"x":${deep}}\n`)).toBe(
+      `p line 2: nested deeper than ${MAX_DEPTH} levels`,
+    );
+    expect(await refusal(`{"base":"USD","quote":"EUR","rate":1,"note":"${'x'.repeat(70_000)}"}\n`)).toBe(
+      'p line 1: longer than 65536 characters',
+    );
   });
 
   it('refuses an instant PostgreSQL cannot hold (year 0) or that the calendar does not have', async () => {
-    expect(await refusal('base,quote,rate,at\nUSD,EUR,0.9,0000-01-01T00:00:00Z\n')).toMatch(/^p line 2: at "0000-01-01T00:00:00Z" is not an ISO 8601 time/);
+    expect(await refusal('base,quote,rate,at\nUSD,EUR,0.9,0000-01-01T00:00:00Z\n')).toMatch(
+      /^p line 2: at "0000-01-01T00:00:00Z" is not an ISO 8601 time/,
+    );
     expect(await refusal('base,quote,rate,at\nUSD,EUR,0.9,2025-13-01T00:00:00Z\n')).toMatch(/^p line 2: at "2025-13-01T00:00:00Z"/);
     expect(await refusal('base,quote,rate,at\nUSD,EUR,0.9,0999-12-31T23:59:59Z\n')).toMatch(/from the year 1000 on$/);
   });
@@ -117,7 +140,14 @@ describe('printJsonWithRows', () => {
       const written: string[] = [];
       const spy = vi.spyOn(process.stdout, 'write').mockImplementation((text) => written.push(String(text)) > 0);
       try {
-        await printJsonWithRows(head, 'rows', (async function* () { yield* pages; })(), tail);
+        await printJsonWithRows(
+          head,
+          'rows',
+          (async function* () {
+            yield* pages;
+          })(),
+          tail,
+        );
       } finally {
         spy.mockRestore();
       }

@@ -24,8 +24,50 @@ import { startServe, type Served } from '../serve/support.js';
  *
  * The warehouse: three sources publishing 20 currencies every 4 hours for the last 10 days, up to now.
  */
-const QUOTES = ['EUR', 'GBP', 'JPY', 'CHF', 'CAD', 'AUD', 'NZD', 'SEK', 'NOK', 'DKK', 'PLN', 'CZK', 'HUF', 'MXN', 'BRL', 'INR', 'CNY', 'HKD', 'SGD', 'ZAR'];
-const LEVELS = ['0.92', '0.79', '149.8', '0.88', '1.35', '1.52', '1.64', '10.4', '10.6', '6.86', '3.97', '23.4', '361.2', '17.05', '4.96', '82.9', '7.19', '7.82', '1.34', '18.9'];
+const QUOTES = [
+  'EUR',
+  'GBP',
+  'JPY',
+  'CHF',
+  'CAD',
+  'AUD',
+  'NZD',
+  'SEK',
+  'NOK',
+  'DKK',
+  'PLN',
+  'CZK',
+  'HUF',
+  'MXN',
+  'BRL',
+  'INR',
+  'CNY',
+  'HKD',
+  'SGD',
+  'ZAR',
+];
+const LEVELS = [
+  '0.92',
+  '0.79',
+  '149.8',
+  '0.88',
+  '1.35',
+  '1.52',
+  '1.64',
+  '10.4',
+  '10.6',
+  '6.86',
+  '3.97',
+  '23.4',
+  '361.2',
+  '17.05',
+  '4.96',
+  '82.9',
+  '7.19',
+  '7.82',
+  '1.34',
+  '18.9',
+];
 const SOURCES = { alpha: '1', beta: '1.0002', gamma: '0.9997' } as const;
 const HOUR = 3_600_000;
 const END = Math.floor(Date.now() / (4 * HOUR)) * 4 * HOUR;
@@ -51,8 +93,10 @@ function productionCsv(n: number, seed: number): string {
 
 /** Every tuple a plan handled: each node's rows times its loops, and the rows its filters removed (auto_explain's JSON). */
 function tuples(plan: Record<string, unknown>): number {
-  const own = Number(plan['Actual Rows'] ?? 0) * Number(plan['Actual Loops'] ?? 0)
-    + Number(plan['Rows Removed by Filter'] ?? 0) + Number(plan['Rows Removed by Join Filter'] ?? 0);
+  const own =
+    Number(plan['Actual Rows'] ?? 0) * Number(plan['Actual Loops'] ?? 0) +
+    Number(plan['Rows Removed by Filter'] ?? 0) +
+    Number(plan['Rows Removed by Join Filter'] ?? 0);
   return own + ((plan.Plans as Record<string, unknown>[] | undefined) ?? []).reduce((sum, child) => sum + tuples(child), 0);
 }
 
@@ -72,14 +116,31 @@ describe('fxpipe verify: bounded', () => {
     for (const [source, factor] of Object.entries(SOURCES)) {
       const sourceId = await upsertSource(db, source, 'reference', `https://example.invalid/${source}`);
       // Every slot moves every rate a little, so every publication has history rows of its own.
-      const history: HistoryRow[] = SLOTS.flatMap((slot, k) => QUOTES.map((quote, i) => ({
-        dateKey: dateKeyOf(isoDay(slot)), baseId: usd, quoteId: ids.get(quote)!, sourceId, rateTimestamp: new Date(slot).toISOString(),
-        rate: new RateDecimal(LEVELS[i]!).times(factor).times(new RateDecimal(1).plus(new RateDecimal(k % 7).div(10_000))).toSignificantDigits(8).toFixed(),
-        previousRate: null, changePct: null,
-      })));
+      const history: HistoryRow[] = SLOTS.flatMap((slot, k) =>
+        QUOTES.map((quote, i) => ({
+          dateKey: dateKeyOf(isoDay(slot)),
+          baseId: usd,
+          quoteId: ids.get(quote)!,
+          sourceId,
+          rateTimestamp: new Date(slot).toISOString(),
+          rate: new RateDecimal(LEVELS[i]!)
+            .times(factor)
+            .times(new RateDecimal(1).plus(new RateDecimal(k % 7).div(10_000)))
+            .toSignificantDigits(8)
+            .toFixed(),
+          previousRate: null,
+          changePct: null,
+        })),
+      );
       await bulkLoadHistory(db, history, { extractionId: null, runId: randomUUID(), nothingStored: true });
       await db.query('select fx_derive_publications($1::smallint)', [sourceId]);
-      await advanceCurrentFromHistory(db, { baseId: usd, sourceId, fromDateKey: dateKeyOf(isoDay(START)), toDateKey: dateKeyOf(isoDay(END)), now: new Date() });
+      await advanceCurrentFromHistory(db, {
+        baseId: usd,
+        sourceId,
+        fromDateKey: dateKeyOf(isoDay(START)),
+        toDateKey: dateKeyOf(isoDay(END)),
+        now: new Date(),
+      });
     }
     dir = scratchDir('fxpipe-verify-bounds-');
     env = { DATABASE_URL: database.url, FXPIPE_HOME: path.join(dir, 'home') };
@@ -96,17 +157,29 @@ describe('fxpipe verify: bounded', () => {
     return at;
   };
   /** The backends of other sessions running a check's statements, and the locks held on production_checks. */
-  const checking = async () => (await db.query<{ n: number }>(
-    `select count(*)::int as n from pg_stat_activity
+  const checking = async () =>
+    (
+      await db.query<{ n: number }>(
+        `select count(*)::int as n from pg_stat_activity
       where datname = current_database() and pid <> pg_backend_pid() and state <> 'idle'
-        and (query ilike '%fxpipe_check%' or query ilike '%fx_consensus%' or query ilike '%production_checks%')`))[0]!.n;
+        and (query ilike '%fxpipe_check%' or query ilike '%fx_consensus%' or query ilike '%production_checks%')`,
+      )
+    )[0]!.n;
   /** A check's statement running for half a second already: the check is computing, not sending its rows. */
-  const computing = async () => (await db.query<{ n: number }>(
-    `select count(*)::int as n from pg_stat_activity
+  const computing = async () =>
+    (
+      await db.query<{ n: number }>(
+        `select count(*)::int as n from pg_stat_activity
       where datname = current_database() and pid <> pg_backend_pid() and state = 'active' and now() - query_start > interval '500 milliseconds'
-        and (query ilike '%fxpipe_check%' or query ilike '%fx_consensus%' or query ilike '%production_checks%')`))[0]!.n;
-  const locks = async () => (await db.query<{ n: number }>(
-    `select count(*)::int as n from pg_locks where relation = 'production_checks'::regclass and pid <> pg_backend_pid()`))[0]!.n;
+        and (query ilike '%fxpipe_check%' or query ilike '%fx_consensus%' or query ilike '%production_checks%')`,
+      )
+    )[0]!.n;
+  const locks = async () =>
+    (
+      await db.query<{ n: number }>(
+        `select count(*)::int as n from pg_locks where relation = 'production_checks'::regclass and pid <> pg_backend_pid()`,
+      )
+    )[0]!.n;
   const until = async (what: () => Promise<boolean>, ms: number, message: string) => {
     const deadline = Date.now() + ms;
     while (!(await what())) {
@@ -124,16 +197,32 @@ describe('fxpipe verify: bounded', () => {
         if (notice.message?.includes('"Plan"')) plans.push(notice.message);
       });
       for (const statement of [
-        "load 'auto_explain'", 'set auto_explain.log_min_duration = 0', 'set auto_explain.log_analyze = on',
-        'set auto_explain.log_timing = off', 'set auto_explain.log_nested_statements = on', "set auto_explain.log_format = 'json'",
+        "load 'auto_explain'",
+        'set auto_explain.log_min_duration = 0',
+        'set auto_explain.log_analyze = on',
+        'set auto_explain.log_timing = off',
+        'set auto_explain.log_nested_statements = on',
+        "set auto_explain.log_format = 'json'",
         'set client_min_messages = log',
-      ]) await session.query(statement);
+      ])
+        await session.query(statement);
       for (const n of [150, 600]) {
         plans.length = 0;
         const rates = await parseProductionRates(productionCsv(n, n), 'p.csv');
-        const check = await checkProductionRates(session, rates, { tolerancePct: '0.5', label: `tuples-${n}`, now: new Date(), timeoutMs: 60_000, maxRows: 10_000 });
+        const check = await checkProductionRates(session, rates, {
+          tolerancePct: '0.5',
+          label: `tuples-${n}`,
+          now: new Date(),
+          timeoutMs: 60_000,
+          maxRows: 10_000,
+        });
         expect(check.counts.no_rate).toBe(0);
-        handled.push(plans.reduce((sum, text) => sum + tuples((JSON.parse(text.slice(text.indexOf('{'))) as { Plan: Record<string, unknown> }).Plan), 0));
+        handled.push(
+          plans.reduce(
+            (sum, text) => sum + tuples((JSON.parse(text.slice(text.indexOf('{'))) as { Plan: Record<string, unknown> }).Plan),
+            0,
+          ),
+        );
       }
     } finally {
       await session.close();
@@ -162,9 +251,13 @@ describe('fxpipe verify: bounded', () => {
 
   it('a file over FXPIPE_VERIFY_MAX_ROWS exits 2 naming the limit, before any row is compared; nothing is stored', async () => {
     const before = (await db.query<{ n: number }>('select count(*)::int as n from production_checks'))[0]!.n;
-    const result = await runCli(['verify', '--file', file('over.csv', productionCsv(101, 3))], { env: { ...env, FXPIPE_VERIFY_MAX_ROWS: '100' } });
+    const result = await runCli(['verify', '--file', file('over.csv', productionCsv(101, 3))], {
+      env: { ...env, FXPIPE_VERIFY_MAX_ROWS: '100' },
+    });
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/^fxpipe: .*over\.csv: more than 100 rows: a check takes at most FXPIPE_VERIFY_MAX_ROWS \(100\); split the file; nothing was checked or stored\n$/);
+    expect(result.stderr).toMatch(
+      /^fxpipe: .*over\.csv: more than 100 rows: a check takes at most FXPIPE_VERIFY_MAX_ROWS \(100\); split the file; nothing was checked or stored\n$/,
+    );
     expect((await db.query<{ n: number }>('select count(*)::int as n from production_checks'))[0]!.n).toBe(before);
   });
 
@@ -182,16 +275,24 @@ describe('fxpipe verify: bounded', () => {
 
     it('a client that goes away mid-check leaves no statement running and no lock: its connection is dropped', async () => {
       const abort = new AbortController();
-      const posted = fetch(`${served.url}/api/v1/verify?label=abandoned`, { method: 'POST', body: productionCsv(60_000, 5), signal: abort.signal })
-        .catch((error: unknown) => error);
+      const posted = fetch(`${served.url}/api/v1/verify?label=abandoned`, {
+        method: 'POST',
+        body: productionCsv(60_000, 5),
+        signal: abort.signal,
+      }).catch((error: unknown) => error);
       await until(async () => (await computing()) > 0, 30_000, 'the posted check never started');
       const [running] = await db.query<{ pid: number }>(
-        `select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and state = 'active' and query ilike '%fxpipe_check%'`);
+        `select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and state = 'active' and query ilike '%fxpipe_check%'`,
+      );
       const pid = running!.pid;
       abort.abort();
       expect(await posted).toBeInstanceOf(Error);
       // Its backend ends (serve drops the connection, the server notices): not left to finish the statement and idle in the pool.
-      await until(async () => (await db.query('select 1 from pg_stat_activity where pid = $1', [pid])).length === 0, 10_000, 'the abandoned check\'s backend lives on');
+      await until(
+        async () => (await db.query('select 1 from pg_stat_activity where pid = $1', [pid])).length === 0,
+        10_000,
+        "the abandoned check's backend lives on",
+      );
       expect(await locks()).toBe(0);
       expect((await db.query<{ n: number }>(`select count(*)::int as n from production_checks where label = 'abandoned'`))[0]!.n).toBe(0);
     });
@@ -199,9 +300,13 @@ describe('fxpipe verify: bounded', () => {
     it('during 8 concurrent large checks, /api/v1/latest and /healthz still answer; checks beyond the places get 503 with Retry-After', async () => {
       const aborts = Array.from({ length: 8 }, () => new AbortController());
       const answers: { status: number; retryAfter: string | null; body: string }[] = [];
-      const posts = aborts.map((abort, i) => fetch(`${served.url}/api/v1/verify?label=concurrent-${i}`, { method: 'POST', body, signal: abort.signal })
-        .then(async (response) => answers.push({ status: response.status, retryAfter: response.headers.get('retry-after'), body: await response.text() }),
-          () => undefined));
+      const posts = aborts.map((abort, i) =>
+        fetch(`${served.url}/api/v1/verify?label=concurrent-${i}`, { method: 'POST', body, signal: abort.signal }).then(
+          async (response) =>
+            answers.push({ status: response.status, retryAfter: response.headers.get('retry-after'), body: await response.text() }),
+          () => undefined,
+        ),
+      );
       await until(async () => (await checking()) > 0, 30_000, 'no posted check started');
       const latest = await fetch(`${served.url}/api/v1/latest`);
       expect(latest.status).toBe(200);
@@ -213,7 +318,9 @@ describe('fxpipe verify: bounded', () => {
       expect(answers.map((a) => a.status)).toEqual([503, 503, 503, 503, 503, 503]);
       for (const answer of answers) {
         expect(answer.retryAfter).toMatch(/^\d+$/);
-        expect(JSON.parse(answer.body)).toEqual({ error: '2 production checks are running: try again later; nothing was checked or stored' });
+        expect(JSON.parse(answer.body)).toEqual({
+          error: '2 production checks are running: try again later; nothing was checked or stored',
+        });
       }
       // The two running are abandoned: nothing is left running.
       for (const abort of aborts) abort.abort();

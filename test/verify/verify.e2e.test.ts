@@ -26,12 +26,53 @@ import { startServe } from '../serve/support.js';
  */
 const AS_OF = '2024-03-05T12:00:00.000Z';
 const AT = '2024-03-05T15:30:00Z';
-const QUOTES = ['EUR', 'GBP', 'JPY', 'CHF', 'CAD', 'AUD', 'NZD', 'SEK', 'NOK', 'DKK', 'PLN', 'CZK', 'HUF', 'MXN', 'BRL', 'INR', 'CNY', 'HKD', 'SGD', 'ZAR'];
-const LEVELS = ['0.92', '0.79', '149.8', '0.88', '1.35', '1.52', '1.64', '10.4', '10.6', '6.86', '3.97', '23.4', '361.2', '17.05', '4.96', '82.9', '7.19', '7.82', '1.34', '18.9'];
+const QUOTES = [
+  'EUR',
+  'GBP',
+  'JPY',
+  'CHF',
+  'CAD',
+  'AUD',
+  'NZD',
+  'SEK',
+  'NOK',
+  'DKK',
+  'PLN',
+  'CZK',
+  'HUF',
+  'MXN',
+  'BRL',
+  'INR',
+  'CNY',
+  'HKD',
+  'SGD',
+  'ZAR',
+];
+const LEVELS = [
+  '0.92',
+  '0.79',
+  '149.8',
+  '0.88',
+  '1.35',
+  '1.52',
+  '1.64',
+  '10.4',
+  '10.6',
+  '6.86',
+  '3.97',
+  '23.4',
+  '361.2',
+  '17.05',
+  '4.96',
+  '82.9',
+  '7.19',
+  '7.82',
+  '1.34',
+  '18.9',
+];
 /** Each source's USD→quote: the level moved by a few hundredths of a percent, differently per source. */
 const SOURCES = { alpha: '1', beta: '1.0002', gamma: '0.9997' } as const;
-const published = (source: keyof typeof SOURCES, i: number) =>
-  new RateDecimal(LEVELS[i]!).times(SOURCES[source]).toSignificantDigits(8);
+const published = (source: keyof typeof SOURCES, i: number) => new RateDecimal(LEVELS[i]!).times(SOURCES[source]).toSignificantDigits(8);
 
 const median = (values: RateDecimal[]) => {
   const sorted = [...values].sort((a, b) => a.cmp(b));
@@ -51,15 +92,25 @@ interface Production {
 /** 25 rows: USD→each of the 20 quotes, 4 crosses, 1 unknown pair; rows 3, 11 and 22 off by 2 %, the others by 0.05 %. */
 function productionRows(): Production[] {
   const rows: Production[] = [];
-  const off = (value: RateDecimal, deviates: boolean) => value.times(deviates ? '1.02' : '1.0005').toSignificantDigits(10).toFixed();
+  const off = (value: RateDecimal, deviates: boolean) =>
+    value
+      .times(deviates ? '1.02' : '1.0005')
+      .toSignificantDigits(10)
+      .toFixed();
   QUOTES.forEach((quote, i) => rows.push({ base: 'USD', quote, rate: off(usdConsensus(i), false), expected: 'ok' }));
-  for (const [b, q] of [[0, 1], [0, 2], [1, 3], [4, 5]] as const) {
+  for (const [b, q] of [
+    [0, 1],
+    [0, 2],
+    [1, 3],
+    [4, 5],
+  ] as const) {
     rows.push({ base: QUOTES[b]!, quote: QUOTES[q]!, rate: off(crossConsensus(b, q), false), expected: 'ok' });
   }
   rows.push({ base: 'USD', quote: 'ZZZ', rate: '1.5', expected: 'no_rate' });
   for (const i of [2, 10, 21]) {
     const row = rows[i]!;
-    const consensus = row.base === 'USD' ? usdConsensus(QUOTES.indexOf(row.quote)) : crossConsensus(QUOTES.indexOf(row.base), QUOTES.indexOf(row.quote));
+    const consensus =
+      row.base === 'USD' ? usdConsensus(QUOTES.indexOf(row.quote)) : crossConsensus(QUOTES.indexOf(row.base), QUOTES.indexOf(row.quote));
     rows[i] = { ...row, rate: off(consensus, true), expected: 'deviates' };
   }
   return rows;
@@ -68,7 +119,16 @@ function productionRows(): Production[] {
 interface CheckJson {
   checkId: string;
   counts: Record<string, number>;
-  rows: { line: number; base: string; quote: string; rate: string; consensusRate: string | null; deviationPct: string | null; verdict: string; sourceCount: number | null }[];
+  rows: {
+    line: number;
+    base: string;
+    quote: string;
+    rate: string;
+    consensusRate: string | null;
+    deviationPct: string | null;
+    verdict: string;
+    sourceCount: number | null;
+  }[];
 }
 
 describe('fxpipe verify --file', () => {
@@ -89,8 +149,14 @@ describe('fxpipe verify --file', () => {
     for (const source of Object.keys(SOURCES) as (keyof typeof SOURCES)[]) {
       const sourceId = await upsertSource(db, source, 'reference', `https://example.invalid/${source}`);
       const history: HistoryRow[] = QUOTES.map((quote, i) => ({
-        dateKey: 20240305, baseId: ids.get('USD')!, quoteId: ids.get(quote)!, sourceId, rateTimestamp: AS_OF,
-        rate: published(source, i).toFixed(), previousRate: null, changePct: null,
+        dateKey: 20240305,
+        baseId: ids.get('USD')!,
+        quoteId: ids.get(quote)!,
+        sourceId,
+        rateTimestamp: AS_OF,
+        rate: published(source, i).toFixed(),
+        previousRate: null,
+        changePct: null,
       }));
       await bulkLoadHistory(db, history, { extractionId: null, runId: randomUUID(), nothingStored: true });
       await db.query('select fx_derive_publications($1::smallint)', [sourceId]);
@@ -110,7 +176,8 @@ describe('fxpipe verify --file', () => {
     writeFileSync(at, text);
     return at;
   };
-  const csv = (production: Production[]) => `base,quote,rate,at,desk\n${production.map((r) => `${r.base},${r.quote},${r.rate},${AT},treasury`).join('\n')}\n`;
+  const csv = (production: Production[]) =>
+    `base,quote,rate,at,desk\n${production.map((r) => `${r.base},${r.quote},${r.rate},${AT},treasury`).join('\n')}\n`;
   const stored = async () => Number((await db.query<{ n: string }>('select count(*)::text as n from production_checks'))[0]!.n);
 
   it('flags exactly the rows 2 % off as deviates and the unknown pair as no_rate, exits 4, and a reader reads the 25 verdicts', async () => {
@@ -127,10 +194,13 @@ describe('fxpipe verify --file', () => {
         expect(row).toMatchObject({ consensusRate: null, deviationPct: null, sourceCount: null });
         continue;
       }
-      const consensus = expected.base === 'USD'
-        ? usdConsensus(QUOTES.indexOf(expected.quote))
-        : crossConsensus(QUOTES.indexOf(expected.base), QUOTES.indexOf(expected.quote));
-      expect(new RateDecimal(row.consensusRate!).toSignificantDigits(14).eq(consensus.toSignificantDigits(14)), `line ${row.line}`).toBe(true);
+      const consensus =
+        expected.base === 'USD'
+          ? usdConsensus(QUOTES.indexOf(expected.quote))
+          : crossConsensus(QUOTES.indexOf(expected.base), QUOTES.indexOf(expected.quote));
+      expect(new RateDecimal(row.consensusRate!).toSignificantDigits(14).eq(consensus.toSignificantDigits(14)), `line ${row.line}`).toBe(
+        true,
+      );
       expect(Math.abs(Number(row.deviationPct) - (expected.expected === 'deviates' ? 2 : 0.05))).toBeLessThan(1e-4);
       expect(row.sourceCount).toBe(3);
     }
@@ -142,7 +212,9 @@ describe('fxpipe verify --file', () => {
     const reader = await connect(urlAs(database.url, role, 'pw-verify-reader'));
     clients.push(reader);
     const { rows: verdicts } = await reader.query<{ check_row_id: string; line: number; verdict: string; label: string }>(
-      'select check_row_id::text, line, verdict, label from api.production_checks where check_id = $1', [check.checkId]);
+      'select check_row_id::text, line, verdict, label from api.production_checks where check_id = $1',
+      [check.checkId],
+    );
     expect(verdicts).toHaveLength(25);
     expect(verdicts.map((v) => v.line)).toEqual(rows.map((_, i) => i + 2).reverse());
     expect(verdicts.map((v) => v.verdict)).toEqual(rows.map((r) => r.expected).reverse());
@@ -151,12 +223,16 @@ describe('fxpipe verify --file', () => {
 
   it('gives the same verdicts from a JSON array and from JSON lines, with the lines or elements they came from', async () => {
     const objects = rows.map((r) => ({ base: r.base, quote: r.quote, rate: r.rate, at: AT }));
-    const array = JSON.parse((await runCli(['verify', '--file', file('production.json', JSON.stringify(objects)), '--json'], { env })).stdout) as CheckJson;
+    const array = JSON.parse(
+      (await runCli(['verify', '--file', file('production.json', JSON.stringify(objects)), '--json'], { env })).stdout,
+    ) as CheckJson;
     expect(array.rows.map((r) => r.verdict)).toEqual(rows.map((r) => r.expected));
     expect(array.rows.map((r) => r.line)).toEqual(rows.map((_, i) => i + 1));
     // Numbers as JSON numbers, read exactly (no float): the same rate text comes back.
     const numbers = `${rows.map((r) => `{"base":"${r.base}","quote":"${r.quote}","rate":${r.rate},"at":"${AT}"}`).join('\n\n')}\n`;
-    const lines = JSON.parse((await runCli(['verify', '--file', file('production.jsonl', numbers), '--json'], { env })).stdout) as CheckJson;
+    const lines = JSON.parse(
+      (await runCli(['verify', '--file', file('production.jsonl', numbers), '--json'], { env })).stdout,
+    ) as CheckJson;
     expect(lines.rows.map((r) => r.verdict)).toEqual(rows.map((r) => r.expected));
     expect(lines.rows.map((r) => r.line)).toEqual(rows.map((_, i) => 2 * i + 1));
     lines.rows.forEach((r, i) => expect(new RateDecimal(r.rate).eq(rows[i]!.rate), `line ${r.line}`).toBe(true));
@@ -169,9 +245,17 @@ describe('fxpipe verify --file', () => {
     const out = result.stdout.trimEnd().split('\n');
     expect(out[0]).toMatch(/^\s*line\s+pair\s+rate\s+consensus\s+deviation\s+verdict\s+sources\s+at$/);
     expect(out).toHaveLength(1 + 21 + 1);
-    expect(out.at(-1)).toMatch(/^21 rates checked against the consensus \(tolerance 0\.5 %\): 21 ok, 0 deviate, 0 with no rate in force; stored as check [0-9a-f-]{36} in api\.production_checks\.$/);
+    expect(out.at(-1)).toMatch(
+      /^21 rates checked against the consensus \(tolerance 0\.5 %\): 21 ok, 0 deviate, 0 with no rate in force; stored as check [0-9a-f-]{36} in api\.production_checks\.$/,
+    );
     // A wider tolerance turns the 2 % rows into ok ones.
-    expect((await runCli(['verify', '--file', file('all.csv', csv(rows.filter((r) => r.expected !== 'no_rate'))), '--tolerance', '2.5'], { env })).code).toBe(0);
+    expect(
+      (
+        await runCli(['verify', '--file', file('all.csv', csv(rows.filter((r) => r.expected !== 'no_rate'))), '--tolerance', '2.5'], {
+          env,
+        })
+      ).code,
+    ).toBe(0);
   });
 
   it('--url reads an endpoint in each provider format and gives the verdicts --file gives for the same rates', async () => {
@@ -193,21 +277,40 @@ describe('fxpipe verify --file', () => {
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
       const expected = usd.map((r) => [r.quote, r.expected]);
-      for (const [format, pathname] of [['frankfurter', '/frankfurter/v1/latest?base=USD'], ['open-er-api', '/open-er-api/v6/latest/USD'],
-        ['exchangerate-api', '/exchangerate-api/v6/0123456789abcdef0123/latest/USD'], ['oxr', '/oxr/api/latest.json?app_id=secret-app-id']] as const) {
+      for (const [format, pathname] of [
+        ['frankfurter', '/frankfurter/v1/latest?base=USD'],
+        ['open-er-api', '/open-er-api/v6/latest/USD'],
+        ['exchangerate-api', '/exchangerate-api/v6/0123456789abcdef0123/latest/USD'],
+        ['oxr', '/oxr/api/latest.json?app_id=secret-app-id'],
+      ] as const) {
         const result = await runCli(['verify', '--url', `${base}${pathname}`, '--format', format, '--json'], { env });
         expect(result.stderr, format).toBe('');
         expect(result.code, format).toBe(4);
         const check = JSON.parse(result.stdout) as CheckJson;
-        expect(check.rows.map((r) => [r.quote, r.verdict]), format).toEqual(expected);
-        expect(check.rows.every((r) => r.base === 'USD'), format).toBe(true);
+        expect(
+          check.rows.map((r) => [r.quote, r.verdict]),
+          format,
+        ).toEqual(expected);
+        expect(
+          check.rows.every((r) => r.base === 'USD'),
+          format,
+        ).toBe(true);
       }
       // Another format's answer, or no answer, is bad input: exit 2, the key nowhere in the message, nothing stored.
       const before = await stored();
-      const wrong = await runCli(['verify', '--url', `${base}/oxr/api/latest.json?app_id=secret-app-id`, '--format', 'open-er-api'], { env });
+      const wrong = await runCli(['verify', '--url', `${base}/oxr/api/latest.json?app_id=secret-app-id`, '--format', 'open-er-api'], {
+        env,
+      });
       expect(wrong.code).toBe(2);
-      expect(wrong.stderr).toMatch(new RegExp(`^fxpipe: ${base.replaceAll('.', '\\.')}/oxr/api/latest\\.json\\?app_id=…: not an answer in the open-er-api format: .+; nothing was checked or stored\\n$`));
-      const keyed = await runCli(['verify', '--url', `${base}/exchangerate-api/v6/0123456789abcdef0123/latest/EUR`, '--format', 'exchangerate-api'], { env });
+      expect(wrong.stderr).toMatch(
+        new RegExp(
+          `^fxpipe: ${base.replaceAll('.', '\\.')}/oxr/api/latest\\.json\\?app_id=…: not an answer in the open-er-api format: .+; nothing was checked or stored\\n$`,
+        ),
+      );
+      const keyed = await runCli(
+        ['verify', '--url', `${base}/exchangerate-api/v6/0123456789abcdef0123/latest/EUR`, '--format', 'exchangerate-api'],
+        { env },
+      );
       expect(keyed.code).toBe(2);
       expect(keyed.stderr).not.toContain('0123456789abcdef0123');
       expect(keyed.stderr).toContain('/exchangerate-api/v6/…/latest/EUR');
@@ -216,9 +319,14 @@ describe('fxpipe verify --file', () => {
       const port = (gone.address() as AddressInfo).port;
       await new Promise((resolve) => gone.close(resolve));
       const closed = await runCli(['verify', '--url', `http://127.0.0.1:${port}/latest`, '--format', 'oxr'], { env });
-      expect(closed).toMatchObject({ code: 2, stderr: `fxpipe: http://127.0.0.1:${port}/latest: no answer: ECONNREFUSED; nothing was checked or stored\n` });
+      expect(closed).toMatchObject({
+        code: 2,
+        stderr: `fxpipe: http://127.0.0.1:${port}/latest: no answer: ECONNREFUSED; nothing was checked or stored\n`,
+      });
       expect(await stored()).toBe(before);
-      expect((await runCli(['verify', '--url', `${base}/x`], { env })).stderr).toBe('fxpipe: --url needs --format (frankfurter, open-er-api, exchangerate-api, oxr)\n');
+      expect((await runCli(['verify', '--url', `${base}/x`], { env })).stderr).toBe(
+        'fxpipe: --url needs --format (frankfurter, open-er-api, exchangerate-api, oxr)\n',
+      );
     } finally {
       server.close();
     }
@@ -233,24 +341,59 @@ describe('fxpipe verify --file', () => {
       const check = JSON.parse(result.stdout) as CheckJson & { alerts: unknown[] };
       expect(check.alerts).toEqual([{ kind: 'production_deviation', source: null, delivered: true, attempts: 1 }]);
       expect(receiver.received).toHaveLength(1);
-      const alert = receiver.received[0]!.body as { kind: string; severity: string; message: string; runId: null; source: null; details: Record<string, unknown> };
+      const alert = receiver.received[0]!.body as {
+        kind: string;
+        severity: string;
+        message: string;
+        runId: null;
+        source: null;
+        details: Record<string, unknown>;
+      };
       expect(alert).toMatchObject({
-        kind: 'production_deviation', severity: 'warning', runId: null, source: null,
-        message: 'fxpipe: production check processor: of 25 rates, 3 deviate by more than 0.5 % from the consensus and 1 has no rate in force',
-        details: { label: 'processor', checkId: check.checkId, tolerancePct: '0.5', rows: 25, ok: 21, deviates: 3, noRate: 1, notOkOmitted: 0 },
+        kind: 'production_deviation',
+        severity: 'warning',
+        runId: null,
+        source: null,
+        message:
+          'fxpipe: production check processor: of 25 rates, 3 deviate by more than 0.5 % from the consensus and 1 has no rate in force',
+        details: {
+          label: 'processor',
+          checkId: check.checkId,
+          tolerancePct: '0.5',
+          rows: 25,
+          ok: 21,
+          deviates: 3,
+          noRate: 1,
+          notOkOmitted: 0,
+        },
       });
-      const notOk = alert.details.notOk as { line: number; base: string; quote: string; rate: string; verdict: string; consensusRate: string | null }[];
+      const notOk = alert.details.notOk as {
+        line: number;
+        base: string;
+        quote: string;
+        rate: string;
+        verdict: string;
+        consensusRate: string | null;
+      }[];
       const expected = rows.map((r, i) => ({ ...r, line: i + 2 })).filter((r) => r.expected !== 'ok');
-      expect(notOk.map((r) => [r.line, r.base, r.quote, r.rate, r.verdict])).toEqual(expected.map((r) => [r.line, r.base, r.quote, r.rate, r.expected]));
+      expect(notOk.map((r) => [r.line, r.base, r.quote, r.rate, r.verdict])).toEqual(
+        expected.map((r) => [r.line, r.base, r.quote, r.rate, r.expected]),
+      );
       expect(notOk.map((r) => r.consensusRate)).toEqual(check.rows.filter((r) => r.verdict !== 'ok').map((r) => r.consensusRate));
 
       // All ok: nothing posted. FXPIPE_PRODUCTION_FILE is the input when no --file or --url is given.
-      const good = await runCli(['verify', '--json'], { env: { ...hooked, FXPIPE_PRODUCTION_FILE: file('configured.csv', csv(rows.filter((r) => r.expected === 'ok'))) } });
+      const good = await runCli(['verify', '--json'], {
+        env: { ...hooked, FXPIPE_PRODUCTION_FILE: file('configured.csv', csv(rows.filter((r) => r.expected === 'ok'))) },
+      });
       expect(good.code).toBe(0);
       expect((JSON.parse(good.stdout) as { alerts: unknown[]; counts: unknown }).alerts).toEqual([]);
       expect(receiver.received).toHaveLength(1);
       const none = await runCli(['verify'], { env });
-      expect(none).toMatchObject({ code: 2, stderr: 'fxpipe: give the rates with --file FILE or --url URL --format FORMAT (or set FXPIPE_PRODUCTION_FILE, or FXPIPE_PRODUCTION_URL and FXPIPE_PRODUCTION_FORMAT)\n' });
+      expect(none).toMatchObject({
+        code: 2,
+        stderr:
+          'fxpipe: give the rates with --file FILE or --url URL --format FORMAT (or set FXPIPE_PRODUCTION_FILE, or FXPIPE_PRODUCTION_URL and FXPIPE_PRODUCTION_FORMAT)\n',
+      });
     } finally {
       await receiver.close();
     }
@@ -271,12 +414,21 @@ describe('fxpipe verify --file', () => {
       const check = (await answer.json()) as CheckJson & { label: string; alerts: unknown[] };
       expect(check).toMatchObject({ label: 'pricing-service', counts: { ok: 21, deviates: 3, no_rate: 1 }, alerts: [] });
       expect(check.rows.map((r) => [r.line, r.verdict])).toEqual(rows.map((r, i) => [i + 2, r.expected]));
-      const byCommand = JSON.parse((await runCli(['verify', '--file', file('served.csv', csv(rows)), '--json'], { env })).stdout) as CheckJson;
-      expect(check.rows.map((r) => [r.consensusRate, r.deviationPct, r.sourceCount])).toEqual(byCommand.rows.map((r) => [r.consensusRate, r.deviationPct, r.sourceCount]));
+      const byCommand = JSON.parse(
+        (await runCli(['verify', '--file', file('served.csv', csv(rows)), '--json'], { env })).stdout,
+      ) as CheckJson;
+      expect(check.rows.map((r) => [r.consensusRate, r.deviationPct, r.sourceCount])).toEqual(
+        byCommand.rows.map((r) => [r.consensusRate, r.deviationPct, r.sourceCount]),
+      );
       // JSON lines are read as --file reads them.
       const jsonLines = rows.map((r) => JSON.stringify({ base: r.base, quote: r.quote, rate: r.rate, at: AT })).join('\n');
-      expect(((await (await post(jsonLines, '', { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson' })).json()) as CheckJson).rows.map((r) => r.verdict))
-        .toEqual(rows.map((r) => r.expected));
+      expect(
+        (
+          (await (
+            await post(jsonLines, '', { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson' })
+          ).json()) as CheckJson
+        ).rows.map((r) => r.verdict),
+      ).toEqual(rows.map((r) => r.expected));
 
       // The same rules for bad input: a 400 naming the line, nothing stored; a body over 5 MiB is refused before it is read.
       const count = await stored();
@@ -291,12 +443,27 @@ describe('fxpipe verify --file', () => {
       expect(await stored()).toBe(count);
 
       const listed = await fetch(`${served.url}/api/v1/production-checks?limit=3`, { headers: { authorization: `Bearer ${token}` } });
-      const { checks } = (await listed.json()) as { checks: { checkId: string; label: string | null; rows: number; ok: number; deviates: number; noRate: number; notOk: { line: number }[] }[] };
+      const { checks } = (await listed.json()) as {
+        checks: {
+          checkId: string;
+          label: string | null;
+          rows: number;
+          ok: number;
+          deviates: number;
+          noRate: number;
+          notOk: { line: number }[];
+        }[];
+      };
       expect(checks).toHaveLength(3);
       expect(checks[0]).toMatchObject({ rows: 25, ok: 21, deviates: 3, noRate: 1 });
       expect(checks[1]).toMatchObject({ checkId: byCommand.checkId, label: null });
       expect(checks[2]).toMatchObject({ checkId: check.checkId, label: 'pricing-service' });
-      expect(checks[2]!.notOk.map((r) => r.line)).toEqual(rows.map((r, i) => ({ ...r, line: i + 2 })).filter((r) => r.expected !== 'ok').map((r) => r.line));
+      expect(checks[2]!.notOk.map((r) => r.line)).toEqual(
+        rows
+          .map((r, i) => ({ ...r, line: i + 2 }))
+          .filter((r) => r.expected !== 'ok')
+          .map((r) => r.line),
+      );
     } finally {
       await served.stop();
     }
@@ -306,15 +473,28 @@ describe('fxpipe verify --file', () => {
     const sessions = await Promise.all([0, 1, 2, 3].map(() => database.open()));
     try {
       const rates = await parseProductionRates(csv(rows), 'concurrent.csv');
-      const checks = await Promise.all(sessions.map((session, i) =>
-        checkProductionRates(session, rates, { tolerancePct: '0.5', label: `concurrent-${i}`, now: new Date(), timeoutMs: 60_000, maxRows: 1000 })));
+      const checks = await Promise.all(
+        sessions.map((session, i) =>
+          checkProductionRates(session, rates, {
+            tolerancePct: '0.5',
+            label: `concurrent-${i}`,
+            now: new Date(),
+            timeoutMs: 60_000,
+            maxRows: 1000,
+          }),
+        ),
+      );
       for (const check of checks) {
         const [span] = await db.query<{ n: number; first: string; last: string }>(
-          'select count(*)::int as n, min(check_row_id)::text as first, max(check_row_id)::text as last from production_checks where check_id = $1', [check.checkId]);
+          'select count(*)::int as n, min(check_row_id)::text as first, max(check_row_id)::text as last from production_checks where check_id = $1',
+          [check.checkId],
+        );
         expect(span!.n).toBe(25);
         // No other check's row inside this one's span.
-        const [inside] = await db.query<{ n: number }>('select count(*)::int as n from production_checks where check_row_id between $1 and $2 and check_id <> $3',
-          [span!.first, span!.last, check.checkId]);
+        const [inside] = await db.query<{ n: number }>(
+          'select count(*)::int as n from production_checks where check_row_id between $1 and $2 and check_id <> $3',
+          [span!.first, span!.last, check.checkId],
+        );
         expect(inside!.n, check.label!).toBe(0);
         expect(check.counts).toEqual({ ok: 21, deviates: 3, no_rate: 1 });
       }
@@ -324,13 +504,21 @@ describe('fxpipe verify --file', () => {
   });
 
   it('fxpipe status shows the last check: its counts and the rows that were not ok', async () => {
-    const check = JSON.parse((await runCli(['verify', '--file', file('status.csv', csv(rows)), '--label', 'pricing', '--json'], { env })).stdout) as CheckJson;
+    const check = JSON.parse(
+      (await runCli(['verify', '--file', file('status.csv', csv(rows)), '--label', 'pricing', '--json'], { env })).stdout,
+    ) as CheckJson;
     const status = JSON.parse((await runCli(['status', '--json'], { env })).stdout) as { productionCheck: Record<string, unknown> };
     const notOk = rows.map((r, i) => ({ ...r, line: i + 2 })).filter((r) => r.expected !== 'ok');
     expect(status.productionCheck).toMatchObject({ checkId: check.checkId, label: 'pricing', rows: 25, ok: 21, deviates: 3, noRate: 1 });
-    expect((status.productionCheck.notOk as { line: number; verdict: string }[]).map((r) => [r.line, r.verdict])).toEqual(notOk.map((r) => [r.line, r.expected]));
+    expect((status.productionCheck.notOk as { line: number; verdict: string }[]).map((r) => [r.line, r.verdict])).toEqual(
+      notOk.map((r) => [r.line, r.expected]),
+    );
     const human = await runCli(['status'], { env });
-    expect(human.stdout).toMatch(new RegExp(`\\nLast production check: pricing, \\d{4}-\\d{2}-\\d{2} [\\d:]{8}Z: 25 rates, 21 ok, 3 deviate, 1 with no rate in force \\(check ${check.checkId}\\)\\n`));
+    expect(human.stdout).toMatch(
+      new RegExp(
+        `\\nLast production check: pricing, \\d{4}-\\d{2}-\\d{2} [\\d:]{8}Z: 25 rates, 21 ok, 3 deviate, 1 with no rate in force \\(check ${check.checkId}\\)\\n`,
+      ),
+    );
   });
 
   it('a malformed row exits 2 naming its line, and nothing is stored; so do a missing file and a bad tolerance', async () => {
@@ -340,9 +528,14 @@ describe('fxpipe verify --file', () => {
     const result = await runCli(['verify', '--file', file('broken.csv', broken.join('\n'))], { env });
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toBe(`fxpipe: ${path.join(dir, 'broken.csv')} line 8: rate "0.9x" is not a positive decimal number; nothing was checked or stored\n`);
+    expect(result.stderr).toBe(
+      `fxpipe: ${path.join(dir, 'broken.csv')} line 8: rate "0.9x" is not a positive decimal number; nothing was checked or stored\n`,
+    );
     const missing = await runCli(['verify', '--file', path.join(dir, 'absent.csv')], { env });
-    expect(missing).toMatchObject({ code: 2, stderr: `fxpipe: ${path.join(dir, 'absent.csv')}: cannot read it (ENOENT); nothing was checked or stored\n` });
+    expect(missing).toMatchObject({
+      code: 2,
+      stderr: `fxpipe: ${path.join(dir, 'absent.csv')}: cannot read it (ENOENT); nothing was checked or stored\n`,
+    });
     const tolerance = await runCli(['verify', '--file', file('t.csv', csv(rows)), '--tolerance', '-1'], { env });
     expect(tolerance).toMatchObject({ code: 2, stderr: 'fxpipe: --tolerance "-1": expected a percentage ≥ 0, e.g. 0.5\n' });
     expect(await stored()).toBe(before);

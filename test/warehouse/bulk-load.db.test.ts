@@ -36,10 +36,19 @@ describe('bulkLoadHistory', () => {
     for (let i = 0; i < days * 2; i++) {
       const at = new Date(Date.parse(`${from}T00:00:00Z`) + i * 12 * 3_600_000);
       const dateKey = Number(at.toISOString().slice(0, 10).replaceAll('-', ''));
-      for (const [code, level] of [['EUR', 0.9], ['JPY', 140]] as const) {
+      for (const [code, level] of [
+        ['EUR', 0.9],
+        ['JPY', 140],
+      ] as const) {
         out.push({
-          dateKey, baseId: ids.get('USD')!, quoteId: ids.get(code)!, sourceId, rateTimestamp: at.toISOString(),
-          rate: (level + i / 1000).toFixed(6), previousRate: null, changePct: null,
+          dateKey,
+          baseId: ids.get('USD')!,
+          quoteId: ids.get(code)!,
+          sourceId,
+          rateTimestamp: at.toISOString(),
+          rate: (level + i / 1000).toFixed(6),
+          previousRate: null,
+          changePct: null,
         });
       }
     }
@@ -77,7 +86,9 @@ describe('bulkLoadHistory', () => {
   it('a row stored already on the straight path fails the whole load and leaves nothing of it (the caller must know)', async () => {
     const before = await stored();
     const clashing = [...rows('2023-03-01', 1), ...rows('2023-02-04', 1)];
-    await expect(bulkLoadHistory(db, clashing, { extractionId: null, runId: randomUUID(), nothingStored: true })).rejects.toMatchObject({ code: '23505' });
+    await expect(bulkLoadHistory(db, clashing, { extractionId: null, runId: randomUUID(), nothingStored: true })).rejects.toMatchObject({
+      code: '23505',
+    });
     expect(await stored()).toEqual(before);
     expect((await db.query(`select 1 from pg_class where relname = 'backfill_stage'`)).length).toBe(0);
   });

@@ -21,7 +21,10 @@ describe('migration 0021: change_pct within DECIMAL(38,24)', () => {
     database = await createTestDatabase('fxtest', { empty: true });
     db = await database.open();
     // A warehouse as the version before 0021 left it, holding moves of every size.
-    await migrate(db, migrationFiles().filter((file) => file.name < '0021'));
+    await migrate(
+      db,
+      migrationFiles().filter((file) => file.name < '0021'),
+    );
     const ids = await upsertCurrencies(db, ['USD', 'VES', 'XAF', 'EUR']);
     const source = await upsertSource(db, 'open-er-api', 'primary', 'https://example.invalid');
     await ensurePartitions(db, '2024-01-01', '2024-01-31');
@@ -55,7 +58,8 @@ describe('migration 0021: change_pct within DECIMAL(38,24)', () => {
     const history = await db.query<{ quote: string; change_pct: string | null }>(
       `select q.currency_code as quote, h.change_pct::text
          from fact_rates_history h join dim_currency q on q.currency_id = h.quote_currency_id
-        order by q.currency_code, h.rate_timestamp`);
+        order by q.currency_code, h.rate_timestamp`,
+    );
     expect(history).toEqual([
       { quote: 'EUR', change_pct: '1.11111111' },
       { quote: 'EUR', change_pct: '99999999999999.99999999' },
@@ -65,8 +69,13 @@ describe('migration 0021: change_pct within DECIMAL(38,24)', () => {
     ]);
     const current = await db.query<{ quote: string; change_pct: string | null }>(
       `select q.currency_code as quote, c.change_pct::text
-         from fact_rates_current c join dim_currency q on q.currency_id = c.quote_currency_id order by 1`);
-    expect(current).toEqual([{ quote: 'EUR', change_pct: null }, { quote: 'VES', change_pct: null }, { quote: 'XAF', change_pct: null }]);
+         from fact_rates_current c join dim_currency q on q.currency_id = c.quote_currency_id order by 1`,
+    );
+    expect(current).toEqual([
+      { quote: 'EUR', change_pct: null },
+      { quote: 'VES', change_pct: null },
+      { quote: 'XAF', change_pct: null },
+    ]);
   });
 
   it('refuses a change_pct of 1e14 % or more from any writer, in every partition', async () => {
@@ -75,11 +84,14 @@ describe('migration 0021: change_pct within DECIMAL(38,24)', () => {
     }
     // A partition made after the migration has the constraint too.
     await ensurePartitions(db, '2024-02-01', '2024-02-29');
-    const insert = (change: string) => db.query(
-      `insert into fact_rates_history
+    const insert = (change: string) =>
+      db.query(
+        `insert into fact_rates_history
          (date_key, base_currency_id, quote_currency_id, source_id, rate_timestamp, rate, previous_rate, change_pct)
        select 20240215, base_currency_id, quote_currency_id, source_id, '2024-02-15T00:00:00Z', 1, 0.5, $1::numeric
-         from fact_rates_history limit 1`, [change]);
+         from fact_rates_history limit 1`,
+        [change],
+      );
     await expect(insert('-100000000000000')).rejects.toMatchObject({ code: '23514', table: 'fact_rates_history_y2024m02' });
     await expect(insert('100')).resolves.toEqual([]);
   });

@@ -16,7 +16,7 @@ function migrationsCopy(edit: (dir: string) => void = () => undefined): string {
 }
 
 const recorded = async (db: DirectDb) =>
-  (await db.query<{ name: string; checksum: string | null }>('select name, checksum from fxpipe_migration order by name'));
+  await db.query<{ name: string; checksum: string | null }>('select name, checksum from fxpipe_migration order by name');
 
 describe('the migrator: checksums, order, one transaction', () => {
   let database: TestDatabase;
@@ -33,7 +33,11 @@ describe('the migrator: checksums, order, one transaction', () => {
   it('records every file with the SHA-256 of its text', async () => {
     const rows = await recorded(db);
     expect(rows.map((row) => row.name)).toEqual(names);
-    const [first] = await db.query<{ sum: string }>('select encode(sha256(convert_to($1, $2)), $3) as sum', [migrationFiles()[0]!.sql, 'UTF8', 'hex']);
+    const [first] = await db.query<{ sum: string }>('select encode(sha256(convert_to($1, $2)), $3) as sum', [
+      migrationFiles()[0]!.sql,
+      'UTF8',
+      'hex',
+    ]);
     expect(rows[0]!.checksum).toBe(first!.sum);
     expect(rows.every((row) => /^[0-9a-f]{64}$/.test(row.checksum ?? ''))).toBe(true);
   });
@@ -76,7 +80,8 @@ describe('the migrator: checksums, order, one transaction', () => {
       });
       await expect(migrate(empty, migrationFiles(dir))).rejects.toThrow('division by zero');
       const [left] = await empty.query<{ tables: number; bookkeeping: string | null }>(
-        `select count(*)::int as tables, to_regclass('fxpipe_migration')::text as bookkeeping from pg_tables where schemaname = 'public'`);
+        `select count(*)::int as tables, to_regclass('fxpipe_migration')::text as bookkeeping from pg_tables where schemaname = 'public'`,
+      );
       expect(left).toEqual({ tables: 0, bookkeeping: null });
     } finally {
       await fresh.drop();
@@ -97,10 +102,13 @@ describe('the migrations folder', () => {
     expect((refused as FxpipeError).exitCode).toBe(ExitCode.usage);
     expect((refused as FxpipeError).message).toBe(
       `${path.join(dir, '0004a_new.sql')} is not a migration file name (expected NNNN_name.sql: four digits, an underscore, ` +
-        'lower-case letters, digits and underscores): rename or remove it');
+        'lower-case letters, digits and underscores): rename or remove it',
+    );
     const notes = migrationsCopy((d) => writeFileSync(path.join(d, 'notes.txt'), 'x'));
     expect(() => migrationFiles(notes)).toThrow(/notes\.txt is not a migration file name/);
-    const names = readdirSync(MIGRATIONS_DIR).sort().map((file) => file.replace(/\.sql$/, ''));
+    const names = readdirSync(MIGRATIONS_DIR)
+      .sort()
+      .map((file) => file.replace(/\.sql$/, ''));
     expect(migrationFiles(migrationsCopy()).map((file) => file.name)).toEqual(names);
   });
 });

@@ -19,10 +19,15 @@ const decimal = (whole: number, fraction: number, { negative = false, zero = fal
 
 /** Rates as providers publish them: from 1e-12 to 1e9, up to 18 digits after the point. */
 const rate = fc.oneof(decimal(3, 8), decimal(9, 6), decimal(0, 18), decimal(1, 12));
-const amount = fc.oneof(decimal(20, 0, { negative: true, zero: true }), decimal(6, 2, { negative: true, zero: true }), decimal(20, 20, { negative: true, zero: true }));
+const amount = fc.oneof(
+  decimal(20, 0, { negative: true, zero: true }),
+  decimal(6, 2, { negative: true, zero: true }),
+  decimal(20, 20, { negative: true, zero: true }),
+);
 
 /** Equal first base-10000 digits, where PostgreSQL's weight estimate is a guess. */
-const equalFirstDigits = fc.tuple(fc.integer({ min: 1, max: 9999 }), fc.integer({ min: -3, max: 3 }), fc.integer({ min: -3, max: 3 }), fc.nat(9999), fc.nat(9999))
+const equalFirstDigits = fc
+  .tuple(fc.integer({ min: 1, max: 9999 }), fc.integer({ min: -3, max: 3 }), fc.integer({ min: -3, max: 3 }), fc.nat(9999), fc.nat(9999))
   .map(([digit, w1, w2, tail1, tail2]) => {
     const at = (weight: number, tail: number): string => {
       const n: Numeric = { units: BigInt(digit) * 10000n + BigInt(tail), scale: 4 - 4 * weight };
@@ -70,8 +75,17 @@ describe("PostgreSQL's numeric arithmetic in TypeScript (api.convert's digits)",
       .sample(fc.tuple(amount, equalFirstDigits), { numRuns: 2000, seed: 29 })
       .map(([a, [t, f]]) => [a, t, f] as const);
     rows.push(
-      ['100', '1', '1'], ['1', '1', '3'], ['2', '1', '3'], ['-2', '1', '3'], ['0', '1.0850', '7'], ['0.00', '1', '3'],
-      ['1', '9999', '1'], ['1', '1', '9999'], ['1', '10000', '1'], ['1', '0.0001', '10000'], ['007.50', '0.000000000001', '999999999'],
+      ['100', '1', '1'],
+      ['1', '1', '3'],
+      ['2', '1', '3'],
+      ['-2', '1', '3'],
+      ['0', '1.0850', '7'],
+      ['0.00', '1', '3'],
+      ['1', '9999', '1'],
+      ['1', '1', '9999'],
+      ['1', '10000', '1'],
+      ['1', '0.0001', '10000'],
+      ['007.50', '0.000000000001', '999999999'],
       ['99999999999999999999.99999999999999999999', '999999999.999999', '0.000000000000000001'],
     );
     expect(rows.map(inTypeScript)).toEqual(await inPostgres(rows));

@@ -2,7 +2,13 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { acceptable, chooseHost, HostRefusedError, NoAcceptableHostError, type ServerState } from '../../src/warehouse/locate-host.js';
 import {
-  describeHosts, hostUrl, needsLocating, parsePostgresUrl, PostgresUrlError, SESSION_ATTRS, type SessionAttrs,
+  describeHosts,
+  hostUrl,
+  needsLocating,
+  parsePostgresUrl,
+  PostgresUrlError,
+  SESSION_ATTRS,
+  type SessionAttrs,
 } from '../../src/warehouse/postgres-url.js';
 
 // The rules these tests hold fxpipe to are libpq's (PostgreSQL docs, "Connection Strings", "Parameter Key Words";
@@ -24,17 +30,24 @@ describe('connection URIs as libpq reads them', () => {
     expect(hostsOf('postgres:///db?host=%3A%3A1')).toEqual(['::1|5432']);
   });
 
-  it('keeps the user-info, the database and the other parameters as written in each host\'s own URL', () => {
-    const url = parsePostgresUrl('postgres://fx%40ops:p%40ss%2Fw@h1:5432,[::1]:5433/my%20db'
-      + '?sslmode=require&target_session_attrs=read-write&application_name=x&connect_timeout=3');
+  it("keeps the user-info, the database and the other parameters as written in each host's own URL", () => {
+    const url = parsePostgresUrl(
+      'postgres://fx%40ops:p%40ss%2Fw@h1:5432,[::1]:5433/my%20db' +
+        '?sslmode=require&target_session_attrs=read-write&application_name=x&connect_timeout=3',
+    );
     expect(url.userInfo).toBe('fx%40ops:p%40ss%2Fw');
     expect(url.sessionAttrs).toBe('read-write');
     expect(url.connectTimeoutMs).toBe(3000);
     expect(hostUrl(url, url.hosts[1]!)).toBe('postgres://fx%40ops:p%40ss%2Fw@[::1]:5433/my%20db?sslmode=require&application_name=x');
     // What node-postgres reads of it is that one host, the same user, password and database.
     const read = new URL(hostUrl(url, url.hosts[0]!));
-    expect([read.hostname, read.port, decodeURIComponent(read.username), decodeURIComponent(read.password), read.pathname])
-      .toEqual(['h1', '5432', 'fx@ops', 'p@ss/w', '/my%20db']);
+    expect([read.hostname, read.port, decodeURIComponent(read.username), decodeURIComponent(read.password), read.pathname]).toEqual([
+      'h1',
+      '5432',
+      'fx@ops',
+      'p@ss/w',
+      '/my%20db',
+    ]);
     expect(describeHosts(url)).toBe('h1:5432,[::1]:5433/my%20db');
   });
 
@@ -70,10 +83,12 @@ describe('connection URIs as libpq reads them', () => {
     expect(problem('postgres://u:secret/db')).toBe('the port of the host is not a port number (1 to 65535)');
     expect(problem('postgres://u:secret@::1/db')).toBe('the host has more than one colon: an IPv6 address goes in brackets, [::1]:5432');
     expect(problem('postgres://u:secret@[::1/db')).toBe('the host opens an IPv6 address with [ but never closes it');
-    expect(problem('postgres://u:secret@h1,h2/db?port=1,2,3'))
-      .toBe('it gives 3 ports for 2 hosts (libpq: one port for all, or one per host)');
-    expect(problem('postgres://u:secret@h/db?target_session_attrs=master'))
-      .toBe('target_session_attrs "master" is not one of any, read-write, read-only, primary, standby, prefer-standby');
+    expect(problem('postgres://u:secret@h1,h2/db?port=1,2,3')).toBe(
+      'it gives 3 ports for 2 hosts (libpq: one port for all, or one per host)',
+    );
+    expect(problem('postgres://u:secret@h/db?target_session_attrs=master')).toBe(
+      'target_session_attrs "master" is not one of any, read-write, read-only, primary, standby, prefer-standby',
+    );
     expect(problem('postgres://u:secret@h/db?connect_timeout=soon')).toBe('connect_timeout "soon" is not a whole number of seconds');
   });
 });
@@ -88,11 +103,11 @@ describe("libpq's test of a connected server (target_session_attrs)", () => {
     const states = [PRIMARY, STANDBY, READ_ONLY_PRIMARY];
     const table = Object.fromEntries(SESSION_ATTRS.map((attrs) => [attrs, states.map((state) => acceptable(attrs, state))]));
     expect(table).toEqual({
-      'any': [true, true, true],
+      any: [true, true, true],
       'read-write': [true, false, false],
       'read-only': [false, true, true],
-      'primary': [true, false, true],
-      'standby': [false, true, false],
+      primary: [true, false, true],
+      standby: [false, true, false],
       'prefer-standby': [false, true, false],
     });
     // prefer-standby's second pass accepts anything, as `any`.
@@ -147,19 +162,23 @@ describe('choosing a host as libpq does', () => {
     expect((stopped.error as HostRefusedError).host.host).toBe('h2');
   });
 
-  it('with no host acceptable, says why for each, in libpq\'s words, and keeps the connection failures as its errors', async () => {
+  it("with no host acceptable, says why for each, in libpq's words, and keeps the connection failures as its errors", async () => {
     const none = await choose('read-write', [refused(), STANDBY]);
     expect(none.error).toBeInstanceOf(NoAcceptableHostError);
-    expect((none.error as Error).message).toBe('no host would do for target_session_attrs=read-write: '
-      + 'h1:5432: connect ECONNREFUSED 127.0.0.1:1; h2:5432: session is read-only');
+    expect((none.error as Error).message).toBe(
+      'no host would do for target_session_attrs=read-write: ' + 'h1:5432: connect ECONNREFUSED 127.0.0.1:1; h2:5432: session is read-only',
+    );
     const reasons = (none.error as AggregateError).errors.map((e: Error & { code?: string }) => e.code ?? e.message);
     expect(reasons).toEqual(['ECONNREFUSED', 'session is read-only']);
     const down = await choose('any', [refused(), refused()]);
-    expect((down.error as Error).message)
-      .toBe('no host could be reached: h1:5432: connect ECONNREFUSED 127.0.0.1:1; h2:5432: connect ECONNREFUSED 127.0.0.1:1');
-    expect((await choose('standby', [PRIMARY])).error)
-      .toMatchObject({ message: 'no host would do for target_session_attrs=standby: h1:5432: server is not in hot standby mode' });
-    expect((await choose('primary', [STANDBY])).error)
-      .toMatchObject({ message: 'no host would do for target_session_attrs=primary: h1:5432: server is in hot standby mode' });
+    expect((down.error as Error).message).toBe(
+      'no host could be reached: h1:5432: connect ECONNREFUSED 127.0.0.1:1; h2:5432: connect ECONNREFUSED 127.0.0.1:1',
+    );
+    expect((await choose('standby', [PRIMARY])).error).toMatchObject({
+      message: 'no host would do for target_session_attrs=standby: h1:5432: server is not in hot standby mode',
+    });
+    expect((await choose('primary', [STANDBY])).error).toMatchObject({
+      message: 'no host would do for target_session_attrs=primary: h1:5432: server is in hot standby mode',
+    });
   });
 });

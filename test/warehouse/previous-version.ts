@@ -26,7 +26,13 @@ export function previousRows(pubs: WorldPublication[]): PreviousRows {
         lastStored.set(quote, rate);
       }
       const before = current.get(quote)?.rate ?? null;
-      current.set(quote, { quote, asOf: pub.asOf, rate, previous: before, reason: stored === null ? 'initial' : moved ? 'moved' : 'unchanged' });
+      current.set(quote, {
+        quote,
+        asOf: pub.asOf,
+        rate,
+        previous: before,
+        reason: stored === null ? 'initial' : moved ? 'moved' : 'unchanged',
+      });
     }
   }
   return { history, current: [...current.values()] };
@@ -44,15 +50,17 @@ export function derivedPublications(rows: PreviousRows): OraclePublication[] {
     from: Math.min(...rows.history.filter((h) => h.quote === c.quote).map((h) => h.asOf)),
     to: c.asOf,
   }));
-  return [...instants].sort((a, b) => a - b).map((asOf) => {
-    const values = new Map<string, string>();
-    for (const span of spans) {
-      if (asOf < span.from || asOf > span.to) continue;
-      const last = rows.history.filter((h) => h.quote === span.quote && h.asOf <= asOf).sort((a, b) => b.asOf - a.asOf)[0]!;
-      values.set(span.quote, last.rate);
-    }
-    return { asOf, values };
-  });
+  return [...instants]
+    .sort((a, b) => a - b)
+    .map((asOf) => {
+      const values = new Map<string, string>();
+      for (const span of spans) {
+        if (asOf < span.from || asOf > span.to) continue;
+        const last = rows.history.filter((h) => h.quote === span.quote && h.asOf <= asOf).sort((a, b) => b.asOf - a.asOf)[0]!;
+        values.set(span.quote, last.rate);
+      }
+      return { asOf, values };
+    });
 }
 
 export const historyKeys = (rows: PreviousRows): Set<string> => new Set(rows.history.map((h) => historyKey(h.quote, h.asOf)));
@@ -60,7 +68,9 @@ export const historyKeys = (rows: PreviousRows): Set<string> => new Set(rows.his
 /** The source's row as the previous version stored it: its rank was in dim_source.tier (renamed rank by 0020). */
 export async function insertPreviousSource(db: Db, name: string, rank: string, endpoint: string): Promise<number> {
   const [row] = await db.query<{ source_id: number }>(
-    'insert into dim_source (source_name, tier, endpoint) values ($1, $2, $3) returning source_id', [name, rank, endpoint]);
+    'insert into dim_source (source_name, tier, endpoint) values ($1, $2, $3) returning source_id',
+    [name, rank, endpoint],
+  );
   return row!.source_id;
 }
 
@@ -68,19 +78,36 @@ export async function insertPreviousSource(db: Db, name: string, rank: string, e
 export async function insertPreviousRows(db: Db, sourceId: number, ids: Map<string, number>, rows: PreviousRows): Promise<void> {
   const usd = ids.get('USD')!;
   const dateKey = (ms: number) => Number(new Date(ms).toISOString().slice(0, 10).replaceAll('-', ''));
-  const pct = (previous: string | null, rate: string) => (previous === null ? null : new D(rate).minus(previous).div(previous).times(100).toDecimalPlaces(8).toFixed());
+  const pct = (previous: string | null, rate: string) =>
+    previous === null ? null : new D(rate).minus(previous).div(previous).times(100).toDecimalPlaces(8).toFixed();
   await db.query(
     `insert into fact_rates_history (date_key, base_currency_id, quote_currency_id, source_id, rate_timestamp, rate, previous_rate, change_pct)
      select d, $1, q, $2, t, r::numeric, p::numeric, c::numeric
        from unnest($3::int[], $4::smallint[], $5::timestamptz[], $6::text[], $7::text[], $8::text[]) as x(d, q, t, r, p, c)`,
-    [usd, sourceId, rows.history.map((h) => dateKey(h.asOf)), rows.history.map((h) => ids.get(h.quote)!), rows.history.map((h) => new Date(h.asOf)),
-      rows.history.map((h) => h.rate), rows.history.map((h) => h.previous), rows.history.map((h) => pct(h.previous, h.rate))],
+    [
+      usd,
+      sourceId,
+      rows.history.map((h) => dateKey(h.asOf)),
+      rows.history.map((h) => ids.get(h.quote)!),
+      rows.history.map((h) => new Date(h.asOf)),
+      rows.history.map((h) => h.rate),
+      rows.history.map((h) => h.previous),
+      rows.history.map((h) => pct(h.previous, h.rate)),
+    ],
   );
   await db.query(
     `insert into fact_rates_current (base_currency_id, quote_currency_id, source_id, rate, rate_timestamp, previous_rate, change_pct, change_reason)
      select $1, q, $2, r::numeric, t, p::numeric, c::numeric, reason
        from unnest($3::smallint[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[]) as x(q, t, r, p, c, reason)`,
-    [usd, sourceId, rows.current.map((c) => ids.get(c.quote)!), rows.current.map((c) => new Date(c.asOf)), rows.current.map((c) => c.rate),
-      rows.current.map((c) => c.previous), rows.current.map((c) => pct(c.previous, c.rate)), rows.current.map((c) => c.reason)],
+    [
+      usd,
+      sourceId,
+      rows.current.map((c) => ids.get(c.quote)!),
+      rows.current.map((c) => new Date(c.asOf)),
+      rows.current.map((c) => c.rate),
+      rows.current.map((c) => c.previous),
+      rows.current.map((c) => pct(c.previous, c.rate)),
+      rows.current.map((c) => c.reason),
+    ],
   );
 }

@@ -69,13 +69,17 @@ export async function dailyMismatches(db: Db, source: string, expected: Map<stri
     if (row.observations !== want.observations) wrong.push(`observations ${row.observations} ≠ ${want.observations}`);
     if (row.carried !== want.carried) wrong.push(`carried ${row.carried} ≠ ${want.carried}`);
     if (row.changes !== want.changes) wrong.push(`changes ${row.changes} ≠ ${want.changes}`);
-    if (row.in_force_from.getTime() !== want.inForceFrom) wrong.push(`in_force_from ${iso(row.in_force_from.getTime())} ≠ ${iso(want.inForceFrom)}`);
+    if (row.in_force_from.getTime() !== want.inForceFrom)
+      wrong.push(`in_force_from ${iso(row.in_force_from.getTime())} ≠ ${iso(want.inForceFrom)}`);
     if (row.in_force_to.getTime() !== want.inForceTo) wrong.push(`in_force_to ${iso(row.in_force_to.getTime())} ≠ ${iso(want.inForceTo)}`);
     if (row.close_as_of.getTime() !== want.closeAsOf) wrong.push(`close_as_of ${iso(row.close_as_of.getTime())} ≠ ${iso(want.closeAsOf)}`);
     if (wrong.length > 0) out.push(`${source} daily ${key}: ${wrong.join('; ')}`);
   }
   for (const [key, want] of expected) {
-    if (!seen.has(key)) out.push(`${source} daily ${key}: missing (expected close ${want.close.toFixed()} of ${iso(want.closeAsOf)}, in force ${iso(want.inForceFrom)}..${iso(want.inForceTo)})`);
+    if (!seen.has(key))
+      out.push(
+        `${source} daily ${key}: missing (expected close ${want.close.toFixed()} of ${iso(want.closeAsOf)}, in force ${iso(want.inForceFrom)}..${iso(want.inForceTo)})`,
+      );
   }
   return out.sort();
 }
@@ -107,9 +111,10 @@ export async function monthlyMismatches(db: Db, source: string, expected: Map<st
     if (!closeEnough(new D(row.average), want.average)) wrong.push(`average ${row.average} ≠ ${want.average.toFixed()}`);
     if (!sameOptional(row.stddev, want.stddev, want.average)) wrong.push(`stddev ${row.stddev} ≠ ${want.stddev?.toFixed() ?? null}`);
     // Stored rounded to 6 decimals: within one unit of the last one of the exact value.
-    const volatilityOk = row.volatility_pct === null || want.volatilityPct === null
-      ? row.volatility_pct === want.volatilityPct
-      : new D(row.volatility_pct).minus(want.volatilityPct).abs().lte('0.000001');
+    const volatilityOk =
+      row.volatility_pct === null || want.volatilityPct === null
+        ? row.volatility_pct === want.volatilityPct
+        : new D(row.volatility_pct).minus(want.volatilityPct).abs().lte('0.000001');
     if (!volatilityOk) wrong.push(`volatility_pct ${row.volatility_pct} ≠ ${want.volatilityPct?.toFixed() ?? null}`);
     if (row.observations !== want.observations) wrong.push(`observations ${row.observations} ≠ ${want.observations}`);
     if (row.publishing_days !== want.publishingDays) wrong.push(`publishing_days ${row.publishing_days} ≠ ${want.publishingDays}`);

@@ -1,5 +1,12 @@
 import {
-  applyChangeRule, dailyRows, historyKey, inForceAt, monthlyRows, type OracleDaily, type OracleMonthly, type OraclePublication,
+  applyChangeRule,
+  dailyRows,
+  historyKey,
+  inForceAt,
+  monthlyRows,
+  type OracleDaily,
+  type OracleMonthly,
+  type OraclePublication,
 } from './read-models-oracle.js';
 import { MAX_RATE_AGE_MS, monthOf, SOURCES, type SourceKey, type WorldPublication } from './read-models-world.js';
 

@@ -71,7 +71,12 @@ function stretches(pubs: OraclePublication[], maxAgeMs: number): { pub: OraclePu
 }
 
 /** The value of a pair in force at t (null when none): the latest publication at or before t, if it carried the pair and is at most maxAge old. */
-export function inForceAt(pubs: Iterable<OraclePublication>, quote: string, at: number, maxAgeMs: number): { value: string; asOf: number } | null {
+export function inForceAt(
+  pubs: Iterable<OraclePublication>,
+  quote: string,
+  at: number,
+  maxAgeMs: number,
+): { value: string; asOf: number } | null {
   let latest: OraclePublication | null = null;
   for (const pub of pubs) if (pub.asOf <= at && (!latest || pub.asOf > latest.asOf)) latest = pub;
   if (!latest || at - latest.asOf > maxAgeMs) return null;
@@ -83,7 +88,11 @@ export function inForceAt(pubs: Iterable<OraclePublication>, quote: string, at: 
  * rates_daily of one source by (dateKey, quote). history holds the source's stored history rows as historyKey(quote,
  * asOf): `changes` counts them per day.
  */
-export function dailyRows(publications: Iterable<OraclePublication>, maxAgeMs: number, history: ReadonlySet<string>): Map<string, OracleDaily> {
+export function dailyRows(
+  publications: Iterable<OraclePublication>,
+  maxAgeMs: number,
+  history: ReadonlySet<string>,
+): Map<string, OracleDaily> {
   const pieces = new Map<string, { from: number; to: number; value: D; pubAt: number }[]>();
   for (const { pub, from, to } of stretches(byAsOf(publications), maxAgeMs)) {
     for (const [quote, text] of pub.values) {
@@ -179,7 +188,10 @@ function uniqueValues(values: D[]): D[] {
 function sampleStddev(values: D[]): D | null {
   if (values.length < 2) return null;
   const mean = values.reduce((sum, v) => sum.plus(v), new D(0)).div(values.length);
-  return values.reduce((sum, v) => sum.plus(v.minus(mean).pow(2)), new D(0)).div(values.length - 1).sqrt();
+  return values
+    .reduce((sum, v) => sum.plus(v.minus(mean).pow(2)), new D(0))
+    .div(values.length - 1)
+    .sqrt();
 }
 
 /**

@@ -15,7 +15,17 @@ import { loadRates } from '../../src/warehouse/loader.js';
 import { maintainReadModels } from '../../src/warehouse/read-models.js';
 import type { WarehouseModel } from './read-models-model.js';
 import {
-  DAY_MS, ecbXml, monthOf, openErApiJson, WINDOW_DAYS, WINDOW_FROM, WINDOW_TO, type SourceKey, type Step, type World, type WorldPublication,
+  DAY_MS,
+  ecbXml,
+  monthOf,
+  openErApiJson,
+  WINDOW_DAYS,
+  WINDOW_FROM,
+  WINDOW_TO,
+  type SourceKey,
+  type Step,
+  type World,
+  type WorldPublication,
 } from './read-models-world.js';
 
 const LOCK_WAIT_MS = 10_000;
@@ -73,11 +83,19 @@ export async function loadAsRun(db: DirectDb, sourceId: number, pub: WorldPublic
   const extractionId = await storeAttempt(db, runId, 'scheduled', attempt, attempt.startedAt);
   if (lost) return;
   const batch = normalize(getSource(pub.source).parseLatest(attempt.response!));
-  if (batch.asOf.getTime() !== pub.asOf) throw new Error(`parsed as-of ${batch.asOf.toISOString()} for ${new Date(pub.asOf).toISOString()}`);
+  if (batch.asOf.getTime() !== pub.asOf)
+    throw new Error(`parsed as-of ${batch.asOf.toISOString()} for ${new Date(pub.asOf).toISOString()}`);
   await db.transaction(async (tx) => {
     const counts = await loadRates(tx, {
-      runId, extractionId, sourceId, base: WAREHOUSE_BASE, asOf: batch.asOf, rates: batch.rates,
-      flags: new Map(), changeThresholdPct: 0, now: new Date(),
+      runId,
+      extractionId,
+      sourceId,
+      base: WAREHOUSE_BASE,
+      asOf: batch.asOf,
+      rates: batch.rates,
+      flags: new Map(),
+      changeThresholdPct: 0,
+      now: new Date(),
     });
     await maintainReadModels(tx, [counts.touched]);
   });
@@ -125,8 +143,12 @@ async function backfill(h: Harness, step: Extract<Step, { kind: 'backfill' }>): 
     return `backfill ${range.from}..${range.to}: skipped (its change rule would read history in the archive)`;
   }
   await runBackfill(h.db, {
-    history: () => ecbHistory({ path: h.csvPath }, range), range, endpoint: 'http://127.0.0.1:9/ecb',
-    changeThresholdPct: 0, lockWaitMs: LOCK_WAIT_MS, log: h.log,
+    history: () => ecbHistory({ path: h.csvPath }, range),
+    range,
+    endpoint: 'http://127.0.0.1:9/ecb',
+    changeThresholdPct: 0,
+    lockWaitMs: LOCK_WAIT_MS,
+    log: h.log,
   });
   for (const pub of fresh) h.model.load(pub);
   return `backfill ${range.from}..${range.to}: ${fresh.length} new of ${inRange.length}`;
@@ -136,8 +158,7 @@ async function backfill(h: Harness, step: Extract<Step, { kind: 'backfill' }>): 
 async function replay(h: Harness): Promise<string> {
   const todo = h.model.pending.filter((pub) => !h.model.isLoaded(pub)).sort((a, b) => a.asOf - b.asOf);
   // Every stored payload is replayed: those not loaded yet are loaded, the others decided again (but not in archived months).
-  const refused = h.model.bronze.some((pub) =>
-    h.model.archived.has(monthOf(pub.asOf)) ? !h.model.isLoaded(pub) : !h.model.allowed(pub));
+  const refused = h.model.bronze.some((pub) => (h.model.archived.has(monthOf(pub.asOf)) ? !h.model.isLoaded(pub) : !h.model.allowed(pub)));
   if (refused) return 'reprocess: skipped (a payload of an archived month, or one whose change rule would read history in the archive)';
   await reprocess(h.db, { changeThresholdPct: 0, lockWaitMs: LOCK_WAIT_MS, log: h.log });
   for (const pub of todo) h.model.load(pub);
@@ -147,10 +168,18 @@ async function replay(h: Harness): Promise<string> {
 
 async function archive(h: Harness, cutoffMonth: number): Promise<string> {
   const cutoff = isoDay(Date.UTC(2024, 1 + cutoffMonth, 1));
-  const result = await archiveHistory(h.db, { store: openObjectStore(h.archiveDir), cutoff, dryRun: false, lockWaitMs: LOCK_WAIT_MS, log: h.log });
+  const result = await archiveHistory(h.db, {
+    store: openObjectStore(h.archiveDir),
+    cutoff,
+    dryRun: false,
+    lockWaitMs: LOCK_WAIT_MS,
+    log: h.log,
+  });
   const odd = result.months.filter((m) => m.outcome !== 'archived');
   if (odd.length > 0) throw new Error(`archive before ${cutoff}: ${JSON.stringify(odd)}`);
-  const rows = await h.db.query<{ month: number }>(`select to_char(month, 'YYYYMM')::int as month from archive_manifest where state = 'archived'`);
+  const rows = await h.db.query<{ month: number }>(
+    `select to_char(month, 'YYYYMM')::int as month from archive_manifest where state = 'archived'`,
+  );
   h.model.archive(rows.map((r) => r.month));
   return `archive before ${cutoff}: ${result.months.map((m) => m.month).join(', ') || 'nothing'}`;
 }

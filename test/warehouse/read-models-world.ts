@@ -69,7 +69,11 @@ const paused = (pauses: Record<string, { start: number; days: number }>, quote: 
 };
 
 /** ECB: every weekday of the window (a few closures), at 16:00 Frankfurt time. */
-function ecbWorld(days: { closed: boolean; usd: number; codes: number[] }[], pauses: Record<string, { start: number; days: number }>, publicationTime: (day: string) => Date): WorldPublication[] {
+function ecbWorld(
+  days: { closed: boolean; usd: number; codes: number[] }[],
+  pauses: Record<string, { start: number; days: number }>,
+  publicationTime: (day: string) => Date,
+): WorldPublication[] {
   const previous = new Map<string, string>();
   let usd = EUR_USD[0]!;
   const pubs: WorldPublication[] = [];
@@ -96,7 +100,12 @@ function ecbWorld(days: { closed: boolean; usd: number; codes: number[] }[], pau
 /** Minutes to the next open-er-api publication: mostly 3–33 hours, sometimes 2–4 days, rarely 5–8 days. */
 const gapMinutes = (n: number) => (n < 80 ? 180 + n * 23 : n < 95 ? 2 * 1440 + (n - 80) * 180 : 5 * 1440 + (n - 95) * 720);
 
-function openErApiWorld(startMinutes: number, gaps: number[], codes: number[][], pauses: Record<string, { start: number; days: number }>): WorldPublication[] {
+function openErApiWorld(
+  startMinutes: number,
+  gaps: number[],
+  codes: number[][],
+  pauses: Record<string, { start: number; days: number }>,
+): WorldPublication[] {
   const previous = new Map<string, string>();
   const pubs: WorldPublication[] = [];
   let at = WINDOW_FROM + startMinutes * 60_000;
@@ -139,7 +148,9 @@ export function worldArb(publicationTime: (day: string) => Date): fc.Arbitrary<W
         openErApi: openErApiWorld(w.start, w.gaps, w.codes, w.openPauses),
       };
       // A counterexample names the world by its size; the seed and path fast-check prints replay it whole.
-      return Object.assign(world, { [fc.toStringMethod]: () => `World(${world.ecb.length} ecb, ${world.openErApi.length} open-er-api publications)` });
+      return Object.assign(world, {
+        [fc.toStringMethod]: () => `World(${world.ecb.length} ecb, ${world.openErApi.length} open-er-api publications)`,
+      });
     });
 }
 
@@ -157,7 +168,17 @@ export type Step =
 const position = fc.integer({ min: 0, max: 999 }).map((n) => n / 1000);
 
 export const stepArb: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('runs' as const), source: fc.constantFrom<SourceKey>('ecb', 'open-er-api'), at: position, count: fc.integer({ min: 1, max: 8 }), newestFirst: fc.boolean(), lost: fc.integer({ min: 0, max: 255 }).map((n) => (n < 160 ? 0 : n)) }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('runs' as const),
+      source: fc.constantFrom<SourceKey>('ecb', 'open-er-api'),
+      at: position,
+      count: fc.integer({ min: 1, max: 8 }),
+      newestFirst: fc.boolean(),
+      lost: fc.integer({ min: 0, max: 255 }).map((n) => (n < 160 ? 0 : n)),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('backfill' as const), at: position, days: fc.integer({ min: 1, max: 60 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('reprocess' as const) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('archive' as const), cutoffMonth: fc.integer({ min: 1, max: 2 }) }) },
@@ -166,8 +187,19 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
 
 /** The first two steps: much of the ECB's window backfilled, a stretch of open-er-api runs (so archives and out-of-order loads meet data). */
 export const warmUpArb: fc.Arbitrary<Step[]> = fc.tuple(
-  fc.record({ kind: fc.constant('backfill' as const), at: fc.integer({ min: 0, max: 300 }).map((n) => n / 1000), days: fc.integer({ min: 40, max: 90 }) }),
-  fc.record({ kind: fc.constant('runs' as const), source: fc.constant<SourceKey>('open-er-api'), at: fc.integer({ min: 300, max: 900 }).map((n) => n / 1000), count: fc.integer({ min: 6, max: 12 }), newestFirst: fc.boolean(), lost: fc.constant(0) }),
+  fc.record({
+    kind: fc.constant('backfill' as const),
+    at: fc.integer({ min: 0, max: 300 }).map((n) => n / 1000),
+    days: fc.integer({ min: 40, max: 90 }),
+  }),
+  fc.record({
+    kind: fc.constant('runs' as const),
+    source: fc.constant<SourceKey>('open-er-api'),
+    at: fc.integer({ min: 300, max: 900 }).map((n) => n / 1000),
+    count: fc.integer({ min: 6, max: 12 }),
+    newestFirst: fc.boolean(),
+    lost: fc.constant(0),
+  }),
 );
 
 /** Instants to ask api.usd_rate / api.convert about, as positions in the window. */
@@ -178,7 +210,9 @@ export const monthOf = (ms: number): number => Math.floor(dateKeyOf(ms) / 100);
 /** The ECB's historical file of the world, newest first as the ECB writes it. */
 export function ecbCsv(world: World): string {
   const header = ['Date', 'USD', ...ECB_QUOTES];
-  const lines = [...world.ecb].reverse().map((pub) => [pub.day!, ...header.slice(1).map((code) => pub.eurCells!.get(code) ?? 'N/A')].join(',') + ',');
+  const lines = [...world.ecb]
+    .reverse()
+    .map((pub) => [pub.day!, ...header.slice(1).map((code) => pub.eurCells!.get(code) ?? 'N/A')].join(',') + ',');
   return `${header.join(',')},\n${lines.join('\n')}\n`;
 }
 

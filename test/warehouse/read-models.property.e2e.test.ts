@@ -16,14 +16,35 @@ import { ensurePartitions } from '../../src/warehouse/partitions.js';
 import { rebuildDays } from '../../src/warehouse/publications.js';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, scratchDir, type TestDatabase } from '../helpers/database.js';
-import { derivedPublications, historyKeys, insertPreviousRows, insertPreviousSource, previousRows, type PreviousRows } from './previous-version.js';
+import {
+  derivedPublications,
+  historyKeys,
+  insertPreviousRows,
+  insertPreviousSource,
+  previousRows,
+  type PreviousRows,
+} from './previous-version.js';
 import { dailyMismatches, monthlyMismatches } from './read-models-compare.js';
 import { applyChangeRule, closeEnough, D, dailyRows, monthlyRows, type OraclePublication } from './read-models-oracle.js';
 import { WarehouseModel } from './read-models-model.js';
 import { loadAsRun, runStep, type Harness } from './read-models-steps.js';
 import {
-  DAY_MS, ecbCsv, MAX_RATE_AGE_MS, MAX_RATE_AGE_SQL, probesArb, QUOTES, SOURCES, stepArb, warmUpArb, WINDOW_FROM, WINDOW_TO, worldArb,
-  type SourceKey, type Step, type World, type WorldPublication,
+  DAY_MS,
+  ecbCsv,
+  MAX_RATE_AGE_MS,
+  MAX_RATE_AGE_SQL,
+  probesArb,
+  QUOTES,
+  SOURCES,
+  stepArb,
+  warmUpArb,
+  WINDOW_FROM,
+  WINDOW_TO,
+  worldArb,
+  type SourceKey,
+  type Step,
+  type World,
+  type WorldPublication,
 } from './read-models-world.js';
 
 /**
@@ -35,7 +56,11 @@ const RUNS = process.env.FC_RUNS ? Number(process.env.FC_RUNS) : 15;
 const PATH = process.env.FC_PATH;
 const NO_SHRINK = process.env.FC_NO_SHRINK === '1';
 const settings = (numRuns: number): fc.Parameters<unknown> => ({
-  seed: SEED, numRuns, endOnFailure: NO_SHRINK, interruptAfterTimeLimit: 120_000, ...(PATH ? { path: PATH } : {}),
+  seed: SEED,
+  numRuns,
+  endOnFailure: NO_SHRINK,
+  interruptAfterTimeLimit: 120_000,
+  ...(PATH ? { path: PATH } : {}),
 });
 
 /**
@@ -62,7 +87,12 @@ async function openHarness(db: DirectDb, world: World): Promise<Harness & { clos
   const csvPath = path.join(dir, 'eurofxref-hist.csv');
   writeFileSync(csvPath, ecbCsv(world));
   return {
-    db, world, model: new WarehouseModel(), sourceIds: await sourceIds(db), csvPath, archiveDir: path.join(dir, 'archive'),
+    db,
+    world,
+    model: new WarehouseModel(),
+    sourceIds: await sourceIds(db),
+    csvPath,
+    archiveDir: path.join(dir, 'archive'),
     log: createLogger('silent'),
     close: () => rmSync(dir, { recursive: true, force: true }),
   };
@@ -73,7 +103,11 @@ async function sourceIds(db: Db): Promise<Record<SourceKey, number>> {
   return Object.fromEntries(rows.map((s) => [s.source_name, s.source_id])) as Record<SourceKey, number>;
 }
 
-async function readModelMismatches(db: Db, expected: (source: SourceKey) => { pubs: Iterable<OraclePublication>; history: Set<string> } | WarehouseModel, maxAgeMs = MAX_RATE_AGE_MS): Promise<string[]> {
+async function readModelMismatches(
+  db: Db,
+  expected: (source: SourceKey) => { pubs: Iterable<OraclePublication>; history: Set<string> } | WarehouseModel,
+  maxAgeMs = MAX_RATE_AGE_MS,
+): Promise<string[]> {
   const out: string[] = [];
   for (const { name } of SOURCES) {
     const source = expected(name);
@@ -114,20 +148,34 @@ async function apiMismatches(db: Db, model: WarehouseModel, positions: number[])
     if (model.answersFromArchive(at)) continue;
     const when = new Date(at).toISOString();
     for (const quote of QUOTES) {
-      const got = await answer<{ rate: string; as_of: Date; source: string }>(db, 'select rate::text, as_of, source from api.usd_rate($1, $2)', [quote, new Date(at)]);
+      const got = await answer<{ rate: string; as_of: Date; source: string }>(
+        db,
+        'select rate::text, as_of, source from api.usd_rate($1, $2)',
+        [quote, new Date(at)],
+      );
       const want = model.usdRate(quote, at);
       if (want === null || got === 'P0002') {
-        if (want !== null || got !== 'P0002') out.push(`api.usd_rate(${quote}, ${when}): ${JSON.stringify(got)}, expected ${JSON.stringify(want) ?? 'P0002'}`);
+        if (want !== null || got !== 'P0002')
+          out.push(`api.usd_rate(${quote}, ${when}): ${JSON.stringify(got)}, expected ${JSON.stringify(want) ?? 'P0002'}`);
       } else if (!new D(got.rate).eq(new D(want.rate)) || got.as_of.getTime() !== want.asOf || got.source !== want.source) {
-        out.push(`api.usd_rate(${quote}, ${when}): ${got.rate} of ${got.as_of.toISOString()} (${got.source}), expected ${want.rate} of ${new Date(want.asOf).toISOString()} (${want.source})`);
+        out.push(
+          `api.usd_rate(${quote}, ${when}): ${got.rate} of ${got.as_of.toISOString()} (${got.source}), expected ${want.rate} of ${new Date(want.asOf).toISOString()} (${want.source})`,
+        );
       }
     }
-    const got = await answer<{ rate: string; from_source: string; to_source: string }>(db, `select rate::text, from_source, to_source from api.convert(1, 'EUR', 'JPY', $1)`, [new Date(at)]);
+    const got = await answer<{ rate: string; from_source: string; to_source: string }>(
+      db,
+      `select rate::text, from_source, to_source from api.convert(1, 'EUR', 'JPY', $1)`,
+      [new Date(at)],
+    );
     const want = expectedConvert(model, 'EUR', 'JPY', at);
     if (want === null || got === 'P0002') {
-      if (want !== null || got !== 'P0002') out.push(`api.convert(1, EUR, JPY, ${when}): ${JSON.stringify(got)}, expected ${want ? want.rate.toFixed() : 'P0002'}`);
+      if (want !== null || got !== 'P0002')
+        out.push(`api.convert(1, EUR, JPY, ${when}): ${JSON.stringify(got)}, expected ${want ? want.rate.toFixed() : 'P0002'}`);
     } else if (!closeEnough(new D(got.rate), want.rate) || got.from_source !== want.from || got.to_source !== want.to) {
-      out.push(`api.convert(1, EUR, JPY, ${when}): ${got.rate} (${got.from_source}/${got.to_source}), expected ${want.rate.toFixed()} (${want.from}/${want.to})`);
+      out.push(
+        `api.convert(1, EUR, JPY, ${when}): ${got.rate} (${got.from_source}/${got.to_source}), expected ${want.rate.toFixed()} (${want.from}/${want.to})`,
+      );
     }
   }
   return out;
@@ -177,11 +225,14 @@ describe('rates_daily and rates_monthly, maintained by every writer, equal a rec
           const done: string[] = [];
           try {
             for (const [step, probes] of steps) {
-              done.push(await runStep(h, step).catch((error: unknown) => {
-                throw new Error(`${step.kind} failed after ${listed(done)}\n${String(error)}`, { cause: error });
-              }));
+              done.push(
+                await runStep(h, step).catch((error: unknown) => {
+                  throw new Error(`${step.kind} failed after ${listed(done)}\n${String(error)}`, { cause: error });
+                }),
+              );
               const mismatches = [...(await readModelMismatches(h.db, () => h.model)), ...(await apiMismatches(h.db, h.model, probes))];
-              if (mismatches.length > 0) throw new Error(`after ${listed(done)}\n${mismatches.length} mismatches:\n${mismatches.slice(0, 20).join('\n')}`);
+              if (mismatches.length > 0)
+                throw new Error(`after ${listed(done)}\n${mismatches.length} mismatches:\n${mismatches.slice(0, 20).join('\n')}`);
             }
           } finally {
             h.close();
@@ -200,11 +251,21 @@ describe('rates_daily and rates_monthly, maintained by every writer, equal a rec
     it("carries its own value into the next month's days, not the value before it", async () => {
       const dir = scratchDir('fxpipe-read-models-');
       try {
-        const pub = (iso: string, eur: string): WorldPublication => ({ source: 'open-er-api', asOf: Date.parse(iso), values: new Map([['EUR', eur]]) });
+        const pub = (iso: string, eur: string): WorldPublication => ({
+          source: 'open-er-api',
+          asOf: Date.parse(iso),
+          values: new Map([['EUR', eur]]),
+        });
         const ids = await sourceIds(db);
         await loadAsRun(db, ids['open-er-api'], pub('2024-02-27T10:00:00Z', '0.9'));
         await loadAsRun(db, ids['open-er-api'], pub('2024-02-29T20:00:00Z', '0.92'));
-        const archived = await archiveHistory(db, { store: openObjectStore(path.join(dir, 'archive')), cutoff: '2024-03-01', dryRun: false, lockWaitMs: 10_000, log: createLogger('silent') });
+        const archived = await archiveHistory(db, {
+          store: openObjectStore(path.join(dir, 'archive')),
+          cutoff: '2024-03-01',
+          dryRun: false,
+          lockWaitMs: 10_000,
+          log: createLogger('silent'),
+        });
         expect(archived.months.map((m) => [m.month, m.outcome])).toEqual([['2024-02', 'archived']]);
         await loadAsRun(db, ids['open-er-api'], pub('2024-03-04T10:00:00Z', '0.92'));
 
@@ -213,10 +274,23 @@ describe('rates_daily and rates_monthly, maintained by every writer, equal a rec
           `select d.date_key, d.open::text, d.close::text, d.close_as_of, d.in_force_to
              from rates_daily d join dim_currency q on q.currency_id = d.quote_currency_id
             where q.currency_code = 'EUR' and d.source_id = $1 and d.date_key between 20240301 and 20240303 order by d.date_key`,
-          [ids['open-er-api']]);
+          [ids['open-er-api']],
+        );
         const expected = [
-          { date_key: 20240301, open: '0.92', close: '0.92', close_as_of: new Date('2024-02-29T20:00:00Z'), in_force_to: new Date('2024-03-02T00:00:00Z') },
-          { date_key: 20240302, open: '0.92', close: '0.92', close_as_of: new Date('2024-02-29T20:00:00Z'), in_force_to: new Date('2024-03-02T20:00:00Z') },
+          {
+            date_key: 20240301,
+            open: '0.92',
+            close: '0.92',
+            close_as_of: new Date('2024-02-29T20:00:00Z'),
+            in_force_to: new Date('2024-03-02T00:00:00Z'),
+          },
+          {
+            date_key: 20240302,
+            open: '0.92',
+            close: '0.92',
+            close_as_of: new Date('2024-02-29T20:00:00Z'),
+            in_force_to: new Date('2024-03-02T20:00:00Z'),
+          },
         ];
         expect(days).toEqual(expected);
 
@@ -224,11 +298,14 @@ describe('rates_daily and rates_monthly, maintained by every writer, equal a rec
         // archived month on: the same days.
         const usd = (await db.query<{ id: number }>(`select currency_id as id from dim_currency where currency_code = 'USD'`))[0]!.id;
         await rebuildDays(db, { sourceId: ids['open-er-api'], baseId: usd, from: '2024-02-01', to: '2024-03-31' });
-        expect(await db.query(
-          `select d.date_key, d.open::text, d.close::text, d.close_as_of, d.in_force_to
+        expect(
+          await db.query(
+            `select d.date_key, d.open::text, d.close::text, d.close_as_of, d.in_force_to
              from rates_daily d join dim_currency q on q.currency_id = d.quote_currency_id
             where q.currency_code = 'EUR' and d.source_id = $1 and d.date_key between 20240301 and 20240303 order by d.date_key`,
-          [ids['open-er-api']])).toEqual(expected);
+            [ids['open-er-api']],
+          ),
+        ).toEqual(expected);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
@@ -240,18 +317,37 @@ describe('rates_daily and rates_monthly, maintained by every writer, equal a rec
       await resetWarehouse(db);
     });
 
-    it("has no row of that month left, once a publication loaded out of order ends its stretch before it", async () => {
-      const pub = (iso: string, values: [string, string][]): WorldPublication => ({ source: 'open-er-api', asOf: Date.parse(iso), values: new Map(values) });
+    it('has no row of that month left, once a publication loaded out of order ends its stretch before it', async () => {
+      const pub = (iso: string, values: [string, string][]): WorldPublication => ({
+        source: 'open-er-api',
+        asOf: Date.parse(iso),
+        values: new Map(values),
+      });
       const ids = await sourceIds(db);
       const eurRows = async () => ({
-        days: (await db.query<{ date_key: number }>(
-          `select d.date_key from rates_daily d join dim_currency q on q.currency_id = d.quote_currency_id
-            where q.currency_code = 'EUR' and d.source_id = $1 and d.date_key >= 20240301 order by d.date_key`, [ids['open-er-api']])).map((r) => r.date_key),
-        months: (await db.query<{ month_key: number }>(
-          `select m.month_key from rates_monthly m join dim_currency q on q.currency_id = m.quote_currency_id
-            where q.currency_code = 'EUR' and m.source_id = $1 order by m.month_key`, [ids['open-er-api']])).map((r) => r.month_key),
+        days: (
+          await db.query<{ date_key: number }>(
+            `select d.date_key from rates_daily d join dim_currency q on q.currency_id = d.quote_currency_id
+            where q.currency_code = 'EUR' and d.source_id = $1 and d.date_key >= 20240301 order by d.date_key`,
+            [ids['open-er-api']],
+          )
+        ).map((r) => r.date_key),
+        months: (
+          await db.query<{ month_key: number }>(
+            `select m.month_key from rates_monthly m join dim_currency q on q.currency_id = m.quote_currency_id
+            where q.currency_code = 'EUR' and m.source_id = $1 order by m.month_key`,
+            [ids['open-er-api']],
+          )
+        ).map((r) => r.month_key),
       });
-      await loadAsRun(db, ids['open-er-api'], pub('2024-02-29T20:00:00Z', [['EUR', '0.92'], ['JPY', '150.1']]));
+      await loadAsRun(
+        db,
+        ids['open-er-api'],
+        pub('2024-02-29T20:00:00Z', [
+          ['EUR', '0.92'],
+          ['JPY', '150.1'],
+        ]),
+      );
       await loadAsRun(db, ids['open-er-api'], pub('2024-03-04T10:00:00Z', [['JPY', '150.2']]));
       // EUR in force from 2024-02-29 20:00 for the maximum age of 2 days: 1 and 2 March.
       expect(await eurRows()).toEqual({ days: [20240301, 20240302], months: [202402, 202403] });
@@ -274,7 +370,10 @@ describe('a warehouse of the previous version converts in place', () => {
         const database = await createTestDatabase('fxrm_previous', { empty: true });
         try {
           const previous = await database.open();
-          await migrate(previous, migrationFiles().filter((file) => file.name < '0012'));
+          await migrate(
+            previous,
+            migrationFiles().filter((file) => file.name < '0012'),
+          );
           await ensureDates(previous, '2024-01-01', '2024-12-31');
           await ensurePartitions(previous, '2024-02-01', '2024-04-30');
           const ids = await upsertCurrencies(previous, ['USD', ...QUOTES]);
@@ -299,22 +398,35 @@ describe('a warehouse of the previous version converts in place', () => {
           const kinds = await db.query<{ table_name: string; table_type: string }>(
             `select table_name, table_type from information_schema.tables
               where table_schema = 'public' and table_name in ('vw_rates_latest', 'vw_rates_comparison', 'vw_rates_daily_agg', 'vw_rates_monthly_agg', 'rates_daily', 'rates_monthly')
-              order by table_name`);
+              order by table_name`,
+          );
           expect(kinds.map((k) => [k.table_name, k.table_type])).toEqual([
-            ['rates_daily', 'BASE TABLE'], ['rates_monthly', 'BASE TABLE'], ['vw_rates_comparison', 'VIEW'],
-            ['vw_rates_daily_agg', 'VIEW'], ['vw_rates_latest', 'VIEW'], ['vw_rates_monthly_agg', 'VIEW'],
+            ['rates_daily', 'BASE TABLE'],
+            ['rates_monthly', 'BASE TABLE'],
+            ['vw_rates_comparison', 'VIEW'],
+            ['vw_rates_daily_agg', 'VIEW'],
+            ['vw_rates_latest', 'VIEW'],
+            ['vw_rates_monthly_agg', 'VIEW'],
           ]);
 
-          const expected = new Map(SOURCES.map(({ name }) => [name, { pubs: derivedPublications(rows.get(name)!), history: historyKeys(rows.get(name)!) }]));
+          const expected = new Map(
+            SOURCES.map(({ name }) => [name, { pubs: derivedPublications(rows.get(name)!), history: historyKeys(rows.get(name)!) }]),
+          );
           const publications = await db.query<{ source: string; line: string }>(
             `select s.source_name as source,
                     to_char(p.as_of at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS') || ' ' ||
                       array_to_string(array(select c.currency_code from unnest(p.quote_ids) i join dim_currency c on c.currency_id = i order by 1), ',') as line
                from source_publications p join dim_source s using (source_id)
-              order by 1, 2`);
+              order by 1, 2`,
+          );
           for (const { name } of SOURCES) {
-            const want = expected.get(name)!.pubs.map((p) => `${new Date(p.asOf).toISOString().slice(0, 19)} ${[...p.values.keys()].sort().join(',')}`);
-            expect(publications.filter((p) => p.source === name).map((p) => p.line), name).toEqual(want);
+            const want = expected
+              .get(name)!
+              .pubs.map((p) => `${new Date(p.asOf).toISOString().slice(0, 19)} ${[...p.values.keys()].sort().join(',')}`);
+            expect(
+              publications.filter((p) => p.source === name).map((p) => p.line),
+              name,
+            ).toEqual(want);
           }
           expect(await readModelMismatches(db, (name) => expected.get(name)!, DEFAULT_MAX_RATE_AGE_MS)).toEqual([]);
 

@@ -30,10 +30,19 @@ describe('fx_rebuild_days and the session it runs in', () => {
     for (let i = 0; i < 50 * 2; i++) {
       const at = new Date(Date.parse('2023-01-01T00:00:00Z') + i * 12 * 3_600_000);
       const dateKey = Number(at.toISOString().slice(0, 10).replaceAll('-', ''));
-      for (const [code, level] of [['EUR', 0.9], ['JPY', 140]] as const) {
+      for (const [code, level] of [
+        ['EUR', 0.9],
+        ['JPY', 140],
+      ] as const) {
         rows.push({
-          dateKey, baseId, quoteId: ids.get(code)!, sourceId, rateTimestamp: at.toISOString(),
-          rate: (level + i / 1000).toFixed(6), previousRate: null, changePct: null,
+          dateKey,
+          baseId,
+          quoteId: ids.get(code)!,
+          sourceId,
+          rateTimestamp: at.toISOString(),
+          rate: (level + i / 1000).toFixed(6),
+          previousRate: null,
+          changePct: null,
         });
       }
     }
@@ -48,7 +57,7 @@ describe('fx_rebuild_days and the session it runs in', () => {
   const mode = async () => (await db.query<{ plan_cache_mode: string }>('show plan_cache_mode'))[0]!.plan_cache_mode;
 
   it.each(['auto', 'force_custom_plan', 'force_generic_plan'])(
-    'leaves plan_cache_mode %s as it was, after a run\'s few days and after a chunk\'s many',
+    "leaves plan_cache_mode %s as it was, after a run's few days and after a chunk's many",
     async (setting) => {
       await db.query(`set plan_cache_mode = ${setting}`);
       // In one transaction, as a run's load and refresh: a setting made for the transaction would last to its end.

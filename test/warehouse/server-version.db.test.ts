@@ -20,9 +20,12 @@ describe('a server older than PostgreSQL 14', () => {
   });
   afterAll(() => database.drop());
 
-  it('is refused with fxpipe\'s own one line (exit 2), not as a failure to connect', async () => {
+  it("is refused with fxpipe's own one line (exit 2), not as a failure to connect", async () => {
     for (const open of [openDirect, openPooled]) {
-      const error = await open({ url, label: 'the old server', embedded: false }).then(() => null, (e: unknown) => e);
+      const error = await open({ url, label: 'the old server', embedded: false }).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(FxpipeError);
       expect({ message: (error as FxpipeError).message, exitCode: (error as FxpipeError).exitCode }).toEqual({
         message: 'the old server runs PostgreSQL 130012; fxpipe needs 14 or newer',

@@ -12,7 +12,10 @@ describe('SqlState', () => {
   afterAll(() => client.end());
   /** What PostgreSQL throws for a condition raised by its name. */
   const raised = (name: string) =>
-    client.query(`do $$ begin raise exception 'test' using errcode = '${name}'; end $$`).then(() => null, (e: unknown) => e);
+    client.query(`do $$ begin raise exception 'test' using errcode = '${name}'; end $$`).then(
+      () => null,
+      (e: unknown) => e,
+    );
 
   it('names each code as PostgreSQL does: PL/pgSQL raising the condition by that name gives that code', async () => {
     // PostgreSQL's own table of condition names (plerrcodes.h, made from errcodes.txt) is the oracle.
@@ -35,7 +38,10 @@ describe('SqlState', () => {
   });
 
   it('reads the code of a server error, and of nothing else', async () => {
-    const error = await client.query('select 1 from no_such_table_here').then(() => null, (e: unknown) => e);
+    const error = await client.query('select 1 from no_such_table_here').then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(sqlState(error)).toBe('42P01');
     expect(hasSqlState(error, SqlState.undefined_table)).toBe(true);
     expect(hasSqlState(error, SqlState.lock_not_available, SqlState.undefined_table)).toBe(true);

@@ -36,17 +36,29 @@ const CONNECT_TIMEOUT_MS = 10_000;
 export async function checkRemote(server: RemoteServer): Promise<Check[]> {
   const checks: Check[] = [];
   const base: pg.ClientConfig = {
-    host: server.host, port: server.port, database: server.database, user: server.user, password: server.password,
-    connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: 'fxpipe check-remote',
+    host: server.host,
+    port: server.port,
+    database: server.database,
+    user: server.user,
+    password: server.password,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    application_name: 'fxpipe check-remote',
   };
   checks.push(await unencryptedRefused(base));
 
-  const verified: ConnectionOptions = { servername: isIP(server.host) !== 0 ? undefined : server.host, ...(server.ca ? { ca: server.ca } : {}) };
+  const verified: ConnectionOptions = {
+    servername: isIP(server.host) !== 0 ? undefined : server.host,
+    ...(server.ca ? { ca: server.ca } : {}),
+  };
   let db: DirectDb | undefined;
   let ssl: pg.ClientConfig['ssl'] = verified;
   try {
     db = await connectDirect({ ...base, ssl: verified });
-    checks.push({ name: 'certificate', ok: true, detail: `trusted for ${server.host} (${server.ca ? 'by the CA given' : "by this machine's CAs"})` });
+    checks.push({
+      name: 'certificate',
+      ok: true,
+      detail: `trusted for ${server.host} (${server.ca ? 'by the CA given' : "by this machine's CAs"})`,
+    });
   } catch (error) {
     const reason = messageOf(error);
     if (!isCertificateError(error)) {
@@ -73,7 +85,11 @@ export async function checkRemote(server: RemoteServer): Promise<Check[]> {
     checks.push(await convertAnswers(db));
     checks.push(await functionsListed(db));
     const leaks = await readerLeaks(db, server.user, { otherDatabases: false });
-    checks.push({ name: 'only api readable', ok: leaks.length === 0, detail: leaks.length === 0 ? `${server.user} reads schema api and nothing else` : `${server.user} can do more: ${leaks.join('; ')}` });
+    checks.push({
+      name: 'only api readable',
+      ok: leaks.length === 0,
+      detail: leaks.length === 0 ? `${server.user} reads schema api and nothing else` : `${server.user} can do more: ${leaks.join('; ')}`,
+    });
     checks.push(await otherDatabases(db, { ...base, ssl }, server.user));
     checks.push(await limitsSet(db, server.user));
     checks.push(await tempFilesBounded(db, server.user));
@@ -93,20 +109,29 @@ async function unencryptedRefused(base: pg.ClientConfig): Promise<Check> {
     const reason = messageOf(error);
     // 28000: pg_hba.conf rejected it (hostnossl … reject, or no line for an unencrypted connection).
     const refused = hasSqlState(error, SqlState.invalid_authorization_specification);
-    return refused ? { name, ok: true, detail: `a login without TLS is refused (${reason})` } : { name, ok: false, detail: `cannot reach the server: ${reason}` };
+    return refused
+      ? { name, ok: true, detail: `a login without TLS is refused (${reason})` }
+      : { name, ok: false, detail: `cannot reach the server: ${reason}` };
   }
 }
 
 async function tlsInUse(db: DirectDb): Promise<Check> {
   const [row] = await db.query<{ ssl: boolean; version: string | null; cipher: string | null }>(
-    'select ssl, version, cipher from pg_stat_ssl where pid = pg_backend_pid()');
+    'select ssl, version, cipher from pg_stat_ssl where pid = pg_backend_pid()',
+  );
   const modern = row?.ssl === true && (row.version === 'TLSv1.2' || row.version === 'TLSv1.3');
-  return { name: 'TLS', ok: modern, detail: row?.ssl ? `${row.version}, ${row.cipher} (pg_stat_ssl)` : 'this session is not encrypted (pg_stat_ssl)' };
+  return {
+    name: 'TLS',
+    ok: modern,
+    detail: row?.ssl ? `${row.version}, ${row.cipher} (pg_stat_ssl)` : 'this session is not encrypted (pg_stat_ssl)',
+  };
 }
 
 async function convertAnswers(db: DirectDb): Promise<Check> {
   try {
-    const [row] = await db.query<{ converted: string; rate: string }>(`select converted::text, rate::text from api.convert(100, 'USD', 'EUR')`);
+    const [row] = await db.query<{ converted: string; rate: string }>(
+      `select converted::text, rate::text from api.convert(100, 'USD', 'EUR')`,
+    );
     return { name: 'api.convert', ok: true, detail: `api.convert(100, 'USD', 'EUR') = ${row?.converted} (rate ${row?.rate})` };
   } catch (error) {
     return { name: 'api.convert', ok: false, detail: `api.convert(100, 'USD', 'EUR') failed: ${messageOf(error)}` };
@@ -119,9 +144,14 @@ async function functionsListed(db: DirectDb): Promise<Check> {
        from information_schema.routines r
        left join information_schema.parameters p on p.specific_schema = r.specific_schema and p.specific_name = r.specific_name
       where r.routine_schema = 'api'
-      group by r.routine_name order by r.routine_name`);
+      group by r.routine_name order by r.routine_name`,
+  );
   return rows.length > 0
-    ? { name: 'functions listed', ok: true, detail: `information_schema shows ${rows.map((r) => `api.${r.routine} (${r.parameters} parameters)`).join(', ')}` }
+    ? {
+        name: 'functions listed',
+        ok: true,
+        detail: `information_schema shows ${rows.map((r) => `api.${r.routine} (${r.parameters} parameters)`).join(', ')}`,
+      }
     : { name: 'functions listed', ok: false, detail: 'information_schema.routines shows no api function: Make.com could not list them' };
 }
 
@@ -136,7 +166,8 @@ async function otherDatabases(db: DirectDb, settings: pg.ClientConfig, user: str
     `select d.datname as name,
             exists (select 1 from aclexplode(d.datacl) a where a.grantee = (select oid from pg_roles where rolname = current_user)
                                                           and a.privilege_type = 'CONNECT') as by_name
-       from pg_database d where d.datallowconn and d.datname <> current_database() order by 1`);
+       from pg_database d where d.datallowconn and d.datname <> current_database() order by 1`,
+  );
   const open: string[] = [];
   const withTemp: string[] = [];
   const granted: string[] = [];
@@ -157,12 +188,24 @@ async function otherDatabases(db: DirectDb, settings: pg.ClientConfig, user: str
   }
   const tried = databases.length === 0 ? 'there is none' : `tried ${databases.map((d) => d.name).join(', ')}`;
   if (open.length === 0 && withTemp.length === 0) {
-    return { name, ok: true, detail: `${user} connects to no other database (${tried})${granted.length > 0 ? `, but to ${granted.join(', ')}, where it is granted as a reader too` : ''}` };
+    return {
+      name,
+      ok: true,
+      detail: `${user} connects to no other database (${tried})${granted.length > 0 ? `, but to ${granted.join(', ')}, where it is granted as a reader too` : ''}`,
+    };
   }
   const tempOnly = withTemp.filter((d) => !open.includes(d)).join(', ');
   const problems = [
-    ...(open.length > 0 ? [`${user} connects to ${open.join(', ')} (fix, as their owner: revoke connect, temporary on database ${open.join(', ')} from public)`] : []),
-    ...(tempOnly ? [`${user} can create temporary tables in ${tempOnly} (fix, as their owner: revoke temporary on database ${tempOnly} from public, ${user})`] : []),
+    ...(open.length > 0
+      ? [
+          `${user} connects to ${open.join(', ')} (fix, as their owner: revoke connect, temporary on database ${open.join(', ')} from public)`,
+        ]
+      : []),
+    ...(tempOnly
+      ? [
+          `${user} can create temporary tables in ${tempOnly} (fix, as their owner: revoke temporary on database ${tempOnly} from public, ${user})`,
+        ]
+      : []),
   ];
   return { name, ok: false, detail: problems.join('; ') };
 }
@@ -173,20 +216,34 @@ async function tempFilesBounded(db: DirectDb, user: string): Promise<Check> {
   const [row] = await db.query<{ limit: string }>(`select current_setting('temp_file_limit') as limit`);
   if (row?.limit === '-1') {
     const wanted = formatSize((await currentLimits(db, user))?.tempFileLimitKb ?? DEFAULT_READER_LIMITS.tempFileLimitKb).replace(' ', '');
-    return { name, ok: null, detail: `${user}'s temporary files are not bounded (temp_file_limit -1): a superuser runs: alter role ${user} set temp_file_limit = '${wanted}'` };
+    return {
+      name,
+      ok: null,
+      detail: `${user}'s temporary files are not bounded (temp_file_limit -1): a superuser runs: alter role ${user} set temp_file_limit = '${wanted}'`,
+    };
   }
-  return { name, ok: true, detail: `temporary files up to ${row?.limit} a session (temp_file_limit: a superuser-only setting the reader cannot lift)` };
+  return {
+    name,
+    ok: true,
+    detail: `temporary files up to ${row?.limit} a session (temp_file_limit: a superuser-only setting the reader cannot lift)`,
+  };
 }
 
 async function limitsSet(db: DirectDb, user: string): Promise<Check> {
   const limits = await currentLimits(db, user);
   const [row] = await db.query<{ connlimit: number }>('select rolconnlimit as connlimit from pg_roles where rolname = current_user');
-  if (!limits) return { name: 'limits', ok: null, detail: `${user} has no fxpipe limits (made by an older grant-reader, or not a reader): run fxpipe db grant-reader ${user} again` };
+  if (!limits)
+    return {
+      name: 'limits',
+      ok: null,
+      detail: `${user} has no fxpipe limits (made by an older grant-reader, or not a reader): run fxpipe db grant-reader ${user} again`,
+    };
   return {
     name: 'limits',
     ok: true,
-    detail: `queries up to ${limits.statementTimeoutMs / 1000} s, idle in a transaction up to ${limits.idleInTransactionTimeoutMs / 1000} s, ${row?.connlimit} connections at once, `
-      + `memory up to ${formatSize(limits.memoryLimitKb)} a session (measured only by the embedded server's watchdog)`,
+    detail:
+      `queries up to ${limits.statementTimeoutMs / 1000} s, idle in a transaction up to ${limits.idleInTransactionTimeoutMs / 1000} s, ${row?.connlimit} connections at once, ` +
+      `memory up to ${formatSize(limits.memoryLimitKb)} a session (measured only by the embedded server's watchdog)`,
   };
 }
 

@@ -41,7 +41,11 @@ export interface GrantReaderOptions {
  * everything as it was. role must come from parseRoleName.
  */
 export async function grantReader(
-  db: Db, role: string, password?: string, limits: Partial<ReaderLimits> = {}, options: GrantReaderOptions = {},
+  db: Db,
+  role: string,
+  password?: string,
+  limits: Partial<ReaderLimits> = {},
+  options: GrantReaderOptions = {},
 ): Promise<GrantReaderResult> {
   return db.transaction(async (tx) => {
     await tx.query('select pg_advisory_xact_lock(hashtext($1))', [READERS_LOCK]);
@@ -87,8 +91,14 @@ export async function grantReader(
       throw usageError(`${role} would be able to do more than read schema api, so nothing was changed: ${leaks.join('; ')}`);
     }
     return {
-      role, database, created: !existing, passwordSet: newPassword !== undefined, ...(generatedPassword ? { generatedPassword } : {}), limits: newLimits,
-      tempFileLimitSet, closed,
+      role,
+      database,
+      created: !existing,
+      passwordSet: newPassword !== undefined,
+      ...(generatedPassword ? { generatedPassword } : {}),
+      limits: newLimits,
+      tempFileLimitSet,
+      closed,
     };
   });
 }

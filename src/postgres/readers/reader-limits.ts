@@ -16,7 +16,11 @@ export interface ReaderLimits {
 }
 
 export const DEFAULT_READER_LIMITS: ReaderLimits = {
-  statementTimeoutMs: 30_000, idleInTransactionTimeoutMs: 60_000, connectionLimit: 10, tempFileLimitKb: 1024 * 1024, memoryLimitKb: 512 * 1024,
+  statementTimeoutMs: 30_000,
+  idleInTransactionTimeoutMs: 60_000,
+  connectionLimit: 10,
+  tempFileLimitKb: 1024 * 1024,
+  memoryLimitKb: 512 * 1024,
 };
 
 const MAX_TIMEOUT_MS = 86_400_000;
@@ -33,7 +37,9 @@ export function parseTimeout(value: string, flag: string): number {
   const match = DURATION.exec(value.trim());
   const ms = match ? Number(match[1]) * UNIT_MS[match[2]!]! : NaN;
   if (!(ms >= 100 && ms <= MAX_TIMEOUT_MS)) {
-    throw usageError(`invalid ${flag} ${JSON.stringify(value)}: expected a duration from 100ms to 24h with its unit, such as 30s, 500ms or 2min`);
+    throw usageError(
+      `invalid ${flag} ${JSON.stringify(value)}: expected a duration from 100ms to 24h with its unit, such as 30s, 500ms or 2min`,
+    );
   }
   return ms;
 }
@@ -43,14 +49,20 @@ export function parseSize(value: string, flag: string, minKb: number): number {
   const match = SIZE.exec(value.trim());
   const kb = match ? Number(match[1]) * UNIT_KB[match[2]!]! : NaN;
   if (!(kb >= minKb && kb <= MAX_SIZE_KB)) {
-    throw usageError(`invalid ${flag} ${JSON.stringify(value)}: expected a size from ${formatSize(minKb)} to 2 TB with its unit (kB, MB, GB or TB), such as 512MB or 1GB`);
+    throw usageError(
+      `invalid ${flag} ${JSON.stringify(value)}: expected a size from ${formatSize(minKb)} to 2 TB with its unit (kB, MB, GB or TB), such as 512MB or 1GB`,
+    );
   }
   return kb;
 }
 
 /** A size in kB as people read it: 1 GB, 512 MB, 100 kB. */
 export function formatSize(kb: number): string {
-  for (const [unit, factor] of [['TB', 1024 ** 3], ['GB', 1024 ** 2], ['MB', 1024]] as const) {
+  for (const [unit, factor] of [
+    ['TB', 1024 ** 3],
+    ['GB', 1024 ** 2],
+    ['MB', 1024],
+  ] as const) {
     if (kb >= factor && kb % factor === 0) return `${kb / factor} ${unit}`;
   }
   return kb >= 1024 ? `${Math.round(kb / 1024)} MB` : `${kb} kB`;
@@ -82,7 +94,10 @@ export function limitsInComment(comment: string | null): ReaderLimits | null {
 
 /** The limits role has now (its comment), or null. */
 export async function currentLimits(db: Db, role: string): Promise<ReaderLimits | null> {
-  const [row] = await db.query<{ comment: string | null }>(`select shobj_description(oid, 'pg_authid') as comment from pg_roles where rolname = $1`, [role]);
+  const [row] = await db.query<{ comment: string | null }>(
+    `select shobj_description(oid, 'pg_authid') as comment from pg_roles where rolname = $1`,
+    [role],
+  );
   return limitsInComment(row?.comment ?? null);
 }
 

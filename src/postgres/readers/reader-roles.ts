@@ -34,7 +34,9 @@ export async function listReaders(db: Db): Promise<string[]> {
 
 /** The role that owns schema api (the migrating role): the one whose future api objects readers' default privileges cover. */
 export async function apiOwner(db: Db): Promise<string> {
-  const [row] = await db.query<{ owner: string }>(`select pg_get_userbyid(nspowner) as owner from pg_namespace where nspname = $1`, ['api']);
+  const [row] = await db.query<{ owner: string }>(`select pg_get_userbyid(nspowner) as owner from pg_namespace where nspname = $1`, [
+    'api',
+  ]);
   if (!row) throw new Error('schema api is missing: apply the migrations first');
   return row.owner;
 }

@@ -54,9 +54,18 @@ export async function stopReadersOverLimits(db: Db, memoryOf?: MemoryOf): Promis
   );
   const stopped = rows
     .filter((row) => row.signalled)
-    .map((row): Stopped => row.state === 'active'
-      ? { pid: row.pid, role: row.role, database: row.database, action: 'cancelled', reason: 'statement timeout', seconds: row.seconds }
-      : { pid: row.pid, role: row.role, database: row.database, action: 'terminated', reason: 'idle in transaction', seconds: row.seconds });
+    .map((row): Stopped =>
+      row.state === 'active'
+        ? { pid: row.pid, role: row.role, database: row.database, action: 'cancelled', reason: 'statement timeout', seconds: row.seconds }
+        : {
+            pid: row.pid,
+            role: row.role,
+            database: row.database,
+            action: 'terminated',
+            reason: 'idle in transaction',
+            seconds: row.seconds,
+          },
+    );
   return memoryOf ? [...stopped, ...(await endReadersOverMemory(db, memoryOf))] : stopped;
 }
 
@@ -80,7 +89,12 @@ async function endReadersOverMemory(db: Db, memoryOf: MemoryOf): Promise<Stopped
   for (const backend of backends) {
     const memoryKb = await memoryOf(backend.pid);
     if (memoryKb === null) continue;
-    const session = sessions.get(backend.leader) ?? { role: backend.role, database: backend.database, limitKb: Number(backend.limit_kb), memoryKb: 0 };
+    const session = sessions.get(backend.leader) ?? {
+      role: backend.role,
+      database: backend.database,
+      limitKb: Number(backend.limit_kb),
+      memoryKb: 0,
+    };
     session.memoryKb += memoryKb;
     sessions.set(backend.leader, session);
   }
@@ -89,8 +103,19 @@ async function endReadersOverMemory(db: Db, memoryOf: MemoryOf): Promise<Stopped
     if (session.memoryKb <= session.limitKb) continue;
     // The same pid and role still: the session may have ended since it was measured.
     const [row] = await db.query<{ ended: boolean }>(
-      'select pg_terminate_backend(pid) as ended from pg_stat_activity where pid = $1 and usename = $2', [pid, session.role]);
-    if (row?.ended) stopped.push({ pid, role: session.role, database: session.database, action: 'terminated', reason: 'memory', seconds: 0, memoryKb: session.memoryKb });
+      'select pg_terminate_backend(pid) as ended from pg_stat_activity where pid = $1 and usename = $2',
+      [pid, session.role],
+    );
+    if (row?.ended)
+      stopped.push({
+        pid,
+        role: session.role,
+        database: session.database,
+        action: 'terminated',
+        reason: 'memory',
+        seconds: 0,
+        memoryKb: session.memoryKb,
+      });
   }
   return stopped;
 }
@@ -103,7 +128,9 @@ export async function checkWatchdogRole(db: Db): Promise<void> {
             or (pg_has_role(current_user, 'pg_read_all_stats', 'member') and pg_has_role(current_user, 'pg_signal_backend', 'member')) as able`,
   );
   if (!row?.able) {
-    throw usageError(`role ${row?.who ?? '?'} cannot see or stop other roles' queries: grant it pg_read_all_stats and pg_signal_backend (or run the watchdog as a superuser)`);
+    throw usageError(
+      `role ${row?.who ?? '?'} cannot see or stop other roles' queries: grant it pg_read_all_stats and pg_signal_backend (or run the watchdog as a superuser)`,
+    );
   }
 }
 

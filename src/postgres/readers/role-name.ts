@@ -7,7 +7,9 @@ const RESERVED = new Set(['public', 'none', 'current_user', 'current_role', 'ses
 /** A reader role name, checked before it goes near SQL: lower-case letters, digits and _, 1 to 63 of them. */
 export function parseRoleName(value: string): string {
   if (!ROLE_NAME.test(value)) {
-    throw usageError(`invalid role name ${JSON.stringify(value)}: expected 1 to 63 lower-case letters, digits or _, not starting with a digit`);
+    throw usageError(
+      `invalid role name ${JSON.stringify(value)}: expected 1 to 63 lower-case letters, digits or _, not starting with a digit`,
+    );
   }
   if (value.startsWith('pg_') || RESERVED.has(value)) {
     throw usageError(`invalid role name ${JSON.stringify(value)}: reserved by PostgreSQL`);

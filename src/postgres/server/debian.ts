@@ -21,7 +21,10 @@ export function debianUnavailable(bins: string[]): string | null {
 
 /** A PostgreSQL program, as the postgres user. */
 export async function asPostgres(bin: string, args: string[], env: Record<string, string> = {}): Promise<void> {
-  await execFileP('runuser', ['-u', 'postgres', '--', path.join(DEBIAN_BIN, bin), ...args], { env: { ...process.env, ...env }, timeout: 120_000 });
+  await execFileP('runuser', ['-u', 'postgres', '--', path.join(DEBIAN_BIN, bin), ...args], {
+    env: { ...process.env, ...env },
+    timeout: 120_000,
+  });
 }
 
 /** The postgres user's uid (a directory it works in is chowned to it). */

@@ -94,7 +94,9 @@ export interface EmbeddedConnection {
 /** The postgres options of a start: TLS on (TLS 1.2 at least), the port, and listen_addresses when listening beyond loopback. */
 export function serverOptions(port: number, listenAddresses?: string): string {
   // pg_ctl runs the postmaster through a shell: listenAddresses holds only validated address characters, quoted.
-  return [`-p ${port}`, '-c ssl=on', '-c ssl_min_protocol_version=TLSv1.2', ...(listenAddresses ? [`-h '${listenAddresses}'`] : [])].join(' ');
+  return [`-p ${port}`, '-c ssl=on', '-c ssl_min_protocol_version=TLSv1.2', ...(listenAddresses ? [`-h '${listenAddresses}'`] : [])].join(
+    ' ',
+  );
 }
 
 /** What postmaster.pid says about the server on this data directory, if one is alive. */
@@ -129,10 +131,13 @@ export async function ensureEmbedded(home: string, options: EmbeddedOptions = {}
       paths = embeddedPaths(home);
     }
     if (!existsSync(paths.passwordFile)) {
-      throw usageError(`${paths.passwordFile} is missing: the embedded server's password is lost (move ${paths.dataDir} away to start afresh)`);
+      throw usageError(
+        `${paths.passwordFile} is missing: the embedded server's password is lost (move ${paths.dataDir} away to start afresh)`,
+      );
     }
     const current = await waitWhileTransient(paths.dataDir);
-    const port = current?.port ?? (await startServer(paths, undefined, await portToStartOn(paths, options), true, options.certificateNames));
+    const port =
+      current?.port ?? (await startServer(paths, undefined, await portToStartOn(paths, options), true, options.certificateNames));
     await ensureWatchdog(home);
     return connectionFor(paths, port, !current);
   });
@@ -189,7 +194,8 @@ async function waitWhileTransient(dataDir: string): Promise<RunningServer | null
   for (;;) {
     const running = await readRunning(dataDir);
     if (!running || running.status === 'ready') return running;
-    if (Date.now() > deadline) throw new Error(`the embedded server (pid ${running.pid}) stayed "${running.status}" for ${START_TIMEOUT_S}s`);
+    if (Date.now() > deadline)
+      throw new Error(`the embedded server (pid ${running.pid}) stayed "${running.status}" for ${START_TIMEOUT_S}s`);
     await sleep(100);
   }
 }
@@ -263,10 +269,19 @@ async function initialise(paths: EmbeddedPaths): Promise<void> {
     await ownDirectory(scratch, owner, 0o700);
     await run(
       bin.initdb,
-      [`--pgdata=${scratch}`, '--auth=scram-sha-256', `--username=${EMBEDDED_USER}`, `--pwfile=${pwfile}`,
-        '--encoding=UTF8', '--no-locale', '--no-instructions',
+      [
+        `--pgdata=${scratch}`,
+        '--auth=scram-sha-256',
+        `--username=${EMBEDDED_USER}`,
+        `--pwfile=${pwfile}`,
+        '--encoding=UTF8',
+        '--no-locale',
+        '--no-instructions',
         // Loopback TCP only, no Unix socket (nothing to collide with in /tmp); written by initdb as the server's user.
-        '--set=listen_addresses=127.0.0.1', '--set=unix_socket_directories=', '--set=password_encryption=scram-sha-256'],
+        '--set=listen_addresses=127.0.0.1',
+        '--set=unix_socket_directories=',
+        '--set=password_encryption=scram-sha-256',
+      ],
       { ...owner, env: { ...process.env, LC_ALL: 'C' } },
     ).catch((error: { stderr?: string }) => {
       const said = lastLine(error.stderr);
@@ -350,7 +365,11 @@ async function recordedPort(paths: EmbeddedPaths): Promise<number | null> {
  * passes `record: false`: no port recorded, no TLS.
  */
 async function startServer(
-  paths: EmbeddedPaths, owner?: RunAs, wanted: { port: number; recorded: boolean } | null = null, record = true, certificateNames: string[] = [],
+  paths: EmbeddedPaths,
+  owner?: RunAs,
+  wanted: { port: number; recorded: boolean } | null = null,
+  record = true,
+  certificateNames: string[] = [],
 ): Promise<number> {
   owner ??= await runAs();
   const bin = await embeddedBinaries(owner);
@@ -366,7 +385,19 @@ async function startServer(
     try {
       await run(
         bin.pg_ctl,
-        ['start', '-D', paths.dataDir, '-l', paths.logFile, '-w', '-t', String(START_TIMEOUT_S), '-s', '-o', record ? serverOptions(port) : `-p ${port}`],
+        [
+          'start',
+          '-D',
+          paths.dataDir,
+          '-l',
+          paths.logFile,
+          '-w',
+          '-t',
+          String(START_TIMEOUT_S),
+          '-s',
+          '-o',
+          record ? serverOptions(port) : `-p ${port}`,
+        ],
         { ...owner, env: { ...process.env, LC_ALL: 'C' } },
       );
       if (record && !wanted?.recorded) await recordPort(paths, port);
@@ -377,13 +408,22 @@ async function startServer(
       if (running) return running.port;
       const taken = await portWasTaken(paths.logFile, logStart);
       if (taken && wanted) {
-        const why = wanted.recorded ? `the embedded server keeps the port it first started on (${paths.portFile})` : 'the port chosen (FXPIPE_PORT or --port)';
-        throw usageError(`port ${port} on 127.0.0.1 is taken by another program: ${why}; free it, or choose another with --port N or FXPIPE_PORT`, error);
+        const why = wanted.recorded
+          ? `the embedded server keeps the port it first started on (${paths.portFile})`
+          : 'the port chosen (FXPIPE_PORT or --port)';
+        throw usageError(
+          `port ${port} on 127.0.0.1 is taken by another program: ${why}; free it, or choose another with --port N or FXPIPE_PORT`,
+          error,
+        );
       }
       if (attempt < 5 && taken) continue;
-      const said = (await serverFailure(paths.logFile, logStart))
-        ?? `${pgCtlSaid((error as { stderr?: string }).stderr) || 'pg_ctl failed'}, and the log has no FATAL or ERROR line from this start`;
-      throw usageError(`could not start the embedded PostgreSQL in ${paths.dataDir}: ${said} (log: ${paths.logFile})${rootHint(owner, said)}`, error);
+      const said =
+        (await serverFailure(paths.logFile, logStart)) ??
+        `${pgCtlSaid((error as { stderr?: string }).stderr) || 'pg_ctl failed'}, and the log has no FATAL or ERROR line from this start`;
+      throw usageError(
+        `could not start the embedded PostgreSQL in ${paths.dataDir}: ${said} (log: ${paths.logFile})${rootHint(owner, said)}`,
+        error,
+      );
     }
   }
 }

@@ -15,9 +15,15 @@ export const isWildcard = (address: string): boolean => WILDCARDS.includes(addre
 export function parseListenAddress(value: string): string {
   const isIp = /^[0-9A-Fa-f:.]+$/.test(value) && net.isIP(value) !== 0;
   if (value !== '*' && !isIp) {
-    throw usageError(`invalid --listen ${JSON.stringify(value)}: expected an IP address of this machine, 0.0.0.0 (every IPv4 address), :: or * (every address)`);
+    throw usageError(
+      `invalid --listen ${JSON.stringify(value)}: expected an IP address of this machine, 0.0.0.0 (every IPv4 address), :: or * (every address)`,
+    );
   }
-  if (!WILDCARDS.includes(value) && !localAddresses().includes(value) && !(process.platform === 'linux' && net.isIPv4(value) && value.startsWith('127.'))) {
+  if (
+    !WILDCARDS.includes(value) &&
+    !localAddresses().includes(value) &&
+    !(process.platform === 'linux' && net.isIPv4(value) && value.startsWith('127.'))
+  ) {
     throw usageError(`invalid --listen ${value}: not an address of this machine (it has ${localAddresses().join(', ')})`);
   }
   return value;

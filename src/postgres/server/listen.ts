@@ -3,12 +3,30 @@ import pg from 'pg';
 import { usageError } from '../../errors.js';
 import { clientSettings } from '../../warehouse/target.js';
 import { withFileLock } from '../../util/file-lock.js';
-import { embeddedPaths, ensureEmbedded, readRunning, runAs, runningConnection, START_TIMEOUT_S, type EmbeddedConnection, type EmbeddedOptions } from './embedded.js';
+import {
+  embeddedPaths,
+  ensureEmbedded,
+  readRunning,
+  runAs,
+  runningConnection,
+  START_TIMEOUT_S,
+  type EmbeddedConnection,
+  type EmbeddedOptions,
+} from './embedded.js';
 import { isWildcard, listenAddressesFor } from './listen-address.js';
 import { setRemoteAccess } from './pg-hba.js';
 import { pgCtl, refuseTakenPort, restartAt } from './restart.js';
 import { ensureWatchdog } from './watchdog.js';
-import { canonicalName, currentCertificate, ensureCertificate, generateCertificate, installForServer, installGivenCertificate, type CertificateSummary, type GivenCertificate } from './tls.js';
+import {
+  canonicalName,
+  currentCertificate,
+  ensureCertificate,
+  generateCertificate,
+  installForServer,
+  installGivenCertificate,
+  type CertificateSummary,
+  type GivenCertificate,
+} from './tls.js';
 
 export interface ListenOptions extends EmbeddedOptions {
   /** A certificate and key to use (--tls-cert/--tls-key, FXPIPE_TLS_CERT/FXPIPE_TLS_KEY) instead of fxpipe's own. */
@@ -107,7 +125,11 @@ function namesNeeded(address: string, options: ListenOptions): string[] {
 }
 
 /** The certificate to listen with: the one given; else one given earlier; else fxpipe's own, made anew when it lacks a name needed. */
-async function listenCertificate(home: string, address: string, options: ListenOptions): Promise<{ certificate: CertificateSummary; generated?: string }> {
+async function listenCertificate(
+  home: string,
+  address: string,
+  options: ListenOptions,
+): Promise<{ certificate: CertificateSummary; generated?: string }> {
   const owner = await runAs();
   if (options.tls) return { certificate: await installGivenCertificate(home, options.tls, owner) };
   const current = await currentCertificate(home);
@@ -129,7 +151,9 @@ async function serverSettings(connection: EmbeddedConnection): Promise<{ listenA
   await client.connect();
   try {
     const { rows } = await client.query<{ listen: string; ssl: string }>(
-      'select current_setting($1) as listen, current_setting($2) as ssl', ['listen_addresses', 'ssl']);
+      'select current_setting($1) as listen, current_setting($2) as ssl',
+      ['listen_addresses', 'ssl'],
+    );
     return { listenAddresses: rows[0]!.listen, ssl: rows[0]!.ssl === 'on' };
   } finally {
     await client.end();
@@ -148,7 +172,10 @@ export interface RenewOptions {
  * files (a renewed Let's Encrypt certificate, say), or the one in options.tls; a running server reloads it (no restart:
  * PostgreSQL reads the certificate files again on reload; open sessions keep theirs).
  */
-export async function renewCertificate(home: string, options: RenewOptions = {}): Promise<{ certificate: CertificateSummary; reloaded: boolean }> {
+export async function renewCertificate(
+  home: string,
+  options: RenewOptions = {},
+): Promise<{ certificate: CertificateSummary; reloaded: boolean }> {
   const paths = embeddedPaths(home);
   const owner = await runAs();
   const current = await currentCertificate(home);

@@ -35,7 +35,9 @@ export async function setRemoteAccess(hbaFile: string, listening: boolean, owner
     // The method is the last field that is not an option (options are name=value).
     const method = tokens.filter((token) => !token.includes('=')).at(-1) ?? '';
     if (!ALLOWED_METHODS.has(method)) {
-      throw usageError(`${hbaFile} has "${tokens.join(' ')}": only scram-sha-256 (password) lines are allowed before listening beyond loopback`);
+      throw usageError(
+        `${hbaFile} has "${tokens.join(' ')}": only scram-sha-256 (password) lines are allowed before listening beyond loopback`,
+      );
     }
   }
   while (kept.length > 0 && kept[0] === '') kept.shift();

@@ -17,7 +17,10 @@ export async function pgCtl(paths: EmbeddedPaths, args: string[]): Promise<void>
     await run(bin.pg_ctl, args, { ...owner, env: { ...process.env, LC_ALL: 'C' } });
   } catch (error) {
     const reason = (await serverFailure(paths.logFile, logStart)) ?? pgCtlSaid((error as { stderr?: string }).stderr);
-    throw usageError(`pg_ctl ${args[0]} of the embedded PostgreSQL in ${paths.dataDir} failed: ${reason || 'see its log'} (log: ${paths.logFile})`, error);
+    throw usageError(
+      `pg_ctl ${args[0]} of the embedded PostgreSQL in ${paths.dataDir} failed: ${reason || 'see its log'} (log: ${paths.logFile})`,
+      error,
+    );
   }
 }
 
@@ -35,7 +38,9 @@ export async function refuseTakenPort(from: ServerPlace, to: ServerPlace): Promi
   if (to.port === from.port) return;
   const holder = await portHolder(to.port, to.listenAddresses);
   if (holder) {
-    throw usageError(`port ${to.port} on ${holder} is taken by another program: the embedded server keeps running on port ${from.port}, unchanged; free it, or choose another with --port N`);
+    throw usageError(
+      `port ${to.port} on ${holder} is taken by another program: the embedded server keeps running on port ${from.port}, unchanged; free it, or choose another with --port N`,
+    );
   }
 }
 
@@ -54,16 +59,34 @@ export async function restartAt(paths: EmbeddedPaths, from: ServerPlace, to: Ser
     try {
       await pgCtl(paths, restartArgs(paths, 'start', from));
     } catch (again) {
-      throw usageError(`could not move the embedded server to port ${to.port}, and it is now stopped: ${failed}; starting it again on port ${from.port} failed too: ${(again as Error).message}`, error);
+      throw usageError(
+        `could not move the embedded server to port ${to.port}, and it is now stopped: ${failed}; starting it again on port ${from.port} failed too: ${(again as Error).message}`,
+        error,
+      );
     }
-    throw usageError(`could not move the embedded server to port ${to.port}: ${failed}; it runs again on port ${from.port}, as before`, error);
+    throw usageError(
+      `could not move the embedded server to port ${to.port}: ${failed}; it runs again on port ${from.port}, as before`,
+      error,
+    );
   }
   if (to.port !== from.port) await recordPort(paths, to.port);
 }
 
 function restartArgs(paths: EmbeddedPaths, action: 'restart' | 'start', at: ServerPlace): string[] {
-  return [action, '-D', paths.dataDir, ...(action === 'restart' ? ['-m', 'fast'] : []), '-w', '-t', String(START_TIMEOUT_S), '-s',
-    '-l', paths.logFile, '-o', serverOptions(at.port, at.listenAddresses === '127.0.0.1' ? undefined : at.listenAddresses)];
+  return [
+    action,
+    '-D',
+    paths.dataDir,
+    ...(action === 'restart' ? ['-m', 'fast'] : []),
+    '-w',
+    '-t',
+    String(START_TIMEOUT_S),
+    '-s',
+    '-l',
+    paths.logFile,
+    '-o',
+    serverOptions(at.port, at.listenAddresses === '127.0.0.1' ? undefined : at.listenAddresses),
+  ];
 }
 
 /** The first address of listenAddresses where another program already listens on port, if any. */

@@ -76,19 +76,25 @@ export async function generateCertificate(home: string, owner: RunAs, extra: rea
   const notAfterDate = new Date(notBeforeDate.getTime() + GENERATED_DAYS * 86_400_000);
   // Loaded only to make one (it pulls in an ASN.1 and X.509 library): every start reads the files, few generate them.
   const { generate } = await import('selfsigned');
-  const pems = await generate([{ name: 'commonName', value: names.includes(hostname()) ? hostname() : names[0]! }, { name: 'organizationName', value: 'fxpipe' }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    notBeforeDate,
-    notAfterDate,
-    extensions: [
-      { name: 'basicConstraints', cA: true, critical: true },
-      { name: 'keyUsage', digitalSignature: true, keyCertSign: true, critical: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: names.map((name) => (isIpAddress(name) ? { type: 7, ip: name } : { type: 2, value: name })) },
+  const pems = await generate(
+    [
+      { name: 'commonName', value: names.includes(hostname()) ? hostname() : names[0]! },
+      { name: 'organizationName', value: 'fxpipe' },
     ],
-  });
+    {
+      keyType: 'ec',
+      curve: 'P-256',
+      algorithm: 'sha256',
+      notBeforeDate,
+      notAfterDate,
+      extensions: [
+        { name: 'basicConstraints', cA: true, critical: true },
+        { name: 'keyUsage', digitalSignature: true, keyCertSign: true, critical: true },
+        { name: 'extKeyUsage', serverAuth: true },
+        { name: 'subjectAltName', altNames: names.map((name) => (isIpAddress(name) ? { type: 7, ip: name } : { type: 2, value: name })) },
+      ],
+    },
+  );
   await writeCertificate(home, pems.cert, pems.private, owner);
   await rm(tlsPaths(home).origin, { force: true });
   return summarize(pems.cert);
@@ -111,12 +117,16 @@ export async function installGivenCertificate(home: string, given: GivenCertific
   try {
     key = createPrivateKey(keyText);
   } catch {
-    throw usageError(`${given.key} is not an unencrypted PEM private key (--tls-key / FXPIPE_TLS_KEY): PostgreSQL cannot ask for a passphrase`);
+    throw usageError(
+      `${given.key} is not an unencrypted PEM private key (--tls-key / FXPIPE_TLS_KEY): PostgreSQL cannot ask for a passphrase`,
+    );
   }
   if (!cert.checkPrivateKey(key)) throw usageError(`${given.key} is not the key of the certificate in ${given.cert}`);
   const now = Date.now();
-  if (new Date(cert.validTo).getTime() < now) throw usageError(`the certificate in ${given.cert} expired on ${new Date(cert.validTo).toISOString()}`);
-  if (new Date(cert.validFrom).getTime() > now) throw usageError(`the certificate in ${given.cert} is not valid before ${new Date(cert.validFrom).toISOString()}`);
+  if (new Date(cert.validTo).getTime() < now)
+    throw usageError(`the certificate in ${given.cert} expired on ${new Date(cert.validTo).toISOString()}`);
+  if (new Date(cert.validFrom).getTime() > now)
+    throw usageError(`the certificate in ${given.cert} is not valid before ${new Date(cert.validFrom).toISOString()}`);
   await writeCertificate(home, certText, keyText, owner);
   await createFile(tlsPaths(home).origin, `${JSON.stringify({ cert: path.resolve(given.cert), key: path.resolve(given.key) })}\n`, 0o644);
   return { ...summarize(certText), given: { cert: path.resolve(given.cert), key: path.resolve(given.key) } };
@@ -127,7 +137,9 @@ export async function currentCertificate(home: string): Promise<CertificateSumma
   const paths = tlsPaths(home);
   const text = await readFile(paths.cert, 'utf8').catch(() => null);
   if (text === null) return null;
-  const origin = await readFile(paths.origin, 'utf8').then((json) => JSON.parse(json) as GivenCertificate).catch(() => undefined);
+  const origin = await readFile(paths.origin, 'utf8')
+    .then((json) => JSON.parse(json) as GivenCertificate)
+    .catch(() => undefined);
   return { ...summarize(text), ...(origin ? { given: origin } : {}) };
 }
 
@@ -141,7 +153,8 @@ export async function installForServer(home: string, dataDir: string, owner: Run
   const key = await readFileNoFollow(paths.key);
   const serverCert = path.join(dataDir, 'server.crt');
   const serverKey = path.join(dataDir, 'server.key');
-  const same = (await readFileNoFollow(serverCert).catch(() => null)) === cert && (await readFileNoFollow(serverKey).catch(() => null)) === key;
+  const same =
+    (await readFileNoFollow(serverCert).catch(() => null)) === cert && (await readFileNoFollow(serverKey).catch(() => null)) === key;
   if (same) return false;
   await createFile(serverKey, key, 0o600, owner);
   await createFile(serverCert, cert, 0o644, owner);

@@ -26,9 +26,11 @@ export function superviseWatchdog(home: string, options: SuperviseOptions = {}):
   const timer = setInterval(() => {
     if (looking) return;
     looking = true;
-    look().catch((error: unknown) => options.onError?.(error)).finally(() => {
-      looking = false;
-    });
+    look()
+      .catch((error: unknown) => options.onError?.(error))
+      .finally(() => {
+        looking = false;
+      });
   }, options.intervalMs ?? 2000);
   timer.unref();
   return () => clearInterval(timer);

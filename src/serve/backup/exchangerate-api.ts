@@ -20,7 +20,12 @@ const ROUNDING = decimalPlaces(6);
 const DAY_SECONDS = 86_400;
 
 type ErrorType = 'unsupported-code' | 'malformed-request' | 'invalid-key' | 'no-data-available';
-const STATUS: Record<ErrorType, 400 | 403 | 404> = { 'unsupported-code': 404, 'malformed-request': 400, 'invalid-key': 403, 'no-data-available': 404 };
+const STATUS: Record<ErrorType, 400 | 403 | 404> = {
+  'unsupported-code': 404,
+  'malformed-request': 400,
+  'invalid-key': 403,
+  'no-data-available': 404,
+};
 
 class RateApiError extends Error {
   constructor(readonly errorType: ErrorType) {
@@ -40,7 +45,14 @@ export function exchangerateApiApp(db: Db, token: string | undefined, answers: L
     const source = c.req.query('source')?.trim() || null;
     const answer = await answers.answer(`exchangerate-api latest ${JSON.stringify([base, source])}`, async () => {
       const published = await latest(db, source);
-      const body = exactJson({ result: 'success', documentation: DOCUMENTATION, terms_of_use: TERMS, ...updateTimes(published), base_code: base, conversion_rates: ratesOf(published, base) });
+      const body = exactJson({
+        result: 'success',
+        documentation: DOCUMENTATION,
+        terms_of_use: TERMS,
+        ...updateTimes(published),
+        base_code: base,
+        conversion_rates: ratesOf(published, base),
+      });
       return { body, contentType: JSON_TYPE, asOf: published.asOf };
     });
     return sendAnswer(c, answer, answers.nextRunAt);
@@ -55,7 +67,12 @@ export function exchangerateApiApp(db: Db, token: string | undefined, answers: L
       const published = await latest(db, source);
       const rate = rateOf(published, base, target, '1');
       const body = exactJson({
-        result: 'success', documentation: DOCUMENTATION, terms_of_use: TERMS, ...updateTimes(published), base_code: base, target_code: target,
+        result: 'success',
+        documentation: DOCUMENTATION,
+        terms_of_use: TERMS,
+        ...updateTimes(published),
+        base_code: base,
+        target_code: target,
         conversion_rate: jsonNumber(rate),
         ...(amount === undefined ? {} : { conversion_result: jsonNumber(rateOf(published, base, target, amount)) }),
       });
@@ -69,13 +86,33 @@ export function exchangerateApiApp(db: Db, token: string | undefined, answers: L
     const [year, month, day] = date.split('-').map(Number) as [number, number, number];
     const published = await publishedOn(db, { source: c.req.query('source')?.trim() || null, day: date });
     if (!published) throw new RateApiError('no-data-available');
-    return c.body(exactJson({ result: 'success', documentation: DOCUMENTATION, terms_of_use: TERMS, year, month, day, base_code: base, conversion_rates: ratesOf(published, base) }), 200, {
-      'Content-Type': JSON_TYPE, 'Last-Modified': published.asOf.toUTCString(), 'Cache-Control': dayCacheControl(date),
-    });
+    return c.body(
+      exactJson({
+        result: 'success',
+        documentation: DOCUMENTATION,
+        terms_of_use: TERMS,
+        year,
+        month,
+        day,
+        base_code: base,
+        conversion_rates: ratesOf(published, base),
+      }),
+      200,
+      {
+        'Content-Type': JSON_TYPE,
+        'Last-Modified': published.asOf.toUTCString(),
+        'Cache-Control': dayCacheControl(date),
+      },
+    );
   });
   app.get('/:key/codes', async (c) => {
     const answer = await answers.answer('exchangerate-api codes', async () => ({
-      body: JSON.stringify({ result: 'success', documentation: DOCUMENTATION, terms_of_use: TERMS, supported_codes: (await currenciesInForce(db)).map((r) => [r.code, r.name]) }),
+      body: JSON.stringify({
+        result: 'success',
+        documentation: DOCUMENTATION,
+        terms_of_use: TERMS,
+        supported_codes: (await currenciesInForce(db)).map((r) => [r.code, r.name]),
+      }),
       contentType: JSON_TYPE,
     }));
     return sendAnswer(c, answer, answers.nextRunAt);
@@ -85,7 +122,10 @@ export function exchangerateApiApp(db: Db, token: string | undefined, answers: L
   });
   app.onError((error, c) => {
     if (!(error instanceof RateApiError)) throw error;
-    return c.json({ result: 'error', documentation: DOCUMENTATION, 'terms-of-use': TERMS, 'error-type': error.errorType }, STATUS[error.errorType]);
+    return c.json(
+      { result: 'error', documentation: DOCUMENTATION, 'terms-of-use': TERMS, 'error-type': error.errorType },
+      STATUS[error.errorType],
+    );
   });
   return app;
 }
@@ -107,8 +147,14 @@ export function openErApiApp(db: Db, token: string | undefined, answers: LatestA
     const answer = await answers.answer(`open-er-api latest ${JSON.stringify([base, source])}`, async () => {
       const published = await latest(db, source);
       const body = exactJson({
-        result: 'success', provider: 'https://www.exchangerate-api.com', documentation: 'https://www.exchangerate-api.com/docs/free', terms_of_use: TERMS,
-        ...updateTimes(published), time_eol_unix: 0, base_code: base, rates: ratesOf(published, base),
+        result: 'success',
+        provider: 'https://www.exchangerate-api.com',
+        documentation: 'https://www.exchangerate-api.com/docs/free',
+        terms_of_use: TERMS,
+        ...updateTimes(published),
+        time_eol_unix: 0,
+        base_code: base,
+        rates: ratesOf(published, base),
       });
       return { body, contentType: JSON_TYPE, asOf: published.asOf };
     });
@@ -149,8 +195,10 @@ function updateTimes(published: PublishedDay) {
   const last = Math.floor(published.asOf.getTime() / 1000);
   const next = last + DAY_SECONDS;
   return {
-    time_last_update_unix: last, time_last_update_utc: utc(last),
-    time_next_update_unix: next, time_next_update_utc: utc(next),
+    time_last_update_unix: last,
+    time_last_update_utc: utc(last),
+    time_next_update_unix: next,
+    time_next_update_utc: utc(next),
   };
 }
 
@@ -161,7 +209,10 @@ const utc = (seconds: number) => new Date(seconds * 1000).toUTCString().replace(
 function ratesOf(published: PublishedDay, base: string): Record<string, unknown> {
   if (!published.usd.has(base)) throw new RateApiError('unsupported-code');
   const codes = [...published.usd.keys()].filter((c) => c !== base).sort();
-  return Object.fromEntries([[base, jsonNumber('1')], ...codes.map((c): [string, unknown] => [c, jsonNumber(rateOf(published, base, c, '1'))])]);
+  return Object.fromEntries([
+    [base, jsonNumber('1')],
+    ...codes.map((c): [string, unknown] => [c, jsonNumber(rateOf(published, base, c, '1'))]),
+  ]);
 }
 
 function rateOf(published: PublishedDay, base: string, target: string, amount: string): string {

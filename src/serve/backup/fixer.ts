@@ -105,16 +105,25 @@ export function fixerApp(db: Db, token: string | undefined, answers: LatestAnswe
     const start = end && (await publishedOn(db, { source: end.source, day: from }));
     if (!end || !start) throw new FixerError('no_rates_available');
     const startRates = rateTexts(start, q, [start, end]);
-    const rates = Object.fromEntries([...rateTexts(end, q, [start, end])].flatMap(([code, last]) => {
-      const first = startRates.get(code);
-      if (first === undefined) return [];
-      // change and change_pct from the rates shown, unrounded until the end (Fixer's example: 0.003783 → 0.0038, 0.3078 %).
-      const change = new RateDecimal(last).minus(first);
-      return [[code, {
-        start_rate: jsonNumber(first), end_rate: jsonNumber(last),
-        change: jsonNumber(CHANGE_ROUNDING.round(change)), change_pct: jsonNumber(CHANGE_ROUNDING.round(percentChange(new RateDecimal(first), new RateDecimal(last)))),
-      }]];
-    }));
+    const rates = Object.fromEntries(
+      [...rateTexts(end, q, [start, end])].flatMap(([code, last]) => {
+        const first = startRates.get(code);
+        if (first === undefined) return [];
+        // change and change_pct from the rates shown, unrounded until the end (Fixer's example: 0.003783 → 0.0038, 0.3078 %).
+        const change = new RateDecimal(last).minus(first);
+        return [
+          [
+            code,
+            {
+              start_rate: jsonNumber(first),
+              end_rate: jsonNumber(last),
+              change: jsonNumber(CHANGE_ROUNDING.round(change)),
+              change_pct: jsonNumber(CHANGE_ROUNDING.round(percentChange(new RateDecimal(first), new RateDecimal(last)))),
+            },
+          ],
+        ];
+      }),
+    );
     return jsonText(c, exactJson({ success: true, fluctuation: true, start_date: from, end_date: to, base: q.base, rates }), end, to);
   });
 
@@ -133,8 +142,11 @@ export function fixerApp(db: Db, token: string | undefined, answers: LatestAnswe
       if (rate === null) throw new FixerError('invalid_to_currency');
       // The result is the rate shown times the amount, exactly (Fixer's example: 148.972231 × 25 = 3724.305775).
       return exactJson({
-        success: true, query: { from, to, amount: jsonNumber(amount) }, info: { timestamp: seconds(published), rate: jsonNumber(rate) },
-        ...(historical ? { historical: true } : {}), date: historical ? date : published.date,
+        success: true,
+        query: { from, to, amount: jsonNumber(amount) },
+        info: { timestamp: seconds(published), rate: jsonNumber(rate) },
+        ...(historical ? { historical: true } : {}),
+        date: historical ? date : published.date,
         result: jsonNumber(new RateDecimal(rate).times(amount).toFixed()),
       });
     };
@@ -178,7 +190,13 @@ function asked(c: Context): Asked {
   const base = (c.req.query('base') ?? 'EUR').trim().toUpperCase();
   if (!CODE.test(base)) throw new FixerError('invalid_base_currency');
   const list = c.req.query('symbols');
-  const symbols = list === undefined || list.trim() === '' ? null : list.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
+  const symbols =
+    list === undefined || list.trim() === ''
+      ? null
+      : list
+          .split(',')
+          .map((s) => s.trim().toUpperCase())
+          .filter(Boolean);
   if (symbols?.some((s) => !CODE.test(s))) throw new FixerError('invalid_currency_codes');
   return { base, symbols, source: c.req.query('source')?.trim() || null };
 }
@@ -224,7 +242,9 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 /** A day's or a range's answer: Last-Modified its last publication, kept long once its last day asked for is closed. */
 function jsonText(c: Context, text: string, last: PublishedDay, lastAsked: string): Response {
   return c.body(text, 200, {
-    'Content-Type': JSON_TYPE, 'Last-Modified': last.asOf.toUTCString(), 'Cache-Control': dayCacheControl(lastAsked),
+    'Content-Type': JSON_TYPE,
+    'Last-Modified': last.asOf.toUTCString(),
+    'Cache-Control': dayCacheControl(lastAsked),
   });
 }
 

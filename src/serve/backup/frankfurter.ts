@@ -17,7 +17,10 @@ const CODE = /^[A-Z]{3}$/;
 const AMOUNT = /^\d{1,15}(\.\d{1,15})?$/;
 
 class FrankfurterError extends Error {
-  constructor(readonly status: 404 | 422, message: string) {
+  constructor(
+    readonly status: 404 | 422,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -49,7 +52,8 @@ export function frankfurterApp(db: Db, token: string | undefined, answers: Lates
   });
   app.get('/currencies', async (c) => {
     const answer = await answers.answer('frankfurter currencies', async () => ({
-      body: JSON.stringify(Object.fromEntries((await currenciesInForce(db)).map((r) => [r.code, r.name]))), contentType: JSON_TYPE,
+      body: JSON.stringify(Object.fromEntries((await currenciesInForce(db)).map((r) => [r.code, r.name]))),
+      contentType: JSON_TYPE,
     }));
     return sendAnswer(c, answer, answers.nextRunAt);
   });
@@ -82,7 +86,13 @@ export function frankfurterApp(db: Db, token: string | undefined, answers: Lates
     const found = await publishedBetween(db, q.source, from, to);
     if (!found) throw notFound();
     const rates = Object.fromEntries(found.days.map((d) => [d.date, ratesOf(d, q)]));
-    const body = { amount: amountNumber(q.amount), base: q.base, [startKey]: found.days[0]!.date, [endKey]: found.days.at(-1)!.date, rates };
+    const body = {
+      amount: amountNumber(q.amount),
+      base: q.base,
+      [startKey]: found.days[0]!.date,
+      [endKey]: found.days.at(-1)!.date,
+      rates,
+    };
     return jsonText(c, exactJson(body), found.days.at(-1)!, to);
   }
 
@@ -94,7 +104,13 @@ function asked(c: Context): Asked {
   const base = (c.req.query('base') ?? c.req.query('from') ?? 'EUR').trim().toUpperCase();
   if (!CODE.test(base)) throw notFound();
   const list = c.req.query('symbols') ?? c.req.query('to');
-  const symbols = list === undefined || list.trim() === '' ? null : list.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
+  const symbols =
+    list === undefined || list.trim() === ''
+      ? null
+      : list
+          .split(',')
+          .map((s) => s.trim().toUpperCase())
+          .filter(Boolean);
   if (symbols?.some((s) => !CODE.test(s))) throw notFound();
   const amount = (c.req.query('amount') ?? '1').trim();
   if (!AMOUNT.test(amount) || Number(amount) <= 0) throw new FrankfurterError(422, 'amount must be a positive number');
@@ -120,7 +136,9 @@ function ratesOf(published: PublishedDay, q: Asked): Record<string, unknown> {
   if (!published.usd.has(q.base)) throw notFound();
   const codes = [...published.usd.keys()].filter((code) => code !== q.base && (q.symbols === null || q.symbols.includes(code))).sort();
   if (q.symbols?.some((s) => s !== q.base && !published.usd.has(s))) throw notFound();
-  return Object.fromEntries(codes.map((code) => [code, jsonNumber(answeredRate(published, q.base, code, q.amount, FRANKFURTER_ROUNDING)!)]));
+  return Object.fromEntries(
+    codes.map((code) => [code, jsonNumber(answeredRate(published, q.base, code, q.amount, FRANKFURTER_ROUNDING)!)]),
+  );
 }
 
 /** Frankfurter writes the amount as a float: 1.0, 100.0, 12.5. */
@@ -139,7 +157,9 @@ const JSON_TYPE = 'application/json; charset=UTF-8';
  */
 function jsonText(c: Context, text: string, last: PublishedDay, lastAsked = last.date): Response {
   return c.body(text, 200, {
-    'Content-Type': JSON_TYPE, 'Last-Modified': last.asOf.toUTCString(), 'Cache-Control': dayCacheControl(lastAsked),
+    'Content-Type': JSON_TYPE,
+    'Last-Modified': last.asOf.toUTCString(),
+    'Cache-Control': dayCacheControl(lastAsked),
   });
 }
 

@@ -63,7 +63,13 @@ export function oxrApp(db: Db, token: string | undefined, answers: LatestAnswers
     const answer = await answers.answer(`oxr latest ${questionOf(q)}`, async () => {
       const published = await publishedOn(db, { source: q.source, day: null });
       if (!published) throw new OxrError('not_available');
-      const body = exactJson({ disclaimer: DISCLAIMER, license: LICENSE, timestamp: seconds(published), base: q.base, rates: ratesOf(published, q) });
+      const body = exactJson({
+        disclaimer: DISCLAIMER,
+        license: LICENSE,
+        timestamp: seconds(published),
+        base: q.base,
+        rates: ratesOf(published, q),
+      });
       return { body, contentType: JSON_TYPE, asOf: published.asOf };
     });
     return sendAnswer(c, answer, answers.nextRunAt);
@@ -74,7 +80,12 @@ export function oxrApp(db: Db, token: string | undefined, answers: LatestAnswers
     const date = day(c.req.param('file').slice(0, 10));
     const published = await publishedOn(db, { source: q.source, day: date });
     if (!published) throw new OxrError('not_available');
-    return jsonText(c, exactJson({ disclaimer: DISCLAIMER, license: LICENSE, timestamp: seconds(published), base: q.base, rates: ratesOf(published, q) }), published, date);
+    return jsonText(
+      c,
+      exactJson({ disclaimer: DISCLAIMER, license: LICENSE, timestamp: seconds(published), base: q.base, rates: ratesOf(published, q) }),
+      published,
+      date,
+    );
   });
   app.get('/time-series.json', async (c) => {
     authorized(c);
@@ -84,10 +95,19 @@ export function oxrApp(db: Db, token: string | undefined, answers: LatestAnswers
     if (from > to) throw new OxrError('invalid_date');
     const found = await publishedBetween(db, q.source, from, to);
     if (!found) throw new OxrError('not_available');
-    return jsonText(c, exactJson({
-      disclaimer: DISCLAIMER, license: LICENSE, start_date: from, end_date: to, base: q.base,
-      rates: Object.fromEntries(found.days.map((d) => [d.date, ratesOf(d, q)])),
-    }), found.days.at(-1)!, to);
+    return jsonText(
+      c,
+      exactJson({
+        disclaimer: DISCLAIMER,
+        license: LICENSE,
+        start_date: from,
+        end_date: to,
+        base: q.base,
+        rates: Object.fromEntries(found.days.map((d) => [d.date, ratesOf(d, q)])),
+      }),
+      found.days.at(-1)!,
+      to,
+    );
   });
   app.get('/convert/:value/:from/:to', async (c) => {
     authorized(c);
@@ -104,7 +124,8 @@ export function oxrApp(db: Db, token: string | undefined, answers: LatestAnswers
       const response = answeredRate(published, from, to, value, ROUNDING);
       if (rate === null || response === null) throw new OxrError('invalid_currency');
       const body = exactJson({
-        disclaimer: DISCLAIMER, license: LICENSE,
+        disclaimer: DISCLAIMER,
+        license: LICENSE,
         request: { query: `/convert/${value}/${from}/${to}`, amount: jsonNumber(value), from, to },
         meta: { timestamp: seconds(published), rate: jsonNumber(rate) },
         response: jsonNumber(response),
@@ -115,7 +136,8 @@ export function oxrApp(db: Db, token: string | undefined, answers: LatestAnswers
   });
   app.get('/currencies.json', async (c) => {
     const answer = await answers.answer('oxr currencies', async () => ({
-      body: JSON.stringify(Object.fromEntries((await currenciesInForce(db)).map((r) => [r.code, r.name]))), contentType: JSON_TYPE,
+      body: JSON.stringify(Object.fromEntries((await currenciesInForce(db)).map((r) => [r.code, r.name]))),
+      contentType: JSON_TYPE,
     }));
     return sendAnswer(c, answer, answers.nextRunAt);
   });
@@ -136,7 +158,13 @@ function asked(c: Context): Asked {
   const base = (c.req.query('base') ?? 'USD').trim().toUpperCase();
   if (!CODE.test(base)) throw new OxrError('invalid_base');
   const list = c.req.query('symbols');
-  const symbols = list === undefined || list.trim() === '' ? null : list.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
+  const symbols =
+    list === undefined || list.trim() === ''
+      ? null
+      : list
+          .split(',')
+          .map((s) => s.trim().toUpperCase())
+          .filter(Boolean);
   return { base, symbols, source: c.req.query('source')?.trim() || null };
 }
 
@@ -152,14 +180,20 @@ const seconds = (published: PublishedDay) => Math.floor(published.asOf.getTime()
 function ratesOf(published: PublishedDay, q: Asked): Record<string, unknown> {
   if (!published.usd.has(q.base)) throw new OxrError('invalid_base');
   const codes = [...published.usd.keys()].filter((code) => q.symbols === null || q.symbols.includes(code)).sort();
-  return Object.fromEntries(codes.map((code) => [code, jsonNumber(code === q.base ? '1' : answeredRate(published, q.base, code, '1', ROUNDING)!)]));
+  return Object.fromEntries(
+    codes.map((code) => [code, jsonNumber(code === q.base ? '1' : answeredRate(published, q.base, code, '1', ROUNDING)!)]),
+  );
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** A day's or a range's answer: Last-Modified its last publication, kept long once its last day asked for is closed. */
 function jsonText(c: Context, text: string, last: PublishedDay, lastAsked: string): Response {
-  return c.body(text, 200, { 'Content-Type': JSON_TYPE, 'Last-Modified': last.asOf.toUTCString(), 'Cache-Control': dayCacheControl(lastAsked) });
+  return c.body(text, 200, {
+    'Content-Type': JSON_TYPE,
+    'Last-Modified': last.asOf.toUTCString(),
+    'Cache-Control': dayCacheControl(lastAsked),
+  });
 }
 
 /** A latest question, told apart from every other whatever the order or case of its parameters (never the app_id). */

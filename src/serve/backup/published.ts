@@ -66,14 +66,24 @@ export async function publishedOn(db: Db, query: DayQuery): Promise<PublishedDay
   );
   if (!publication) return null;
   const days = await closes(db, publication.source_id, [{ dateKey: publication.date_key, quoteIds: publication.quote_ids }]);
-  return publishedDay(publication.source, keyToDay(publication.date_key), publication.as_of, days.get(publication.date_key) ?? new Map<string, string>());
+  return publishedDay(
+    publication.source,
+    keyToDay(publication.date_key),
+    publication.as_of,
+    days.get(publication.date_key) ?? new Map<string, string>(),
+  );
 }
 
 /**
  * Every publishing day of one source from `from` to `to` (inclusive), each with its rates at the day's close; the
  * source is the one asked for or the preferred one among those that published in the range.
  */
-export async function publishedBetween(db: Db, source: SourceChoice, from: string, to: string): Promise<{ source: string; days: PublishedDay[] } | null> {
+export async function publishedBetween(
+  db: Db,
+  source: SourceChoice,
+  from: string,
+  to: string,
+): Promise<{ source: string; days: PublishedDay[] } | null> {
   const rows = await db.query<{ source_id: number; source: string; as_of: Date; date_key: number; quote_ids: number[] }>(
     `with chosen as (${CHOSEN_BETWEEN})
      select distinct on (fx_date_key(p.as_of)) c.source_id, c.source_name as source, p.as_of, fx_date_key(p.as_of) as date_key, p.quote_ids
@@ -85,7 +95,11 @@ export async function publishedBetween(db: Db, source: SourceChoice, from: strin
     [names(source), from, to],
   );
   if (rows.length === 0) return null;
-  const values = await closes(db, rows[0]!.source_id, rows.map((r) => ({ dateKey: r.date_key, quoteIds: r.quote_ids })));
+  const values = await closes(
+    db,
+    rows[0]!.source_id,
+    rows.map((r) => ({ dateKey: r.date_key, quoteIds: r.quote_ids })),
+  );
   return {
     source: rows[0]!.source,
     days: rows.map((r) => publishedDay(r.source, keyToDay(r.date_key), r.as_of, values.get(r.date_key) ?? new Map<string, string>())),
@@ -113,7 +127,11 @@ const CHOSEN_BETWEEN = `
    limit 1`;
 
 /** USD→code at each day's close for the codes its last publication carried (USD itself: 1), by date key. */
-async function closes(db: Db, sourceId: number, days: { dateKey: number; quoteIds: number[] }[]): Promise<Map<number, Map<string, string>>> {
+async function closes(
+  db: Db,
+  sourceId: number,
+  days: { dateKey: number; quoteIds: number[] }[],
+): Promise<Map<number, Map<string, string>>> {
   const rows = await db.query<{ date_key: number; code: string; close: string }>(
     `select d.date_key, q.currency_code as code, d.close::text as close
        from unnest($2::integer[], $3::text[]) as w(date_key, quote_ids)
@@ -136,9 +154,11 @@ export async function currenciesInForce(db: Db): Promise<{ code: string; name: s
   const rows = await db.query<{ code: string; name: string | null }>(
     `select c.code, c.name from api.currencies c
       where c.code = 'USD' or exists (select 1 from api.latest_rates l where l.base = 'USD' and l.quote = c.code and l.status = 'current')
-      order by c.code`);
+      order by c.code`,
+  );
   return rows.map((r) => ({ code: r.code, name: r.name ?? r.code }));
 }
 
 /** The base a source publishes in (the ECB: EUR); USD for a source fxpipe does not know. */
-const publishedBase = (source: string): string => (sources as Record<string, { requestedBase: string } | undefined>)[source]?.requestedBase ?? 'USD';
+const publishedBase = (source: string): string =>
+  (sources as Record<string, { requestedBase: string } | undefined>)[source]?.requestedBase ?? 'USD';

@@ -143,9 +143,13 @@
       if (numbers.length === 0) return;
       // Swap the shown text for the exact one while the selection's text is read: the selection's ends lie outside them.
       const shown = numbers.map((el) => el.firstChild.data);
-      numbers.forEach((el) => { el.firstChild.data = el.dataset.exact; });
+      numbers.forEach((el) => {
+        el.firstChild.data = el.dataset.exact;
+      });
       text = selection.toString();
-      numbers.forEach((el, i) => { el.firstChild.data = shown[i]; });
+      numbers.forEach((el, i) => {
+        el.firstChild.data = shown[i];
+      });
     }
     event.clipboardData.setData('text/plain', text);
     event.preventDefault();
@@ -155,7 +159,10 @@
     try {
       const response = await fetch('/healthz');
       const body = await response.json();
-      $('health').textContent = body.status === 'ok' ? 'healthy: database reachable, rates fresh' : `unhealthy: ${body.status}${body.error ? ` (${body.error})` : ''}`;
+      $('health').textContent =
+        body.status === 'ok'
+          ? 'healthy: database reachable, rates fresh'
+          : `unhealthy: ${body.status}${body.error ? ` (${body.error})` : ''}`;
       $('health').className = `state state-${body.status}`;
     } catch (error) {
       showError($('health'), error);
@@ -172,8 +179,9 @@
       note.textContent = 'stored, not fetched by this installation';
       td.append(note);
       const sources = configured.join(', ') || 'none';
-      td.title = `${f.source}'s rates are in the warehouse, but this installation's sources (FXPIPE_SOURCES: ${sources}) `
-        + 'do not include it: nothing here fetches it, so its rates only grow older.';
+      td.title =
+        `${f.source}'s rates are in the warehouse, but this installation's sources (FXPIPE_SOURCES: ${sources}) ` +
+        'do not include it: nothing here fetches it, so its rates only grow older.';
     }
     return td;
   }
@@ -187,8 +195,12 @@
   async function loadFreshness() {
     const { freshness } = await api('/api/v1/freshness');
     const configured = freshness.filter((f) => f.configured).map((f) => f.source);
-    fill('freshness', freshness, (f) => [sourceCell(f, configured), cell(CADENCES[f.cadence] ?? f.cadence), timeCell(f.asOf),
-      ageCell(f.ageHours), stateCell(f.state)], 'no sources');
+    fill(
+      'freshness',
+      freshness,
+      (f) => [sourceCell(f, configured), cell(CADENCES[f.cadence] ?? f.cadence), timeCell(f.asOf), ageCell(f.ageHours), stateCell(f.state)],
+      'no sources',
+    );
   }
 
   async function loadCurrencies() {
@@ -243,7 +255,8 @@
         const count = `${history.points.length} ${history.interval}s (${history.points.length - cold} hot, ${cold} archived)`;
         status.replaceChildren(
           `${history.pair}: ${count}, last close `,
-          numberSpan(last.close, fmt.rate(last.close)), ` on ${last.date}; source ${Object.values(history.sources).join(', ')}`,
+          numberSpan(last.close, fmt.rate(last.close)),
+          ` on ${last.date}; source ${Object.values(history.sources).join(', ')}`,
         );
       } else {
         status.textContent = `${history.pair}: no rates between ${history.from} and ${history.to}`;
@@ -262,15 +275,26 @@
     const close = history.points.map((p) => Number(p.close));
     const data = [xs, close];
     if (state.chart) state.chart.destroy();
-    state.chart = new uPlot({
-      width: chartWidth(), height: 320, tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
-      series: [{ label: 'date' }, {
-        label: `${history.pair} close`, stroke: '#2e6fdb', width: 1.5,
-        value: (u, v, si, i) => (i === null || !history.points[i] ? '–' : fmt.rate(history.points[i].close)),
-      }],
-      axes: [{}, { size: 70 }],
-      scales: { x: { time: true } },
-    }, data, $('chart'));
+    state.chart = new uPlot(
+      {
+        width: chartWidth(),
+        height: 320,
+        tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
+        series: [
+          { label: 'date' },
+          {
+            label: `${history.pair} close`,
+            stroke: '#2e6fdb',
+            width: 1.5,
+            value: (u, v, si, i) => (i === null || !history.points[i] ? '–' : fmt.rate(history.points[i].close)),
+          },
+        ],
+        axes: [{}, { size: 70 }],
+        scales: { x: { time: true } },
+      },
+      data,
+      $('chart'),
+    );
     $('chart').dataset.pair = history.pair;
     $('chart').dataset.points = String(history.points.length);
   }
@@ -279,9 +303,21 @@
     const { legs } = await api(`/api/v1/comparison?pair=${encodeURIComponent(pair())}`);
     $('comparison-pair').textContent = `(${pair()}: the stored USD legs)`;
     const rows = legs.flatMap((leg) => leg.sources.map((s) => ({ ...s, pair: `${leg.base}/${leg.quote}` })));
-    fill('comparison', rows, (r) => [cell(r.pair), cell(r.source), cell(r.tier), numberCell(r.rate, fmt.rate), timeCell(r.asOf),
-      numberCell(r.referenceRate, fmt.rate), numberCell(r.deviationPct, fmt.pct), textCell(r.flags.join(', '))],
-    'USD against itself: nothing to compare');
+    fill(
+      'comparison',
+      rows,
+      (r) => [
+        cell(r.pair),
+        cell(r.source),
+        cell(r.tier),
+        numberCell(r.rate, fmt.rate),
+        timeCell(r.asOf),
+        numberCell(r.referenceRate, fmt.rate),
+        numberCell(r.deviationPct, fmt.pct),
+        textCell(r.flags.join(', ')),
+      ],
+      'USD against itself: nothing to compare',
+    );
   }
 
   async function convert(event) {
@@ -294,7 +330,10 @@
       const c = await api(`/api/v1/convert?${params}`);
       state.conversion = c;
       result.replaceChildren(
-        numberSpan(c.amount, fmt.grouped(c.amount)), ` ${c.from} = `, numberSpan(c.converted, fmt.money(c.converted, c.to)), ` ${c.to}`,
+        numberSpan(c.amount, fmt.grouped(c.amount)),
+        ` ${c.from} = `,
+        numberSpan(c.converted, fmt.money(c.converted, c.to)),
+        ` ${c.to}`,
       );
       result.className = '';
       const asOf = document.createElement('span');
@@ -309,36 +348,85 @@
 
   async function loadRuns() {
     const { runs } = await api('/api/v1/runs?limit=10');
-    fill('runs', runs, (r) => [timeCell(r.startedAt), cell(r.kind), stateCell(r.status), cell(r.sourceUsed),
-      numberCell(r.counts.loaded, fmt.count), numberCell(r.counts.rejected, fmt.count), textCell(r.error ?? '')], 'no runs yet');
+    fill(
+      'runs',
+      runs,
+      (r) => [
+        timeCell(r.startedAt),
+        cell(r.kind),
+        stateCell(r.status),
+        cell(r.sourceUsed),
+        numberCell(r.counts.loaded, fmt.count),
+        numberCell(r.counts.rejected, fmt.count),
+        textCell(r.error ?? ''),
+      ],
+      'no runs yet',
+    );
   }
 
   async function loadRejected() {
     const { rejected } = await api('/api/v1/rejected?hours=24');
-    fill('rejected', rejected, (r) => [timeCell(r.rejectedAt), cell(r.source),
-      cell(r.base && r.quote ? `${r.base}/${r.quote}` : r.quote ?? r.base), textCell(r.rawValue), textCell(r.reason)], 'none');
+    fill(
+      'rejected',
+      rejected,
+      (r) => [
+        timeCell(r.rejectedAt),
+        cell(r.source),
+        cell(r.base && r.quote ? `${r.base}/${r.quote}` : (r.quote ?? r.base)),
+        textCell(r.rawValue),
+        textCell(r.reason),
+      ],
+      'none',
+    );
   }
 
   async function loadChecks() {
     const { checks } = await api('/api/v1/production-checks?limit=10');
-    fill('checks', checks, (c) => [timeCell(c.checkedAt), textCell(c.label), numberCell(c.rows, fmt.count), numberCell(c.ok, fmt.count),
-      numberCell(c.deviates, fmt.count, c.deviates ? 'num state state-failed' : 'num'),
-      numberCell(c.noRate, fmt.count, c.noRate ? 'num state state-late' : 'num'), cell(c.tolerancePct, 'num')],
-    'no checks yet: fxpipe verify, or POST /api/v1/verify');
+    fill(
+      'checks',
+      checks,
+      (c) => [
+        timeCell(c.checkedAt),
+        textCell(c.label),
+        numberCell(c.rows, fmt.count),
+        numberCell(c.ok, fmt.count),
+        numberCell(c.deviates, fmt.count, c.deviates ? 'num state state-failed' : 'num'),
+        numberCell(c.noRate, fmt.count, c.noRate ? 'num state state-late' : 'num'),
+        cell(c.tolerancePct, 'num'),
+      ],
+      'no checks yet: fxpipe verify, or POST /api/v1/verify',
+    );
     const last = checks[0];
-    $('check-label').textContent = last ? `(${last.label ?? 'unlabelled'}, ${short(last.checkedAt)}${last.notOk.length < last.rows - last.ok ? `; the first ${last.notOk.length}` : ''})` : '';
-    fill('check-rows', last ? last.notOk : [], (r) => [cell(r.line, 'num'), cell(`${r.base}/${r.quote}`), numberCell(r.rate, fmt.rate),
-      numberCell(r.consensusRate, fmt.rate), numberCell(r.deviationPct, fmt.pct),
-      cell(r.verdict, `state ${r.verdict === 'deviates' ? 'state-failed' : 'state-late'}`)], last ? 'every rate ok' : 'none');
+    $('check-label').textContent = last
+      ? `(${last.label ?? 'unlabelled'}, ${short(last.checkedAt)}${last.notOk.length < last.rows - last.ok ? `; the first ${last.notOk.length}` : ''})`
+      : '';
+    fill(
+      'check-rows',
+      last ? last.notOk : [],
+      (r) => [
+        cell(r.line, 'num'),
+        cell(`${r.base}/${r.quote}`),
+        numberCell(r.rate, fmt.rate),
+        numberCell(r.consensusRate, fmt.rate),
+        numberCell(r.deviationPct, fmt.pct),
+        cell(r.verdict, `state ${r.verdict === 'deviates' ? 'state-failed' : 'state-late'}`),
+      ],
+      last ? 'every rate ok' : 'none',
+    );
   }
 
   async function loadArchive() {
     const a = await api('/api/v1/archive');
     const mib = (bytes) => `${fixed(1).format(bytes / 1048576)} MiB`;
-    $('archive-summary').textContent = `Hot in PostgreSQL: ${a.hot.oldestDay ?? '–'} to ${a.hot.newestDay ?? '–'}. `
-      + `Archived to Parquet: ${fmt.count(a.archived.months)} months, ${fmt.count(a.archived.rows)} rows, ${mib(a.archived.bytes)}.`;
-    fill('archive', a.months, (m) => [cell(m.month), stateCell(m.state), numberCell(m.rows, fmt.count), numberCell(m.bytes, mib),
-      timeCell(m.archivedAt)], 'nothing archived');
+    $('archive-summary').textContent =
+      `Hot in PostgreSQL: ${a.hot.oldestDay ?? '–'} to ${a.hot.newestDay ?? '–'}. ` +
+      `Archived to Parquet: ${fmt.count(a.archived.months)} months, ${fmt.count(a.archived.rows)} rows, ${mib(a.archived.bytes)}.`;
+    fill(
+      'archive',
+      a.months,
+      (m) => [cell(m.month), stateCell(m.state), numberCell(m.rows, fmt.count), numberCell(m.bytes, mib), timeCell(m.archivedAt)],
+      'nothing archived',
+    );
   }
 
   async function start() {

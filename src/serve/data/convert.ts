@@ -73,13 +73,28 @@ async function convertInPostgres(db: Db, amount: string, from: string, to: strin
   const row = rows[0];
   if (!row) throw new HttpError(404, `no rate for ${from}/${to}`);
   return {
-    amount: row.amount, from, to, rate: row.rate, converted: row.converted, asOf: row.as_of?.toISOString() ?? null,
-    at: at?.toISOString() ?? null, fromSource: row.from_source, toSource: row.to_source, archived: false,
+    amount: row.amount,
+    from,
+    to,
+    rate: row.rate,
+    converted: row.converted,
+    asOf: row.as_of?.toISOString() ?? null,
+    at: at?.toISOString() ?? null,
+    fromSource: row.from_source,
+    toSource: row.to_source,
+    archived: false,
   };
 }
 
 /** The conversion at `at` when a leg's publication is in an archived month; null otherwise (api.convert answers). */
-async function convertWithArchive(db: Db, amount: string, from: string, to: string, at: Date, cacheDir: string): Promise<Conversion | null> {
+async function convertWithArchive(
+  db: Db,
+  amount: string,
+  from: string,
+  to: string,
+  at: Date,
+  cacheDir: string,
+): Promise<Conversion | null> {
   const codes = [...new Set([from, to])].filter((code) => code !== 'USD');
   const legs = await chosenLegs(db, codes, at);
   const chosen = codes.map((code) => legs.find((leg) => leg.code === code));
@@ -90,8 +105,14 @@ async function convertWithArchive(db: Db, amount: string, from: string, to: stri
   const inForce = chosen as LegInForce[];
   const rates = await Promise.all(inForce.map((leg) => valueInPostgres(db, leg)));
   const missing = inForce.filter((_, i) => rates[i] === null);
-  const cold = await archivedValuesAt(db, missing.map((leg) => ({ code: leg.code, source: leg.source, at: leg.asOf })), cacheDir);
-  const values = new Map<string, { rate: string; asOf: Date | null; source: string | null }>([['USD', { rate: '1', asOf: null, source: null }]]);
+  const cold = await archivedValuesAt(
+    db,
+    missing.map((leg) => ({ code: leg.code, source: leg.source, at: leg.asOf })),
+    cacheDir,
+  );
+  const values = new Map<string, { rate: string; asOf: Date | null; source: string | null }>([
+    ['USD', { rate: '1', asOf: null, source: null }],
+  ]);
   inForce.forEach((leg, i) => {
     const rate = rates[i] ?? cold[missing.indexOf(leg)]?.rate;
     if (!rate) throw new HttpError(404, `no stored value of ${leg.code} from ${leg.source} at ${leg.asOf.toISOString()} (hot or archived)`);
@@ -103,8 +124,16 @@ async function convertWithArchive(db: Db, amount: string, from: string, to: stri
   const row = conversionText(amount, f.rate, t.rate);
   const asOf = from === 'USD' ? t.asOf : to === 'USD' ? f.asOf : [f.asOf!, t.asOf!].sort((a, b) => a.getTime() - b.getTime())[0]!;
   return {
-    amount: row.amount, from, to, rate: row.rate, converted: row.converted, asOf: asOf?.toISOString() ?? null, at: at.toISOString(),
-    fromSource: f.source, toSource: t.source, archived: missing.length > 0,
+    amount: row.amount,
+    from,
+    to,
+    rate: row.rate,
+    converted: row.converted,
+    asOf: asOf?.toISOString() ?? null,
+    at: at.toISOString(),
+    fromSource: f.source,
+    toSource: t.source,
+    archived: missing.length > 0,
   };
 }
 

@@ -65,7 +65,11 @@ export interface HistoryPlan {
  * X/USD is their inverse and X/Y the quotient of the two legs, to 15 significant digits (as api.cross_rates).
  */
 export async function pairHistory(
-  db: Db, pair: { base: string; quote: string }, range: { from: string; to: string }, interval: Interval, source: string | null,
+  db: Db,
+  pair: { base: string; quote: string },
+  range: { from: string; to: string },
+  interval: Interval,
+  source: string | null,
 ): Promise<History> {
   const plan = await planHistory(db, pair, range, interval, source);
   const points: HistoryPoint[] = [];
@@ -75,7 +79,11 @@ export async function pairHistory(
 
 /** Checks a history request (a bad one is a 400 naming its parameter) and chooses each leg's source. */
 export async function planHistory(
-  db: Db, pair: { base: string; quote: string }, range: { from: string; to: string }, interval: Interval, source: string | null,
+  db: Db,
+  pair: { base: string; quote: string },
+  range: { from: string; to: string },
+  interval: Interval,
+  source: string | null,
 ): Promise<HistoryPlan> {
   if (range.from > range.to) throw badParameter('from', `${range.from} is after to=${range.to}`);
   await requireKnown(db, 'pair', [pair.base, pair.quote]);
@@ -123,7 +131,11 @@ export async function legSourceOf(db: Db, quote: string): Promise<string | null>
 }
 
 async function legDays(
-  db: Db, quote: string, source: string, range: { from: string; to: string }, limit?: number,
+  db: Db,
+  quote: string,
+  source: string,
+  range: { from: string; to: string },
+  limit?: number,
 ): Promise<Map<string, Day>> {
   const rows = await db.query<Day & { date: string }>(
     `select to_char(date, 'YYYY-MM-DD') as date, open::text as open, high::text as high, low::text as low, close::text as close,
@@ -158,11 +170,24 @@ function combine(pair: { base: string; quote: string }, series: Map<string, Map<
     const ratio = (num: string | null, den: string) => derivedRateText(new RateDecimal(num ?? 1).div(new RateDecimal(den)));
     if (b && !q) {
       // USD per unit of base: the inverse, so high and low swap.
-      return { date, open: ratio(null, b.open), high: ratio(null, b.low), low: ratio(null, b.high), close: ratio(null, b.close), observations: b.observations, carried: b.carried };
+      return {
+        date,
+        open: ratio(null, b.open),
+        high: ratio(null, b.low),
+        low: ratio(null, b.high),
+        close: ratio(null, b.close),
+        observations: b.observations,
+        carried: b.carried,
+      };
     }
     return {
-      date, open: ratio(q!.open, b!.open), high: null, low: null, close: ratio(q!.close, b!.close),
-      observations: Math.min(q!.observations, b!.observations), carried: q!.carried && b!.carried,
+      date,
+      open: ratio(q!.open, b!.open),
+      high: null,
+      low: null,
+      close: ratio(q!.close, b!.close),
+      observations: Math.min(q!.observations, b!.observations),
+      carried: q!.carried && b!.carried,
     };
   });
 }

@@ -22,7 +22,15 @@ class NoPairs extends Error {}
  * is computed without asking again.
  */
 export async function latestPairs(db: Db, from: string): Promise<LatestPairs> {
-  const rows = await db.query<{ f: string; t: string; rate_from: string; rate_to: string; as_of: Date | null; from_source: string; to_source: string }>(
+  const rows = await db.query<{
+    f: string;
+    t: string;
+    rate_from: string;
+    rate_to: string;
+    as_of: Date | null;
+    from_source: string;
+    to_source: string;
+  }>(
     `select from_currency as f, to_currency as t, rate_from::text as rate_from, rate_to::text as rate_to, as_of, from_source, to_source
        from vw_latest_pairs where from_currency = $1`,
     [from],
@@ -39,7 +47,11 @@ export async function latestPairs(db: Db, from: string): Promise<LatestPairs> {
       if (newest === null || at > newest) newest = at;
     }
   }
-  return { pairs, oldestAsOf: oldest === null ? null : new Date(oldest).toISOString(), newestAsOf: newest === null ? null : new Date(newest).toISOString() };
+  return {
+    pairs,
+    oldestAsOf: oldest === null ? null : new Date(oldest).toISOString(),
+    newestAsOf: newest === null ? null : new Date(newest).toISOString(),
+  };
 }
 
 /**
@@ -55,8 +67,16 @@ export function convertAtLatest(latest: LatestPairs, amount: string, from: strin
   const [rateFrom, rateTo, asOf, fromSource, toSource] = legs;
   const { amount: given, rate, converted } = conversionText(amount, rateFrom, rateTo);
   return {
-    amount: given, from, to, rate, converted,
-    asOf, at: null, fromSource: from === 'USD' ? null : fromSource, toSource: to === 'USD' ? null : toSource, archived: false,
+    amount: given,
+    from,
+    to,
+    rate,
+    converted,
+    asOf,
+    at: null,
+    fromSource: from === 'USD' ? null : fromSource,
+    toSource: to === 'USD' ? null : toSource,
+    archived: false,
   };
 }
 
@@ -80,7 +100,8 @@ export class LatestConversions {
       kept = await this.answers.answer(`api convert latest pairs from ${from}`, async () => {
         const latest = await latestPairs(this.db, from);
         return {
-          body: JSON.stringify(latest), contentType: 'application/json',
+          body: JSON.stringify(latest),
+          contentType: 'application/json',
           ...(latest.newestAsOf && latest.oldestAsOf ? { asOf: new Date(latest.newestAsOf), oldestAsOf: new Date(latest.oldestAsOf) } : {}),
         };
       });
@@ -101,7 +122,11 @@ export class LatestConversions {
     // In force until its own oldest leg ages out: the kept answer's limit is its oldest pair's.
     const maxRateAgeMs = Date.parse(kept.inForceUntil) - Date.parse(latest.oldestAsOf);
     return {
-      ...kept, body, etag: etagOf(body), asOf, inForceUntil: new Date(Date.parse(asOf) + maxRateAgeMs).toISOString(),
+      ...kept,
+      body,
+      etag: etagOf(body),
+      asOf,
+      inForceUntil: new Date(Date.parse(asOf) + maxRateAgeMs).toISOString(),
     };
   }
 }

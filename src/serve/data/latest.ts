@@ -15,13 +15,16 @@ export interface LatestRates {
  */
 export async function latestRates(db: Db, base: string): Promise<LatestRates> {
   await requireKnown(db, 'base', [base]);
-  const rows = base === 'USD'
-    ? await db.query<{ quote: string; rate: string; as_of: Date | null; source: string | null }>(
-        `select quote, rate::text as rate, as_of, source from api.latest_rates where base = 'USD' and preferred order by quote`)
-    : await db.query<{ quote: string; rate: string; as_of: Date | null; source: string | null }>(
-        `select to_currency as quote, rate::text as rate, as_of, to_source as source
+  const rows =
+    base === 'USD'
+      ? await db.query<{ quote: string; rate: string; as_of: Date | null; source: string | null }>(
+          `select quote, rate::text as rate, as_of, source from api.latest_rates where base = 'USD' and preferred order by quote`,
+        )
+      : await db.query<{ quote: string; rate: string; as_of: Date | null; source: string | null }>(
+          `select to_currency as quote, rate::text as rate, as_of, to_source as source
            from api.cross_rates where from_currency = $1 and to_currency <> $1 order by to_currency`,
-        [base]);
+          [base],
+        );
   // A base not in force (retired or stale) has no cross rates: say why, as api.convert would.
   if (rows.length === 0 && base !== 'USD') await requireInForce(db, base);
   return { base, rates: rows.map((r) => ({ quote: r.quote, rate: r.rate, asOf: r.as_of?.toISOString() ?? null, source: r.source })) };

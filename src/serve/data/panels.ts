@@ -8,8 +8,15 @@ export async function sourceComparison(db: Db, base: string, quote: string) {
   // Stored rates are USD-based: a pair's legs are its non-USD currencies.
   const legs = [base, quote].filter((code) => code !== 'USD');
   const rows = await db.query<{
-    quote: string; source: string; source_tier: string; rate: string; as_of: Date; reference_rate: string | null;
-    source_count: number; deviation_pct: string | null; flags: string[];
+    quote: string;
+    source: string;
+    source_tier: string;
+    rate: string;
+    as_of: Date;
+    reference_rate: string | null;
+    source_count: number;
+    deviation_pct: string | null;
+    flags: string[];
   }>(
     `select quote, source, source_tier, rate::text as rate, as_of, reference_rate::text as reference_rate,
             source_count::int as source_count,
@@ -20,19 +27,34 @@ export async function sourceComparison(db: Db, base: string, quote: string) {
   return {
     pair: `${base}/${quote}`,
     legs: legs.map((leg) => ({
-      base: 'USD', quote: leg,
+      base: 'USD',
+      quote: leg,
       // `tier` holds the source's rank: the key keeps api.source_comparison's name, like the api, for stability.
-      sources: rows.filter((r) => r.quote === leg).map((r) => ({
-        source: r.source, tier: r.source_tier, rate: r.rate, asOf: r.as_of.toISOString(), referenceRate: r.reference_rate,
-        sourceCount: r.source_count, deviationPct: r.deviation_pct, flags: r.flags,
-      })),
+      sources: rows
+        .filter((r) => r.quote === leg)
+        .map((r) => ({
+          source: r.source,
+          tier: r.source_tier,
+          rate: r.rate,
+          asOf: r.as_of.toISOString(),
+          referenceRate: r.reference_rate,
+          sourceCount: r.source_count,
+          deviationPct: r.deviation_pct,
+          flags: r.flags,
+        })),
     })),
   };
 }
 
 export async function recentRejects(db: Db, hours: number) {
   const rows = await db.query<{
-    rejected_at: Date; source_name: string; base_code: string | null; quote_code: string | null; raw_value: string | null; reason: string; detail: string | null;
+    rejected_at: Date;
+    source_name: string;
+    base_code: string | null;
+    quote_code: string | null;
+    raw_value: string | null;
+    reason: string;
+    detail: string | null;
   }>(
     `select rejected_at, source_name, base_code, quote_code, raw_value, reason, detail from rejected_rates
       where rejected_at > now() - make_interval(hours => $1) order by rejected_at desc, rejected_id desc limit 500`,
@@ -41,13 +63,26 @@ export async function recentRejects(db: Db, hours: number) {
   return {
     hours,
     rejected: rows.map((r) => ({
-      rejectedAt: r.rejected_at.toISOString(), source: r.source_name, base: r.base_code, quote: r.quote_code, rawValue: r.raw_value, reason: r.reason, detail: r.detail,
+      rejectedAt: r.rejected_at.toISOString(),
+      source: r.source_name,
+      base: r.base_code,
+      quote: r.quote_code,
+      rawValue: r.raw_value,
+      reason: r.reason,
+      detail: r.detail,
     })),
   };
 }
 
 export async function archiveStatus(db: Db) {
-  const months = await db.query<{ month: string; state: string; rows: string; bytes: string; archived_at: Date | null; restored_at: Date | null }>(
+  const months = await db.query<{
+    month: string;
+    state: string;
+    rows: string;
+    bytes: string;
+    archived_at: Date | null;
+    restored_at: Date | null;
+  }>(
     `select to_char(month, 'YYYY-MM') as month, state, rows::text as rows, bytes::text as bytes, archived_at, restored_at
        from archive_manifest order by month`,
   );
@@ -57,10 +92,18 @@ export async function archiveStatus(db: Db) {
   const archived = months.filter((m) => m.state === 'archived');
   return {
     hot: { oldestDay: hot?.oldest ?? null, newestDay: hot?.newest ?? null },
-    archived: { months: archived.length, rows: archived.reduce((s, m) => s + Number(m.rows), 0), bytes: archived.reduce((s, m) => s + Number(m.bytes), 0) },
+    archived: {
+      months: archived.length,
+      rows: archived.reduce((s, m) => s + Number(m.rows), 0),
+      bytes: archived.reduce((s, m) => s + Number(m.bytes), 0),
+    },
     months: months.map((m) => ({
-      month: m.month, state: m.state, rows: Number(m.rows), bytes: Number(m.bytes),
-      archivedAt: m.archived_at?.toISOString() ?? null, restoredAt: m.restored_at?.toISOString() ?? null,
+      month: m.month,
+      state: m.state,
+      rows: Number(m.rows),
+      bytes: Number(m.bytes),
+      archivedAt: m.archived_at?.toISOString() ?? null,
+      restoredAt: m.restored_at?.toISOString() ?? null,
     })),
   };
 }

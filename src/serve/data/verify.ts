@@ -28,9 +28,13 @@ export const verifyPlaces = (poolSize: number): number => (poolSize < 2 ? 0 : Ma
 const PERCENT = /^\d{1,6}(\.\d{1,12})?$/;
 
 /** The request's tolerance and label, checked before anything else is done. */
-export function verifyParameters(query: Record<string, string | undefined>, settings: VerifySettings): { tolerancePct: string; label: string | null } {
+export function verifyParameters(
+  query: Record<string, string | undefined>,
+  settings: VerifySettings,
+): { tolerancePct: string; label: string | null } {
   const tolerancePct = query.tolerance?.trim() || settings.tolerancePct;
-  if (!PERCENT.test(tolerancePct)) throw badParameter('tolerance', `expected a percentage ≥ 0 such as 0.5, got ${JSON.stringify(tolerancePct.slice(0, 40))}`);
+  if (!PERCENT.test(tolerancePct))
+    throw badParameter('tolerance', `expected a percentage ≥ 0 such as 0.5, got ${JSON.stringify(tolerancePct.slice(0, 40))}`);
   const label = query.label?.trim() || null;
   if (label !== null && label.length > 200) throw badParameter('label', 'at most 200 characters');
   return { tolerancePct, label };
@@ -52,7 +56,12 @@ export async function verifyPosted(
   let check: ProductionCheck;
   try {
     check = await checkProductionRates(db, productionRatesIn(body, 'the body'), {
-      ...parameters, now: new Date(), timeoutMs: settings.timeoutMs, maxRows: settings.maxRows, name: 'the body', ...(signal ? { signal } : {}),
+      ...parameters,
+      now: new Date(),
+      timeoutMs: settings.timeoutMs,
+      maxRows: settings.maxRows,
+      name: 'the body',
+      ...(signal ? { signal } : {}),
     });
   } catch (error) {
     if (error instanceof ProductionRateError) throw new HttpError(400, `${error.message}; nothing was checked or stored`);

@@ -112,8 +112,13 @@ export class LatestAnswers {
     const asOf = computed.asOf ?? version.newestAsOf ?? new Date();
     const oldest = computed.oldestAsOf ?? asOf;
     const answer: GoodAnswer = {
-      key, contentType: computed.contentType, body: computed.body, etag: etagOf(computed.body), asOf: asOf.toISOString(),
-      inForceUntil: new Date(oldest.getTime() + version.maxRateAgeMs).toISOString(), storedAt: new Date().toISOString(),
+      key,
+      contentType: computed.contentType,
+      body: computed.body,
+      etag: etagOf(computed.body),
+      asOf: asOf.toISOString(),
+      inForceUntil: new Date(oldest.getTime() + version.maxRateAgeMs).toISOString(),
+      storedAt: new Date().toISOString(),
     };
     await this.store.put(answer);
     return answer;
@@ -135,7 +140,8 @@ export class LatestAnswers {
                   where i.last_seen_at > now() - interval '5 minutes' and i.next_run_at > now()) as next_run_at
            from (select max(p.as_of) as newest from dim_source s
                   cross join lateral (select x.as_of from source_publications x where x.source_id = s.source_id
-                                       order by x.base_currency_id desc, x.as_of desc limit 1) p) n`)
+                                       order by x.base_currency_id desc, x.as_of desc limit 1) p) n`,
+      )
       .then(([row]) => {
         this.nextRunAt = row!.next_run_at;
         return { key: row!.v, newestAsOf: row!.newest, maxRateAgeMs: Number(row!.max_age_ms), nextRunAt: row!.next_run_at };

@@ -127,10 +127,15 @@ export class LastGoodStore {
   /** Beyond MAX_ANSWERS files, the ones written longest ago go (and temporary files a killed serve left). */
   async #prune(): Promise<void> {
     const names = await readdir(this.dir).catch(() => [] as string[]);
-    const files = await Promise.all(names.map(async (name) => ({ name, mtime: (await stat(path.join(this.dir, name)).catch(() => null))?.mtimeMs ?? 0 })));
+    const files = await Promise.all(
+      names.map(async (name) => ({ name, mtime: (await stat(path.join(this.dir, name)).catch(() => null))?.mtimeMs ?? 0 })),
+    );
     const hourAgo = Date.now() - 3_600_000;
     const stale = files.filter((f) => f.name.endsWith('.tmp') && f.mtime < hourAgo);
-    const answers = files.filter((f) => f.name.endsWith('.json')).sort((a, b) => b.mtime - a.mtime).slice(MAX_ANSWERS);
+    const answers = files
+      .filter((f) => f.name.endsWith('.json'))
+      .sort((a, b) => b.mtime - a.mtime)
+      .slice(MAX_ANSWERS);
     await Promise.all([...stale, ...answers].map((f) => rm(path.join(this.dir, f.name), { force: true })));
   }
 }

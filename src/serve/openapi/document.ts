@@ -42,8 +42,12 @@ export function openApiDocument(families: OpenApiFamily[] = FAMILIES): Json {
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'fxpipe serve', version: '1', description: DESCRIPTION.replace(/\n/g, ' '), license: { name: 'MIT',
-      identifier: 'MIT' } },
+    info: {
+      title: 'fxpipe serve',
+      version: '1',
+      description: DESCRIPTION.replace(/\n/g, ' '),
+      license: { name: 'MIT', identifier: 'MIT' },
+    },
     servers: [{ url: '/' }],
     tags: families.flatMap((f) => f.tags),
     paths,

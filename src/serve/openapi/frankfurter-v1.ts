@@ -1,6 +1,19 @@
 import { SOURCE_NAMES } from '../../sources/types.js';
-import { CODE, CODE_ASKED, DAY, object, path, query, RATES, ref, responses, securedBy, type Answers, type Json,
-  type OpenApiFamily } from './shared.js';
+import {
+  CODE,
+  CODE_ASKED,
+  DAY,
+  object,
+  path,
+  query,
+  RATES,
+  ref,
+  responses,
+  securedBy,
+  type Answers,
+  type Json,
+  type OpenApiFamily,
+} from './shared.js';
 
 /**
  * Frankfurter v1 (src/serve/backup/frankfurter.ts, docs/backup.md), mounted at /frankfurter/v1 and at /frankfurter
@@ -11,12 +24,18 @@ export const FRANKFURTER_V1_MOUNTS = ['/frankfurter/v1', '/frankfurter'];
 const TAG = 'Frankfurter v1';
 
 const AMOUNT: Json = { type: 'string', pattern: '^\\d{1,15}(\\.\\d{1,15})?$', default: '1', description: 'A positive decimal' };
-const SYMBOLS: Json = { type: 'string', pattern: '^\\s*[A-Za-z]{3}\\s*(,\\s*[A-Za-z]{3}\\s*)*$',
-  description: 'Comma-separated codes; default every one' };
+const SYMBOLS: Json = {
+  type: 'string',
+  pattern: '^\\s*[A-Za-z]{3}\\s*(,\\s*[A-Za-z]{3}\\s*)*$',
+  description: 'Comma-separated codes; default every one',
+};
 const ASKED = [
-  query('base', { ...CODE_ASKED, default: 'EUR' }), query('from', CODE_ASKED, 'Another name of base'),
-  query('symbols', SYMBOLS), query('to', SYMBOLS, 'Another name of symbols'), query('amount', AMOUNT),
-  query('source', { type: 'string', enum: [...SOURCE_NAMES] }, 'fxpipe\'s: the source to answer from; default the preferred one'),
+  query('base', { ...CODE_ASKED, default: 'EUR' }),
+  query('from', CODE_ASKED, 'Another name of base'),
+  query('symbols', SYMBOLS),
+  query('to', SYMBOLS, 'Another name of symbols'),
+  query('amount', AMOUNT),
+  query('source', { type: 'string', enum: [...SOURCE_NAMES] }, "fxpipe's: the source to answer from; default the preferred one"),
 ];
 
 const error = (description: string) => ({ schema: ref('FrankfurterError'), description });
@@ -26,7 +45,10 @@ const UNPROCESSABLE = error('`invalid date` (a YYYY-MM-DD the calendar has not) 
 function get(summary: string, parameters: Json[], answers: Answers): Json {
   return {
     get: {
-      tags: [TAG], summary, security: securedBy('bearerToken', 'tokenQuery'), parameters,
+      tags: [TAG],
+      summary,
+      security: securedBy('bearerToken', 'tokenQuery'),
+      parameters,
       responses: responses({
         ...answers,
         errors: {
@@ -42,27 +64,40 @@ function get(summary: string, parameters: Json[], answers: Answers): Json {
 function pathsAt(mount: string): Record<string, Json> {
   return {
     [`${mount}/latest`]: get('The latest rates', ASKED, {
-      ok: { schema: ref('FrankfurterDay'), description: 'The latest publication\'s rates', type: 'application/json', latest: true },
+      ok: { schema: ref('FrankfurterDay'), description: "The latest publication's rates", type: 'application/json', latest: true },
       errors: { 404: NOT_FOUND, 422: UNPROCESSABLE },
     }),
     [`${mount}/currencies`]: get('The currencies in force, with their names', [], {
-      ok: { schema: ref('FrankfurterCurrencies'), description: 'Code → name', latest: true }, errors: {},
+      ok: { schema: ref('FrankfurterCurrencies'), description: 'Code → name', latest: true },
+      errors: {},
     }),
-    [`${mount}/history`]: get('A time series (exchangeratesapi.io\'s)', [query('start_at', DAY, undefined, true), query('end_at', DAY,
-      undefined, true), ...ASKED], {
-      ok: { schema: ref('FrankfurterHistory'), description: 'The publishing days in the range' }, errors: { 404: NOT_FOUND,
-        422: UNPROCESSABLE },
-    }),
-    [`${mount}/{dates}`]: get('A day\'s rates, or a time series', [
-      path('dates', { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}(\\.\\.(\\d{4}-\\d{2}-\\d{2})?)?$' },
-        '`YYYY-MM-DD` (a day without a publication answers the last one before it, with its own date), '
-          + '`START..END`, or `START..` (up to today)'),
-      ...ASKED,
-    ], {
-      ok: { schema: { oneOf: [ref('FrankfurterDay'), ref('FrankfurterSeries')] },
-        description: 'The day\'s rates, or the publishing days in the range' },
-      errors: { 404: NOT_FOUND, 422: UNPROCESSABLE },
-    }),
+    [`${mount}/history`]: get(
+      "A time series (exchangeratesapi.io's)",
+      [query('start_at', DAY, undefined, true), query('end_at', DAY, undefined, true), ...ASKED],
+      {
+        ok: { schema: ref('FrankfurterHistory'), description: 'The publishing days in the range' },
+        errors: { 404: NOT_FOUND, 422: UNPROCESSABLE },
+      },
+    ),
+    [`${mount}/{dates}`]: get(
+      "A day's rates, or a time series",
+      [
+        path(
+          'dates',
+          { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}(\\.\\.(\\d{4}-\\d{2}-\\d{2})?)?$' },
+          '`YYYY-MM-DD` (a day without a publication answers the last one before it, with its own date), ' +
+            '`START..END`, or `START..` (up to today)',
+        ),
+        ...ASKED,
+      ],
+      {
+        ok: {
+          schema: { oneOf: [ref('FrankfurterDay'), ref('FrankfurterSeries')] },
+          description: "The day's rates, or the publishing days in the range",
+        },
+        errors: { 404: NOT_FOUND, 422: UNPROCESSABLE },
+      },
+    ),
   };
 }
 

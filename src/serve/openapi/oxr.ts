@@ -1,6 +1,20 @@
 import { SOURCE_NAMES } from '../../sources/types.js';
-import { CODE, CODE_ASKED, DAY, object, OPEN, path, query, RATES, ref, responses, securedBy, type Answers, type Json,
-  type OpenApiFamily } from './shared.js';
+import {
+  CODE,
+  CODE_ASKED,
+  DAY,
+  object,
+  OPEN,
+  path,
+  query,
+  RATES,
+  ref,
+  responses,
+  securedBy,
+  type Answers,
+  type Json,
+  type OpenApiFamily,
+} from './shared.js';
 
 /**
  * Open Exchange Rates (src/serve/backup/oxr.ts, docs/backup.md), mounted at /openexchangerates/api and, for clients
@@ -11,11 +25,15 @@ import { CODE, CODE_ASKED, DAY, object, OPEN, path, query, RATES, ref, responses
 export const OXR_MOUNTS = ['/openexchangerates/api', '/api'];
 const TAG = 'Open Exchange Rates';
 
-const SYMBOLS: Json = { type: 'string', pattern: '^\\s*[A-Za-z]{3}\\s*(,\\s*[A-Za-z]{3}\\s*)*$',
-  description: 'Comma-separated codes; unknown ones are left out' };
+const SYMBOLS: Json = {
+  type: 'string',
+  pattern: '^\\s*[A-Za-z]{3}\\s*(,\\s*[A-Za-z]{3}\\s*)*$',
+  description: 'Comma-separated codes; unknown ones are left out',
+};
 const ASKED = [
-  query('base', { ...CODE_ASKED, default: 'USD' }), query('symbols', SYMBOLS),
-  query('source', { type: 'string', enum: [...SOURCE_NAMES] }, 'fxpipe\'s: the source to answer from; default the preferred one'),
+  query('base', { ...CODE_ASKED, default: 'USD' }),
+  query('symbols', SYMBOLS),
+  query('source', { type: 'string', enum: [...SOURCE_NAMES] }, "fxpipe's: the source to answer from; default the preferred one"),
 ];
 
 const error = (status: number, messages: string[], description: string) => ({
@@ -35,43 +53,65 @@ function get(summary: string, parameters: Json[], answers: Answers, security = s
 function pathsAt(mount: string): Record<string, Json> {
   return {
     [`${mount}/latest.json`]: get('The latest rates', ASKED, {
-      ok: { schema: ref('OxrRates'), description: 'The latest publication\'s rates', latest: true },
+      ok: { schema: ref('OxrRates'), description: "The latest publication's rates", latest: true },
       errors: { 400: BAD_REQUEST(['invalid_base', 'not_available']) },
     }),
-    [`${mount}/historical/{date}.json`]: get('A day\'s rates', [path('date', DAY,
-      'A day without a publication answers the last one before it'), ...ASKED], {
-      ok: { schema: ref('OxrRates'), description: 'The day\'s rates' }, errors: { 400: BAD_REQUEST(['invalid_date', 'invalid_base',
-        'not_available']) },
-    }),
-    [`${mount}/time-series.json`]: get('The publishing days of a range', [query('start', DAY, undefined, true), query('end', DAY,
-      undefined, true), ...ASKED], {
-      ok: { schema: ref('OxrTimeSeries'), description: 'The publishing days in the range' },
-      errors: { 400: BAD_REQUEST(['invalid_date', 'invalid_base', 'not_available']) },
-    }),
-    [`${mount}/convert/{value}/{from}/{to}`]: get('An amount converted at the latest rates', [
-      path('value', { type: 'string', pattern: '^\\d{1,15}(\\.\\d{1,15})?$', description: 'A positive decimal' }), path('from',
-        CODE_ASKED), path('to', CODE_ASKED),
-      query('source', { type: 'string', enum: [...SOURCE_NAMES] }, 'fxpipe\'s: the source to answer from; default the preferred one'),
-    ], {
-      ok: { schema: ref('OxrConversion'), description: 'The conversion', latest: true },
-      errors: { 400: BAD_REQUEST(['invalid_amount', 'invalid_currency', 'not_available']) },
-    }),
-    [`${mount}/currencies.json`]: get('The currencies in force, with their names (open, as on OXR)', [], {
-      ok: { schema: ref('OxrCurrencies'), description: 'Code → name', latest: true }, errors: {},
-    }, OPEN),
+    [`${mount}/historical/{date}.json`]: get(
+      "A day's rates",
+      [path('date', DAY, 'A day without a publication answers the last one before it'), ...ASKED],
+      {
+        ok: { schema: ref('OxrRates'), description: "The day's rates" },
+        errors: { 400: BAD_REQUEST(['invalid_date', 'invalid_base', 'not_available']) },
+      },
+    ),
+    [`${mount}/time-series.json`]: get(
+      'The publishing days of a range',
+      [query('start', DAY, undefined, true), query('end', DAY, undefined, true), ...ASKED],
+      {
+        ok: { schema: ref('OxrTimeSeries'), description: 'The publishing days in the range' },
+        errors: { 400: BAD_REQUEST(['invalid_date', 'invalid_base', 'not_available']) },
+      },
+    ),
+    [`${mount}/convert/{value}/{from}/{to}`]: get(
+      'An amount converted at the latest rates',
+      [
+        path('value', { type: 'string', pattern: '^\\d{1,15}(\\.\\d{1,15})?$', description: 'A positive decimal' }),
+        path('from', CODE_ASKED),
+        path('to', CODE_ASKED),
+        query('source', { type: 'string', enum: [...SOURCE_NAMES] }, "fxpipe's: the source to answer from; default the preferred one"),
+      ],
+      {
+        ok: { schema: ref('OxrConversion'), description: 'The conversion', latest: true },
+        errors: { 400: BAD_REQUEST(['invalid_amount', 'invalid_currency', 'not_available']) },
+      },
+    ),
+    [`${mount}/currencies.json`]: get(
+      'The currencies in force, with their names (open, as on OXR)',
+      [],
+      {
+        ok: { schema: ref('OxrCurrencies'), description: 'Code → name', latest: true },
+        errors: {},
+      },
+      OPEN,
+    ),
   };
 }
 
 const LEGAL = { disclaimer: { type: 'string' }, license: { type: 'string' } };
-const TIMESTAMP: Json = { type: 'integer', description: 'The publication\'s time, Unix seconds' };
+const TIMESTAMP: Json = { type: 'integer', description: "The publication's time, Unix seconds" };
 
 export const oxr: OpenApiFamily = {
   tags: [{ name: TAG, description: 'Open Exchange Rates (openexchangerates.org/api), answered from the stored rates (docs/backup.md)' }],
   paths: Object.assign({}, ...OXR_MOUNTS.map(pathsAt)) as Record<string, Json>,
   schemas: {
     OxrRates: object({ ...LEGAL, timestamp: TIMESTAMP, base: CODE, rates: RATES }),
-    OxrTimeSeries: object({ ...LEGAL, start_date: DAY, end_date: DAY, base: CODE, rates: { type: 'object', propertyNames: DAY,
-      additionalProperties: RATES } }),
+    OxrTimeSeries: object({
+      ...LEGAL,
+      start_date: DAY,
+      end_date: DAY,
+      base: CODE,
+      rates: { type: 'object', propertyNames: DAY, additionalProperties: RATES },
+    }),
     OxrConversion: object({
       ...LEGAL,
       request: object({ query: { type: 'string' }, amount: { type: 'number' }, from: CODE, to: CODE }),
@@ -82,8 +122,12 @@ export const oxr: OpenApiFamily = {
     OxrError: object({ error: { const: true }, status: { type: 'integer' }, message: { type: 'string' }, description: { type: 'string' } }),
   },
   securitySchemes: {
-    oxrAppId: { type: 'apiKey', in: 'query', name: 'app_id', description: 'OXR\'s App ID: FXPIPE_API_TOKEN' },
-    oxrAuthorizationToken: { type: 'apiKey', in: 'header', name: 'Authorization',
-      description: 'Authorization: Token <FXPIPE_API_TOKEN>, as OXR takes its App ID too' },
+    oxrAppId: { type: 'apiKey', in: 'query', name: 'app_id', description: "OXR's App ID: FXPIPE_API_TOKEN" },
+    oxrAuthorizationToken: {
+      type: 'apiKey',
+      in: 'header',
+      name: 'Authorization',
+      description: 'Authorization: Token <FXPIPE_API_TOKEN>, as OXR takes its App ID too',
+    },
   },
 };

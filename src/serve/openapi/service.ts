@@ -5,11 +5,13 @@ import { object, OPEN, ref, responses, type OpenApiFamily } from './shared.js';
 const TAG = 'service';
 
 export const service: OpenApiFamily = {
-  tags: [{ name: TAG, description: 'The instance\'s health, and this description' }],
+  tags: [{ name: TAG, description: "The instance's health, and this description" }],
   paths: {
     '/healthz': {
       get: {
-        tags: [TAG], summary: 'Whether this instance answers, and how fresh the sources are', security: OPEN,
+        tags: [TAG],
+        summary: 'Whether this instance answers, and how fresh the sources are',
+        security: OPEN,
         description: 'For a load balancer (200 while it answers) and for alerting (`status`). Never cached.',
         responses: responses({
           ok: { schema: ref('Health'), description: '`ok`, `stale` (the database answers) or `degraded` (the last good answers stand in)' },
@@ -19,12 +21,18 @@ export const service: OpenApiFamily = {
     },
     '/openapi.json': {
       get: {
-        tags: [TAG], summary: 'This description (OpenAPI 3.1)', security: OPEN,
+        tags: [TAG],
+        summary: 'This description (OpenAPI 3.1)',
+        security: OPEN,
         responses: responses({
-          ok: { schema: {
-            type: 'object', required: ['openapi', 'info', 'paths'],
-            properties: { openapi: { const: '3.1.0' }, info: { type: 'object' }, paths: { type: 'object' } },
-          }, description: 'The document' },
+          ok: {
+            schema: {
+              type: 'object',
+              required: ['openapi', 'info', 'paths'],
+              properties: { openapi: { const: '3.1.0' }, info: { type: 'object' }, paths: { type: 'object' } },
+            },
+            description: 'The document',
+          },
           errors: {},
         }),
       },
@@ -32,9 +40,10 @@ export const service: OpenApiFamily = {
   },
   schemas: {
     Health: object({
-      status: { type: 'string', enum: ['ok', 'stale', 'degraded', 'down'] }, serving: { type: 'string', enum: ['database', 'last-good',
-        'none'] },
-      database: { type: 'string', enum: ['reachable', 'unreachable'] }, freshness: { type: 'array', items: ref('SourceFreshness') },
+      status: { type: 'string', enum: ['ok', 'stale', 'degraded', 'down'] },
+      serving: { type: 'string', enum: ['database', 'last-good', 'none'] },
+      database: { type: 'string', enum: ['reachable', 'unreachable'] },
+      freshness: { type: 'array', items: ref('SourceFreshness') },
     }),
   },
 };

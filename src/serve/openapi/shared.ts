@@ -21,19 +21,35 @@ export const INSTANT: Json = { type: 'string', format: 'date-time' };
 export const nullable = (schema: Json): Json => ({ anyOf: [schema, { type: 'null' }] });
 /** Rates written as JSON numbers with the exact digits the warehouse holds (never through a float). */
 export const RATES: Json = {
-  type: 'object', propertyNames: { pattern: '^[A-Z]{3}$' }, additionalProperties: { type: 'number' },
+  type: 'object',
+  propertyNames: { pattern: '^[A-Z]{3}$' },
+  additionalProperties: { type: 'number' },
   description: 'Currency code → rate, a JSON number written with the exact stored or computed digits',
 };
 /** An object of exactly these properties, all of them required unless listed as optional. */
 export function object(properties: Record<string, Json>, optional: string[] = []): Json {
-  return { type: 'object', properties, required: Object.keys(properties).filter((p) => !optional.includes(p)),
-    additionalProperties: false };
+  return {
+    type: 'object',
+    properties,
+    required: Object.keys(properties).filter((p) => !optional.includes(p)),
+    additionalProperties: false,
+  };
 }
 
-export const query = (name: string, schema: Json, description?: string, required = false): Json =>
-  ({ name, in: 'query', required, schema, ...(description ? { description } : {}) });
-export const path = (name: string, schema: Json, description?: string): Json =>
-  ({ name, in: 'path', required: true, schema, ...(description ? { description } : {}) });
+export const query = (name: string, schema: Json, description?: string, required = false): Json => ({
+  name,
+  in: 'query',
+  required,
+  schema,
+  ...(description ? { description } : {}),
+});
+export const path = (name: string, schema: Json, description?: string): Json => ({
+  name,
+  in: 'path',
+  required: true,
+  schema,
+  ...(description ? { description } : {}),
+});
 
 export interface Answers {
   /**
@@ -55,16 +71,22 @@ export function responses(answers: Answers): Json {
   const okHeaders: Json = revalidates ? { 'Cache-Control': header('CacheControl'), ETag: header('ETag') } : {};
   // A refusal answered 200 carries none of a latest answer's headers: their own copies, not required.
   const latestHeader = (name: string) => (ok.refusals ? { ...HEADERS[name], required: false } : header(name));
-  if (ok.latest) Object.assign(okHeaders, { 'Last-Modified': latestHeader('LastModified'), 'X-Fxpipe-As-Of': latestHeader('AsOf'),
-    'X-Fxpipe-Served-From': latestHeader('ServedFrom') });
+  if (ok.latest)
+    Object.assign(okHeaders, {
+      'Last-Modified': latestHeader('LastModified'),
+      'X-Fxpipe-As-Of': latestHeader('AsOf'),
+      'X-Fxpipe-Served-From': latestHeader('ServedFrom'),
+    });
   if (ok.others) okHeaders.Vary = header('VaryAccept');
   const schema = ok.refusals ? { oneOf: [ok.schema, ok.refusals] } : ok.schema;
   const content: Json = { [ok.type ?? 'application/json']: { schema } };
   for (const [type, other] of Object.entries(ok.others ?? {})) content[type] = { schema: other };
   const out: Json = { 200: { description: ok.description, headers: okHeaders, content } };
   if (revalidates) {
-    out[304] = { description: 'Not Modified: the If-None-Match (or If-Modified-Since) matched the answer (RFC 9110 §15.4.5); no body',
-      headers: { ETag: header('ETag') } };
+    out[304] = {
+      description: 'Not Modified: the If-None-Match (or If-Modified-Since) matched the answer (RFC 9110 §15.4.5); no body',
+      headers: { ETag: header('ETag') },
+    };
   }
   for (const [status, error] of Object.entries(errors)) {
     const headers: Json = { 'Cache-Control': header('NoStore') };
@@ -76,26 +98,36 @@ export function responses(answers: Answers): Json {
 
 /** The headers the answers carry (components.headers). */
 export const HEADERS: Record<string, Json> = {
-  CacheControl: { description: 'How long a cache may keep the answer (docs/backup.md, "Caching")', required: true,
-    schema: { type: 'string' } },
+  CacheControl: {
+    description: 'How long a cache may keep the answer (docs/backup.md, "Caching")',
+    required: true,
+    schema: { type: 'string' },
+  },
   NoStore: { description: 'Errors are never cached', required: true, schema: { type: 'string', const: 'no-store' } },
-  ETag: { description: 'A strong validator of the answer: send it back as If-None-Match for a 304', required: true,
-    schema: { type: 'string' } },
+  ETag: {
+    description: 'A strong validator of the answer: send it back as If-None-Match for a 304',
+    required: true,
+    schema: { type: 'string' },
+  },
   LastModified: { description: 'The newest publication the answer holds', required: true, schema: { type: 'string' } },
   AsOf: { description: 'The newest publication the answer holds (ISO 8601)', required: true, schema: INSTANT },
   ServedFrom: {
-    description: '`database`, or `last-good` while the database cannot answer and a kept answer still in force stands in', required: true,
+    description: '`database`, or `last-good` while the database cannot answer and a kept answer still in force stands in',
+    required: true,
     schema: { type: 'string', enum: ['database', 'last-good'] },
   },
   RetryAfter: { description: 'Seconds to wait before asking again', required: true, schema: { type: 'string', pattern: '^\\d+$' } },
-  VaryAccept: { description: 'The answer\'s media type follows Accept: a cache keeps one per Accept', required: true,
-    schema: { type: 'string', pattern: '(^|,)\\s*Accept\\s*(,|$)' } },
+  VaryAccept: {
+    description: "The answer's media type follows Accept: a cache keeps one per Accept",
+    required: true,
+    schema: { type: 'string', pattern: '(^|,)\\s*Accept\\s*(,|$)' },
+  },
 };
 
 /** Where the token goes when FXPIPE_API_TOKEN is set (components.securitySchemes); without one every route is open. */
 export const SECURITY_SCHEMES: Record<string, Json> = {
   bearerToken: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <FXPIPE_API_TOKEN>' },
-  tokenCookie: { type: 'apiKey', in: 'cookie', name: 'fxpipe_token', description: 'The dashboard\'s cookie, set by POST /login' },
+  tokenCookie: { type: 'apiKey', in: 'cookie', name: 'fxpipe_token', description: "The dashboard's cookie, set by POST /login" },
   tokenQuery: { type: 'apiKey', in: 'query', name: 'token', description: '?token=<FXPIPE_API_TOKEN>' },
 };
 

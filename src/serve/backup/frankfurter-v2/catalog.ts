@@ -30,7 +30,8 @@ async function coverage(db: Db): Promise<Coverage[]> {
              union all
              select source_id, 'USD', min(first), max(last) from daily group by source_id) x
        join dim_source s on s.source_id = x.source_id
-      order by s.source_name, x.code`);
+      order by s.source_name, x.code`,
+  );
   const day = (key: number) => `${String(key).slice(0, 4)}-${String(key).slice(4, 6)}-${String(key).slice(6, 8)}`;
   return rows.map((r) => ({ source: r.source, code: r.code, first: day(r.first), last: day(r.last) }));
 }
@@ -43,7 +44,8 @@ const PROVIDER_NAMES: Record<string, string> = {
   frankfurter: 'Frankfurter',
 };
 
-const pivotOf = (source: string): string | null => (sources as Record<string, { requestedBase: string } | undefined>)[source]?.requestedBase ?? null;
+const pivotOf = (source: string): string | null =>
+  (sources as Record<string, { requestedBase: string } | undefined>)[source]?.requestedBase ?? null;
 
 /**
  * Providers with stored rates, by key, in Frankfurter's fields: those fxpipe does not keep (country, rate type, links,
@@ -62,7 +64,10 @@ export async function providerList(db: Db): Promise<Record<string, unknown>[]> {
       data_url: null,
       terms_url: null,
       start_date: rows.map((r) => r.first).sort()[0]!,
-      end_date: rows.map((r) => r.last).sort().at(-1)!,
+      end_date: rows
+        .map((r) => r.last)
+        .sort()
+        .at(-1)!,
       publish_cadence: null,
       publishes_missed: null,
       currencies: rows.map((r) => r.code).sort(),
@@ -91,8 +96,13 @@ function currencyRows(rows: Coverage[]): Map<string, CurrencyRow & { providers: 
     }
     const info = currencyInfo(row.code);
     byCode.set(row.code, {
-      iso_code: row.code, iso_numeric: cc.code(row.code)?.number ?? null, name: info.name, symbol: info.symbol,
-      start_date: row.first, end_date: row.last, providers: [providerKey(row.source)],
+      iso_code: row.code,
+      iso_numeric: cc.code(row.code)?.number ?? null,
+      name: info.name,
+      symbol: info.symbol,
+      start_date: row.first,
+      end_date: row.last,
+      providers: [providerKey(row.source)],
     });
   }
   return byCode;

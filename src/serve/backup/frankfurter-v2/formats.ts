@@ -12,7 +12,12 @@ export type Format = 'json' | 'csv' | 'ndjson';
 
 const SUFFIX = /^(.*?)\.(json|xml|html|csv)$/;
 const KNOWN_TYPES: Record<string, string> = {
-  'text/json': 'json', 'application/json': 'json', 'text/xml': 'xml', 'application/xml': 'xml', 'text/html': 'html', 'text/csv': 'csv',
+  'text/json': 'json',
+  'application/json': 'json',
+  'text/xml': 'xml',
+  'application/xml': 'xml',
+  'text/html': 'html',
+  'text/csv': 'csv',
 };
 
 /** A path segment without the suffix Roda's type_routing takes off, and that suffix. */
@@ -39,20 +44,26 @@ export function rateFormat(suffix: string | null, accept: string | undefined): {
 }
 
 export const CONTENT_TYPES: Record<Format, string> = {
-  json: 'application/json; charset=utf-8', csv: 'text/csv', ndjson: 'application/x-ndjson',
+  json: 'application/json; charset=utf-8',
+  csv: 'text/csv',
+  ndjson: 'application/x-ndjson',
 };
 
 /** A record as Oj writes it (mode: :compat): keys in Frankfurter's order, numbers with their digits. */
 export function recordJson(record: V2Record): string {
   const { date, base, quote, rate, providers } = record;
   return exactJson({
-    date, base, quote, rate: jsonNumber(rate),
+    date,
+    base,
+    quote,
+    rate: jsonNumber(rate),
     ...(providers ? { providers: providers.map((p) => ({ key: p.key, date: p.date, rate: jsonNumber(p.rate) })) } : {}),
   });
 }
 
 /** The CSV header: date,base,quote,rate and, expanded, providers (v2.rb, csv_headers). */
-export const csvHeader = (expandProviders: boolean): string => csvLine(['date', 'base', 'quote', 'rate', ...(expandProviders ? ['providers'] : [])]);
+export const csvHeader = (expandProviders: boolean): string =>
+  csvLine(['date', 'base', 'quote', 'rate', ...(expandProviders ? ['providers'] : [])]);
 
 /** A record's CSV line; providers as `KEY:RATE` joined by `|` (v2.rb, csv_value). */
 export function recordCsv(record: V2Record, expandProviders: boolean): string {

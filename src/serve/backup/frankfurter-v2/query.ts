@@ -7,7 +7,10 @@ import { currencyInfo } from '../../../warehouse/currencies.js';
  * expand, invalid currency, then the daily range cap — each a 422 with Frankfurter's own message.
  */
 export class V2Error extends Error {
-  constructor(readonly status: 401 | 404 | 406 | 422, message: string) {
+  constructor(
+    readonly status: 401 | 404 | 406 | 422,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -72,11 +75,21 @@ export function rateQuery(params: URLSearchParams, path: { base?: string; quotes
   if (badExpand.length > 0) throw new V2Error(422, `invalid expand: ${badExpand.join(',')}`);
   const base = value('base')?.toUpperCase() ?? 'EUR';
   const quotes = value('quotes') === undefined ? null : rubySplit(value('quotes')!.toUpperCase());
-  const invalid = [...(value('base') !== undefined && !knownCurrency(base) ? [base] : []), ...(quotes ?? []).filter((q) => !knownCurrency(q))];
+  const invalid = [
+    ...(value('base') !== undefined && !knownCurrency(base) ? [base] : []),
+    ...(quotes ?? []).filter((q) => !knownCurrency(q)),
+  ];
   if (invalid.length > 0) throw new V2Error(422, `invalid currency: ${invalid.join(',')}`);
   const providers = value('providers') === undefined ? null : rubySplit(value('providers')!.toUpperCase());
   const query: RateQuery = {
-    base, quotes, providers, group: group ?? null, expandProviders: expand?.includes('providers') ?? false, date, from, to,
+    base,
+    quotes,
+    providers,
+    group: group ?? null,
+    expandProviders: expand?.includes('providers') ?? false,
+    date,
+    from,
+    to,
   };
   checkRangeCost(query);
   return query;
@@ -99,9 +112,12 @@ function checkRangeCost(q: RateQuery): void {
   const today = dayOf(new Date());
   const end = rangeEnd(q) < today ? rangeEnd(q) : today;
   if (end <= addMonths(q.from!, MAX_DAILY_RANGE_YEARS * 12)) return;
-  throw new V2Error(422, `date range exceeds ${MAX_DAILY_RANGE_YEARS} years at daily granularity; `
-    + `filter with quotes= (${MAX_DAILY_RANGE_QUOTES} currencies or fewer), `
-    + 'aggregate with group=week or group=month, or split the range into shorter requests');
+  throw new V2Error(
+    422,
+    `date range exceeds ${MAX_DAILY_RANGE_YEARS} years at daily granularity; ` +
+      `filter with quotes= (${MAX_DAILY_RANGE_QUOTES} currencies or fewer), ` +
+      'aggregate with group=week or group=month, or split the range into shorter requests',
+  );
 }
 
 /** Ruby's Date#>>: months later, the day kept or brought back to the month's last. */

@@ -3,7 +3,15 @@ import type { Db } from '../../../warehouse/db.js';
 import { preferredSourceBetween, publishedBetween, publishedOn, type PublishedDay } from '../published.js';
 import { addMonths, isPassthrough, isRange, isRollup, rangeEnd, type RateQuery } from './query.js';
 import {
-  bucketSnapshots, daySnapshot, monthBucket, snapshotRecords, sourceOfKey, weekBucket, type Shape, type Snapshot, type V2Record,
+  bucketSnapshots,
+  daySnapshot,
+  monthBucket,
+  snapshotRecords,
+  sourceOfKey,
+  weekBucket,
+  type Shape,
+  type Snapshot,
+  type V2Record,
 } from './records.js';
 
 /** One publishing day's (or bucket's) records, and the publication they come from. */
@@ -32,7 +40,11 @@ export async function* rateBatches(db: Db, q: RateQuery, allSources: () => Promi
   const named = q.providers === null ? null : q.providers.map(sourceOfKey);
   const listed = q.expandProviders ? (named ?? (await allSources())) : null;
   const shape = (beside: Shape['beside']): Shape => ({
-    base: q.base, quotes: q.quotes, passthrough: isPassthrough(q), beside, passthroughSource: isPassthrough(q) ? named![0]! : null,
+    base: q.base,
+    quotes: q.quotes,
+    passthrough: isPassthrough(q),
+    beside,
+    passthroughSource: isPassthrough(q) ? named![0]! : null,
   });
 
   if (!isRange(q)) {
@@ -75,7 +87,13 @@ interface Chunk {
  * Each publishing day of the part; the first part opens, when `from` itself has no publication, on the last one before
  * it within the lookback (rate_query.rb, each_daily_range: the range's start anchors the carry-forward).
  */
-async function* dayBatches(db: Db, source: string, listed: string[] | null, chunk: Chunk, shape: (b: Shape['beside']) => Shape): AsyncGenerator<Batch> {
+async function* dayBatches(
+  db: Db,
+  source: string,
+  listed: string[] | null,
+  chunk: Chunk,
+  shape: (b: Shape['beside']) => Shape,
+): AsyncGenerator<Batch> {
   const days = (await publishedBetween(db, source, chunk.start, chunk.end))?.days ?? [];
   if (chunk.first && days[0]?.date !== chunk.from) {
     const before = await publishedOn(db, { source, day: chunk.from });
@@ -85,11 +103,14 @@ async function* dayBatches(db: Db, source: string, listed: string[] | null, chun
   let beside: Shape['beside'] = null;
   if (listed) {
     const since = shift(days[0]!.date, -LOOKBACK_DAYS);
-    const bySource = await Promise.all(listed.map(async (s) => ((await publishedBetween(db, s, since, chunk.end))?.days ?? []).map(daySnapshot)));
-    beside = (date) => bySource.flatMap((snapshots) => {
-      const last = snapshots.filter((s) => s.date <= date).at(-1);
-      return last && last.date >= shift(date, -LOOKBACK_DAYS) ? [last] : [];
-    });
+    const bySource = await Promise.all(
+      listed.map(async (s) => ((await publishedBetween(db, s, since, chunk.end))?.days ?? []).map(daySnapshot)),
+    );
+    beside = (date) =>
+      bySource.flatMap((snapshots) => {
+        const last = snapshots.filter((s) => s.date <= date).at(-1);
+        return last && last.date >= shift(date, -LOOKBACK_DAYS) ? [last] : [];
+      });
   }
   for (const day of days) yield { records: snapshotRecords(daySnapshot(day), shape(beside)), asOf: day.asOf };
 }
@@ -99,13 +120,18 @@ async function* dayBatches(db: Db, source: string, listed: string[] | null, chun
  * bucket dated on or before `from` (lib/rate_scopes.rb, between), looked for within a bucket's span before it.
  */
 async function* bucketBatches(
-  db: Db, source: string, listed: string[] | null, group: 'week' | 'month', chunk: Chunk, shape: (b: Shape['beside']) => Shape,
+  db: Db,
+  source: string,
+  listed: string[] | null,
+  group: 'week' | 'month',
+  chunk: Chunk,
+  shape: (b: Shape['beside']) => Shape,
 ): AsyncGenerator<Batch> {
   // A week bucket holds days from 7 before its date to 5 after it; a month bucket its month.
-  const earliest = group === 'week' ? shift(chunk.start, chunk.first ? -2 * 7 : 0) : chunk.first ? addMonths(monthBucket(chunk.start), -1) : chunk.start;
-  const [fetchFrom, fetchTo] = group === 'week'
-    ? [shift(earliest, -7), shift(chunk.end, 6)]
-    : [earliest, addDays(addMonths(monthBucket(chunk.end), 1), -1)];
+  const earliest =
+    group === 'week' ? shift(chunk.start, chunk.first ? -2 * 7 : 0) : chunk.first ? addMonths(monthBucket(chunk.start), -1) : chunk.start;
+  const [fetchFrom, fetchTo] =
+    group === 'week' ? [shift(earliest, -7), shift(chunk.end, 6)] : [earliest, addDays(addMonths(monthBucket(chunk.end), 1), -1)];
   const bucketsOf = async (s: string) => {
     const days: PublishedDay[] = (await publishedBetween(db, s, fetchFrom, fetchTo))?.days ?? [];
     return { buckets: bucketSnapshots(days, group), lastAsOf: new Map(days.map((d) => [bucketDate(d.date, group), d.asOf])) };
@@ -117,7 +143,9 @@ async function* bucketBatches(
   if (wanted.length === 0) return;
   let beside: Shape['beside'] = null;
   if (listed) {
-    const bySource = await Promise.all(listed.map(async (s) => new Map((await bucketsOf(s)).buckets.map((b) => [b.date, b] as [string, Snapshot]))));
+    const bySource = await Promise.all(
+      listed.map(async (s) => new Map((await bucketsOf(s)).buckets.map((b) => [b.date, b] as [string, Snapshot]))),
+    );
     beside = (date) => bySource.flatMap((byDate) => (byDate.has(date) ? [byDate.get(date)!] : []));
   }
   for (const bucket of wanted) yield { records: snapshotRecords(bucket, shape(beside)), asOf: lastAsOf.get(bucket.date)! };

@@ -42,7 +42,10 @@ export const sourceOfKey = (key: string): string => key.toLowerCase();
 /** A publishing day as a snapshot. */
 export function daySnapshot(day: PublishedDay): Snapshot {
   return {
-    source: day.source, date: day.date, codes: [...day.usd.keys()], rate: (base, quote) => exactRate(day, base, quote),
+    source: day.source,
+    date: day.date,
+    codes: [...day.usd.keys()],
+    rate: (base, quote) => exactRate(day, base, quote),
     ownDigits: (base, quote) => answeredRate(day, base, quote, '1', FRANKFURTER_ROUNDING)!,
   };
 }
@@ -92,7 +95,11 @@ export function snapshotRecords(snapshot: Snapshot, shape: Shape): V2Record[] {
   }
   // The identity record (#538), subject to the quotes filter, dated as the newest record; no providers of its own.
   if (quotes === null || quotes.includes(base)) {
-    const date = records.map((r) => r.date).sort().at(-1) ?? snapshot.date;
+    const date =
+      records
+        .map((r) => r.date)
+        .sort()
+        .at(-1) ?? snapshot.date;
     records.push({ date, base, quote: base, rate: '1.0' });
     records.sort((a, b) => (a.quote < b.quote ? -1 : a.quote > b.quote ? 1 : 0));
   }
@@ -145,17 +152,21 @@ export function bucketSnapshots(days: PublishedDay[], group: 'week' | 'month'): 
       bucket.sums.set(code, { sum: entry.sum.plus(own.rate), n: entry.n + 1 });
     }
   }
-  return [...buckets].sort(([a], [b]) => (a < b ? -1 : 1)).map(([date, bucket]) => {
-    const average = (code: string) => {
-      const entry = bucket.sums.get(code);
-      return entry ? entry.sum.div(entry.n) : null;
-    };
-    return {
-      source: bucket.source, date, codes: [...bucket.sums.keys()],
-      rate: (base: string, quote: string) => {
-        const [toBase, toQuote] = [average(base), average(quote)];
-        return toBase === null || toQuote === null ? null : { rate: toQuote.div(toBase), published: false };
-      },
-    };
-  });
+  return [...buckets]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([date, bucket]) => {
+      const average = (code: string) => {
+        const entry = bucket.sums.get(code);
+        return entry ? entry.sum.div(entry.n) : null;
+      };
+      return {
+        source: bucket.source,
+        date,
+        codes: [...bucket.sums.keys()],
+        rate: (base: string, quote: string) => {
+          const [toBase, toQuote] = [average(base), average(quote)];
+          return toBase === null || toQuote === null ? null : { rate: toQuote.div(toBase), published: false };
+        },
+      };
+    });
 }

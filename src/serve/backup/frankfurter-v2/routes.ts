@@ -5,7 +5,17 @@ import { CLOSED, dayCacheControl, sendAnswer } from '../../http-cache.js';
 import { etagOf, type LatestAnswers } from '../../last-good/latest-answers.js';
 import { v2Document } from '../../openapi/frankfurter-v2.js';
 import { currencyDetail, currencyList, providerList } from './catalog.js';
-import { CONTENT_TYPES, csvHeader, rateFormat, recordCsv, recordJson, requestedType, splitSuffix, wholeText, type Format } from './formats.js';
+import {
+  CONTENT_TYPES,
+  csvHeader,
+  rateFormat,
+  recordCsv,
+  recordJson,
+  requestedType,
+  splitSuffix,
+  wholeText,
+  type Format,
+} from './formats.js';
 import { isDateRelative, isRange, notFound, rangeEnd, rateQuery, V2Error, type RateQuery } from './query.js';
 import { rateBatches, type Batch } from './rates.js';
 
@@ -26,7 +36,8 @@ export function frankfurterV2App(db: Db, token: string | undefined, answers: Lat
     return c.json({ status: 401, message: 'unauthorized: send Authorization: Bearer <token> or ?token=' }, 401);
   });
 
-  const allSources = async () => (await db.query<{ source_name: string }>('select source_name from dim_source order by source_name')).map((r) => r.source_name);
+  const allSources = async () =>
+    (await db.query<{ source_name: string }>('select source_name from dim_source order by source_name')).map((r) => r.source_name);
 
   const root = (c: Context) => c.json(ROOT_PAYLOAD, 200, { 'Cache-Control': CLOSED });
   // Roda answers both /v2 and /v2/ (r.is, r.root); Hono's mount answers the first, the catch-all below the second.
@@ -49,7 +60,10 @@ export function frankfurterV2App(db: Db, token: string | undefined, answers: Lat
     }
     const { records, asOf } = await collect(batches());
     if (asOf) c.header('Last-Modified', asOf.toUTCString());
-    return c.body(wholeText(records, format, q.expandProviders), 200, { 'Content-Type': CONTENT_TYPES[format], 'Cache-Control': dayCacheControl(q.date!) });
+    return c.body(wholeText(records, format, q.expandProviders), 200, {
+      'Content-Type': CONTENT_TYPES[format],
+      'Cache-Control': dayCacheControl(q.date!),
+    });
   };
   // Roda's type_routing takes a suffix off the path: .csv names CSV.
   app.get('/rates', rates(null));
@@ -58,7 +72,8 @@ export function frankfurterV2App(db: Db, token: string | undefined, answers: Lat
   // /rate/{base}/{quote}: the first record of the same question with base and quotes from the path (v2.rb).
   app.get('/rate/:base/:quote', async (c) => {
     const q = rateQuery(new URL(c.req.url).searchParams, {
-      base: c.req.param('base').toUpperCase(), quotes: splitSuffix(c.req.param('quote')).name.toUpperCase(),
+      base: c.req.param('base').toUpperCase(),
+      quotes: splitSuffix(c.req.param('quote')).name.toUpperCase(),
     });
     const firstRecord = async () => {
       const batches = rateBatches(db, q, allSources);
@@ -72,7 +87,11 @@ export function frankfurterV2App(db: Db, token: string | undefined, answers: Lat
       return sendAnswer(c, await answers.answer(`frankfurter-v2 rate ${JSON.stringify(q)}`, firstRecord), answers.nextRunAt);
     }
     const { body, asOf } = await firstRecord();
-    return c.body(body, 200, { 'Content-Type': JSON_TYPE, 'Cache-Control': dayCacheControl(q.date ?? rangeEnd(q)), 'Last-Modified': asOf.toUTCString() });
+    return c.body(body, 200, {
+      'Content-Type': JSON_TYPE,
+      'Cache-Control': dayCacheControl(q.date ?? rangeEnd(q)),
+      'Last-Modified': asOf.toUTCString(),
+    });
   });
 
   // Every other route refuses CSV (v2.rb: `r.csv { r.halt(406) }`), by suffix or Accept.
@@ -87,7 +106,8 @@ export function frankfurterV2App(db: Db, token: string | undefined, answers: Lat
     plain(c, 'currencies');
     const [scope, providers] = [c.req.query('scope'), c.req.query('providers')];
     const answer = await answers.answer(`frankfurter-v2 currencies ${JSON.stringify([scope ?? null, providers ?? null])}`, async () => ({
-      body: JSON.stringify(await currencyList(db, scope, providers)), contentType: JSON_TYPE,
+      body: JSON.stringify(await currencyList(db, scope, providers)),
+      contentType: JSON_TYPE,
     }));
     return sendAnswer(c, answer, answers.nextRunAt);
   });
@@ -102,7 +122,10 @@ export function frankfurterV2App(db: Db, token: string | undefined, answers: Lat
   });
   app.get('/providers', async (c) => {
     plain(c, 'providers');
-    const answer = await answers.answer('frankfurter-v2 providers', async () => ({ body: JSON.stringify(await providerList(db)), contentType: JSON_TYPE }));
+    const answer = await answers.answer('frankfurter-v2 providers', async () => ({
+      body: JSON.stringify(await providerList(db)),
+      contentType: JSON_TYPE,
+    }));
     return sendAnswer(c, answer, answers.nextRunAt);
   });
 
@@ -127,19 +150,36 @@ export function frankfurterV2App(db: Db, token: string | undefined, answers: Lat
    */
   async function streamed(c: Context, q: RateQuery, format: Format, batches: AsyncGenerator<Batch>): Promise<Response> {
     const etag = etagOf(JSON.stringify([await answers.dataVersion(), format, q, rangeEnd(q)]));
-    const headers = { 'Content-Type': format === 'json' ? JSON_TYPE : CONTENT_TYPES[format], 'Cache-Control': dayCacheControl(rangeEnd(q)), ETag: etag };
-    if (c.req.header('If-None-Match')?.split(/\s*,\s*/).includes(etag)) {
+    const headers = {
+      'Content-Type': format === 'json' ? JSON_TYPE : CONTENT_TYPES[format],
+      'Cache-Control': dayCacheControl(rangeEnd(q)),
+      ETag: etag,
+    };
+    if (
+      c.req
+        .header('If-None-Match')
+        ?.split(/\s*,\s*/)
+        .includes(etag)
+    ) {
       await batches.return(undefined);
       return c.body(null, 304, headers);
     }
     const first = await batches.next();
     const encoder = new TextEncoder();
     let written = 0;
-    const text = (records: Batch['records']) => records.map((record) => {
-      const line = format === 'csv' ? recordCsv(record, q.expandProviders) : format === 'ndjson' ? `${recordJson(record)}\n` : `${written === 0 ? '' : ','}${recordJson(record)}`;
-      written++;
-      return line;
-    }).join('');
+    const text = (records: Batch['records']) =>
+      records
+        .map((record) => {
+          const line =
+            format === 'csv'
+              ? recordCsv(record, q.expandProviders)
+              : format === 'ndjson'
+                ? `${recordJson(record)}\n`
+                : `${written === 0 ? '' : ','}${recordJson(record)}`;
+          written++;
+          return line;
+        })
+        .join('');
     let opened = false;
     let ended = false;
     // Pulled a part at a time: the next part is read only once the client has taken the last.
