@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+import LongFirst from './test/helpers/sequencer.js';
 
 // Every scratch directory of one run (the tests', their CLI processes', the suite's embedded server) goes under one
 // directory, removed when vitest exits (after the global setup's teardown has stopped the server). The embedded server
@@ -18,6 +19,7 @@ const SUITE_SERVER = ['test/helpers/global-setup.ts'];
 export default defineConfig({
   test: {
     pool: 'forks',
+    sequence: { sequencer: LongFirst },
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -16,12 +16,16 @@ export interface TestDatabase {
   open(): Promise<DirectDb>;
   /** The access path a test chooses. */
   openAs(driver: Driver): Promise<SessionDb>;
+  /** Closes what open() and openAs() opened; the database stays. */
+  close(): Promise<void>;
   drop(): Promise<void>;
 }
 
 export interface CreateOptions {
   /** An empty database, for tests of the migrations themselves; otherwise a clone of the suite's migrated warehouse. */
   empty?: boolean;
+  /** A clone of this database instead (a loaded warehouse kept for the run, test/helpers/loaded-once.ts). */
+  template?: string;
 }
 
 /**
@@ -35,7 +39,7 @@ export async function createTestDatabase(prefix = 'fxtest', options: CreateOptio
   if (!options.empty && made.startsWith('unavailable: '))
     throw new Error(`the suite's template database could not be made: ${made.slice(13)}`);
   // Closed to PUBLIC, as fxpipe makes its databases: a reader granted in another test file's database must not reach it.
-  await withAdmin(adminUrl, (client) => createClosedDatabase(client, name, options.empty ? undefined : made));
+  await withAdmin(adminUrl, (client) => createClosedDatabase(client, name, options.empty ? undefined : (options.template ?? made)));
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   const opened: Db[] = [];
@@ -53,8 +57,11 @@ export async function createTestDatabase(prefix = 'fxtest', options: CreateOptio
       opened.push(db);
       return db;
     },
+    async close() {
+      await Promise.all(opened.splice(0).map((db) => db.close().catch(() => undefined)));
+    },
     async drop() {
-      await Promise.all(opened.map((db) => db.close().catch(() => undefined)));
+      await Promise.all(opened.splice(0).map((db) => db.close().catch(() => undefined)));
       await withAdmin(adminUrl, (client) => client.query(`drop database if exists ${name} with (force)`));
     },
   };

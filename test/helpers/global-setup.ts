@@ -83,7 +83,14 @@ async function startSuiteServer(): Promise<SuiteServer> {
     serverLabel,
     templateDatabase: made === null ? template : `unavailable: ${made}`,
     async stop() {
-      await withAdmin(url, (client) => client.query(`drop database if exists ${template} with (force)`)).catch(() => undefined);
+      // The template and the loaded warehouses kept beside it for the run (test/helpers/loaded-once.ts).
+      await withAdmin(url, async (client) => {
+        const kept = await client.query<{ name: string }>(`select datname as name from pg_database where datname like $1`, [
+          `${template}\\_%`,
+        ]);
+        for (const { name } of kept.rows) await client.query(`drop database if exists ${name} with (force)`);
+        await client.query(`drop database if exists ${template} with (force)`);
+      }).catch(() => undefined);
       if (home) await stopEmbedded(home);
       if (outerTmp === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = outerTmp;

@@ -12,7 +12,8 @@ import { RateDecimal } from '../../src/transform/decimal.js';
 import type { SessionDb } from '../../src/warehouse/db.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
 import { runCli } from '../helpers/cli.js';
-import { createTestDatabase, scratchDir, type TestDatabase } from '../helpers/database.js';
+import { scratchDir, type TestDatabase } from '../helpers/database.js';
+import { loadedOnce } from '../helpers/loaded-once.js';
 
 /**
  * A warehouse loaded with the real provider files in test/fixtures, for the backup endpoints' tests (docs/backup.md):
@@ -46,7 +47,15 @@ export interface BackupWarehouse {
 }
 
 export async function backupWarehouse(): Promise<BackupWarehouse> {
-  const database = await createTestDatabase();
+  // The same files every time: loaded once per suite run, cloned for each file (test/helpers/loaded-once.ts).
+  const { database } = await loadedOnce('backup_fixtures', loadFixtures);
+  const db = await database.open();
+  await initWarehouse(db);
+  const home = path.join(scratchDir('fxpipe-backup-'), 'home');
+  return { database, db, home, close: () => database.drop() };
+}
+
+async function loadFixtures(database: TestDatabase): Promise<void> {
   const db = await database.open();
   await initWarehouse(db);
   const files = createServer((request, response) => {
@@ -78,13 +87,12 @@ export async function backupWarehouse(): Promise<BackupWarehouse> {
   } finally {
     files.close();
   }
-  const home = path.join(scratchDir('fxpipe-backup-'), 'home');
+  const home = path.join(scratchDir('fxpipe-backup-load-'), 'home');
   const backfill = await runCli(['backfill', '--source', 'ecb-csv', '--file', ECB_HISTORY, '--from', '2024-01-01', '--to', '2024-12-31'], {
     env: { DATABASE_URL: database.url, FXPIPE_HOME: home },
     timeoutMs: 120_000,
   });
   expect(backfill.code, backfill.stderr).toBe(0);
-  return { database, db, home, close: () => database.drop() };
 }
 
 /** The numbers of a JSON text at path (keys, one per level) as the digits written, parsed without a float. */

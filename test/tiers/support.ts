@@ -13,7 +13,8 @@ import { initWarehouse } from '../../src/warehouse/init.js';
 import { ensurePartitions } from '../../src/warehouse/partitions.js';
 import { deriveYear, fixtureText, readEcbFile } from '../backfill/support.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
-import { createTestDatabase, scratchDir, type TestDatabase } from '../helpers/database.js';
+import { scratchDir, type TestDatabase } from '../helpers/database.js';
+import { loadedOnce } from '../helpers/loaded-once.js';
 
 /**
  * Five years of ECB-fixture-derived history, 2022 to this year, newest first under the fixture's header.
@@ -37,33 +38,35 @@ export interface Warehouse {
   cli: (args: string[], extraEnv?: Record<string, string>) => Promise<CliResult>;
 }
 
-/** A migrated test database loaded with multiYearCsv (every observation kept), and a CLI bound to it. */
+/**
+ * A migrated test database loaded with multiYearCsv (every observation kept) by `fxpipe backfill`, and a CLI bound to
+ * it. The load runs once a day per suite run; each file gets a clone of it (test/helpers/loaded-once.ts).
+ */
 export async function loadedWarehouse(dir: string): Promise<Warehouse> {
-  const database = await createTestDatabase();
+  const today = new Date().toISOString().slice(0, 10);
+  const { database } = await loadedOnce(`multiyear_${today.replaceAll('-', '')}`, async (building) => {
+    const home = mkdtempSync(path.join(dir, 'load-'));
+    const csv = path.join(home, 'history.csv');
+    writeFileSync(csv, multiYearCsv());
+    const loaded = await runCli(
+      ['backfill', '--source', 'ecb-csv', '--file', csv, '--from', '2022-01-01', '--to', today, '--change-threshold', '0', '--json'],
+      {
+        env: { DATABASE_URL: building.url, FXPIPE_HOME: home, TMPDIR: home },
+        timeoutMs: 180_000,
+      },
+    );
+    expect(loaded.stderr).toBe('');
+    expect(loaded.code).toBe(0);
+    rmSync(home, { recursive: true, force: true });
+  });
   const db = await database.open();
   await initWarehouse(db);
   const home = mkdtempSync(path.join(dir, 'home-'));
-  const csv = path.join(home, 'history.csv');
-  writeFileSync(csv, multiYearCsv());
+  // The file the load read, where tests that load part of it again find it.
+  writeFileSync(path.join(home, 'history.csv'), multiYearCsv());
   // TMPDIR inside the scratch directory: the temp files of archives the tests kill go with it.
   const env = { DATABASE_URL: database.url, FXPIPE_HOME: home, TMPDIR: home };
   const cli = (args: string[], extraEnv: Record<string, string> = {}) => runCli(args, { env: { ...env, ...extraEnv }, timeoutMs: 180_000 });
-  const loaded = await cli([
-    'backfill',
-    '--source',
-    'ecb-csv',
-    '--file',
-    csv,
-    '--from',
-    '2022-01-01',
-    '--to',
-    new Date().toISOString().slice(0, 10),
-    '--change-threshold',
-    '0',
-    '--json',
-  ]);
-  expect(loaded.stderr).toBe('');
-  expect(loaded.code).toBe(0);
   return { database, db, home, env, cli };
 }
 
