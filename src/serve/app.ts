@@ -260,7 +260,10 @@ export function createApp(options: ServeOptions): Hono {
       );
     }
     const [pair, interval, format] = [p.pair(query, 'pair'), p.oneOf(query, 'interval', INTERVALS, 'day'), historyFormat(c, query)];
-    if (format !== 'json') return streamedHistory(c, db, await planHistory(db, pair, { from, to }, interval, source), format, log);
+    if (format !== 'json') {
+      const plan = await planHistory(db, pair, { from, to }, interval, source);
+      return streamedHistory(c, db, plan, format, await answers.dataVersion(), log);
+    }
     const history = await pairHistory(db, pair, { from, to }, interval, source);
     return c.json(history, 200, { 'Cache-Control': dayCacheControl(to), Vary: 'Accept' });
   });

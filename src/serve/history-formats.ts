@@ -41,13 +41,21 @@ export function historyFormat(c: Context, query: Query): HistoryFormat {
 
 /**
  * The plan's points as CSV or NDJSON, streamed: a page of days read, its lines written. Cache-Control as the JSON
- * answer's (dayCacheControl); the ETag, which cannot be the digest of a body not yet read, is the digest of the rows
- * the body is made of (historyDigest) with the request, so it changes exactly when they do. A failure once the first
+ * answer's (dayCacheControl); the ETag, which cannot be the digest of a body not yet read, is the request with the
+ * warehouse's data version (LatestAnswers.dataVersion: the history's version, moved by every write of it, and the
+ * hour), as Frankfurter v2's streamed ranges have it: it changes whenever the rows can have, at no extra read. A failure once the first
  * byte is out cuts the body off (no clean end a client could take for the whole answer) and is logged.
  */
-export async function streamedHistory(c: Context, db: Db, plan: HistoryPlan, format: 'csv' | 'ndjson', log: Logger): Promise<Response> {
+export function streamedHistory(
+  c: Context,
+  db: Db,
+  plan: HistoryPlan,
+  format: 'csv' | 'ndjson',
+  dataVersion: string,
+  log: Logger,
+): Response {
   const { interval, sources, archived, ...range } = plan;
-  const etag = etagOf(JSON.stringify([format, range, interval, sources, [...archived].sort(), await historyDigest(db, plan)]));
+  const etag = etagOf(JSON.stringify([format, range, interval, sources, [...archived].sort(), dataVersion]));
   const lines = format === 'csv' ? csvLines(historyPoints(db, plan)) : ndjsonLines(historyPoints(db, plan));
   const requestId = c.get('requestId') as string | undefined;
   return c.body(
@@ -99,23 +107,4 @@ function streamOf(lines: AsyncGenerator<string>, onError: (error: unknown) => vo
       await lines.return(undefined);
     },
   });
-}
-
-/**
- * What the answer's points are made of, in one row: per leg, the count of its daily rows over the range and the sum
- * of a 64-bit hash of each (PostgreSQL's hashtextextended), read without holding them.
- */
-async function historyDigest(db: Db, plan: HistoryPlan): Promise<string[]> {
-  const digests: string[] = [];
-  for (const [quote, source] of Object.entries(plan.sources)) {
-    const [row] = await db.query<{ digest: string }>(
-      `select count(*) || ':'
-              || coalesce(sum(hashtextextended(concat_ws(',', date, open, high, low, close, observations, carried), 0)::numeric), 0) as digest
-         from api.daily_rates
-        where base = 'USD' and quote = $1 and source = $2 and date between $3::date and $4::date`,
-      [quote, source, plan.from, plan.to],
-    );
-    digests.push(row!.digest);
-  }
-  return digests;
 }

@@ -40,6 +40,15 @@ export function latestCacheControl(answer: Answer, nextRunAt: Date | null, now =
 export const dayCacheControl = (lastDay: string, now = new Date()): string =>
   lastDay < now.toISOString().slice(0, 10) ? CLOSED : `public, max-age=${LATEST_DEFAULT_S}, stale-while-revalidate=${REVALIDATE_S}`;
 
+/** A family's answer for a day or a range: Last-Modified its last publication, kept as dayCacheControl says for its last day asked. */
+export function dayAnswer(c: Context, text: string, contentType: string, lastPublished: Date, lastAsked: string): Response {
+  return c.body(text, 200, {
+    'Content-Type': contentType,
+    'Last-Modified': lastPublished.toUTCString(),
+    'Cache-Control': dayCacheControl(lastAsked),
+  });
+}
+
 /** Sends a latest answer: its text, validators, how long it stays true, and whether it is the database's or the last good one. */
 export function sendAnswer(c: Context, answer: Answer, nextRunAt: Date | null): Response {
   c.header('Content-Type', answer.contentType);

@@ -10,9 +10,6 @@ import { Decimal } from 'decimal.js';
 import pg from 'pg';
 import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/log.js';
-import { runPipeline } from '../../src/jobs/pipeline.js';
-import { defaultHttpPolicy } from '../../src/sources/http.js';
 import { openDb, resolveTarget } from '../../src/warehouse/connection.js';
 import { embeddedPaths, readRunning, runAs, stopEmbedded } from '../../src/postgres/server/embedded.js';
 import { reachableHosts } from '../../src/postgres/server/local-addresses.js';
@@ -22,6 +19,7 @@ import { finished, runCli, startCli, waitForOutput } from '../helpers/cli.js';
 import { scratchDir } from '../helpers/database.js';
 import { matcher } from '../helpers/matcher.js';
 import { connect, passwordFile, sqlState, uniqueRole } from './support.js';
+import { manualRun } from '../helpers/pipeline.js';
 
 const run = promisify(execFile);
 
@@ -142,20 +140,7 @@ describe.skipIf(process.env.DATABASE_URL)('db start --listen: the embedded serve
     const files = await fileServer({ '/v6/latest/USD': openErNow() });
     const db = await openDb(await resolveTarget({ home, databaseUrl: undefined, embeddedPort: undefined }));
     try {
-      const result = await runPipeline(db, {
-        kind: 'manual',
-        sources: ['open-er-api'],
-        verify: false,
-        dryRun: false,
-        changeThresholdPct: 0,
-        deviationTolerancePct: 0.5,
-        zScoreThreshold: 4,
-        lockWaitMs: 5000,
-        http: { ...defaultHttpPolicy, retries: 0 },
-        settingsFor: () => ({ baseUrl: files.origin }),
-        clock: () => new Date(),
-        log: createLogger('silent'),
-      });
+      const result = await manualRun(db, 'open-er-api', { baseUrl: files.origin }, () => new Date());
       expect(result).toMatchObject({ status: 'loaded' });
     } finally {
       await db.close();

@@ -5,8 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postJson } from '../../src/alerts/webhook.js';
 import { oneLine } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
-import { runPipeline } from '../../src/jobs/pipeline.js';
-import { defaultHttpPolicy } from '../../src/sources/http.js';
 import { redactUrl, requestTarget, withoutUserInfo } from '../../src/util/secrets.js';
 import { fetchProductionRates } from '../../src/verify/production-url.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
@@ -14,6 +12,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { closedPortOrigin } from '../helpers/webhook-receiver.js';
 import { matcher } from '../helpers/matcher.js';
 import { OPEN_ER } from '../serve/backup-support.js';
+import { manualRun } from '../helpers/pipeline.js';
 
 const USER = 'fx user';
 const PASSWORD = 'pa@ss:w0rd-7c1e';
@@ -103,20 +102,7 @@ describe('URL user-info', () => {
       const db = await database.open();
       await initWarehouse(db);
       seen.length = 0;
-      const outcome = await runPipeline(db, {
-        kind: 'manual',
-        sources: ['open-er-api'],
-        verify: false,
-        dryRun: false,
-        changeThresholdPct: 0,
-        deviationTolerancePct: 0.5,
-        zScoreThreshold: 4,
-        lockWaitMs: 5000,
-        http: { ...defaultHttpPolicy, retries: 0 },
-        settingsFor: () => ({ baseUrl: withUserInfo(origin) }),
-        clock: () => new Date('2024-01-09T06:00:00Z'),
-        log: createLogger('silent'),
-      });
+      const outcome = await manualRun(db, 'open-er-api', { baseUrl: withUserInfo(origin) }, () => new Date('2024-01-09T06:00:00Z'));
       expect(outcome).toMatchObject({ status: 'loaded' });
       expect(seen.map((headers) => headers.authorization)).toEqual([BASIC]);
       const [bronze] = await db.query<{ request_url: string; authorization: string }>(

@@ -81,3 +81,29 @@ export async function count(db: Db, sql: string, params: unknown[] = []): Promis
   const [row] = await db.query<{ n: number }>(`select count(*)::int as n from (${sql}) t`, params);
   return row?.n ?? 0;
 }
+
+/**
+ * One manual run of one source, as `fxpipe run --source` makes it with every observation kept (no change threshold),
+ * no verification and no retries: how tests load a provider's file served as is (settings: where, and the key).
+ */
+export function manualRun(
+  db: SessionDb,
+  source: SourceName,
+  settings: { baseUrl: string; apiKey?: string },
+  clock: () => Date,
+): Promise<RunResult> {
+  return runPipeline(db, {
+    kind: 'manual',
+    sources: [source],
+    verify: false,
+    dryRun: false,
+    changeThresholdPct: 0,
+    deviationTolerancePct: 0.5,
+    zScoreThreshold: 4,
+    lockWaitMs: 5000,
+    http: { ...defaultHttpPolicy, retries: 0 },
+    settingsFor: () => settings,
+    clock,
+    log: createLogger('silent'),
+  });
+}

@@ -1,5 +1,6 @@
 import { renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { Decimal } from 'decimal.js';
@@ -451,6 +452,16 @@ describe('fxpipe serve: the JSON API over real HTTP', () => {
       expect(await again.text()).toBe('');
       expect((await app.request(`${query}&format=csv`)).headers.get('etag')).toBe(csv.headers.get('etag'));
     }
+
+    // Any write of the history moves the streamed answers' ETag (the warehouse's data version, read at most a second
+    // old), here one that changes no row: an ETag may change without the rows, never the rows without it.
+    const query = `/api/v1/history?pair=USD/EUR&from=${from}&to=${to}&format=ndjson`;
+    const before = (await app.request(query)).headers.get('etag');
+    await w.db.query('update fact_rates_history set rate = rate where false');
+    await sleep(1100);
+    const after = await app.request(query, { headers: { 'If-None-Match': before! } });
+    expect(after.status).toBe(200);
+    expect(after.headers.get('etag')).not.toBe(before);
 
     // Which format: format= whatever Accept says; else Accept's best; else JSON.
     const base = `/api/v1/history?pair=USD/EUR&from=${from}&to=${to}`;

@@ -4,14 +4,12 @@ import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseLossless, type LosslessNumber } from 'lossless-json';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/log.js';
-import { runPipeline } from '../../src/jobs/pipeline.js';
-import { defaultHttpPolicy } from '../../src/sources/http.js';
 import { RateDecimal } from '../../src/transform/decimal.js';
 import type { SessionDb } from '../../src/warehouse/db.js';
 import { backupWarehouse, digits, ecbHistory, OPEN_ER, type BackupWarehouse } from './backup-support.js';
 import { startServe, type Served } from './support.js';
 import { matcher } from '../helpers/matcher.js';
+import { manualRun } from '../helpers/pipeline.js';
 
 /**
  * `fxpipe serve` answering as Open Exchange Rates and as ExchangeRate-API (v6 and the keyless open.er-api), from a
@@ -194,20 +192,7 @@ describe('fxpipe serve as Open Exchange Rates and as ExchangeRate-API', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      const run = await runPipeline(db, {
-        kind: 'manual',
-        sources: ['open-er-api'],
-        verify: false,
-        dryRun: false,
-        changeThresholdPct: 0,
-        deviationTolerancePct: 0.5,
-        zScoreThreshold: 4,
-        lockWaitMs: 5000,
-        http: { ...defaultHttpPolicy, retries: 0 },
-        settingsFor: () => ({ baseUrl: origin }),
-        clock: () => new Date('2024-01-10T06:00:00Z'),
-        log: createLogger('silent'),
-      });
+      const run = await manualRun(db, 'open-er-api', { baseUrl: origin }, () => new Date('2024-01-10T06:00:00Z'));
       expect(run).toMatchObject({ status: 'loaded' });
     } finally {
       server.close();

@@ -4,9 +4,6 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { isLosslessNumber, parse as parseLossless } from 'lossless-json';
 import { expect } from 'vitest';
-import { createLogger } from '../../src/log.js';
-import { runPipeline } from '../../src/jobs/pipeline.js';
-import { defaultHttpPolicy } from '../../src/sources/http.js';
 import type { SourceName } from '../../src/sources/types.js';
 import { RateDecimal } from '../../src/transform/decimal.js';
 import type { SessionDb } from '../../src/warehouse/db.js';
@@ -14,6 +11,7 @@ import { initWarehouse } from '../../src/warehouse/init.js';
 import { runCli } from '../helpers/cli.js';
 import { scratchDir, type TestDatabase } from '../helpers/database.js';
 import { loadedOnce } from '../helpers/loaded-once.js';
+import { manualRun } from '../helpers/pipeline.js';
 
 /**
  * A warehouse loaded with the real provider files in test/fixtures, for the backup endpoints' tests (docs/backup.md):
@@ -67,21 +65,7 @@ async function loadFixtures(database: TestDatabase): Promise<void> {
   await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve));
   try {
     const origin = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
-    const load = (source: SourceName, now: string) =>
-      runPipeline(db, {
-        kind: 'manual',
-        sources: [source],
-        verify: false,
-        dryRun: false,
-        changeThresholdPct: 0,
-        deviationTolerancePct: 0.5,
-        zScoreThreshold: 4,
-        lockWaitMs: 5000,
-        http: { ...defaultHttpPolicy, retries: 0 },
-        settingsFor: () => ({ baseUrl: origin }),
-        clock: () => new Date(now),
-        log: createLogger('silent'),
-      });
+    const load = (source: SourceName, now: string) => manualRun(db, source, { baseUrl: origin }, () => new Date(now));
     expect(await load('open-er-api', '2024-01-09T06:00:00Z')).toMatchObject({ status: 'loaded' });
     expect(await load('ecb', '2025-05-09T17:00:00Z')).toMatchObject({ status: 'loaded' });
   } finally {

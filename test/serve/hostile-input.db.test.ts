@@ -6,10 +6,8 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
-import { runPipeline } from '../../src/jobs/pipeline.js';
 import { createApp } from '../../src/serve/app.js';
 import { familyOf, unavailableAnswer } from '../../src/serve/families.js';
-import { defaultHttpPolicy } from '../../src/sources/http.js';
 import { openDb, resolveTarget } from '../../src/warehouse/connection.js';
 import type { SessionDb } from '../../src/warehouse/db.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
@@ -18,6 +16,7 @@ import { stopEmbedded } from '../../src/postgres/server/embedded.js';
 import { createTestDatabase, scratchDir, type TestDatabase } from '../helpers/database.js';
 import { matcher } from '../helpers/matcher.js';
 import { OPEN_ER } from './backup-support.js';
+import { manualRun } from '../helpers/pipeline.js';
 
 /** A log destination that keeps the JSON lines written to it. */
 function logLines(): { stream: Writable; lines: Record<string, unknown>[] } {
@@ -72,20 +71,12 @@ describe('fxpipe serve: hostile input', () => {
     });
     await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve));
     try {
-      const loaded = await runPipeline(db, {
-        kind: 'manual',
-        sources: ['open-er-api'],
-        verify: false,
-        dryRun: false,
-        changeThresholdPct: 0,
-        deviationTolerancePct: 0.5,
-        zScoreThreshold: 4,
-        lockWaitMs: 5000,
-        http: { ...defaultHttpPolicy, retries: 0 },
-        settingsFor: () => ({ baseUrl: `http://127.0.0.1:${(files.address() as AddressInfo).port}` }),
-        clock: () => new Date('2024-01-09T06:00:00Z'),
-        log: createLogger('silent'),
-      });
+      const loaded = await manualRun(
+        db,
+        'open-er-api',
+        { baseUrl: `http://127.0.0.1:${(files.address() as AddressInfo).port}` },
+        () => new Date('2024-01-09T06:00:00Z'),
+      );
       expect(loaded).toMatchObject({ status: 'loaded' });
     } finally {
       files.close();

@@ -6,13 +6,12 @@ import { faults, startProviderServer } from '../../src/demo/provider-server.js';
 import { renderExchangerateApiLatest } from '../../src/demo/providers/exchangerate-api.js';
 import { runDemo } from '../../src/demo/run-demo.js';
 import { createLogger } from '../../src/log.js';
-import { runPipeline } from '../../src/jobs/pipeline.js';
-import { defaultHttpPolicy } from '../../src/sources/http.js';
 import type { SessionDb } from '../../src/warehouse/db.js';
 import { initWarehouse } from '../../src/warehouse/init.js';
 import { finished, runCli, startCli, waitForOutput } from '../helpers/cli.js';
 import type { TestDatabase } from '../helpers/database.js';
 import { loadedOnce } from '../helpers/loaded-once.js';
+import { manualRun } from '../helpers/pipeline.js';
 
 export interface DailyRow {
   date: string;
@@ -128,20 +127,7 @@ async function publishTwiceOn(db: SessionDb, day: Date): Promise<void> {
   const market = createMarket({ seed: 11, start: new Date(day.getTime() - 2 * 86_400_000) });
   const server = await startProviderServer({ market, clock: () => now });
   const run = () =>
-    runPipeline(db, {
-      kind: 'manual',
-      sources: ['exchangerate-api'],
-      verify: false,
-      dryRun: false,
-      changeThresholdPct: 0,
-      deviationTolerancePct: 0.5,
-      zScoreThreshold: 4,
-      lockWaitMs: 5000,
-      http: { ...defaultHttpPolicy, retries: 0 },
-      settingsFor: (source) => ({ baseUrl: server.baseUrls[source], apiKey: 'fxk-0000-serve-test' }),
-      clock: () => now,
-      log: createLogger('silent'),
-    });
+    manualRun(db, 'exchangerate-api', { baseUrl: server.baseUrls['exchangerate-api'], apiKey: 'fxk-0000-serve-test' }, () => now);
   try {
     expect(await run()).toMatchObject({ status: 'loaded', asOf: new Date(day.getTime() + 1000).toISOString() });
     const next = new Date(day.getTime() + 86_400_000).toISOString().slice(0, 10);

@@ -16,6 +16,7 @@ import { ensurePartitions } from '../../src/warehouse/partitions.js';
 import { finished, runCli, startCli } from '../helpers/cli.js';
 import { createTestDatabase, scratchDir, type TestDatabase } from '../helpers/database.js';
 import { startServe, type Served } from '../serve/support.js';
+import { LEVELS, QUOTES, SOURCES } from './support.js';
 
 /**
  * A check is bounded whatever the caller sends or does (issue 26): its work grows linearly with its rows, a killed
@@ -24,51 +25,6 @@ import { startServe, type Served } from '../serve/support.js';
  *
  * The warehouse: three sources publishing 20 currencies every 4 hours for the last 10 days, up to now.
  */
-const QUOTES = [
-  'EUR',
-  'GBP',
-  'JPY',
-  'CHF',
-  'CAD',
-  'AUD',
-  'NZD',
-  'SEK',
-  'NOK',
-  'DKK',
-  'PLN',
-  'CZK',
-  'HUF',
-  'MXN',
-  'BRL',
-  'INR',
-  'CNY',
-  'HKD',
-  'SGD',
-  'ZAR',
-];
-const LEVELS = [
-  '0.92',
-  '0.79',
-  '149.8',
-  '0.88',
-  '1.35',
-  '1.52',
-  '1.64',
-  '10.4',
-  '10.6',
-  '6.86',
-  '3.97',
-  '23.4',
-  '361.2',
-  '17.05',
-  '4.96',
-  '82.9',
-  '7.19',
-  '7.82',
-  '1.34',
-  '18.9',
-];
-const SOURCES = { alpha: '1', beta: '1.0002', gamma: '0.9997' } as const;
 const HOUR = 3_600_000;
 const END = Math.floor(Date.now() / (4 * HOUR)) * 4 * HOUR;
 const START = END - 10 * 24 * HOUR;

@@ -18,6 +18,7 @@ import { createTestDatabase, scratchDir, type TestDatabase } from '../helpers/da
 import { connect, dropRoles, passwordFile, uniqueRole, urlAs } from '../consumption/support.js';
 import { startReceiver } from '../helpers/webhook-receiver.js';
 import { startServe } from '../serve/support.js';
+import { LEVELS, QUOTES, SOURCES } from './support.js';
 
 /**
  * `fxpipe verify --file` as a data team runs it: three sources loaded for the same day, a production file of 25 rates
@@ -26,52 +27,6 @@ import { startServe } from '../serve/support.js';
  */
 const AS_OF = '2024-03-05T12:00:00.000Z';
 const AT = '2024-03-05T15:30:00Z';
-const QUOTES = [
-  'EUR',
-  'GBP',
-  'JPY',
-  'CHF',
-  'CAD',
-  'AUD',
-  'NZD',
-  'SEK',
-  'NOK',
-  'DKK',
-  'PLN',
-  'CZK',
-  'HUF',
-  'MXN',
-  'BRL',
-  'INR',
-  'CNY',
-  'HKD',
-  'SGD',
-  'ZAR',
-];
-const LEVELS = [
-  '0.92',
-  '0.79',
-  '149.8',
-  '0.88',
-  '1.35',
-  '1.52',
-  '1.64',
-  '10.4',
-  '10.6',
-  '6.86',
-  '3.97',
-  '23.4',
-  '361.2',
-  '17.05',
-  '4.96',
-  '82.9',
-  '7.19',
-  '7.82',
-  '1.34',
-  '18.9',
-];
-/** Each source's USD→quote: the level moved by a few hundredths of a percent, differently per source. */
-const SOURCES = { alpha: '1', beta: '1.0002', gamma: '0.9997' } as const;
 const published = (source: keyof typeof SOURCES, i: number) => new RateDecimal(LEVELS[i]!).times(SOURCES[source]).toSignificantDigits(8);
 
 const median = (values: RateDecimal[]) => {

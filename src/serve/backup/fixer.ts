@@ -4,9 +4,9 @@ import { percentChange } from '../../transform/change-filter.js';
 import { RateDecimal } from '../../transform/decimal.js';
 import type { Db } from '../../warehouse/db.js';
 import { tokenMatches } from '../auth.js';
-import { dayCacheControl, sendAnswer } from '../http-cache.js';
+import { dayAnswer, sendAnswer } from '../http-cache.js';
 import type { LatestAnswers } from '../last-good/latest-answers.js';
-import { answeredRate, decimalPlaces, exactJson, jsonNumber } from './numbers.js';
+import { answeredRate, codeList, decimalPlaces, exactJson, jsonNumber, jsonRates, ratesAgainst } from './numbers.js';
 import { currenciesInForce, publishedBetween, publishedOn, type PublishedDay } from './published.js';
 
 /**
@@ -190,13 +190,7 @@ function asked(c: Context): Asked {
   const base = (c.req.query('base') ?? 'EUR').trim().toUpperCase();
   if (!CODE.test(base)) throw new FixerError('invalid_base_currency');
   const list = c.req.query('symbols');
-  const symbols =
-    list === undefined || list.trim() === ''
-      ? null
-      : list
-          .split(',')
-          .map((s) => s.trim().toUpperCase())
-          .filter(Boolean);
+  const symbols = codeList(list);
   if (symbols?.some((s) => !CODE.test(s))) throw new FixerError('invalid_currency_codes');
   return { base, symbols, source: c.req.query('source')?.trim() || null };
 }
@@ -229,24 +223,17 @@ function rateTexts(published: PublishedDay, q: Asked, days: PublishedDay[]): Map
   if (!days.some((d) => d.usd.has(q.base))) throw new FixerError('invalid_base_currency');
   if (q.symbols?.some((s) => !days.some((d) => d.usd.has(s)))) throw new FixerError('invalid_currency_codes');
   if (!published.usd.has(q.base)) return new Map();
-  const codes = [...published.usd.keys()].filter((code) => q.symbols === null || q.symbols.includes(code)).sort();
-  return new Map(codes.map((code) => [code, code === q.base ? '1' : answeredRate(published, q.base, code, '1', ROUNDING)!]));
+  return ratesAgainst(published, q.base, q.symbols, ROUNDING, { withBase: true });
 }
 
 /** The same, as the numbers of a JSON answer. */
 const ratesOf = (published: PublishedDay, q: Asked, days: PublishedDay[]): Record<string, unknown> =>
-  Object.fromEntries([...rateTexts(published, q, days)].map(([code, text]) => [code, jsonNumber(text)]));
+  jsonRates(rateTexts(published, q, days));
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-/** A day's or a range's answer: Last-Modified its last publication, kept long once its last day asked for is closed. */
-function jsonText(c: Context, text: string, last: PublishedDay, lastAsked: string): Response {
-  return c.body(text, 200, {
-    'Content-Type': JSON_TYPE,
-    'Last-Modified': last.asOf.toUTCString(),
-    'Cache-Control': dayCacheControl(lastAsked),
-  });
-}
+const jsonText = (c: Context, text: string, last: PublishedDay, lastAsked: string): Response =>
+  dayAnswer(c, text, JSON_TYPE, last.asOf, lastAsked);
 
 /** A latest question, told apart from every other whatever the order or case of its parameters (never the key). */
 const questionOf = (q: Asked) => JSON.stringify([q.base, q.symbols ? [...q.symbols].sort() : null, q.source]);

@@ -2,9 +2,9 @@ import { Hono, type Context } from 'hono';
 import { isCalendarDay } from '../../calendar/days.js';
 import type { Db } from '../../warehouse/db.js';
 import { bearerToken, tokenMatches } from '../auth.js';
-import { dayCacheControl, sendAnswer } from '../http-cache.js';
+import { dayAnswer, sendAnswer } from '../http-cache.js';
 import type { LatestAnswers } from '../last-good/latest-answers.js';
-import { FRANKFURTER_ROUNDING, answeredRate, exactJson, jsonNumber } from './numbers.js';
+import { FRANKFURTER_ROUNDING, codeList, exactJson, jsonNumber, jsonRates, ratesAgainst } from './numbers.js';
 import { currenciesInForce, publishedBetween, publishedOn, type PublishedDay } from './published.js';
 
 /**
@@ -104,13 +104,7 @@ function asked(c: Context): Asked {
   const base = (c.req.query('base') ?? c.req.query('from') ?? 'EUR').trim().toUpperCase();
   if (!CODE.test(base)) throw notFound();
   const list = c.req.query('symbols') ?? c.req.query('to');
-  const symbols =
-    list === undefined || list.trim() === ''
-      ? null
-      : list
-          .split(',')
-          .map((s) => s.trim().toUpperCase())
-          .filter(Boolean);
+  const symbols = codeList(list);
   if (symbols?.some((s) => !CODE.test(s))) throw notFound();
   const amount = (c.req.query('amount') ?? '1').trim();
   if (!AMOUNT.test(amount) || Number(amount) <= 0) throw new FrankfurterError(422, 'amount must be a positive number');
@@ -134,11 +128,8 @@ function day(text: string | undefined): string {
 /** The day's rates against base, alphabetical, base left out; 404 when base or a symbol is not among them. */
 function ratesOf(published: PublishedDay, q: Asked): Record<string, unknown> {
   if (!published.usd.has(q.base)) throw notFound();
-  const codes = [...published.usd.keys()].filter((code) => code !== q.base && (q.symbols === null || q.symbols.includes(code))).sort();
   if (q.symbols?.some((s) => s !== q.base && !published.usd.has(s))) throw notFound();
-  return Object.fromEntries(
-    codes.map((code) => [code, jsonNumber(answeredRate(published, q.base, code, q.amount, FRANKFURTER_ROUNDING)!)]),
-  );
+  return jsonRates(ratesAgainst(published, q.base, q.symbols, FRANKFURTER_ROUNDING, { amount: q.amount, withBase: false }));
 }
 
 /** Frankfurter writes the amount as a float: 1.0, 100.0, 12.5. */
@@ -151,17 +142,9 @@ function oneText(published: PublishedDay | null, q: Asked): string {
 
 const JSON_TYPE = 'application/json; charset=UTF-8';
 
-/**
- * A day's or a range's answer, with its last publication as Last-Modified and kept as long as that day (or the range's
- * last day asked for) is closed.
- */
-function jsonText(c: Context, text: string, last: PublishedDay, lastAsked = last.date): Response {
-  return c.body(text, 200, {
-    'Content-Type': JSON_TYPE,
-    'Last-Modified': last.asOf.toUTCString(),
-    'Cache-Control': dayCacheControl(lastAsked),
-  });
-}
+/** A day's answer, or a range's (lastAsked: the range's last day). */
+const jsonText = (c: Context, text: string, last: PublishedDay, lastAsked = last.date): Response =>
+  dayAnswer(c, text, JSON_TYPE, last.asOf, lastAsked);
 
 /** A latest question, told apart from every other whatever the order or case of its parameters. */
 const questionOf = (q: Asked) => JSON.stringify([q.base, q.symbols ? [...q.symbols].sort() : null, q.amount, q.source]);

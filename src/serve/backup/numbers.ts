@@ -53,3 +53,34 @@ export function answeredRate(day: PublishedDay, base: string, quote: string, amo
   if (exact.published && (isOne(amount) || !rounding.roundsAmounts)) return value.toFixed();
   return rounding.round(value);
 }
+
+/**
+ * The day's rates against base for the codes asked (null: every code), in code order, as a family answers them
+ * (answeredRate): base itself as exactly 1 when withBase, else left out. Codes the day has no rate for are left out.
+ */
+export function ratesAgainst(
+  day: PublishedDay,
+  base: string,
+  symbols: readonly string[] | null,
+  rounding: FamilyRounding,
+  options: { amount?: string; withBase: boolean },
+): Map<string, string> {
+  const amount = options.amount ?? '1';
+  const codes = [...day.usd.keys()]
+    .filter((code) => (symbols === null || symbols.includes(code)) && (options.withBase || code !== base))
+    .sort();
+  return new Map(codes.map((code) => [code, code === base ? amount : answeredRate(day, base, code, amount, rounding)!]));
+}
+
+/** The same, as the numbers of a JSON answer. */
+export const jsonRates = (rates: Map<string, string>): Record<string, unknown> =>
+  Object.fromEntries([...rates].map(([code, text]) => [code, jsonNumber(text)]));
+
+/** A family's comma-separated list of codes (symbols=, to=): null when absent or blank; each trimmed, upper-cased, empties dropped. */
+export function codeList(text: string | undefined): string[] | null {
+  if (text === undefined || text.trim() === '') return null;
+  return text
+    .split(',')
+    .map((code) => code.trim().toUpperCase())
+    .filter(Boolean);
+}

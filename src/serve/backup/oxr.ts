@@ -2,9 +2,9 @@ import { Hono, type Context } from 'hono';
 import { isCalendarDay } from '../../calendar/days.js';
 import type { Db } from '../../warehouse/db.js';
 import { tokenMatches } from '../auth.js';
-import { dayCacheControl, sendAnswer } from '../http-cache.js';
+import { dayAnswer, sendAnswer } from '../http-cache.js';
 import type { LatestAnswers } from '../last-good/latest-answers.js';
-import { answeredRate, decimalPlaces, exactJson, jsonNumber } from './numbers.js';
+import { answeredRate, codeList, decimalPlaces, exactJson, jsonNumber, jsonRates, ratesAgainst } from './numbers.js';
 import { currenciesInForce, publishedBetween, publishedOn, type PublishedDay } from './published.js';
 
 /**
@@ -158,13 +158,7 @@ function asked(c: Context): Asked {
   const base = (c.req.query('base') ?? 'USD').trim().toUpperCase();
   if (!CODE.test(base)) throw new OxrError('invalid_base');
   const list = c.req.query('symbols');
-  const symbols =
-    list === undefined || list.trim() === ''
-      ? null
-      : list
-          .split(',')
-          .map((s) => s.trim().toUpperCase())
-          .filter(Boolean);
+  const symbols = codeList(list);
   return { base, symbols, source: c.req.query('source')?.trim() || null };
 }
 
@@ -179,22 +173,13 @@ const seconds = (published: PublishedDay) => Math.floor(published.asOf.getTime()
 /** The rates against base, base itself included (1), as OXR lists them; symbols it does not know are left out, as OXR does. */
 function ratesOf(published: PublishedDay, q: Asked): Record<string, unknown> {
   if (!published.usd.has(q.base)) throw new OxrError('invalid_base');
-  const codes = [...published.usd.keys()].filter((code) => q.symbols === null || q.symbols.includes(code)).sort();
-  return Object.fromEntries(
-    codes.map((code) => [code, jsonNumber(code === q.base ? '1' : answeredRate(published, q.base, code, '1', ROUNDING)!)]),
-  );
+  return jsonRates(ratesAgainst(published, q.base, q.symbols, ROUNDING, { withBase: true }));
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-/** A day's or a range's answer: Last-Modified its last publication, kept long once its last day asked for is closed. */
-function jsonText(c: Context, text: string, last: PublishedDay, lastAsked: string): Response {
-  return c.body(text, 200, {
-    'Content-Type': JSON_TYPE,
-    'Last-Modified': last.asOf.toUTCString(),
-    'Cache-Control': dayCacheControl(lastAsked),
-  });
-}
+const jsonText = (c: Context, text: string, last: PublishedDay, lastAsked: string): Response =>
+  dayAnswer(c, text, JSON_TYPE, last.asOf, lastAsked);
 
 /** A latest question, told apart from every other whatever the order or case of its parameters (never the app_id). */
 const questionOf = (q: Asked) => JSON.stringify([q.base, q.symbols ? [...q.symbols].sort() : null, q.source]);

@@ -14,6 +14,7 @@ import {
   ref,
   responses,
   securedBy,
+  getOperation,
   type Answers,
   type Json,
   type OpenApiFamily,
@@ -44,18 +45,16 @@ const BAD_PARAMETER = error('A bad parameter: `{"error": "invalid parameter <nam
 const UNAUTHORIZED = error('FXPIPE_API_TOKEN is set and the request carries no token or a wrong one (with `WWW-Authenticate: Bearer`)');
 const UNAVAILABLE = error('The database cannot answer (and, for a latest answer, no last good one is in force)');
 
-function get(summary: string, description: string, parameters: Json[], answers: Answers): Json {
-  return {
-    get: {
-      tags: [TAG],
-      summary,
-      ...(description ? { description } : {}),
-      security: securedBy('bearerToken', 'tokenCookie'),
-      parameters,
-      responses: responses({ ...answers, errors: { ...answers.errors, 401: UNAUTHORIZED, 503: UNAVAILABLE } }),
-    },
-  };
-}
+const get = (summary: string, description: string, parameters: Json[], answers: Answers): Json =>
+  getOperation({
+    tag: TAG,
+    summary,
+    description,
+    security: securedBy('bearerToken', 'tokenCookie'),
+    parameters,
+    answers,
+    always: { 401: UNAUTHORIZED, 503: UNAVAILABLE },
+  });
 const limit = (name: string, max: number, fallback: number) =>
   query(name, { type: 'string', pattern: '^\\d+$', default: String(fallback), description: `A whole number from 1 to ${max}` });
 

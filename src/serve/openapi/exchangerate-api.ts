@@ -7,8 +7,8 @@ import {
   query,
   RATES,
   ref,
-  responses,
   securedBy,
+  getOperation,
   type Answers,
   type Json,
   type OpenApiFamily,
@@ -47,9 +47,8 @@ const errorsOf = (schema: string, own: Record<number, string[]>) => ({
 });
 
 /** security: undefined for v6, whose key is a path parameter. */
-function get(tag: string, summary: string, parameters: Json[], answers: Answers, security?: Json[]): Json {
-  return { get: { tags: [tag], summary, ...(security ? { security } : {}), parameters, responses: responses(answers) } };
-}
+const get = (tag: string, summary: string, parameters: Json[], answers: Answers, security?: Json[]): Json =>
+  getOperation({ tag, summary, security, parameters, answers });
 const v6 = (summary: string, parameters: Json[], answers: Answers) => get(TAG_V6, summary, [KEY, ...parameters], answers);
 
 const pair = (withAmount: boolean) =>

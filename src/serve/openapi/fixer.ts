@@ -9,8 +9,8 @@ import {
   query,
   RATES,
   ref,
-  responses,
   securedBy,
+  getOperation,
   type Answers,
   type Json,
   type OpenApiFamily,
@@ -86,18 +86,16 @@ const UNAVAILABLE = {
 
 function get(summary: string, parameters: Json[], ok: Answers['ok'], refused: FixerType[]): Json {
   const refusal = refusals(refused);
-  return {
-    get: {
-      tags: [TAG],
-      summary,
-      security: securedBy('fixerAccessKey', 'fixerApiKey'),
-      parameters,
-      responses: responses({
-        ok: { ...ok, description: `${ok.description}; or a refusal, also with HTTP 200: ${refusal.description}`, refusals: refusal.schema },
-        errors: { 503: UNAVAILABLE },
-      }),
+  return getOperation({
+    tag: TAG,
+    summary,
+    security: securedBy('fixerAccessKey', 'fixerApiKey'),
+    parameters,
+    answers: {
+      ok: { ...ok, description: `${ok.description}; or a refusal, also with HTTP 200: ${refusal.description}`, refusals: refusal.schema },
+      errors: { 503: UNAVAILABLE },
     },
-  };
+  });
 }
 
 const ASKED_REFUSALS: FixerType[] = ['invalid_base_currency', 'invalid_currency_codes', 'no_rates_available'];

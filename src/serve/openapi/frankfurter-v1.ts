@@ -8,8 +8,8 @@ import {
   query,
   RATES,
   ref,
-  responses,
   securedBy,
+  getOperation,
   type Answers,
   type Json,
   type OpenApiFamily,
@@ -42,24 +42,12 @@ const error = (description: string) => ({ schema: ref('FrankfurterError'), descr
 const NOT_FOUND = error('`not found`: an unknown currency, a date with no rates, a range that ends before it starts');
 const UNPROCESSABLE = error('`invalid date` (a YYYY-MM-DD the calendar has not) or `amount must be a positive number`');
 
-function get(summary: string, parameters: Json[], answers: Answers): Json {
-  return {
-    get: {
-      tags: [TAG],
-      summary,
-      security: securedBy('bearerToken', 'tokenQuery'),
-      parameters,
-      responses: responses({
-        ...answers,
-        errors: {
-          ...answers.errors,
-          401: error('FXPIPE_API_TOKEN is set and the request carries no token or a wrong one'),
-          503: error('The database cannot answer (and, for latest, no last good answer is in force)'),
-        },
-      }),
-    },
-  };
-}
+const ALWAYS = {
+  401: error('FXPIPE_API_TOKEN is set and the request carries no token or a wrong one'),
+  503: error('The database cannot answer (and, for latest, no last good answer is in force)'),
+};
+const get = (summary: string, parameters: Json[], answers: Answers): Json =>
+  getOperation({ tag: TAG, summary, security: securedBy('bearerToken', 'tokenQuery'), parameters, answers, always: ALWAYS });
 
 function pathsAt(mount: string): Record<string, Json> {
   return {

@@ -10,6 +10,7 @@ import {
   ref,
   responses,
   securedBy,
+  getOperation,
   type Answers,
   type Json,
   type OpenApiFamily,
@@ -41,24 +42,12 @@ const UNPROCESSABLE = error(
 );
 const NOT_FOUND = error('`not found`');
 
-function get(summary: string, parameters: Json[], answers: Answers): Json {
-  return {
-    get: {
-      tags: [TAG],
-      summary,
-      security: securedBy('bearerToken', 'tokenQuery'),
-      parameters,
-      responses: responses({
-        ...answers,
-        errors: {
-          ...answers.errors,
-          401: error('FXPIPE_API_TOKEN is set and the request carries no token or a wrong one'),
-          503: error('The database cannot answer'),
-        },
-      }),
-    },
-  };
-}
+const ALWAYS = {
+  401: error('FXPIPE_API_TOKEN is set and the request carries no token or a wrong one'),
+  503: error('The database cannot answer'),
+};
+const get = (summary: string, parameters: Json[], answers: Answers): Json =>
+  getOperation({ tag: TAG, summary, security: securedBy('bearerToken', 'tokenQuery'), parameters, answers, always: ALWAYS });
 
 const RATES_OK = {
   schema: { type: 'array', items: ref('FrankfurterV2Rate') },

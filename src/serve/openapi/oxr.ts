@@ -9,8 +9,8 @@ import {
   query,
   RATES,
   ref,
-  responses,
   securedBy,
+  getOperation,
   type Answers,
   type Json,
   type OpenApiFamily,
@@ -45,9 +45,8 @@ const UNAUTHORIZED = error(401, ['missing_app_id', 'invalid_app_id'], 'FXPIPE_AP
 const UNAVAILABLE = error(503, ['service_unavailable'], 'The database cannot answer (and, for latest, no last good answer is in force)');
 
 function get(summary: string, parameters: Json[], answers: Answers, security = securedBy('oxrAppId', 'oxrAuthorizationToken')): Json {
-  const errors: Answers['errors'] = { ...answers.errors, 503: UNAVAILABLE };
-  if (security.length) errors[401] = UNAUTHORIZED;
-  return { get: { tags: [TAG], summary, security, parameters, responses: responses({ ...answers, errors }) } };
+  const always: Answers['errors'] = security.length ? { 503: UNAVAILABLE, 401: UNAUTHORIZED } : { 503: UNAVAILABLE };
+  return getOperation({ tag: TAG, summary, security, parameters, answers, always });
 }
 
 function pathsAt(mount: string): Record<string, Json> {

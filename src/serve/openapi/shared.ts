@@ -134,3 +134,29 @@ export const SECURITY_SCHEMES: Record<string, Json> = {
 /** `{}` last: the requirement is optional, as it is when no token is set. */
 export const securedBy = (...schemes: string[]): Json[] => [...schemes.map((s) => ({ [s]: [] })), {}];
 export const OPEN: Json[] = [];
+
+/** A family's GET operation: its tag and security, and the errors every one of its operations answers (401, 503). */
+export interface Operation {
+  tag: string;
+  summary: string;
+  description?: string;
+  /** Absent: the document's default; OPEN: none. */
+  security?: Json[];
+  parameters: Json[];
+  answers: Answers;
+  /** Errors the family adds to every operation, after the operation's own. */
+  always?: Answers['errors'];
+}
+
+export function getOperation(o: Operation): Json {
+  return {
+    get: {
+      tags: [o.tag],
+      summary: o.summary,
+      ...(o.description ? { description: o.description } : {}),
+      ...(o.security ? { security: o.security } : {}),
+      parameters: o.parameters,
+      responses: responses({ ...o.answers, errors: { ...o.answers.errors, ...o.always } }),
+    },
+  };
+}
