@@ -43,8 +43,9 @@ export function historyFormat(c: Context, query: Query): HistoryFormat {
  * The plan's points as CSV or NDJSON, streamed: a page of days read, its lines written. Cache-Control as the JSON
  * answer's (dayCacheControl); the ETag, which cannot be the digest of a body not yet read, is the request with the
  * warehouse's data version (LatestAnswers.dataVersion: the history's version, moved by every write of it, and the
- * hour), as Frankfurter v2's streamed ranges have it: it changes whenever the rows can have, at no extra read. A failure once the first
- * byte is out cuts the body off (no clean end a client could take for the whole answer) and is logged.
+ * hour), as Frankfurter v2's streamed ranges have it: it changes whenever the rows can have, at no extra read. A
+ * failure once the first byte is out cuts the body off (no clean end a client could take for the whole answer) and is
+ * logged.
  */
 export function streamedHistory(
   c: Context,

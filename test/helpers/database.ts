@@ -43,6 +43,9 @@ export async function createTestDatabase(prefix = 'fxtest', options: CreateOptio
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   const opened: Db[] = [];
+  const close = async () => {
+    await Promise.all(opened.splice(0).map((db) => db.close().catch(() => undefined)));
+  };
   const target = { url: url.toString(), label: name, embedded: false };
   return {
     name,
@@ -57,11 +60,9 @@ export async function createTestDatabase(prefix = 'fxtest', options: CreateOptio
       opened.push(db);
       return db;
     },
-    async close() {
-      await Promise.all(opened.splice(0).map((db) => db.close().catch(() => undefined)));
-    },
+    close,
     async drop() {
-      await Promise.all(opened.splice(0).map((db) => db.close().catch(() => undefined)));
+      await close();
       await withAdmin(adminUrl, (client) => client.query(`drop database if exists ${name} with (force)`));
     },
   };

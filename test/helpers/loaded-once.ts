@@ -9,8 +9,8 @@ import { createTestDatabase, withAdmin, type TestDatabase } from './database.js'
  * wait on an advisory lock), renames it to its kept name once built, and keeps what `build` returned as the database's
  * comment, for every later file. The suite's global setup drops the kept databases with its template at the end.
  *
- * `key` names what was loaded: a build that depends on the clock puts the day (or the hour) in it, so a run crossing
- * midnight builds again rather than handing out yesterday's load.
+ * `key` names what was loaded: a build that depends on the clock puts its day (or its 4-hour slot) in it, so a run
+ * crossing that boundary builds again rather than handing out an older load.
  */
 export async function loadedOnce<T>(
   key: string,
